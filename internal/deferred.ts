@@ -1,0 +1,18 @@
+/**
+ * Small promise helpers, what std/async would give if JSR were reachable.
+ *
+ * @module
+ */
+
+/** A promise with its resolve and reject exposed. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+/** Creates a {@linkcode Deferred}. */
+export function deferred<T>(): Deferred<T> {
+  const { promise, resolve, reject } = Promise.withResolvers<T>();
+  return { promise, resolve, reject };
+}

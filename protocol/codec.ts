@@ -1,0 +1,107 @@
+/**
+ * Encoding and decoding of protocol messages: pure functions between typed messages and
+ * frame bytes. Decoding validates untrusted input against the tables of `messages.ts`
+ * and reports every problem as a {@linkcode ProtocolError}.
+ *
+ * @module
+ */
+
+import { isErrorCode, ProtocolError } from "./errors.ts";
+import { encodeMessageFrame } from "./frame.ts";
+import { type Message, type Op, PUSHES, REQUESTS, RESULTS } from "./messages.ts";
+import { schemaProblem } from "./schema.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes a message as a complete frame.
+ *
+ * @param message any request, response or push.
+ * @returns the frame bytes.
+ * @throws {FrameTooLargeError} when the message is over the frame limit.
+ */
+export function encodeMessage(message: Message): Uint8Array {
+  return encodeMessageFrame(encoder.encode(JSON.stringify(message)));
+}
+
+/**
+ * Decodes and validates the body of a message frame. Responses are checked against the
+ * result table of the op the caller had asked for (`opOf`), since the wire does not
+ * repeat it.
+ *
+ * @param body the frame body (UTF-8 JSON).
+ * @param opOf looks up which op a response id answers; without it, responses are only
+ *   checked for their envelope.
+ * @returns the message.
+ * @throws {ProtocolError} on bad UTF-8, bad JSON, or a message that fits no schema.
+ */
+export function decodeMessage(
+  body: Uint8Array,
+  opOf?: (id: number) => Op | undefined,
+): Message {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(body));
+  } catch (error) {
+    throw new ProtocolError("message is not valid UTF-8 JSON", { cause: error });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError("message is not a JSON object");
+  }
+  const record = value as Record<string, unknown>;
+  switch (record.t) {
+    case "req": {
+      requireId(record);
+      const op = record.op;
+      if (typeof op !== "string" || !Object.hasOwn(REQUESTS, op)) {
+        throw new ProtocolError(`unknown request op ${JSON.stringify(op)}`);
+      }
+      check(record, REQUESTS[op as Op], `request ${op}`);
+      return value as Message;
+    }
+    case "res": {
+      requireId(record);
+      if (record.ok === true) {
+        const op = opOf?.(record.id as number);
+        if (op) check(record, RESULTS[op], `result of ${op}`);
+      } else if (record.ok === false) {
+        if (!isErrorCode(record.error)) {
+          throw new ProtocolError(`unknown error code ${JSON.stringify(record.error)}`);
+        }
+        if (typeof record.message !== "string") {
+          throw new ProtocolError("error response has no message");
+        }
+      } else {
+        throw new ProtocolError("response has no boolean ok");
+      }
+      return value as Message;
+    }
+    case "push": {
+      const event = record.event;
+      if (typeof event !== "string" || !Object.hasOwn(PUSHES, event)) {
+        throw new ProtocolError(`unknown push event ${JSON.stringify(event)}`);
+      }
+      check(record, PUSHES[event as keyof typeof PUSHES], `push ${event}`);
+      return value as Message;
+    }
+    default:
+      throw new ProtocolError(`unknown message type ${JSON.stringify(record.t)}`);
+  }
+}
+
+function requireId(record: Record<string, unknown>): void {
+  const id = record.id;
+  if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 0xffff_ffff) {
+    throw new ProtocolError("message id is not an integer 0..2^32-1");
+  }
+}
+
+function check(
+  record: Record<string, unknown>,
+  schema: Parameters<typeof schemaProblem>[1],
+  what: string,
+) {
+  const problem = schemaProblem(record, schema);
+  if (problem) throw new ProtocolError(`${what}: ${problem}`);
+}

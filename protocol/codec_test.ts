@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { decodeMessage, encodeMessage } from "./codec.ts";
+import { ProtocolError } from "./errors.ts";
+import { FrameDecoder } from "./frame.ts";
+import type { Message } from "./messages.ts";
+
+function roundTrip(message: Message, opOf?: Parameters<typeof decodeMessage>[1]): Message {
+  const [frame] = new FrameDecoder().push(encodeMessage(message));
+  assert.ok(frame?.kind === "message");
+  return decodeMessage(frame.body, opOf);
+}
+
+const body = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("every request op round-trips", () => {
+  const requests: Message[] = [
+    { t: "req", id: 1, op: "hello", protocol: "iotnet", version: 1 },
+    { t: "req", id: 2, op: "login", name: "watch1", password: "pässword" },
+    { t: "req", id: 3, op: "udp_port", port: 6000 },
+    { t: "req", id: 4, op: "upload", fileID: 1, bytes: 100 },
+    { t: "req", id: 5, op: "upload_abort", upload: 4 },
+    { t: "req", id: 6, op: "compute", fileID: 1, operation: "SUM" },
+    { t: "req", id: 7, op: "delete", fileID: 1 },
+    { t: "req", id: 8, op: "devices" },
+    { t: "req", id: 9, op: "uvf", to: "b", filename: "f.txt", size: 3 },
+    { t: "req", id: 0xffff_ffff, op: "logout" },
+  ];
+  for (const request of requests) assert.deepEqual(roundTrip(request), request);
+});
+
+Deno.test("results are checked against the op they answer", () => {
+  const ok: Message = { t: "res", id: 3, ok: true, op: "SUM", result: "42" };
+  assert.deepEqual(roundTrip(ok, () => "compute"), ok);
+  const bad: Message = { t: "res", id: 3, ok: true, op: "SUM" };
+  assert.throws(() => roundTrip(bad, () => "compute"), /result of compute: result is missing/);
+  const list: Message = {
+    t: "res",
+    id: 4,
+    ok: true,
+    devices: [{ name: "a", since: "1 May 2026 10:00:00", ip: "127.0.0.1", udpPort: "x" }],
+  };
+  assert.throws(() => roundTrip(list, () => "devices"), /devices\[0\]\.udpPort is not an integer/);
+});
+
+Deno.test("error responses and pushes round-trip", () => {
+  const messages: Message[] = [
+    { t: "res", id: 1, ok: false, error: "not_found", message: "no file 3 on the server" },
+    { t: "push", event: "presence", device: "a", state: "online" },
+    { t: "push", event: "message", from: "a", text: "hi", kind: "direct" },
+    { t: "push", event: "logout", reason: "idle", message: "idle for 10 s" },
+  ];
+  for (const m of messages) assert.deepEqual(roundTrip(m), m);
+});
+
+Deno.test("decoder rejects malformed messages with a ProtocolError", () => {
+  const cases: [string, RegExp][] = [
+    ["not json", /not valid UTF-8 JSON/],
+    ["[1,2]", /not a JSON object/],
+    ["null", /not a JSON object/],
+    ['{"t":"zzz"}', /unknown message type/],
+    ['{"t":"req","op":"devices"}', /message id/],
+    ['{"t":"req","id":-1,"op":"devices"}', /message id/],
+    ['{"t":"req","id":1.5,"op":"devices"}', /message id/],
+    ['{"t":"req","id":1,"op":"__proto__"}', /unknown request op/],
+    ['{"t":"req","id":1,"op":"toString"}', /unknown request op/],
+    ['{"t":"req","id":1,"op":"login","name":"a"}', /password is missing/],
+    ['{"t":"req","id":1,"op":"upload","fileID":"1","bytes":2}', /fileID is not an integer/],
+    ['{"t":"req","id":1,"op":"upload","fileID":1e300,"bytes":2}', /fileID is not an integer/],
+    ['{"t":"res","id":1,"ok":false,"error":"nope","message":"x"}', /unknown error code/],
+    ['{"t":"res","id":1,"ok":false,"error":"io"}', /no message/],
+    ['{"t":"res","id":1}', /no boolean ok/],
+    ['{"t":"push","event":"presence","device":1,"state":"online"}', /device is not a string/],
+  ];
+  for (const [text, pattern] of cases) {
+    assert.throws(() => decodeMessage(body(text)), (e: unknown) => {
+      assert.ok(e instanceof ProtocolError, text);
+      assert.match(e.message, pattern, text);
+      return true;
+    });
+  }
+  assert.throws(() => decodeMessage(new Uint8Array([0x7b, 0xff, 0x7d])), /UTF-8/);
+});

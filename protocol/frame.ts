@@ -1,0 +1,184 @@
+/**
+ * Length-prefixed framing for the iotnet TCP protocol (`docs/PROTOCOL.md` §Framing).
+ *
+ * ```
+ * +----------------+--------+---------------------------+
+ * | length: u32 BE | kind u8| payload (length - 1 bytes)|
+ * +----------------+--------+---------------------------+
+ * ```
+ *
+ * `length` counts the kind byte and the payload, so it is at least 1 and at most
+ * {@linkcode MAX_FRAME_BYTES}. A `message` frame holds one UTF-8 JSON object; a `data`
+ * frame holds a u32 BE stream id followed by raw bytes of an upload.
+ *
+ * @module
+ */
+
+import { FrameTooLargeError, ProtocolError } from "./errors.ts";
+import { MAX_FRAME_BYTES } from "./limits.ts";
+
+/** Frame kind codes as they appear on the wire. */
+export const FRAME_KIND = { message: 0x01, data: 0x02 } as const;
+
+/** Bytes of the length prefix. */
+const LENGTH_BYTES = 4;
+/** Bytes of the stream id at the front of a data frame's payload. */
+const STREAM_ID_BYTES = 4;
+
+/** A decoded frame; `body`/`bytes` may be views into the chunk that was pushed. */
+export type Frame =
+  | { kind: "message"; body: Uint8Array }
+  | { kind: "data"; stream: number; bytes: Uint8Array };
+
+/**
+ * Encodes a message frame around an already-serialised JSON body.
+ *
+ * @param body UTF-8 JSON bytes.
+ * @returns the whole frame, header included.
+ * @throws {FrameTooLargeError} when the frame would be over {@linkcode MAX_FRAME_BYTES}.
+ */
+export function encodeMessageFrame(body: Uint8Array): Uint8Array {
+  const length = 1 + body.length;
+  if (length > MAX_FRAME_BYTES) throw new FrameTooLargeError(length, MAX_FRAME_BYTES);
+  const frame = new Uint8Array(LENGTH_BYTES + length);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, length);
+  frame[LENGTH_BYTES] = FRAME_KIND.message;
+  frame.set(body, LENGTH_BYTES + 1);
+  return frame;
+}
+
+/**
+ * Encodes a data frame carrying part of stream `stream`.
+ *
+ * @param stream the stream id (the id of the request that opened the stream).
+ * @param bytes the payload; an empty payload is allowed.
+ * @returns the whole frame, header included.
+ * @throws {FrameTooLargeError} when the frame would be over {@linkcode MAX_FRAME_BYTES}.
+ */
+export function encodeDataFrame(stream: number, bytes: Uint8Array): Uint8Array {
+  const length = 1 + STREAM_ID_BYTES + bytes.length;
+  if (length > MAX_FRAME_BYTES) throw new FrameTooLargeError(length, MAX_FRAME_BYTES);
+  const frame = new Uint8Array(LENGTH_BYTES + length);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, length);
+  frame[LENGTH_BYTES] = FRAME_KIND.data;
+  view.setUint32(LENGTH_BYTES + 1, stream);
+  frame.set(bytes, LENGTH_BYTES + 1 + STREAM_ID_BYTES);
+  return frame;
+}
+
+/** Options of {@linkcode FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Largest accepted frame length; defaults to {@linkcode MAX_FRAME_BYTES}. */
+  maxFrameBytes?: number;
+}
+
+/**
+ * Incremental frame decoder: feed it whatever bytes arrived, get back whole frames. It
+ * holds a partial frame itself, checks a declared length against the limit before
+ * allocating, and hands out views into the pushed chunk when a frame lies wholly inside
+ * it (so callers must not reuse a chunk's memory while its frames are in use).
+ *
+ * After it throws, the stream is out of sync and the connection must be closed.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessageFrame, FrameDecoder } from "./frame.ts";
+ * import assert from "node:assert/strict";
+ * const frame = encodeMessageFrame(new TextEncoder().encode("{}"));
+ * const decoder = new FrameDecoder();
+ * assert.deepEqual(decoder.push(frame.subarray(0, 3)), []);
+ * assert.equal(decoder.push(frame.subarray(3)).length, 1);
+ * ```
+ */
+export class FrameDecoder {
+  readonly #max: number;
+  readonly #header = new Uint8Array(LENGTH_BYTES);
+  #headerFill = 0;
+  #body: Uint8Array | undefined;
+  #bodyFill = 0;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#max = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+  }
+
+  /** True when part of a frame is buffered; at end of stream that means truncation. */
+  get midFrame(): boolean {
+    return this.#headerFill > 0 || this.#body !== undefined;
+  }
+
+  /**
+   * Decodes as many frames as `chunk` completes.
+   *
+   * @param chunk the next bytes from the stream.
+   * @returns the frames completed, in order; empty when more bytes are needed.
+   * @throws {FrameTooLargeError} on a declared length over the limit.
+   * @throws {ProtocolError} on a zero length, an unknown kind or a short data frame.
+   */
+  push(chunk: Uint8Array): Frame[] {
+    const frames: Frame[] = [];
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#body === undefined) {
+        if (this.#headerFill === 0 && chunk.length - i >= LENGTH_BYTES) {
+          const length = this.#checkLength(readU32(chunk, i));
+          i += LENGTH_BYTES;
+          if (chunk.length - i >= length) {
+            frames.push(toFrame(chunk.subarray(i, i + length)));
+            i += length;
+            continue;
+          }
+          this.#body = new Uint8Array(length);
+          this.#bodyFill = 0;
+        } else {
+          const take = Math.min(LENGTH_BYTES - this.#headerFill, chunk.length - i);
+          this.#header.set(chunk.subarray(i, i + take), this.#headerFill);
+          this.#headerFill += take;
+          i += take;
+          if (this.#headerFill < LENGTH_BYTES) break;
+          this.#headerFill = 0;
+          this.#body = new Uint8Array(this.#checkLength(readU32(this.#header, 0)));
+          this.#bodyFill = 0;
+        }
+      }
+      const body = this.#body;
+      const take = Math.min(body.length - this.#bodyFill, chunk.length - i);
+      body.set(chunk.subarray(i, i + take), this.#bodyFill);
+      this.#bodyFill += take;
+      i += take;
+      if (this.#bodyFill === body.length) {
+        this.#body = undefined;
+        frames.push(toFrame(body));
+      }
+    }
+    return frames;
+  }
+
+  #checkLength(length: number): number {
+    if (length === 0) throw new ProtocolError("frame of length 0 has no kind byte");
+    if (length > this.#max) throw new FrameTooLargeError(length, this.#max);
+    return length;
+  }
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) +
+    bytes[at + 3]!;
+}
+
+function toFrame(body: Uint8Array): Frame {
+  const kind = body[0];
+  if (kind === FRAME_KIND.message) return { kind: "message", body: body.subarray(1) };
+  if (kind === FRAME_KIND.data) {
+    if (body.length < 1 + STREAM_ID_BYTES) {
+      throw new ProtocolError("data frame is too short to hold a stream id");
+    }
+    return {
+      kind: "data",
+      stream: readU32(body, 1),
+      bytes: body.subarray(1 + STREAM_ID_BYTES),
+    };
+  }
+  throw new ProtocolError(`unknown frame kind 0x${kind!.toString(16).padStart(2, "0")}`);
+}

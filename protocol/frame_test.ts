@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { FrameTooLargeError, ProtocolError } from "./errors.ts";
+import { encodeDataFrame, encodeMessageFrame, type Frame, FrameDecoder } from "./frame.ts";
+
+const text = new TextEncoder();
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Copies frames out of the decoder's views so they survive later pushes. */
+function snapshot(frames: Frame[]): unknown[] {
+  return frames.map((f) =>
+    f.kind === "message"
+      ? { kind: f.kind, body: [...f.body] }
+      : { kind: f.kind, stream: f.stream, bytes: [...f.bytes] }
+  );
+}
+
+const stream = concat(
+  encodeMessageFrame(text.encode('{"t":"req","id":1,"op":"devices"}')),
+  encodeDataFrame(7, new Uint8Array([1, 2, 3, 4, 5])),
+  encodeDataFrame(0xffff_fffe, new Uint8Array(0)),
+  encodeMessageFrame(text.encode("{}")),
+);
+const expected = snapshot(new FrameDecoder().push(stream));
+
+Deno.test("decoder yields several frames from one chunk", () => {
+  assert.equal(expected.length, 4);
+  assert.deepEqual(expected[1], { kind: "data", stream: 7, bytes: [1, 2, 3, 4, 5] });
+  assert.deepEqual(expected[2], { kind: "data", stream: 0xffff_fffe, bytes: [] });
+});
+
+Deno.test("decoder gives the same frames for a stream split at every byte boundary", () => {
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const decoder = new FrameDecoder();
+    const frames = [
+      ...snapshot(decoder.push(stream.slice(0, cut))),
+      ...snapshot(decoder.push(stream.slice(cut))),
+    ];
+    assert.deepEqual(frames, expected, `split at ${cut}`);
+    assert.equal(decoder.midFrame, false);
+  }
+});
+
+Deno.test("decoder gives the same frames when fed one byte at a time", () => {
+  const decoder = new FrameDecoder();
+  const frames: unknown[] = [];
+  for (let i = 0; i < stream.length; i++) {
+    frames.push(...snapshot(decoder.push(stream.slice(i, i + 1))));
+  }
+  assert.deepEqual(frames, expected);
+});
+
+Deno.test("decoder reports a truncated tail as midFrame", () => {
+  const decoder = new FrameDecoder();
+  decoder.push(stream.slice(0, stream.length - 1));
+  assert.equal(decoder.midFrame, true);
+  const headerOnly = new FrameDecoder();
+  headerOnly.push(stream.slice(0, 2));
+  assert.equal(headerOnly.midFrame, true);
+});
+
+Deno.test("decoder refuses a declared length over the limit before allocating", () => {
+  const decoder = new FrameDecoder({ maxFrameBytes: 100 });
+  const header = new Uint8Array([0x7f, 0xff, 0xff, 0xff]);
+  assert.throws(() => decoder.push(header), (e: unknown) => {
+    assert.ok(e instanceof FrameTooLargeError);
+    assert.equal(e.declared, 0x7fff_ffff);
+    assert.equal(e.limit, 100);
+    return true;
+  });
+});
+
+Deno.test("decoder accepts a frame of exactly the limit", () => {
+  const body = new Uint8Array(99);
+  const frames = new FrameDecoder({ maxFrameBytes: 100 }).push(encodeMessageFrame(body));
+  assert.equal(frames.length, 1);
+});
+
+Deno.test("decoder refuses zero length, unknown kinds and short data frames", () => {
+  assert.throws(() => new FrameDecoder().push(new Uint8Array([0, 0, 0, 0])), ProtocolError);
+  assert.throws(
+    () => new FrameDecoder().push(new Uint8Array([0, 0, 0, 1, 0x09])),
+    /unknown frame kind 0x09/,
+  );
+  assert.throws(
+    () => new FrameDecoder().push(new Uint8Array([0, 0, 0, 3, 0x02, 0, 0])),
+    /too short to hold a stream id/,
+  );
+});
+
+Deno.test("encoders refuse frames over the limit", () => {
+  assert.throws(() => encodeMessageFrame(new Uint8Array(1024 * 1024)), FrameTooLargeError);
+  assert.throws(() => encodeDataFrame(1, new Uint8Array(1024 * 1024)), FrameTooLargeError);
+});

@@ -1,0 +1,64 @@
+/**
+ * Every limit of the iotnet TCP protocol, named in one place. Server and client import
+ * these; the server makes the ones marked "configurable" overridable from the command
+ * line. See `docs/PROTOCOL.md` and `docs/SECURITY.md`.
+ *
+ * @module
+ */
+
+/** Protocol name sent in the handshake. */
+export const PROTOCOL_NAME = "iotnet";
+/** Protocol version; a server refuses any other. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame body (kind byte + payload) either side accepts. Bigger is a protocol error. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Size of the DATA frames a client cuts an upload into. */
+export const UPLOAD_CHUNK_BYTES = 64 * 1024;
+/** Largest upload the server accepts, in bytes (configurable). */
+export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
+
+/** Longest device name, in bytes of UTF-8. */
+export const MAX_NAME_BYTES = 32;
+/** Longest password, in bytes of UTF-8. */
+export const MAX_PASSWORD_BYTES = 128;
+/** Largest file ID: IDs are integers 0..MAX_FILE_ID. */
+export const MAX_FILE_ID = 2_147_483_647;
+/** Most samples one `EDG` generates. */
+export const MAX_GENERATE_SAMPLES = 100_000_000;
+/** Most decimal digits in one sample; keeps every sample exact in a float64. */
+export const MAX_SAMPLE_DIGITS = 15;
+
+/** Time a connection has to say hello and log in, in milliseconds (configurable). */
+export const LOGIN_DEADLINE_MS = 60_000;
+/** Default time a name stays blocked after too many failed logins (configurable). */
+export const DEFAULT_BLOCK_SECONDS = 10;
+/** Allowed range of the server's `<attempts>` argument. */
+export const MIN_ATTEMPTS = 1;
+export const MAX_ATTEMPTS = 5;
+
+/** Frames queued for one session's socket before that session is dropped as a slow consumer. */
+export const MAX_QUEUED_OUTBOUND_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Device names: letters, digits, `.`, `_`, `-`, starting with a letter or digit, at most
+ * {@linkcode MAX_NAME_BYTES}. Names end up in file names, so nothing else is allowed.
+ */
+export const DEVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
+/**
+ * Checks a device name.
+ *
+ * @param name the candidate name.
+ * @returns `undefined` when valid, otherwise a sentence saying what is wrong.
+ */
+export function deviceNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "device name is empty";
+  if (name.length > MAX_NAME_BYTES) {
+    return `device name is longer than ${MAX_NAME_BYTES} characters`;
+  }
+  if (!DEVICE_NAME_PATTERN.test(name)) {
+    return "device name may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit";
+  }
+  return undefined;
+}

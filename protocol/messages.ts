@@ -1,0 +1,94 @@
+/**
+ * Every message of the iotnet TCP protocol, in three tables: requests (client → server),
+ * their results (server → client), and pushes (server → client, unasked). The tables are
+ * the single source of both validation and TypeScript types. See `docs/PROTOCOL.md`.
+ *
+ * @module
+ */
+
+import type { ErrorCode } from "./errors.ts";
+import type { Infer, Schema } from "./schema.ts";
+
+const device = { name: "string", since: "string", ip: "string", udpPort: "int" } as const;
+
+/** Peer address and one-time ticket handed to a UVF sender, or to both sides of a chat. */
+const peerTicket = {
+  ip: "string",
+  udpPort: "int",
+  ticket: {
+    kind: "string",
+    id: "string",
+    from: "string",
+    to: "string",
+    filename: "string?",
+    size: "int?",
+    expiresAt: "int",
+    mac: "string",
+  },
+} as const;
+
+/** Request op → the fields it carries besides `t`, `id` and `op`. */
+export const REQUESTS = {
+  hello: { protocol: "string", version: "int" },
+  login: { name: "string", password: "string" },
+  udp_port: { port: "int" },
+  upload: { fileID: "int", bytes: "int" },
+  upload_abort: { upload: "int" },
+  compute: { fileID: "int", operation: "string" },
+  delete: { fileID: "int" },
+  devices: {},
+  uvf: { to: "string", filename: "string", size: "int" },
+  logout: {},
+} as const satisfies Record<string, Schema>;
+
+/** Request op → the fields of its successful result besides `t`, `id` and `ok`. */
+export const RESULTS = {
+  hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int" },
+  login: { ticketKey: "string" },
+  udp_port: {},
+  upload: { fileID: "int", dataAmount: "int" },
+  upload_abort: {},
+  compute: { op: "string", result: "string" },
+  delete: { fileID: "int", dataAmount: "int" },
+  devices: { devices: [device] },
+  uvf: peerTicket,
+  logout: {},
+} as const satisfies { [K in keyof typeof REQUESTS]: Schema };
+
+/** Push event → its fields besides `t` and `event`. */
+export const PUSHES = {
+  presence: { device: "string", state: "string" },
+  message: { from: "string", text: "string", kind: "string" },
+  logout: { reason: "string", message: "string" },
+} as const satisfies Record<string, Schema>;
+
+/** Names of requests. */
+export type Op = keyof typeof REQUESTS;
+/** Names of push events. */
+export type PushEvent = keyof typeof PUSHES;
+
+/** The fields of request `O`. */
+export type RequestArgs<O extends Op> = Infer<typeof REQUESTS[O]>;
+/** The fields of a successful result of request `O`. */
+export type ResultFields<O extends Op> = Infer<typeof RESULTS[O]>;
+/** The fields of push `E`. */
+export type PushFields<E extends PushEvent> = Infer<typeof PUSHES[E]>;
+
+/** A request on the wire. */
+export type Request = { [O in Op]: { t: "req"; id: number; op: O } & RequestArgs<O> }[Op];
+/** A successful response on the wire (its fields depend on the request's op). */
+export type OkResponse = { t: "res"; id: number; ok: true } & Record<string, unknown>;
+/** A failed response on the wire. */
+export type ErrorResponse = {
+  t: "res";
+  id: number;
+  ok: false;
+  error: ErrorCode;
+  message: string;
+};
+/** Any response. */
+export type Response = OkResponse | ErrorResponse;
+/** A push on the wire. */
+export type Push = { [E in PushEvent]: { t: "push"; event: E } & PushFields<E> }[PushEvent];
+/** Anything a JSON frame may hold. */
+export type Message = Request | Response | Push;

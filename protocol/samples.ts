@@ -1,0 +1,162 @@
+/**
+ * Data files hold one integer sample per line. This module validates such a file while
+ * it streams past and keeps the four aggregates SCS answers from (count, exact sum, min,
+ * max), in one pass with a byte loop, so a file of any size is checked in bounded memory.
+ *
+ * Accepted: an optional `-`, then 1..{@linkcode MAX_SAMPLE_DIGITS} decimal digits, then
+ * `\n` or `\r\n`; the last line may lack its newline. Anything else (blank lines, spaces,
+ * `+`, decimals) is an {@linkcode InvalidSamplesError} naming the line.
+ *
+ * @module
+ */
+
+import { MAX_SAMPLE_DIGITS } from "./limits.ts";
+
+/** What SCS needs of a file, computed while it was uploaded. */
+export interface SampleAggregates {
+  /** Number of samples. */
+  count: number;
+  /** Exact sum of all samples. */
+  sum: bigint;
+  /** Smallest sample. */
+  min: number;
+  /** Largest sample. */
+  max: number;
+}
+
+/** Content that is not one integer per line. */
+export class InvalidSamplesError extends Error {
+  override name = "InvalidSamplesError";
+  /** 1-based line where the problem is. */
+  readonly line: number;
+
+  constructor(line: number, problem: string) {
+    super(`line ${line} ${problem}; a data file holds one integer per line`);
+    this.line = line;
+  }
+}
+
+/** Where partial sums are folded into the bigint: far from 2^53 even after one more sample. */
+const FOLD_LIMIT = 2 ** 52;
+const NEWLINE = 10;
+const CARRIAGE_RETURN = 13;
+const MINUS = 45;
+const ZERO = 48;
+
+/**
+ * Incremental validator and aggregator of a data file.
+ *
+ * @example
+ * ```ts
+ * import { SampleAggregator } from "./samples.ts";
+ * import assert from "node:assert/strict";
+ * const agg = new SampleAggregator();
+ * agg.push(new TextEncoder().encode("3\n-1\n1"));
+ * agg.push(new TextEncoder().encode("0\n"));
+ * assert.deepEqual(agg.finish(), { count: 3, sum: 12n, min: -1, max: 10 });
+ * ```
+ */
+export class SampleAggregator {
+  #count = 0;
+  #sum = 0n;
+  #partial = 0;
+  #min = Infinity;
+  #max = -Infinity;
+  // The line being read.
+  #value = 0;
+  #digits = 0;
+  #negative = false;
+  #carriageReturn = false;
+  #line = 1;
+
+  /**
+   * Consumes the next bytes of the file.
+   *
+   * @throws {InvalidSamplesError} at the first byte that breaks the format.
+   */
+  push(chunk: Uint8Array): void {
+    let value = this.#value;
+    let digits = this.#digits;
+    let negative = this.#negative;
+    let partial = this.#partial;
+    let min = this.#min;
+    let max = this.#max;
+    let count = this.#count;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      const digit = byte - ZERO;
+      if (digit >= 0 && digit <= 9 && !this.#carriageReturn) {
+        value = value * 10 + digit;
+        if (++digits > MAX_SAMPLE_DIGITS) {
+          this.#fail(`has a number with more than ${MAX_SAMPLE_DIGITS} digits`, count);
+        }
+      } else if (byte === NEWLINE && digits > 0) {
+        const sample = negative ? 0 - value : value; // 0 - 0 is 0, not -0
+        partial += sample;
+        if (partial > FOLD_LIMIT || partial < -FOLD_LIMIT) {
+          this.#sum += BigInt(partial);
+          partial = 0;
+        }
+        if (sample < min) min = sample;
+        if (sample > max) max = sample;
+        count++;
+        value = 0;
+        digits = 0;
+        negative = false;
+        this.#carriageReturn = false;
+      } else if (byte === MINUS && digits === 0 && !negative) {
+        negative = true;
+      } else if (byte === CARRIAGE_RETURN && digits > 0 && !this.#carriageReturn) {
+        this.#carriageReturn = true;
+      } else if (this.#carriageReturn) {
+        this.#fail("has a carriage return that is not before a newline", count);
+      } else {
+        this.#fail(describe(byte, digits, negative), count);
+      }
+    }
+    this.#value = value;
+    this.#digits = digits;
+    this.#negative = negative;
+    this.#partial = partial;
+    this.#min = min;
+    this.#max = max;
+    this.#count = count;
+  }
+
+  /**
+   * Ends the file and returns its aggregates.
+   *
+   * @throws {InvalidSamplesError} when the last line is incomplete or the file is empty.
+   */
+  finish(): SampleAggregates {
+    if (this.#digits > 0) this.push(new Uint8Array([NEWLINE]));
+    else if (this.#negative || this.#carriageReturn) {
+      this.#fail("ends in the middle of a number", this.#count);
+    }
+    if (this.#count === 0) {
+      throw new InvalidSamplesError(1, "is missing: the file holds no samples");
+    }
+    return {
+      count: this.#count,
+      sum: this.#sum + BigInt(this.#partial),
+      min: this.#min,
+      max: this.#max,
+    };
+  }
+
+  #fail(problem: string, completedLines: number): never {
+    throw new InvalidSamplesError(completedLines + 1, problem);
+  }
+}
+
+function describe(byte: number, digits: number, negative: boolean): string {
+  if (byte === NEWLINE) return negative ? "holds a lone '-'" : "is blank";
+  if (byte === CARRIAGE_RETURN) return "has a carriage return that is not after a number";
+  if (byte === MINUS) return "has a '-' that is not at its start";
+  const shown = byte >= 0x20 && byte < 0x7f
+    ? `'${String.fromCharCode(byte)}'`
+    : `byte 0x${byte.toString(16).padStart(2, "0")}`;
+  return digits > 0 || negative
+    ? `has ${shown} after a number`
+    : `starts with ${shown}, not an integer`;
+}

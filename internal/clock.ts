@@ -22,7 +22,8 @@ export interface Clock {
 /** The real clock: `Date.now` and the runtime's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  // Deno's timers return numbers; the cast only hides Node's typings of the globals.
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerId,
   clearTimeout: (id) => clearTimeout(id),
 };
 

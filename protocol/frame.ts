@@ -68,6 +68,33 @@ export function encodeDataFrame(stream: number, bytes: Uint8Array): Uint8Array {
   return frame;
 }
 
+/** Bytes in front of a data frame's payload: length, kind and stream id. */
+export const DATA_FRAME_HEADER_BYTES = LENGTH_BYTES + 1 + STREAM_ID_BYTES;
+
+/**
+ * Writes a data frame header into the first {@linkcode DATA_FRAME_HEADER_BYTES} of
+ * `frame`, for senders that read payload straight into the bytes after it (no copy).
+ *
+ * @param frame a buffer whose payload already sits at offset `DATA_FRAME_HEADER_BYTES`.
+ * @param stream the stream id.
+ * @param payloadBytes the payload length.
+ * @returns the frame: a view of `frame` of exactly the frame's length.
+ * @throws {FrameTooLargeError} when the frame would be over {@linkcode MAX_FRAME_BYTES}.
+ */
+export function writeDataFrameHeader(
+  frame: Uint8Array,
+  stream: number,
+  payloadBytes: number,
+): Uint8Array {
+  const length = 1 + STREAM_ID_BYTES + payloadBytes;
+  if (length > MAX_FRAME_BYTES) throw new FrameTooLargeError(length, MAX_FRAME_BYTES);
+  const view = new DataView(frame.buffer, frame.byteOffset, DATA_FRAME_HEADER_BYTES);
+  view.setUint32(0, length);
+  view.setUint8(LENGTH_BYTES, FRAME_KIND.data);
+  view.setUint32(LENGTH_BYTES + 1, stream);
+  return frame.subarray(0, LENGTH_BYTES + length);
+}
+
 /** Options of {@linkcode FrameDecoder}. */
 export interface FrameDecoderOptions {
   /** Largest accepted frame length; defaults to {@linkcode MAX_FRAME_BYTES}. */

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { FrameTooLargeError, ProtocolError } from "./errors.ts";
-import { encodeDataFrame, encodeMessageFrame, type Frame, FrameDecoder } from "./frame.ts";
+import {
+  DATA_FRAME_HEADER_BYTES,
+  encodeDataFrame,
+  encodeMessageFrame,
+  type Frame,
+  FrameDecoder,
+  writeDataFrameHeader,
+} from "./frame.ts";
 
 const text = new TextEncoder();
 
@@ -99,4 +106,12 @@ Deno.test("decoder refuses zero length, unknown kinds and short data frames", ()
 Deno.test("encoders refuse frames over the limit", () => {
   assert.throws(() => encodeMessageFrame(new Uint8Array(1024 * 1024)), FrameTooLargeError);
   assert.throws(() => encodeDataFrame(1, new Uint8Array(1024 * 1024)), FrameTooLargeError);
+});
+
+Deno.test("a header written in place makes the same frame as encodeDataFrame", () => {
+  const payload = new Uint8Array([9, 8, 7]);
+  const buffer = new Uint8Array(DATA_FRAME_HEADER_BYTES + 10);
+  buffer.set(payload, DATA_FRAME_HEADER_BYTES);
+  const frame = writeDataFrameHeader(buffer, 42, payload.length);
+  assert.deepEqual([...frame], [...encodeDataFrame(42, payload)]);
 });

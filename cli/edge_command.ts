@@ -1,0 +1,60 @@
+/**
+ * `iotnet edge <server_host> <server_port> <udp_port>`: wires the edge program to the
+ * terminal or to pipes.
+ *
+ * @module
+ */
+
+import { Command } from "@commander-js/extra-typings";
+import { runEdge } from "../client/edge.ts";
+import { PipeInput } from "../client/line_input.ts";
+import { createOutput } from "../client/output.ts";
+import { noProgress, terminalProgress } from "../client/progress.ts";
+import { TerminalInput } from "../client/terminal_input.ts";
+import { parseIntegerArg, UsageError } from "./usage_error.ts";
+
+/** Builds the `edge` subcommand; the action sets `Deno.exitCode`. */
+export function edgeCommand() {
+  return new Command("edge")
+    .description("run an edge device: log in, then type commands (or pipe them in)")
+    .argument("<server_host>", "server address")
+    .argument("<server_port>", "server TCP port")
+    .argument("<udp_port>", "UDP port for peer transfers (0 picks a free one)")
+    .option("--dir <dir>", "where data files are generated and received files land", ".")
+    .option("--json", "print one JSON object per line (see docs/JSON.md)")
+    .action(async (host, portText, udpText, opts) => {
+      const serverPort = parseIntegerArg("<server_port>", portText, 1, 65535);
+      const udpPort = parseIntegerArg("<udp_port>", udpText, 0, 65535);
+      try {
+        if (!(await Deno.stat(opts.dir)).isDirectory) {
+          throw new UsageError(`--dir ${opts.dir} is not a directory`);
+        }
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        throw new UsageError(`--dir ${opts.dir} cannot be used: ${(error as Error).message}`);
+      }
+      const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+      const json = opts.json ?? false;
+      const input = interactive
+        ? new TerminalInput(Deno.stdin, Deno.stdout)
+        : new PipeInput(Deno.stdin.readable, Deno.stdout);
+      const output = createOutput(input, {
+        json,
+        color: !json && Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR"),
+      });
+      const showProgress = !json && Deno.stderr.isTerminal();
+      try {
+        Deno.exitCode = await runEdge(
+          { serverHost: host, serverPort, udpPort, dir: opts.dir },
+          {
+            input,
+            output,
+            interactive,
+            progress: (label) => showProgress ? terminalProgress(label, Deno.stderr) : noProgress,
+          },
+        );
+      } finally {
+        input.close();
+      }
+    });
+}

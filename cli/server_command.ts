@@ -1,0 +1,63 @@
+/**
+ * `iotnet server <port> <attempts>`: argument checking and start-up.
+ *
+ * @module
+ */
+
+import { Command } from "@commander-js/extra-typings";
+import { DEFAULT_BLOCK_SECONDS, MAX_ATTEMPTS, MIN_ATTEMPTS } from "../protocol/limits.ts";
+import { startServer } from "../server/mod.ts";
+import { parseIntegerArg } from "./usage_error.ts";
+
+/** Builds the `server` subcommand. */
+export function serverCommand() {
+  return new Command("server")
+    .description("run the central server")
+    .argument("<port>", "TCP port to listen on (0 picks a free one)")
+    .argument(
+      "<attempts>",
+      `failed logins before a name is blocked (${MIN_ATTEMPTS}..${MAX_ATTEMPTS})`,
+    )
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--data-dir <dir>",
+      "where logs, uploads and the database live (default: current directory)",
+    )
+    .option("--credentials <file>", "credentials file (default: <data-dir>/credentials.txt)")
+    .option(
+      "--block-seconds <seconds>",
+      "how long a blocked name stays blocked",
+      String(DEFAULT_BLOCK_SECONDS),
+    )
+    .option("--idle-timeout <seconds>", "log out devices silent this long (0 = never)", "0")
+    .option("--login-timeout <seconds>", "time a new connection has to log in", "60")
+    .option("--allow-registration", "let unknown names create an account")
+    .action(async (portText, attemptsText, opts) => {
+      const port = parseIntegerArg("<port>", portText, 0, 65535);
+      const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
+      const blockSeconds = parseIntegerArg("--block-seconds", opts.blockSeconds, 1, 86_400);
+      const idleTimeoutSeconds = parseIntegerArg("--idle-timeout", opts.idleTimeout, 0, 86_400);
+      const loginSeconds = parseIntegerArg("--login-timeout", opts.loginTimeout, 1, 3_600);
+      const server = await startServer({
+        port,
+        attempts,
+        hostname: opts.host,
+        ...(opts.dataDir !== undefined && { dataDir: opts.dataDir }),
+        ...(opts.credentials !== undefined && { credentialsPath: opts.credentials }),
+        blockSeconds,
+        idleTimeoutSeconds,
+        loginDeadlineMs: loginSeconds * 1000,
+        allowRegistration: opts.allowRegistration ?? false,
+      });
+      console.log(`listening on ${server.hostname}:${server.port}`);
+      const { promise: stop, resolve } = Promise.withResolvers<string>();
+      const onSignal = (name: string) => () => resolve(name);
+      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+      const signal = await stop;
+      console.log(`${signal} received: logging everyone out`);
+      await server.close();
+      for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
+      console.log("server stopped");
+    });
+}

@@ -1,0 +1,217 @@
+/**
+ * The edge's connection to the server: handshake, requests matched to responses by id,
+ * server pushes as callbacks, and uploads streamed from disk in DATA frames with the
+ * socket's own backpressure. This is the only client file that calls `Deno.connect`.
+ *
+ * @module
+ */
+
+import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
+import { ProtocolError, RemoteError } from "../protocol/errors.ts";
+import { DATA_FRAME_HEADER_BYTES, FrameDecoder, writeDataFrameHeader } from "../protocol/frame.ts";
+import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol/limits.ts";
+import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
+import { deferred } from "../internal/deferred.ts";
+
+/** The connection is gone; requests in flight fail with this. */
+export class ConnectionClosedError extends Error {
+  override name = "ConnectionClosedError";
+}
+
+/** Options of {@linkcode EdgeConnection.connect}. */
+export interface ConnectOptions {
+  hostname: string;
+  port: number;
+  /** Receives every server push. */
+  onPush?: (push: Push) => void;
+}
+
+interface Pending {
+  op: Op;
+  resolve(fields: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+/** A connection to the iotnet server. */
+export class EdgeConnection {
+  readonly #conn: Deno.TcpConn;
+  readonly #pending = new Map<number, Pending>();
+  readonly #closed = deferred<string>();
+  #onPush: (push: Push) => void;
+  #nextId = 1;
+  #writeChain: Promise<unknown> = Promise.resolve();
+  #closeReason: string | undefined;
+
+  private constructor(conn: Deno.TcpConn, onPush: (push: Push) => void) {
+    this.#conn = conn;
+    this.#onPush = onPush;
+    void this.#readLoop();
+  }
+
+  /**
+   * Connects and says hello.
+   *
+   * @throws {Error} with a message saying what failed and what to do.
+   */
+  static async connect(options: ConnectOptions): Promise<EdgeConnection> {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({ hostname: options.hostname, port: options.port });
+    } catch (error) {
+      const what = error instanceof Deno.errors.ConnectionRefused
+        ? "connection refused; is `iotnet server` running on that port?"
+        : (error as Error).message;
+      throw new Error(`cannot reach the server at ${options.hostname}:${options.port}: ${what}`, {
+        cause: error,
+      });
+    }
+    conn.setNoDelay(true);
+    const connection = new EdgeConnection(conn, options.onPush ?? (() => {}));
+    await connection.request("hello", { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
+    return connection;
+  }
+
+  /** Replaces the push callback. */
+  set onPush(callback: (push: Push) => void) {
+    this.#onPush = callback;
+  }
+
+  /** Resolves with the reason once the connection has closed. */
+  get closed(): Promise<string> {
+    return this.#closed.promise;
+  }
+
+  /**
+   * Sends a request and waits for its result.
+   *
+   * @throws {RemoteError} when the server answers with an error.
+   * @throws {ConnectionClosedError} when the connection ends first.
+   */
+  request<O extends Op>(op: O, args: RequestArgs<O>): Promise<ResultFields<O>> {
+    return this.#start(op, args).result;
+  }
+
+  #start<O extends Op>(
+    op: O,
+    args: RequestArgs<O>,
+  ): { id: number; result: Promise<ResultFields<O>> } {
+    const id = this.#nextId++;
+    const result = deferred<ResultFields<O>>();
+    if (this.#closeReason !== undefined) {
+      result.reject(new ConnectionClosedError(this.#closeReason));
+      return { id, result: result.promise };
+    }
+    this.#pending.set(id, {
+      op,
+      resolve: (fields) => result.resolve(fields as ResultFields<O>),
+      reject: result.reject,
+    });
+    void this.#write(encodeMessage({ t: "req", id, op, ...args } as Message)).catch(() => {});
+    return { id, result: result.promise };
+  }
+
+  /**
+   * Streams a file to the server as an upload of `fileID`.
+   *
+   * @param onProgress called after each chunk with bytes sent and total.
+   * @throws {RemoteError} when the server refuses the file (e.g. `invalid_data`).
+   */
+  async upload(
+    fileID: number,
+    file: Deno.FsFile,
+    size: number,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<ResultFields<"upload">> {
+    const { id, result } = this.#start("upload", { fileID, bytes: size });
+    let settled = false;
+    result.then(() => (settled = true), () => (settled = true));
+    const buffer = new Uint8Array(DATA_FRAME_HEADER_BYTES + UPLOAD_CHUNK_BYTES);
+    let sent = 0;
+    while (sent < size && !settled) {
+      const want = Math.min(UPLOAD_CHUNK_BYTES, size - sent);
+      const n = await file.read(
+        buffer.subarray(DATA_FRAME_HEADER_BYTES, DATA_FRAME_HEADER_BYTES + want),
+      );
+      if (n === null) {
+        void this.request("upload_abort", { upload: id }).catch(() => {});
+        result.catch(() => {});
+        throw new Error(
+          `the file got shorter while it was being uploaded (${sent} of ${size} bytes)`,
+        );
+      }
+      await this.#write(writeDataFrameHeader(buffer, id, n));
+      sent += n;
+      onProgress?.(sent, size);
+    }
+    try {
+      return await result;
+    } catch (error) {
+      // Let the server drop any of our frames still on their way.
+      if (sent < size) void this.request("upload_abort", { upload: id }).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#shutdown("closed by this edge");
+  }
+
+  #write(bytes: Uint8Array): Promise<void> {
+    const next = this.#writeChain.then(async () => {
+      for (let at = 0; at < bytes.length;) at += await this.#conn.write(bytes.subarray(at));
+    });
+    this.#writeChain = next.catch(() => {});
+    return next;
+  }
+
+  async #readLoop(): Promise<void> {
+    const decoder = new FrameDecoder();
+    const buffer = new Uint8Array(64 * 1024);
+    let reason = "the server closed the connection";
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buffer);
+        if (n === null) break;
+        for (const frame of decoder.push(buffer.subarray(0, n))) {
+          if (frame.kind !== "message") throw new ProtocolError("the server sent a data frame");
+          this.#dispatch(decodeMessage(frame.body, (id) => this.#pending.get(id)?.op));
+        }
+      }
+    } catch (error) {
+      if (this.#closeReason === undefined) {
+        reason = error instanceof ProtocolError
+          ? `the server broke the protocol (${error.message})`
+          : `the connection failed (${(error as Error).message})`;
+      }
+    }
+    this.#shutdown(reason);
+  }
+
+  #dispatch(message: Message): void {
+    if (message.t === "push") return this.#onPush(message);
+    if (message.t !== "res") throw new ProtocolError("the server sent a request");
+    const pending = this.#pending.get(message.id);
+    if (!pending) throw new ProtocolError(`response to unknown request ${message.id}`);
+    this.#pending.delete(message.id);
+    if (message.ok) {
+      const { t: _t, id: _id, ok: _ok, ...fields } = message;
+      pending.resolve(fields);
+    } else {
+      pending.reject(new RemoteError(message.error, message.message));
+    }
+  }
+
+  #shutdown(reason: string): void {
+    if (this.#closeReason !== undefined) return;
+    this.#closeReason = reason;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+    for (const pending of this.#pending.values()) pending.reject(new ConnectionClosedError(reason));
+    this.#pending.clear();
+    this.#closed.resolve(reason);
+  }
+}

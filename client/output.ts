@@ -1,0 +1,65 @@
+/**
+ * What the edge prints: command results and asynchronous events, as human text or as
+ * one JSON object per line (`--json`, SPEC §5). The JSON is the objects themselves, so
+ * the schema in `docs/JSON.md` is exactly these types.
+ *
+ * @module
+ */
+
+import type { LineInput } from "./line_input.ts";
+
+/** The result of one command, as printed. */
+export type CommandResult =
+  & { cmd: string; message: string }
+  & ({ ok: true } | { ok: false; error: string })
+  & Record<string, unknown>;
+
+/** Something that happened without being asked for. */
+export type EdgeEvent =
+  | { event: "login"; ok: true; message: string; device: string }
+  | { event: "login"; ok: false; message: string; error: string }
+  | { event: "presence"; device: string; state: "online" | "offline"; message: string }
+  | { event: "message"; from: string; text: string; kind: string; message: string }
+  | { event: "file"; from: string; path: string; bytes: number; message: string }
+  | { event: "private"; device: string; state: string; message: string }
+  | { event: "logout"; reason: string; message: string };
+
+/** Prints results and events. */
+export interface Output {
+  /** True in `--json` mode. */
+  readonly json: boolean;
+  result(result: CommandResult): void;
+  event(event: EdgeEvent): void;
+  /** Human-only text (banners, the command list); dropped in `--json` mode. */
+  info(text: string): void;
+}
+
+/** Options of {@linkcode createOutput}. */
+export interface OutputOptions {
+  json: boolean;
+  /** Colour human output (a terminal, and `NO_COLOR` unset). */
+  color: boolean;
+}
+
+/** Builds the output for the chosen mode over a line input (which owns the terminal). */
+export function createOutput(input: LineInput, options: OutputOptions): Output {
+  const paint = (code: number, text: string) =>
+    options.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  if (options.json) {
+    return {
+      json: true,
+      result: (r) => input.print(JSON.stringify(r)),
+      event: (e) => input.print(JSON.stringify(e)),
+      info: () => {},
+    };
+  }
+  return {
+    json: false,
+    result: (r) => input.print(r.ok ? r.message : paint(31, `Error: ${r.message}`)),
+    event: (e) => {
+      const failed = "ok" in e && !e.ok;
+      input.print(failed ? paint(31, e.message) : paint(36, e.message));
+    },
+    info: (text) => input.print(text),
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * The iotnet wire protocol, shared by server and edge: framing, messages, codec, limits,
+ * and the data-file format. See `docs/PROTOCOL.md`.
+ *
+ * @module
+ */
+
+export { decodeMessage, encodeMessage } from "./codec.ts";
+export { compute, type Operation, OPERATIONS } from "./compute.ts";
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  FrameTooLargeError,
+  ProtocolError,
+  RemoteError,
+} from "./errors.ts";
+export { encodeDataFrame, encodeMessageFrame, type Frame, FrameDecoder } from "./frame.ts";
+export * as limits from "./limits.ts";
+export type { Message, Op, Push, Request, Response } from "./messages.ts";
+export { InvalidSamplesError, type SampleAggregates, SampleAggregator } from "./samples.ts";

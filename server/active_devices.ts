@@ -1,0 +1,117 @@
+/**
+ * Who is online now, and `edge-device-log.txt` kept in step with it (SPEC §2): one line
+ * per active device, `seq; timestamp; name; ip; udpPort`, renumbered from 1 when a device
+ * leaves. The file is rewritten atomically; rewrites are coalesced so a burst of joins
+ * costs one write per burst, not one per join, and the file on disk always matches some
+ * recent state of the registry.
+ *
+ * @module
+ */
+
+import { writeFileAtomic } from "./data_dir.ts";
+import { formatTimestamp } from "./timestamp.ts";
+
+/** One active device. */
+export interface ActiveDevice {
+  name: string;
+  /** Login time, ms epoch. */
+  since: number;
+  ip: string;
+  udpPort: number;
+  /** Base64 key that signs tickets for transfers to this device. */
+  ticketKey: string;
+}
+
+/** The registry of devices that are logged in. */
+export class ActiveDevices {
+  readonly #path: string;
+  /** Names that passed login, active or still registering their UDP port. */
+  readonly #claimed = new Set<string>();
+  /** Active devices in the order they became active. */
+  readonly #active = new Map<string, ActiveDevice>();
+  #writing: Promise<void> | undefined;
+  #dirty = false;
+  #onError: (error: unknown) => void;
+
+  /**
+   * @param path the active-device log.
+   * @param onError told when rewriting the log fails (the registry stays right).
+   */
+  constructor(path: string, onError: (error: unknown) => void) {
+    this.#path = path;
+    this.#onError = onError;
+  }
+
+  /** Reserves `name` for a session that just logged in; false if it is taken. */
+  claim(name: string): boolean {
+    if (this.#claimed.has(name)) return false;
+    this.#claimed.add(name);
+    return true;
+  }
+
+  /** Makes a claimed device active and writes it to the log. */
+  activate(device: ActiveDevice): void {
+    if (!this.#claimed.has(device.name)) throw new Error(`${device.name} was not claimed`);
+    this.#active.delete(device.name);
+    this.#active.set(device.name, device);
+    this.#scheduleWrite();
+  }
+
+  /** Removes `name` (claimed or active); the log is renumbered. */
+  release(name: string): void {
+    this.#claimed.delete(name);
+    if (this.#active.delete(name)) this.#scheduleWrite();
+  }
+
+  /** The active device called `name`. */
+  get(name: string): ActiveDevice | undefined {
+    return this.#active.get(name);
+  }
+
+  /** Active devices, oldest first. */
+  list(): ActiveDevice[] {
+    return [...this.#active.values()];
+  }
+
+  /** Resolves when the log on disk reflects every change made so far. */
+  async flushed(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  #scheduleWrite(): void {
+    this.#dirty = true;
+    this.#writing ??= this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    while (this.#dirty) {
+      this.#dirty = false;
+      try {
+        await writeFileAtomic(this.#path, new TextEncoder().encode(renderActiveLog(this.list())));
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+    this.#writing = undefined;
+  }
+}
+
+/**
+ * Renders the log's lines.
+ *
+ * @example
+ * ```ts
+ * import { renderActiveLog } from "./active_devices.ts";
+ * import assert from "node:assert/strict";
+ * const since = new Date(2022, 8, 30, 10, 31, 13).getTime();
+ * assert.equal(
+ *   renderActiveLog([{ name: "watch1", since, ip: "127.0.0.1", udpPort: 6000, ticketKey: "" }]),
+ *   "1; 30 September 2022 10:31:13; watch1; 127.0.0.1; 6000\n",
+ * );
+ * ```
+ */
+export function renderActiveLog(devices: ActiveDevice[]): string {
+  return devices.map((d, i) =>
+    `${i + 1}; ${formatTimestamp(d.since)}; ${d.name}; ${d.ip}; ${d.udpPort}\n`
+  ).join("");
+}

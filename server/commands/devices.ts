@@ -1,0 +1,23 @@
+/**
+ * AED: the other active devices.
+ *
+ * @module
+ */
+
+import type { ResultFields } from "../../protocol/messages.ts";
+import type { CommandContext } from "../context.ts";
+import { formatTimestamp } from "../timestamp.ts";
+
+/** Handles `devices`. */
+export function devices(ctx: CommandContext): Promise<ResultFields<"devices">> {
+  const others = ctx.server.active.list().filter((d) => d.name !== ctx.device);
+  ctx.server.log(`${ctx.device} listed active devices (${others.length} others)`);
+  return Promise.resolve({
+    devices: others.map((d) => ({
+      name: d.name,
+      since: formatTimestamp(d.since),
+      ip: d.ip,
+      udpPort: d.udpPort,
+    })),
+  });
+}

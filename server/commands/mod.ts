@@ -1,0 +1,36 @@
+/**
+ * The one dispatch table from request op to handler, for ops of a logged-in device.
+ * Handshake and login ops belong to the session's state machine, not here.
+ *
+ * @module
+ */
+
+import type { Op, RequestArgs, ResultFields } from "../../protocol/messages.ts";
+import type { CommandContext } from "../context.ts";
+import { compute } from "./compute.ts";
+import { deleteFile } from "./delete.ts";
+import { devices } from "./devices.ts";
+import { upload } from "./upload.ts";
+
+/** A handler of op `O`. */
+export type Handler<O extends Op> = (
+  ctx: CommandContext,
+  args: RequestArgs<O>,
+  requestId: number,
+) => Promise<ResultFields<O>>;
+
+/** Ops handled by the dispatch table. */
+export type CommandOp = "upload" | "compute" | "delete" | "devices";
+
+/** Op → handler. */
+export const HANDLERS: { [O in CommandOp]: Handler<O> } = {
+  upload,
+  compute,
+  delete: deleteFile,
+  devices,
+};
+
+/** Tells whether `op` is served by {@linkcode HANDLERS}. */
+export function isCommandOp(op: Op): op is CommandOp {
+  return Object.hasOwn(HANDLERS, op);
+}

@@ -1,0 +1,69 @@
+/**
+ * What command handlers may touch: a narrow view of the server and of the session that
+ * issued the command, so no handler needs the whole server object.
+ *
+ * @module
+ */
+
+import type { Clock } from "../internal/clock.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
+import type { ActiveDevices } from "./active_devices.ts";
+import type { DataDir } from "./data_dir.ts";
+import type { Store } from "./store.ts";
+
+/** Server settings after defaults were applied. */
+export interface ServerSettings {
+  hostname: string;
+  port: number;
+  attempts: number;
+  dataDir: string;
+  credentialsPath: string;
+  blockSeconds: number;
+  /** Seconds of silence before an active device is logged out; 0 turns it off. */
+  idleTimeoutSeconds: number;
+  allowRegistration: boolean;
+  loginDeadlineMs: number;
+  maxUploadBytes: number;
+}
+
+/** Shared state of one running server. */
+export interface ServerContext {
+  readonly settings: ServerSettings;
+  readonly clock: Clock;
+  readonly log: (line: string) => void;
+  readonly store: Store;
+  readonly dataDir: DataDir;
+  readonly active: ActiveDevices;
+}
+
+/** Receives the DATA frames of one stream (an upload). */
+export interface StreamSink {
+  /** Takes the next bytes; resolves when they are consumed, which gives backpressure. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Gives up: the stream will get no more bytes. */
+  abort(reason: string): Promise<void>;
+}
+
+/** The session a command came from, as its handler sees it. */
+export interface CommandContext {
+  readonly server: ServerContext;
+  /** The logged-in device name. */
+  readonly device: string;
+  /** The peer's IP address. */
+  readonly ip: string;
+  /** Routes DATA frames of stream `id` to `sink`. */
+  openStream(id: number, sink: StreamSink): void;
+  /** Stops routing stream `id`; frames still in flight for it are dropped. */
+  closeStream(id: number): void;
+}
+
+/** A command that failed in a way the client is told about. */
+export class CommandError extends Error {
+  override name = "CommandError";
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The server's data directory (SPEC §2): where each file lives, atomic replacement of
+ * whole files, untearable appends to the text logs, and safe paths for names that came
+ * from the network.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
+
+/** Suffix of every temporary file the server writes; such files are removed at start. */
+export const TEMP_SUFFIX = ".part";
+
+/** Paths inside one data directory. */
+export class DataDir {
+  /** The directory itself. */
+  readonly root: string;
+  /** Devices active now (SPEC §2 format). */
+  readonly activeLog: string;
+  /** One line per successful upload. */
+  readonly uploadLog: string;
+  /** One line per successful delete. */
+  readonly deletionLog: string;
+  /** Uploaded data files. */
+  readonly uploads: string;
+  /** The embedded database. */
+  readonly database: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.activeLog = join(root, "edge-device-log.txt");
+    this.uploadLog = join(root, "upload-log.txt");
+    this.deletionLog = join(root, "deletion-log.txt");
+    this.uploads = join(root, "uploads");
+    this.database = join(root, "iotnet.db");
+  }
+
+  /**
+   * Where device `name`'s file `fileID` is stored.
+   *
+   * @throws {RangeError} when the name or ID could step outside `uploads/`; callers
+   *   validate first, this is the last line of defence.
+   */
+  uploadPath(name: string, fileID: number): string {
+    const problem = deviceNameProblem(name);
+    if (problem) throw new RangeError(problem);
+    if (!Number.isSafeInteger(fileID) || fileID < 0 || fileID > MAX_FILE_ID) {
+      throw new RangeError(`file ID ${fileID} is not an integer 0..${MAX_FILE_ID}`);
+    }
+    return join(this.uploads, `${name}-${fileID}.txt`);
+  }
+
+  /** A fresh temporary path beside `path`, removed at the next start if left behind. */
+  tempPathFor(path: string): string {
+    return `${path}.${crypto.randomUUID()}${TEMP_SUFFIX}`;
+  }
+
+  /**
+   * Creates the folders, empties the active-device log and removes temporary files left
+   * by a crash.
+   *
+   * @returns the temporary files removed.
+   */
+  async prepare(): Promise<string[]> {
+    await Deno.mkdir(this.uploads, { recursive: true });
+    await writeFileAtomic(this.activeLog, new Uint8Array(0));
+    const removed: string[] = [];
+    for (const dir of [this.root, this.uploads]) {
+      for await (const entry of Deno.readDir(dir)) {
+        if (entry.isFile && entry.name.endsWith(TEMP_SUFFIX)) {
+          await Deno.remove(join(dir, entry.name));
+          removed.push(join(dir, entry.name));
+        }
+      }
+    }
+    return removed;
+  }
+}
+
+/**
+ * Replaces `path` with `data` so that a crash leaves either the old or the new content:
+ * temp file → fsync → rename → fsync of the directory.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  const temp = `${path}.${crypto.randomUUID()}${TEMP_SUFFIX}`;
+  try {
+    using file = await Deno.open(temp, { write: true, create: true, truncate: true });
+    for (let at = 0; at < data.length;) at += await file.write(data.subarray(at));
+    await file.sync();
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+  await Deno.rename(temp, path);
+  await syncDirectory(path);
+}
+
+/** Renames a finished temporary file into place and makes the rename durable. */
+export async function commitFile(temp: string, path: string): Promise<void> {
+  await Deno.rename(temp, path);
+  await syncDirectory(path);
+}
+
+/** Fsyncs the directory holding `path`, so a rename or create in it survives a crash. */
+export async function syncDirectory(path: string): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  using handle = await Deno.open(dir, { read: true });
+  await handle.sync();
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Appends one line with a single `write` to a file opened for append, then fsyncs, so
+ * concurrent appends never interleave and a crash never leaves half a line.
+ */
+export async function appendLine(path: string, line: string): Promise<void> {
+  const bytes = encoder.encode(line.endsWith("\n") ? line : `${line}\n`);
+  using file = await Deno.open(path, { append: true, create: true });
+  const written = await file.write(bytes);
+  if (written !== bytes.length) {
+    throw new Error(`short append to ${path}: ${written} of ${bytes.length} bytes`);
+  }
+  await file.syncData();
+}

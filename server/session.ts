@@ -1,0 +1,413 @@
+/**
+ * One client connection. Its life is a state machine:
+ *
+ * ```
+ * greeting --hello--> authenticating --login--> checking --ok--> registering
+ *                            ^----------- wrong password -------'
+ * registering --udp_port--> active --logout/drop/timeout--> closed
+ * ```
+ *
+ * The read loop decodes frames and dispatches requests without waiting for them, so one
+ * slow command never holds up the next; DATA frames are awaited into their stream's sink,
+ * which is what gives uploads backpressure. Writes are queued and coalesced with a single
+ * write in flight; a peer that stops reading is dropped once its queue passes a cap.
+ *
+ * @module
+ */
+
+import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { FrameDecoder } from "../protocol/frame.ts";
+import {
+  deviceNameProblem,
+  MAX_FRAME_BYTES,
+  MAX_PASSWORD_BYTES,
+  MAX_QUEUED_OUTBOUND_BYTES,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+} from "../protocol/limits.ts";
+import type { Message, Push, Request, RequestArgs } from "../protocol/messages.ts";
+import type { TimerId } from "../internal/clock.ts";
+import type { Authenticator } from "./auth.ts";
+import { HANDLERS, isCommandOp } from "./commands/mod.ts";
+import {
+  type CommandContext,
+  CommandError,
+  type ServerContext,
+  type StreamSink,
+} from "./context.ts";
+
+/** Where a session is in its life. */
+export type SessionState =
+  | { phase: "greeting" }
+  | { phase: "authenticating" }
+  | { phase: "checking" }
+  | { phase: "registering"; device: string }
+  | { phase: "active"; device: string; since: number }
+  | { phase: "closed" };
+
+/** Read buffer size: large reads keep uploads fast. */
+const READ_BUFFER_BYTES = 256 * 1024;
+/** Streams whose trailing frames are still being dropped; more is a protocol error. */
+const MAX_ABANDONED_STREAMS = 16;
+
+/** The byte stream a session runs over: the shape of `Deno.Conn`. */
+export interface SessionConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Everything a session needs from the server that owns it. */
+export interface SessionHost extends ServerContext {
+  readonly auth: Authenticator;
+  /** Called once when the session has fully closed. */
+  onClosed(session: Session): void;
+}
+
+/** One connection from an edge device. */
+export class Session {
+  readonly #host: SessionHost;
+  readonly #conn: SessionConn;
+  readonly ip: string;
+  #state: SessionState = { phase: "greeting" };
+  readonly #streams = new Map<number, StreamSink>();
+  readonly #abandoned = new Set<number>();
+  #outbound: Uint8Array[] = [];
+  #outboundBytes = 0;
+  #writing: Promise<void> | undefined;
+  #loginTimer: TimerId | undefined;
+  #idleTimer: TimerId | undefined;
+  #closing = false;
+  /** Set by a handler whose reply must be the last thing sent: the close reason. */
+  #closeAfterReply: string | undefined;
+  /** Key this device's peers' transfer tickets are signed with (base64); given at login. */
+  readonly #ticketKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+
+  constructor(host: SessionHost, conn: SessionConn, ip: string) {
+    this.#host = host;
+    this.#conn = conn;
+    this.ip = ip;
+    this.#loginTimer = host.clock.setTimeout(
+      () =>
+        this.#expire("login_timeout", `no login within ${host.settings.loginDeadlineMs / 1000} s`),
+      host.settings.loginDeadlineMs,
+    );
+  }
+
+  /** The session's state. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The device name once logged in. */
+  get device(): string | undefined {
+    const s = this.#state;
+    return s.phase === "registering" || s.phase === "active" ? s.device : undefined;
+  }
+
+  /** Reads and serves the connection until it ends. Never throws. */
+  async run(): Promise<void> {
+    const decoder = new FrameDecoder();
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    let reason = "closed the connection";
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buffer);
+        if (n === null) {
+          if (decoder.midFrame) reason = "closed the connection in the middle of a frame";
+          break;
+        }
+        // Frames are views into `buffer`: every one is consumed before the next read.
+        for (const frame of decoder.push(buffer.subarray(0, n))) {
+          if (frame.kind === "data") await this.#onData(frame.stream, frame.bytes);
+          else this.#onMessage(decodeMessage(frame.body));
+        }
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        reason = `sent a bad frame (${error.message})`;
+        this.push({
+          t: "push",
+          event: "logout",
+          reason: "protocol",
+          message: `protocol error: ${error.message}`,
+        });
+      } else if (!this.#closing) {
+        reason = `connection failed (${(error as Error).message})`;
+      }
+    }
+    await this.close(reason);
+  }
+
+  /** Queues a message; drops the session if the peer has stopped reading. */
+  push(message: Message): void {
+    if (this.#state.phase === "closed") return;
+    const bytes = encodeMessage(message);
+    this.#outbound.push(bytes);
+    this.#outboundBytes += bytes.length;
+    if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
+      this.#outbound = [];
+      this.#outboundBytes = 0;
+      void this.close(`stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`);
+      return;
+    }
+    this.#writing ??= this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    try {
+      while (this.#outbound.length > 0) {
+        const batch = concat(this.#outbound, this.#outboundBytes);
+        this.#outbound = [];
+        this.#outboundBytes = 0;
+        for (let at = 0; at < batch.length;) at += await this.#conn.write(batch.subarray(at));
+      }
+    } catch {
+      this.#outbound = [];
+      this.#outboundBytes = 0;
+      this.#closing = true;
+      this.#conn.close();
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  /**
+   * Ends the session: aborts open uploads, releases the device name, closes the socket
+   * after queued messages are written. Safe to call more than once.
+   */
+  async close(reason: string): Promise<void> {
+    const state = this.#state;
+    if (state.phase === "closed") return;
+    this.#state = { phase: "closed" };
+    this.#closing = true;
+    const { clock, active, log } = this.#host;
+    if (this.#loginTimer !== undefined) clock.clearTimeout(this.#loginTimer);
+    if (this.#idleTimer !== undefined) clock.clearTimeout(this.#idleTimer);
+    for (const sink of this.#streams.values()) await sink.abort(`the device ${reason}`);
+    this.#streams.clear();
+    if (state.phase === "registering" || state.phase === "active") {
+      active.release(state.device);
+      if (state.phase === "active") log(`${state.device} left (${reason})`);
+    } else {
+      log(`connection from ${this.ip} ended before login (${reason})`);
+    }
+    while (this.#writing) await this.#writing;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the peer
+    }
+    this.#host.onClosed(this);
+  }
+
+  #expire(reason: string, message: string): void {
+    this.push({ t: "push", event: "logout", reason, message });
+    void this.close(message);
+  }
+
+  #onMessage(message: Message): void {
+    if (message.t !== "req") {
+      throw new ProtocolError(`a client may only send requests, not ${message.t}`);
+    }
+    void this.#serve(message);
+  }
+
+  async #serve(request: Request): Promise<void> {
+    try {
+      const result = await this.#handle(request);
+      this.push({ t: "res", id: request.id, ok: true, ...result });
+    } catch (error) {
+      this.#pushFailure(request, error);
+    }
+    if (this.#closeAfterReply !== undefined) await this.close(this.#closeAfterReply);
+  }
+
+  #pushFailure(request: Request, error: unknown): void {
+    if (error instanceof CommandError) {
+      if (request.op !== "login") {
+        this.#host.log(
+          `${this.device ?? this.ip}: ${request.op} refused (${error.code}): ${error.message}`,
+        );
+      }
+      this.push({
+        t: "res",
+        id: request.id,
+        ok: false,
+        error: error.code,
+        message: error.message,
+      });
+    } else {
+      const device = this.device ?? this.ip;
+      this.#host.log(
+        `error serving ${request.op} for ${device}: ${(error as Error).stack ?? error}`,
+      );
+      this.push({
+        t: "res",
+        id: request.id,
+        ok: false,
+        error: "internal",
+        message: "the server failed to carry out the command; see its log",
+      });
+    }
+  }
+
+  async #handle(request: Request): Promise<Record<string, unknown>> {
+    const state = this.#state;
+    switch (request.op) {
+      case "hello":
+        return this.#hello(request);
+      case "login":
+        return await this.#login(request);
+      case "udp_port":
+        return await this.#registerUdpPort(request);
+      case "logout":
+        if (state.phase !== "active") break;
+        this.#closeAfterReply = "logged out";
+        return {};
+      case "upload_abort":
+        if (state.phase !== "active") break;
+        return await this.#abortStream(request.upload);
+      default:
+        if (state.phase !== "active" || !isCommandOp(request.op)) break;
+        this.#touch();
+        return await HANDLERS[request.op](
+          this.#commandContext(state.device),
+          request as never,
+          request.id,
+        );
+    }
+    throw new CommandError("not_logged_in", `${request.op} is not allowed before login completes`);
+  }
+
+  #hello(request: RequestArgs<"hello">): Record<string, unknown> {
+    if (this.#state.phase !== "greeting") {
+      throw new CommandError("bad_args", "hello was already sent");
+    }
+    if (request.protocol !== PROTOCOL_NAME || request.version !== PROTOCOL_VERSION) {
+      this.#closeAfterReply = "spoke an unsupported protocol version";
+      throw new CommandError(
+        "unsupported_version",
+        `this server speaks ${PROTOCOL_NAME} version ${PROTOCOL_VERSION}, not ` +
+          `${request.protocol} version ${request.version}; update the edge program`,
+      );
+    }
+    this.#state = { phase: "authenticating" };
+    return {
+      version: PROTOCOL_VERSION,
+      loginDeadlineMs: this.#host.settings.loginDeadlineMs,
+      maxFrameBytes: MAX_FRAME_BYTES,
+    };
+  }
+
+  async #login(request: RequestArgs<"login">): Promise<Record<string, unknown>> {
+    if (this.#state.phase !== "authenticating") {
+      throw new CommandError("bad_args", "login is only allowed once, right after hello");
+    }
+    const { name, password } = request;
+    if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
+      throw new CommandError("bad_args", `password is longer than ${MAX_PASSWORD_BYTES} bytes`);
+    }
+    // A second login cannot overlap this one while the check runs.
+    this.#state = { phase: "checking" };
+    const outcome = await this.#host.auth.login(name, password);
+    if (this.state.phase === "closed") throw new CommandError("io", "connection closed");
+    this.#state = { phase: "authenticating" };
+    const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
+    if (!outcome.ok) {
+      this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
+      throw new CommandError(outcome.code, outcome.message);
+    }
+    if (!this.#host.active.claim(name)) {
+      this.#host.log(`refused second login of ${name} from ${this.ip}`);
+      throw new CommandError("already_active", `${name} is already logged in from another edge`);
+    }
+    this.#state = { phase: "registering", device: name };
+    return { ticketKey: this.#ticketKey };
+  }
+
+  async #registerUdpPort(request: RequestArgs<"udp_port">): Promise<Record<string, unknown>> {
+    const state = this.#state;
+    if (state.phase !== "registering") {
+      throw new CommandError("bad_args", "udp_port is only allowed once, right after login");
+    }
+    if (request.port < 1 || request.port > 65535) {
+      throw new CommandError("bad_args", `UDP port must be 1..65535, not ${request.port}`);
+    }
+    if (this.#loginTimer !== undefined) this.#host.clock.clearTimeout(this.#loginTimer);
+    this.#loginTimer = undefined;
+    const since = this.#host.clock.now();
+    this.#host.active.activate({
+      name: state.device,
+      since,
+      ip: this.ip,
+      udpPort: request.port,
+      ticketKey: this.#ticketKey,
+    });
+    this.#state = { phase: "active", device: state.device, since };
+    this.#host.log(`${state.device} joined from ${this.ip}, UDP port ${request.port}`);
+    this.#touch();
+    await Promise.resolve();
+    return {};
+  }
+
+  /** Restarts the inactivity timer, when one is configured. */
+  #touch(): void {
+    const seconds = this.#host.settings.idleTimeoutSeconds;
+    if (seconds <= 0) return;
+    const { clock } = this.#host;
+    if (this.#idleTimer !== undefined) clock.clearTimeout(this.#idleTimer);
+    this.#idleTimer = clock.setTimeout(
+      () => this.#expire("idle", `logged out after ${seconds} s without a command`),
+      seconds * 1000,
+    );
+  }
+
+  #commandContext(device: string): CommandContext {
+    return {
+      server: this.#host,
+      device,
+      ip: this.ip,
+      openStream: (id, sink) => {
+        if (this.#streams.has(id) || this.#abandoned.has(id)) {
+          throw new CommandError("bad_args", `stream ${id} is already open`);
+        }
+        this.#streams.set(id, sink);
+      },
+      closeStream: (id) => {
+        this.#streams.delete(id);
+      },
+    };
+  }
+
+  async #onData(stream: number, bytes: Uint8Array): Promise<void> {
+    const sink = this.#streams.get(stream);
+    if (sink) return await sink.write(bytes);
+    if (this.#abandoned.has(stream)) return;
+    // The upload already failed and answered; drop what the client sent before it knew.
+    if (this.#abandoned.size >= MAX_ABANDONED_STREAMS) {
+      throw new ProtocolError(`data for unknown stream ${stream}`);
+    }
+    this.#abandoned.add(stream);
+  }
+
+  async #abortStream(id: number): Promise<Record<string, unknown>> {
+    this.#abandoned.delete(id);
+    const sink = this.#streams.get(id);
+    this.#streams.delete(id);
+    if (sink) await sink.abort("the device cancelled it");
+    return {};
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,178 @@
+/**
+ * The server's embedded database (`node:sqlite`): data-file metadata with its
+ * aggregates, and name lockouts. WAL journal with `synchronous=FULL`, so anything the
+ * server has acknowledged to a client survives a crash. The schema is versioned through
+ * `PRAGMA user_version` and upgraded by {@linkcode MIGRATIONS}; a database from a newer
+ * iotnet, or one that is not a database, is refused with {@linkcode StoreError}.
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import type { SampleAggregates } from "../protocol/samples.ts";
+
+/** What the store keeps about one uploaded file. */
+export interface StoredFile extends SampleAggregates {
+  device: string;
+  fileID: number;
+  bytes: number;
+  uploadedAt: number;
+}
+
+/** The database cannot be used; the message is one line for the operator. */
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+/** Schema steps; index i upgrades from user_version i to i + 1. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE files (
+     device TEXT NOT NULL,
+     file_id INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     sum TEXT NOT NULL,
+     min INTEGER NOT NULL,
+     max INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     uploaded_at INTEGER NOT NULL,
+     PRIMARY KEY (device, file_id)
+   ) STRICT;
+   CREATE TABLE lockouts (
+     device TEXT PRIMARY KEY,
+     until INTEGER NOT NULL
+   ) STRICT;`,
+];
+
+/** Milliseconds a statement waits for a lock held by another connection. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** The store over one SQLite file (or `:memory:`). */
+export class Store {
+  readonly #db: DatabaseSync;
+
+  /**
+   * Opens (creating if needed) and migrates the database at `path`.
+   *
+   * @throws {StoreError} when the file is not a database or is from a newer version.
+   */
+  constructor(path: string) {
+    try {
+      this.#db = new DatabaseSync(path);
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.#db.exec("PRAGMA journal_mode = WAL");
+      this.#db.exec("PRAGMA synchronous = FULL");
+      this.#migrate(path);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(
+        `cannot open database ${path}: ${(error as Error).message}; ` +
+          "move the file away to start with an empty store",
+        { cause: error },
+      );
+    }
+  }
+
+  #migrate(path: string): void {
+    const row = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
+    const version = row.user_version;
+    if (version > MIGRATIONS.length) {
+      throw new StoreError(
+        `database ${path} has schema version ${version}, newer than this iotnet's ` +
+          `${MIGRATIONS.length}; run a newer iotnet or move the file away`,
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.#db.exec("BEGIN");
+      try {
+        this.#db.exec(MIGRATIONS[v]!);
+        this.#db.exec(`PRAGMA user_version = ${v + 1}`);
+        this.#db.exec("COMMIT");
+      } catch (error) {
+        this.#db.exec("ROLLBACK");
+        throw error;
+      }
+    }
+  }
+
+  /** Records (or replaces) an uploaded file's metadata. */
+  putFile(file: StoredFile): void {
+    this.#db.prepare(
+      `INSERT OR REPLACE INTO files (device, file_id, samples, sum, min, max, bytes, uploaded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      file.device,
+      file.fileID,
+      file.count,
+      file.sum.toString(),
+      file.min,
+      file.max,
+      file.bytes,
+      file.uploadedAt,
+    );
+  }
+
+  /** The metadata of `device`'s file `fileID`, if it has one. */
+  getFile(device: string, fileID: number): StoredFile | undefined {
+    const row = this.#db.prepare(
+      "SELECT samples, sum, min, max, bytes, uploaded_at FROM files WHERE device = ? AND file_id = ?",
+    ).get(device, fileID) as
+      | {
+        samples: number;
+        sum: string;
+        min: number;
+        max: number;
+        bytes: number;
+        uploaded_at: number;
+      }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      device,
+      fileID,
+      count: row.samples,
+      sum: BigInt(row.sum),
+      min: row.min,
+      max: row.max,
+      bytes: row.bytes,
+      uploadedAt: row.uploaded_at,
+    };
+  }
+
+  /** Forgets a file; returns whether there was one. */
+  deleteFile(device: string, fileID: number): boolean {
+    const result = this.#db.prepare("DELETE FROM files WHERE device = ? AND file_id = ?")
+      .run(device, fileID);
+    return Number(result.changes) > 0;
+  }
+
+  /** Every stored file, for checks at start-up and in tests. */
+  listFiles(): StoredFile[] {
+    const rows = this.#db.prepare("SELECT device, file_id FROM files ORDER BY device, file_id")
+      .all() as { device: string; file_id: number }[];
+    return rows.map((r) => this.getFile(r.device, r.file_id)!);
+  }
+
+  /** Until when `device` is blocked (ms epoch), if a lockout is recorded. */
+  lockoutUntil(device: string): number | undefined {
+    const row = this.#db.prepare("SELECT until FROM lockouts WHERE device = ?").get(device) as
+      | { until: number }
+      | undefined;
+    return row?.until;
+  }
+
+  /** Records that `device` is blocked until `until` (ms epoch). */
+  setLockout(device: string, until: number): void {
+    this.#db.prepare("INSERT OR REPLACE INTO lockouts (device, until) VALUES (?, ?)")
+      .run(device, until);
+  }
+
+  /** Removes `device`'s lockout. */
+  clearLockout(device: string): void {
+    this.#db.prepare("DELETE FROM lockouts WHERE device = ?").run(device);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Starts the real `iotnet server` on port 0 in a temporary data directory and reads back
+ * the bound port from its first line. Async-disposable: `await using server = ...`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { iotnetCommand } from "./iotnet_command.ts";
+import { LineCollector } from "./line_collector.ts";
+
+/** Accounts every test server knows. */
+export const ACCOUNTS: Record<string, string> = Object.fromEntries(
+  Array.from({ length: 60 }, (_, i) => [`dev${i}`, `pw${i}`]).concat([
+    ["watch1", "pw1"],
+    ["watch2", "pw2"],
+    ["watch3", "pw3"],
+  ]),
+);
+
+/** Options of {@linkcode startServerProcess}. */
+export interface ServerProcessOptions {
+  attempts?: number;
+  /** Extra command-line options. */
+  args?: string[];
+  /** Reuse a data directory (for restarts); a fresh temp dir otherwise. */
+  dataDir?: string;
+}
+
+/** A running server process. */
+export class ServerProcess implements AsyncDisposable {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly #child: Deno.ChildProcess;
+  readonly stdout: LineCollector;
+  readonly stderr: LineCollector;
+  #status: Promise<Deno.CommandStatus>;
+
+  private constructor(
+    child: Deno.ChildProcess,
+    dataDir: string,
+    port: number,
+    stdout: LineCollector,
+    stderr: LineCollector,
+  ) {
+    this.#child = child;
+    this.dataDir = dataDir;
+    this.port = port;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    this.#status = child.status;
+  }
+
+  /** Starts a server and waits for its `listening on` line. */
+  static async start(options: ServerProcessOptions = {}): Promise<ServerProcess> {
+    const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "iotnet-server-" });
+    const credentials = join(dataDir, "credentials.txt");
+    try {
+      await Deno.lstat(credentials);
+    } catch {
+      await Deno.writeTextFile(
+        credentials,
+        Object.entries(ACCOUNTS).map(([n, p]) => `${n} ${p}\n`).join(""),
+      );
+    }
+    const child = iotnetCommand(
+      [
+        "server",
+        "0",
+        String(options.attempts ?? 3),
+        "--data-dir",
+        dataDir,
+        ...(options.args ?? []),
+      ],
+    ).spawn();
+    const stdout = new LineCollector(child.stdout);
+    const stderr = new LineCollector(child.stderr);
+    try {
+      const index = await stdout.waitFor((l) => l.startsWith("listening on "), 20_000);
+      const port = Number(stdout.lines[index]!.split(":").at(-1));
+      return new ServerProcess(child, dataDir, port, stdout, stderr);
+    } catch (error) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+      throw new Error(
+        `server did not start: ${(error as Error).message}\nstderr:\n${stderr.lines.join("\n")}`,
+      );
+    }
+  }
+
+  /** Waits for a server log line matching `pattern`. */
+  waitForLog(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<number> {
+    return this.stdout.waitFor((l) => pattern.test(l), timeoutMs, from);
+  }
+
+  /** Reads a file of the data directory. */
+  read(name: string): Promise<string> {
+    return Deno.readTextFile(join(this.dataDir, name));
+  }
+
+  /** Stops the server with `signal` and waits for it to exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+    const status = await this.#status;
+    await Promise.all([this.stdout.done, this.stderr.done]);
+    return status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
+  }
+}

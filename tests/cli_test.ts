@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { runIotnet } from "./_helpers/iotnet_command.ts";
+
+Deno.test("server refuses attempts outside 1..5 at once, naming the value and range", async () => {
+  for (const bad of ["0", "6", "2.5", "abc", "-1"]) {
+    const { code, stdout, stderr } = await runIotnet(["server", "0", bad]);
+    assert.equal(code, 2, `attempts ${bad}`);
+    assert.equal(stdout, "");
+    assert.match(
+      stderr,
+      new RegExp(`<attempts> must be an integer 1\\.\\.5, not "?${bad.replace(".", "\\.")}"?`),
+    );
+  }
+});
+
+Deno.test("server refuses a bad port and bad option values", async () => {
+  const port = await runIotnet(["server", "70000", "3"]);
+  assert.equal(port.code, 2);
+  assert.match(port.stderr, /<port> must be an integer 0\.\.65535, not 70000/);
+  const block = await runIotnet(["server", "0", "3", "--block-seconds", "soon"]);
+  assert.equal(block.code, 2);
+  assert.match(block.stderr, /--block-seconds must be an integer/);
+});
+
+Deno.test("server without a credentials file exits 1 and says how to fix it", async () => {
+  const dir = await Deno.makeTempDir();
+  const { code, stderr } = await runIotnet(["server", "0", "3", "--data-dir", dir]);
+  assert.equal(code, 1);
+  assert.match(stderr, /credentials file .*credentials\.txt does not exist; create it/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("every subcommand has --help, and --version prints the version", async () => {
+  for (const args of [["--help"], ["server", "--help"], ["edge", "--help"]]) {
+    const { code, stdout } = await runIotnet(args);
+    assert.equal(code, 0, args.join(" "));
+    assert.match(stdout, /^Usage: iotnet/);
+  }
+  const version = await runIotnet(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("edge with missing arguments or a bad port is a usage error", async () => {
+  const missing = await runIotnet(["edge", "127.0.0.1"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /missing required argument/);
+  const bad = await runIotnet(["edge", "127.0.0.1", "x", "0"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /<server_port> must be an integer 1\.\.65535, not "x"/);
+});
+
+Deno.test("edge that cannot reach the server says so and exits 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const { code, stdout } = await runIotnet(
+    ["edge", "127.0.0.1", String(port), "0", "--json"],
+    "a\nb\n",
+  );
+  assert.equal(code, 1);
+  const event = JSON.parse(stdout.trim());
+  assert.equal(event.event, "login");
+  assert.equal(event.ok, false);
+  assert.equal(event.error, "offline");
+  assert.match(event.message, /cannot reach the server at 127\.0\.0\.1:\d+: connection refused/);
+});

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { EdgeProcess } from "./_helpers/edge_process.ts";
+import { ServerProcess } from "./_helpers/server_process.ts";
+
+Deno.test("three failed logins block the name, also from a second connection, until the block expires", async () => {
+  await using server = await ServerProcess.start({ attempts: 3, args: ["--block-seconds", "2"] });
+  await using first = await EdgeProcess.start(server);
+  await first.send("watch1", "wrong1", "wrong2", "wrong3");
+  for (let i = 0; i < 2; i++) {
+    const failed = await first.next((j) => j.event === "login");
+    assert.deepEqual(
+      { ok: failed.ok, error: failed.error },
+      { ok: false, error: "bad_credentials" },
+    );
+  }
+  const blocked = await first.next((j) => j.event === "login");
+  assert.equal(blocked.error, "blocked");
+  assert.match(String(blocked.message), /watch1 is blocked for 2 s/);
+  assert.equal((await first.finish()).code, 1);
+
+  // The right password from a new connection is refused while the block runs.
+  await using second = await EdgeProcess.start(server);
+  await second.send("watch1", "pw1");
+  const stillBlocked = await second.next((j) => j.event === "login");
+  assert.equal(stillBlocked.error, "blocked");
+  assert.equal((await second.finish()).code, 1);
+
+  // Once the block expires the same name logs in.
+  const blockEnd = Date.now() + 2_100;
+  await server.waitForLog(/failed login as watch1 .*blocked/);
+  while (Date.now() < blockEnd) await new Promise((r) => setTimeout(r, blockEnd - Date.now()));
+  await using third = await EdgeProcess.start(server, { login: "watch1" });
+  assert.equal((await third.finish()).code, 0);
+});
+
+Deno.test("an unknown name gets exactly the reply of a wrong password", async () => {
+  await using server = await ServerProcess.start();
+  await using edge = await EdgeProcess.start(server);
+  await edge.send("nobody", "x");
+  const unknown = await edge.next((j) => j.event === "login");
+  await using other = await EdgeProcess.start(server);
+  await other.send("watch2", "x");
+  const wrong = await other.next((j) => j.event === "login");
+  assert.deepEqual(unknown, wrong);
+  assert.equal(unknown.error, "bad_credentials");
+});
+
+Deno.test("a device already logged in cannot log in twice", async () => {
+  await using server = await ServerProcess.start();
+  await using first = await EdgeProcess.start(server, { login: "watch1" });
+  await using second = await EdgeProcess.start(server);
+  await second.send("watch1", "pw1");
+  const refused = await second.next((j) => j.event === "login");
+  assert.equal(refused.error, "already_active");
+  assert.equal((await second.finish()).code, 1);
+  assert.equal((await first.command("AED")).ok, true);
+});
+
+Deno.test("after a wrong password the edge asks again and logs in", async () => {
+  await using server = await ServerProcess.start();
+  await using edge = await EdgeProcess.start(server);
+  await edge.send("watch1", "nope", "pw1");
+  assert.equal((await edge.next((j) => j.event === "login")).ok, false);
+  assert.equal((await edge.next((j) => j.event === "login")).ok, true);
+  assert.equal((await edge.finish()).code, 0);
+});

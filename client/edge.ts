@@ -44,7 +44,7 @@ export const EXIT = { ok: 0, failed: 1 } as const;
  * @returns the process exit code.
  */
 export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number> {
-  const { input, output } = io;
+  const { output } = io;
   let peer: PeerPort;
   try {
     peer = await openPeerPort(options.udpPort, options.dir);

@@ -104,8 +104,10 @@ export interface FrameDecoderOptions {
 /**
  * Incremental frame decoder: feed it whatever bytes arrived, get back whole frames. It
  * holds a partial frame itself, checks a declared length against the limit before
- * allocating, and hands out views into the pushed chunk when a frame lies wholly inside
- * it (so callers must not reuse a chunk's memory while its frames are in use).
+ * allocating, and never allocates per frame: a frame that lies wholly inside the pushed
+ * chunk is a view into it, and one assembled across chunks is a view into one reusable
+ * scratch buffer (grown to the largest frame seen). So **frames are valid only until the
+ * next `push`**; copy what must live longer.
  *
  * After it throws, the stream is out of sync and the connection must be closed.
  *
@@ -125,6 +127,13 @@ export class FrameDecoder {
   #headerFill = 0;
   #body: Uint8Array | undefined;
   #bodyFill = 0;
+  /**
+   * Two scratch buffers, alternated: within one push at most one frame completes from
+   * scratch (at the chunk's start) and at most one new partial frame begins (at its end),
+   * so the new one never overwrites the one just handed out.
+   */
+  #scratch: [Uint8Array, Uint8Array] = [new Uint8Array(0), new Uint8Array(0)];
+  #scratchIndex = 0;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#max = options.maxFrameBytes ?? MAX_FRAME_BYTES;
@@ -156,7 +165,7 @@ export class FrameDecoder {
             i += length;
             continue;
           }
-          this.#body = new Uint8Array(length);
+          this.#body = this.#scratchOf(length);
           this.#bodyFill = 0;
         } else {
           const take = Math.min(LENGTH_BYTES - this.#headerFill, chunk.length - i);
@@ -165,7 +174,7 @@ export class FrameDecoder {
           i += take;
           if (this.#headerFill < LENGTH_BYTES) break;
           this.#headerFill = 0;
-          this.#body = new Uint8Array(this.#checkLength(readU32(this.#header, 0)));
+          this.#body = this.#scratchOf(this.#checkLength(readU32(this.#header, 0)));
           this.#bodyFill = 0;
         }
       }
@@ -180,6 +189,17 @@ export class FrameDecoder {
       }
     }
     return frames;
+  }
+
+  /** `length` bytes of the other scratch buffer, grown (at most to the limit) if needed. */
+  #scratchOf(length: number): Uint8Array {
+    this.#scratchIndex ^= 1;
+    let buffer = this.#scratch[this.#scratchIndex]!;
+    if (buffer.length < length) {
+      buffer = new Uint8Array(Math.min(this.#max, Math.max(length, buffer.length * 2)));
+      this.#scratch[this.#scratchIndex] = buffer;
+    }
+    return buffer.subarray(0, length);
   }
 
   #checkLength(length: number): number {

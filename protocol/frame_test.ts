@@ -56,6 +56,18 @@ Deno.test("decoder gives the same frames for a stream split at every byte bounda
   }
 });
 
+Deno.test("decoder gives the same frames for a stream cut into three at every pair of points", () => {
+  // A middle chunk can finish one frame and start another: the first must stay intact.
+  for (let a = 0; a <= stream.length; a++) {
+    for (let b = a; b <= stream.length; b++) {
+      const decoder = new FrameDecoder();
+      const frames = [stream.slice(0, a), stream.slice(a, b), stream.slice(b)]
+        .flatMap((chunk) => snapshot(decoder.push(chunk)));
+      assert.deepEqual(frames, expected, `cuts at ${a} and ${b}`);
+    }
+  }
+});
+
 Deno.test("decoder gives the same frames when fed one byte at a time", () => {
   const decoder = new FrameDecoder();
   const frames: unknown[] = [];

@@ -14,7 +14,7 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame body (kind byte + payload) either side accepts. Bigger is a protocol error. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Size of the DATA frames a client cuts an upload into. */
-export const UPLOAD_CHUNK_BYTES = 256 * 1024;
+export const UPLOAD_CHUNK_BYTES = 64 * 1024;
 /** Largest upload the server accepts, in bytes (configurable). */
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
 

@@ -72,7 +72,9 @@ function lineProblem(raw: string, accounts: Map<string, string>): string | undef
   if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
     return `has a password longer than ${MAX_PASSWORD_BYTES} bytes`;
   }
-  if (/[\x00-\x1f\x7f]/.test(password)) return "has a control character in the password";
+  if ([...password].some((c) => c < " " || c === "\x7f")) {
+    return "has a control character in the password";
+  }
   if (accounts.has(name)) return `repeats the name ${name}`;
   return undefined;
 }

@@ -26,7 +26,7 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
-import type { Message, Push, Request, RequestArgs } from "../protocol/messages.ts";
+import type { Message, Request, RequestArgs } from "../protocol/messages.ts";
 import type { TimerId } from "../internal/clock.ts";
 import type { Authenticator } from "./auth.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";

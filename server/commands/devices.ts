@@ -11,7 +11,9 @@ import { formatTimestamp } from "../timestamp.ts";
 /** Handles `devices`. */
 export function devices(ctx: CommandContext): Promise<ResultFields<"devices">> {
   const others = ctx.server.active.list().filter((d) => d.name !== ctx.device);
-  ctx.server.log(`${ctx.device} listed active devices (${others.length} others)`);
+  ctx.server.log(
+    `${ctx.device} listed active devices (${others.length} other${others.length === 1 ? "" : "s"})`,
+  );
   return Promise.resolve({
     devices: others.map((d) => ({
       name: d.name,

@@ -1,17 +1,14 @@
 /**
  * `deno task bench [section...]`: runs the benchmarks beside their reference tools and
- * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and compute), `uvf` (peer
- * transfer). With no argument, all of them.
+ * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and compute). With no argument, all of them.
  *
  * @module
  */
 
 import { runUedBench } from "./bench/ued.ts";
-import { runUvfBench } from "./bench/uvf.ts";
 
 const SECTIONS: Record<string, () => Promise<string>> = {
   ued: runUedBench,
-  uvf: runUvfBench,
 };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);

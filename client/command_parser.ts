@@ -18,7 +18,16 @@ export type EdgeCommand =
   | { cmd: "AED" }
   | { cmd: "UVF"; device: string; filename: string }
   | { cmd: "OUT" }
-  | { cmd: "HELP" };
+  | { cmd: "HELP" }
+  | { cmd: "MESSAGE"; device: string; text: string }
+  | { cmd: "BROADCAST"; text: string }
+  | { cmd: "WHOELSE" }
+  | { cmd: "WHOELSESINCE"; seconds: number }
+  | { cmd: "BLOCK"; device: string }
+  | { cmd: "UNBLOCK"; device: string }
+  | { cmd: "STARTPRIVATE"; device: string }
+  | { cmd: "PRIVATE"; device: string; text: string }
+  | { cmd: "STOPPRIVATE"; device: string };
 
 /** The result of parsing a line. */
 export type ParsedLine =
@@ -34,6 +43,15 @@ export const USAGE = {
   AED: "AED                     list the other active edge devices",
   UVF: "UVF device filename     send a file to another active device, peer to peer",
   OUT: "OUT                     log out (also: logout)",
+  MESSAGE: "message device text    send text to a device (stored if it is offline)",
+  BROADCAST: "broadcast text          send text to every online device",
+  WHOELSE: "whoelse                 list the other online devices",
+  WHOELSESINCE: "whoelsesince seconds    list devices online at any time in the last seconds",
+  BLOCK: "block device            stop a device from messaging or seeing you",
+  UNBLOCK: "unblock device          lift a block",
+  STARTPRIVATE: "startprivate device     ask a device for a private (peer-to-peer) chat",
+  PRIVATE: "private device text     send text over an accepted private chat",
+  STOPPRIVATE: "stopprivate device      end a private chat",
   HELP: "help                    show this list",
 } as const;
 
@@ -48,6 +66,15 @@ const ALIASES: Record<string, EdgeCommand["cmd"]> = {
   OUT: "OUT",
   LOGOUT: "OUT",
   HELP: "HELP",
+  MESSAGE: "MESSAGE",
+  BROADCAST: "BROADCAST",
+  WHOELSE: "WHOELSE",
+  WHOELSESINCE: "WHOELSESINCE",
+  BLOCK: "BLOCK",
+  UNBLOCK: "UNBLOCK",
+  STARTPRIVATE: "STARTPRIVATE",
+  PRIVATE: "PRIVATE",
+  STOPPRIVATE: "STOPPRIVATE",
 };
 
 /**
@@ -81,7 +108,7 @@ export function parseCommand(line: string): ParsedLine {
   const fail = (message: string): ParsedLine => ({
     ok: false,
     cmd,
-    message: `${message}. Usage: ${USAGE[cmd].split(/\s{2,}/)[0]}`,
+    message: `${message}. Usage: ${USAGE[cmd as keyof typeof USAGE].split(/\s{2,}/)[0]}`,
   });
   const expect = (count: number, what: string): ParsedLine | undefined => {
     if (args.length < count) return fail(`${cmd} needs ${what}`);
@@ -128,8 +155,40 @@ export function parseCommand(line: string): ParsedLine {
     case "AED":
     case "OUT":
     case "HELP":
+    case "WHOELSE":
       return expect(0, "") ?? { ok: true, command: { cmd } };
+    case "MESSAGE":
+    case "PRIVATE": {
+      if (args.length < 2) return fail(`${cmd.toLowerCase()} needs a device name and some text`);
+      return { ok: true, command: { cmd, device: args[0]!, text: textAfter(line, 2) } };
+    }
+    case "BROADCAST":
+      if (args.length < 1) return fail("broadcast needs some text");
+      return { ok: true, command: { cmd, text: textAfter(line, 1) } };
+    case "WHOELSESINCE": {
+      const bad = expect(1, "a number of seconds");
+      if (bad) return bad;
+      const problem = integerProblem(args[0]!, "seconds", 0, MAX_SINCE_SECONDS);
+      return problem ? fail(problem) : { ok: true, command: { cmd, seconds: Number(args[0]) } };
+    }
+    case "BLOCK":
+    case "UNBLOCK":
+    case "STARTPRIVATE":
+    case "STOPPRIVATE": {
+      const bad = expect(1, "a device name");
+      return bad ?? { ok: true, command: { cmd, device: args[0]! } };
+    }
   }
+}
+
+/** Longest look-back of `whoelsesince`, in seconds (ten years). */
+const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
+
+/** The rest of `line` after its first `words` words, spacing inside kept as typed. */
+function textAfter(line: string, words: number): string {
+  let rest = line.trimStart();
+  for (let i = 0; i < words; i++) rest = rest.replace(/^\S+\s*/, "");
+  return rest.trimEnd();
 }
 
 function integerProblem(text: string, name: string, min: number, max: number): string | undefined {

@@ -5,14 +5,16 @@
  * @module
  */
 
-import { join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import { RemoteError } from "../protocol/errors.ts";
+import { PeerUnreachableError, TransferError } from "../p2p/mod.ts";
 import { ConnectionClosedError, type EdgeConnection } from "./connection.ts";
 import type { EdgeCommand } from "./command_parser.ts";
 import { USAGE } from "./command_parser.ts";
 import { generateDataFile } from "./generate.ts";
 import type { CommandResult } from "./output.ts";
-import type { Progress } from "./progress.ts";
+import type { PeerLink } from "./peer.ts";
+import { formatBytes, type Progress } from "./progress.ts";
 
 /** What commands run against. */
 export interface CommandEnv {
@@ -21,6 +23,8 @@ export interface CommandEnv {
   readonly device: string;
   /** Where data files are generated and received files land. */
   readonly dir: string;
+  /** The peer channel (UVF, private chat). */
+  readonly peer: PeerLink;
   /** Makes a progress reporter for a long transfer. */
   progress(label: string): Progress;
 }
@@ -123,12 +127,149 @@ async function run(env: CommandEnv, command: EdgeCommand): Promise<CommandResult
       return { cmd: "AED", ok: true, message, devices };
     }
     case "UVF":
-      return fail("UVF", "bad_args", "UVF is not available in this build");
+      return await sendFile(env, command.device, command.filename);
+    case "MESSAGE": {
+      const { delivery } = await connection.request("message", {
+        to: command.device,
+        text: command.text,
+      });
+      return {
+        cmd: "MESSAGE",
+        ok: true,
+        message: delivery === "online"
+          ? `Message sent to ${command.device}`
+          : `${command.device} is offline; the message will be delivered when it logs in`,
+        device: command.device,
+        delivery,
+      };
+    }
+    case "BROADCAST": {
+      const { delivered, refused } = await connection.request("broadcast", { text: command.text });
+      const message = `Broadcast sent to ${delivered} device${delivered === 1 ? "" : "s"}` +
+        (refused > 0 ? `; ${refused} could not receive it (they have blocked you)` : "");
+      return { cmd: "BROADCAST", ok: true, message, delivered, refused };
+    }
+    case "WHOELSE": {
+      const { devices } = await connection.request("whoelse", {});
+      return {
+        cmd: "WHOELSE",
+        ok: true,
+        message: devices.length ? devices.join("\n") : "No other devices are online",
+        devices,
+      };
+    }
+    case "WHOELSESINCE": {
+      const { devices } = await connection.request("whoelsesince", { seconds: command.seconds });
+      return {
+        cmd: "WHOELSESINCE",
+        ok: true,
+        message: devices.length
+          ? devices.join("\n")
+          : `No other devices were online in the last ${command.seconds} s`,
+        devices,
+      };
+    }
+    case "BLOCK":
+    case "UNBLOCK": {
+      const op = command.cmd === "BLOCK" ? "block" : "unblock";
+      await connection.request(op, { device: command.device });
+      if (op === "block") env.peer.endChat(command.device);
+      return {
+        cmd: command.cmd,
+        ok: true,
+        message: `${command.device} is ${op}ed`,
+        device: command.device,
+      };
+    }
+    case "STARTPRIVATE":
+      await connection.request("startprivate", { device: command.device });
+      return {
+        cmd: "STARTPRIVATE",
+        ok: true,
+        message: `Asked ${command.device} for a private chat; waiting for the answer`,
+        device: command.device,
+      };
+    case "PRIVATE":
+      await env.peer.sendChat(command.device, command.text);
+      return {
+        cmd: "PRIVATE",
+        ok: true,
+        message: `Private message sent to ${command.device}`,
+        device: command.device,
+      };
+    case "STOPPRIVATE":
+      env.peer.endChat(command.device);
+      await connection.request("stopprivate", { device: command.device });
+      return {
+        cmd: "STOPPRIVATE",
+        ok: true,
+        message: `Private chat with ${command.device} ended`,
+        device: command.device,
+      };
     case "OUT":
       await connection.request("logout", {});
       return { cmd: "OUT", ok: true, message: `Bye, ${env.device}!` };
     case "HELP":
       return { cmd: "HELP", ok: true, message: helpText() };
+  }
+}
+
+/** UVF: asks the server for a ticket, then sends the file edge to edge over UDP. */
+async function sendFile(env: CommandEnv, device: string, filename: string): Promise<CommandResult> {
+  const path = isAbsolute(filename) ? filename : join(env.dir, filename);
+  let size: number;
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) return fail("UVF", "bad_args", `${path} is not a file`);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return fail("UVF", "not_found", `${path} does not exist`);
+    }
+    throw error;
+  }
+  const name = basename(path);
+  const intro = await env.connection.request("uvf", { to: device, filename: name, size });
+  if (intro.ticket.kind !== "file" || !intro.ticket.transferId) {
+    return fail("UVF", "internal", "the server sent a ticket that is not for a file");
+  }
+  const ticket = {
+    ticket: {
+      kind: "file" as const,
+      transferId: intro.ticket.transferId,
+      from: intro.ticket.from,
+      to: intro.ticket.to,
+      filename: intro.ticket.filename ?? name,
+      size: intro.ticket.size ?? size,
+      expiresAt: intro.ticket.expiresAt,
+    },
+    mac: intro.mac,
+  };
+  const progress = env.progress(`UVF ${name} → ${device}`);
+  try {
+    const result = await env.peer.sendFile(
+      { hostname: intro.ip, port: intro.udpPort },
+      path,
+      ticket,
+      (sent, total) => progress.update(sent, total),
+    );
+    const rate = result.ms > 0
+      ? formatBytes(Math.round((result.bytes / result.ms) * 1000)) + "/s"
+      : "";
+    return {
+      cmd: "UVF",
+      ok: true,
+      message: `Sent ${name} (${formatBytes(result.bytes)}) to ${device}${
+        rate ? ` at ${rate}` : ""
+      }`,
+      device,
+      filename: name,
+      bytes: result.bytes,
+      sha256: result.sha256,
+      retransmits: result.retransmits,
+    };
+  } finally {
+    progress.finish();
   }
 }
 
@@ -147,5 +288,7 @@ export function failure(cmd: string, error: unknown): CommandResult {
   if (error instanceof ConnectionClosedError) {
     return fail(cmd, "offline", `lost the connection to the server: ${error.message}`);
   }
+  if (error instanceof PeerUnreachableError) return fail(cmd, "offline", error.message);
+  if (error instanceof TransferError) return fail(cmd, "io", error.message);
   return fail(cmd, "io", (error as Error).message);
 }

@@ -71,6 +71,11 @@ export class EdgeConnection {
     return connection;
   }
 
+  /** This end's address on the connection (where the server sees this edge). */
+  get localHostname(): string {
+    return this.#conn.localAddr.hostname;
+  }
+
   /** Replaces the push callback. */
   set onPush(callback: (push: Push) => void) {
     this.#onPush = callback;

@@ -1,20 +1,22 @@
 /**
- * The edge program: connect, log in (asking again for the password after a failure),
- * register the UDP port, then read commands until `OUT` or end of input. Server pushes
- * are printed as they arrive.
+ * The edge program: connect, bind the peer port, log in (asking again for the password
+ * after a failure), register the UDP port, then read commands until `OUT` or end of
+ * input. Server pushes and peer events are printed as they arrive; file transfers run
+ * in the background so the prompt stays usable.
  *
  * @module
  */
 
 import { RemoteError } from "../protocol/errors.ts";
 import type { Push } from "../protocol/messages.ts";
+import type { ChatTicket, SignedTicket } from "../p2p/mod.ts";
 import { type CommandEnv, failure, helpText, runCommand } from "./commands.ts";
 import { parseCommand } from "./command_parser.ts";
 import { EdgeConnection } from "./connection.ts";
 import type { LineInput } from "./line_input.ts";
-import type { EdgeEvent, Output } from "./output.ts";
+import type { CommandResult, EdgeEvent, Output } from "./output.ts";
+import { PeerLink } from "./peer.ts";
 import type { Progress } from "./progress.ts";
-import { openPeerPort, type PeerPort } from "./peer.ts";
 
 /** Options of {@linkcode runEdge}. */
 export interface EdgeOptions {
@@ -38,6 +40,9 @@ export interface EdgeIO {
 /** Exit codes of the edge. */
 export const EXIT = { ok: 0, failed: 1 } as const;
 
+/** A line that answers a private-chat request. */
+const ANSWER = /^\s*(y|yes|n|no)\s*$/i;
+
 /**
  * Runs the edge until the user logs out, input ends, or the server goes away.
  *
@@ -45,27 +50,6 @@ export const EXIT = { ok: 0, failed: 1 } as const;
  */
 export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number> {
   const { output } = io;
-  let peer: PeerPort;
-  try {
-    peer = await openPeerPort(options.udpPort, options.dir);
-  } catch (error) {
-    output.event(
-      loginFailed(
-        "io",
-        `cannot listen on UDP port ${options.udpPort}: ${(error as Error).message}`,
-      ),
-    );
-    return EXIT.failed;
-  }
-  try {
-    return await session(options, io, peer);
-  } finally {
-    await peer.close();
-  }
-}
-
-async function session(options: EdgeOptions, io: EdgeIO, peer: PeerPort): Promise<number> {
-  const { input, output } = io;
   let connection: EdgeConnection;
   try {
     connection = await EdgeConnection.connect({
@@ -76,27 +60,97 @@ async function session(options: EdgeOptions, io: EdgeIO, peer: PeerPort): Promis
     output.event(loginFailed("offline", (error as Error).message));
     return EXIT.failed;
   }
-  // Stops reading input as soon as the server goes away.
-  const lost = connection.closed.then((reason) => ({ lost: reason }));
-  let loggedOutByServer: EdgeEvent | undefined;
-  connection.onPush = (push) => {
-    const event = toEvent(push);
-    if (push.event === "logout") loggedOutByServer = event;
-    output.event(event);
-  };
-
+  let peer: PeerLink;
   try {
-    const device = await login(connection, io, lost);
+    // Listen where the server sees us: the local end of the TCP connection.
+    peer = await PeerLink.open(connection.localHostname, options.udpPort, options.dir);
+  } catch (error) {
+    connection.close();
+    output.event(
+      loginFailed(
+        "io",
+        `cannot listen on UDP port ${options.udpPort}: ${(error as Error).message}`,
+      ),
+    );
+    return EXIT.failed;
+  }
+  try {
+    return await new EdgeSession(options, io, connection, peer).run();
+  } finally {
+    connection.close();
+    await peer.close();
+  }
+}
+
+/** One logged-in (or logging-in) edge. */
+class EdgeSession {
+  readonly #options: EdgeOptions;
+  readonly #io: EdgeIO;
+  readonly #connection: EdgeConnection;
+  readonly #peer: PeerLink;
+  readonly #lost: Promise<{ lost: string }>;
+  /** Devices that asked for a private chat, oldest first, awaiting y/n. */
+  readonly #requests: string[] = [];
+  /** Transfers running in the background. */
+  readonly #transfers = new Set<Promise<void>>();
+  #loggedOutByServer = false;
+  /** Pushes that arrive before the welcome is shown wait here, to keep output in order. */
+  #early: Push[] | undefined = [];
+
+  constructor(options: EdgeOptions, io: EdgeIO, connection: EdgeConnection, peer: PeerLink) {
+    this.#options = options;
+    this.#io = io;
+    this.#connection = connection;
+    this.#peer = peer;
+    this.#lost = connection.closed.then((reason) => ({ lost: reason }));
+    connection.onPush = (push) => this.#early ? this.#early.push(push) : this.#onPush(push);
+    const events = peer.endpoint.events;
+    events.on("file", (e) =>
+      io.output.event({
+        event: "file",
+        from: e.from,
+        path: e.path,
+        bytes: e.bytes,
+        message: `Received ${e.path} (${e.bytes} bytes) from ${e.from}`,
+      }));
+    events.on("file_failed", (e) =>
+      io.output.event({
+        event: "file",
+        ok: false,
+        from: e.from,
+        error: e.reason,
+        message: `Receiving ${e.filename} from ${e.from} failed: ${e.message}`,
+      }));
+    events.on("chat", (e) =>
+      io.output.event({
+        event: "message",
+        from: e.from,
+        text: e.text,
+        kind: "private",
+        message: `${e.from} (private): ${e.text}`,
+      }));
+  }
+
+  async run(): Promise<number> {
+    const { output } = this.#io;
+    const device = await this.#login();
     if (device === undefined) return EXIT.failed;
-    await connection.request("udp_port", { port: peer.port });
+    await this.#connection.request("udp_port", { port: this.#peer.port });
     output.event({ event: "login", ok: true, device, message: `Welcome, ${device}!` });
     output.info(helpText());
-
-    const env: CommandEnv = { connection, device, dir: options.dir, progress: io.progress };
+    for (const push of this.#early ?? []) this.#onPush(push);
+    this.#early = undefined;
+    const env: CommandEnv = {
+      connection: this.#connection,
+      device,
+      dir: this.#options.dir,
+      peer: this.#peer,
+      progress: this.#io.progress,
+    };
     for (;;) {
-      const next = await Promise.race([input.read(`${device}> `), lost]);
+      const next = await this.#read(`${device}> `);
       if (next !== null && typeof next === "object") {
-        if (!loggedOutByServer) {
+        if (!this.#loggedOutByServer) {
           output.event({
             event: "logout",
             reason: "connection_lost",
@@ -105,88 +159,182 @@ async function session(options: EdgeOptions, io: EdgeIO, peer: PeerPort): Promis
         }
         return EXIT.failed;
       }
-      if (next === null) {
-        const result = await runCommand(env, { cmd: "OUT" });
-        output.result(result);
-        return result.ok ? EXIT.ok : EXIT.failed;
-      }
+      if (next === null) return await this.#logout(env);
       if (next.trim() === "") continue;
+      if (this.#requests.length > 0 && ANSWER.test(next)) {
+        output.result(await this.#answer(/^\s*y/i.test(next)));
+        continue;
+      }
       const parsed = parseCommand(next);
       if (!parsed.ok) {
         output.result({ cmd: parsed.cmd, ok: false, error: "bad_args", message: parsed.message });
         continue;
       }
-      const result = await runCommand(env, parsed.command);
+      const command = parsed.command;
+      if (command.cmd === "OUT") return await this.#logout(env);
+      if (command.cmd === "UVF") {
+        const task = runCommand(env, command).then((r) => output.result(r));
+        this.#transfers.add(task);
+        void task.finally(() => this.#transfers.delete(task));
+        continue;
+      }
+      const result = await runCommand(env, command);
       output.result(result);
-      if (parsed.command.cmd === "OUT" && result.ok) return EXIT.ok;
-      if (result.ok === false && result.error === "offline") return EXIT.failed;
+      if (!result.ok && result.error === "offline" && /lost the connection/.test(result.message)) {
+        return EXIT.failed;
+      }
     }
-  } finally {
-    connection.close();
   }
-}
 
-/** Asks for the name once and the password until success; `undefined` when it gave up. */
-async function login(
-  connection: EdgeConnection,
-  io: EdgeIO,
-  lost: Promise<{ lost: string }>,
-): Promise<string | undefined> {
-  const { input, output } = io;
-  const ask = async (prompt: string, secret: boolean) => {
-    const line = await Promise.race([input.read(prompt, { secret }), lost]);
-    if (line !== null && typeof line === "object") {
-      output.event(loginFailed("offline", `lost the connection to the server: ${line.lost}`));
-      return undefined;
+  /** Waits for transfers in flight, then logs out. */
+  async #logout(env: CommandEnv): Promise<number> {
+    if (this.#transfers.size > 0) {
+      this.#io.output.info(
+        `waiting for ${this.#transfers.size} transfer(s) to finish before logging out`,
+      );
+      await Promise.all(this.#transfers);
     }
-    if (line === null) output.event(loginFailed("bad_args", "input ended before login completed"));
-    return line ?? undefined;
-  };
-  const name = await ask("Device name: ", false);
-  if (name === undefined) return undefined;
-  for (;;) {
-    const password = await ask("Password: ", true);
-    if (password === undefined) return undefined;
+    const result = await runCommand(env, { cmd: "OUT" });
+    this.#io.output.result(result);
+    return result.ok ? EXIT.ok : EXIT.failed;
+  }
+
+  /** Reads a line, or learns that the connection is gone. */
+  #read(prompt: string, secret = false): Promise<string | null | { lost: string }> {
+    return Promise.race([this.#io.input.read(prompt, { secret }), this.#lost]);
+  }
+
+  /** Asks for the name once and the password until success; `undefined` when it gave up. */
+  async #login(): Promise<string | undefined> {
+    const { output } = this.#io;
+    const ask = async (prompt: string, secret: boolean) => {
+      const line = await this.#read(prompt, secret);
+      if (line !== null && typeof line === "object") {
+        output.event(loginFailed("offline", `lost the connection to the server: ${line.lost}`));
+        return undefined;
+      }
+      if (line === null) {
+        output.event(loginFailed("bad_args", "input ended before login completed"));
+      }
+      return line ?? undefined;
+    };
+    const typed = await ask("Device name: ", false);
+    if (typed === undefined) return undefined;
+    const name = typed.trim();
+    for (;;) {
+      const password = await ask("Password: ", true);
+      if (password === undefined) return undefined;
+      try {
+        const { ticketKey } = await this.#connection.request("login", { name, password });
+        this.#peer.setTicketKey(ticketKey, name);
+        return name;
+      } catch (error) {
+        const { error: code, message } = failure("login", error) as {
+          error: string;
+          message: string;
+        };
+        output.event(loginFailed(code, message));
+        if (!(error instanceof RemoteError) || error.code !== "bad_credentials") return undefined;
+      }
+    }
+  }
+
+  /** Answers the oldest private-chat request. */
+  async #answer(accept: boolean): Promise<CommandResult> {
+    const device = this.#requests.shift()!;
     try {
-      await connection.request("login", { name: name.trim(), password });
-      return name.trim();
-    } catch (error) {
-      const { error: code, message } = failure("login", error) as {
-        error: string;
-        message: string;
+      await this.#connection.request("private_answer", { device, accept });
+      return {
+        cmd: "ANSWER",
+        ok: true,
+        message: accept
+          ? `Private chat with ${device} started`
+          : `Declined ${device}'s private chat`,
+        device,
+        accept,
       };
-      output.event(loginFailed(code, message));
-      if (!(error instanceof RemoteError) || error.code !== "bad_credentials") return undefined;
+    } catch (error) {
+      return { ...failure("ANSWER", error), device };
     }
+  }
+
+  #onPush(push: Push): void {
+    const { output } = this.#io;
+    switch (push.event) {
+      case "presence": {
+        const state = push.state === "online" ? "online" : "offline";
+        output.event({
+          event: "presence",
+          device: push.device,
+          state,
+          message: `${push.device} is ${state}`,
+        });
+        return;
+      }
+      case "message": {
+        const kind = push.kind;
+        const label = kind === "direct" ? "" : ` (${kind})`;
+        output.event({
+          event: "message",
+          from: push.from,
+          text: push.text,
+          kind,
+          message: `${push.from}${label}: ${push.text}`,
+        });
+        // A stored message leaves the server only once it has been shown here.
+        if (push.id !== undefined) {
+          void this.#connection.request("ack", { message: push.id }).catch(() => {});
+        }
+        return;
+      }
+      case "peer": {
+        const { ticket, mac } = push;
+        if (ticket.kind !== "chat" || !ticket.chatId) return;
+        const signed: SignedTicket<ChatTicket> = {
+          ticket: {
+            kind: "chat",
+            chatId: ticket.chatId,
+            from: ticket.from,
+            to: ticket.to,
+            expiresAt: ticket.expiresAt,
+          },
+          mac,
+        };
+        this.#peer.addChat(push.device, { hostname: push.ip, port: push.udpPort }, signed);
+        return;
+      }
+      case "private":
+        return this.#onPrivate(push.device, push.state, push.reason);
+      case "logout":
+        this.#loggedOutByServer = true;
+        for (const early of this.#early?.splice(0) ?? []) this.#onPush(early);
+        output.event({
+          event: "logout",
+          reason: push.reason,
+          message: `Logged out by the server: ${push.message}`,
+        });
+        return;
+    }
+  }
+
+  #onPrivate(device: string, state: string, reason: string | undefined): void {
+    const messages: Record<string, string> = {
+      requested: `${device} wants a private chat with you; answer y or n`,
+      accepted: `${device} accepted your private chat; use: private ${device} <text>`,
+      declined: `${device} declined your private chat`,
+      ended: `Private chat with ${device} ended` + (reason === "left" ? ` (${device} left)` : ""),
+    };
+    if (state === "requested") this.#requests.push(device);
+    if (state === "ended") this.#peer.endChat(device);
+    this.#io.output.event({
+      event: "private",
+      device,
+      state,
+      message: messages[state] ?? `${device}: ${state}`,
+    });
   }
 }
 
 function loginFailed(error: string, message: string): EdgeEvent {
   return { event: "login", ok: false, error, message };
-}
-
-function toEvent(push: Push): EdgeEvent {
-  switch (push.event) {
-    case "presence":
-      return {
-        event: "presence",
-        device: push.device,
-        state: push.state === "online" ? "online" : "offline",
-        message: `${push.device} is ${push.state === "online" ? "online" : "offline"}`,
-      };
-    case "message":
-      return {
-        event: "message",
-        from: push.from,
-        text: push.text,
-        kind: push.kind,
-        message: `${push.from}: ${push.text}`,
-      };
-    case "logout":
-      return {
-        event: "logout",
-        reason: push.reason,
-        message: `Logged out by the server: ${push.message}`,
-      };
-  }
 }

@@ -21,6 +21,7 @@ export type EdgeEvent =
   | { event: "presence"; device: string; state: "online" | "offline"; message: string }
   | { event: "message"; from: string; text: string; kind: string; message: string }
   | { event: "file"; from: string; path: string; bytes: number; message: string }
+  | { event: "file"; ok: false; from: string; error: string; message: string }
   | { event: "private"; device: string; state: string; message: string }
   | { event: "logout"; reason: string; message: string };
 

@@ -1,21 +1,88 @@
 /**
- * The edge's UDP peer port. Until the peer transport lands this only binds the port, so
- * the server can register it.
+ * The edge's end of the peer channel: the UDP endpoint from `p2p/`, the ticket key the
+ * server gave at login, and the private chats the server has introduced. It accepts
+ * peer traffic only under tickets the server signed with this device's key.
  *
  * @module
  */
 
-/** The bound peer port. */
-export interface PeerPort {
-  readonly port: number;
-  close(): Promise<void>;
+import { PeerEndpoint } from "../p2p/mod.ts";
+import type { ChatTicket, FileTicket, SignedTicket } from "../p2p/mod.ts";
+import type { PeerAddr } from "../p2p/udp_socket.ts";
+
+/** An accepted private chat: where the partner listens and the ticket to send under. */
+interface Chat {
+  to: PeerAddr;
+  signed: SignedTicket<ChatTicket>;
 }
 
-/** Binds the peer port on 127.0.0.1 (0 = any free port). */
-export function openPeerPort(port: number, _dir: string): Promise<PeerPort> {
-  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" });
-  return Promise.resolve({
-    port: (socket.addr as Deno.NetAddr).port,
-    close: () => Promise.resolve(socket.close()),
-  });
+/** The peer channel of one edge. */
+export class PeerLink {
+  readonly endpoint: PeerEndpoint;
+  readonly #chats = new Map<string, Chat>();
+
+  private constructor(endpoint: PeerEndpoint) {
+    this.endpoint = endpoint;
+  }
+
+  /** Binds the UDP port (0 = any free one) on `hostname`; files land in `dir`. */
+  static async open(hostname: string, port: number, dir: string): Promise<PeerLink> {
+    return new PeerLink(await PeerEndpoint.open({ hostname, port, receiveDir: dir }));
+  }
+
+  /** The UDP port actually bound. */
+  get port(): number {
+    return this.endpoint.port;
+  }
+
+  /** Installs the key from the login result (base64) for device `name`. */
+  setTicketKey(base64: string, name: string): void {
+    this.endpoint.setTicketKey(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)), name);
+  }
+
+  /** Records a chat the server introduced. */
+  addChat(device: string, to: PeerAddr, signed: SignedTicket<ChatTicket>): void {
+    this.#chats.set(device, { to, signed });
+  }
+
+  /** Whether a private chat with `device` is open. */
+  hasChat(device: string): boolean {
+    return this.#chats.has(device);
+  }
+
+  /** Forgets the chat with `device` and stops accepting its messages. */
+  endChat(device: string): void {
+    const chat = this.#chats.get(device);
+    if (!chat) return;
+    this.#chats.delete(device);
+    this.endpoint.revokeChat(chat.signed.ticket.chatId);
+  }
+
+  /**
+   * Sends private text to `device` over the peer channel.
+   *
+   * @throws {Error} when no chat with `device` is open, or the peer does not answer.
+   */
+  async sendChat(device: string, text: string): Promise<void> {
+    const chat = this.#chats.get(device);
+    if (!chat) {
+      throw new Error(`no private chat with ${device}; start one with startprivate ${device}`);
+    }
+    await this.endpoint.sendChat(chat.to, chat.signed, text);
+  }
+
+  /** Sends a file under a server ticket. */
+  sendFile(
+    to: PeerAddr,
+    path: string,
+    ticket: SignedTicket<FileTicket>,
+    onProgress: (sent: number, total: number) => void,
+  ): ReturnType<PeerEndpoint["sendFile"]> {
+    return this.endpoint.sendFile({ to, path, ticket, onProgress });
+  }
+
+  /** Closes the endpoint. */
+  close(): Promise<void> {
+    return this.endpoint.close();
+  }
 }

@@ -37,6 +37,19 @@ export const DEFAULT_BLOCK_SECONDS = 10;
 export const MIN_ATTEMPTS = 1;
 export const MAX_ATTEMPTS = 5;
 
+/** Longest text of one message, broadcast or private message, in bytes of UTF-8. */
+export const MAX_MESSAGE_BYTES = 4096;
+/** Messages one offline device may have waiting (configurable). */
+export const MAX_OFFLINE_MESSAGES = 1000;
+/** Bytes of text one offline device may have waiting (configurable). */
+export const MAX_OFFLINE_BYTES = 1024 * 1024;
+/** Time a private-chat request waits for its answer. */
+export const PRIVATE_REQUEST_TIMEOUT_MS = 60_000;
+/** Lifetime of a UVF transfer ticket: the transfer must start within it. */
+export const TRANSFER_TICKET_TTL_MS = 60_000;
+/** Lifetime of a private-chat ticket. */
+export const CHAT_TICKET_TTL_MS = 24 * 60 * 60 * 1000;
+
 /** Frames queued for one session's socket before that session is dropped as a slow consumer. */
 export const MAX_QUEUED_OUTBOUND_BYTES = 8 * 1024 * 1024;
 

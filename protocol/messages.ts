@@ -11,20 +11,24 @@ import type { Infer, Schema } from "./schema.ts";
 
 const device = { name: "string", since: "string", ip: "string", udpPort: "int" } as const;
 
-/** Peer address and one-time ticket handed to a UVF sender, or to both sides of a chat. */
+/**
+ * A peer's address and a ticket signed with that peer's key (see `docs/P2P.md`): given to
+ * a UVF sender, and to both sides of an accepted private chat.
+ */
 const peerTicket = {
   ip: "string",
   udpPort: "int",
   ticket: {
     kind: "string",
-    id: "string",
+    transferId: "string?",
+    chatId: "string?",
     from: "string",
     to: "string",
     filename: "string?",
     size: "int?",
     expiresAt: "int",
-    mac: "string",
   },
+  mac: "string",
 } as const;
 
 /** Request op → the fields it carries besides `t`, `id` and `op`. */
@@ -38,6 +42,16 @@ export const REQUESTS = {
   delete: { fileID: "int" },
   devices: {},
   uvf: { to: "string", filename: "string", size: "int" },
+  message: { to: "string", text: "string" },
+  broadcast: { text: "string" },
+  ack: { message: "int" },
+  whoelse: {},
+  whoelsesince: { seconds: "int" },
+  block: { device: "string" },
+  unblock: { device: "string" },
+  startprivate: { device: "string" },
+  private_answer: { device: "string", accept: "bool" },
+  stopprivate: { device: "string" },
   logout: {},
 } as const satisfies Record<string, Schema>;
 
@@ -52,13 +66,25 @@ export const RESULTS = {
   delete: { fileID: "int", dataAmount: "int" },
   devices: { devices: [device] },
   uvf: peerTicket,
+  message: { delivery: "string" },
+  broadcast: { delivered: "int", refused: "int" },
+  ack: {},
+  whoelse: { devices: "string[]" },
+  whoelsesince: { devices: "string[]" },
+  block: { device: "string" },
+  unblock: { device: "string" },
+  startprivate: { device: "string" },
+  private_answer: { device: "string", accept: "bool" },
+  stopprivate: { device: "string" },
   logout: {},
 } as const satisfies { [K in keyof typeof REQUESTS]: Schema };
 
 /** Push event → its fields besides `t` and `event`. */
 export const PUSHES = {
   presence: { device: "string", state: "string" },
-  message: { from: "string", text: "string", kind: "string" },
+  message: { from: "string", text: "string", kind: "string", id: "int?", sentAt: "int?" },
+  private: { device: "string", state: "string", reason: "string?" },
+  peer: { device: "string", ...peerTicket },
   logout: { reason: "string", message: "string" },
 } as const satisfies Record<string, Schema>;
 

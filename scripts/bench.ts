@@ -1,14 +1,19 @@
 /**
  * `deno task bench [section...]`: runs the benchmarks beside their reference tools and
- * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and compute). With no argument, all of them.
+ * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and
+ * compute), `uvf` (peer transfer), `broadcast` (message fan-out). With no argument, all of them.
  *
  * @module
  */
 
+import { runBroadcastBench } from "./bench/broadcast.ts";
 import { runUedBench } from "./bench/ued.ts";
+import { runUvfBench } from "./bench/uvf.ts";
 
 const SECTIONS: Record<string, () => Promise<string>> = {
   ued: runUedBench,
+  uvf: runUvfBench,
+  broadcast: runBroadcastBench,
 };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);

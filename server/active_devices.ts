@@ -18,8 +18,10 @@ export interface ActiveDevice {
   since: number;
   ip: string;
   udpPort: number;
-  /** Base64 key that signs tickets for transfers to this device. */
-  ticketKey: string;
+  /** Key that signs tickets for peer traffic to this device (given to it at login). */
+  ticketKey: Uint8Array;
+  /** Queues an already-encoded frame for this device's connection. */
+  deliver(frame: Uint8Array): void;
 }
 
 /** The registry of devices that are logged in. */
@@ -105,7 +107,7 @@ export class ActiveDevices {
  * import assert from "node:assert/strict";
  * const since = new Date(2022, 8, 30, 10, 31, 13).getTime();
  * assert.equal(
- *   renderActiveLog([{ name: "watch1", since, ip: "127.0.0.1", udpPort: 6000, ticketKey: "" }]),
+ *   renderActiveLog([{ name: "watch1", since, ip: "127.0.0.1", udpPort: 6000, ticketKey: new Uint8Array(32), deliver() {} }]),
  *   "1; 30 September 2022 10:31:13; watch1; 127.0.0.1; 6000\n",
  * );
  * ```

@@ -9,6 +9,7 @@ import type { Clock } from "../internal/clock.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
+import type { PrivateChats } from "./private_chats.ts";
 import type { Store } from "./store.ts";
 
 /** Server settings after defaults were applied. */
@@ -24,6 +25,10 @@ export interface ServerSettings {
   allowRegistration: boolean;
   loginDeadlineMs: number;
   maxUploadBytes: number;
+  /** Messages one offline device may have waiting. */
+  maxOfflineMessages: number;
+  /** Bytes of text one offline device may have waiting. */
+  maxOfflineBytes: number;
 }
 
 /** Shared state of one running server. */
@@ -34,6 +39,9 @@ export interface ServerContext {
   readonly store: Store;
   readonly dataDir: DataDir;
   readonly active: ActiveDevices;
+  readonly privateChats: PrivateChats;
+  /** Whether `name` has an account. */
+  knownDevice(name: string): Promise<boolean>;
 }
 
 /** Receives the DATA frames of one stream (an upload). */

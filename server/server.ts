@@ -11,6 +11,8 @@ import {
   DEFAULT_BLOCK_SECONDS,
   LOGIN_DEADLINE_MS,
   MAX_ATTEMPTS,
+  MAX_OFFLINE_BYTES,
+  MAX_OFFLINE_MESSAGES,
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
 } from "../protocol/limits.ts";
@@ -19,6 +21,7 @@ import { Authenticator } from "./auth.ts";
 import type { ServerSettings } from "./context.ts";
 import { CredentialsFile } from "./credentials.ts";
 import { DataDir } from "./data_dir.ts";
+import { PrivateChats } from "./private_chats.ts";
 import { Session, type SessionHost } from "./session.ts";
 import { Store } from "./store.ts";
 
@@ -44,6 +47,10 @@ export interface ServerOptions {
   loginDeadlineMs?: number;
   /** Largest upload. Default {@linkcode MAX_UPLOAD_BYTES}. */
   maxUploadBytes?: number;
+  /** Messages an offline device may have waiting. Default {@linkcode MAX_OFFLINE_MESSAGES}. */
+  maxOfflineMessages?: number;
+  /** Bytes of text an offline device may have waiting. Default {@linkcode MAX_OFFLINE_BYTES}. */
+  maxOfflineBytes?: number;
   /** Receives one line per server event. Default: stdout. */
   log?: (line: string) => void;
   /** Time source. Default: the system clock. */
@@ -116,6 +123,8 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
       attempts: settings.attempts,
       blockMs: settings.blockSeconds * 1000,
     }),
+    privateChats: new PrivateChats(),
+    knownDevice: async (name) => (await credentials.accounts()).has(name),
     onClosed: (session) => sessions.delete(session),
   };
 
@@ -176,5 +185,7 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     allowRegistration: options.allowRegistration ?? false,
     loginDeadlineMs: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
     maxUploadBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES,
+    maxOfflineMessages: options.maxOfflineMessages ?? MAX_OFFLINE_MESSAGES,
+    maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,
   };
 }

@@ -30,6 +30,7 @@ import type { Message, Request, RequestArgs } from "../protocol/messages.ts";
 import type { TimerId } from "../internal/clock.ts";
 import type { Authenticator } from "./auth.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
+import { announcePresence } from "./presence.ts";
 import {
   type CommandContext,
   CommandError,
@@ -46,8 +47,10 @@ export type SessionState =
   | { phase: "active"; device: string; since: number }
   | { phase: "closed" };
 
-/** Read buffer size: large reads keep uploads fast. */
-const READ_BUFFER_BYTES = 256 * 1024;
+/** Read buffer of a session with no upload open: small, as most sessions are idle. */
+const IDLE_READ_BUFFER_BYTES = 4 * 1024;
+/** Read buffer while an upload streams: large reads keep uploads fast. */
+const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
 /** Streams whose trailing frames are still being dropped; more is a protocol error. */
 const MAX_ABANDONED_STREAMS = 16;
 
@@ -81,8 +84,10 @@ export class Session {
   #closing = false;
   /** Set by a handler whose reply must be the last thing sent: the close reason. */
   #closeAfterReply: string | undefined;
-  /** Key this device's peers' transfer tickets are signed with (base64); given at login. */
-  readonly #ticketKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+  /** Work a handler wants done right after its reply is queued. */
+  #afterReply: (() => void)[] = [];
+  /** Key this device's peers' tickets are signed with; given to the device at login. */
+  readonly #ticketKey = crypto.getRandomValues(new Uint8Array(32));
 
   constructor(host: SessionHost, conn: SessionConn, ip: string) {
     this.#host = host;
@@ -109,10 +114,15 @@ export class Session {
   /** Reads and serves the connection until it ends. Never throws. */
   async run(): Promise<void> {
     const decoder = new FrameDecoder();
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    const idle = new Uint8Array(IDLE_READ_BUFFER_BYTES);
+    let upload: Uint8Array | undefined;
     let reason = "closed the connection";
     try {
       for (;;) {
+        // Sessions hold the big buffer only while an upload is open.
+        if (this.#streams.size > 0) upload ??= new Uint8Array(UPLOAD_READ_BUFFER_BYTES);
+        else upload = undefined;
+        const buffer = upload ?? idle;
         const n = await this.#conn.read(buffer);
         if (n === null) {
           if (decoder.midFrame) reason = "closed the connection in the middle of a frame";
@@ -143,7 +153,12 @@ export class Session {
   /** Queues a message; drops the session if the peer has stopped reading. */
   push(message: Message): void {
     if (this.#state.phase === "closed") return;
-    const bytes = encodeMessage(message);
+    this.#queue(encodeMessage(message));
+  }
+
+  /** Queues an encoded frame (shared by every recipient of a broadcast). */
+  #queue(bytes: Uint8Array): void {
+    if (this.#state.phase === "closed") return;
     this.#outbound.push(bytes);
     this.#outboundBytes += bytes.length;
     if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
@@ -189,7 +204,7 @@ export class Session {
     this.#streams.clear();
     if (state.phase === "registering" || state.phase === "active") {
       active.release(state.device);
-      if (state.phase === "active") log(`${state.device} left (${reason})`);
+      if (state.phase === "active") this.#leave(state.device, reason);
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
     }
@@ -200,6 +215,19 @@ export class Session {
       // already closed by the peer
     }
     this.#host.onClosed(this);
+  }
+
+  /** What a device's leaving means to the others: history, presence, private chats. */
+  #leave(device: string, reason: string): void {
+    const host = this.#host;
+    host.store.markSeen(device, host.clock.now());
+    host.log(`${device} left (${reason})`);
+    announcePresence(host, device, "offline");
+    for (const partner of host.privateChats.leave(device)) {
+      host.active.get(partner)?.deliver(
+        encodeMessage({ t: "push", event: "private", device, state: "ended", reason: "left" }),
+      );
+    }
   }
 
   #expire(reason: string, message: string): void {
@@ -221,6 +249,7 @@ export class Session {
     } catch (error) {
       this.#pushFailure(request, error);
     }
+    for (const task of this.#afterReply.splice(0)) task();
     if (this.#closeAfterReply !== undefined) await this.close(this.#closeAfterReply);
   }
 
@@ -324,7 +353,7 @@ export class Session {
       throw new CommandError("already_active", `${name} is already logged in from another edge`);
     }
     this.#state = { phase: "registering", device: name };
-    return { ticketKey: this.#ticketKey };
+    return { ticketKey: btoa(String.fromCharCode(...this.#ticketKey)) };
   }
 
   async #registerUdpPort(request: RequestArgs<"udp_port">): Promise<Record<string, unknown>> {
@@ -337,17 +366,36 @@ export class Session {
     }
     if (this.#loginTimer !== undefined) this.#host.clock.clearTimeout(this.#loginTimer);
     this.#loginTimer = undefined;
-    const since = this.#host.clock.now();
-    this.#host.active.activate({
-      name: state.device,
+    const host = this.#host;
+    const since = host.clock.now();
+    const device = state.device;
+    host.active.activate({
+      name: device,
       since,
       ip: this.ip,
       udpPort: request.port,
       ticketKey: this.#ticketKey,
+      deliver: (frame) => this.#queue(frame),
     });
-    this.#state = { phase: "active", device: state.device, since };
-    this.#host.log(`${state.device} joined from ${this.ip}, UDP port ${request.port}`);
+    this.#state = { phase: "active", device, since };
+    host.store.markSeen(device, since);
+    host.log(`${device} joined from ${this.ip}, UDP port ${request.port}`);
+    announcePresence(host, device, "online");
     this.#touch();
+    // Stored messages follow the udp_port response; each stays stored until acked.
+    this.#afterReply.push(() => {
+      for (const m of host.store.pendingMessages(device)) {
+        this.push({
+          t: "push",
+          event: "message",
+          from: m.sender,
+          text: m.text,
+          kind: "offline",
+          id: m.id,
+          sentAt: m.sentAt,
+        });
+      }
+    });
     await Promise.resolve();
     return {};
   }

@@ -1,6 +1,6 @@
 /**
  * The server's embedded database (`node:sqlite`): data-file metadata with its
- * aggregates, and name lockouts. WAL journal with `synchronous=FULL`, so anything the
+ * aggregates, name lockouts, offline messages, block lists and login history. WAL journal with `synchronous=FULL`, so anything the
  * server has acknowledged to a client survives a crash. The schema is versioned through
  * `PRAGMA user_version` and upgraded by {@linkcode MIGRATIONS}; a database from a newer
  * iotnet, or one that is not a database, is refused with {@linkcode StoreError}.
@@ -41,7 +41,33 @@ export const MIGRATIONS: readonly string[] = [
      device TEXT PRIMARY KEY,
      until INTEGER NOT NULL
    ) STRICT;`,
+  `CREATE TABLE messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     recipient TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     text TEXT NOT NULL,
+     sent_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX messages_by_recipient ON messages (recipient, id);
+   CREATE TABLE blocks (
+     blocker TEXT NOT NULL,
+     blocked TEXT NOT NULL,
+     PRIMARY KEY (blocker, blocked)
+   ) STRICT;
+   CREATE INDEX blocks_by_blocked ON blocks (blocked);
+   CREATE TABLE presence_history (
+     device TEXT PRIMARY KEY,
+     last_seen INTEGER NOT NULL
+   ) STRICT;`,
 ];
+
+/** A message stored for a device that was offline. */
+export interface StoredMessage {
+  id: number;
+  sender: string;
+  text: string;
+  sentAt: number;
+}
 
 /** Milliseconds a statement waits for a lock held by another connection. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -169,6 +195,92 @@ export class Store {
   /** Removes `device`'s lockout. */
   clearLockout(device: string): void {
     this.#db.prepare("DELETE FROM lockouts WHERE device = ?").run(device);
+  }
+
+  /**
+   * Stores a message for an offline device, unless its queue is full.
+   *
+   * @returns the message id, or `undefined` when the recipient already holds
+   *   `maxCount` messages or `maxBytes` bytes of text.
+   */
+  storeMessage(
+    message: { recipient: string; sender: string; text: string; sentAt: number },
+    limits: { maxCount: number; maxBytes: number },
+  ): number | undefined {
+    const queued = this.#db.prepare(
+      "SELECT count(*) AS n, coalesce(sum(length(CAST(text AS BLOB))), 0) AS bytes FROM messages WHERE recipient = ?",
+    ).get(message.recipient) as { n: number; bytes: number };
+    const bytes = new TextEncoder().encode(message.text).length;
+    if (queued.n >= limits.maxCount || queued.bytes + bytes > limits.maxBytes) return undefined;
+    const result = this.#db.prepare(
+      "INSERT INTO messages (recipient, sender, text, sent_at) VALUES (?, ?, ?, ?)",
+    ).run(message.recipient, message.sender, message.text, message.sentAt);
+    return Number(result.lastInsertRowid);
+  }
+
+  /** The messages waiting for `recipient`, oldest first. */
+  pendingMessages(recipient: string): StoredMessage[] {
+    const rows = this.#db.prepare(
+      "SELECT id, sender, text, sent_at FROM messages WHERE recipient = ? ORDER BY id",
+    ).all(recipient) as { id: number; sender: string; text: string; sent_at: number }[];
+    return rows.map((r) => ({ id: r.id, sender: r.sender, text: r.text, sentAt: r.sent_at }));
+  }
+
+  /** Removes a delivered message; only its recipient may. Returns whether it existed. */
+  deleteMessage(recipient: string, id: number): boolean {
+    const result = this.#db.prepare("DELETE FROM messages WHERE id = ? AND recipient = ?")
+      .run(id, recipient);
+    return Number(result.changes) > 0;
+  }
+
+  /** Records that `blocker` blocks `blocked`; false if it already did. */
+  addBlock(blocker: string, blocked: string): boolean {
+    const result = this.#db.prepare("INSERT OR IGNORE INTO blocks (blocker, blocked) VALUES (?, ?)")
+      .run(blocker, blocked);
+    return Number(result.changes) > 0;
+  }
+
+  /** Lifts a block; false if there was none. */
+  removeBlock(blocker: string, blocked: string): boolean {
+    const result = this.#db.prepare("DELETE FROM blocks WHERE blocker = ? AND blocked = ?")
+      .run(blocker, blocked);
+    return Number(result.changes) > 0;
+  }
+
+  /** Whether `blocker` blocks `blocked`. */
+  isBlocked(blocker: string, blocked: string): boolean {
+    return this.#db.prepare("SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?")
+      .get(blocker, blocked) !== undefined;
+  }
+
+  /** The devices that block `device`. */
+  blockersOf(device: string): Set<string> {
+    const rows = this.#db.prepare("SELECT blocker FROM blocks WHERE blocked = ?").all(device) as {
+      blocker: string;
+    }[];
+    return new Set(rows.map((r) => r.blocker));
+  }
+
+  /** The devices `device` blocks. */
+  blockedBy(device: string): Set<string> {
+    const rows = this.#db.prepare("SELECT blocked FROM blocks WHERE blocker = ?").all(device) as {
+      blocked: string;
+    }[];
+    return new Set(rows.map((r) => r.blocked));
+  }
+
+  /** Records that `device` was online at `at` (ms epoch). */
+  markSeen(device: string, at: number): void {
+    this.#db.prepare("INSERT OR REPLACE INTO presence_history (device, last_seen) VALUES (?, ?)")
+      .run(device, at);
+  }
+
+  /** Devices last seen online at or after `since` (ms epoch). */
+  seenSince(since: number): string[] {
+    const rows = this.#db.prepare(
+      "SELECT device FROM presence_history WHERE last_seen >= ? ORDER BY device",
+    ).all(since) as { device: string }[];
+    return rows.map((r) => r.device);
   }
 
   /** Closes the database. */

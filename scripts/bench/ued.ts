@@ -45,6 +45,7 @@ export async function runUedBench(): Promise<string> {
     ],
     stdout: "piped",
     stderr: "inherit",
+    env: { MALLOC_ARENA_MAX: "2" },
   }).spawn();
   const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const first = (await lines.read()).value ?? "";

@@ -6,11 +6,12 @@
 
 import type { ResultFields } from "../../protocol/messages.ts";
 import type { CommandContext } from "../context.ts";
+import { visibleDevices } from "../presence.ts";
 import { formatTimestamp } from "../timestamp.ts";
 
 /** Handles `devices`. */
 export function devices(ctx: CommandContext): Promise<ResultFields<"devices">> {
-  const others = ctx.server.active.list().filter((d) => d.name !== ctx.device);
+  const others = visibleDevices(ctx.server, ctx.device);
   ctx.server.log(
     `${ctx.device} listed active devices (${others.length} other${others.length === 1 ? "" : "s"})`,
   );

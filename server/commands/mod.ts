@@ -7,10 +7,15 @@
 
 import type { Op, RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import type { CommandContext } from "../context.ts";
+import { block, unblock } from "./blocking.ts";
 import { compute } from "./compute.ts";
 import { deleteFile } from "./delete.ts";
 import { devices } from "./devices.ts";
+import { ack, broadcast, message } from "./messaging.ts";
+import { uvf } from "./peer_transfer.ts";
+import { privateAnswer, startprivate, stopprivate } from "./private_chat.ts";
 import { upload } from "./upload.ts";
+import { whoelse, whoelsesince } from "./who.ts";
 
 /** A handler of op `O`. */
 export type Handler<O extends Op> = (
@@ -20,7 +25,7 @@ export type Handler<O extends Op> = (
 ) => Promise<ResultFields<O>>;
 
 /** Ops handled by the dispatch table. */
-export type CommandOp = "upload" | "compute" | "delete" | "devices";
+export type CommandOp = Exclude<Op, "hello" | "login" | "udp_port" | "upload_abort" | "logout">;
 
 /** Op → handler. */
 export const HANDLERS: { [O in CommandOp]: Handler<O> } = {
@@ -28,6 +33,17 @@ export const HANDLERS: { [O in CommandOp]: Handler<O> } = {
   compute,
   delete: deleteFile,
   devices,
+  uvf,
+  message,
+  broadcast,
+  ack,
+  whoelse,
+  whoelsesince,
+  block,
+  unblock,
+  startprivate,
+  private_answer: privateAnswer,
+  stopprivate,
 };
 
 /** Tells whether `op` is served by {@linkcode HANDLERS}. */

@@ -18,7 +18,8 @@ export function iotnetCommand(args: string[], options: Deno.CommandOptions = {})
     stdout: "piped",
     stderr: "piped",
     ...options,
-    env: { NO_COLOR: "1", ...options.env },
+    // See docs/DECISIONS.md: two malloc arenas keep a busy server's RSS in check.
+    env: { NO_COLOR: "1", MALLOC_ARENA_MAX: "2", ...options.env },
   });
 }
 

@@ -1,0 +1,895 @@
+/**
+ * The UVF driver: ties sender and receiver cores to one {@linkcode DatagramSocket}, the
+ * file system and a {@linkcode Clock}. It demultiplexes datagrams by transfer id and
+ * source address, admits new transfers and chats by ticket, enforces the
+ * anti-amplification budget, runs each transfer's timers, reads files in blocks on the
+ * sending side and writes them through a temporary file on the receiving side.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock, type TimerId } from "../internal/clock.ts";
+import { type Deferred, deferred } from "../internal/deferred.ts";
+import { AmplificationLimiter } from "./amplification.ts";
+import { AbortCode, PeerUnreachableError, TransferAbortedError, TransferError } from "./errors.ts";
+import { type FileStartedEvent, type PeerEventMap, PeerEvents } from "./events.ts";
+import { MAX_CHAT_TEXT_BYTES, MAX_PAYLOAD_BYTES, type P2pLimits, resolveLimits } from "./limits.ts";
+import {
+  type ChatPacket,
+  decodePacket,
+  encodePacket,
+  hexToId,
+  idToHex,
+  MalformedPacketError,
+  type Packet,
+  type StartPacket,
+} from "./packet.ts";
+import { ReceiverCore } from "./receiver.ts";
+import { storedFileName } from "./safe_file_name.ts";
+import { SenderCore } from "./sender.ts";
+import { BlockReader, classifyStorageError, PartFile, removeStaleParts } from "./storage.ts";
+import {
+  type ChatTicket,
+  encodeTicket,
+  type FileTicket,
+  fromHex,
+  type SignedTicket,
+  toHex,
+} from "./ticket.ts";
+import { TicketGuard } from "./ticket_guard.ts";
+import { addrKey, type DatagramSocket, openUdpSocket, type PeerAddr } from "./udp_socket.ts";
+
+/** Options of {@linkcode PeerEndpoint.open}. */
+export interface PeerEndpointOptions {
+  /** Local address to bind (default `127.0.0.1`). */
+  hostname?: string;
+  /** Local UDP port; `0` (default) picks a free one. */
+  port?: number;
+  /** Folder where received files are stored. */
+  receiveDir: string;
+  /** Time source (default: the system clock). */
+  clock?: Clock;
+  /** Limit overrides. */
+  limits?: Partial<P2pLimits>;
+  /** This device's name (tickets must name it as `to`); can also come with the key. */
+  deviceName?: string;
+  /** A socket to use instead of opening one (tests). */
+  socket?: DatagramSocket;
+}
+
+/** Arguments of {@linkcode PeerEndpoint.sendFile}. */
+export interface SendFileOptions {
+  /** The receiving endpoint's UDP address. */
+  to: PeerAddr;
+  /** Local file to send. */
+  path: string;
+  /** The file ticket from the server (signed under the receiver's key). */
+  ticket: SignedTicket<FileTicket>;
+  /** Called as the receiver acknowledges bytes (throttled). */
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
+  /** Cancels the transfer; the receiver is told and keeps nothing. */
+  signal?: AbortSignal;
+}
+
+/** What {@linkcode PeerEndpoint.sendFile} resolves with. */
+export interface SendFileResult {
+  bytes: number;
+  /** Lower-case hex SHA-256 the receiver confirmed. */
+  sha256: string;
+  datagramsSent: number;
+  retransmits: number;
+  /** Retransmission-timer expiries (RFC 6298 §5.4). */
+  rtoExpiries: number;
+  ms: number;
+}
+
+/** Counters of an endpoint. */
+export interface EndpointStats {
+  /** Datagrams dropped: malformed, unknown transfer, wrong source, bad ticket, ... */
+  dropped: number;
+  /** Of those, undecodable. */
+  malformed: number;
+  /** Of those, STARTs or CHATs refused by the ticket check. */
+  rejected: number;
+  datagramsIn: number;
+  datagramsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Retransmitted DATA datagrams over all sends. */
+  retransmits: number;
+}
+
+interface Outgoing {
+  id: string;
+  core: SenderCore;
+  to: PeerAddr;
+  toKey: string;
+  reader: BlockReader;
+  reading: boolean;
+  readBytes: number;
+  size: number;
+  done: Deferred<SendFileResult>;
+  settled: boolean;
+  startedAt: number;
+  onProgress: ((sent: number, total: number) => void) | undefined;
+  progressAt: number;
+  progressBytes: number;
+  timer: TimerId | undefined;
+  timerAt: number;
+}
+
+interface Incoming {
+  id: string;
+  core: ReceiverCore;
+  from: PeerAddr;
+  fromKey: string;
+  ticket: FileTicket;
+  name: string;
+  part: PartFile | undefined;
+  queue: Uint8Array[];
+  writing: boolean;
+  committing: boolean;
+  reported: boolean;
+  timer: TimerId | undefined;
+  timerAt: number;
+}
+
+interface PendingChat {
+  bytes: Uint8Array;
+  to: PeerAddr;
+  toKey: string;
+  tries: number;
+  timer: TimerId | undefined;
+  done: Deferred<void>;
+}
+
+/** Chat message ids remembered for duplicate suppression. */
+const MAX_SEEN_CHATS = 4096;
+/** How long finished transfer ids stay known so late datagrams are not counted as stray. */
+const FINISHED_MEMORY_MS = 30_000;
+
+/**
+ * A UDP endpoint for peer file transfers and private-chat messages.
+ *
+ * @example
+ * ```ts ignore
+ * const ep = await PeerEndpoint.open({ hostname: "127.0.0.1", port: 0, receiveDir: "/tmp/in" });
+ * ep.setTicketKey(keyFromServer, "bob");
+ * ep.on("file", (e) => console.log(`${e.from} sent ${e.path}`));
+ * await ep.close();
+ * ```
+ */
+export class PeerEndpoint {
+  #socket: DatagramSocket;
+  #clock: Clock;
+  #limits: P2pLimits;
+  #dir: string;
+  #guard = new TicketGuard();
+  #limiter: AmplificationLimiter;
+  #outgoing = new Map<string, Outgoing>();
+  #incoming = new Map<string, Incoming>();
+  #finished = new Map<string, number>();
+  #chats = new Map<string, PendingChat>();
+  #seenChats = new Map<string, number>();
+  #deviceName: string | undefined;
+  #closed = false;
+  #loop: Promise<void>;
+  #cleanups = new Set<Promise<unknown>>();
+  /** Subscribe here or through {@linkcode PeerEndpoint.on}. */
+  readonly events: PeerEvents = new PeerEvents();
+  /** Counters. */
+  readonly stats: EndpointStats = {
+    dropped: 0,
+    malformed: 0,
+    rejected: 0,
+    datagramsIn: 0,
+    datagramsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    retransmits: 0,
+  };
+
+  private constructor(socket: DatagramSocket, o: PeerEndpointOptions, limits: P2pLimits) {
+    this.#socket = socket;
+    this.#clock = o.clock ?? systemClock;
+    this.#limits = limits;
+    this.#dir = o.receiveDir;
+    this.#limiter = new AmplificationLimiter(3);
+    if (o.deviceName !== undefined) this.#deviceName = o.deviceName;
+    this.#loop = this.#receiveLoop();
+  }
+
+  /**
+   * Opens an endpoint on a UDP socket.
+   *
+   * @param o address, receive folder, clock and limits.
+   * @returns the endpoint, already receiving.
+   * @throws {RangeError} for out-of-range limits.
+   * @throws {Deno.errors.AddrInUse} when the port is taken.
+   */
+  static async open(o: PeerEndpointOptions): Promise<PeerEndpoint> {
+    const limits = resolveLimits(o.limits);
+    const clock = o.clock ?? systemClock;
+    await removeStaleParts(o.receiveDir, limits.stallTimeoutMs, clock.now());
+    const socket = o.socket ?? openUdpSocket(o.hostname ?? "127.0.0.1", o.port ?? 0);
+    return new PeerEndpoint(socket, o, limits);
+  }
+
+  /** The bound UDP port. */
+  get port(): number {
+    return this.#socket.addr.port;
+  }
+  /** The bound address. */
+  get addr(): PeerAddr {
+    return this.#socket.addr;
+  }
+  /** The effective limits. */
+  get limits(): Readonly<P2pLimits> {
+    return this.#limits;
+  }
+
+  /**
+   * Sets this device's ticket key (given by the server at login). Until then every
+   * START and CHAT is refused.
+   *
+   * @param key the 32-byte key.
+   * @param deviceName this device's name; when known, tickets must name it as `to`.
+   */
+  setTicketKey(key: Uint8Array, deviceName?: string): void {
+    if (deviceName !== undefined) this.#deviceName = deviceName;
+    this.#guard.setIdentity(key, this.#deviceName);
+  }
+
+  /**
+   * Subscribes to an event: `file_started`, `file`, `file_failed`, `chat`.
+   *
+   * @returns a function that unsubscribes.
+   */
+  on<K extends keyof PeerEventMap>(type: K, fn: (e: PeerEventMap[K]) => void): () => void {
+    return this.events.on(type, fn);
+  }
+
+  /**
+   * Stops accepting messages of a private chat.
+   *
+   * @param chatId the chat's id from its ticket.
+   */
+  revokeChat(chatId: string): void {
+    this.#guard.revokeChat(chatId, this.#clock.now() + 86_400_000);
+  }
+
+  // ---------------------------------------------------------------- datagram path
+
+  async #receiveLoop(): Promise<void> {
+    for (;;) {
+      const d = await this.#socket.receive();
+      if (!d) return;
+      try {
+        this.#onDatagram(d.bytes, d.from);
+      } catch (e) {
+        // A bug on one datagram must not take the endpoint down.
+        this.stats.dropped++;
+        console.error("iotnet p2p: datagram handling failed:", e);
+      }
+    }
+  }
+
+  #send(bytes: Uint8Array, to: PeerAddr): void {
+    this.stats.datagramsOut++;
+    this.stats.bytesOut += bytes.length;
+    // Not awaited: a send is queued at once; awaiting each would serialise the window.
+    this.#socket.send(bytes, to).catch((e) => {
+      if (!this.#closed) console.error("iotnet p2p: send failed:", e);
+    });
+  }
+
+  #drop(): void {
+    this.stats.dropped++;
+  }
+
+  #isFinished(id: string, now: number): boolean {
+    const t = this.#finished.get(id);
+    return t !== undefined && now - t < FINISHED_MEMORY_MS;
+  }
+
+  #remember(id: string, now: number): void {
+    this.#finished.set(id, now);
+    if (this.#finished.size > 1024) {
+      for (const [k, t] of this.#finished) {
+        if (now - t >= FINISHED_MEMORY_MS) this.#finished.delete(k);
+      }
+    }
+  }
+
+  #onDatagram(bytes: Uint8Array, from: PeerAddr): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const key = addrKey(from);
+    this.stats.datagramsIn++;
+    this.stats.bytesIn += bytes.length;
+    let p: Packet;
+    try {
+      p = decodePacket(bytes);
+    } catch (e) {
+      if (!(e instanceof MalformedPacketError)) throw e;
+      this.#limiter.received(key, bytes.length);
+      this.stats.malformed++;
+      this.#drop();
+      return;
+    }
+    const id = idToHex(p.id);
+    switch (p.type) {
+      case "start": {
+        const inc = this.#incoming.get(id);
+        if (inc) {
+          if (inc.fromKey !== key) return this.#drop();
+          if (inc.core.ended) {
+            // The transfer is over (lingering): a START now is a replay of a used ticket.
+            this.#limiter.received(key, bytes.length);
+            this.stats.rejected++;
+            this.#drop();
+            return this.#refuse(p.id, from, key, "replayed", "ticket already used");
+          }
+          inc.core.handle(p, now);
+          return this.#serviceIn(inc);
+        }
+        this.#limiter.received(key, bytes.length);
+        return this.#admit(p, id, from, key, now);
+      }
+      case "data":
+      case "fin": {
+        const inc = this.#incoming.get(id);
+        if (!inc || inc.fromKey !== key) {
+          if (!inc && this.#isFinished(id, now)) return;
+          this.#limiter.received(key, bytes.length);
+          return this.#drop();
+        }
+        inc.core.handle(p, now);
+        return this.#serviceIn(inc);
+      }
+      case "ack":
+      case "fin_ack": {
+        const out = this.#outgoing.get(id);
+        if (!out || out.toKey !== key) {
+          if (!out && this.#isFinished(id, now)) return;
+          return this.#drop();
+        }
+        out.core.handle(p, now);
+        return this.#serviceOut(out);
+      }
+      case "abort": {
+        const out = this.#outgoing.get(id);
+        if (out && out.toKey === key) {
+          out.core.handle(p, now);
+          return this.#serviceOut(out);
+        }
+        const inc = this.#incoming.get(id);
+        if (inc && inc.fromKey === key) {
+          inc.core.handle(p, now);
+          return this.#serviceIn(inc);
+        }
+        if (this.#isFinished(id, now)) return;
+        return this.#drop();
+      }
+      case "chat":
+        this.#limiter.received(key, bytes.length);
+        return this.#onChat(p, id, from, now);
+      case "chat_ack": {
+        const c = this.#chats.get(id);
+        if (!c || c.toKey !== key) return this.#drop();
+        this.#chats.delete(id);
+        if (c.timer !== undefined) this.#clock.clearTimeout(c.timer);
+        c.done.resolve();
+        return;
+      }
+    }
+  }
+
+  /** Sends a refusal to a not-yet-validated address within its amplification budget. */
+  #refuse(
+    id: Uint8Array,
+    to: PeerAddr,
+    key: string,
+    reason: keyof typeof AbortCode,
+    text: string,
+  ): void {
+    const reply = encodePacket({ type: "abort", id, code: AbortCode[reason], reason: text });
+    if (this.#limiter.trySend(key, reply.length)) this.#send(reply, to);
+  }
+
+  #admit(p: StartPacket, id: string, from: PeerAddr, key: string, now: number): void {
+    if (p.payloadBytes < 64 || p.payloadBytes > MAX_PAYLOAD_BYTES) {
+      this.stats.rejected++;
+      this.#drop();
+      return this.#refuse(p.id, from, key, "protocol", "payload size out of range");
+    }
+    let active = 0;
+    for (const i of this.#incoming.values()) if (!i.core.ended) active++;
+    if (active >= this.#limits.maxIncomingTransfers) {
+      this.stats.rejected++;
+      this.#drop();
+      return this.#refuse(p.id, from, key, "busy", "too many transfers at once");
+    }
+    const adm = this.#guard.admitStart(p, now);
+    if (!adm.ok) {
+      this.stats.rejected++;
+      this.#drop();
+      // Replays and forgeries get no answer worth amplifying; expiry helps an honest sender.
+      return this.#refuse(p.id, from, key, adm.reason, adm.message);
+    }
+    const t = adm.ticket;
+    const name = storedFileName(t.from, t.filename);
+    const inc: Incoming = {
+      id,
+      core: new ReceiverCore({
+        id: p.id,
+        size: t.size,
+        payloadBytes: p.payloadBytes,
+        limits: this.#limits,
+        now,
+      }),
+      from,
+      fromKey: key,
+      ticket: t,
+      name,
+      part: undefined,
+      queue: [],
+      writing: false,
+      committing: false,
+      reported: false,
+      timer: undefined,
+      timerAt: Infinity,
+    };
+    this.#incoming.set(id, inc);
+    const started: FileStartedEvent = {
+      from: t.from,
+      filename: t.filename,
+      bytes: t.size,
+      path: `${this.#dir}/${name}`,
+      transferId: id,
+    };
+    this.events.emit("file_started", started);
+    this.#track(
+      PartFile.create(this.#dir, name, id).then(
+        async (part) => {
+          if (inc.core.ended) return await part.discard();
+          inc.part = part;
+          inc.core.opened(this.#clock.now());
+          this.#serviceIn(inc);
+        },
+        (e) => {
+          const f = classifyStorageError(
+            e,
+            `create a temporary file in the receive folder ${this.#dir}`,
+          );
+          inc.core.fail(f.reason, f.message, this.#clock.now());
+          this.#serviceIn(inc);
+        },
+      ),
+    );
+  }
+
+  #track(p: Promise<unknown>): void {
+    const q = p.catch((e) => console.error("iotnet p2p:", e)).finally(() =>
+      this.#cleanups.delete(q)
+    );
+    this.#cleanups.add(q);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  #serviceIn(inc: Incoming): void {
+    const core = inc.core;
+    const now = this.#clock.now();
+    if (core.state === "receiving" || core.state === "committing") {
+      const chunks = core.takeData();
+      if (chunks.length > 0) {
+        inc.queue.push(...chunks);
+        if (!inc.writing) this.#track(this.#writeLoop(inc));
+      }
+      if (
+        core.state === "committing" && !inc.committing && !inc.writing && inc.queue.length === 0
+      ) {
+        inc.committing = true;
+        this.#track(this.#commit(inc));
+      }
+    }
+    let d: Uint8Array | undefined;
+    while ((d = core.pollTransmit(now))) this.#send(d, inc.from);
+    if (core.state === "failed" && !inc.reported) {
+      inc.reported = true;
+      const f = core.failure!;
+      this.events.emit("file_failed", {
+        from: inc.ticket.from,
+        filename: inc.ticket.filename,
+        reason: f.reason,
+        message: f.message,
+        transferId: inc.id,
+      });
+      inc.queue = [];
+      if (!inc.writing && inc.part) this.#track(inc.part.discard());
+    }
+    if (core.expired(now)) {
+      this.#clearTimer(inc);
+      this.#incoming.delete(inc.id);
+      this.#remember(inc.id, now);
+      return;
+    }
+    this.#arm(inc, core.pollTimeout(now), () => {
+      inc.core.handleTimeout(this.#clock.now());
+      this.#serviceIn(inc);
+    });
+  }
+
+  async #writeLoop(inc: Incoming): Promise<void> {
+    inc.writing = true;
+    try {
+      while (inc.queue.length > 0 && !inc.core.ended) {
+        const chunks = inc.queue;
+        inc.queue = [];
+        try {
+          await inc.part!.write(chunks);
+        } catch (e) {
+          const f = classifyStorageError(e, `write ${inc.part!.tmpPath}`);
+          inc.core.fail(f.reason, f.message, this.#clock.now());
+          break;
+        }
+        inc.core.consumed(chunks.length, this.#clock.now());
+        this.#serviceIn(inc);
+      }
+    } finally {
+      inc.writing = false;
+    }
+    if (inc.core.ended && inc.core.state === "failed") await inc.part?.discard();
+    this.#serviceIn(inc);
+  }
+
+  async #commit(inc: Incoming): Promise<void> {
+    const part = inc.part!;
+    try {
+      await part.commit();
+    } catch (e) {
+      const f = classifyStorageError(e, `store ${part.finalPath}`);
+      inc.core.fail(f.reason, f.message, this.#clock.now());
+      await part.discard();
+      this.#serviceIn(inc);
+      return;
+    }
+    inc.core.committed(this.#clock.now());
+    this.events.emit("file", {
+      from: inc.ticket.from,
+      path: part.finalPath,
+      bytes: inc.ticket.size,
+      sha256: toHex(inc.core.sha256!),
+      transferId: inc.id,
+    });
+    this.#serviceIn(inc);
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends a file to a peer endpoint and waits until the receiver has verified and
+   * stored it.
+   *
+   * @param o destination, file path, ticket, progress callback and abort signal.
+   * @returns size, SHA-256, datagram counts and duration.
+   * @throws {TransferRejectedError} the receiver refused the ticket.
+   * @throws {ReceiverStorageError} the receiver could not store the file.
+   * @throws {PeerUnreachableError} no answer within the give-up time.
+   * @throws {TransferAbortedError} cancelled by `signal` (reason `cancelled`), the peer,
+   * or a local read error (reason `local_io`).
+   * @throws {IntegrityError} the receiver's SHA-256 did not match.
+   */
+  async sendFile(o: SendFileOptions): Promise<SendFileResult> {
+    if (this.#closed) throw new TransferAbortedError("closing", "the endpoint is closed");
+    const t = o.ticket.ticket;
+    if (t.kind !== "file") throw new TypeError("sendFile needs a file ticket");
+    o.signal?.throwIfAborted();
+    if (this.#outgoing.has(t.transferId)) {
+      throw new TypeError(`transfer ${t.transferId} is already in progress`);
+    }
+    let opened: { reader: BlockReader; size: number };
+    try {
+      opened = await BlockReader.open(o.path);
+    } catch (e) {
+      throw new TransferAbortedError(
+        "local_io",
+        `cannot read ${o.path}: ${
+          e instanceof Error ? e.message : e
+        }; check the file exists and is readable`,
+        { cause: e },
+      );
+    }
+    if (opened.size !== t.size) {
+      opened.reader.close();
+      throw new TransferAbortedError(
+        "local_io",
+        `${o.path} is ${opened.size} bytes but the ticket says ${t.size}; ask for a new ticket`,
+      );
+    }
+    const now = this.#clock.now();
+    const out: Outgoing = {
+      id: t.transferId,
+      core: new SenderCore({
+        id: hexToId(t.transferId),
+        ticket: encodeTicket(t),
+        mac: fromHex(o.ticket.mac),
+        size: t.size,
+        limits: this.#limits,
+        now,
+      }),
+      to: o.to,
+      toKey: addrKey(o.to),
+      reader: opened.reader,
+      reading: false,
+      readBytes: 0,
+      size: t.size,
+      done: deferred<SendFileResult>(),
+      settled: false,
+      startedAt: now,
+      onProgress: o.onProgress,
+      progressAt: 0,
+      progressBytes: -1,
+      timer: undefined,
+      timerAt: Infinity,
+    };
+    this.#outgoing.set(out.id, out);
+    const onAbort = () => {
+      out.core.cancel(
+        "cancelled",
+        new TransferAbortedError("cancelled", "transfer cancelled by the caller"),
+      );
+      this.#serviceOut(out);
+    };
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    this.#serviceOut(out);
+    try {
+      return await out.done.promise;
+    } finally {
+      o.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  #serviceOut(out: Outgoing): void {
+    const core = out.core;
+    const now = this.#clock.now();
+    if (!out.reading && core.wantBytes() > 0) this.#track(this.#readLoop(out));
+    let d: Uint8Array | undefined;
+    const before = core.stats.retransmits;
+    while ((d = core.pollTransmit(now))) this.#send(d, out.to);
+    this.stats.retransmits += core.stats.retransmits - before;
+    this.#progress(out, now, false);
+    if (core.ended) return this.#finishOut(out, now);
+    this.#arm(out, core.pollTimeout(now), () => {
+      out.core.handleTimeout(this.#clock.now());
+      this.#serviceOut(out);
+    });
+  }
+
+  #progress(out: Outgoing, now: number, force: boolean): void {
+    if (!out.onProgress) return;
+    const acked = out.core.stats.bytesAcked;
+    if (acked === out.progressBytes) return;
+    if (!force && acked < out.size && now - out.progressAt < 50) return;
+    out.progressAt = now;
+    out.progressBytes = acked;
+    try {
+      out.onProgress(acked, out.size);
+    } catch (e) {
+      console.error("iotnet p2p: onProgress threw:", e);
+    }
+  }
+
+  async #readLoop(out: Outgoing): Promise<void> {
+    out.reading = true;
+    try {
+      let want: number;
+      while ((want = out.core.wantBytes()) > 0 && !out.core.ended) {
+        const n = Math.min(want, this.#limits.readBlockBytes);
+        let block: Uint8Array;
+        try {
+          block = await out.reader.read(n);
+        } catch (e) {
+          out.core.cancel(
+            "cancelled",
+            new TransferAbortedError(
+              "local_io",
+              `reading the file failed: ${e instanceof Error ? e.message : e}`,
+              {
+                cause: e,
+              },
+            ),
+          );
+          break;
+        }
+        if (out.core.ended) break;
+        if (block.length < n) {
+          out.core.cancel(
+            "cancelled",
+            new TransferAbortedError(
+              "local_io",
+              "the file got shorter while it was being sent; send it again",
+            ),
+          );
+          break;
+        }
+        out.readBytes += n;
+        out.core.push(block);
+        this.#serviceOut(out);
+      }
+    } finally {
+      out.reading = false;
+    }
+    this.#serviceOut(out);
+  }
+
+  #finishOut(out: Outgoing, now: number): void {
+    if (out.settled) return;
+    out.settled = true;
+    this.#clearTimer(out);
+    out.reader.close();
+    this.#outgoing.delete(out.id);
+    this.#remember(out.id, now);
+    const core = out.core;
+    if (core.state === "done") {
+      this.#progress(out, now, true);
+      out.done.resolve({
+        bytes: out.size,
+        sha256: toHex(core.sha256!),
+        datagramsSent: core.stats.datagramsSent,
+        retransmits: core.stats.retransmits,
+        rtoExpiries: core.stats.rtoExpiries,
+        ms: now - out.startedAt,
+      });
+    } else {
+      out.done.reject(core.error ?? new TransferError("protocol", "transfer failed"));
+    }
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  #arm(t: Outgoing | Incoming, at: number | undefined, fire: () => void): void {
+    if (this.#closed) return;
+    if (at === undefined) return this.#clearTimer(t);
+    // Lazy re-arming: a timer already due no later than `at` stays; when it fires, the
+    // core runs its real deadlines and the timer is re-armed. Re-arming on every
+    // datagram would cost a clearTimeout/setTimeout pair per packet.
+    if (t.timer !== undefined && t.timerAt <= at) return;
+    this.#clearTimer(t);
+    const now = this.#clock.now();
+    t.timerAt = at;
+    // At least 1 ms: a deadline at `now` after a full service must not spin.
+    t.timer = this.#clock.setTimeout(() => {
+      t.timer = undefined;
+      t.timerAt = Infinity;
+      fire();
+    }, Math.max(1, at - now));
+  }
+
+  #clearTimer(t: Outgoing | Incoming): void {
+    if (t.timer !== undefined) this.#clock.clearTimeout(t.timer);
+    t.timer = undefined;
+    t.timerAt = Infinity;
+  }
+
+  // ---------------------------------------------------------------- chat
+
+  /**
+   * Sends one private-chat message and waits for the peer's acknowledgement
+   * (retransmitting every `chatRetryMs`, up to `chatTries` times).
+   *
+   * @param to the peer's UDP address.
+   * @param ticket the chat ticket from the server (signed under the peer's key).
+   * @param text the message, at most {@linkcode MAX_CHAT_TEXT_BYTES} UTF-8 bytes.
+   * @throws {RangeError} when the text is too long.
+   * @throws {PeerUnreachableError} when no acknowledgement came.
+   */
+  sendChat(to: PeerAddr, ticket: SignedTicket<ChatTicket>, text: string): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new TransferAbortedError("closing", "the endpoint is closed"));
+    }
+    const body = new TextEncoder().encode(text);
+    if (body.length > MAX_CHAT_TEXT_BYTES) {
+      return Promise.reject(
+        new RangeError(`chat text is ${body.length} bytes; the limit is ${MAX_CHAT_TEXT_BYTES}`),
+      );
+    }
+    if (ticket.ticket.kind !== "chat") {
+      return Promise.reject(new TypeError("sendChat needs a chat ticket"));
+    }
+    const id = crypto.getRandomValues(new Uint8Array(16));
+    const c: PendingChat = {
+      bytes: encodePacket({
+        type: "chat",
+        id,
+        ticket: encodeTicket(ticket.ticket),
+        mac: fromHex(ticket.mac),
+        text: body,
+      }),
+      to,
+      toKey: addrKey(to),
+      tries: 0,
+      timer: undefined,
+      done: deferred<void>(),
+    };
+    this.#chats.set(idToHex(id), c);
+    const attempt = () => {
+      c.timer = undefined;
+      if (c.tries >= this.#limits.chatTries) {
+        this.#chats.delete(idToHex(id));
+        c.done.reject(
+          new PeerUnreachableError(
+            `no answer to a chat message after ${c.tries} tries; the peer may be offline`,
+          ),
+        );
+        return;
+      }
+      c.tries++;
+      this.#send(c.bytes, to);
+      c.timer = this.#clock.setTimeout(attempt, this.#limits.chatRetryMs);
+    };
+    attempt();
+    return c.done.promise;
+  }
+
+  #onChat(p: ChatPacket, id: string, from: PeerAddr, now: number): void {
+    const adm = this.#guard.admitChat(p.ticket, p.mac, now);
+    if (!adm.ok) {
+      this.stats.rejected++;
+      return this.#drop();
+    }
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(p.text);
+    } catch {
+      return this.#drop();
+    }
+    if (p.text.length > MAX_CHAT_TEXT_BYTES) return this.#drop();
+    this.#send(encodePacket({ type: "chat_ack", id: p.id }), from);
+    if (this.#seenChats.has(id)) return; // a retransmission whose ack was lost
+    this.#seenChats.set(id, now);
+    if (this.#seenChats.size > MAX_SEEN_CHATS) {
+      this.#seenChats.delete(this.#seenChats.keys().next().value!);
+    }
+    this.events.emit("chat", { from: adm.ticket.from, chatId: adm.ticket.chatId, text });
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Cancels every transfer (peers are told), removes temporary files and closes the
+   * socket. Pending `sendFile`/`sendChat` promises reject with reason `closing`.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    for (const out of [...this.#outgoing.values()]) {
+      out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
+      this.#serviceOut(out);
+    }
+    for (const inc of this.#incoming.values()) {
+      inc.core.fail("closing", "the receiving endpoint was closed", now);
+      this.#serviceIn(inc);
+    }
+    for (const c of this.#chats.values()) {
+      if (c.timer !== undefined) this.#clock.clearTimeout(c.timer);
+      c.done.reject(new TransferAbortedError("closing", "the endpoint was closed"));
+    }
+    this.#chats.clear();
+    this.#closed = true;
+    for (const inc of this.#incoming.values()) this.#clearTimer(inc);
+    while (this.#cleanups.size > 0) await Promise.all([...this.#cleanups]);
+    for (const inc of this.#incoming.values()) {
+      if (inc.core.state !== "done") await inc.part?.discard();
+    }
+    this.#incoming.clear();
+    this.#socket.close();
+    await this.#loop;
+  }
+
+  /** Same as {@linkcode close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * UVF datagram codec: pure encode/decode over `Uint8Array`. Byte layouts are in
+ * `docs/P2P.md` ("Packet formats"). Every datagram starts with the same 18-byte header:
+ * magic/version (1), type (1), transfer id (16).
+ *
+ * @module
+ */
+
+import { MAX_REASON_BYTES, MAX_SACK_RANGES, MAX_TICKET_BYTES } from "./limits.ts";
+
+/** First byte of every UVF datagram: protocol magic 0xB (high nibble), version 1. */
+export const PACKET_MAGIC = 0xb1;
+/** Bytes before the type-specific body. */
+export const HEADER_BYTES = 18;
+/** Bytes before the payload in a DATA datagram. */
+export const DATA_HEADER_BYTES = HEADER_BYTES + 4;
+/** Bytes in a transfer / message id. */
+export const ID_BYTES = 16;
+/** Bytes in a SHA-256 digest and in an HMAC-SHA256 tag. */
+export const DIGEST_BYTES = 32;
+
+/** Datagram type codes (one table; see `docs/P2P.md`). */
+export const PacketType = {
+  start: 1,
+  data: 2,
+  ack: 3,
+  fin: 4,
+  fin_ack: 5,
+  abort: 6,
+  chat: 7,
+  chat_ack: 8,
+} as const;
+
+/** A half-open range `[start, end)` of sequence numbers. */
+export interface SeqRange {
+  start: number;
+  end: number;
+}
+
+/** Sender → receiver: the signed ticket opening a transfer. */
+export interface StartPacket {
+  type: "start";
+  id: Uint8Array;
+  /** The sender's payload size: DATA packet `seq` holds file bytes from `seq * payloadBytes`. */
+  payloadBytes: number;
+  ticket: Uint8Array;
+  mac: Uint8Array;
+}
+/** Sender → receiver: file bytes. */
+export interface DataPacket {
+  type: "data";
+  id: Uint8Array;
+  seq: number;
+  payload: Uint8Array;
+}
+/** Receiver → sender: cumulative ack, window and selective ack ranges. */
+export interface AckPacket {
+  type: "ack";
+  id: Uint8Array;
+  /** Every seq below `cum` arrived. */
+  cum: number;
+  /** Packets the receiver can take beyond `cum`. */
+  window: number;
+  /** Running count of duplicate DATA packets seen (a DSACK signal). */
+  dups: number;
+  /** Arrived ranges above `cum`, ascending, at most {@linkcode MAX_SACK_RANGES}. */
+  ranges: SeqRange[];
+}
+/** Sender → receiver: all data acknowledged; here is the file's SHA-256. */
+export interface FinPacket {
+  type: "fin";
+  id: Uint8Array;
+  sha256: Uint8Array;
+}
+/** Receiver → sender: file verified and stored. */
+export interface FinAckPacket {
+  type: "fin_ack";
+  id: Uint8Array;
+  sha256: Uint8Array;
+}
+/** Either direction: the transfer is over, with a reason. */
+export interface AbortPacket {
+  type: "abort";
+  id: Uint8Array;
+  code: number;
+  reason: string;
+}
+/** A private-chat message carrying its chat ticket. `id` is the message id. */
+export interface ChatPacket {
+  type: "chat";
+  id: Uint8Array;
+  ticket: Uint8Array;
+  mac: Uint8Array;
+  text: Uint8Array;
+}
+/** Acknowledges one chat message. */
+export interface ChatAckPacket {
+  type: "chat_ack";
+  id: Uint8Array;
+}
+
+/** Every UVF datagram, discriminated on `type`. */
+export type Packet =
+  | StartPacket
+  | DataPacket
+  | AckPacket
+  | FinPacket
+  | FinAckPacket
+  | AbortPacket
+  | ChatPacket
+  | ChatAckPacket;
+
+/** A datagram that is not a well-formed UVF packet. */
+export class MalformedPacketError extends Error {
+  /** @param message what was wrong. */
+  constructor(message: string) {
+    super(message);
+    this.name = "MalformedPacketError";
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function bodyLength(p: Packet): number {
+  switch (p.type) {
+    case "start":
+      return 2 + 2 + p.ticket.length + DIGEST_BYTES;
+    case "data":
+      return 4 + p.payload.length;
+    case "ack":
+      return 4 + 4 + 4 + 1 + 8 * p.ranges.length;
+    case "fin":
+    case "fin_ack":
+      return DIGEST_BYTES;
+    case "abort":
+      return 1 + 2 + encoder.encode(p.reason).length;
+    case "chat":
+      return 2 + p.ticket.length + DIGEST_BYTES + 2 + p.text.length;
+    case "chat_ack":
+      return 0;
+  }
+}
+
+function checkU32(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) {
+    throw new RangeError(`${what} must be a u32, got ${n}`);
+  }
+}
+
+/**
+ * Encodes a packet into one datagram (size worked out first, one allocation).
+ *
+ * @param p the packet.
+ * @returns the datagram bytes.
+ * @throws {RangeError} when a field is out of range (id length, too many ranges, ...).
+ * @example
+ * ```ts
+ * import { decodePacket, encodePacket } from "./packet.ts";
+ * const id = new Uint8Array(16);
+ * const bytes = encodePacket({ type: "data", id, seq: 7, payload: new Uint8Array([1, 2]) });
+ * const back = decodePacket(bytes);
+ * console.assert(back.type === "data" && back.seq === 7);
+ * ```
+ */
+export function encodePacket(p: Packet): Uint8Array {
+  if (p.id.length !== ID_BYTES) throw new RangeError(`id must be ${ID_BYTES} bytes`);
+  const out = new Uint8Array(HEADER_BYTES + bodyLength(p));
+  const view = new DataView(out.buffer);
+  out[0] = PACKET_MAGIC;
+  out[1] = PacketType[p.type];
+  out.set(p.id, 2);
+  let o = HEADER_BYTES;
+  switch (p.type) {
+    case "start":
+      if (p.ticket.length > MAX_TICKET_BYTES) throw new RangeError("ticket too long");
+      if (p.mac.length !== DIGEST_BYTES) throw new RangeError("mac must be 32 bytes");
+      view.setUint16(o, p.payloadBytes);
+      view.setUint16(o + 2, p.ticket.length);
+      out.set(p.ticket, o + 4);
+      out.set(p.mac, o + 4 + p.ticket.length);
+      break;
+    case "data":
+      checkU32(p.seq, "seq");
+      view.setUint32(o, p.seq);
+      out.set(p.payload, o + 4);
+      break;
+    case "ack":
+      checkU32(p.cum, "cum");
+      checkU32(p.window, "window");
+      if (p.ranges.length > MAX_SACK_RANGES) throw new RangeError("too many SACK ranges");
+      view.setUint32(o, p.cum);
+      view.setUint32(o + 4, p.window);
+      view.setUint32(o + 8, p.dups >>> 0);
+      out[o + 12] = p.ranges.length;
+      o += 13;
+      for (const r of p.ranges) {
+        checkU32(r.start, "range start");
+        checkU32(r.end, "range end");
+        view.setUint32(o, r.start);
+        view.setUint32(o + 4, r.end);
+        o += 8;
+      }
+      break;
+    case "fin":
+    case "fin_ack":
+      if (p.sha256.length !== DIGEST_BYTES) throw new RangeError("sha256 must be 32 bytes");
+      out.set(p.sha256, o);
+      break;
+    case "abort": {
+      const text = encoder.encode(p.reason);
+      if (text.length > MAX_REASON_BYTES) throw new RangeError("abort reason too long");
+      out[o] = p.code;
+      view.setUint16(o + 1, text.length);
+      out.set(text, o + 3);
+      break;
+    }
+    case "chat":
+      if (p.ticket.length > MAX_TICKET_BYTES) throw new RangeError("ticket too long");
+      if (p.mac.length !== DIGEST_BYTES) throw new RangeError("mac must be 32 bytes");
+      view.setUint16(o, p.ticket.length);
+      out.set(p.ticket, o + 2);
+      out.set(p.mac, o + 2 + p.ticket.length);
+      o += 2 + p.ticket.length + DIGEST_BYTES;
+      view.setUint16(o, p.text.length);
+      out.set(p.text, o + 2);
+      break;
+    case "chat_ack":
+      break;
+  }
+  return out;
+}
+
+const TYPE_BY_CODE = new Map<number, Packet["type"]>(
+  Object.entries(PacketType).map(([k, v]) => [v, k as Packet["type"]]),
+);
+
+/**
+ * Decodes one datagram. Byte fields (`payload`, `ticket`, `mac`, ...) are copies, so the
+ * caller may reuse its receive buffer.
+ *
+ * @param bytes the datagram.
+ * @returns the packet.
+ * @throws {MalformedPacketError} for anything not exactly a well-formed packet; never
+ * another exception type.
+ */
+export function decodePacket(bytes: Uint8Array): Packet {
+  const n = bytes.length;
+  if (n < HEADER_BYTES) throw new MalformedPacketError(`datagram too short (${n} bytes)`);
+  if (bytes[0] !== PACKET_MAGIC) throw new MalformedPacketError("bad magic/version");
+  const type = TYPE_BY_CODE.get(bytes[1]!);
+  if (type === undefined) throw new MalformedPacketError(`unknown packet type ${bytes[1]}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n);
+  const id = bytes.slice(2, HEADER_BYTES);
+  let o = HEADER_BYTES;
+  const need = (k: number, what: string) => {
+    if (o + k > n) throw new MalformedPacketError(`truncated ${type} (${what})`);
+  };
+  const done = () => {
+    if (o !== n) throw new MalformedPacketError(`${n - o} trailing bytes in ${type}`);
+  };
+  switch (type) {
+    case "start": {
+      need(4, "lengths");
+      const payloadBytes = view.getUint16(o);
+      const tl = view.getUint16(o + 2);
+      if (tl > MAX_TICKET_BYTES) throw new MalformedPacketError("ticket too long");
+      o += 4;
+      need(tl + DIGEST_BYTES, "ticket");
+      const ticket = bytes.slice(o, o + tl);
+      const mac = bytes.slice(o + tl, o + tl + DIGEST_BYTES);
+      o += tl + DIGEST_BYTES;
+      done();
+      return { type, id, payloadBytes, ticket, mac };
+    }
+    case "data": {
+      need(4, "seq");
+      const seq = view.getUint32(o);
+      return { type, id, seq, payload: bytes.slice(o + 4) };
+    }
+    case "ack": {
+      need(13, "fields");
+      const cum = view.getUint32(o);
+      const window = view.getUint32(o + 4);
+      const dups = view.getUint32(o + 8);
+      const count = bytes[o + 12]!;
+      if (count > MAX_SACK_RANGES) throw new MalformedPacketError("too many SACK ranges");
+      o += 13;
+      need(8 * count, "ranges");
+      const ranges: SeqRange[] = [];
+      let prev = cum;
+      for (let i = 0; i < count; i++) {
+        const start = view.getUint32(o);
+        const end = view.getUint32(o + 4);
+        if (start <= prev || end <= start) {
+          throw new MalformedPacketError("SACK ranges not ascending above cum");
+        }
+        ranges.push({ start, end });
+        prev = end;
+        o += 8;
+      }
+      done();
+      return { type, id, cum, window, dups, ranges };
+    }
+    case "fin":
+    case "fin_ack": {
+      need(DIGEST_BYTES, "sha256");
+      const sha256 = bytes.slice(o, o + DIGEST_BYTES);
+      o += DIGEST_BYTES;
+      done();
+      return { type, id, sha256 };
+    }
+    case "abort": {
+      need(3, "fields");
+      const code = bytes[o]!;
+      const len = view.getUint16(o + 1);
+      if (len > MAX_REASON_BYTES) throw new MalformedPacketError("abort reason too long");
+      o += 3;
+      need(len, "reason");
+      let reason: string;
+      try {
+        reason = decoder.decode(bytes.subarray(o, o + len));
+      } catch {
+        throw new MalformedPacketError("abort reason is not UTF-8");
+      }
+      o += len;
+      done();
+      return { type, id, code, reason };
+    }
+    case "chat": {
+      need(2, "ticket length");
+      const tl = view.getUint16(o);
+      if (tl > MAX_TICKET_BYTES) throw new MalformedPacketError("ticket too long");
+      o += 2;
+      need(tl + DIGEST_BYTES + 2, "ticket");
+      const ticket = bytes.slice(o, o + tl);
+      const mac = bytes.slice(o + tl, o + tl + DIGEST_BYTES);
+      o += tl + DIGEST_BYTES;
+      const xl = view.getUint16(o);
+      o += 2;
+      need(xl, "text");
+      const text = bytes.slice(o, o + xl);
+      o += xl;
+      done();
+      return { type, id, ticket, mac, text };
+    }
+    case "chat_ack":
+      done();
+      return { type, id };
+  }
+}
+
+/**
+ * Hex form of a 16-byte id, used as a map key and in ticket `transferId`.
+ *
+ * @param id the id bytes.
+ * @returns lower-case hex.
+ */
+export function idToHex(id: Uint8Array): string {
+  let s = "";
+  for (const b of id) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/**
+ * Parses a 32-character hex id.
+ *
+ * @param hex lower- or upper-case hex.
+ * @returns the 16 id bytes.
+ * @throws {SyntaxError} when `hex` is not 32 hex digits.
+ */
+export function hexToId(hex: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new SyntaxError(`not a 16-byte hex id: ${hex}`);
+  const out = new Uint8Array(ID_BYTES);
+  for (let i = 0; i < ID_BYTES; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import {
+  DATA_HEADER_BYTES,
+  decodePacket,
+  encodePacket,
+  hexToId,
+  idToHex,
+  MalformedPacketError,
+  type Packet,
+} from "./packet.ts";
+import { mulberry32 } from "./loss_model.ts";
+
+const id = Uint8Array.from({ length: 16 }, (_, i) => i * 7);
+const d32 = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+
+const samples: Packet[] = [
+  { type: "start", id, payloadBytes: 1400, ticket: new TextEncoder().encode('["t"]'), mac: d32 },
+  { type: "data", id, seq: 0, payload: new Uint8Array(0) },
+  { type: "data", id, seq: 0xffff_ffff, payload: Uint8Array.from({ length: 1400 }, (_, i) => i) },
+  { type: "ack", id, cum: 5, window: 128, dups: 3, ranges: [] },
+  {
+    type: "ack",
+    id,
+    cum: 5,
+    window: 0,
+    dups: 0,
+    ranges: [{ start: 7, end: 9 }, { start: 12, end: 40 }],
+  },
+  { type: "fin", id, sha256: d32 },
+  { type: "fin_ack", id, sha256: d32 },
+  { type: "abort", id, code: 4, reason: "disk full — écrire impossible" },
+  {
+    type: "chat",
+    id,
+    ticket: new Uint8Array([1, 2, 3]),
+    mac: d32,
+    text: new TextEncoder().encode("hi"),
+  },
+  { type: "chat_ack", id },
+];
+
+Deno.test("every packet type round-trips through encode/decode", () => {
+  for (const p of samples) assert.deepEqual(decodePacket(encodePacket(p)), p, p.type);
+});
+
+Deno.test("a DATA datagram is exactly header plus payload", () => {
+  const bytes = encodePacket({ type: "data", id, seq: 1, payload: new Uint8Array(1400) });
+  assert.equal(bytes.length, DATA_HEADER_BYTES + 1400);
+});
+
+Deno.test("every truncation of every packet is a MalformedPacketError", () => {
+  for (const p of samples) {
+    const bytes = encodePacket(p);
+    for (let n = 0; n < bytes.length; n++) {
+      if (p.type === "data" && n >= DATA_HEADER_BYTES) continue; // shorter payload is valid
+      assert.throws(
+        () => decodePacket(bytes.subarray(0, n)),
+        MalformedPacketError,
+        `${p.type} cut at ${n}`,
+      );
+    }
+  }
+});
+
+Deno.test("trailing bytes, bad magic and unknown types are rejected", () => {
+  const fin = encodePacket(samples[5]!);
+  const longer = new Uint8Array(fin.length + 1);
+  longer.set(fin);
+  assert.throws(() => decodePacket(longer), MalformedPacketError);
+  const badMagic = fin.slice();
+  badMagic[0] = 0;
+  assert.throws(() => decodePacket(badMagic), MalformedPacketError);
+  const badType = fin.slice();
+  badType[1] = 99;
+  assert.throws(() => decodePacket(badType), MalformedPacketError);
+});
+
+Deno.test("SACK ranges must ascend above cum; abort reason must be UTF-8", () => {
+  const ack = encodePacket({
+    type: "ack",
+    id,
+    cum: 10,
+    window: 1,
+    dups: 0,
+    ranges: [{ start: 11, end: 12 }],
+  });
+  const below = ack.slice();
+  new DataView(below.buffer).setUint32(18 + 13, 5); // start below cum
+  assert.throws(() => decodePacket(below), MalformedPacketError);
+  const abort = encodePacket({ type: "abort", id, code: 1, reason: "ab" });
+  abort[abort.length - 1] = 0xff;
+  assert.throws(() => decodePacket(abort), MalformedPacketError);
+});
+
+Deno.test("random garbage never escapes as anything but MalformedPacketError", () => {
+  const rand = mulberry32(99);
+  for (let i = 0; i < 20_000; i++) {
+    const n = Math.floor(rand() * 80);
+    const bytes = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
+    if (n > 1 && rand() < 0.7) {
+      bytes[0] = 0xb1;
+      bytes[1] = 1 + Math.floor(rand() * 8);
+    }
+    try {
+      decodePacket(bytes);
+    } catch (e) {
+      assert.ok(e instanceof MalformedPacketError, String(e));
+    }
+  }
+});
+
+Deno.test("encodePacket rejects out-of-range fields with RangeError", () => {
+  assert.throws(() => encodePacket({ type: "chat_ack", id: new Uint8Array(3) }), RangeError);
+  assert.throws(
+    () => encodePacket({ type: "data", id, seq: -1, payload: new Uint8Array() }),
+    RangeError,
+  );
+});
+
+Deno.test("ids convert to and from hex", () => {
+  assert.deepEqual(hexToId(idToHex(id)), id);
+  assert.throws(() => hexToId("xyz"), SyntaxError);
+});

@@ -1,0 +1,399 @@
+/**
+ * The receiving half of one UVF transfer as a sans-I/O state machine. The endpoint
+ * creates it once the START's ticket is admitted, opens the temporary file, then calls
+ * {@linkcode ReceiverCore.opened}. In-order bytes come out of
+ * {@linkcode ReceiverCore.takeData} for the driver to write; {@linkcode ReceiverCore.consumed}
+ * reopens the window once they are written. The SHA-256 is computed here over the bytes
+ * in order; on a matching FIN the core asks the driver to commit (fsync + rename), and
+ * answers FIN_ACK after {@linkcode ReceiverCore.committed}.
+ *
+ * States: `opening` → `receiving` → `committing` → `done`; any state → `failed`.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { AbortCode, type AbortReason } from "./errors.ts";
+import { MAX_SACK_RANGES, type P2pLimits } from "./limits.ts";
+import { encodePacket, type Packet, type SeqRange } from "./packet.ts";
+
+/** Where a {@linkcode ReceiverCore} is. */
+export type ReceiverState = "opening" | "receiving" | "committing" | "done" | "failed";
+
+/** Options of a {@linkcode ReceiverCore}. */
+export interface ReceiverOptions {
+  id: Uint8Array;
+  /** Exact file size from the ticket. */
+  size: number;
+  /** The sender's payload size from START (DATA `seq` starts at byte `seq × payloadBytes`). */
+  payloadBytes: number;
+  limits: P2pLimits;
+  now: number;
+}
+
+/** Counters of a {@linkcode ReceiverCore}. */
+export interface ReceiverStats {
+  datagramsReceived: number;
+  duplicates: number;
+  /** DATA packets dropped for a bad size or sequence number. */
+  invalid: number;
+  acksSent: number;
+  bytesDelivered: number;
+}
+
+/** Sans-I/O receiver of one transfer. */
+export class ReceiverCore {
+  #id: Uint8Array;
+  #size: number;
+  #payload: number;
+  #total: number;
+  #l: P2pLimits;
+  #state: ReceiverState = "opening";
+  #failure: { reason: AbortReason; message: string } | undefined;
+
+  #cum = 0;
+  #ooo = new Map<number, Uint8Array>();
+  #deliver: Uint8Array[] = [];
+  #unconsumed = 0;
+  #hash: Hash = createHash("sha256");
+  #digest: Uint8Array | undefined;
+  #claimed: Uint8Array | undefined;
+
+  #ackNow = false;
+  #ackAt: number | undefined;
+  #sinceAck = 0;
+  #lastWindow = 0;
+  #outbox: Uint8Array[] = [];
+  #lastHeard: number;
+  #endedAt: number | undefined;
+  #replyDue = 0;
+
+  #stats: ReceiverStats = {
+    datagramsReceived: 0,
+    duplicates: 0,
+    invalid: 0,
+    acksSent: 0,
+    bytesDelivered: 0,
+  };
+
+  /** @param o id, size, the sender's payload size, limits and the time. */
+  constructor(o: ReceiverOptions) {
+    if (!Number.isInteger(o.payloadBytes) || o.payloadBytes < 1) {
+      throw new RangeError(`payloadBytes must be a positive integer, got ${o.payloadBytes}`);
+    }
+    this.#id = o.id;
+    this.#size = o.size;
+    this.#payload = o.payloadBytes;
+    this.#total = Math.ceil(o.size / o.payloadBytes);
+    this.#l = o.limits;
+    this.#lastHeard = o.now;
+  }
+
+  /** Current state. */
+  get state(): ReceiverState {
+    return this.#state;
+  }
+  /** Why it failed, once `state` is `failed`. */
+  get failure(): { reason: AbortReason; message: string } | undefined {
+    return this.#failure;
+  }
+  /** Counters. */
+  get stats(): Readonly<ReceiverStats> {
+    return this.#stats;
+  }
+  /** SHA-256 of the received bytes, once all arrived. */
+  get sha256(): Uint8Array | undefined {
+    return this.#digest;
+  }
+  /** Whether the transfer has ended (done or failed). */
+  get ended(): boolean {
+    return this.#state === "done" || this.#state === "failed";
+  }
+  /** Packets the sender may still send beyond the cumulative ack. */
+  get window(): number {
+    return Math.max(0, this.#l.windowPackets - this.#ooo.size - this.#unconsumed);
+  }
+
+  /**
+   * The temporary file is open: accept the transfer (an ACK tells the sender).
+   *
+   * @param now the current time.
+   */
+  opened(now: number): void {
+    if (this.#state !== "opening") return;
+    this.#state = "receiving";
+    this.#lastHeard = now;
+    this.#ackNow = true;
+    this.#maybeComplete();
+  }
+
+  /**
+   * Fails the transfer; an ABORT with `reason` tells the sender.
+   *
+   * @param reason wire reason.
+   * @param message human text sent to the sender too.
+   * @param now the current time.
+   */
+  fail(reason: AbortReason, message: string, now: number): void {
+    if (this.ended) return;
+    this.#state = "failed";
+    this.#failure = { reason, message };
+    this.#endedAt = now;
+    this.#ooo.clear();
+    this.#deliver = [];
+    this.#queueAbort(now);
+  }
+
+  #queueAbort(now: number): void {
+    if (!this.#failure || now < this.#replyDue) return;
+    this.#replyDue = now + 50;
+    const bytes = new TextEncoder().encode(this.#failure.message);
+    const reason = new TextDecoder().decode(bytes.subarray(0, 180)).replace(/\uFFFD$/, "");
+    this.#outbox.push(
+      encodePacket({ type: "abort", id: this.#id, code: AbortCode[this.#failure.reason], reason }),
+    );
+  }
+
+  /**
+   * In-order file bytes ready to be written; the caller writes them, then calls
+   * {@linkcode consumed} with the number of chunks.
+   *
+   * @returns the chunks, possibly none.
+   */
+  takeData(): Uint8Array[] {
+    const out = this.#deliver;
+    this.#deliver = [];
+    return out;
+  }
+
+  /**
+   * Chunks from {@linkcode takeData} are written: reopen the window.
+   *
+   * @param chunks how many chunks were written.
+   * @param now the current time.
+   */
+  consumed(chunks: number, now: number): void {
+    this.#unconsumed = Math.max(0, this.#unconsumed - chunks);
+    // Window update: tell a sender that saw a nearly closed window that it reopened.
+    if (this.#lastWindow < this.#l.windowPackets / 4 && this.window >= this.#l.windowPackets / 2) {
+      this.#ackNow = true;
+    }
+    void now;
+    this.#maybeComplete();
+  }
+
+  /**
+   * The file was fsynced and renamed into place: confirm to the sender.
+   *
+   * @param now the current time.
+   */
+  committed(now: number): void {
+    if (this.#state !== "committing") return;
+    this.#state = "done";
+    this.#endedAt = now;
+    this.#sendFinAck();
+  }
+
+  #sendFinAck(): void {
+    this.#outbox.push(encodePacket({ type: "fin_ack", id: this.#id, sha256: this.#digest! }));
+  }
+
+  #maybeComplete(): void {
+    if (this.#state !== "receiving" || this.#cum < this.#total) return;
+    if (!this.#digest) this.#digest = new Uint8Array(this.#hash.digest());
+    if (!this.#claimed || this.#unconsumed > 0 || this.#deliver.length > 0) return;
+    if (!equalBytes(this.#claimed, this.#digest)) {
+      this.fail(
+        "digest_mismatch",
+        "SHA-256 of the received bytes does not match the sender's",
+        this.#lastHeard,
+      );
+      return;
+    }
+    this.#state = "committing";
+  }
+
+  /**
+   * Takes one datagram from the sender (decoded and matched to this transfer).
+   *
+   * @param p the packet.
+   * @param now the current time.
+   */
+  handle(p: Packet, now: number): void {
+    this.#stats.datagramsReceived++;
+    if (this.#state === "failed") {
+      if (p.type !== "abort") this.#queueAbort(now);
+      return;
+    }
+    this.#lastHeard = now;
+    switch (p.type) {
+      case "start":
+        // A repeated START: our accepting ACK was lost.
+        if (this.#state === "receiving") this.#ackNow = true;
+        break;
+      case "data":
+        if (this.#state === "receiving") this.#onData(p.seq, p.payload, now);
+        break;
+      case "fin":
+        if (this.#state === "done") {
+          this.#sendFinAck();
+        } else if (this.#state === "receiving") {
+          if (this.#cum < this.#total) {
+            this.#ackNow = true; // FIN before all data: the sender is confused; re-ack
+          } else {
+            this.#claimed = p.sha256;
+            this.#maybeComplete();
+          }
+        }
+        break;
+      case "abort":
+        this.#state = "failed";
+        this.#failure = { reason: "cancelled", message: p.reason || "sender cancelled" };
+        this.#endedAt = now;
+        this.#ooo.clear();
+        this.#deliver = [];
+        break;
+      default:
+        break;
+    }
+  }
+
+  #expectedLength(seq: number): number {
+    return seq < this.#total - 1 ? this.#payload : this.#size - (this.#total - 1) * this.#payload;
+  }
+
+  #onData(seq: number, payload: Uint8Array, now: number): void {
+    if (seq >= this.#total || payload.length !== this.#expectedLength(seq)) {
+      this.#stats.invalid++;
+      return;
+    }
+    if (seq < this.#cum || this.#ooo.has(seq)) {
+      this.#stats.duplicates++;
+      this.#ackNow = true;
+      return;
+    }
+    if (
+      this.#ooo.size + this.#unconsumed >= this.#l.windowPackets ||
+      seq >= this.#cum + this.#l.windowPackets
+    ) {
+      this.#ackNow = true; // beyond our buffer (a window probe): drop, re-advertise
+      return;
+    }
+    if (seq !== this.#cum) {
+      this.#ooo.set(seq, payload);
+      this.#ackNow = true; // out of order: ack at once so the sender sees the gap
+      return;
+    }
+    const hadGap = this.#ooo.size > 0;
+    this.#accept(payload);
+    let next: Uint8Array | undefined;
+    while ((next = this.#ooo.get(this.#cum)) !== undefined) {
+      this.#ooo.delete(this.#cum);
+      this.#accept(next);
+    }
+    if (hadGap || this.#cum >= this.#total) this.#ackNow = true;
+    else if (++this.#sinceAck >= this.#l.ackEveryPackets) this.#ackNow = true;
+    else if (this.#ackAt === undefined) this.#ackAt = now + this.#l.ackDelayMs;
+    this.#maybeComplete();
+  }
+
+  #accept(payload: Uint8Array): void {
+    this.#hash.update(payload);
+    this.#deliver.push(payload);
+    this.#unconsumed++;
+    this.#cum++;
+    this.#stats.bytesDelivered += payload.length;
+  }
+
+  #ranges(): SeqRange[] {
+    const ranges: SeqRange[] = [];
+    if (this.#ooo.size === 0) return ranges;
+    const limit = this.#cum + this.#l.windowPackets;
+    let start = -1;
+    let seen = 0;
+    for (let seq = this.#cum + 1; seq <= limit && seen < this.#ooo.size; seq++) {
+      if (this.#ooo.has(seq)) {
+        seen++;
+        if (start < 0) start = seq;
+      } else if (start >= 0) {
+        ranges.push({ start, end: seq });
+        start = -1;
+        if (ranges.length === MAX_SACK_RANGES) return ranges;
+      }
+    }
+    if (start >= 0 && ranges.length < MAX_SACK_RANGES) {
+      let end = start;
+      while (this.#ooo.has(end)) end++;
+      ranges.push({ start, end });
+    }
+    return ranges;
+  }
+
+  /**
+   * The next datagram to send now, if any. Call until it returns `undefined`.
+   *
+   * @param now the current time.
+   * @returns datagram bytes or `undefined`.
+   */
+  pollTransmit(now: number): Uint8Array | undefined {
+    const queued = this.#outbox.shift();
+    if (queued) return queued;
+    if (this.#state !== "receiving" && this.#state !== "committing") return undefined;
+    if (!this.#ackNow && (this.#ackAt === undefined || now < this.#ackAt)) return undefined;
+    this.#ackNow = false;
+    this.#ackAt = undefined;
+    this.#sinceAck = 0;
+    this.#lastWindow = this.window;
+    this.#stats.acksSent++;
+    return encodePacket({
+      type: "ack",
+      id: this.#id,
+      cum: this.#cum,
+      window: this.#lastWindow,
+      dups: this.#stats.duplicates,
+      ranges: this.#ranges(),
+    });
+  }
+
+  /**
+   * The earliest time there is timer work (delayed ACK, stall timeout, end of linger).
+   *
+   * @param now the current time.
+   * @returns absolute ms, or `undefined` when nothing is pending.
+   */
+  pollTimeout(now: number): number | undefined {
+    if (this.#outbox.length > 0) return now;
+    if (this.#ackNow && (this.#state === "receiving" || this.#state === "committing")) return now;
+    if (this.ended) return this.#endedAt! + this.#l.lingerMs;
+    let t = this.#lastHeard + this.#l.stallTimeoutMs;
+    if (this.#ackAt !== undefined && this.#ackAt < t) t = this.#ackAt;
+    return t;
+  }
+
+  /**
+   * Runs expired timers: the stall timeout fails the transfer (reason `stalled`).
+   *
+   * @param now the current time.
+   */
+  handleTimeout(now: number): void {
+    if (this.ended || this.#state === "committing") return;
+    if (now >= this.#lastHeard + this.#l.stallTimeoutMs) {
+      this.fail("stalled", `no data from the sender for ${this.#l.stallTimeoutMs} ms`, now);
+    }
+  }
+
+  /**
+   * Whether the endpoint may forget this transfer (ended and lingered long enough).
+   *
+   * @param now the current time.
+   */
+  expired(now: number): boolean {
+    return this.#endedAt !== undefined && now >= this.#endedAt + this.#l.lingerMs;
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,607 @@
+/**
+ * The sending half of one UVF transfer as a sans-I/O state machine: it is fed file bytes
+ * ({@linkcode SenderCore.push}), datagrams from the peer ({@linkcode SenderCore.handle})
+ * and the time, and it hands back datagrams to send ({@linkcode SenderCore.pollTransmit})
+ * and the next deadline ({@linkcode SenderCore.pollTimeout}). No sockets, files or timers.
+ *
+ * States: `starting` (START sent until the receiver's first ACK) → `sending` (sliding
+ * window, SACK/RACK loss detection, RFC 6298 RTO) → `finishing` (all data acknowledged;
+ * FIN with the SHA-256 until FIN_ACK) → `done`; any state → `failed`.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { CongestionController, Pacer } from "./congestion.ts";
+import {
+  AbortCode,
+  type AbortReason,
+  errorFromAbort,
+  IntegrityError,
+  PeerUnreachableError,
+  type TransferError,
+} from "./errors.ts";
+import type { P2pLimits } from "./limits.ts";
+import { type AckPacket, encodePacket, type Packet } from "./packet.ts";
+import { RttEstimator } from "./rtt.ts";
+
+/** Smallest tail-loss probe timeout, ms. */
+export const MIN_PTO_MS = 5;
+/** Tail-loss probes in a row before only the RTO is left. */
+export const MAX_PROBES = 2;
+
+/** Where a {@linkcode SenderCore} is. */
+export type SenderState = "starting" | "sending" | "finishing" | "done" | "failed";
+
+/** Options of a {@linkcode SenderCore}. */
+export interface SenderOptions {
+  /** The 16-byte transfer id (from the ticket). */
+  id: Uint8Array;
+  /** Canonical ticket bytes. */
+  ticket: Uint8Array;
+  /** The ticket's 32-byte MAC. */
+  mac: Uint8Array;
+  /** File size in bytes (as in the ticket). */
+  size: number;
+  limits: P2pLimits;
+  /** The time the transfer starts. */
+  now: number;
+}
+
+/** Counters of a {@linkcode SenderCore}. */
+export interface SenderStats {
+  datagramsSent: number;
+  bytesSent: number;
+  retransmits: number;
+  rtoExpiries: number;
+  /** File bytes the receiver has acknowledged. */
+  bytesAcked: number;
+}
+
+interface Slot {
+  data: Uint8Array;
+  sentAt: number;
+  /** Global send order, to tell which packets were sent before a delivered one. */
+  order: number;
+  sends: number;
+  acked: boolean;
+  lost: boolean;
+  inFlight: boolean;
+}
+
+/** Sans-I/O sender of one transfer. */
+export class SenderCore {
+  #id: Uint8Array;
+  #ticket: Uint8Array;
+  #mac: Uint8Array;
+  #size: number;
+  #l: P2pLimits;
+  #payload: number;
+  #total: number;
+
+  #state: SenderState = "starting";
+  #error: TransferError | undefined;
+  #outbox: Uint8Array[] = [];
+
+  #hash: Hash = createHash("sha256");
+  #digest: Uint8Array | undefined;
+  #pushedBytes = 0;
+  #partial: Uint8Array | undefined;
+  #pushed = 0;
+
+  #slots = new Map<number, Slot>();
+  #una = 0;
+  #nxt = 0;
+  #rwndEdge = 0;
+  #lost: number[] = [];
+  #pipe = 0;
+  #order = 0;
+  #probe = false;
+
+  #rtt: RttEstimator;
+  #cc: CongestionController;
+  #pacer: Pacer;
+  #rackOrder = -1;
+  #rackRtt = 0;
+  #reoMult = 1;
+  #peerDups = 0;
+  #reoAt: number | undefined;
+  #rtoAt: number | undefined;
+  #ptoAt: number | undefined;
+  #probes = 0;
+
+  #startSentAt: number | undefined;
+  #startSends = 0;
+  #startDue: number;
+  #finDue: number | undefined;
+  #finSends = 0;
+  #lastHeard: number;
+  #abortDue = 0;
+
+  #stats: SenderStats = {
+    datagramsSent: 0,
+    bytesSent: 0,
+    retransmits: 0,
+    rtoExpiries: 0,
+    bytesAcked: 0,
+  };
+
+  /** @param o the transfer's id, ticket, size, limits and start time. */
+  constructor(o: SenderOptions) {
+    this.#id = o.id;
+    this.#ticket = o.ticket;
+    this.#mac = o.mac;
+    this.#size = o.size;
+    this.#l = o.limits;
+    this.#payload = o.limits.payloadBytes;
+    this.#total = Math.ceil(o.size / this.#payload);
+    this.#rtt = new RttEstimator(o.limits);
+    this.#cc = new CongestionController({
+      initialCwnd: o.limits.initialCwndPackets,
+      minCwnd: o.limits.minCwndPackets,
+      maxCwnd: Math.min(o.limits.maxCwndPackets, o.limits.windowPackets),
+      beta: o.limits.lossBeta,
+    });
+    this.#pacer = new Pacer(Math.min(16, o.limits.maxCwndPackets));
+    this.#startDue = o.now;
+    this.#lastHeard = o.now;
+    if (o.size === 0) this.#digest = new Uint8Array(this.#hash.digest());
+  }
+
+  /** Current state. */
+  get state(): SenderState {
+    return this.#state;
+  }
+  /** The failure, once `state` is `failed`. */
+  get error(): TransferError | undefined {
+    return this.#error;
+  }
+  /** Counters. */
+  get stats(): Readonly<SenderStats> {
+    return this.#stats;
+  }
+  /** The file's SHA-256 once all bytes were pushed. */
+  get sha256(): Uint8Array | undefined {
+    return this.#digest;
+  }
+  /** The RTT estimator (read-only use). */
+  get rtt(): RttEstimator {
+    return this.#rtt;
+  }
+  /** The congestion controller (read-only use). */
+  get congestion(): CongestionController {
+    return this.#cc;
+  }
+  /** Whether the transfer has ended (done or failed). */
+  get ended(): boolean {
+    return this.#state === "done" || this.#state === "failed";
+  }
+
+  /**
+   * How many more file bytes the core wants buffered now (a window-bounded read-ahead).
+   *
+   * @returns bytes, 0 when the buffer is full or the whole file was pushed.
+   */
+  wantBytes(): number {
+    if (this.ended || this.#pushedBytes >= this.#size) return 0;
+    const room = this.#una + this.#l.windowPackets + this.#l.maxCwndPackets - this.#pushed;
+    if (room <= 0) return 0;
+    return Math.min(
+      room * this.#payload - (this.#partial?.length ?? 0),
+      this.#size - this.#pushedBytes,
+    );
+  }
+
+  /**
+   * Feeds the next file bytes, in order. The core keeps views into `bytes` until they
+   * are acknowledged, so the caller must not reuse the buffer.
+   *
+   * @param bytes the next bytes of the file.
+   * @throws {RangeError} when more bytes than the announced size are pushed.
+   */
+  push(bytes: Uint8Array): void {
+    if (this.ended) return;
+    if (this.#pushedBytes + bytes.length > this.#size) {
+      throw new RangeError("pushed more bytes than the announced file size");
+    }
+    this.#hash.update(bytes);
+    this.#pushedBytes += bytes.length;
+    let buf = bytes;
+    if (this.#partial) {
+      const merged = new Uint8Array(this.#partial.length + bytes.length);
+      merged.set(this.#partial);
+      merged.set(bytes, this.#partial.length);
+      buf = merged;
+      this.#partial = undefined;
+    }
+    let off = 0;
+    const last = this.#pushedBytes === this.#size;
+    while (buf.length - off >= this.#payload || (last && off < buf.length)) {
+      const end = Math.min(off + this.#payload, buf.length);
+      this.#slots.set(this.#pushed++, {
+        data: buf.subarray(off, end),
+        sentAt: 0,
+        order: 0,
+        sends: 0,
+        acked: false,
+        lost: false,
+        inFlight: false,
+      });
+      off = end;
+    }
+    if (off < buf.length) this.#partial = buf.slice(off);
+    if (last) this.#digest = new Uint8Array(this.#hash.digest());
+  }
+
+  /**
+   * Ends the transfer locally (abort signal, local read error); an ABORT tells the peer.
+   *
+   * @param reason wire reason for the peer.
+   * @param error what the local caller sees.
+   */
+  cancel(reason: AbortReason, error: TransferError): void {
+    if (this.ended) return;
+    this.#fail(error, reason);
+  }
+
+  #fail(error: TransferError, tellPeer?: AbortReason): void {
+    this.#state = "failed";
+    this.#error = error;
+    this.#slots.clear();
+    this.#lost = [];
+    this.#partial = undefined;
+    if (tellPeer) {
+      this.#outbox.push(encodePacket({
+        type: "abort",
+        id: this.#id,
+        code: AbortCode[tellPeer],
+        reason: tellPeer === "cancelled" ? "sender cancelled the transfer" : "",
+      }));
+    }
+  }
+
+  /**
+   * Takes one datagram from the peer (already decoded and matched to this transfer).
+   *
+   * @param p the packet.
+   * @param now the current time.
+   */
+  handle(p: Packet, now: number): void {
+    if (this.#state === "failed") {
+      // The peer has not heard our ABORT: repeat it, at most every 50 ms.
+      if (p.type !== "abort" && now >= this.#abortDue && this.#error?.reason === "cancelled") {
+        this.#abortDue = now + 50;
+        this.#outbox.push(encodePacket({
+          type: "abort",
+          id: this.#id,
+          code: AbortCode.cancelled,
+          reason: "sender cancelled the transfer",
+        }));
+      }
+      return;
+    }
+    if (this.#state === "done") return;
+    switch (p.type) {
+      case "ack":
+        this.#lastHeard = now;
+        this.#onAck(p, now);
+        break;
+      case "fin_ack":
+        this.#lastHeard = now;
+        if (this.#state !== "finishing" || !this.#digest) return;
+        if (!equalBytes(p.sha256, this.#digest)) {
+          this.#fail(
+            new IntegrityError("receiver confirmed a different SHA-256; send the file again"),
+          );
+          return;
+        }
+        this.#state = "done";
+        this.#slots.clear();
+        break;
+      case "abort":
+        this.#fail(errorFromAbort(p.code, p.reason));
+        break;
+      default:
+        break;
+    }
+  }
+
+  #onAck(a: AckPacket, now: number): void {
+    if (a.cum > this.#total || (a.cum > this.#nxt && this.#state !== "starting")) return;
+    if (this.#state === "starting") {
+      this.#state = "sending";
+      // Karn: only an unambiguous START gives an RTT sample.
+      if (this.#startSends === 1 && this.#startSentAt !== undefined) {
+        this.#rtt.sample(now - this.#startSentAt);
+      }
+    }
+    if (a.cum >= this.#una) this.#rwndEdge = Math.max(this.#rwndEdge, a.cum + a.window);
+    if (a.window === 0 && a.cum >= this.#una) this.#rwndEdge = a.cum;
+    let newly = 0;
+    let sample: Slot | undefined;
+    let rack: Slot | undefined;
+    const ack = (seq: number) => {
+      const s = this.#slots.get(seq);
+      if (!s || s.acked || s.sends === 0) return;
+      s.acked = true;
+      newly++;
+      if (s.inFlight) {
+        s.inFlight = false;
+        this.#pipe--;
+      }
+      if (s.sends === 1 && (!sample || s.order > sample.order)) sample = s;
+      // RACK: a retransmitted packet acked sooner than minRTT after its resend is
+      // ambiguous (the ack may be for the original), so it does not advance RACK.
+      if (s.sends === 1 || now - s.sentAt >= this.#rtt.minRtt) {
+        if (!rack || s.order > rack.order) rack = s;
+      }
+    };
+    for (let seq = this.#una; seq < a.cum; seq++) {
+      ack(seq);
+      this.#slots.delete(seq);
+    }
+    if (a.cum > this.#una) this.#una = a.cum;
+    for (const r of a.ranges) {
+      const end = Math.min(r.end, this.#nxt);
+      for (let seq = Math.max(r.start, this.#una); seq < end; seq++) ack(seq);
+    }
+    this.#stats.bytesAcked = Math.min(this.#size, this.#una * this.#payload);
+    if (sample) this.#rtt.sample(now - sample.sentAt);
+    if (rack && rack.order > this.#rackOrder) {
+      this.#rackOrder = rack.order;
+      this.#rackRtt = now - rack.sentAt;
+    }
+    // Duplicates reported by the receiver after we retransmitted suggest spurious
+    // retransmissions from reordering: widen the reordering window (RACK, RFC 8985 §6.2).
+    if (a.dups > this.#peerDups) {
+      if (this.#stats.retransmits > 0) this.#reoMult = Math.min(this.#reoMult + 1, 8);
+      this.#peerDups = a.dups;
+    }
+    this.#cc.onAck(newly, this.#una);
+    if (newly > 0) {
+      this.#probe = false;
+      // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it
+      // when nothing is outstanding.
+      this.#rtoAt = this.#pipe > 0 ? now + this.#rtt.rto : undefined;
+      this.#probes = 0;
+      this.#ptoAt = this.#pipe > 0 ? now + this.#pto() : undefined;
+    }
+    this.#detectLosses(now);
+    this.#maybeFinish(now);
+  }
+
+  /**
+   * Tail-loss probe timeout (RFC 8985 §7.2): 2·SRTT plus the receiver's ACK delay, at
+   * least {@linkcode MIN_PTO_MS}, never beyond the RTO.
+   */
+  #pto(): number {
+    const srtt = this.#rtt.srtt;
+    const pto = srtt === undefined
+      ? this.#rtt.rto
+      : Math.max(MIN_PTO_MS, 2 * srtt + this.#l.ackDelayMs);
+    return Math.min(pto, this.#rtt.rto);
+  }
+
+  #reoWnd(): number {
+    const minRtt = this.#rtt.minRtt === Infinity ? 0 : this.#rtt.minRtt;
+    const base = Math.max(minRtt / 4, this.#l.clockGranularityMs) * this.#reoMult;
+    return Math.min(base, this.#rtt.srtt ?? base);
+  }
+
+  #detectLosses(now: number): void {
+    this.#reoAt = undefined;
+    if (this.#rackOrder < 0) return;
+    const reo = this.#reoWnd();
+    for (let seq = this.#una; seq < this.#nxt; seq++) {
+      const s = this.#slots.get(seq);
+      if (!s || s.acked || s.lost || !s.inFlight || s.order >= this.#rackOrder) continue;
+      const deadline = s.sentAt + this.#rackRtt + reo;
+      if (deadline <= now) {
+        s.lost = true;
+        s.inFlight = false;
+        this.#pipe--;
+        this.#lost.push(seq);
+        this.#cc.onLoss(seq, this.#nxt);
+      } else if (this.#reoAt === undefined || deadline < this.#reoAt) {
+        this.#reoAt = deadline;
+      }
+    }
+    if (this.#lost.length > 1) this.#lost.sort((x, y) => x - y);
+  }
+
+  #maybeFinish(now: number): void {
+    if (this.#state === "sending" && this.#una >= this.#total && this.#digest) {
+      this.#state = "finishing";
+      this.#finDue = now;
+      this.#rtoAt = undefined;
+      this.#reoAt = undefined;
+    }
+  }
+
+  #emit(bytes: Uint8Array): Uint8Array {
+    this.#stats.datagramsSent++;
+    this.#stats.bytesSent += bytes.length;
+    return bytes;
+  }
+
+  #sendSlot(seq: number, s: Slot, now: number): Uint8Array {
+    if (s.sends > 0) this.#stats.retransmits++;
+    s.sends++;
+    s.sentAt = now;
+    s.order = ++this.#order;
+    s.lost = false;
+    s.inFlight = true;
+    this.#pipe++;
+    this.#pacer.onSend();
+    if (this.#rtoAt === undefined) this.#rtoAt = now + this.#rtt.rto; // §5.1
+    if (this.#ptoAt === undefined) this.#ptoAt = now + this.#pto();
+    return this.#emit(encodePacket({ type: "data", id: this.#id, seq, payload: s.data }));
+  }
+
+  /**
+   * The next datagram to send now, if any. Call until it returns `undefined`.
+   *
+   * @param now the current time.
+   * @returns datagram bytes or `undefined`.
+   */
+  pollTransmit(now: number): Uint8Array | undefined {
+    const queued = this.#outbox.shift();
+    if (queued) return this.#emit(queued);
+    switch (this.#state) {
+      case "starting":
+        if (now < this.#startDue) return undefined;
+        this.#startSends++;
+        this.#startSentAt = now;
+        if (this.#startSends > 1) this.#rtt.backOff();
+        this.#startDue = now + this.#rtt.rto;
+        return this.#emit(encodePacket({
+          type: "start",
+          id: this.#id,
+          payloadBytes: this.#payload,
+          ticket: this.#ticket,
+          mac: this.#mac,
+        }));
+      case "sending": {
+        this.#pacer.setRate(
+          this.#cc.cwnd,
+          this.#rtt.srtt,
+          this.#cc.cwnd < this.#cc.ssthresh ? 2 : 1.25,
+        );
+        if (this.#pipe >= this.#cc.window && !this.#probe) return undefined;
+        while (this.#lost.length > 0) {
+          const seq = this.#lost[0]!;
+          const s = this.#slots.get(seq);
+          if (!s || s.acked || !s.lost) {
+            this.#lost.shift();
+            continue;
+          }
+          if (!this.#pacer.canSend(now)) return undefined;
+          this.#lost.shift();
+          return this.#sendSlot(seq, s, now);
+        }
+        if (this.#nxt < this.#pushed && (this.#nxt < this.#rwndEdge || this.#probe)) {
+          if (!this.#pacer.canSend(now)) return undefined;
+          this.#probe = false;
+          const seq = this.#nxt++;
+          return this.#sendSlot(seq, this.#slots.get(seq)!, now);
+        }
+        return undefined;
+      }
+      case "finishing":
+        if (this.#finDue === undefined || now < this.#finDue) return undefined;
+        if (this.#finSends++ > 0) this.#rtt.backOff(); // a FIN retransmission: §5.5
+        this.#finDue = now + this.#rtt.rto;
+        return this.#emit(encodePacket({ type: "fin", id: this.#id, sha256: this.#digest! }));
+      default:
+        return undefined;
+    }
+  }
+
+  /** Whether {@linkcode pollTransmit} may have something once the pacer allows. */
+  #wantsPacer(): boolean {
+    if (this.#state !== "sending" || this.#pipe >= this.#cc.window) return false;
+    return this.#lost.length > 0 || (this.#nxt < this.#pushed && this.#nxt < this.#rwndEdge);
+  }
+
+  /**
+   * The earliest time {@linkcode handleTimeout} (or {@linkcode pollTransmit}) has work.
+   *
+   * @param now the current time (for the pacer).
+   * @returns an absolute time in ms, or `undefined` when ended.
+   */
+  pollTimeout(now: number): number | undefined {
+    if (this.ended) return this.#outbox.length > 0 ? now : undefined;
+    let t = this.#lastHeard + this.#l.giveUpMs;
+    const min = (x: number | undefined) => {
+      if (x !== undefined && x < t) t = x;
+    };
+    if (this.#state === "starting") min(this.#startDue);
+    if (this.#state === "finishing") min(this.#finDue);
+    if (this.#state === "sending") {
+      min(this.#rtoAt);
+      min(this.#reoAt);
+      if (this.#probes < MAX_PROBES) min(this.#ptoAt);
+      if (this.#wantsPacer()) min(this.#pacer.nextSendTime(now));
+      // Zero window with nothing in flight: probe after an RTO (persist timer).
+      if (
+        this.#pipe === 0 && this.#lost.length === 0 && this.#nxt < this.#pushed &&
+        this.#rtoAt === undefined
+      ) {
+        this.#rtoAt = now + this.#rtt.rto;
+        min(this.#rtoAt);
+      }
+    }
+    return t;
+  }
+
+  /**
+   * Runs expired timers: give-up, retransmission timeout (RFC 6298 §5.4–5.6), RACK
+   * reordering timer, persist probe.
+   *
+   * @param now the current time.
+   */
+  handleTimeout(now: number): void {
+    if (this.ended) return;
+    if (now >= this.#lastHeard + this.#l.giveUpMs) {
+      const what = this.#state === "starting" ? "never answered" : "stopped answering";
+      this.#fail(
+        new PeerUnreachableError(
+          `peer ${what} for ${this.#l.giveUpMs} ms; check that the receiving device is online and its UDP port is reachable, then try again`,
+        ),
+        "stalled",
+      );
+      return;
+    }
+    if (this.#state !== "sending") return;
+    if (this.#reoAt !== undefined && now >= this.#reoAt) this.#detectLosses(now);
+    if (this.#ptoAt !== undefined && now >= this.#ptoAt && this.#probes < MAX_PROBES) {
+      // No ACK for a while: resend the newest unacknowledged packet so its SACK lets
+      // RACK find earlier losses without waiting for the RTO. Not a congestion signal.
+      this.#ptoAt = undefined;
+      if (this.#lost.length === 0 && this.#pipe > 0) {
+        for (let seq = this.#nxt - 1; seq >= this.#una; seq--) {
+          const s = this.#slots.get(seq);
+          if (s && !s.acked && s.inFlight) {
+            this.#probes++;
+            s.inFlight = false;
+            s.lost = true;
+            this.#pipe--;
+            this.#lost.push(seq);
+            this.#lost.sort((x, y) => x - y);
+            break;
+          }
+        }
+      }
+    }
+    if (this.#rtoAt !== undefined && now >= this.#rtoAt) {
+      if (this.#pipe === 0 && this.#lost.length === 0) {
+        // Persist timer: the window is closed; send one packet beyond it as a probe.
+        this.#probe = this.#nxt < this.#pushed;
+        this.#rtoAt = undefined;
+        return;
+      }
+      this.#stats.rtoExpiries++;
+      this.#rtt.backOff(); // §5.5
+      this.#cc.onRto(this.#nxt);
+      // Everything in flight is presumed lost; SACKed packets are not resent.
+      for (let seq = this.#una; seq < this.#nxt; seq++) {
+        const s = this.#slots.get(seq);
+        if (s && !s.acked && s.inFlight) {
+          s.inFlight = false;
+          s.lost = true;
+          this.#lost.push(seq);
+        }
+      }
+      this.#pipe = 0;
+      this.#lost.sort((x, y) => x - y);
+      this.#rtoAt = now + this.#rtt.rto; // §5.6
+      this.#ptoAt = undefined;
+    }
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,225 @@
+/**
+ * File I/O adapters of the transport: a {@linkcode BlockReader} that reads a file in
+ * large blocks on the sender, and a {@linkcode PartFile} on the receiver that writes to
+ * `.<name>.<transferId>.part` and becomes `<name>` only by fsync + rename after the
+ * digest matched. Errors are classified into the wire reasons `unwritable`/`disk_full`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** Reads a file sequentially in blocks. */
+export class BlockReader {
+  #file: Deno.FsFile;
+  #closed = false;
+
+  private constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /**
+   * Opens a file for reading.
+   *
+   * @param path the file.
+   * @returns the reader and the file's size.
+   * @throws {Deno.errors.NotFound} and other open errors.
+   */
+  static async open(path: string): Promise<{ reader: BlockReader; size: number }> {
+    const file = await Deno.open(path, { read: true });
+    try {
+      const st = await file.stat();
+      if (!st.isFile) throw new TypeError(`${path} is not a regular file`);
+      return { reader: new BlockReader(file), size: st.size };
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Reads up to `n` bytes (fewer only at end of file) into a fresh buffer.
+   *
+   * @param n bytes wanted.
+   * @returns the bytes; empty at end of file.
+   */
+  async read(n: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const r = await this.#file.read(buf.subarray(got));
+      if (r === null) break;
+      got += r;
+    }
+    return got === n ? buf : buf.subarray(0, got);
+  }
+
+  /** Closes the file (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Why a receive-folder operation failed, in wire terms, with a human message. */
+export interface StorageFailure {
+  reason: "unwritable" | "disk_full";
+  message: string;
+}
+
+/**
+ * Classifies a file-system error from the receive folder.
+ *
+ * @param e the error.
+ * @param what what was being done, e.g. `create temporary file in /x`.
+ * @returns the wire reason and a message saying what happened.
+ */
+export function classifyStorageError(e: unknown, what: string): StorageFailure {
+  const text = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: string } | null)?.code ?? "";
+  if (code === "ENOSPC" || code === "EDQUOT" || /no space left|quota/i.test(text)) {
+    return { reason: "disk_full", message: `disk full: cannot ${what}` };
+  }
+  if (
+    e instanceof Deno.errors.PermissionDenied || code === "EACCES" || code === "EPERM" ||
+    code === "EROFS"
+  ) {
+    return { reason: "unwritable", message: `permission denied: cannot ${what}` };
+  }
+  if (e instanceof Deno.errors.NotFound) {
+    return { reason: "unwritable", message: `folder does not exist: cannot ${what}` };
+  }
+  return { reason: "unwritable", message: `cannot ${what}: ${text}` };
+}
+
+/** Most bytes gathered into one write call. */
+export const WRITE_BATCH_BYTES = 1 << 20;
+
+/** A receive-side temporary file that is renamed into place only on commit. */
+export class PartFile {
+  #file: Deno.FsFile;
+  readonly tmpPath: string;
+  readonly finalPath: string;
+  #closed = false;
+
+  private constructor(file: Deno.FsFile, tmpPath: string, finalPath: string) {
+    this.#file = file;
+    this.tmpPath = tmpPath;
+    this.finalPath = finalPath;
+  }
+
+  /**
+   * Creates `dir/.<name>.<transferId>.part` (never overwriting).
+   *
+   * @param dir the receive folder.
+   * @param name the safe final base name.
+   * @param transferId the transfer id (hex).
+   * @throws the file-system error; classify it with {@linkcode classifyStorageError}.
+   */
+  static async create(dir: string, name: string, transferId: string): Promise<PartFile> {
+    const tmpPath = join(dir, `.${name}.${transferId}.part`);
+    const file = await Deno.open(tmpPath, { write: true, createNew: true });
+    return new PartFile(file, tmpPath, join(dir, name));
+  }
+
+  /**
+   * Appends chunks, gathered into large writes.
+   *
+   * @param chunks the bytes, in order.
+   */
+  async write(chunks: Uint8Array[]): Promise<void> {
+    let i = 0;
+    while (i < chunks.length) {
+      let n = 0;
+      let j = i;
+      while (j < chunks.length && (n === 0 || n + chunks[j]!.length <= WRITE_BATCH_BYTES)) {
+        n += chunks[j]!.length;
+        j++;
+      }
+      let buf: Uint8Array;
+      if (j - i === 1) {
+        buf = chunks[i]!;
+      } else {
+        buf = new Uint8Array(n);
+        let o = 0;
+        for (let k = i; k < j; k++) {
+          buf.set(chunks[k]!, o);
+          o += chunks[k]!.length;
+        }
+      }
+      let off = 0;
+      while (off < buf.length) off += await this.#file.write(buf.subarray(off));
+      i = j;
+    }
+  }
+
+  /** fsync, close, and rename into the final name (atomically replacing any old file). */
+  async commit(): Promise<void> {
+    await this.#file.sync();
+    this.close();
+    await Deno.rename(this.tmpPath, this.finalPath);
+  }
+
+  /** Closes and removes the temporary file (best effort, idempotent). */
+  async discard(): Promise<void> {
+    this.close();
+    try {
+      await Deno.remove(this.tmpPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Closes the handle (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Matches temporary files this module creates: `.<name>.<32 hex>.part`. */
+export const PART_FILE_PATTERN = /^\..+\.[0-9a-f]{32}\.part$/;
+
+/**
+ * Removes leftover temporary files (from a crash) older than `olderThanMs`.
+ *
+ * @param dir the receive folder.
+ * @param olderThanMs age threshold.
+ * @param now current time in ms since the epoch.
+ * @returns how many were removed.
+ */
+export async function removeStaleParts(
+  dir: string,
+  olderThanMs: number,
+  now: number,
+): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !PART_FILE_PATTERN.test(e.name)) continue;
+      const p = join(dir, e.name);
+      try {
+        const st = await Deno.stat(p);
+        if (st.mtime && now - st.mtime.getTime() > olderThanMs) {
+          await Deno.remove(p);
+          removed++;
+        }
+      } catch {
+        // raced with another cleaner
+      }
+    }
+  } catch {
+    // folder missing or unreadable: transfers will report it
+  }
+  return removed;
+}

@@ -1,0 +1,127 @@
+/**
+ * Admission of peer traffic: a START or CHAT is accepted only if its ticket's MAC
+ * verifies under this device's own ticket key, it names this device as `to`, it has not
+ * expired, and (for files) its transfer id was never used before. Pure and synchronous,
+ * so the datagram path needs no awaits.
+ *
+ * @module
+ */
+
+import type { AbortReason } from "./errors.ts";
+import { idToHex, type StartPacket } from "./packet.ts";
+import {
+  type ChatTicket,
+  decodeTicket,
+  type FileTicket,
+  MalformedTicketError,
+  type Ticket,
+  verifyTicketBytes,
+} from "./ticket.ts";
+
+/** Most transfer ids remembered against replay; the oldest-expiring go first. */
+export const MAX_REMEMBERED_TICKETS = 100_000;
+
+/** The outcome of an admission check. */
+export type Admission<T extends Ticket> =
+  | { ok: true; ticket: T }
+  | { ok: false; reason: AbortReason; message: string };
+
+/** Checks tickets against this device's key, name, the clock and the replay set. */
+export class TicketGuard {
+  #key: Uint8Array | undefined;
+  #name: string | undefined;
+  /** transferId → expiresAt */
+  #used = new Map<string, number>();
+  #revoked = new Map<string, number>();
+
+  /**
+   * Sets the key (and, when known, the device name `to` must match).
+   *
+   * @param key this device's 32-byte ticket key.
+   * @param name this device's name.
+   */
+  setIdentity(key: Uint8Array, name?: string): void {
+    this.#key = key.slice();
+    if (name !== undefined) this.#name = name;
+  }
+
+  #verify(bytes: Uint8Array, mac: Uint8Array, now: number): Admission<Ticket> {
+    if (!this.#key) return { ok: false, reason: "bad_ticket", message: "no ticket key yet" };
+    if (!verifyTicketBytes(this.#key, bytes, mac)) {
+      return { ok: false, reason: "bad_ticket", message: "ticket MAC does not verify" };
+    }
+    let t: Ticket;
+    try {
+      t = decodeTicket(bytes);
+    } catch (e) {
+      if (!(e instanceof MalformedTicketError)) throw e;
+      return { ok: false, reason: "bad_ticket", message: e.message };
+    }
+    if (this.#name !== undefined && t.to !== this.#name) {
+      return { ok: false, reason: "bad_ticket", message: "ticket is for another device" };
+    }
+    if (t.expiresAt <= now) return { ok: false, reason: "expired", message: "ticket expired" };
+    return { ok: true, ticket: t };
+  }
+
+  /**
+   * Admits a START. On success the transfer id is marked used (one-time tickets).
+   *
+   * @param p the START packet.
+   * @param now current time, ms since the epoch.
+   */
+  admitStart(p: StartPacket, now: number): Admission<FileTicket> {
+    const v = this.#verify(p.ticket, p.mac, now);
+    if (!v.ok) return v;
+    const t = v.ticket;
+    if (t.kind !== "file") {
+      return { ok: false, reason: "bad_ticket", message: "not a file ticket" };
+    }
+    if (t.transferId !== idToHex(p.id)) {
+      return { ok: false, reason: "bad_ticket", message: "transfer id does not match ticket" };
+    }
+    if (this.#used.has(t.transferId)) {
+      return { ok: false, reason: "replayed", message: "ticket already used" };
+    }
+    this.#remember(this.#used, t.transferId, t.expiresAt, now);
+    return { ok: true, ticket: t };
+  }
+
+  /**
+   * Admits one chat message.
+   *
+   * @param ticket canonical ticket bytes from the CHAT packet.
+   * @param mac its MAC.
+   * @param now current time, ms since the epoch.
+   */
+  admitChat(ticket: Uint8Array, mac: Uint8Array, now: number): Admission<ChatTicket> {
+    const v = this.#verify(ticket, mac, now);
+    if (!v.ok) return v;
+    if (v.ticket.kind !== "chat") {
+      return { ok: false, reason: "bad_ticket", message: "not a chat ticket" };
+    }
+    if (this.#revoked.has(v.ticket.chatId)) {
+      return { ok: false, reason: "bad_ticket", message: "chat was ended" };
+    }
+    return { ok: true, ticket: v.ticket };
+  }
+
+  /**
+   * Stops accepting messages of a chat (until its tickets expire anyway).
+   *
+   * @param chatId the chat to end.
+   * @param until forget the revocation after this time (default: never within a day).
+   */
+  revokeChat(chatId: string, until = Date.now() + 86_400_000): void {
+    this.#remember(this.#revoked, chatId, until, 0);
+  }
+
+  #remember(map: Map<string, number>, k: string, expiresAt: number, now: number): void {
+    if (map.size >= MAX_REMEMBERED_TICKETS) {
+      for (const [id, exp] of map) if (exp <= now) map.delete(id);
+      // Still full: forget the oldest entry (insertion order).
+      if (map.size >= MAX_REMEMBERED_TICKETS) map.delete(map.keys().next().value!);
+    }
+    map.set(k, expiresAt);
+  }
+}

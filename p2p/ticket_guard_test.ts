@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { TicketGuard } from "./ticket_guard.ts";
+import {
+  encodeTicket,
+  type FileTicket,
+  fromHex,
+  newTicketKey,
+  newTransferId,
+  signTicket,
+} from "./ticket.ts";
+import { hexToId, type StartPacket } from "./packet.ts";
+
+const NOW = 1_700_000_000_000;
+
+async function start(key: Uint8Array, over: Partial<FileTicket> = {}): Promise<StartPacket> {
+  const t: FileTicket = {
+    kind: "file",
+    transferId: newTransferId(),
+    from: "alice",
+    to: "bob",
+    filename: "a.txt",
+    size: 10,
+    expiresAt: NOW + 60_000,
+    ...over,
+  };
+  const s = await signTicket(key, t);
+  return {
+    type: "start",
+    id: hexToId(t.transferId),
+    payloadBytes: 1400,
+    ticket: encodeTicket(s.ticket),
+    mac: fromHex(s.mac),
+  };
+}
+
+Deno.test("a valid START is admitted once and its replay is refused", async () => {
+  const key = newTicketKey();
+  const g = new TicketGuard();
+  g.setIdentity(key, "bob");
+  const p = await start(key);
+  const first = g.admitStart(p, NOW);
+  assert.equal(first.ok, true);
+  const again = g.admitStart(p, NOW);
+  assert.deepEqual(again.ok ? "ok" : again.reason, "replayed");
+});
+
+Deno.test("a START signed with another key, for another device, or expired is refused", async () => {
+  const key = newTicketKey();
+  const g = new TicketGuard();
+  g.setIdentity(key, "bob");
+  const wrongKey = g.admitStart(await start(newTicketKey()), NOW);
+  assert.equal(wrongKey.ok ? "ok" : wrongKey.reason, "bad_ticket");
+  const other = g.admitStart(await start(key, { to: "carol" }), NOW);
+  assert.equal(other.ok ? "ok" : other.reason, "bad_ticket");
+  const old = g.admitStart(await start(key, { expiresAt: NOW - 1 }), NOW);
+  assert.equal(old.ok ? "ok" : old.reason, "expired");
+});
+
+Deno.test("a START whose id differs from the ticket's transferId is refused", async () => {
+  const key = newTicketKey();
+  const g = new TicketGuard();
+  g.setIdentity(key, "bob");
+  const p = await start(key);
+  p.id = hexToId(newTransferId());
+  const r = g.admitStart(p, NOW);
+  assert.equal(r.ok ? "ok" : r.reason, "bad_ticket");
+});
+
+Deno.test("nothing is admitted before a key is set", async () => {
+  const g = new TicketGuard();
+  const r = g.admitStart(await start(newTicketKey()), NOW);
+  assert.equal(r.ok, false);
+});
+
+Deno.test("chat tickets verify and a revoked chat is refused", async () => {
+  const key = newTicketKey();
+  const g = new TicketGuard();
+  g.setIdentity(key, "bob");
+  const s = await signTicket(key, {
+    kind: "chat",
+    chatId: "c1",
+    from: "alice",
+    to: "bob",
+    expiresAt: NOW + 1000,
+  });
+  const bytes = encodeTicket(s.ticket);
+  assert.equal(g.admitChat(bytes, fromHex(s.mac), NOW).ok, true);
+  g.revokeChat("c1");
+  assert.equal(g.admitChat(bytes, fromHex(s.mac), NOW).ok, false);
+});

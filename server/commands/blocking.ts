@@ -1,0 +1,52 @@
+/**
+ * `block` and `unblock`. Blocks live in the store and survive restarts; their effects
+ * are applied where each command runs (messages, broadcast, presence, lists,
+ * `startprivate`, `UVF`).
+ *
+ * @module
+ */
+
+import { encodeMessage } from "../../protocol/codec.ts";
+import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
+import { type CommandContext, CommandError } from "../context.ts";
+import { checkOtherDevice } from "./peer_names.ts";
+
+/** Handles `block`; a private chat between the two ends. */
+export async function block(
+  ctx: CommandContext,
+  args: RequestArgs<"block">,
+): Promise<ResultFields<"block">> {
+  const { device } = args;
+  await checkOtherDevice(ctx, device);
+  const { store, log, privateChats, active } = ctx.server;
+  if (!store.addBlock(ctx.device, device)) {
+    throw new CommandError("bad_args", `${device} is already blocked`);
+  }
+  if (privateChats.end(ctx.device, device)) {
+    active.get(device)?.deliver(
+      encodeMessage({
+        t: "push",
+        event: "private",
+        device: ctx.device,
+        state: "ended",
+        reason: "blocked",
+      }),
+    );
+  }
+  log(`${ctx.device} blocked ${device}`);
+  return { device };
+}
+
+/** Handles `unblock`. */
+export async function unblock(
+  ctx: CommandContext,
+  args: RequestArgs<"unblock">,
+): Promise<ResultFields<"unblock">> {
+  const { device } = args;
+  await checkOtherDevice(ctx, device);
+  if (!ctx.server.store.removeBlock(ctx.device, device)) {
+    throw new CommandError("bad_args", `${device} is not blocked`);
+  }
+  ctx.server.log(`${ctx.device} unblocked ${device}`);
+  return { device };
+}

@@ -1,0 +1,90 @@
+/**
+ * `message`, `broadcast` and `ack`: text between devices through the server. A message
+ * to an offline device is stored (durably) and delivered, in order, at its next login;
+ * it leaves the store only when the recipient acknowledges it.
+ *
+ * @module
+ */
+
+import { encodeMessage } from "../../protocol/codec.ts";
+import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
+import { type CommandContext, CommandError } from "../context.ts";
+import { checkOtherDevice, checkText } from "./peer_names.ts";
+
+/** Handles `message`. */
+export async function message(
+  ctx: CommandContext,
+  args: RequestArgs<"message">,
+): Promise<ResultFields<"message">> {
+  const { to, text } = args;
+  checkText(text);
+  await checkOtherDevice(ctx, to);
+  const { store, active, clock, log, settings } = ctx.server;
+  if (store.isBlocked(to, ctx.device)) {
+    log(`${ctx.device}: message to ${to} refused (blocked)`);
+    throw new CommandError("blocked", `${to} has blocked you; your message was not delivered`);
+  }
+  const target = active.get(to);
+  if (target) {
+    target.deliver(
+      encodeMessage({ t: "push", event: "message", from: ctx.device, text, kind: "direct" }),
+    );
+    log(`${ctx.device} messaged ${to}`);
+    return { delivery: "online" };
+  }
+  const id = store.storeMessage(
+    { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
+    { maxCount: settings.maxOfflineMessages, maxBytes: settings.maxOfflineBytes },
+  );
+  if (id === undefined) {
+    throw new CommandError(
+      "busy",
+      `${to} is offline and already has the most messages waiting that the server keeps ` +
+        `(${settings.maxOfflineMessages} or ${settings.maxOfflineBytes} bytes); try again after it logs in`,
+    );
+  }
+  log(`${ctx.device} left a message for ${to} (offline)`);
+  return { delivery: "stored" };
+}
+
+/** Handles `broadcast`: every online device but the sender and those that block it. */
+export function broadcast(
+  ctx: CommandContext,
+  args: RequestArgs<"broadcast">,
+): Promise<ResultFields<"broadcast">> {
+  checkText(args.text);
+  const { store, active, log } = ctx.server;
+  const blockers = store.blockersOf(ctx.device);
+  const frame = encodeMessage({
+    t: "push",
+    event: "message",
+    from: ctx.device,
+    text: args.text,
+    kind: "broadcast",
+  });
+  let delivered = 0;
+  let refused = 0;
+  for (const device of active.list()) {
+    if (device.name === ctx.device) continue;
+    if (blockers.has(device.name)) {
+      refused++;
+    } else {
+      device.deliver(frame);
+      delivered++;
+    }
+  }
+  log(
+    `${ctx.device} broadcast to ${delivered} device${
+      delivered === 1 ? "" : "s"
+    } (${refused} refused)`,
+  );
+  return Promise.resolve({ delivered, refused });
+}
+
+/** Handles `ack`: the edge has shown a stored message, so the server may forget it. */
+export function ack(ctx: CommandContext, args: RequestArgs<"ack">): Promise<ResultFields<"ack">> {
+  if (!ctx.server.store.deleteMessage(ctx.device, args.message)) {
+    throw new CommandError("not_found", `no stored message ${args.message} for ${ctx.device}`);
+  }
+  return Promise.resolve({});
+}

@@ -1,0 +1,109 @@
+/**
+ * `startprivate`, `private_answer` and `stopprivate`: the server asks the target, and on
+ * yes introduces the two devices to each other with chat tickets (each signed with the
+ * key of the device that will receive under it), so the text then flows edge to edge
+ * over the peer channel and never through the server.
+ *
+ * @module
+ */
+
+import { encodeMessage } from "../../protocol/codec.ts";
+import { CHAT_TICKET_TTL_MS, PRIVATE_REQUEST_TIMEOUT_MS } from "../../protocol/limits.ts";
+import type { Push, RequestArgs, ResultFields } from "../../protocol/messages.ts";
+import { signTicket } from "../../p2p/ticket.ts";
+import type { ActiveDevice } from "../active_devices.ts";
+import { type CommandContext, CommandError } from "../context.ts";
+import { checkOtherDevice } from "./peer_names.ts";
+
+/** Handles `startprivate`: asks the target, answers at once; the outcome comes as a push. */
+export async function startprivate(
+  ctx: CommandContext,
+  args: RequestArgs<"startprivate">,
+): Promise<ResultFields<"startprivate">> {
+  const { device } = args;
+  await checkOtherDevice(ctx, device);
+  const { store, privateChats, clock, log } = ctx.server;
+  const target = onlinePeer(ctx, device);
+  if (store.isBlocked(device, ctx.device)) {
+    throw new CommandError("blocked", `${device} has blocked you; no private chat is possible`);
+  }
+  if (privateChats.chatId(ctx.device, device)) {
+    throw new CommandError("bad_args", `you are already in a private chat with ${device}`);
+  }
+  privateChats.request(ctx.device, device, clock.now() + PRIVATE_REQUEST_TIMEOUT_MS);
+  target.deliver(push({ t: "push", event: "private", device: ctx.device, state: "requested" }));
+  log(`${ctx.device} asked ${device} for a private chat`);
+  return { device };
+}
+
+/** Handles `private_answer`: the target's yes or no to a request. */
+export async function privateAnswer(
+  ctx: CommandContext,
+  args: RequestArgs<"private_answer">,
+): Promise<ResultFields<"private_answer">> {
+  const { device: requester, accept } = args;
+  const { privateChats, clock, log } = ctx.server;
+  if (!privateChats.takeRequest(requester, ctx.device, clock.now())) {
+    throw new CommandError("not_found", `there is no open private chat request from ${requester}`);
+  }
+  const other = onlinePeer(ctx, requester);
+  const me = ctx.server.active.get(ctx.device)!;
+  if (!accept) {
+    other.deliver(push({ t: "push", event: "private", device: ctx.device, state: "declined" }));
+    log(`${ctx.device} declined a private chat with ${requester}`);
+    return { device: requester, accept };
+  }
+  const chatId = privateChats.start(requester, ctx.device);
+  const expiresAt = clock.now() + CHAT_TICKET_TTL_MS;
+  // Each side sends under a ticket signed with the key of the side that receives.
+  me.deliver(await peerPush(other, { chatId, from: ctx.device, to: requester, expiresAt }));
+  other.deliver(await peerPush(me, { chatId, from: requester, to: ctx.device, expiresAt }));
+  other.deliver(push({ t: "push", event: "private", device: ctx.device, state: "accepted" }));
+  log(`${ctx.device} accepted a private chat with ${requester}`);
+  return { device: requester, accept };
+}
+
+/** Handles `stopprivate`. */
+export async function stopprivate(
+  ctx: CommandContext,
+  args: RequestArgs<"stopprivate">,
+): Promise<ResultFields<"stopprivate">> {
+  const { device } = args;
+  await checkOtherDevice(ctx, device);
+  if (!ctx.server.privateChats.end(ctx.device, device)) {
+    throw new CommandError("not_found", `you are not in a private chat with ${device}`);
+  }
+  ctx.server.active.get(device)?.deliver(
+    push({ t: "push", event: "private", device: ctx.device, state: "ended", reason: "stopped" }),
+  );
+  ctx.server.log(`${ctx.device} ended the private chat with ${device}`);
+  return { device };
+}
+
+/** @throws {CommandError} `offline` when `device` is not online. */
+export function onlinePeer(ctx: CommandContext, device: string): ActiveDevice {
+  const target = ctx.server.active.get(device);
+  if (!target) throw new CommandError("offline", `${device} is not online`);
+  return target;
+}
+
+/** The `peer` push that tells a device how to reach `receiver` under a chat ticket. */
+async function peerPush(
+  receiver: ActiveDevice,
+  chat: { chatId: string; from: string; to: string; expiresAt: number },
+): Promise<Uint8Array> {
+  const signed = await signTicket(receiver.ticketKey, { kind: "chat", ...chat });
+  return push({
+    t: "push",
+    event: "peer",
+    device: receiver.name,
+    ip: receiver.ip,
+    udpPort: receiver.udpPort,
+    ticket: signed.ticket,
+    mac: signed.mac,
+  });
+}
+
+function push(message: Push): Uint8Array {
+  return encodeMessage(message);
+}

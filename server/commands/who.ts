@@ -1,0 +1,37 @@
+/**
+ * `whoelse` and `whoelsesince`: names of other devices online now, or at any time in
+ * the last N seconds (from the login history in the store, so it covers devices that
+ * have left and survives a restart). Devices that block the caller are not shown.
+ *
+ * @module
+ */
+
+import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
+import { type CommandContext, CommandError } from "../context.ts";
+import { visibleDevices } from "../presence.ts";
+
+/** Longest look-back of `whoelsesince`: ten years. */
+const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
+
+/** Handles `whoelse`. */
+export function whoelse(ctx: CommandContext): Promise<ResultFields<"whoelse">> {
+  return Promise.resolve({ devices: visibleDevices(ctx.server, ctx.device).map((d) => d.name) });
+}
+
+/** Handles `whoelsesince`. */
+export function whoelsesince(
+  ctx: CommandContext,
+  args: RequestArgs<"whoelsesince">,
+): Promise<ResultFields<"whoelsesince">> {
+  const { seconds } = args;
+  if (seconds < 0 || seconds > MAX_SINCE_SECONDS) {
+    throw new CommandError("bad_args", `seconds must be 0..${MAX_SINCE_SECONDS}, not ${seconds}`);
+  }
+  const { store, clock } = ctx.server;
+  const blockers = store.blockersOf(ctx.device);
+  const names = new Set(visibleDevices(ctx.server, ctx.device).map((d) => d.name));
+  for (const name of store.seenSince(clock.now() - seconds * 1000)) {
+    if (name !== ctx.device && !blockers.has(name)) names.add(name);
+  }
+  return Promise.resolve({ devices: [...names].sort() });
+}

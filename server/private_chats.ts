@@ -1,0 +1,66 @@
+/**
+ * Private-chat bookkeeping on the server: requests waiting for an answer and chats in
+ * progress. The chat text itself never passes through the server; it only introduces
+ * the two devices with tickets (see `server/commands/private_chat.ts`).
+ *
+ * @module
+ */
+
+/** Requests and chats, by unordered device pair. */
+export class PrivateChats {
+  /** "requester|target" → when the request expires (ms epoch). */
+  readonly #requests = new Map<string, number>();
+  /** "a|b" with a < b → chat id. */
+  readonly #chats = new Map<string, string>();
+
+  /** Records that `from` asked `to`. */
+  request(from: string, to: string, expiresAt: number): void {
+    this.#requests.set(`${from}|${to}`, expiresAt);
+  }
+
+  /** Takes `from`'s request to `to` if it is still open at `now`. */
+  takeRequest(from: string, to: string, now: number): boolean {
+    const key = `${from}|${to}`;
+    const expiresAt = this.#requests.get(key);
+    this.#requests.delete(key);
+    return expiresAt !== undefined && expiresAt > now;
+  }
+
+  /** Starts a chat between `a` and `b`; returns its id. */
+  start(a: string, b: string): string {
+    const id = crypto.randomUUID();
+    this.#chats.set(pairKey(a, b), id);
+    return id;
+  }
+
+  /** The id of the chat between `a` and `b`, if any. */
+  chatId(a: string, b: string): string | undefined {
+    return this.#chats.get(pairKey(a, b));
+  }
+
+  /** Ends the chat between `a` and `b`; returns whether there was one. */
+  end(a: string, b: string): boolean {
+    return this.#chats.delete(pairKey(a, b));
+  }
+
+  /** Ends every chat and request of `device`; returns the partners of its chats. */
+  leave(device: string): string[] {
+    const partners: string[] = [];
+    for (const key of [...this.#chats.keys()]) {
+      const [a, b] = key.split("|") as [string, string];
+      if (a === device || b === device) {
+        this.#chats.delete(key);
+        partners.push(a === device ? b : a);
+      }
+    }
+    for (const key of [...this.#requests.keys()]) {
+      const [a, b] = key.split("|");
+      if (a === device || b === device) this.#requests.delete(key);
+    }
+    return partners;
+  }
+}
+
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}

@@ -1,0 +1,383 @@
+/**
+ * Deterministic virtual-time harness: a SenderCore and a ticket-gated ReceiverCore talk
+ * through an in-memory LossyLink on a ManualClock. No sockets, no sleeps: every run is
+ * the same for a seed.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { ManualClock } from "../internal/clock.ts";
+import { AmplificationLimiter } from "../p2p/amplification.ts";
+import { PeerUnreachableError, type TransferError } from "../p2p/errors.ts";
+import { type P2pLimits, resolveLimits } from "../p2p/limits.ts";
+import { mulberry32 } from "../p2p/loss_model.ts";
+import {
+  DATA_HEADER_BYTES,
+  decodePacket,
+  encodePacket,
+  hexToId,
+  MalformedPacketError,
+} from "../p2p/packet.ts";
+import { ReceiverCore } from "../p2p/receiver.ts";
+import { SenderCore } from "../p2p/sender.ts";
+import { encodeTicket, fromHex, newTicketKey, newTransferId, signTicket } from "../p2p/ticket.ts";
+import { TicketGuard } from "../p2p/ticket_guard.ts";
+import { type LossConfig, LossyLink } from "./_helpers/lossy_relay.ts";
+
+const T0 = 1_700_000_000_000;
+
+function content(size: number, seed: number): Uint8Array {
+  const r = mulberry32(seed);
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  let i = 0;
+  for (; i + 4 <= size; i += 4) v.setUint32(i, (r() * 2 ** 32) >>> 0);
+  for (; i < size; i++) out[i] = (r() * 256) | 0;
+  return out;
+}
+
+interface RunOptions {
+  size: number;
+  limits?: Partial<P2pLimits>;
+  aToB?: Omit<LossConfig, "seed">;
+  bToA?: Omit<LossConfig, "seed">;
+  seed?: number;
+  /** Kill the link at this virtual time after the start. */
+  deadAfterMs?: number;
+  maxVirtualMs?: number;
+}
+
+interface RunResult {
+  received: Uint8Array;
+  sent: Uint8Array;
+  sender: SenderCore;
+  receiver: ReceiverCore | undefined;
+  elapsedMs: number;
+  endedAt: number;
+  maxDatagram: number;
+  maxPayload: number;
+  dataSends: number;
+  limits: P2pLimits;
+  link: LossyLink;
+}
+
+async function run(o: RunOptions): Promise<RunResult> {
+  const limits = resolveLimits({
+    minRtoMs: 100,
+    giveUpMs: 5_000,
+    stallTimeoutMs: 8_000,
+    ...o.limits,
+  });
+  const seed = o.seed ?? 1;
+  const clock = new ManualClock(T0);
+  const link = new LossyLink(clock, { delayMs: 10, ...o.aToB, seed }, {
+    delayMs: 10,
+    ...o.bToA,
+    seed: seed + 1000,
+  });
+  const key = newTicketKey();
+  const transferId = newTransferId();
+  const signed = await signTicket(key, {
+    kind: "file",
+    transferId,
+    from: "alice",
+    to: "bob",
+    filename: "f.bin",
+    size: o.size,
+    expiresAt: T0 + 3_600_000,
+  });
+  const src = content(o.size, seed);
+  const sender = new SenderCore({
+    id: hexToId(transferId),
+    ticket: encodeTicket(signed.ticket),
+    mac: fromHex(signed.mac),
+    size: o.size,
+    limits,
+    now: clock.now(),
+  });
+  const guard = new TicketGuard();
+  guard.setIdentity(key, "bob");
+  let receiver: ReceiverCore | undefined;
+  const chunks: Uint8Array[] = [];
+  let fed = 0;
+  let maxDatagram = 0;
+  let maxPayload = 0;
+  let dataSends = 0;
+
+  function pumpSender(): void {
+    const now = clock.now();
+    let want: number;
+    while ((want = sender.wantBytes()) > 0) {
+      const n = Math.min(want, limits.readBlockBytes);
+      sender.push(src.subarray(fed, fed + n));
+      fed += n;
+    }
+    let d: Uint8Array | undefined;
+    while ((d = sender.pollTransmit(now))) {
+      maxDatagram = Math.max(maxDatagram, d.length);
+      const p = decodePacket(d);
+      if (p.type === "data") {
+        dataSends++;
+        maxPayload = Math.max(maxPayload, p.payload.length);
+      }
+      link.send("a", d);
+    }
+  }
+  function pumpReceiver(): void {
+    if (!receiver) return;
+    const now = clock.now();
+    const data = receiver.takeData();
+    chunks.push(...data.map((c) => c.slice()));
+    if (data.length) receiver.consumed(data.length, now);
+    if (receiver.state === "committing") receiver.committed(now);
+    let d: Uint8Array | undefined;
+    while ((d = receiver.pollTransmit(now))) {
+      maxDatagram = Math.max(maxDatagram, d.length);
+      link.send("b", d);
+    }
+  }
+  link.on("b", (bytes) => {
+    const p = decodePacket(bytes);
+    const now = clock.now();
+    if (!receiver) {
+      if (p.type !== "start") return;
+      const adm = guard.admitStart(p, now);
+      if (!adm.ok) return;
+      receiver = new ReceiverCore({
+        id: p.id,
+        size: adm.ticket.size,
+        payloadBytes: p.payloadBytes,
+        limits,
+        now,
+      });
+      receiver.opened(now);
+    } else {
+      receiver.handle(p, now);
+    }
+    pumpReceiver();
+  });
+  link.on("a", (bytes) => {
+    sender.handle(decodePacket(bytes), clock.now());
+    pumpSender();
+  });
+
+  const maxT = T0 + (o.maxVirtualMs ?? 600_000);
+  let endedAt = 0;
+  for (;;) {
+    const now = clock.now();
+    if (o.deadAfterMs !== undefined && now - T0 >= o.deadAfterMs) link.dead = true;
+    sender.handleTimeout(now);
+    receiver?.handleTimeout(now);
+    pumpSender();
+    pumpReceiver();
+    if (sender.ended && endedAt === 0) endedAt = now;
+    if (sender.ended && (!receiver || receiver.ended) && link.inFlight === 0) break;
+    if (now > maxT) throw new Error(`harness did not finish in ${o.maxVirtualMs} virtual ms`);
+    let t = Math.min(sender.pollTimeout(now) ?? Infinity, receiver?.pollTimeout(now) ?? Infinity);
+    if (o.deadAfterMs !== undefined && !link.dead) t = Math.min(t, T0 + o.deadAfterMs);
+    const step = Math.max(1, Math.min(t - now, 50));
+    clock.advance(step);
+  }
+  const received = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    received.set(c, off);
+    off += c.length;
+  }
+  return {
+    received,
+    sent: src,
+    sender,
+    receiver,
+    elapsedMs: clock.now() - T0,
+    endedAt: endedAt - T0,
+    maxDatagram,
+    maxPayload,
+    dataSends,
+    limits,
+    link,
+  };
+}
+
+function sha(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+function assertIntact(r: RunResult): void {
+  if (Deno.env.get("HARNESS_DEBUG")) {
+    console.log(
+      JSON.stringify({
+        size: r.sent.length,
+        ms: r.elapsedMs,
+        end: r.endedAt,
+        ...r.sender.stats,
+        cwnd: r.sender.congestion.cwnd,
+        srtt: r.sender.rtt.srtt,
+        rto: r.sender.rtt.rto,
+        dataSends: r.dataSends,
+      }),
+    );
+  }
+  assert.equal(r.sender.state, "done", r.sender.error?.message);
+  assert.equal(r.receiver?.state, "done");
+  assert.equal(r.received.length, r.sent.length);
+  assert.equal(sha(r.received), sha(r.sent));
+}
+
+Deno.test("harness: a clean link delivers the file byte-identical with no retransmission", async () => {
+  const r = await run({ size: 1_000_000 });
+  assertIntact(r);
+  assert.equal(r.sender.stats.retransmits, 0);
+  assert.equal(r.dataSends, Math.ceil(1_000_000 / r.limits.payloadBytes));
+});
+
+Deno.test("harness: an empty file completes with START, FIN and FIN_ACK only", async () => {
+  const r = await run({ size: 0 });
+  assertIntact(r);
+  assert.equal(r.dataSends, 0);
+});
+
+Deno.test("harness: duplicated ACKs never cause extra data packets", async () => {
+  const size = 2_000_000;
+  const r = await run({ size, bToA: { duplicate: 1, reorder: 0.2, reorderMs: 3 } });
+  assertIntact(r);
+  assert.equal(r.sender.stats.retransmits, 0);
+  assert.equal(r.dataSends, Math.ceil(size / r.limits.payloadBytes));
+});
+
+Deno.test("harness: reordering alone causes at most 1% spurious retransmissions", async () => {
+  const size = 4_000_000;
+  const r = await run({
+    size,
+    aToB: { reorder: 0.1, reorderMs: 4 },
+    bToA: { reorder: 0.1, reorderMs: 4 },
+  });
+  assertIntact(r);
+  const packets = Math.ceil(size / r.limits.payloadBytes);
+  assert.ok(r.link.counters("a").reordered > 200, "the link did reorder");
+  assert.ok(
+    r.sender.stats.retransmits <= packets * 0.01,
+    `${r.sender.stats.retransmits} retransmits for ${packets} packets`,
+  );
+});
+
+Deno.test("harness: no datagram exceeds the configured payload size, even under loss", async () => {
+  const payloadBytes = 1100;
+  const r = await run({
+    size: 1_500_000,
+    limits: { payloadBytes, readBlockBytes: 70_001 },
+    aToB: { loss: 0.1, duplicate: 0.05, reorder: 0.05 },
+    bToA: { loss: 0.1 },
+  });
+  assertIntact(r);
+  assert.equal(r.maxPayload, payloadBytes);
+  assert.ok(
+    r.maxDatagram <= payloadBytes + DATA_HEADER_BYTES,
+    `datagram of ${r.maxDatagram} bytes`,
+  );
+});
+
+for (const loss of [0.05, 0.25]) {
+  Deno.test(`harness: ${loss * 100}% loss with duplication and reordering completes byte-identical`, async () => {
+    const impair = { loss, duplicate: 0.05, reorder: 0.05, reorderMs: 5 };
+    for (const seed of [1, 2]) {
+      const r = await run({ size: 1_500_000, seed, aToB: impair, bToA: impair });
+      assertIntact(r);
+      assert.ok(r.sender.stats.retransmits > 0);
+    }
+  });
+}
+
+Deno.test("harness: a link that dies mid-transfer ends in PeerUnreachableError within the give-up time", async () => {
+  const r = await run({ size: 50_000_000, deadAfterMs: 300 });
+  assert.equal(r.sender.state, "failed");
+  const err = r.sender.error as TransferError;
+  assert.ok(err instanceof PeerUnreachableError, String(err));
+  assert.match(err.message, /stopped answering/);
+  assert.ok(r.endedAt <= 300 + r.limits.giveUpMs + 50, `ended at ${r.endedAt} ms`);
+  assert.equal(r.receiver?.state, "failed");
+  assert.equal(r.receiver?.failure?.reason, "stalled");
+});
+
+Deno.test("harness: a receiver that never answers fails the sender within the give-up time", async () => {
+  const r = await run({ size: 10_000, aToB: { loss: 1 } });
+  assert.ok(r.sender.error instanceof PeerUnreachableError);
+  assert.match(r.sender.error.message, /never answered/);
+  assert.ok(r.endedAt <= r.limits.giveUpMs + 1);
+  // START retransmissions back off exponentially: few datagrams in 5 s.
+  assert.ok(r.sender.stats.datagramsSent <= 8, `${r.sender.stats.datagramsSent} STARTs`);
+});
+
+Deno.test("harness: RTO retransmissions never sample RTT (Karn) and back off", async () => {
+  // Lose every data packet in the first 400 ms: only RTO recovers; samples would be
+  // wildly low if retransmitted packets were timed against their first send.
+  const clean = await run({ size: 200_000 });
+  const r = await run({ size: 200_000, aToB: { loss: 0.5 }, seed: 9 });
+  assertIntact(r);
+  assert.ok(r.sender.stats.retransmits > 0);
+  const srtt = r.sender.rtt.srtt!;
+  assert.ok(srtt >= 20, `srtt ${srtt} must not fall below the real 20 ms RTT`);
+  assert.ok(clean.sender.rtt.minRtt >= 20);
+});
+
+Deno.test("harness: before validation the receiver sends ≤ 3× what it got from an address", async () => {
+  const key = newTicketKey();
+  const guard = new TicketGuard();
+  guard.setIdentity(key, "bob");
+  const limiter = new AmplificationLimiter(3);
+  const rand = mulberry32(5);
+  let received = 0;
+  let sent = 0;
+  const attacker = "10.0.0.9:4000"; // only a map key: nothing is sent anywhere
+  for (let i = 0; i < 2000; i++) {
+    let bytes: Uint8Array;
+    if (i % 3 === 0) {
+      const s = await signTicket(newTicketKey(), {
+        kind: "file",
+        transferId: newTransferId(),
+        from: "x",
+        to: "bob",
+        filename: "f",
+        size: 1,
+        expiresAt: T0 + 10_000,
+      });
+      bytes = encodePacket({
+        type: "start",
+        id: hexToId(s.ticket.transferId),
+        payloadBytes: 1400,
+        ticket: encodeTicket(s.ticket),
+        mac: fromHex(s.mac),
+      });
+    } else if (i % 3 === 1) {
+      bytes = encodePacket({
+        type: "start",
+        id: new Uint8Array(16),
+        payloadBytes: 1400,
+        ticket: new Uint8Array(0),
+        mac: new Uint8Array(32),
+      });
+    } else {
+      bytes = Uint8Array.from(
+        { length: 1 + Math.floor(rand() * 40) },
+        () => Math.floor(rand() * 256),
+      );
+    }
+    received += bytes.length;
+    limiter.received(attacker, bytes.length);
+    let p;
+    try {
+      p = decodePacket(bytes);
+    } catch (e) {
+      assert.ok(e instanceof MalformedPacketError);
+      continue;
+    }
+    if (p.type !== "start") continue;
+    const adm = guard.admitStart(p, T0);
+    assert.equal(adm.ok, false);
+    if (!adm.ok) {
+      const reply = encodePacket({ type: "abort", id: p.id, code: 1, reason: adm.message });
+      if (limiter.trySend(attacker, reply.length)) sent += reply.length;
+    }
+  }
+  assert.ok(sent > 0);
+  assert.ok(sent <= 3 * received, `sent ${sent} for ${received} received`);
+});

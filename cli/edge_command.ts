@@ -22,9 +22,18 @@ export function edgeCommand() {
     .argument("<udp_port>", "UDP port for peer transfers (0 picks a free one)")
     .option("--dir <dir>", "where data files are generated and received files land", ".")
     .option("--json", "print one JSON object per line (see docs/JSON.md)")
+    .option(
+      "--udp-advertise <port>",
+      "UDP port to register with the server, when a NAT or relay forwards it to <udp_port>",
+    )
+    .option("--stall-timeout <seconds>", "abandon an incoming file transfer silent this long", "30")
     .action(async (host, portText, udpText, opts) => {
       const serverPort = parseIntegerArg("<server_port>", portText, 1, 65535);
       const udpPort = parseIntegerArg("<udp_port>", udpText, 0, 65535);
+      const stallSeconds = parseIntegerArg("--stall-timeout", opts.stallTimeout, 1, 86_400);
+      const advertised = opts.udpAdvertise === undefined
+        ? undefined
+        : parseIntegerArg("--udp-advertise", opts.udpAdvertise, 1, 65535);
       try {
         if (!(await Deno.stat(opts.dir)).isDirectory) {
           throw new UsageError(`--dir ${opts.dir} is not a directory`);
@@ -45,7 +54,14 @@ export function edgeCommand() {
       const showProgress = !json && Deno.stderr.isTerminal();
       try {
         Deno.exitCode = await runEdge(
-          { serverHost: host, serverPort, udpPort, dir: opts.dir },
+          {
+            serverHost: host,
+            serverPort,
+            udpPort,
+            dir: opts.dir,
+            stallTimeoutMs: stallSeconds * 1000,
+            ...(advertised !== undefined && { advertisedUdpPort: advertised }),
+          },
           {
             input,
             output,

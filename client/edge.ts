@@ -26,6 +26,10 @@ export interface EdgeOptions {
   udpPort: number;
   /** Where data files are generated and received files land. */
   dir: string;
+  /** Port to register instead of the bound one (a NAT or relay forwards it here). */
+  advertisedUdpPort?: number;
+  /** Abandon an incoming transfer silent this long (ms); default from `p2p/limits.ts`. */
+  stallTimeoutMs?: number;
 }
 
 /** The edge's terminal or pipe. */
@@ -63,7 +67,12 @@ export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number>
   let peer: PeerLink;
   try {
     // Listen where the server sees us: the local end of the TCP connection.
-    peer = await PeerLink.open(connection.localHostname, options.udpPort, options.dir);
+    peer = await PeerLink.open(
+      connection.localHostname,
+      options.udpPort,
+      options.dir,
+      options.stallTimeoutMs,
+    );
   } catch (error) {
     connection.close();
     output.event(
@@ -135,7 +144,9 @@ class EdgeSession {
     const { output } = this.#io;
     const device = await this.#login();
     if (device === undefined) return EXIT.failed;
-    await this.#connection.request("udp_port", { port: this.#peer.port });
+    await this.#connection.request("udp_port", {
+      port: this.#options.advertisedUdpPort ?? this.#peer.port,
+    });
     output.event({ event: "login", ok: true, device, message: `Welcome, ${device}!` });
     output.info(helpText());
     for (const push of this.#early ?? []) this.#onPush(push);

@@ -25,9 +25,24 @@ export class PeerLink {
     this.endpoint = endpoint;
   }
 
-  /** Binds the UDP port (0 = any free one) on `hostname`; files land in `dir`. */
-  static async open(hostname: string, port: number, dir: string): Promise<PeerLink> {
-    return new PeerLink(await PeerEndpoint.open({ hostname, port, receiveDir: dir }));
+  /**
+   * Binds the UDP port (0 = any free one) on `hostname`; files land in `dir`. An
+   * incoming transfer silent for `stallTimeoutMs` is abandoned and its part file removed.
+   */
+  static async open(
+    hostname: string,
+    port: number,
+    dir: string,
+    stallTimeoutMs?: number,
+  ): Promise<PeerLink> {
+    return new PeerLink(
+      await PeerEndpoint.open({
+        hostname,
+        port,
+        receiveDir: dir,
+        ...(stallTimeoutMs !== undefined && { limits: { stallTimeoutMs } }),
+      }),
+    );
   }
 
   /** The UDP port actually bound. */

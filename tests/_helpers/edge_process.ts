@@ -20,6 +20,8 @@ export interface EdgeProcessOptions {
   /** Log in as this device with its test password (from ACCOUNTS). */
   login?: string;
   env?: Record<string, string>;
+  /** Extra command-line options. */
+  args?: string[];
 }
 
 /** A running edge process. */
@@ -57,6 +59,7 @@ export class EdgeProcess implements AsyncDisposable {
         "--dir",
         dir,
         "--json",
+        ...(options.args ?? []),
       ],
       { stdin: "piped", ...(options.env && { env: options.env }) },
     ).spawn();

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
+import { startLossyRelay } from "./_helpers/lossy_relay.ts";
+import { ServerProcess } from "./_helpers/server_process.ts";
+import { listDir, waitUntil } from "./_helpers/wait.ts";
+
+const isFileEvent = (j: JsonLine) => j.event === "file";
+const isUvf = (j: JsonLine) => j.cmd === "UVF";
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+async function randomFile(path: string, bytes: number): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const block = new Uint8Array(65536);
+  for (let done = 0; done < bytes; done += block.length) {
+    crypto.getRandomValues(block);
+    await file.write(block.subarray(0, Math.min(block.length, bytes - done)));
+  }
+}
+
+/** A UDP port that was free a moment ago, for a receiver that must sit behind a relay. */
+function freeUdpPort(): number {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (socket.addr as Deno.NetAddr).port;
+  socket.close();
+  return port;
+}
+
+Deno.test("UVF sends small, empty and 64 MiB files byte-identical, and strips path parts from names", async () => {
+  await using server = await ServerProcess.start();
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await using b = await EdgeProcess.start(server, { login: "watch2" });
+  await Deno.writeTextFile(join(a.dir, "small.txt"), "hello, peer\n");
+  await Deno.writeTextFile(join(a.dir, "empty.bin"), "");
+  await randomFile(join(a.dir, "big.bin"), 64 * 1024 * 1024);
+  await Deno.mkdir(join(a.dir, "sub"));
+  await Deno.writeTextFile(join(a.dir, "sub", "nested.txt"), "nested");
+
+  const cases: [string, string][] = [
+    ["small.txt", "watch1_small.txt"],
+    ["empty.bin", "watch1_empty.bin"],
+    ["big.bin", "watch1_big.bin"],
+    ["sub/nested.txt", "watch1_nested.txt"],
+  ];
+  for (const [name, stored] of cases) {
+    const sent = await a.command(`UVF watch2 ${name}`, 60_000);
+    assert.equal(sent.ok, true, JSON.stringify(sent));
+    const got = await b.next(isFileEvent, 60_000);
+    assert.equal(got.from, "watch1");
+    assert.equal(got.path, join(b.dir, stored));
+    const original = await sha256(join(a.dir, name));
+    assert.equal(sent.sha256, original);
+    assert.equal(await sha256(join(b.dir, stored)), original, name);
+    assert.equal(got.bytes, (await Deno.stat(join(a.dir, name))).size);
+  }
+  assert.ok(server.stdout.lines.some((l) => l.includes('watch1 is sending "big.bin"')));
+  assert.ok(!(await listDir(b.dir)).some((n) => n.endsWith(".part")));
+});
+
+Deno.test("UVF refuses an offline target, itself, a missing file and an unknown device", async () => {
+  await using server = await ServerProcess.start();
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await Deno.writeTextFile(join(a.dir, "f.txt"), "x");
+  const cases: [string, string, RegExp][] = [
+    ["UVF watch2 f.txt", "offline", /watch2 is not online/],
+    ["UVF watch1 f.txt", "self", /itself/],
+    ["UVF watch2 missing.txt", "not_found", /missing\.txt does not exist/],
+    ["UVF nobody f.txt", "not_found", /no device called nobody/],
+    ["UVF watch2", "bad_args", /UVF needs a device name and a file name/],
+  ];
+  for (const [line, error, message] of cases) {
+    const r = await a.command(line);
+    assert.deepEqual([r.ok, r.error], [false, error], line);
+    assert.match(String(r.message), message, line);
+  }
+});
+
+for (const loss of [0.05, 0.25]) {
+  Deno.test(`UVF through the lossy relay at ${loss * 100}% loss with duplication and reordering arrives intact`, async () => {
+    await using server = await ServerProcess.start();
+    const realPort = freeUdpPort();
+    await using relay = startLossyRelay({
+      target: { hostname: "127.0.0.1", port: realPort },
+      forward: { seed: 42, loss, duplicate: 0.05, reorder: 0.1, reorderMs: 5 },
+    });
+    await using b = await EdgeProcess.start(server, {
+      login: "watch2",
+      udpPort: realPort,
+      args: ["--udp-advertise", String(relay.addr.port)],
+    });
+    await using a = await EdgeProcess.start(server, { login: "watch1" });
+    await randomFile(join(a.dir, "data.bin"), 2 * 1024 * 1024);
+    const sent = await a.command("UVF watch2 data.bin", 120_000);
+    assert.equal(sent.ok, true, JSON.stringify(sent));
+    await b.next(isFileEvent, 60_000);
+    assert.equal(
+      await sha256(join(b.dir, "watch1_data.bin")),
+      await sha256(join(a.dir, "data.bin")),
+    );
+    assert.ok((sent.retransmits as number) > 0, "the relay dropped datagrams, so some were resent");
+    assert.ok(relay.counters.forward.dropped > 0);
+  });
+}
+
+Deno.test("two devices send to one receiver at once, while it sends too", async () => {
+  await using server = await ServerProcess.start();
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await using b = await EdgeProcess.start(server, { login: "watch2" });
+  await using c = await EdgeProcess.start(server, { login: "watch3" });
+  await randomFile(join(a.dir, "a.bin"), 4 * 1024 * 1024);
+  await randomFile(join(b.dir, "b.bin"), 4 * 1024 * 1024);
+  await randomFile(join(c.dir, "c.bin"), 4 * 1024 * 1024);
+  await Promise.all([
+    a.send("UVF watch3 a.bin"),
+    b.send("UVF watch3 b.bin"),
+    c.send("UVF watch1 c.bin"),
+  ]);
+  for (const edge of [a, b, c]) assert.equal((await edge.next(isUvf, 60_000)).ok, true);
+  await c.stdout.waitFor(() => c.json.filter(isFileEvent).length === 2, 60_000);
+  const arrived = c.json.filter(isFileEvent);
+  assert.deepEqual(arrived.map((e) => e.from).sort(), ["watch1", "watch2"]);
+  assert.equal(await sha256(join(c.dir, "watch1_a.bin")), await sha256(join(a.dir, "a.bin")));
+  assert.equal(await sha256(join(c.dir, "watch2_b.bin")), await sha256(join(b.dir, "b.bin")));
+  // watch1's file event may come before or after its own UVF result.
+  await a.stdout.waitFor((l) => isFileEvent(JSON.parse(l)), 60_000);
+  assert.equal(await sha256(join(a.dir, "watch3_c.bin")), await sha256(join(c.dir, "c.bin")));
+});
+
+Deno.test("a stray datagram at a device's peer port is ignored and the device still receives", async () => {
+  await using server = await ServerProcess.start();
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await using b = await EdgeProcess.start(server, { login: "watch2" });
+  const port = ((await a.command("AED")).devices as { udpPort: number }[])[0]!.udpPort;
+  const spoofer = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  for (let i = 0; i < 50; i++) {
+    await spoofer.send(crypto.getRandomValues(new Uint8Array(200)), {
+      transport: "udp",
+      hostname: "127.0.0.1",
+      port,
+    });
+  }
+  spoofer.close();
+  await Deno.writeTextFile(join(a.dir, "ok.txt"), "still fine");
+  assert.equal((await a.command("UVF watch2 ok.txt")).ok, true);
+  assert.equal((await b.next(isFileEvent)).from, "watch1");
+  assert.deepEqual((await listDir(b.dir)).filter((n) => n !== "watch1_ok.txt"), []);
+});
+
+Deno.test("a sender killed mid-transfer leaves no file at the receiver", async () => {
+  await using server = await ServerProcess.start();
+  const realPort = freeUdpPort();
+  // A slow link (delay on every datagram) keeps the transfer running long enough to kill it.
+  await using relay = startLossyRelay({
+    target: { hostname: "127.0.0.1", port: realPort },
+    forward: { seed: 7, loss: 0.02, delayMs: 20 },
+  });
+  await using b = await EdgeProcess.start(server, {
+    login: "watch2",
+    udpPort: realPort,
+    args: ["--udp-advertise", String(relay.addr.port), "--stall-timeout", "2"],
+  });
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await randomFile(join(a.dir, "big.bin"), 32 * 1024 * 1024);
+  await a.send("UVF watch2 big.bin");
+  await waitUntil(
+    async () => (await listDir(b.dir)).some((n) => n.endsWith(".part")),
+    "the transfer to start",
+    20_000,
+    5,
+  );
+  a.kill("SIGKILL");
+  await a.exited();
+  const failed = await b.next((j) => j.event === "file" && j.ok === false, 20_000);
+  assert.equal(failed.from, "watch1");
+  assert.deepEqual(await listDir(b.dir), []);
+});

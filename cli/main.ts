@@ -9,6 +9,7 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
 import { StoreError } from "../server/mod.ts";
 import { edgeCommand } from "./edge_command.ts";
+import { passwdCommand } from "./passwd_command.ts";
 import { serverCommand } from "./server_command.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version(denoJson.version, "-V, --version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const sub of [serverCommand(), edgeCommand()]) {
+  for (const sub of [serverCommand(), edgeCommand(), passwdCommand()]) {
     program.addCommand(sub.exitOverride().showHelpAfterError("(add --help for usage)"));
   }
   return program;

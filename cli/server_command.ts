@@ -5,7 +5,14 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import { DEFAULT_BLOCK_SECONDS, MAX_ATTEMPTS, MIN_ATTEMPTS } from "../protocol/limits.ts";
+import {
+  DEFAULT_BLOCK_SECONDS,
+  FRAME_DEADLINE_MS,
+  MAX_ATTEMPTS,
+  MAX_CONNECTIONS,
+  MAX_PENDING_LOGINS,
+  MIN_ATTEMPTS,
+} from "../protocol/limits.ts";
 import { startServer } from "../server/mod.ts";
 import { parseIntegerArg } from "./usage_error.ts";
 
@@ -32,6 +39,21 @@ export function serverCommand() {
     .option("--idle-timeout <seconds>", "log out devices silent this long (0 = never)", "0")
     .option("--login-timeout <seconds>", "time a new connection has to log in", "60")
     .option("--allow-registration", "let unknown names create an account")
+    .option(
+      "--max-connections <n>",
+      "connections held at once; more are refused",
+      String(MAX_CONNECTIONS),
+    )
+    .option(
+      "--max-pending-logins <n>",
+      "connections not yet logged in held at once",
+      String(MAX_PENDING_LOGINS),
+    )
+    .option(
+      "--frame-timeout <seconds>",
+      "time a started frame has to arrive whole",
+      String(FRAME_DEADLINE_MS / 1000),
+    )
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
@@ -47,6 +69,14 @@ export function serverCommand() {
         blockSeconds,
         idleTimeoutSeconds,
         loginDeadlineMs: loginSeconds * 1000,
+        maxConnections: parseIntegerArg("--max-connections", opts.maxConnections, 1, 1_000_000),
+        maxPendingLogins: parseIntegerArg(
+          "--max-pending-logins",
+          opts.maxPendingLogins,
+          1,
+          1_000_000,
+        ),
+        frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
       });
       console.log(`listening on ${server.hostname}:${server.port}`);

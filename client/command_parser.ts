@@ -43,7 +43,7 @@ export const USAGE = {
   AED: "AED                     list the other active edge devices",
   UVF: "UVF device filename     send a file to another active device, peer to peer",
   OUT: "OUT                     log out (also: logout)",
-  MESSAGE: "message device text    send text to a device (stored if it is offline)",
+  MESSAGE: "message device text     send text to a device (stored if it is offline)",
   BROADCAST: "broadcast text          send text to every online device",
   WHOELSE: "whoelse                 list the other online devices",
   WHOELSESINCE: "whoelsesince seconds    list devices online at any time in the last seconds",

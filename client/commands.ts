@@ -25,8 +25,10 @@ export interface CommandEnv {
   readonly dir: string;
   /** The peer channel (UVF, private chat). */
   readonly peer: PeerLink;
-  /** Makes a progress reporter for a long transfer. */
+  /** Makes a progress reporter for a long transfer that holds the prompt (UED). */
   progress(label: string): Progress;
+  /** Makes a progress reporter for a transfer running behind the prompt (UVF). */
+  backgroundProgress(label: string): Progress;
 }
 
 /** The path of this device's data file `fileID`. */
@@ -245,7 +247,7 @@ async function sendFile(env: CommandEnv, device: string, filename: string): Prom
     },
     mac: intro.mac,
   };
-  const progress = env.progress(`UVF ${name} → ${device}`);
+  const progress = env.backgroundProgress(`UVF ${name} → ${device}`);
   try {
     const result = await env.peer.sendFile(
       { hostname: intro.ip, port: intro.udpPort },

@@ -66,8 +66,24 @@ export class EdgeConnection {
       });
     }
     conn.setNoDelay(true);
-    const connection = new EdgeConnection(conn, options.onPush ?? (() => {}));
-    await connection.request("hello", { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
+    // A server that turns the connection away says why in a logout push first.
+    let refusal: string | undefined;
+    const connection = new EdgeConnection(conn, (push) => {
+      if (push.event === "logout") refusal = push.message;
+      options.onPush?.(push);
+    });
+    try {
+      await connection.request("hello", { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
+    } catch (error) {
+      if (refusal === undefined) throw error;
+      throw new Error(
+        `the server at ${options.hostname}:${options.port} refused the connection: ${refusal}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    connection.onPush = options.onPush ?? (() => {});
     return connection;
   }
 

@@ -16,7 +16,7 @@ import { EdgeConnection } from "./connection.ts";
 import type { LineInput } from "./line_input.ts";
 import type { CommandResult, EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
-import type { Progress } from "./progress.ts";
+import { milestoneProgress, noProgress, type Progress } from "./progress.ts";
 
 /** Options of {@linkcode runEdge}. */
 export interface EdgeOptions {
@@ -38,6 +38,7 @@ export interface EdgeIO {
   output: Output;
   /** True when a person is typing (prompts are shown). */
   interactive: boolean;
+  /** A progress bar for a transfer that holds the prompt (drawn on a terminal only). */
   progress(label: string): Progress;
 }
 
@@ -103,6 +104,8 @@ class EdgeSession {
   /** Transfers running in the background. */
   readonly #transfers = new Set<Promise<void>>();
   #loggedOutByServer = false;
+  /** Whether this login created the account. */
+  #registered = false;
   /** Pushes that arrive before the welcome is shown wait here, to keep output in order. */
   #early: Push[] | undefined = [];
 
@@ -147,7 +150,15 @@ class EdgeSession {
     await this.#connection.request("udp_port", {
       port: this.#options.advertisedUdpPort ?? this.#peer.port,
     });
-    output.event({ event: "login", ok: true, device, message: `Welcome, ${device}!` });
+    output.event({
+      event: "login",
+      ok: true,
+      device,
+      registered: this.#registered,
+      message: this.#registered
+        ? `Welcome, ${device}! Your account was created.`
+        : `Welcome, ${device}!`,
+    });
     output.info(helpText());
     for (const push of this.#early ?? []) this.#onPush(push);
     this.#early = undefined;
@@ -157,6 +168,10 @@ class EdgeSession {
       dir: this.#options.dir,
       peer: this.#peer,
       progress: this.#io.progress,
+      backgroundProgress: (label) =>
+        this.#io.interactive && !output.json
+          ? milestoneProgress(label, (line) => output.info(line))
+          : noProgress,
     };
     for (;;) {
       const next = await this.#read(`${device}> `);
@@ -236,8 +251,13 @@ class EdgeSession {
       const password = await ask("Password: ", true);
       if (password === undefined) return undefined;
       try {
-        const { ticketKey } = await this.#connection.request("login", { name, password });
+        const { ticketKey, registered } = await this.#connection.request("login", {
+          name,
+          password,
+        });
         this.#peer.setTicketKey(ticketKey, name);
+        if (registered) output.info(`Registered a new account for ${name}`);
+        this.#registered = registered ?? false;
         return name;
       } catch (error) {
         const { error: code, message } = failure("login", error) as {

@@ -16,7 +16,7 @@ export type CommandResult =
 
 /** Something that happened without being asked for. */
 export type EdgeEvent =
-  | { event: "login"; ok: true; message: string; device: string }
+  | { event: "login"; ok: true; message: string; device: string; registered: boolean }
   | { event: "login"; ok: false; message: string; error: string }
   | { event: "presence"; device: string; state: "online" | "offline"; message: string }
   | { event: "message"; from: string; text: string; kind: string; message: string }

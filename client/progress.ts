@@ -77,3 +77,24 @@ export function terminalProgress(
     },
   };
 }
+
+/**
+ * Progress for a transfer that runs while the prompt is in use: one line printed above
+ * the prompt at each quarter, with the rate, instead of a bar that would fight the
+ * line being typed.
+ */
+export function milestoneProgress(label: string, print: (line: string) => void): Progress {
+  const start = performance.now();
+  let next = 25;
+  return {
+    update(done, total) {
+      const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
+      if (percent < next || percent >= 100) return;
+      const elapsed = performance.now() - start;
+      const rate = elapsed > 0 ? formatBytes(Math.round((done / elapsed) * 1000)) : "?";
+      print(`${label}: ${percent}% of ${formatBytes(total)} at ${rate}/s`);
+      while (next <= percent) next += 25;
+    },
+    finish() {},
+  };
+}

@@ -50,6 +50,13 @@ export const TRANSFER_TICKET_TTL_MS = 60_000;
 /** Lifetime of a private-chat ticket. */
 export const CHAT_TICKET_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** Connections the server holds at once; more are refused with a message (configurable). */
+export const MAX_CONNECTIONS = 4096;
+/** Connections not yet logged in the server holds at once (configurable). */
+export const MAX_PENDING_LOGINS = 1024;
+/** Time a frame may take to arrive once it has started: stops trickling peers. */
+export const FRAME_DEADLINE_MS = 30_000;
+
 /** Frames queued for one session's socket before that session is dropped as a slow consumer. */
 export const MAX_QUEUED_OUTBOUND_BYTES = 8 * 1024 * 1024;
 

@@ -58,7 +58,7 @@ export const REQUESTS = {
 /** Request op → the fields of its successful result besides `t`, `id` and `ok`. */
 export const RESULTS = {
   hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int" },
-  login: { ticketKey: "string" },
+  login: { ticketKey: "string", registered: "bool?" },
   udp_port: {},
   upload: { fileID: "int", dataAmount: "int" },
   upload_abort: {},

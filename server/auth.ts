@@ -1,16 +1,35 @@
 /**
  * Login checking and throttling (SPEC §1, §6). Consecutive failures are counted per
  * device name, whatever connection or address they come from; at `attempts` failures the
- * name is blocked for `blockMs`, recorded in the store so a restart keeps it. The reply
- * never tells an unknown name from a wrong password, and failures during a block do not
- * extend it.
+ * name is blocked for `blockMs`, recorded in the store so a restart keeps it.
+ *
+ * What an attacker can learn or gain is kept small:
+ * - an unknown name gets the same reply bytes as a wrong password, after the same work:
+ *   exactly one scrypt check per attempt, against a dummy hash when there is no real
+ *   one (also for plain-text accounts, whose own comparison costs nothing);
+ * - attempts for one name are checked one at a time, so parallel guesses from many
+ *   connections cannot overshoot `attempts` while hashes are running;
+ * - a blocked name is refused before any hashing, and failures during a block do not
+ *   extend it.
+ *
+ * Nothing here logs; the session logs the name and the outcome, never the password.
  *
  * @module
  */
 
 import type { Clock } from "../internal/clock.ts";
 import { deviceNameProblem } from "../protocol/limits.ts";
-import { type CredentialsFile, secretsEqual } from "./credentials.ts";
+import type { AccountSource } from "./credentials.ts";
+import {
+  dummyHash,
+  formatParams,
+  hashParamsFromEnv,
+  isPasswordHash,
+  parsePasswordHash,
+  passwordHashProblem,
+  type ScryptParams,
+  verifyPassword,
+} from "./password_hash.ts";
 import type { Store } from "./store.ts";
 
 /** The result of one login attempt. */
@@ -18,54 +37,147 @@ export type LoginOutcome =
   | { ok: true }
   | { ok: false; code: "bad_credentials" | "blocked"; message: string };
 
+/** The part of the store that keeps lockouts. */
+export type LockoutStore = Pick<Store, "lockoutUntil" | "setLockout" | "clearLockout">;
+
 /** Options of {@linkcode Authenticator}. */
 export interface AuthenticatorOptions {
-  credentials: CredentialsFile;
-  store: Store;
+  credentials: AccountSource;
+  store: LockoutStore;
   clock: Clock;
   /** Consecutive failures that block a name (1..5). */
   attempts: number;
   /** How long a block lasts. */
   blockMs: number;
+  /**
+   * Cost of the dummy check when the credentials file holds no hashes to copy it from.
+   * Default: the profile named by `IOTNET_HASH_PROFILE` (`password_hash.ts`).
+   */
+  hashParams?: ScryptParams;
+  /** The password check; default `verifyPassword`. Tests wrap it to count the work done. */
+  verify?: (stored: string, password: string) => Promise<boolean>;
 }
 
 /** The one reply for an unknown name and a wrong password alike. */
 export const BAD_CREDENTIALS_MESSAGE = "Invalid name or password. Please try again.";
 
+/**
+ * Most names whose failure counts are kept; past it the longest-untouched count is
+ * forgotten, so a flood of made-up names cannot grow memory without bound.
+ */
+export const MAX_TRACKED_NAMES = 100_000;
+
 /** Checks logins and keeps the failure counts. */
 export class Authenticator {
   readonly #options: AuthenticatorOptions;
+  readonly #verify: (stored: string, password: string) => Promise<boolean>;
+  readonly #fallbackParams: ScryptParams;
   readonly #failures = new Map<string, number>();
+  /** Name → the end of its queue of attempts being checked. */
+  readonly #queues = new Map<string, Promise<void>>();
+  #paramsFor: { accounts: Map<string, string>; params: ScryptParams } | undefined;
 
+  /**
+   * @param options where accounts and lockouts live, and the throttling settings.
+   * @throws {RangeError} when `IOTNET_HASH_PROFILE` names no profile (and
+   *   `options.hashParams` is not given).
+   */
   constructor(options: AuthenticatorOptions) {
     this.#options = options;
+    this.#verify = options.verify ?? verifyPassword;
+    this.#fallbackParams = options.hashParams ?? hashParamsFromEnv();
   }
 
-  /** Checks one attempt for `name` and updates its failure count. */
+  /**
+   * Checks one attempt for `name` and updates its failure count. Attempts for the same
+   * name are checked in arrival order, one at a time; different names run in parallel.
+   *
+   * @param name the device name as sent (may be anything).
+   * @param password the password as sent.
+   * @returns success, or the refusal to send back.
+   */
   async login(name: string, password: string): Promise<LoginOutcome> {
+    const previous = this.#queues.get(name) ?? Promise.resolve();
+    const attempt = previous.then(() => this.#attempt(name, password));
+    const tail = attempt.then(() => {}, () => {});
+    this.#queues.set(name, tail);
+    try {
+      return await attempt;
+    } finally {
+      if (this.#queues.get(name) === tail) this.#queues.delete(name);
+    }
+  }
+
+  async #attempt(name: string, password: string): Promise<LoginOutcome> {
     const { store, clock, attempts, blockMs } = this.#options;
     const until = store.lockoutUntil(name);
     if (until !== undefined) {
+      // Refused before any hashing: a blocked name costs the server nothing.
       if (until > clock.now()) return blockedOutcome(name, until - clock.now());
       store.clearLockout(name);
     }
     const accounts = await this.#options.credentials.accounts();
-    const stored = deviceNameProblem(name) ? undefined : accounts.get(name);
-    // Compare against something even for unknown names, so both cost the same.
-    const matches = secretsEqual(stored ?? "\u0000unknown", password) && stored !== undefined;
-    if (matches) {
+    const validName = deviceNameProblem(name) === undefined;
+    const stored = validName ? accounts.get(name) : undefined;
+    if (await this.#check(stored, password, accounts)) {
       this.#failures.delete(name);
       return { ok: true };
     }
-    if (deviceNameProblem(name)) return badCredentials();
+    if (!validName) return badCredentials();
     const failures = (this.#failures.get(name) ?? 0) + 1;
+    this.#failures.delete(name);
     if (failures >= attempts) {
-      this.#failures.delete(name);
       store.setLockout(name, clock.now() + blockMs);
       return blockedOutcome(name, blockMs);
     }
     this.#failures.set(name, failures);
+    if (this.#failures.size > MAX_TRACKED_NAMES) {
+      this.#failures.delete(this.#failures.keys().next().value!);
+    }
     return badCredentials();
+  }
+
+  /** One scrypt check whatever `stored` is: a hash, plain text, or no account at all. */
+  async #check(
+    stored: string | undefined,
+    password: string,
+    accounts: Map<string, string>,
+  ): Promise<boolean> {
+    if (stored !== undefined && isPasswordHash(stored)) return await this.#verify(stored, password);
+    const dummy = dummyHash(this.#dummyParams(accounts));
+    if (stored === undefined) {
+      await this.#verify(dummy, password);
+      return false;
+    }
+    const [matches] = await Promise.all([
+      this.#verify(stored, password),
+      this.#verify(dummy, password),
+    ]);
+    return matches;
+  }
+
+  /**
+   * The dummy check copies the cost of the file's own hashes (the most common parameter
+   * set), so an unknown name takes as long as a known one; with no hashes in the file,
+   * the configured profile.
+   */
+  #dummyParams(accounts: Map<string, string>): ScryptParams {
+    if (this.#paramsFor?.accounts === accounts) return this.#paramsFor.params;
+    const counts = new Map<string, { params: ScryptParams; count: number }>();
+    for (const stored of accounts.values()) {
+      if (!isPasswordHash(stored) || passwordHashProblem(stored)) continue;
+      const { params } = parsePasswordHash(stored);
+      const entry = counts.get(formatParams(params)) ?? { params, count: 0 };
+      entry.count++;
+      counts.set(formatParams(params), entry);
+    }
+    let params = this.#fallbackParams;
+    let best = 0;
+    for (const entry of counts.values()) {
+      if (entry.count > best) [params, best] = [entry.params, entry.count];
+    }
+    this.#paramsFor = { accounts, params };
+    return params;
   }
 }
 

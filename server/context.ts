@@ -29,6 +29,12 @@ export interface ServerSettings {
   maxOfflineMessages: number;
   /** Bytes of text one offline device may have waiting. */
   maxOfflineBytes: number;
+  /** Connections held at once. */
+  maxConnections: number;
+  /** Connections not yet logged in held at once. */
+  maxPendingLogins: number;
+  /** Time a started frame has to arrive whole. */
+  frameDeadlineMs: number;
 }
 
 /** Shared state of one running server. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
 
 /** Suffix of every temporary file the server writes; such files are removed at start. */
@@ -104,8 +104,7 @@ export async function commitFile(temp: string, path: string): Promise<void> {
 
 /** Fsyncs the directory holding `path`, so a rename or create in it survives a crash. */
 export async function syncDirectory(path: string): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-  using handle = await Deno.open(dir, { read: true });
+  using handle = await Deno.open(dirname(resolve(path)), { read: true });
   await handle.sync();
 }
 

@@ -9,18 +9,23 @@ import { join } from "node:path";
 import { type Clock, systemClock } from "../internal/clock.ts";
 import {
   DEFAULT_BLOCK_SECONDS,
+  FRAME_DEADLINE_MS,
   LOGIN_DEADLINE_MS,
   MAX_ATTEMPTS,
+  MAX_CONNECTIONS,
   MAX_OFFLINE_BYTES,
   MAX_OFFLINE_MESSAGES,
+  MAX_PENDING_LOGINS,
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
 } from "../protocol/limits.ts";
+import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Authenticator } from "./auth.ts";
 import type { ServerSettings } from "./context.ts";
 import { CredentialsFile } from "./credentials.ts";
 import { DataDir } from "./data_dir.ts";
+import { hashParamsFromEnv } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { Session, type SessionHost } from "./session.ts";
 import { Store } from "./store.ts";
@@ -51,6 +56,12 @@ export interface ServerOptions {
   maxOfflineMessages?: number;
   /** Bytes of text an offline device may have waiting. Default {@linkcode MAX_OFFLINE_BYTES}. */
   maxOfflineBytes?: number;
+  /** Connections held at once. Default {@linkcode MAX_CONNECTIONS}. */
+  maxConnections?: number;
+  /** Connections not yet logged in held at once. Default {@linkcode MAX_PENDING_LOGINS}. */
+  maxPendingLogins?: number;
+  /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
+  frameDeadlineMs?: number;
   /** Receives one line per server event. Default: stdout. */
   log?: (line: string) => void;
   /** Time source. Default: the system clock. */
@@ -71,7 +82,7 @@ export interface IotServer extends AsyncDisposable {
 /**
  * Starts a server.
  *
- * @throws {RangeError} on an option out of range.
+ * @throws {RangeError} on an option out of range or an unknown `IOTNET_HASH_PROFILE`.
  * @throws {StoreError} when the database cannot be used.
  * @example
  * ```ts ignore
@@ -82,6 +93,8 @@ export interface IotServer extends AsyncDisposable {
  */
 export async function startServer(options: ServerOptions): Promise<IotServer> {
   const settings = resolveSettings(options);
+  // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
+  hashParamsFromEnv();
   const clock = options.clock ?? systemClock;
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = new DataDir(settings.dataDir);
@@ -131,7 +144,14 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
   const accepting = (async () => {
     for await (const conn of listener) {
       conn.setNoDelay(true);
-      const session = new Session(host, conn, conn.remoteAddr.hostname);
+      const ip = conn.remoteAddr.hostname;
+      const refusal = admissionProblem(sessions, settings);
+      if (refusal) {
+        log(`refused a connection from ${ip}: ${refusal}`);
+        void refuse(conn, refusal);
+        continue;
+      }
+      const session = new Session(host, conn, ip);
       sessions.add(session);
       void session.run();
     }
@@ -187,5 +207,38 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     maxUploadBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES,
     maxOfflineMessages: options.maxOfflineMessages ?? MAX_OFFLINE_MESSAGES,
     maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,
+    maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
+    maxPendingLogins: options.maxPendingLogins ?? MAX_PENDING_LOGINS,
+    frameDeadlineMs: options.frameDeadlineMs ?? FRAME_DEADLINE_MS,
   };
+}
+
+/** Why a new connection cannot be taken now, if it cannot. */
+function admissionProblem(sessions: Set<Session>, settings: ServerSettings): string | undefined {
+  if (sessions.size >= settings.maxConnections) {
+    return `the server holds its maximum of ${settings.maxConnections} connections`;
+  }
+  let pending = 0;
+  for (const s of sessions) if (s.device === undefined) pending++;
+  if (pending >= settings.maxPendingLogins) {
+    return `${settings.maxPendingLogins} connections are already waiting to log in`;
+  }
+  return undefined;
+}
+
+/** Tells a connection it was refused, then closes it. */
+async function refuse(conn: Deno.TcpConn, reason: string): Promise<void> {
+  const frame = encodeMessage({
+    t: "push",
+    event: "logout",
+    reason: "busy",
+    message: `the server is busy (${reason}); try again later`,
+  });
+  try {
+    await conn.write(frame);
+  } catch {
+    // the peer is already gone
+  } finally {
+    conn.close();
+  }
 }

@@ -31,6 +31,7 @@ import type { TimerId } from "../internal/clock.ts";
 import type { Authenticator } from "./auth.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
+import { registerAccount } from "./registration.ts";
 import {
   type CommandContext,
   CommandError,
@@ -81,6 +82,7 @@ export class Session {
   #writing: Promise<void> | undefined;
   #loginTimer: TimerId | undefined;
   #idleTimer: TimerId | undefined;
+  #frameTimer: TimerId | undefined;
   #closing = false;
   /** Set by a handler whose reply must be the last thing sent: the close reason. */
   #closeAfterReply: string | undefined;
@@ -133,6 +135,7 @@ export class Session {
           if (frame.kind === "data") await this.#onData(frame.stream, frame.bytes);
           else this.#onMessage(decodeMessage(frame.body));
         }
+        this.#watchFrame(decoder.midFrame);
       }
     } catch (error) {
       if (error instanceof ProtocolError) {
@@ -200,6 +203,7 @@ export class Session {
     const { clock, active, log } = this.#host;
     if (this.#loginTimer !== undefined) clock.clearTimeout(this.#loginTimer);
     if (this.#idleTimer !== undefined) clock.clearTimeout(this.#idleTimer);
+    if (this.#frameTimer !== undefined) clock.clearTimeout(this.#frameTimer);
     for (const sink of this.#streams.values()) await sink.abort(`the device ${reason}`);
     this.#streams.clear();
     if (state.phase === "registering" || state.phase === "active") {
@@ -215,6 +219,27 @@ export class Session {
       // already closed by the peer
     }
     this.#host.onClosed(this);
+  }
+
+  /**
+   * A frame that has started must arrive whole within the frame deadline, so a peer
+   * that trickles a byte now and then cannot hold the connection forever.
+   */
+  #watchFrame(midFrame: boolean): void {
+    const { clock, settings } = this.#host;
+    if (!midFrame) {
+      if (this.#frameTimer !== undefined) clock.clearTimeout(this.#frameTimer);
+      this.#frameTimer = undefined;
+      return;
+    }
+    this.#frameTimer ??= clock.setTimeout(
+      () =>
+        this.#expire(
+          "protocol",
+          `a frame took longer than ${settings.frameDeadlineMs / 1000} s to arrive`,
+        ),
+      settings.frameDeadlineMs,
+    );
   }
 
   /** What a device's leaving means to the others: history, presence, private chats. */
@@ -340,9 +365,21 @@ export class Session {
     }
     // A second login cannot overlap this one while the check runs.
     this.#state = { phase: "checking" };
-    const outcome = await this.#host.auth.login(name, password);
+    const host = this.#host;
+    let registering = false;
+    let outcome: Awaited<ReturnType<Authenticator["login"]>>;
+    try {
+      registering = host.settings.allowRegistration && !deviceNameProblem(name) &&
+        !(await host.knownDevice(name));
+      if (registering) {
+        await registerAccount(host.settings.credentialsPath, name, password);
+        host.log(`${name} registered a new account from ${this.ip}`);
+      }
+      outcome = await host.auth.login(name, password);
+    } finally {
+      if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
+    }
     if (this.state.phase === "closed") throw new CommandError("io", "connection closed");
-    this.#state = { phase: "authenticating" };
     const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
     if (!outcome.ok) {
       this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
@@ -353,7 +390,7 @@ export class Session {
       throw new CommandError("already_active", `${name} is already logged in from another edge`);
     }
     this.#state = { phase: "registering", device: name };
-    return { ticketKey: btoa(String.fromCharCode(...this.#ticketKey)) };
+    return { ticketKey: btoa(String.fromCharCode(...this.#ticketKey)), registered: registering };
   }
 
   async #registerUdpPort(request: RequestArgs<"udp_port">): Promise<Record<string, unknown>> {

@@ -155,6 +155,7 @@ Deno.test("two then three devices: AED lists the others and the active log renum
 
   await using c = await EdgeProcess.start(server, { login: "watch3" });
   await c.command("AED");
+  await waitUntil(async () => (await activeLog()).length === 3, "the log to list watch3");
   const three = await activeLog();
   assert.equal(three.length, 3);
   ["watch1", "watch2", "watch3"].forEach((n, i) => assert.match(three[i]!, logLine(i + 1, n)));

@@ -202,3 +202,38 @@ Deno.test("an idle device is logged out and the others get its offline notice", 
     clearInterval(keepAlive);
   }
 });
+
+Deno.test("with --allow-registration an unknown name creates its account, hashed, and can log in again", async () => {
+  await using server = await ServerProcess.start({ args: ["--allow-registration"] });
+  {
+    await using fresh = await EdgeProcess.start(server);
+    await fresh.send("newbie", "s3cret");
+    const login = await fresh.next(isEvent("login"));
+    assert.deepEqual([login.ok, login.registered], [true, true]);
+    await fresh.finish();
+  }
+  const line = (await server.read("credentials.txt")).split("\n").find((l) =>
+    l.startsWith("newbie ")
+  );
+  assert.match(line ?? "", /^newbie scrypt\$/);
+  assert.ok(!server.stdout.lines.some((l) => l.includes("s3cret")));
+  await using again = await EdgeProcess.start(server);
+  await again.send("newbie", "wrong", "s3cret");
+  assert.equal((await again.next(isEvent("login"))).error, "bad_credentials");
+  const ok = await again.next(isEvent("login"));
+  assert.deepEqual([ok.ok, ok.registered], [true, false]);
+  // A password with a space cannot be stored, and nothing is registered.
+  await using spaced = await EdgeProcess.start(server);
+  await spaced.send("spacey", "two words");
+  const refused = await spaced.next(isEvent("login"));
+  assert.equal(refused.ok, false);
+  assert.match(String(refused.message), /may not contain spaces/);
+});
+
+Deno.test("without --allow-registration an unknown name is just a failed login", async () => {
+  await using server = await ServerProcess.start();
+  await using edge = await EdgeProcess.start(server);
+  await edge.send("newbie", "s3cret");
+  assert.equal((await edge.next(isEvent("login"))).error, "bad_credentials");
+  assert.ok(!(await server.read("credentials.txt")).includes("newbie"));
+});

@@ -25,6 +25,8 @@ export interface ServerProcessOptions {
   args?: string[];
   /** Reuse a data directory (for restarts); a fresh temp dir otherwise. */
   dataDir?: string;
+  /** `IOTNET_HASH_PROFILE` of the server; default `fast`. */
+  hashProfile?: string;
 }
 
 /** A running server process. */
@@ -72,6 +74,9 @@ export class ServerProcess implements AsyncDisposable {
         dataDir,
         ...(options.args ?? []),
       ],
+      // The cheap hash profile keeps 50 simultaneous logins quick; the standard profile
+      // is covered by server/password_hash_test.ts and tests/passwd_test.ts.
+      { env: { IOTNET_HASH_PROFILE: options.hashProfile ?? "fast" } },
     ).spawn();
     const stdout = new LineCollector(child.stdout);
     const stderr = new LineCollector(child.stderr);
@@ -93,6 +98,11 @@ export class ServerProcess implements AsyncDisposable {
   /** Waits for a server log line matching `pattern`. */
   waitForLog(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<number> {
     return this.stdout.waitFor((l) => pattern.test(l), timeoutMs, from);
+  }
+
+  /** The server's process id. */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   /** Reads a file of the data directory. */

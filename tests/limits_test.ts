@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { EdgeProcess } from "./_helpers/edge_process.ts";
+import { runIotnet } from "./_helpers/iotnet_command.ts";
+import { RawClient } from "./_helpers/raw_client.ts";
+import { ServerProcess } from "./_helpers/server_process.ts";
+import { listDir } from "./_helpers/wait.ts";
+
+function rssOf(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+Deno.test("connections past --max-pending-logins are refused with a message, and a slot frees up", async () => {
+  await using server = await ServerProcess.start({ args: ["--max-pending-logins", "3"] });
+  const waiting = await Promise.all([1, 2, 3].map(() => RawClient.connect(server.port)));
+  const { code, stdout } = await runIotnet(
+    ["edge", "127.0.0.1", String(server.port), "0", "--json"],
+    "watch1\npw1\n",
+  );
+  assert.equal(code, 1);
+  const event = JSON.parse(stdout.trim().split("\n")[0]!);
+  assert.equal(event.error, "offline");
+  assert.match(
+    event.message,
+    /refused the connection: the server is busy \(3 connections are already waiting to log in\)/,
+  );
+  await server.waitForLog(/refused a connection from 127\.0\.0\.1/);
+  waiting[0]![Symbol.dispose]();
+  await server.waitForLog(/ended before login/);
+  await using edge = await EdgeProcess.start(server, { login: "watch1" });
+  assert.equal((await edge.command("AED")).ok, true);
+  for (const w of waiting.slice(1)) w[Symbol.dispose]();
+});
+
+Deno.test("a peer that trickles a frame is closed at the frame deadline", async () => {
+  await using server = await ServerProcess.start({ args: ["--frame-timeout", "1"] });
+  using raw = await RawClient.connect(server.port);
+  await raw.write(new Uint8Array([0, 0, 0, 40, 0x01, 0x7b])); // 6 of 44 bytes
+  const messages = await raw.drainUntilClosed();
+  assert.ok(
+    messages.some((m) =>
+      m.t === "push" && m.event === "logout" && /took longer than 1 s/.test(m.message)
+    ),
+  );
+});
+
+Deno.test("100 connections declaring 2 GiB frames are refused at once; server memory stays flat", async () => {
+  await using server = await ServerProcess.start();
+  await using edge = await EdgeProcess.start(server, { login: "watch1" });
+  const before = rssOf(server.pid);
+  const clients = await Promise.all(
+    Array.from({ length: 100 }, () => RawClient.connect(server.port)),
+  );
+  await Promise.all(clients.map((c) => c.write(new Uint8Array([0x80, 0, 0, 0, 0x02]))));
+  const results = await Promise.all(clients.map((c) => c.drainUntilClosed()));
+  for (const messages of results) {
+    assert.ok(
+      messages.some((m) => m.t === "push" && m.event === "logout" && m.reason === "protocol"),
+    );
+  }
+  const growth = rssOf(server.pid) - before;
+  assert.ok(growth < 25 * 1024 * 1024, `server RSS grew by ${growth} bytes`);
+  assert.equal((await edge.command("AED")).ok, true);
+  for (const c of clients) c[Symbol.dispose]();
+});
+
+Deno.test("1,000 idle unauthenticated connections do not keep a real device from logging in quickly", async () => {
+  await using server = await ServerProcess.start();
+  const idle: RawClient[] = [];
+  for (let i = 0; i < 1000; i += 100) {
+    idle.push(
+      ...await Promise.all(Array.from({ length: 100 }, () => RawClient.connect(server.port))),
+    );
+  }
+  try {
+    const start = performance.now();
+    await using edge = await EdgeProcess.start(server, { login: "watch1" });
+    const loginMs = performance.now() - start;
+    assert.equal((await edge.command("AED")).ok, true);
+    // Generous bound: includes starting a Deno process on a busy 2-core machine.
+    assert.ok(loginMs < 5_000, `login took ${loginMs} ms`);
+  } finally {
+    for (const c of idle) c[Symbol.dispose]();
+  }
+});
+
+Deno.test("path traversal and control characters in names never leave their folder", async () => {
+  await using server = await ServerProcess.start({ args: ["--allow-registration"] });
+  // As a login name: refused before it can name a file.
+  for (const name of ["../evil", "a/b", "x\u0007y", "..", ""]) {
+    using raw = await RawClient.connect(server.port);
+    await raw.request({ op: "hello", protocol: "iotnet", version: 1 });
+    const res = await raw.request({ op: "login", name, password: "pw" });
+    assert.ok(res.t === "res" && !res.ok, JSON.stringify(name));
+  }
+  await using edge = await EdgeProcess.start(server, { login: "watch1" });
+  for (
+    const line of [
+      "message ../x hi",
+      "block ../../etc",
+      "startprivate a/b",
+      "UVF ../x f",
+      "unblock \u001b[31m",
+    ]
+  ) {
+    const result = await edge.command(line);
+    assert.equal(result.ok, false, line);
+  }
+  using raw = await RawClient.connect(server.port, "watch2");
+  for (const fileID of [-1, 2 ** 31]) {
+    const res = await raw.request({ op: "upload", fileID, bytes: 2 });
+    assert.ok(res.t === "res" && !res.ok && res.error === "bad_args", String(fileID));
+  }
+  const res = await raw.request({ op: "message", to: "../../x", text: "hi" });
+  assert.ok(res.t === "res" && !res.ok && res.error === "bad_args");
+  // A fileID that is not an integer breaks the message schema: the connection is closed.
+  await raw.send({ op: "upload", fileID: 1.5, bytes: 2 });
+  const closing = await raw.drainUntilClosed();
+  assert.ok(closing.some((m) => m.t === "push" && m.event === "logout" && m.reason === "protocol"));
+  assert.deepEqual(await listDir(join(server.dataDir, "uploads")), []);
+  const top = await listDir(server.dataDir);
+  assert.ok(top.every((n) => !n.includes("evil")), top.join(","));
+});

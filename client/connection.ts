@@ -97,6 +97,11 @@ export class EdgeConnection {
     this.#onPush = callback;
   }
 
+  /** Whether the connection has closed. */
+  get isClosed(): boolean {
+    return this.#closeReason !== undefined;
+  }
+
   /** Resolves with the reason once the connection has closed. */
   get closed(): Promise<string> {
     return this.#closed.promise;

@@ -175,16 +175,7 @@ class EdgeSession {
     };
     for (;;) {
       const next = await this.#read(`${device}> `);
-      if (next !== null && typeof next === "object") {
-        if (!this.#loggedOutByServer) {
-          output.event({
-            event: "logout",
-            reason: "connection_lost",
-            message: `Disconnected: ${next.lost}`,
-          });
-        }
-        return EXIT.failed;
-      }
+      if (next !== null && typeof next === "object") return this.#disconnected(next.lost);
       if (next === null) return await this.#logout(env);
       if (next.trim() === "") continue;
       if (this.#requests.length > 0 && ANSWER.test(next)) {
@@ -204,12 +195,21 @@ class EdgeSession {
         void task.finally(() => this.#transfers.delete(task));
         continue;
       }
-      const result = await runCommand(env, command);
-      output.result(result);
-      if (!result.ok && result.error === "offline" && /lost the connection/.test(result.message)) {
-        return EXIT.failed;
-      }
+      output.result(await runCommand(env, command));
+      if (this.#connection.isClosed) return this.#disconnected((await this.#lost).lost);
     }
+  }
+
+  /** Says the connection is gone (unless the server already said why) and fails. */
+  #disconnected(reason: string): number {
+    if (!this.#loggedOutByServer) {
+      this.#io.output.event({
+        event: "logout",
+        reason: "connection_lost",
+        message: `Disconnected: ${reason}`,
+      });
+    }
+    return EXIT.failed;
   }
 
   /** Waits for transfers in flight, then logs out. */

@@ -86,8 +86,6 @@ export class Session {
   #closing = false;
   /** Set by a handler whose reply must be the last thing sent: the close reason. */
   #closeAfterReply: string | undefined;
-  /** Work a handler wants done right after its reply is queued. */
-  #afterReply: (() => void)[] = [];
   /** Key this device's peers' tickets are signed with; given to the device at login. */
   readonly #ticketKey = crypto.getRandomValues(new Uint8Array(32));
 
@@ -242,6 +240,20 @@ export class Session {
     );
   }
 
+  #deliverStoredMessages(device: string): void {
+    for (const m of this.#host.store.pendingMessages(device)) {
+      this.push({
+        t: "push",
+        event: "message",
+        from: m.sender,
+        text: m.text,
+        kind: "offline",
+        id: m.id,
+        sentAt: m.sentAt,
+      });
+    }
+  }
+
   /** What a device's leaving means to the others: history, presence, private chats. */
   #leave(device: string, reason: string): void {
     const host = this.#host;
@@ -274,7 +286,10 @@ export class Session {
     } catch (error) {
       this.#pushFailure(request, error);
     }
-    for (const task of this.#afterReply.splice(0)) task();
+    // Stored messages follow the udp_port reply; each stays stored until acked.
+    if (request.op === "udp_port" && this.#state.phase === "active") {
+      this.#deliverStoredMessages(this.#state.device);
+    }
     if (this.#closeAfterReply !== undefined) await this.close(this.#closeAfterReply);
   }
 
@@ -315,7 +330,7 @@ export class Session {
       case "login":
         return await this.#login(request);
       case "udp_port":
-        return await this.#registerUdpPort(request);
+        return this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
         this.#closeAfterReply = "logged out";
@@ -393,7 +408,7 @@ export class Session {
     return { ticketKey: btoa(String.fromCharCode(...this.#ticketKey)), registered: registering };
   }
 
-  async #registerUdpPort(request: RequestArgs<"udp_port">): Promise<Record<string, unknown>> {
+  #registerUdpPort(request: RequestArgs<"udp_port">): Record<string, unknown> {
     const state = this.#state;
     if (state.phase !== "registering") {
       throw new CommandError("bad_args", "udp_port is only allowed once, right after login");
@@ -419,21 +434,6 @@ export class Session {
     host.log(`${device} joined from ${this.ip}, UDP port ${request.port}`);
     announcePresence(host, device, "online");
     this.#touch();
-    // Stored messages follow the udp_port response; each stays stored until acked.
-    this.#afterReply.push(() => {
-      for (const m of host.store.pendingMessages(device)) {
-        this.push({
-          t: "push",
-          event: "message",
-          from: m.sender,
-          text: m.text,
-          kind: "offline",
-          id: m.id,
-          sentAt: m.sentAt,
-        });
-      }
-    });
-    await Promise.resolve();
     return {};
   }
 

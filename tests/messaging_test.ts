@@ -81,6 +81,8 @@ Deno.test("offline messages are delivered in order at next login, also across a 
       assert.deepEqual([m.from, m.text, m.kind], ["watch1", text, "offline"]);
     }
     assert.equal((await c.command("whoelse")).ok, true); // the acks went before this
+    // The login history survived the restart: watch1 was online before it.
+    assert.deepEqual((await c.command("whoelsesince 600")).devices, ["watch1"]);
     await c.finish();
   }
   await using again = await EdgeProcess.start(server, { login: "watch3" });
@@ -183,6 +185,17 @@ Deno.test("private chat: declined, accepted, both ways over the peer channel, th
   assert.deepEqual([ended.state, ended.device], ["ended", "watch1"]);
   assert.equal((await b.command("private watch1 anyone?")).ok, false);
   assert.equal((await a.command("stopprivate watch2")).error, "not_found");
+
+  // A chat also ends, with notice, when one side leaves.
+  await a.command("startprivate watch2");
+  await b.next(isEvent("private"));
+  await b.command("y");
+  assert.equal((await a.next(isEvent("private"))).state, "accepted");
+  await b.command("OUT");
+  const left = await a.next(isEvent("private"));
+  assert.deepEqual([left.state, left.device], ["ended", "watch2"]);
+  assert.match(String(left.message), /watch2 left/);
+  assert.equal((await a.command("private watch2 hello?")).ok, false);
 });
 
 Deno.test("an idle device is logged out and the others get its offline notice", async () => {

@@ -52,6 +52,8 @@ export type SessionState =
 const IDLE_READ_BUFFER_BYTES = 4 * 1024;
 /** Read buffer while an upload streams: large reads keep uploads fast. */
 const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
+/** Longest a closing session waits for its queued output to be written. */
+const CLOSE_FLUSH_MS = 2_000;
 /** Streams whose trailing frames are still being dropped; more is a protocol error. */
 const MAX_ABANDONED_STREAMS = 16;
 
@@ -210,13 +212,30 @@ export class Session {
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
     }
-    while (this.#writing) await this.#writing;
+    await this.#drainOutbound();
     try {
       this.#conn.close();
     } catch {
       // already closed by the peer
     }
     this.#host.onClosed(this);
+  }
+
+  /**
+   * Waits for queued output to be written, but no longer than {@linkcode CLOSE_FLUSH_MS}:
+   * a peer that has stopped reading must not hold up its own close (or the server's).
+   */
+  async #drainOutbound(): Promise<void> {
+    const { clock } = this.#host;
+    let timer: TimerId | undefined;
+    const gaveUp = new Promise<void>((
+      resolve,
+    ) => (timer = clock.setTimeout(resolve, CLOSE_FLUSH_MS)));
+    const drained = (async () => {
+      while (this.#writing) await this.#writing;
+    })();
+    await Promise.race([drained, gaveUp]);
+    if (timer !== undefined) clock.clearTimeout(timer);
   }
 
   /**

@@ -122,3 +122,20 @@ Deno.test("path traversal and control characters in names never leave their fold
   const top = await listDir(server.dataDir);
   assert.ok(top.every((n) => !n.includes("evil")), top.join(","));
 });
+
+Deno.test("a device that stops reading is dropped past its queue cap; the server still shuts down at once", async () => {
+  await using server = await ServerProcess.start();
+  const stalled = await RawClient.connect(server.port, "watch1"); // never reads again
+  using sender = await RawClient.connect(server.port, "watch2");
+  const text = "x".repeat(4000);
+  for (let i = 0; i < 4000; i++) {
+    await sender.send({ op: "broadcast", text });
+    if (server.stdout.lines.some((l) => l.includes("watch1 left"))) break;
+  }
+  await server.waitForLog(/watch1 left \(stopped reading \(over 8388608 bytes queued\)\)/, 20_000);
+  const start = performance.now();
+  const status = await server.stop("SIGTERM");
+  assert.equal(status.code, 0);
+  assert.ok(performance.now() - start < 5_000, "shutdown waited on a peer that does not read");
+  stalled[Symbol.dispose]();
+});

@@ -37,7 +37,7 @@ async function edge(name: string, lines: string[], keepOpen: boolean) {
       String(server.port),
       "0",
       "--dir",
-      dataDir,
+      dir,
     ],
     stdin: "piped",
     stdout: "piped",

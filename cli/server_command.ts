@@ -79,7 +79,6 @@ export function serverCommand() {
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
       });
-      console.log(`listening on ${server.hostname}:${server.port}`);
       const { promise: stop, resolve } = Promise.withResolvers<string>();
       const onSignal = (name: string) => () => resolve(name);
       const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);

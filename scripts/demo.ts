@@ -20,7 +20,7 @@ const server = await startServer({
   dataDir,
   log: (l) => console.log(`[server] ${l}`),
 });
-console.log(`demo server listening on ${server.hostname}:${server.port} (data in ${dataDir})`);
+console.log(`demo server data in ${dataDir}`);
 
 async function edge(name: string, lines: string[], keepOpen: boolean) {
   const dir = `${dataDir}/edge-${name}`;

@@ -102,24 +102,18 @@ export async function commitFile(temp: string, path: string): Promise<void> {
   await syncDirectory(path);
 }
 
+/** `Deno.stat`, with `undefined` for a path that does not exist. */
+export async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
 /** Fsyncs the directory holding `path`, so a rename or create in it survives a crash. */
 export async function syncDirectory(path: string): Promise<void> {
   using handle = await Deno.open(dirname(resolve(path)), { read: true });
   await handle.sync();
-}
-
-const encoder = new TextEncoder();
-
-/**
- * Appends one line with a single `write` to a file opened for append, then fsyncs, so
- * concurrent appends never interleave and a crash never leaves half a line.
- */
-export async function appendLine(path: string, line: string): Promise<void> {
-  const bytes = encoder.encode(line.endsWith("\n") ? line : `${line}\n`);
-  using file = await Deno.open(path, { append: true, create: true });
-  const written = await file.write(bytes);
-  if (written !== bytes.length) {
-    throw new Error(`short append to ${path}: ${written} of ${bytes.length} bytes`);
-  }
-  await file.syncData();
 }

@@ -27,6 +27,7 @@ import { CredentialsFile } from "./credentials.ts";
 import { DataDir } from "./data_dir.ts";
 import { hashParamsFromEnv } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
+import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost } from "./session.ts";
 import { Store } from "./store.ts";
 
@@ -83,7 +84,8 @@ export interface IotServer extends AsyncDisposable {
  * Starts a server.
  *
  * @throws {RangeError} on an option out of range or an unknown `IOTNET_HASH_PROFILE`.
- * @throws {StoreError} when the database cannot be used.
+ * @throws {StoreError} when the database cannot be used, or (as its subclass
+ *   `RecoveryError`) when the data directory cannot be made consistent.
  * @example
  * ```ts ignore
  * import { startServer } from "./server.ts";
@@ -96,10 +98,21 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
   hashParamsFromEnv();
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? ((line: string) => console.log(line));
+  const print = options.log ?? ((line: string) => console.log(line));
+  // SPEC §1: `listening on HOST:PORT` is the first line. What start-up finds (repairs,
+  // credential problems) is held back until that has been said.
+  let early: string[] | undefined = [];
+  const log = (line: string) => early ? early.push(line) : print(line);
   const dataDir = new DataDir(settings.dataDir);
   for (const removed of await dataDir.prepare()) log(`removed unfinished file ${removed}`);
   const store = new Store(dataDir.database);
+  // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
+  try {
+    for (const repair of await recoverDataDir(dataDir, store)) log(`recovery: ${repair}`);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const credentials = new CredentialsFile(settings.credentialsPath, log);
   try {
     await credentials.accounts();
@@ -113,11 +126,23 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
     }
     throw error;
   }
-  const listener = Deno.listen({
-    hostname: settings.hostname,
-    port: settings.port,
-    transport: "tcp",
-  });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: settings.hostname, port: settings.port, transport: "tcp" });
+  } catch (error) {
+    store.close();
+    for (const line of early) print(line);
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `cannot listen on ${settings.hostname}:${settings.port}: the port is in use; ` +
+          "stop what uses it or pick another port (0 picks a free one)",
+      );
+    }
+    throw error;
+  }
+  print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
+  for (const line of early) print(line);
+  early = undefined;
   const sessions = new Set<Session>();
   const host: SessionHost = {
     settings,

@@ -59,7 +59,93 @@ export const MIGRATIONS: readonly string[] = [
      device TEXT PRIMARY KEY,
      last_seen INTEGER NOT NULL
    ) STRICT;`,
+  // The commit journal of uploads and deletes (server/recovery.ts): a row lives from just
+  // before the change reaches the data directory until its log line is written.
+  `CREATE TABLE pending_uploads (
+     device TEXT NOT NULL,
+     file_id INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     sum TEXT NOT NULL,
+     min INTEGER NOT NULL,
+     max INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     uploaded_at INTEGER NOT NULL,
+     ino INTEGER,
+     log_offset INTEGER NOT NULL,
+     PRIMARY KEY (device, file_id)
+   ) STRICT;
+   CREATE TABLE pending_deletes (
+     device TEXT NOT NULL,
+     file_id INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     deleted_at INTEGER NOT NULL,
+     log_offset INTEGER NOT NULL,
+     PRIMARY KEY (device, file_id)
+   ) STRICT;`,
 ];
+
+/**
+ * An upload between "about to be renamed into place" and "logged" (server/recovery.ts).
+ * Its fields are the record it will become, plus what recovery needs to tell whether the
+ * rename happened and whether the log line was written.
+ */
+export interface PendingUpload extends StoredFile {
+  /** Inode of the temporary file; the final name has it once the rename happened. */
+  ino: number | null;
+  /** Size of `upload-log.txt` before the upload's line: the line, if written, lies after. */
+  logOffset: number;
+}
+
+/** A delete between "record forgotten" and "logged" (server/recovery.ts). */
+export interface PendingDelete {
+  device: string;
+  fileID: number;
+  /** Samples the deleted file held (the log line's dataAmount). */
+  count: number;
+  deletedAt: number;
+  /** Size of `deletion-log.txt` before the delete's line. */
+  logOffset: number;
+}
+
+interface FileRow {
+  device: string;
+  file_id: number;
+  samples: number;
+  sum: string;
+  min: number;
+  max: number;
+  bytes: number;
+  uploaded_at: number;
+}
+
+function fileFromRow(row: FileRow): StoredFile {
+  return {
+    device: row.device,
+    fileID: row.file_id,
+    count: row.samples,
+    sum: BigInt(row.sum),
+    min: row.min,
+    max: row.max,
+    bytes: row.bytes,
+    uploadedAt: row.uploaded_at,
+  };
+}
+
+function pendingUploadFromRow(row: FileRow & { ino: number | null; log_offset: number }) {
+  return { ...fileFromRow(row), ino: row.ino, logOffset: row.log_offset };
+}
+
+function pendingDeleteFromRow(
+  row: { device: string; file_id: number; samples: number; deleted_at: number; log_offset: number },
+): PendingDelete {
+  return {
+    device: row.device,
+    fileID: row.file_id,
+    count: row.samples,
+    deletedAt: row.deleted_at,
+    logOffset: row.log_offset,
+  };
+}
 
 /** A message stored for a device that was offline. */
 export interface StoredMessage {
@@ -67,6 +153,11 @@ export interface StoredMessage {
   sender: string;
   text: string;
   sentAt: number;
+}
+
+/** SQLite quotes the failing statement after a newline; the reason is the first line. */
+function firstLine(message: string): string {
+  return message.split("\n", 1)[0]!.replace(/ in$/, "").trim();
 }
 
 /** Milliseconds a statement waits for a lock held by another connection. */
@@ -82,23 +173,27 @@ export class Store {
    * @throws {StoreError} when the file is not a database or is from a newer version.
    */
   constructor(path: string) {
+    let db: DatabaseSync | undefined;
     try {
-      this.#db = new DatabaseSync(path);
+      this.#db = db = new DatabaseSync(path);
       this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // Refuse a newer schema before anything (even the journal mode) touches the file.
+      const version = this.#userVersion(path);
       this.#db.exec("PRAGMA journal_mode = WAL");
       this.#db.exec("PRAGMA synchronous = FULL");
-      this.#migrate(path);
+      this.#migrate(version);
     } catch (error) {
+      if (db?.isOpen) db.close();
       if (error instanceof StoreError) throw error;
       throw new StoreError(
-        `cannot open database ${path}: ${(error as Error).message}; ` +
+        `cannot open database ${path}: ${firstLine((error as Error).message)}; ` +
           "move the file away to start with an empty store",
         { cause: error },
       );
     }
   }
 
-  #migrate(path: string): void {
+  #userVersion(path: string): number {
     const row = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
     const version = row.user_version;
     if (version > MIGRATIONS.length) {
@@ -107,6 +202,10 @@ export class Store {
           `${MIGRATIONS.length}; run a newer iotnet or move the file away`,
       );
     }
+    return version;
+  }
+
+  #migrate(version: number): void {
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.#db.exec("BEGIN");
       try {
@@ -176,6 +275,113 @@ export class Store {
     const rows = this.#db.prepare("SELECT device, file_id FROM files ORDER BY device, file_id")
       .all() as { device: string; file_id: number }[];
     return rows.map((r) => this.getFile(r.device, r.file_id)!);
+  }
+
+  /**
+   * Journals an upload about to be renamed into place (before the rename).
+   * Replaces an earlier journal row of the same file.
+   */
+  beginUpload(pending: PendingUpload): void {
+    this.#db.prepare(
+      `INSERT OR REPLACE INTO pending_uploads
+         (device, file_id, samples, sum, min, max, bytes, uploaded_at, ino, log_offset)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      pending.device,
+      pending.fileID,
+      pending.count,
+      pending.sum.toString(),
+      pending.min,
+      pending.max,
+      pending.bytes,
+      pending.uploadedAt,
+      pending.ino,
+      pending.logOffset,
+    );
+  }
+
+  /** The journalled upload of `device`'s file `fileID`, if there is one. */
+  pendingUpload(device: string, fileID: number): PendingUpload | undefined {
+    const row = this.#db.prepare(
+      "SELECT * FROM pending_uploads WHERE device = ? AND file_id = ?",
+    ).get(device, fileID) as (FileRow & { ino: number | null; log_offset: number }) | undefined;
+    return row && pendingUploadFromRow(row);
+  }
+
+  /** Every journalled upload. */
+  pendingUploads(): PendingUpload[] {
+    const rows = this.#db.prepare("SELECT * FROM pending_uploads ORDER BY device, file_id")
+      .all() as unknown as (FileRow & { ino: number | null; log_offset: number })[];
+    return rows.map(pendingUploadFromRow);
+  }
+
+  /** Records an upload's file and removes its journal row, in one transaction. */
+  finishUpload(file: StoredFile): void {
+    this.#transaction(() => {
+      this.putFile(file);
+      this.dropPendingUpload(file.device, file.fileID);
+    });
+  }
+
+  /** Removes an upload's journal row. */
+  dropPendingUpload(device: string, fileID: number): void {
+    this.#db.prepare("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?")
+      .run(device, fileID);
+  }
+
+  /**
+   * Forgets a file's record and journals the delete, in one transaction.
+   *
+   * @returns whether there was a record.
+   */
+  beginDelete(pending: PendingDelete): boolean {
+    return this.#transaction(() => {
+      const existed = this.deleteFile(pending.device, pending.fileID);
+      this.#db.prepare(
+        `INSERT OR REPLACE INTO pending_deletes (device, file_id, samples, deleted_at, log_offset)
+         VALUES (?, ?, ?, ?, ?)`,
+      ).run(
+        pending.device,
+        pending.fileID,
+        pending.count,
+        pending.deletedAt,
+        pending.logOffset,
+      );
+      return existed;
+    });
+  }
+
+  /** The journalled delete of `device`'s file `fileID`, if there is one. */
+  pendingDelete(device: string, fileID: number): PendingDelete | undefined {
+    const row = this.#db.prepare(
+      "SELECT * FROM pending_deletes WHERE device = ? AND file_id = ?",
+    ).get(device, fileID) as Parameters<typeof pendingDeleteFromRow>[0] | undefined;
+    return row && pendingDeleteFromRow(row);
+  }
+
+  /** Every journalled delete. */
+  pendingDeletes(): PendingDelete[] {
+    const rows = this.#db.prepare("SELECT * FROM pending_deletes ORDER BY device, file_id")
+      .all() as unknown as Parameters<typeof pendingDeleteFromRow>[0][];
+    return rows.map(pendingDeleteFromRow);
+  }
+
+  /** Removes a delete's journal row. */
+  dropPendingDelete(device: string, fileID: number): void {
+    this.#db.prepare("DELETE FROM pending_deletes WHERE device = ? AND file_id = ?")
+      .run(device, fileID);
+  }
+
+  #transaction<T>(work: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   /** Until when `device` is blocked (ms epoch), if a lockout is recorded. */

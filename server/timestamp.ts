@@ -5,7 +5,8 @@
  * @module
  */
 
-const MONTHS = [
+/** Month names of the log format. */
+export const MONTHS = [
   "January",
   "February",
   "March",

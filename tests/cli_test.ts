@@ -65,3 +65,23 @@ Deno.test("edge that cannot reach the server says so and exits 1", async () => {
   assert.equal(event.error, "offline");
   assert.match(event.message, /cannot reach the server at 127\.0\.0\.1:\d+: connection refused/);
 });
+
+Deno.test("server on a port already in use exits 1 and says what to do", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/credentials.txt`, "a pw\n");
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { code, stdout, stderr } = await runIotnet([
+    "server",
+    String(listener.addr.port),
+    "3",
+    "--data-dir",
+    dir,
+  ]);
+  assert.equal(code, 1);
+  assert.equal(stdout, "");
+  assert.match(
+    stderr,
+    /cannot listen on 127\.0\.0\.1:\d+: the port is in use; stop what uses it or pick another port/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,7 +1,8 @@
 /**
  * UED on the server: the file streams in as DATA frames, is validated and aggregated as
  * it passes, written to a temporary file, and renamed into place only when complete and
- * valid. Then its aggregates go to the store and a line to `upload-log.txt`.
+ * valid. Then its aggregates go to the store and a line to `upload-log.txt`, through the
+ * commit journal of `server/recovery.ts`.
  *
  * @module
  */
@@ -13,9 +14,8 @@ import {
 } from "../../protocol/samples.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import { deferred } from "../../internal/deferred.ts";
-import { appendLine, commitFile } from "../data_dir.ts";
 import { type CommandContext, CommandError, type StreamSink } from "../context.ts";
-import { formatTimestamp } from "../timestamp.ts";
+import { commitUpload, describeIoError } from "../recovery.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `upload`; resolves once the whole file is stored. */
@@ -26,7 +26,7 @@ export async function upload(
 ): Promise<ResultFields<"upload">> {
   const { fileID, bytes } = args;
   checkFileID(fileID);
-  const { dataDir, store, clock, log, settings } = ctx.server;
+  const { dataDir, clock, log, settings } = ctx.server;
   if (bytes < 0 || bytes > settings.maxUploadBytes) {
     throw new CommandError(
       "too_large",
@@ -43,13 +43,16 @@ export async function upload(
   } finally {
     ctx.closeStream(requestId);
   }
-  await commitFile(temp, path);
-  const uploadedAt = clock.now();
-  store.putFile({ device: ctx.device, fileID, bytes, uploadedAt, ...aggregates });
-  await appendLine(
-    dataDir.uploadLog,
-    `${ctx.device}; ${formatTimestamp(uploadedAt)}; ${fileID}; ${aggregates.count}`,
-  );
+  // Rename, record, log: in the journalled order of server/recovery.ts, so a crash at any
+  // step is finished or undone at the next start.
+  await commitUpload(ctx.server, {
+    device: ctx.device,
+    fileID,
+    temp,
+    bytes,
+    uploadedAt: clock.now(),
+    ...aggregates,
+  });
   log(`${ctx.device} uploaded file ${fileID} (${aggregates.count} samples, ${bytes} bytes)`);
   return { fileID, dataAmount: aggregates.count };
 }
@@ -134,7 +137,7 @@ function asCommandError(error: unknown): CommandError {
   if (error instanceof InvalidSamplesError) return new CommandError("invalid_data", error.message);
   return new CommandError(
     "io",
-    `the server could not store the file: ${(error as Error).message}`,
+    `the server could not store the file: ${describeIoError(error)}`,
     { cause: error },
   );
 }

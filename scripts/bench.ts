@@ -1,19 +1,24 @@
 /**
  * `deno task bench [section...]`: runs the benchmarks beside their reference tools and
- * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and
- * compute), `uvf` (peer transfer), `broadcast` (message fan-out). With no argument, all of them.
+ * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and compute), `uvf` (peer
+ * transfer), `broadcast` (message fan-out), `load` (1,000 devices at once against its
+ * targets). With no argument, all of them. Sections not run this time are kept from
+ * the file as it was, so `deno task bench load` reruns one section and leaves the rest.
  *
  * @module
  */
 
 import { runBroadcastBench } from "./bench/broadcast.ts";
+import { runLoadBench } from "./bench/load.ts";
 import { runUedBench } from "./bench/ued.ts";
 import { runUvfBench } from "./bench/uvf.ts";
 
-const SECTIONS: Record<string, () => Promise<string>> = {
-  ued: runUedBench,
-  uvf: runUvfBench,
-  broadcast: runBroadcastBench,
+/** Each section: how to run it, and how its `##` heading starts (to find it in the file). */
+const SECTIONS: Record<string, { run: () => Promise<string>; heading: string }> = {
+  ued: { run: runUedBench, heading: "## UED and SCS" },
+  uvf: { run: runUvfBench, heading: "## UVF" },
+  broadcast: { run: runBroadcastBench, heading: "## Broadcast" },
+  load: { run: runLoadBench, heading: "## Load" },
 };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);
@@ -24,8 +29,29 @@ for (const name of chosen) {
   }
 }
 
+const out = new URL("../docs/BENCHMARKS.md", import.meta.url);
+const previous = splitSections(await Deno.readTextFile(out).catch(() => ""));
+
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*: (.*)/)?.[1] ??
   "unknown CPU";
+const fresh = new Map<string, string>();
+for (const name of chosen) {
+  console.log(`== ${name}`);
+  fresh.set(name, await SECTIONS[name]!.run());
+}
+
+const kept: string[] = [];
+const sections: string[] = [];
+for (const [name, { heading }] of Object.entries(SECTIONS)) {
+  const text = fresh.get(name) ?? previous.find((s) => s.startsWith(`${heading}`));
+  if (text === undefined) continue;
+  if (!fresh.has(name)) kept.push(name);
+  sections.push(text);
+}
+// Sections of the old file that no entry above claims stay, after the known ones.
+const known = Object.values(SECTIONS).map((s) => s.heading);
+sections.push(...previous.filter((s) => !known.some((h) => s.startsWith(h))));
+
 const parts = [
   "# Benchmarks",
   "",
@@ -33,11 +59,24 @@ const parts = [
     new Date().toISOString().slice(0, 10)
   }: ${navigator.hardwareConcurrency} cores, ${cpu}, Deno ${Deno.version.deno}.`,
   "Every figure is measured beside its reference tool in the same run, on 127.0.0.1.",
+  ...(kept.length > 0
+    ? [`Sections not rerun that day (${kept.join(", ")}) are kept from an earlier run.`]
+    : []),
 ];
-for (const name of chosen) {
-  console.log(`== ${name}`);
-  parts.push("", await SECTIONS[name]!());
-}
-const out = new URL("../docs/BENCHMARKS.md", import.meta.url);
+for (const section of sections) parts.push("", section);
 await Deno.writeTextFile(out, parts.join("\n") + "\n");
 console.log(`wrote ${out.pathname}`);
+
+/**
+ * The `## ` sections of a BENCHMARKS.md as their runs returned them: each without the one
+ * blank line this script writes after it, so a kept section is rewritten byte for byte.
+ */
+function splitSections(text: string): string[] {
+  const sections: string[][] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("## ")) sections.push([line]);
+    else sections.at(-1)?.push(line);
+  }
+  for (const lines of sections) if (lines.at(-1) === "") lines.pop();
+  return sections.map((lines) => lines.join("\n"));
+}

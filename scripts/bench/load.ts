@@ -1,0 +1,992 @@
+/**
+ * Load test: 1,000 devices logged in at once to a real `iotnet server` process, each
+ * uploading a 10,000-sample file, asking all four SCS operations and AED, messaging a
+ * random peer and logging out; then a burst of 100 logins hashed with the standard scrypt
+ * profile while an already logged-in device measures its SCS latency. Every figure is
+ * checked against its target. Shared by `scripts/load.ts` (a summary on the terminal) and
+ * `deno task bench load` (a section of `docs/BENCHMARKS.md`).
+ *
+ * All connections are driven from this one process: on a 2-core machine a second driver
+ * process would only take CPU from the server; the driver's event-loop lag is measured
+ * and reported so a reader can see it did not hold the figures back.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EdgeConnection } from "../../client/connection.ts";
+import { generateDataFile } from "../../client/generate.ts";
+import {
+  AVERAGE_DECIMALS,
+  divideToDecimal,
+  type Operation,
+  OPERATIONS,
+} from "../../protocol/compute.ts";
+import { HASH_PROFILES, hashPassword } from "../../server/password_hash.ts";
+import { mb, percentile, rssBytes, table } from "./tools.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Targets of the hardening issue (item 6). */
+export const TARGETS = {
+  uedP99Ms: 2_000,
+  scsP99Ms: 200,
+  peakRssBytes: 512e6,
+} as const;
+
+/** Options of {@linkcode runLoad}. */
+export interface LoadOptions {
+  /** Devices logged in at once in the first phase. Default 1,000. */
+  devices?: number;
+  /** Samples in each device's file. Default 10,000. */
+  samples?: number;
+  /** Logins hashed at once with the standard profile in the second phase. Default 100. */
+  burst?: number;
+  /** Where the servers' data directories are made. Default: the system temp directory. */
+  dir?: string;
+  /** Receives progress lines. Default: none. */
+  progress?: (line: string) => void;
+}
+
+/** One figure beside its target. */
+export interface Figure {
+  figure: string;
+  measured: string;
+  target: string;
+  /** `undefined` for figures reported without a target. */
+  pass: boolean | undefined;
+}
+
+/** What {@linkcode runLoad} measured. */
+export interface LoadReport {
+  devices: number;
+  samples: number;
+  burst: number;
+  fileBytes: number;
+  /** File system of the servers' data directories, e.g. `ext4 on /dev/vda`. */
+  dataFileSystem: string;
+  /** Where the devices' own files were written. */
+  edgeDir: string;
+  /** Every figure, in report order. */
+  figures: Figure[];
+  /** The first failures, for the report (all are counted in the figures). */
+  failures: string[];
+  /** Server log or stderr lines that say something went wrong. */
+  serverComplaints: string[];
+  /** Wall time of each phase, in report order. */
+  phases: [string, number][];
+  /** CPU seconds spent during the first phase, and the driver's event-loop lag then. */
+  cpu: {
+    wallSeconds: number;
+    server: number;
+    driver: number;
+    /** Every other process on the machine. */
+    others: number;
+    driverLagMaxMs: number;
+  };
+  totalSeconds: number;
+}
+
+/** How long one device's step may take before it counts as failed. */
+const STEP_DEADLINE_MS = 120_000;
+/** Pause between two SCS requests of the probe device in the second phase. */
+const PROBE_GAP_MS = 5;
+/** Quiet SCS measurement before the burst, for comparison. */
+const QUIET_MS = 1_000;
+/** Failures quoted in the report. */
+const QUOTED_FAILURES = 10;
+/** Kernel clock ticks per second in `/proc/<pid>/stat` and `/proc/stat` (USER_HZ). */
+const CLOCK_TICKS = 100;
+
+/**
+ * Runs both phases and returns the figures. A failed device or a missed target does not
+ * throw: both are in the report.
+ *
+ * @param options sizes of the run.
+ * @returns the figures and failures.
+ * @throws {Error} when a server cannot be started.
+ */
+export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
+  const devices = options.devices ?? 1_000;
+  const samples = options.samples ?? 10_000;
+  const burst = options.burst ?? 100;
+  const progress = options.progress ?? (() => {});
+  const started = performance.now();
+  const work = await Deno.makeTempDir({
+    prefix: "iotnet-load-",
+    ...(options.dir ? { dir: options.dir } : {}),
+  });
+  // The devices' own files are not what is measured: keep them off the server's file
+  // system when a RAM disk exists, so their creation and removal cost it nothing.
+  const edgeParent = await isWritableDir("/dev/shm") ? "/dev/shm" : work;
+  const edgeDir = await Deno.makeTempDir({ prefix: "iotnet-load-edge-", dir: edgeParent });
+  try {
+    const report: LoadReport = {
+      devices,
+      samples,
+      burst,
+      fileBytes: 0,
+      dataFileSystem: await fileSystemOf(work),
+      edgeDir: edgeParent,
+      figures: [],
+      failures: [],
+      serverComplaints: [],
+      phases: [],
+      cpu: { wallSeconds: 0, server: 0, driver: 0, others: 0, driverLagMaxMs: 0 },
+      totalSeconds: 0,
+    };
+    const fleet = await prepareDevices(edgeDir, devices, samples, progress, report);
+    await phaseOne(join(work, "server1"), fleet, report, progress);
+    await phaseTwo(join(work, "server2"), fleet[0]!, burst, report, progress);
+    report.totalSeconds = (performance.now() - started) / 1000;
+    return report;
+  } finally {
+    await Deno.remove(edgeDir, { recursive: true }).catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Runs {@linkcode runLoad} with the issue's sizes.
+ *
+ * @returns a `docs/BENCHMARKS.md` section.
+ */
+export async function runLoadBench(): Promise<string> {
+  return loadMarkdown(await runLoad({ progress: (line) => console.log(line) }));
+}
+
+// --- the devices ---
+
+/** One simulated edge device. */
+interface Device {
+  name: string;
+  password: string;
+  path: string;
+  bytes: number;
+  expected: Record<Operation, string>;
+  connection?: EdgeConnection;
+  /** Direct messages that arrived. */
+  received: number;
+}
+
+async function prepareDevices(
+  dir: string,
+  count: number,
+  samples: number,
+  progress: (line: string) => void,
+  report: LoadReport,
+): Promise<Device[]> {
+  const start = performance.now();
+  progress(`generating ${count} files of ${samples} samples`);
+  const width = String(count - 1).length;
+  const fleet: Device[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `load${String(i).padStart(width, "0")}`;
+    const path = join(dir, `${name}-1.txt`);
+    const bytes = await generateDataFile(path, samples);
+    fleet.push({
+      name,
+      password: `pw-${crypto.randomUUID().slice(0, 8)}`,
+      path,
+      bytes,
+      expected: expectedResults(await Deno.readTextFile(path)),
+      received: 0,
+    });
+  }
+  report.fileBytes = fleet[0]?.bytes ?? 0;
+  report.phases.push(["generate files and local results", seconds(start)]);
+  return fleet;
+}
+
+/**
+ * The four SCS answers computed here, independently of the server's aggregator: a BigInt
+ * sum over every line, and AVERAGE with `protocol/compute.ts`'s rounding rule.
+ */
+function expectedResults(text: string): Record<Operation, string> {
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  let sum = 0n;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const line of lines) {
+    const value = BigInt(line);
+    sum += value;
+    const n = Number(value);
+    if (n < min) min = n;
+    if (n > max) max = n;
+  }
+  return {
+    SUM: sum.toString(),
+    AVERAGE: divideToDecimal(sum, BigInt(lines.length), AVERAGE_DECIMALS),
+    MAX: String(max),
+    MIN: String(min),
+  };
+}
+
+// --- phase one: 1,000 devices at once ---
+
+interface Timings {
+  login: number[];
+  ued: number[];
+  scs: number[];
+  aed: number[];
+  message: number[];
+  logout: number[];
+}
+
+interface Counts {
+  scsCorrect: number;
+  aedComplete: number;
+  messagesOnline: number;
+  loggedOut: number;
+}
+
+async function phaseOne(
+  dataDir: string,
+  fleet: Device[],
+  report: LoadReport,
+  progress: (line: string) => void,
+): Promise<void> {
+  const n = fleet.length;
+  await Deno.mkdir(dataDir);
+  await Deno.writeTextFile(
+    join(dataDir, "credentials.txt"),
+    fleet.map((d) => `${d.name} ${d.password}\n`).join(""),
+  );
+  progress(`starting a server (IOTNET_HASH_PROFILE=fast) for ${n} devices`);
+  const server = await ServerProcess.start(dataDir, "fast");
+  const failures = new Failures(report);
+  const t: Timings = { login: [], ued: [], scs: [], aed: [], message: [], logout: [] };
+  const counts: Counts = { scsCorrect: 0, aedComplete: 0, messagesOnline: 0, loggedOut: 0 };
+  const sampler = new ProcSampler(server.pid);
+  const lag = new LagMonitor();
+  try {
+    await sleep(300);
+    const fdBefore = server.fdCount();
+    const rssBefore = rssBytes(server.pid);
+    sampler.start();
+    lag.start();
+    const cpuStart = cpuNow(server.pid);
+
+    let start = performance.now();
+    progress(`logging ${n} devices in at once`);
+    await Promise.all(fleet.map((device) =>
+      failures.guard(device, "login", async () => {
+        const began = performance.now();
+        device.connection = await EdgeConnection.connect({
+          hostname: "127.0.0.1",
+          port: server.port,
+          onPush: (push) => {
+            if (push.event === "message" && push.kind === "direct") device.received++;
+          },
+        });
+        await device.connection.request("login", { name: device.name, password: device.password });
+        await device.connection.request("udp_port", { port: 9 });
+        t.login.push(performance.now() - began);
+      })
+    ));
+    report.phases.push([`${n} logins at once`, seconds(start)]);
+    const fdLoggedIn = server.fdCount();
+    const rssLoggedIn = Math.max(sampler.rssPeak, rssBytes(server.pid));
+
+    start = performance.now();
+    progress(`${n} devices upload, compute, list and message at once`);
+    const online = fleet.filter((d) => d.connection);
+    await Promise.all(
+      online.map((device, i) =>
+        failures.guard(device, "work", () => work(device, i, online, t, counts, report.samples))
+      ),
+    );
+    report.phases.push([`${online.length} devices' UED, 4×SCS, AED, message`, seconds(start)]);
+    // Direct messages are pushed to the peer before the sender's reply; give the last ones
+    // a moment to be read.
+    await waitFor(() => sum(fleet.map((d) => d.received)) >= counts.messagesOnline, 5_000);
+    const messagesReceived = sum(fleet.map((d) => d.received));
+
+    start = performance.now();
+    progress(`logging ${online.length} devices out at once`);
+    await Promise.all(online.map((device) =>
+      failures.guard(device, "logout", async () => {
+        const c = device.connection!;
+        const began = performance.now();
+        await c.request("logout", {});
+        await within(c.closed, 10_000, "the server closing the connection after logout");
+        t.logout.push(performance.now() - began);
+        counts.loggedOut++;
+      })
+    ));
+    report.phases.push([`${online.length} logouts at once`, seconds(start)]);
+    const cpuEnd = cpuNow(server.pid);
+    report.cpu = {
+      wallSeconds: cpuEnd.wall - cpuStart.wall,
+      server: cpuEnd.server - cpuStart.server,
+      driver: cpuEnd.driver - cpuStart.driver,
+      others: Math.max(
+        0,
+        cpuEnd.machine - cpuStart.machine - (cpuEnd.server - cpuStart.server) -
+          (cpuEnd.driver - cpuStart.driver),
+      ),
+      driverLagMaxMs: lag.stop(),
+    };
+
+    // The server closes its side of each session after the logout reply; give it a moment.
+    start = performance.now();
+    await waitFor(() => server.fdCount() <= fdBefore, 5_000);
+    const fdSettleMs = performance.now() - start;
+    const fdAfter = server.fdCount();
+    sampler.stop();
+    const rssPeak = Math.max(sampler.rssPeak, peakRss(server.pid));
+    const activeLog = join(dataDir, "edge-device-log.txt");
+    await waitFor(async () => (await countLines(activeLog)) === 0, 5_000);
+    const activeLeft = await countLines(activeLog);
+    const uploadLines = await countLines(join(dataDir, "upload-log.txt"));
+
+    const ok = (count: number) => `${count.toLocaleString("en")} / ${n.toLocaleString("en")}`;
+    report.figures.push(
+      row("failed device steps", String(failures.count), "0", failures.count === 0),
+      row("devices logged in at once", ok(online.length), "all", online.length === n),
+      row(
+        "SCS results equal to the local computation",
+        `${counts.scsCorrect.toLocaleString("en")} / ${(4 * n).toLocaleString("en")}`,
+        "all",
+        counts.scsCorrect === 4 * n,
+      ),
+      row(
+        "AED listing exactly the others",
+        ok(counts.aedComplete),
+        "all",
+        counts.aedComplete === n,
+      ),
+      row(
+        "messages delivered online / arrived",
+        `${counts.messagesOnline.toLocaleString("en")} / ${messagesReceived.toLocaleString("en")}`,
+        "all / all",
+        counts.messagesOnline === n && messagesReceived === n,
+      ),
+      row("clean logouts (reply, then close)", ok(counts.loggedOut), "all", counts.loggedOut === n),
+      row(
+        "`upload-log.txt` / `edge-device-log.txt` lines after",
+        `${uploadLines.toLocaleString("en")} / ${activeLeft}`,
+        `${n.toLocaleString("en")} / 0`,
+        uploadLines === n && activeLeft === 0,
+      ),
+      latency("login p50 / p99 (connect, hello, login, udp_port)", t.login),
+      latency("UED p50", t.ued, 50),
+      latency("UED p99", t.ued, 99, TARGETS.uedP99Ms),
+      latency("SCS p50", t.scs, 50),
+      latency("SCS p99", t.scs, 99, TARGETS.scsP99Ms),
+      latency(`AED p50 / p99 (${online.length - 1} devices listed)`, t.aed),
+      latency("message p50 / p99", t.message),
+      latency("logout p50 / p99 (until the server closed)", t.logout),
+      row(
+        "server RSS idle / peak while logging in / peak",
+        `${mb(rssBefore)} / ${mb(rssLoggedIn)} / ${mb(rssPeak)} MB`,
+        `peak < ${mb(TARGETS.peakRssBytes)} MB`,
+        rssPeak < TARGETS.peakRssBytes,
+      ),
+      row(
+        "server open fds: before / all logged in / peak / after logouts",
+        `${fdBefore} / ${fdLoggedIn} / ${sampler.fdPeak} / ${fdAfter}` +
+          (fdAfter === fdBefore ? ` (back after ${Math.round(fdSettleMs)} ms)` : ""),
+        "after = before",
+        fdAfter === fdBefore,
+      ),
+    );
+  } finally {
+    lag.stop();
+    sampler.stop();
+    for (const device of fleet) device.connection?.close();
+    report.serverComplaints.push(...await server.stop());
+  }
+}
+
+/** One device's work: UED, the four SCS operations, AED, a message to a random peer. */
+async function work(
+  device: Device,
+  index: number,
+  online: Device[],
+  t: Timings,
+  counts: Counts,
+  samples: number,
+): Promise<void> {
+  const c = device.connection!;
+  let began = performance.now();
+  {
+    using file = await Deno.open(device.path);
+    const result = await c.upload(1, file, device.bytes);
+    if (result.dataAmount !== samples) {
+      throw new Error(`UED stored ${result.dataAmount} samples, not ${samples}`);
+    }
+  }
+  t.ued.push(performance.now() - began);
+  for (const operation of OPERATIONS) {
+    began = performance.now();
+    const { result } = await c.request("compute", { fileID: 1, operation });
+    t.scs.push(performance.now() - began);
+    if (result !== device.expected[operation]) {
+      throw new Error(`SCS ${operation} gave ${result}, expected ${device.expected[operation]}`);
+    }
+    counts.scsCorrect++;
+  }
+  began = performance.now();
+  const { devices } = await c.request("devices", {});
+  t.aed.push(performance.now() - began);
+  const others = new Set(devices.map((d) => d.name));
+  if (others.size !== online.length - 1 || others.has(device.name)) {
+    throw new Error(`AED listed ${others.size} devices, expected the ${online.length - 1} others`);
+  }
+  counts.aedComplete++;
+  const offset = 1 + Math.floor(Math.random() * (online.length - 1));
+  const peer = online[(index + offset) % online.length]!;
+  began = performance.now();
+  const { delivery } = await c.request("message", {
+    to: peer.name,
+    text: `hello from ${device.name}`,
+  });
+  t.message.push(performance.now() - began);
+  if (delivery !== "online") throw new Error(`message to ${peer.name} was ${delivery}`);
+  counts.messagesOnline++;
+}
+
+// --- phase two: standard-profile login burst beside a busy device ---
+
+async function phaseTwo(
+  dataDir: string,
+  probeDevice: Device,
+  burst: number,
+  report: LoadReport,
+  progress: (line: string) => void,
+): Promise<void> {
+  await Deno.mkdir(dataDir);
+  let start = performance.now();
+  progress(`hashing ${burst + 1} passwords with the standard profile`);
+  const width = String(burst - 1).length;
+  const accounts = Array.from({ length: burst }, (_, i) => ({
+    name: `burst${String(i).padStart(width, "0")}`,
+    password: `pw-${crypto.randomUUID().slice(0, 8)}`,
+  }));
+  const all = [{ name: probeDevice.name, password: probeDevice.password }, ...accounts];
+  const tokens = await Promise.all(
+    all.map((a) => hashPassword(a.password, HASH_PROFILES.standard)),
+  );
+  await Deno.writeTextFile(
+    join(dataDir, "credentials.txt"),
+    all.map((a, i) => `${a.name} ${tokens[i]}\n`).join(""),
+  );
+  report.phases.push([`hash ${burst + 1} passwords (standard profile)`, seconds(start)]);
+
+  progress("starting a server (IOTNET_HASH_PROFILE=standard, the default)");
+  const server = await ServerProcess.start(dataDir, "standard");
+  const failures = new Failures(report);
+  const connections: EdgeConnection[] = [];
+  const sampler = new ProcSampler(server.pid);
+  try {
+    const probe = await EdgeConnection.connect({ hostname: "127.0.0.1", port: server.port });
+    connections.push(probe);
+    await probe.request("login", { name: probeDevice.name, password: probeDevice.password });
+    await probe.request("udp_port", { port: 9 });
+    {
+      using file = await Deno.open(probeDevice.path);
+      await probe.upload(1, file, probeDevice.bytes);
+    }
+    const quiet = await probeScs(probe, probeDevice, QUIET_MS, failures);
+
+    progress(`${burst} standard-profile logins at once while ${probeDevice.name} asks SCS`);
+    sampler.start();
+    let stop = false;
+    const during = probeScs(probe, probeDevice, () => stop, failures);
+    start = performance.now();
+    const loginMs: number[] = [];
+    await Promise.all(accounts.map((account) => {
+      const device: { name: string; connection?: EdgeConnection } = { name: account.name };
+      return failures.guard(device, "burst login", async () => {
+        const began = performance.now();
+        device.connection = await EdgeConnection.connect({
+          hostname: "127.0.0.1",
+          port: server.port,
+        });
+        connections.push(device.connection);
+        await device.connection.request("login", account);
+        await device.connection.request("udp_port", { port: 9 });
+        loginMs.push(performance.now() - began);
+      });
+    }));
+    const burstSeconds = seconds(start);
+    stop = true;
+    const scs = await during;
+    sampler.stop();
+    report.phases.push([`${burst} standard-profile logins at once`, burstSeconds]);
+    await Promise.all(connections.map((c) => c.request("logout", {}).catch(() => {})));
+
+    report.figures.push(
+      row(
+        `burst logins that succeeded (${burst} at once, standard profile)`,
+        `${loginMs.length} / ${burst}`,
+        "all",
+        loginMs.length === burst,
+      ),
+      latency("burst login p50 / p99", loginMs),
+      row(
+        "burst length (first login sent to last login done)",
+        `${burstSeconds.toFixed(2)} s`,
+        "—",
+        undefined,
+      ),
+      latency(`probe SCS p50 / p99 before the burst (${quiet.length} requests)`, quiet),
+      latency(`probe SCS p50 during the burst (${scs.length} requests)`, scs, 50),
+      latency("probe SCS p99 during the burst", scs, 99, TARGETS.scsP99Ms),
+      row(
+        "probe SCS max during the burst",
+        scs.length > 0 ? formatMs(Math.max(...scs)) : "no samples",
+        "—",
+        undefined,
+      ),
+      row(
+        "server peak RSS during the burst",
+        `${mb(sampler.rssPeak)} MB`,
+        `< ${mb(TARGETS.peakRssBytes)} MB`,
+        sampler.rssPeak < TARGETS.peakRssBytes,
+      ),
+    );
+  } finally {
+    sampler.stop();
+    for (const c of connections) c.close();
+    report.serverComplaints.push(...await server.stop());
+  }
+}
+
+/**
+ * Asks SCS over and over (cycling the four operations, {@linkcode PROBE_GAP_MS} apart)
+ * for `until` ms or until it returns true; returns each request's latency.
+ */
+async function probeScs(
+  c: EdgeConnection,
+  device: Device,
+  until: number | (() => boolean),
+  failures: Failures,
+): Promise<number[]> {
+  const end = typeof until === "number" ? performance.now() + until : Infinity;
+  const done = typeof until === "number" ? () => performance.now() >= end : until;
+  const latencies: number[] = [];
+  for (let i = 0; !done(); i++) {
+    const operation = OPERATIONS[i % OPERATIONS.length]!;
+    const began = performance.now();
+    try {
+      const { result } = await c.request("compute", { fileID: 1, operation });
+      latencies.push(performance.now() - began);
+      if (result !== device.expected[operation]) {
+        failures.add(`${device.name}: probe SCS ${operation} gave ${result}`);
+      }
+    } catch (error) {
+      failures.add(`${device.name}: probe SCS failed: ${(error as Error).message}`);
+      break;
+    }
+    await sleep(PROBE_GAP_MS);
+  }
+  return latencies;
+}
+
+// --- the server process and what /proc says ---
+
+/**
+ * A real `iotnet server` process in `dataDir`. Its stdout and stderr go to files beside
+ * the data directory, not to pipes: the server writes its event log synchronously, so a
+ * pipe the driver drains late would stall the server and the figures with it.
+ */
+class ServerProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly port: number;
+  readonly #logs: { stdout: string; stderr: string };
+
+  private constructor(
+    child: Deno.ChildProcess,
+    port: number,
+    logs: { stdout: string; stderr: string },
+  ) {
+    this.#child = child;
+    this.port = port;
+    this.#logs = logs;
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  static async start(dataDir: string, hashProfile: "fast" | "standard"): Promise<ServerProcess> {
+    const logs = { stdout: `${dataDir}-stdout.log`, stderr: `${dataDir}-stderr.log` };
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        'exec "$@" >"$IOTNET_LOAD_STDOUT" 2>"$IOTNET_LOAD_STDERR"',
+        "sh",
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--config",
+        `${root}deno.json`,
+        `${root}mod.ts`,
+        "server",
+        "0",
+        "3",
+        "--data-dir",
+        dataDir,
+      ],
+      stdin: "null",
+      env: {
+        MALLOC_ARENA_MAX: "2",
+        IOTNET_HASH_PROFILE: hashProfile,
+        IOTNET_LOAD_STDOUT: logs.stdout,
+        IOTNET_LOAD_STDERR: logs.stderr,
+      },
+    }).spawn();
+    let exited = false;
+    void child.status.then(() => (exited = true));
+    for (const end = performance.now() + 30_000; performance.now() < end && !exited;) {
+      const first = (await Deno.readTextFile(logs.stdout).catch(() => "")).split("\n")[0]!;
+      const port = Number(/^listening on .*:(\d+)$/.exec(first)?.[1]);
+      if (port) return new ServerProcess(child, port, logs);
+      await sleep(20);
+    }
+    if (!exited) child.kill("SIGKILL");
+    await child.status;
+    const stderr = await Deno.readTextFile(logs.stderr).catch(() => "");
+    throw new Error(`the server did not start: ${stderr.trim() || "no output"}`);
+  }
+
+  /** Entries of `/proc/<pid>/fd`. */
+  fdCount(): number {
+    return fdCount(this.pid);
+  }
+
+  /** SIGTERM, then waits for the exit; returns the log lines that report a problem. */
+  async stop(): Promise<string[]> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await this.#child.status;
+    const stdout = await Deno.readTextFile(this.#logs.stdout).catch(() => "");
+    const stderr = await Deno.readTextFile(this.#logs.stderr).catch(() => "");
+    return [
+      ...stdout.split("\n").filter((line) =>
+        /error|cannot|failed|refused|dropp|stopped reading/i.test(line)
+      ),
+      ...stderr.split("\n").filter((line) => line.trim()).map((line) => `stderr: ${line}`),
+    ];
+  }
+}
+
+/** Samples a process's RSS every 10 ms and its fd count every 50 ms, keeping the peaks. */
+class ProcSampler {
+  readonly #pid: number;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  rssPeak = 0;
+  fdPeak = 0;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  start(): void {
+    this.#sample();
+    this.#timers = [
+      setInterval(() => (this.rssPeak = Math.max(this.rssPeak, rssBytes(this.#pid))), 10),
+      setInterval(() => (this.fdPeak = Math.max(this.fdPeak, fdCount(this.#pid))), 50),
+    ];
+  }
+
+  stop(): void {
+    if (this.#timers.length === 0) return;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    this.#sample();
+  }
+
+  #sample(): void {
+    this.rssPeak = Math.max(this.rssPeak, rssBytes(this.#pid));
+    this.fdPeak = Math.max(this.fdPeak, fdCount(this.#pid));
+  }
+}
+
+/** The longest delay of a 10 ms timer in this process: how far the driver fell behind. */
+class LagMonitor {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #last = 0;
+  #max = 0;
+
+  start(): void {
+    this.#last = performance.now();
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      this.#max = Math.max(this.#max, now - this.#last - 10);
+      this.#last = now;
+    }, 10);
+  }
+
+  /** Stops and returns the longest lag in ms. */
+  stop(): number {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    return this.#max;
+  }
+}
+
+function fdCount(pid: number): number {
+  let count = 0;
+  try {
+    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) count++;
+  } catch {
+    return 0;
+  }
+  return count;
+}
+
+/** The kernel's record of a process's peak resident memory (`VmHWM`), in bytes. */
+function peakRss(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds so far of the server, this driver and the whole machine, with wall time. */
+function cpuNow(serverPid: number): Record<"wall" | "server" | "driver" | "machine", number> {
+  let machine = 0;
+  try {
+    // cpu  user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait.
+    const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/)
+      .slice(1).map(Number);
+    machine = (sum(fields.slice(0, 8)) - fields[3]! - fields[4]!) / CLOCK_TICKS;
+  } catch {
+    machine = 0;
+  }
+  const wall = performance.now() / 1000;
+  return { wall, server: cpuSeconds(serverPid), driver: cpuSeconds(Deno.pid), machine };
+}
+
+/** User plus system CPU seconds of a process (all its threads), from `/proc/<pid>/stat`. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The fields after the command name (which may hold spaces); utime is the 14th field.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** `fstype on device` of the mount holding `path`, from `/proc/mounts`. */
+async function fileSystemOf(path: string): Promise<string> {
+  try {
+    const real = await Deno.realPath(path);
+    let best = { point: "", text: "unknown file system" };
+    for (const line of (await Deno.readTextFile("/proc/mounts")).split("\n")) {
+      const [device, point, type] = line.split(" ");
+      if (!device || !point || !type) continue;
+      const inside = real === point || real.startsWith(point === "/" ? "/" : `${point}/`);
+      if (inside && point.length >= best.point.length) {
+        best = { point, text: `${type} on ${device}` };
+      }
+    }
+    return best.text;
+  } catch {
+    return "unknown file system";
+  }
+}
+
+async function isWritableDir(path: string): Promise<boolean> {
+  try {
+    const probe = await Deno.makeTempDir({ dir: path });
+    await Deno.remove(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- bookkeeping ---
+
+/** Counts failed steps and keeps the first few messages. */
+class Failures {
+  readonly #report: LoadReport;
+  count = 0;
+
+  constructor(report: LoadReport) {
+    this.#report = report;
+  }
+
+  add(message: string): void {
+    this.count++;
+    if (this.#report.failures.length < QUOTED_FAILURES) this.#report.failures.push(message);
+  }
+
+  /** Runs one device's step with a deadline; a failure is counted and closes its connection. */
+  async guard(
+    device: { name: string; connection?: EdgeConnection },
+    step: string,
+    fn: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await within(fn(), STEP_DEADLINE_MS, step);
+    } catch (error) {
+      this.add(`${device.name}: ${step}: ${(error as Error).message}`);
+      device.connection?.close();
+      delete device.connection;
+    }
+  }
+}
+
+function latency(figure: string, values: number[], p?: number, targetMs?: number): Figure {
+  if (values.length === 0) {
+    return { figure, measured: "no samples", target: "—", pass: targetMs ? false : undefined };
+  }
+  if (p === undefined) {
+    return {
+      figure,
+      measured: `${formatMs(percentile(values, 50))} / ${formatMs(percentile(values, 99))}`,
+      target: "—",
+      pass: undefined,
+    };
+  }
+  const value = percentile(values, p);
+  return {
+    figure,
+    measured: formatMs(value),
+    target: targetMs === undefined ? "—" : `< ${targetMs.toLocaleString("en")} ms`,
+    pass: targetMs === undefined ? undefined : value < targetMs,
+  };
+}
+
+function row(
+  figure: string,
+  measured: string,
+  target: string,
+  pass: boolean | undefined,
+): Figure {
+  return { figure, measured, target, pass };
+}
+
+function formatMs(ms: number): string {
+  return ms < 10 ? `${ms.toFixed(2)} ms` : `${Math.round(ms).toLocaleString("en")} ms`;
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function waitFor(test: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await test()) && performance.now() < end) await sleep(20);
+}
+
+/** Non-blank lines of a file; -1 when it cannot be read. */
+async function countLines(path: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim() !== "").length;
+  } catch {
+    return -1;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+// --- output ---
+
+function verdict(pass: boolean | undefined): string {
+  return pass === undefined ? "—" : pass ? "pass" : "**FAIL**";
+}
+
+/**
+ * Sentences about the run's conditions (phases, CPU, file systems, a warning when other
+ * processes were busy), shared by both outputs.
+ *
+ * @param report what {@linkcode runLoad} returned.
+ * @returns one sentence or two per line.
+ */
+export function conditions(report: LoadReport): string[] {
+  const { cpu } = report;
+  const cores = navigator.hardwareConcurrency;
+  const othersShare = (100 * cpu.others / (cpu.wallSeconds * cores)).toFixed(0);
+  const phases = report.phases.map(([what, s]) => `${what} ${s.toFixed(1)} s`).join("; ");
+  const lag = Math.round(cpu.driverLagMaxMs);
+  return [
+    `Phases: ${phases}. Whole run ${report.totalSeconds.toFixed(0)} s.`,
+    `CPU during the first phase (${cpu.wallSeconds.toFixed(1)} s wall, ${cores} cores): ` +
+    `server ${cpu.server.toFixed(1)} s, driver ${cpu.driver.toFixed(1)} s, other processes ` +
+    `${cpu.others.toFixed(1)} s (${othersShare}% of the machine); the driver's event loop ` +
+    `fell at most ${lag} ms behind.`,
+    `Server data directories on ${report.dataFileSystem}; device files in ${report.edgeDir}.`,
+    ...(Number(othersShare) > 10
+      ? [
+        `**Other processes used ${othersShare}% of the machine during the first phase: ` +
+        "these figures are not representative; rerun on a quiet machine.**",
+      ]
+      : []),
+  ];
+}
+
+/**
+ * The report as a `docs/BENCHMARKS.md` section.
+ *
+ * @param report what {@linkcode runLoad} returned.
+ * @returns Markdown starting with a `##` heading.
+ */
+export function loadMarkdown(report: LoadReport): string {
+  const n = report.devices.toLocaleString("en");
+  const rows = report.figures.map((f) => [f.figure, f.measured, f.target, verdict(f.pass)]);
+  return [
+    `## Load: ${n} devices at once, then ${report.burst} standard-profile logins`,
+    "",
+    `A real \`iotnet server\` process (\`MALLOC_ARENA_MAX=2\`, temp data dir, log to a file)`,
+    `and ${n} \`EdgeConnection\`s driven from **one** driver process (\`scripts/load.ts\`).`,
+    `Each device has its own ${report.samples.toLocaleString("en")}-sample file (${
+      Math.round(report.fileBytes / 1e3)
+    } kB, \`generateDataFile\`), whose four results`,
+    "are computed locally with BigInt and `protocol/compute.ts`'s AVERAGE rounding. All devices",
+    "log in at once; then all at once upload it (UED), ask SUM, AVERAGE, MAX and MIN (SCS),",
+    "list the active devices (AED) and message a random peer; then all log out.",
+    `**The ${n} logins use the cheap hash profile** (\`IOTNET_HASH_PROFILE=fast\`, scrypt`,
+    "N=1024, one check per login).",
+    "",
+    `Second phase: a second server with the **standard** profile (N=16384, the default) and`,
+    `${report.burst + 1} accounts hashed as \`iotnet passwd\` does (\`hashPassword\`). One device`,
+    `logs in, uploads its file and asks SCS every ${PROBE_GAP_MS} ms, ${
+      QUIET_MS / 1000
+    } s alone, then while ${report.burst} other`,
+    "devices log in at once.",
+    "",
+    table(["figure", "measured", "target", "result"], rows),
+    "",
+    ...conditions(report).flatMap((line) => [line, ""]),
+    ...(report.failures.length > 0
+      ? ["First failures:", "", ...report.failures.map((f) => `- ${f}`), ""]
+      : []),
+    ...(report.serverComplaints.length > 0
+      ? [
+        `Server log lines reporting problems (${report.serverComplaints.length}, first 10):`,
+        "",
+        ...report.serverComplaints.slice(0, 10).map((l) => `- \`${l}\``),
+        "",
+      ]
+      : []),
+  ].join("\n").trimEnd();
+}

@@ -84,7 +84,7 @@ export function serverCommand() {
       const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
       for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const signal = await stop;
-      console.log(`${signal} received: logging everyone out`);
+      server.log(`${signal} received: logging everyone out`);
       await server.close();
       for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
       console.log("server stopped");

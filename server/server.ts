@@ -21,6 +21,7 @@ import {
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
+import { createEventLog } from "./event_log.ts";
 import { Authenticator } from "./auth.ts";
 import type { ServerSettings } from "./context.ts";
 import { CredentialsFile } from "./credentials.ts";
@@ -76,6 +77,8 @@ export interface IotServer extends AsyncDisposable {
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
+  /** Adds a line to the server's event log. */
+  log(line: string): void;
   /** Stops accepting, logs every device out and waits until all is written. */
   close(): Promise<void>;
 }
@@ -98,7 +101,8 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
   hashParamsFromEnv();
   const clock = options.clock ?? systemClock;
-  const print = options.log ?? ((line: string) => console.log(line));
+  const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout);
+  const print = options.log ?? ((line: string) => stdoutLog!.line(line));
   // SPEC §1: `listening on HOST:PORT` is the first line. What start-up finds (repairs,
   // credential problems) is held back until that has been said.
   let early: string[] | undefined = [];
@@ -200,12 +204,14 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
       }));
       await host.active.flushed();
       store.close();
+      await stdoutLog?.flush();
     })();
 
   return {
     hostname: listener.addr.hostname,
     port: listener.addr.port,
     settings: { ...settings, port: listener.addr.port },
+    log,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EdgeProcess } from "./_helpers/edge_process.ts";
-import { runIotnet } from "./_helpers/iotnet_command.ts";
+import { iotnetCommand, runIotnet } from "./_helpers/iotnet_command.ts";
 import { RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir } from "./_helpers/wait.ts";
@@ -138,4 +138,35 @@ Deno.test("a device that stops reading is dropped past its queue cap; the server
   assert.equal(status.code, 0);
   assert.ok(performance.now() - start < 5_000, "shutdown waited on a peer that does not read");
   stalled[Symbol.dispose]();
+});
+
+Deno.test("a server whose stdout nobody reads keeps serving", async () => {
+  const dataDir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dataDir, "credentials.txt"), "watch1 pw1\n");
+  const child = iotnetCommand(["server", "0", "3", "--data-dir", dataDir], {
+    env: { IOTNET_HASH_PROFILE: "fast" },
+  }).spawn();
+  // Read the first line only; from then on the pipe fills up and is never read.
+  const reader = child.stdout.getReader();
+  let first = "";
+  while (!first.includes("\n")) first += new TextDecoder().decode((await reader.read()).value);
+  const port = Number(/listening on .*:(\d+)/.exec(first)?.[1]);
+  try {
+    using raw = await RawClient.connect(port, "watch1");
+    const id = await raw.send({ op: "upload", fileID: 1, bytes: 2 });
+    await raw.sendData(id, new TextEncoder().encode("7\n"));
+    await raw.receive((m) => m.t === "res" && m.id === id);
+    // Each SCS logs a line of ~45 bytes: 3,000 of them are far more than a pipe holds.
+    for (let i = 0; i < 3000; i++) {
+      const res = await raw.request({ op: "compute", fileID: 1, operation: "SUM" });
+      assert.ok(res.t === "res" && res.ok, `SCS ${i}`);
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });

@@ -1,0 +1,94 @@
+/**
+ * The server's event log on stdout: one line per event, written without ever blocking
+ * the server. A synchronous write to a pipe nobody reads would freeze every session
+ * (measured: after ~64 KiB of log the next SCS waited until the pipe was read), so lines
+ * are queued and written one write at a time; if the queue passes a cap while stdout is
+ * not being read, new lines are dropped and the drop is reported once stdout drains.
+ *
+ * @module
+ */
+
+/** Log bytes that may wait for a slow stdout before lines are dropped. */
+export const MAX_QUEUED_LOG_BYTES = 1024 * 1024;
+/** Longest {@linkcode EventLog.flush} waits at shutdown. */
+const FLUSH_TIMEOUT_MS = 2_000;
+
+/** A line sink that never blocks. */
+export interface EventLog {
+  /** Queues one line. */
+  line(text: string): void;
+  /** Resolves when the queue is written, or after a short timeout. */
+  flush(): Promise<void>;
+}
+
+/** Where the log goes: the shape of `Deno.stdout`. */
+export interface LogWriter {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * Creates the event log over `out`.
+ *
+ * @example
+ * ```ts
+ * import { createEventLog } from "./event_log.ts";
+ * import assert from "node:assert/strict";
+ * const written: string[] = [];
+ * const log = createEventLog({
+ *   write: (b) => (written.push(new TextDecoder().decode(b)), Promise.resolve(b.length)),
+ * });
+ * log.line("watch1 joined");
+ * await log.flush();
+ * assert.equal(written.join(""), "watch1 joined\n");
+ * ```
+ */
+export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_BYTES): EventLog {
+  const encoder = new TextEncoder();
+  let queue: string[] = [];
+  let queuedBytes = 0;
+  let dropped = 0;
+  let writing: Promise<void> | undefined;
+
+  async function drain(): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const text = queue.join("");
+        queue = [];
+        queuedBytes = 0;
+        const bytes = encoder.encode(text);
+        for (let at = 0; at < bytes.length;) at += await out.write(bytes.subarray(at));
+        if (dropped > 0 && queue.length === 0) {
+          queue.push(`(${dropped} log lines were dropped while stdout was not being read)\n`);
+          dropped = 0;
+        }
+      }
+    } catch {
+      // stdout is gone (closed pipe): nothing more can be logged.
+      queue = [];
+    } finally {
+      writing = undefined;
+    }
+  }
+
+  return {
+    line(text) {
+      const entry = `${text}\n`;
+      if (queuedBytes + entry.length > maxQueuedBytes) {
+        dropped++;
+        return;
+      }
+      queue.push(entry);
+      queuedBytes += entry.length;
+      writing ??= drain();
+    },
+    async flush() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((r) => (timer = setTimeout(r, FLUSH_TIMEOUT_MS)));
+      const drained = (async () => {
+        while (writing) await writing;
+      })();
+      await Promise.race([drained, timeout]);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { createEventLog } from "./event_log.ts";
+
+Deno.test("lines queue behind a stalled writer without blocking, and drops are reported", async () => {
+  const written: string[] = [];
+  let release!: () => void;
+  const stalled = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  const log = createEventLog({
+    async write(bytes) {
+      if (calls++ === 0) await stalled; // stdout not being read
+      written.push(new TextDecoder().decode(bytes));
+      return bytes.length;
+    },
+  }, 40);
+  log.line("first"); // in flight, stalled
+  for (let i = 0; i < 10; i++) log.line(`line ${i}`); // 7 bytes each: 5 fit in 40
+  assert.deepEqual(written, []);
+  release();
+  await log.flush();
+  const text = written.join("");
+  assert.match(text, /^first\nline 0\nline 1\nline 2\nline 3\nline 4\n/);
+  assert.match(text, /\(5 log lines were dropped while stdout was not being read\)\n$/);
+});
+
+Deno.test("a closed stdout ends logging quietly", async () => {
+  const log = createEventLog({ write: () => Promise.reject(new Deno.errors.BrokenPipe("gone")) });
+  log.line("lost");
+  await log.flush();
+  log.line("also lost");
+  await log.flush();
+});

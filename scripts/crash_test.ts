@@ -444,8 +444,11 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
 
   /** Checks the restarted server's data directory against the model. */
   async function verify(): Promise<void> {
-    const listening = server.stdout.lines.findIndex((l) => l.startsWith("listening on "));
-    for (const line of server.stdout.lines.slice(0, listening)) {
+    // Start-up repairs follow the `listening on` line (SPEC §1 wants that line first).
+    const startup = server.stdout.lines.filter((l) =>
+      l.startsWith("recovery: ") || l.startsWith("removed unfinished file ")
+    );
+    for (const line of startup) {
       const kind = repairKind(line);
       if (!kind) fail(`recovery found something the journal does not explain: ${line}`);
       summary.repairs[kind] = (summary.repairs[kind] ?? 0) + 1;

@@ -106,7 +106,8 @@ export function commitUpload(target: CommitTarget, upload: UploadCommit): Promis
     };
     try {
       const { ino } = await Deno.stat(upload.temp);
-      store.beginUpload({ ...record, ino, logOffset: await sizeOf(dataDir.uploadLog) });
+      const logOffset = await sizeOf(dataDir.uploadLog);
+      await store.grouped(() => store.beginUpload({ ...record, ino, logOffset }));
       await Deno.rename(upload.temp, path);
     } catch (error) {
       await Deno.remove(upload.temp).catch(() => {});
@@ -123,7 +124,7 @@ export function commitUpload(target: CommitTarget, upload: UploadCommit): Promis
       await syncDirectory(path);
       const line = formatLogLine(device, upload.uploadedAt, fileID, upload.count);
       await appendLogLine(dataDir.uploadLog, line);
-      store.finishUpload(record);
+      await store.grouped(() => store.finishUpload(record));
     } catch (error) {
       // Let SCS answer for the file now in place; the journal row stays for recovery.
       bestEffort(() => store.putFile(record));
@@ -167,7 +168,7 @@ export function commitDelete(
         deletedAt,
         logOffset: await sizeOf(dataDir.deletionLog),
       };
-      store.beginDelete(pending);
+      await store.grouped(() => store.beginDelete(pending));
     } catch (error) {
       throw new CommandError(
         "io",
@@ -178,7 +179,7 @@ export function commitDelete(
     // Committed: the record is gone; recovery finishes the rest if cut short.
     try {
       await finishDelete(dataDir, pending);
-      store.dropPendingDelete(device, fileID);
+      await store.grouped(() => store.dropPendingDelete(device, fileID));
     } catch (error) {
       throw new CommandError("io", `file ${fileID} is deleted, but ${unfinished(error)}`, {
         cause: error,

@@ -276,7 +276,9 @@ export class Session {
   /** What a device's leaving means to the others: history, presence, private chats. */
   #leave(device: string, reason: string): void {
     const host = this.#host;
-    host.store.markSeen(device, host.clock.now());
+    const seen = host.clock.now();
+    void host.store.grouped(() => host.store.markSeen(device, seen))
+      .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} left (${reason})`);
     announcePresence(host, device, "offline");
     for (const partner of host.privateChats.leave(device)) {
@@ -449,7 +451,9 @@ export class Session {
       deliver: (frame) => this.#queue(frame),
     });
     this.#state = { phase: "active", device, since };
-    host.store.markSeen(device, since);
+    // Login history is not acknowledged to anyone: it rides the next group commit.
+    void host.store.grouped(() => host.store.markSeen(device, since))
+      .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} joined from ${this.ip}, UDP port ${request.port}`);
     announcePresence(host, device, "online");
     this.#touch();

@@ -234,3 +234,23 @@ Deno.test("store: beginDelete and finishUpload change the record and the journal
     store.close();
   }
 });
+
+Deno.test("grouped work shares one commit; a failing piece rolls back alone", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new Store(`${dir}/g.db`);
+  try {
+    const ok = store.grouped(() => store.addBlock("a", "b"));
+    const bad = store.grouped(() => {
+      store.addBlock("a", "c");
+      throw new Error("boom");
+    });
+    const also = store.grouped(() => store.addBlock("a", "d"));
+    assert.equal(await ok, true);
+    await assert.rejects(bad, /boom/);
+    assert.equal(await also, true);
+    assert.deepEqual([...store.blockedBy("a")].sort(), ["b", "d"]);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

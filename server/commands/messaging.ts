@@ -32,9 +32,12 @@ export async function message(
     log(`${ctx.device} messaged ${to}`);
     return { delivery: "online" };
   }
-  const id = store.storeMessage(
-    { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
-    { maxCount: settings.maxOfflineMessages, maxBytes: settings.maxOfflineBytes },
+  // Durable (group-committed) before the sender is told it is stored.
+  const id = await store.grouped(() =>
+    store.storeMessage(
+      { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
+      { maxCount: settings.maxOfflineMessages, maxBytes: settings.maxOfflineBytes },
+    )
   );
   if (id === undefined) {
     throw new CommandError(

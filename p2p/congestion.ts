@@ -165,6 +165,17 @@ export class Pacer {
     return this.#tokens >= 1;
   }
 
+  /**
+   * How many packets may leave at `now` (Infinity when unpaced).
+   *
+   * @param now the current time.
+   * @returns whole tokens available.
+   */
+  available(now: number): number {
+    this.#refill(now);
+    return this.#rate === Infinity ? Infinity : Math.floor(this.#tokens);
+  }
+
   /** Takes one token. */
   onSend(): void {
     this.#tokens -= 1;

@@ -70,3 +70,15 @@ Deno.test("pacer is unpaced before an RTT sample", () => {
   for (let i = 0; i < 4; i++) p.onSend();
   assert.equal(p.canSend(0), true); // refills to the (infinite-rate) burst immediately
 });
+
+Deno.test("pacer tells how many packets may leave at once (for batched sends)", () => {
+  const p = new Pacer(4, 2);
+  p.setRate(10, 10, 1); // 1 packet per ms, burst 4
+  assert.equal(p.available(0), 4);
+  p.onSend();
+  p.onSend();
+  p.onSend();
+  assert.equal(p.available(0), 1);
+  p.setRate(10, undefined, 1);
+  assert.equal(p.available(0), Infinity);
+});

@@ -16,12 +16,19 @@ import { type FileStartedEvent, type PeerEventMap, PeerEvents } from "./events.t
 import { MAX_CHAT_TEXT_BYTES, MAX_PAYLOAD_BYTES, type P2pLimits, resolveLimits } from "./limits.ts";
 import {
   type ChatPacket,
+  DATA_ACK_NOW,
+  DATA_HEADER_BYTES,
   decodePacket,
   encodePacket,
+  HEADER_BYTES,
   hexToId,
+  ID_BYTES,
   idToHex,
   MalformedPacketError,
   type Packet,
+  PACKET_MAGIC,
+  packetLength,
+  PacketType,
   type StartPacket,
 } from "./packet.ts";
 import { ReceiverCore } from "./receiver.ts";
@@ -93,6 +100,10 @@ export interface EndpointStats {
   rejected: number;
   datagramsIn: number;
   datagramsOut: number;
+  /** Socket reads (fewer than `datagramsIn` when the kernel coalesces received datagrams). */
+  reads: number;
+  /** Socket sends (fewer than `datagramsOut` with segmentation offload). */
+  sends: number;
   bytesIn: number;
   bytesOut: number;
   /** Retransmitted DATA datagrams over all sends. */
@@ -101,10 +112,13 @@ export interface EndpointStats {
 
 interface Outgoing {
   id: string;
+  idBytes: Uint8Array;
   core: SenderCore;
   to: PeerAddr;
   toKey: string;
   reader: BlockReader;
+  /** Reused read buffer (the core copies what is pushed). */
+  readBuf: Uint8Array;
   reading: boolean;
   readBytes: number;
   size: number;
@@ -116,22 +130,28 @@ interface Outgoing {
   progressBytes: number;
   timer: TimerId | undefined;
   timerAt: number;
+  /** The timer callback (made once, not per datagram). */
+  fire: () => void;
 }
 
 interface Incoming {
   id: string;
+  idBytes: Uint8Array;
+  /** Length of a full DATA datagram of this transfer. */
+  dataBytes: number;
   core: ReceiverCore;
   from: PeerAddr;
   fromKey: string;
   ticket: FileTicket;
   name: string;
   part: PartFile | undefined;
-  queue: Uint8Array[];
   writing: boolean;
   committing: boolean;
   reported: boolean;
   timer: TimerId | undefined;
   timerAt: number;
+  /** The timer callback (made once, not per datagram). */
+  fire: () => void;
 }
 
 interface PendingChat {
@@ -142,6 +162,14 @@ interface PendingChat {
   timer: TimerId | undefined;
   done: Deferred<void>;
 }
+
+/** Linux's default UDP receive buffer (`net.core.rmem_default`), assumed when unknown. */
+const DEFAULT_RECEIVE_BUFFER_BYTES = 212_992;
+/**
+ * Kernel bytes charged per received datagram beyond its length (skb overhead; Linux
+ * charges ≈ 2.3 KB for a 1422-byte datagram, so this errs on the safe side).
+ */
+const DATAGRAM_OVERHEAD_BYTES = 1422;
 
 /** Chat message ids remembered for duplicate suppression. */
 const MAX_SEEN_CHATS = 4096;
@@ -175,6 +203,15 @@ export class PeerEndpoint {
   #closed = false;
   #loop: Promise<void>;
   #cleanups = new Set<Promise<unknown>>();
+  /** The transfers that got the last DATA / ACK: the per-datagram fast path. */
+  #lastIn: Incoming | undefined;
+  #lastOut: Outgoing | undefined;
+  #lastFrom: PeerAddr | undefined;
+  #lastFromKey = "";
+  #coalesced: boolean;
+  #onSendError = (e: unknown) => {
+    if (!this.#closed) console.error("iotnet p2p: send failed:", e);
+  };
   /** Subscribe here or through {@linkcode PeerEndpoint.on}. */
   readonly events: PeerEvents = new PeerEvents();
   /** Counters. */
@@ -184,6 +221,8 @@ export class PeerEndpoint {
     rejected: 0,
     datagramsIn: 0,
     datagramsOut: 0,
+    reads: 0,
+    sends: 0,
     bytesIn: 0,
     bytesOut: 0,
     retransmits: 0,
@@ -191,6 +230,7 @@ export class PeerEndpoint {
 
   private constructor(socket: DatagramSocket, o: PeerEndpointOptions, limits: P2pLimits) {
     this.#socket = socket;
+    this.#coalesced = socket.coalesced === true;
     this.#clock = o.clock ?? systemClock;
     this.#limits = limits;
     this.#dir = o.receiveDir;
@@ -211,7 +251,16 @@ export class PeerEndpoint {
     const limits = resolveLimits(o.limits);
     const clock = o.clock ?? systemClock;
     await removeStaleParts(o.receiveDir, limits.stallTimeoutMs, clock.now());
-    const socket = o.socket ?? openUdpSocket(o.hostname ?? "127.0.0.1", o.port ?? 0);
+    const socket = o.socket ?? openUdpSocket(o.hostname ?? "127.0.0.1", o.port ?? 0, {
+      // Every datagram we send is at most a full DATA datagram, so the kernel may split
+      // batches of them at exactly that size.
+      ...(limits.segmentsPerSend > 1
+        ? { segmentBytes: DATA_HEADER_BYTES + limits.payloadBytes }
+        : {}),
+      receiveBufferBytes: limits.socketBufferBytes,
+      sendBufferBytes: limits.socketBufferBytes,
+      coalesceReceive: limits.segmentsPerSend > 1,
+    });
     return new PeerEndpoint(socket, o, limits);
   }
 
@@ -264,8 +313,10 @@ export class PeerEndpoint {
     for (;;) {
       const d = await this.#socket.receive();
       if (!d) return;
+      this.stats.reads++;
       try {
-        this.#onDatagram(d.bytes, d.from);
+        if (this.#coalesced) this.#onCoalesced(d.bytes, d.from);
+        else this.#onDatagram(d.bytes, d.from);
       } catch (e) {
         // A bug on one datagram must not take the endpoint down.
         this.stats.dropped++;
@@ -274,13 +325,36 @@ export class PeerEndpoint {
     }
   }
 
-  #send(bytes: Uint8Array, to: PeerAddr): void {
-    this.stats.datagramsOut++;
+  /**
+   * Splits a coalesced read: datagrams of one sender back to back, all as long as the
+   * first except a shorter last one (the kernel's receive-coalescing contract).
+   */
+  #onCoalesced(bytes: Uint8Array, from: PeerAddr): void {
+    let size = packetLength(bytes);
+    if (
+      size === undefined && bytes.length >= HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
+      (bytes[1] === PacketType.data || bytes[1] === DATA_ACK_NOW)
+    ) {
+      const last = this.#lastIn;
+      const inc = last !== undefined && sameId(bytes, last.idBytes)
+        ? last
+        : this.#incoming.get(idToHex(bytes.subarray(2, HEADER_BYTES)));
+      size = inc?.dataBytes;
+    }
+    if (size === undefined || size <= 0 || size >= bytes.length) {
+      return this.#onDatagram(bytes, from);
+    }
+    for (let off = 0; off < bytes.length; off += size) {
+      this.#onDatagram(bytes.subarray(off, Math.min(off + size, bytes.length)), from);
+    }
+  }
+
+  #send(bytes: Uint8Array, to: PeerAddr, datagrams = 1): void {
+    this.stats.datagramsOut += datagrams;
+    this.stats.sends++;
     this.stats.bytesOut += bytes.length;
     // Not awaited: a send is queued at once; awaiting each would serialise the window.
-    this.#socket.send(bytes, to).catch((e) => {
-      if (!this.#closed) console.error("iotnet p2p: send failed:", e);
-    });
+    this.#socket.send(bytes, to).catch(this.#onSendError);
   }
 
   #drop(): void {
@@ -304,9 +378,27 @@ export class PeerEndpoint {
   #onDatagram(bytes: Uint8Array, from: PeerAddr): void {
     if (this.#closed) return;
     const now = this.#clock.now();
-    const key = addrKey(from);
+    // Sockets hand back the same address object for the same peer: key it once.
+    if (from !== this.#lastFrom) {
+      this.#lastFrom = from;
+      this.#lastFromKey = addrKey(from);
+    }
+    const key = this.#lastFromKey;
     this.stats.datagramsIn++;
     this.stats.bytesIn += bytes.length;
+    // Fast path: DATA for the transfer that got the previous DATA, straight from the
+    // receive buffer into the core's ring (no decoded object, no copy, no hex id).
+    const inc = this.#lastIn;
+    if (
+      inc !== undefined && bytes.length >= DATA_HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
+      (bytes[1] === PacketType.data || bytes[1] === DATA_ACK_NOW) && inc.fromKey === key &&
+      sameId(bytes, inc.idBytes)
+    ) {
+      const seq = ((bytes[HEADER_BYTES]! << 24) | (bytes[HEADER_BYTES + 1]! << 16) |
+        (bytes[HEADER_BYTES + 2]! << 8) | bytes[HEADER_BYTES + 3]!) >>> 0;
+      inc.core.handleData(seq, bytes.subarray(DATA_HEADER_BYTES), now, bytes[1] === DATA_ACK_NOW);
+      return this.#serviceIn(inc);
+    }
     let p: Packet;
     try {
       p = decodePacket(bytes);
@@ -317,7 +409,11 @@ export class PeerEndpoint {
       this.#drop();
       return;
     }
-    const id = idToHex(p.id);
+    // Hex ids are map keys; an ACK for the last outgoing transfer needs none.
+    const id = p.type === "ack" && this.#lastOut !== undefined &&
+        sameId(bytes, this.#lastOut.idBytes)
+      ? this.#lastOut.id
+      : idToHex(p.id);
     switch (p.type) {
       case "start": {
         const inc = this.#incoming.get(id);
@@ -344,6 +440,7 @@ export class PeerEndpoint {
           this.#limiter.received(key, bytes.length);
           return this.#drop();
         }
+        if (p.type === "data") this.#lastIn = inc;
         inc.core.handle(p, now);
         return this.#serviceIn(inc);
       }
@@ -354,6 +451,7 @@ export class PeerEndpoint {
           if (!out && this.#isFinished(id, now)) return;
           return this.#drop();
         }
+        this.#lastOut = out;
         out.core.handle(p, now);
         return this.#serviceOut(out);
       }
@@ -421,24 +519,33 @@ export class PeerEndpoint {
     const name = storedFileName(t.from, t.filename);
     const inc: Incoming = {
       id,
+      idBytes: p.id,
+      dataBytes: DATA_HEADER_BYTES + p.payloadBytes,
       core: new ReceiverCore({
         id: p.id,
         size: t.size,
         payloadBytes: p.payloadBytes,
         limits: this.#limits,
         now,
+        kernelWindowPackets: Math.floor(
+          (this.#socket.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES) /
+            (DATA_HEADER_BYTES + p.payloadBytes + DATAGRAM_OVERHEAD_BYTES),
+        ),
       }),
       from,
       fromKey: key,
       ticket: t,
       name,
       part: undefined,
-      queue: [],
       writing: false,
       committing: false,
       reported: false,
       timer: undefined,
       timerAt: Infinity,
+      fire: () => {
+        inc.core.handleTimeout(this.#clock.now());
+        this.#serviceIn(inc);
+      },
     };
     this.#incoming.set(id, inc);
     const started: FileStartedEvent = {
@@ -482,14 +589,8 @@ export class PeerEndpoint {
     const core = inc.core;
     const now = this.#clock.now();
     if (core.state === "receiving" || core.state === "committing") {
-      const chunks = core.takeData();
-      if (chunks.length > 0) {
-        inc.queue.push(...chunks);
-        if (!inc.writing) this.#track(this.#writeLoop(inc));
-      }
-      if (
-        core.state === "committing" && !inc.committing && !inc.writing && inc.queue.length === 0
-      ) {
+      if (!inc.writing && core.hasData) this.#track(this.#writeLoop(inc));
+      if (core.state === "committing" && !inc.committing && !inc.writing && !core.hasData) {
         inc.committing = true;
         this.#track(this.#commit(inc));
       }
@@ -506,27 +607,24 @@ export class PeerEndpoint {
         message: f.message,
         transferId: inc.id,
       });
-      inc.queue = [];
       if (!inc.writing && inc.part) this.#track(inc.part.discard());
     }
     if (core.expired(now)) {
       this.#clearTimer(inc);
       this.#incoming.delete(inc.id);
+      if (this.#lastIn === inc) this.#lastIn = undefined;
       this.#remember(inc.id, now);
       return;
     }
-    this.#arm(inc, core.pollTimeout(now), () => {
-      inc.core.handleTimeout(this.#clock.now());
-      this.#serviceIn(inc);
-    });
+    this.#arm(inc, core.pollTimeout(now));
   }
 
   async #writeLoop(inc: Incoming): Promise<void> {
     inc.writing = true;
     try {
-      while (inc.queue.length > 0 && !inc.core.ended) {
-        const chunks = inc.queue;
-        inc.queue = [];
+      // The chunks view the core's receive buffer; they stay valid until consumed().
+      while (inc.core.hasData && !inc.core.ended) {
+        const chunks = inc.core.takeData();
         try {
           await inc.part!.write(chunks);
         } catch (e) {
@@ -609,10 +707,12 @@ export class PeerEndpoint {
       );
     }
     const now = this.#clock.now();
+    const idBytes = hexToId(t.transferId);
     const out: Outgoing = {
       id: t.transferId,
+      idBytes,
       core: new SenderCore({
-        id: hexToId(t.transferId),
+        id: idBytes,
         ticket: encodeTicket(t),
         mac: fromHex(o.ticket.mac),
         size: t.size,
@@ -622,6 +722,7 @@ export class PeerEndpoint {
       to: o.to,
       toKey: addrKey(o.to),
       reader: opened.reader,
+      readBuf: new Uint8Array(Math.min(this.#limits.readBlockBytes, t.size)),
       reading: false,
       readBytes: 0,
       size: t.size,
@@ -633,6 +734,10 @@ export class PeerEndpoint {
       progressBytes: -1,
       timer: undefined,
       timerAt: Infinity,
+      fire: () => {
+        out.core.handleTimeout(this.#clock.now());
+        this.#serviceOut(out);
+      },
     };
     this.#outgoing.set(out.id, out);
     const onAbort = () => {
@@ -657,14 +762,23 @@ export class PeerEndpoint {
     if (!out.reading && core.wantBytes() > 0) this.#track(this.#readLoop(out));
     let d: Uint8Array | undefined;
     const before = core.stats.retransmits;
-    while ((d = core.pollTransmit(now))) this.#send(d, out.to);
+    const segs = this.#segmentsPerSend();
+    let sent = core.stats.datagramsSent;
+    while ((d = core.pollTransmit(now, segs))) {
+      this.#send(d, out.to, core.stats.datagramsSent - sent);
+      sent = core.stats.datagramsSent;
+    }
     this.stats.retransmits += core.stats.retransmits - before;
     this.#progress(out, now, false);
     if (core.ended) return this.#finishOut(out, now);
-    this.#arm(out, core.pollTimeout(now), () => {
-      out.core.handleTimeout(this.#clock.now());
-      this.#serviceOut(out);
-    });
+    this.#arm(out, core.pollTimeout(now));
+  }
+
+  /** DATA datagrams per send: > 1 only when the socket splits batches at our size. */
+  #segmentsPerSend(): number {
+    const s = this.#socket;
+    if (s.segmentBytes !== DATA_HEADER_BYTES + this.#limits.payloadBytes) return 1;
+    return Math.min(this.#limits.segmentsPerSend, s.maxSegments ?? 1);
   }
 
   #progress(out: Outgoing, now: number, force: boolean): void {
@@ -686,10 +800,10 @@ export class PeerEndpoint {
     try {
       let want: number;
       while ((want = out.core.wantBytes()) > 0 && !out.core.ended) {
-        const n = Math.min(want, this.#limits.readBlockBytes);
-        let block: Uint8Array;
+        const n = Math.min(want, out.readBuf.length);
+        let got: number;
         try {
-          block = await out.reader.read(n);
+          got = await out.reader.readInto(out.readBuf.subarray(0, n));
         } catch (e) {
           out.core.cancel(
             "cancelled",
@@ -704,7 +818,7 @@ export class PeerEndpoint {
           break;
         }
         if (out.core.ended) break;
-        if (block.length < n) {
+        if (got < n) {
           out.core.cancel(
             "cancelled",
             new TransferAbortedError(
@@ -715,7 +829,7 @@ export class PeerEndpoint {
           break;
         }
         out.readBytes += n;
-        out.core.push(block);
+        out.core.push(out.readBuf.subarray(0, n));
         this.#serviceOut(out);
       }
     } finally {
@@ -730,6 +844,7 @@ export class PeerEndpoint {
     this.#clearTimer(out);
     out.reader.close();
     this.#outgoing.delete(out.id);
+    if (this.#lastOut === out) this.#lastOut = undefined;
     this.#remember(out.id, now);
     const core = out.core;
     if (core.state === "done") {
@@ -749,7 +864,7 @@ export class PeerEndpoint {
 
   // ---------------------------------------------------------------- timers
 
-  #arm(t: Outgoing | Incoming, at: number | undefined, fire: () => void): void {
+  #arm(t: Outgoing | Incoming, at: number | undefined): void {
     if (this.#closed) return;
     if (at === undefined) return this.#clearTimer(t);
     // Lazy re-arming: a timer already due no later than `at` stays; when it fires, the
@@ -763,7 +878,7 @@ export class PeerEndpoint {
     t.timer = this.#clock.setTimeout(() => {
       t.timer = undefined;
       t.timerAt = Infinity;
-      fire();
+      t.fire();
     }, Math.max(1, at - now));
   }
 
@@ -884,6 +999,8 @@ export class PeerEndpoint {
       if (inc.core.state !== "done") await inc.part?.discard();
     }
     this.#incoming.clear();
+    this.#lastIn = undefined;
+    this.#lastOut = undefined;
     this.#socket.close();
     await this.#loop;
   }
@@ -892,4 +1009,11 @@ export class PeerEndpoint {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** Whether the datagram's id field (bytes 2..17) equals `id`. */
+function sameId(bytes: Uint8Array, id: Uint8Array): boolean {
+  if (bytes.length < HEADER_BYTES) return false;
+  for (let i = 0; i < ID_BYTES; i++) if (bytes[i + 2] !== id[i]) return false;
+  return true;
 }

@@ -41,10 +41,10 @@ export interface P2pLimits {
   /** The receiver's reorder/write buffer in packets; the advertised window never exceeds it. */
   windowPackets: number;
   /**
-   * Most packets in flight (the congestion window's ceiling). Sized to what the
-   * receiving socket's kernel buffer absorbs in one burst (Linux default 208 KiB ≈ 90
-   * datagrams of 1.4 KB): a larger burst on a sub-millisecond path is dropped by the
-   * receiver's own kernel.
+   * Most packets in flight (the congestion window's ceiling). Below it, loss governs
+   * the window; the receiver also caps its advertised window at what its socket's kernel
+   * buffer holds (Linux default 208 KiB ≈ 87 datagrams of 1.4 KB, 8 MiB with
+   * `socketBufferBytes` granted), so it does not overflow that buffer by itself.
    */
   maxCwndPackets: number;
   /** Congestion window at start, in packets. */
@@ -53,12 +53,23 @@ export interface P2pLimits {
   minCwndPackets: number;
   /** Multiplicative decrease factor applied once per loss episode. */
   lossBeta: number;
-  /** The receiver acknowledges at least every this many in-order packets. */
+  /**
+   * The receiver acknowledges at least every this many in-order packets (and at least
+   * four times per its largest window).
+   */
   ackEveryPackets: number;
   /** ... or this long after an unacknowledged arrival. */
   ackDelayMs: number;
   /** Bytes read from the file per read on the sender. */
   readBlockBytes: number;
+  /**
+   * Most DATA datagrams handed to the kernel in one send when the socket supports
+   * segmentation offload (Linux UDP GSO; each still leaves as its own datagram of at
+   * most `payloadBytes` payload). 1 turns batching off.
+   */
+  segmentsPerSend: number;
+  /** Kernel socket buffers to request (capped by `net.core.rmem_max` / `wmem_max`). */
+  socketBufferBytes: number;
   /** Concurrent incoming transfers per endpoint. */
   maxIncomingTransfers: number;
   /** How long a finished transfer is remembered to re-acknowledge late FINs. */
@@ -78,14 +89,16 @@ export const DEFAULT_LIMITS: Readonly<P2pLimits> = Object.freeze({
   clockGranularityMs: 1,
   giveUpMs: 15_000,
   stallTimeoutMs: 30_000,
-  windowPackets: 512,
-  maxCwndPackets: 64,
+  windowPackets: 1024,
+  maxCwndPackets: 512,
   initialCwndPackets: 32,
   minCwndPackets: 8,
   lossBeta: 0.7,
-  ackEveryPackets: 8,
+  ackEveryPackets: 64,
   ackDelayMs: 1,
   readBlockBytes: 1400 * 128,
+  segmentsPerSend: 64,
+  socketBufferBytes: 4 * 1024 * 1024,
   maxIncomingTransfers: 16,
   lingerMs: 10_000,
   chatRetryMs: 300,
@@ -128,6 +141,8 @@ export function resolveLimits(overrides: Partial<P2pLimits> = {}): P2pLimits {
       "minCwndPackets",
       "ackEveryPackets",
       "readBlockBytes",
+      "segmentsPerSend",
+      "socketBufferBytes",
       "maxIncomingTransfers",
       "chatRetryMs",
       "chatTries",

@@ -31,6 +31,12 @@ export const PacketType = {
   chat_ack: 8,
 } as const;
 
+/**
+ * Type code of a DATA datagram that asks for an ACK at once (the sender can send no
+ * more until one arrives); decoded as `data` with `ackNow: true`.
+ */
+export const DATA_ACK_NOW = 9;
+
 /** A half-open range `[start, end)` of sequence numbers. */
 export interface SeqRange {
   start: number;
@@ -52,6 +58,8 @@ export interface DataPacket {
   id: Uint8Array;
   seq: number;
   payload: Uint8Array;
+  /** The sender waits for an ACK after this one: acknowledge at once (type code 9). */
+  ackNow?: boolean;
 }
 /** Receiver → sender: cumulative ack, window and selective ack ranges. */
 export interface AckPacket {
@@ -168,7 +176,7 @@ export function encodePacket(p: Packet): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + bodyLength(p));
   const view = new DataView(out.buffer);
   out[0] = PACKET_MAGIC;
-  out[1] = PacketType[p.type];
+  out[1] = p.type === "data" && p.ackNow ? DATA_ACK_NOW : PacketType[p.type];
   out.set(p.id, 2);
   let o = HEADER_BYTES;
   switch (p.type) {
@@ -231,9 +239,10 @@ export function encodePacket(p: Packet): Uint8Array {
   return out;
 }
 
-const TYPE_BY_CODE = new Map<number, Packet["type"]>(
-  Object.entries(PacketType).map(([k, v]) => [v, k as Packet["type"]]),
-);
+const TYPE_BY_CODE = new Map<number, Packet["type"]>([
+  ...Object.entries(PacketType).map(([k, v]) => [v, k as Packet["type"]] as const),
+  [DATA_ACK_NOW, "data"],
+]);
 
 /**
  * Decodes one datagram. Byte fields (`payload`, `ticket`, `mac`, ...) are copies, so the
@@ -276,7 +285,10 @@ export function decodePacket(bytes: Uint8Array): Packet {
     case "data": {
       need(4, "seq");
       const seq = view.getUint32(o);
-      return { type, id, seq, payload: bytes.slice(o + 4) };
+      const payload = bytes.slice(o + 4);
+      return bytes[1] === DATA_ACK_NOW
+        ? { type, id, seq, payload, ackNow: true }
+        : { type, id, seq, payload };
     }
     case "ack": {
       need(13, "fields");
@@ -347,6 +359,53 @@ export function decodePacket(bytes: Uint8Array): Packet {
     case "chat_ack":
       done();
       return { type, id };
+  }
+}
+
+/**
+ * The length of the datagram at the start of `bytes` as its own header fields give it,
+ * for splitting a coalesced read (several datagrams back to back). DATA carries no
+ * length (its payload is "the rest"), so its length must come from the transfer.
+ *
+ * @param bytes one or more datagrams.
+ * @returns the first datagram's length, or `undefined` for DATA or when the header is
+ * too short or not UVF.
+ * @example
+ * ```ts
+ * import { encodePacket, packetLength } from "./packet.ts";
+ * const ack = encodePacket({ type: "ack", id: new Uint8Array(16), cum: 1, window: 8, dups: 0, ranges: [] });
+ * console.assert(packetLength(ack) === ack.length);
+ * ```
+ */
+export function packetLength(bytes: Uint8Array): number | undefined {
+  const n = bytes.length;
+  if (n < HEADER_BYTES || bytes[0] !== PACKET_MAGIC) return undefined;
+  const u16 = (o: number) => o + 2 <= n ? (bytes[o]! << 8) | bytes[o + 1]! : -1;
+  const o = HEADER_BYTES;
+  switch (bytes[1]) {
+    case PacketType.start: {
+      const tl = u16(o + 2);
+      return tl < 0 ? undefined : o + 4 + tl + DIGEST_BYTES;
+    }
+    case PacketType.ack:
+      return o + 13 <= n ? o + 13 + 8 * bytes[o + 12]! : undefined;
+    case PacketType.fin:
+    case PacketType.fin_ack:
+      return o + DIGEST_BYTES;
+    case PacketType.abort: {
+      const len = u16(o + 1);
+      return len < 0 ? undefined : o + 3 + len;
+    }
+    case PacketType.chat: {
+      const tl = u16(o);
+      if (tl < 0) return undefined;
+      const xl = u16(o + 2 + tl + DIGEST_BYTES);
+      return xl < 0 ? undefined : o + 2 + tl + DIGEST_BYTES + 2 + xl;
+    }
+    case PacketType.chat_ack:
+      return o;
+    default:
+      return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  DATA_ACK_NOW,
   DATA_HEADER_BYTES,
   decodePacket,
   encodePacket,
@@ -7,6 +8,7 @@ import {
   idToHex,
   MalformedPacketError,
   type Packet,
+  packetLength,
 } from "./packet.ts";
 import { mulberry32 } from "./loss_model.ts";
 
@@ -17,6 +19,7 @@ const samples: Packet[] = [
   { type: "start", id, payloadBytes: 1400, ticket: new TextEncoder().encode('["t"]'), mac: d32 },
   { type: "data", id, seq: 0, payload: new Uint8Array(0) },
   { type: "data", id, seq: 0xffff_ffff, payload: Uint8Array.from({ length: 1400 }, (_, i) => i) },
+  { type: "data", id, seq: 3, payload: new Uint8Array([9, 8, 7]), ackNow: true },
   { type: "ack", id, cum: 5, window: 128, dups: 3, ranges: [] },
   {
     type: "ack",
@@ -63,7 +66,7 @@ Deno.test("every truncation of every packet is a MalformedPacketError", () => {
 });
 
 Deno.test("trailing bytes, bad magic and unknown types are rejected", () => {
-  const fin = encodePacket(samples[5]!);
+  const fin = encodePacket(samples.find((p) => p.type === "fin")!);
   const longer = new Uint8Array(fin.length + 1);
   longer.set(fin);
   assert.throws(() => decodePacket(longer), MalformedPacketError);
@@ -115,6 +118,35 @@ Deno.test("encodePacket rejects out-of-range fields with RangeError", () => {
     () => encodePacket({ type: "data", id, seq: -1, payload: new Uint8Array() }),
     RangeError,
   );
+});
+
+Deno.test("a DATA asking for an immediate ACK differs only in its type code", () => {
+  const payload = new Uint8Array([1, 2, 3]);
+  const plain = encodePacket({ type: "data", id, seq: 5, payload });
+  const now = encodePacket({ type: "data", id, seq: 5, payload, ackNow: true });
+  assert.equal(now[1], DATA_ACK_NOW);
+  assert.deepEqual(now.subarray(2), plain.subarray(2));
+});
+
+Deno.test("packetLength reads every self-describing length and splits coalesced reads", () => {
+  for (const p of samples) {
+    const bytes = encodePacket(p);
+    if (p.type === "data") {
+      assert.equal(packetLength(bytes), undefined, "DATA has no length of its own");
+      continue;
+    }
+    assert.equal(packetLength(bytes), bytes.length, p.type);
+    const two = new Uint8Array(bytes.length * 2);
+    two.set(bytes);
+    two.set(bytes, bytes.length);
+    assert.equal(packetLength(two), bytes.length, `${p.type} twice`);
+  }
+  assert.equal(packetLength(new Uint8Array(10)), undefined);
+  const start = encodePacket(samples[0]!);
+  assert.equal(packetLength(start.subarray(0, 19)), undefined, "lengths cut off");
+  const bad = start.slice();
+  bad[0] = 0;
+  assert.equal(packetLength(bad), undefined);
 });
 
 Deno.test("ids convert to and from hex", () => {

@@ -29,6 +29,11 @@ export interface ReceiverOptions {
   payloadBytes: number;
   limits: P2pLimits;
   now: number;
+  /**
+   * Packets the receiving socket's kernel buffer holds; the advertised window never
+   * exceeds it, so a sender never overflows that buffer by itself (default: no cap).
+   */
+  kernelWindowPackets?: number;
 }
 
 /** Counters of a {@linkcode ReceiverCore}. */
@@ -52,13 +57,27 @@ export class ReceiverCore {
   #failure: { reason: AbortReason; message: string } | undefined;
 
   #cum = 0;
-  #ooo = new Map<number, Uint8Array>();
-  #deliver: Uint8Array[] = [];
-  #unconsumed = 0;
+  // Packets [consumed, cum) (accepted, not yet written) and out-of-order arrivals up to
+  // consumed + windowPackets live in a ring of payloads (slot seq % ring packets), so
+  // nothing is allocated per packet and in-order bytes leave as a few large views.
+  #ringPackets: number;
+  #ring: Uint8Array;
+  /** 1 where an out-of-order packet is buffered (slot seq % ring packets). */
+  #have: Uint8Array;
+  #oooCount = 0;
+  /** Packets handed out by takeData (the first `#consumed` of them are written). */
+  #handed = 0;
+  #consumed = 0;
+  /** Packets per chunk handed out and not yet consumed, oldest first. */
+  #chunkPackets: number[] = [];
+  /** Packets already fed to the hash. */
+  #hashed = 0;
   #hash: Hash = createHash("sha256");
   #digest: Uint8Array | undefined;
   #claimed: Uint8Array | undefined;
 
+  #maxWindow: number;
+  #ackEvery: number;
   #ackNow = false;
   #ackAt: number | undefined;
   #sinceAck = 0;
@@ -87,6 +106,19 @@ export class ReceiverCore {
     this.#total = Math.ceil(o.size / o.payloadBytes);
     this.#l = o.limits;
     this.#lastHeard = o.now;
+    this.#ringPackets = Math.max(1, Math.min(this.#total, o.limits.windowPackets));
+    this.#maxWindow = Math.max(
+      1,
+      Math.min(o.limits.windowPackets, o.kernelWindowPackets ?? Infinity),
+    );
+    // Delayed ACKs every N in-order packets, but at least four per (largest) window so a
+    // sender limited by it never waits for the ACK timer.
+    this.#ackEvery = Math.max(
+      1,
+      Math.min(o.limits.ackEveryPackets, Math.floor(this.#maxWindow / 4)),
+    );
+    this.#ring = new Uint8Array(this.#ringPackets * this.#payload);
+    this.#have = new Uint8Array(this.#ringPackets);
   }
 
   /** Current state. */
@@ -111,7 +143,8 @@ export class ReceiverCore {
   }
   /** Packets the sender may still send beyond the cumulative ack. */
   get window(): number {
-    return Math.max(0, this.#l.windowPackets - this.#ooo.size - this.#unconsumed);
+    const room = this.#l.windowPackets - this.#oooCount - (this.#cum - this.#consumed);
+    return Math.max(0, Math.min(this.#maxWindow, room));
   }
 
   /**
@@ -139,8 +172,7 @@ export class ReceiverCore {
     this.#state = "failed";
     this.#failure = { reason, message };
     this.#endedAt = now;
-    this.#ooo.clear();
-    this.#deliver = [];
+    this.#release();
     this.#queueAbort(now);
   }
 
@@ -154,28 +186,79 @@ export class ReceiverCore {
     );
   }
 
+  /** Frees the buffer once the transfer failed. */
+  #release(): void {
+    this.#ring = new Uint8Array(0);
+    this.#have = new Uint8Array(0);
+    this.#oooCount = 0;
+    this.#chunkPackets = [];
+    this.#handed = this.#consumed = this.#cum;
+  }
+
+  /** Whether {@linkcode takeData} has bytes to hand out. */
+  get hasData(): boolean {
+    return this.#handed < this.#cum &&
+      (this.#state === "receiving" || this.#state === "committing");
+  }
+
   /**
-   * In-order file bytes ready to be written; the caller writes them, then calls
-   * {@linkcode consumed} with the number of chunks.
+   * In-order file bytes ready to be written, as views into the receive buffer (at most
+   * two, where it wraps). The caller writes them, then calls {@linkcode consumed} with
+   * the number of chunks; the views stay valid until then.
    *
    * @returns the chunks, possibly none.
    */
   takeData(): Uint8Array[] {
-    const out = this.#deliver;
-    this.#deliver = [];
+    const out: Uint8Array[] = [];
+    if (!this.hasData) return out;
+    const n = this.#ringPackets;
+    while (this.#handed < this.#cum) {
+      const first = this.#handed;
+      const slot = first % n;
+      const count = Math.min(this.#cum - first, n - slot);
+      out.push(this.#view(first, count));
+      this.#chunkPackets.push(count);
+      this.#handed += count;
+    }
     return out;
+  }
+
+  /** The bytes of packets [first, first + count), which must not wrap in the ring. */
+  #view(first: number, count: number): Uint8Array {
+    const start = (first % this.#ringPackets) * this.#payload;
+    let bytes = count * this.#payload;
+    if (first + count === this.#total) bytes -= this.#total * this.#payload - this.#size;
+    return this.#ring.subarray(start, start + bytes);
+  }
+
+  /** Feeds packets [hashed, upTo) to the SHA-256 in large pieces. */
+  #hashUpTo(upTo: number): void {
+    const n = this.#ringPackets;
+    while (this.#hashed < upTo) {
+      const first = this.#hashed;
+      const count = Math.min(upTo - first, n - (first % n));
+      this.#hash.update(this.#view(first, count));
+      this.#hashed += count;
+    }
   }
 
   /**
    * Chunks from {@linkcode takeData} are written: reopen the window.
    *
-   * @param chunks how many chunks were written.
+   * @param chunks how many chunks (oldest first) were written.
    * @param now the current time.
    */
   consumed(chunks: number, now: number): void {
-    this.#unconsumed = Math.max(0, this.#unconsumed - chunks);
+    let packets = 0;
+    for (let i = 0; i < chunks && this.#chunkPackets.length > 0; i++) {
+      packets += this.#chunkPackets.shift()!;
+    }
+    if (packets === 0) return;
+    // Hash before the ring slots can be reused.
+    this.#hashUpTo(this.#consumed + packets);
+    this.#consumed += packets;
     // Window update: tell a sender that saw a nearly closed window that it reopened.
-    if (this.#lastWindow < this.#l.windowPackets / 4 && this.window >= this.#l.windowPackets / 2) {
+    if (this.#lastWindow < this.#maxWindow / 4 && this.window >= this.#maxWindow / 2) {
       this.#ackNow = true;
     }
     void now;
@@ -200,8 +283,11 @@ export class ReceiverCore {
 
   #maybeComplete(): void {
     if (this.#state !== "receiving" || this.#cum < this.#total) return;
-    if (!this.#digest) this.#digest = new Uint8Array(this.#hash.digest());
-    if (!this.#claimed || this.#unconsumed > 0 || this.#deliver.length > 0) return;
+    if (!this.#digest) {
+      this.#hashUpTo(this.#total);
+      this.#digest = new Uint8Array(this.#hash.digest());
+    }
+    if (!this.#claimed || this.#consumed < this.#total) return;
     if (!equalBytes(this.#claimed, this.#digest)) {
       this.fail(
         "digest_mismatch",
@@ -232,7 +318,7 @@ export class ReceiverCore {
         if (this.#state === "receiving") this.#ackNow = true;
         break;
       case "data":
-        if (this.#state === "receiving") this.#onData(p.seq, p.payload, now);
+        if (this.#state === "receiving") this.#onData(p.seq, p.payload, now, p.ackNow === true);
         break;
       case "fin":
         if (this.#state === "done") {
@@ -250,69 +336,89 @@ export class ReceiverCore {
         this.#state = "failed";
         this.#failure = { reason: "cancelled", message: p.reason || "sender cancelled" };
         this.#endedAt = now;
-        this.#ooo.clear();
-        this.#deliver = [];
+        this.#release();
         break;
       default:
         break;
     }
   }
 
+  /**
+   * Fast path for one DATA datagram: the same as {@linkcode handle} with a decoded
+   * `data` packet, but `payload` may view a reused receive buffer (it is copied).
+   *
+   * @param seq the packet's sequence number.
+   * @param payload its payload.
+   * @param now the current time.
+   * @param ackNow the sender asked for an immediate ACK.
+   */
+  handleData(seq: number, payload: Uint8Array, now: number, ackNow = false): void {
+    this.#stats.datagramsReceived++;
+    if (this.#state === "failed") {
+      this.#queueAbort(now);
+      return;
+    }
+    this.#lastHeard = now;
+    if (this.#state === "receiving") this.#onData(seq, payload, now, ackNow);
+  }
+
   #expectedLength(seq: number): number {
     return seq < this.#total - 1 ? this.#payload : this.#size - (this.#total - 1) * this.#payload;
   }
 
-  #onData(seq: number, payload: Uint8Array, now: number): void {
+  #onData(seq: number, payload: Uint8Array, now: number, ackNow: boolean): void {
     if (seq >= this.#total || payload.length !== this.#expectedLength(seq)) {
       this.#stats.invalid++;
       return;
     }
-    if (seq < this.#cum || this.#ooo.has(seq)) {
+    const n = this.#ringPackets;
+    if (seq < this.#cum || (seq < this.#consumed + n && this.#have[seq % n] === 1)) {
       this.#stats.duplicates++;
       this.#ackNow = true;
       return;
     }
     if (
-      this.#ooo.size + this.#unconsumed >= this.#l.windowPackets ||
-      seq >= this.#cum + this.#l.windowPackets
+      this.#oooCount + (this.#cum - this.#consumed) >= this.#l.windowPackets ||
+      seq >= this.#cum + this.#l.windowPackets || seq >= this.#consumed + n
     ) {
       this.#ackNow = true; // beyond our buffer (a window probe): drop, re-advertise
       return;
     }
+    this.#ring.set(payload, (seq % n) * this.#payload);
     if (seq !== this.#cum) {
-      this.#ooo.set(seq, payload);
+      this.#have[seq % n] = 1;
+      this.#oooCount++;
       this.#ackNow = true; // out of order: ack at once so the sender sees the gap
       return;
     }
-    const hadGap = this.#ooo.size > 0;
-    this.#accept(payload);
-    let next: Uint8Array | undefined;
-    while ((next = this.#ooo.get(this.#cum)) !== undefined) {
-      this.#ooo.delete(this.#cum);
-      this.#accept(next);
+    const hadGap = this.#oooCount > 0;
+    this.#accept(payload.length);
+    while (this.#oooCount > 0 && this.#have[this.#cum % n] === 1) {
+      this.#have[this.#cum % n] = 0;
+      this.#oooCount--;
+      this.#accept(this.#expectedLength(this.#cum));
     }
-    if (hadGap || this.#cum >= this.#total) this.#ackNow = true;
-    else if (++this.#sinceAck >= this.#l.ackEveryPackets) this.#ackNow = true;
+    if (hadGap || ackNow || this.#cum >= this.#total) this.#ackNow = true;
+    else if (++this.#sinceAck >= this.#ackEvery) this.#ackNow = true;
     else if (this.#ackAt === undefined) this.#ackAt = now + this.#l.ackDelayMs;
     this.#maybeComplete();
   }
 
-  #accept(payload: Uint8Array): void {
-    this.#hash.update(payload);
-    this.#deliver.push(payload);
-    this.#unconsumed++;
+  #accept(bytes: number): void {
     this.#cum++;
-    this.#stats.bytesDelivered += payload.length;
+    this.#stats.bytesDelivered += bytes;
   }
 
   #ranges(): SeqRange[] {
     const ranges: SeqRange[] = [];
-    if (this.#ooo.size === 0) return ranges;
+    if (this.#oooCount === 0) return ranges;
+    const n = this.#ringPackets;
+    const has = (seq: number) => seq < this.#consumed + n && this.#have[seq % n] === 1;
     const limit = this.#cum + this.#l.windowPackets;
     let start = -1;
     let seen = 0;
-    for (let seq = this.#cum + 1; seq <= limit && seen < this.#ooo.size; seq++) {
-      if (this.#ooo.has(seq)) {
+    for (let seq = this.#cum + 1; seq <= limit && seen < this.#oooCount; seq++) {
+      if (has(seq)) {
         seen++;
         if (start < 0) start = seq;
       } else if (start >= 0) {
@@ -323,7 +429,7 @@ export class ReceiverCore {
     }
     if (start >= 0 && ranges.length < MAX_SACK_RANGES) {
       let end = start;
-      while (this.#ooo.has(end)) end++;
+      while (has(end)) end++;
       ranges.push({ start, end });
     }
     return ranges;

@@ -22,7 +22,16 @@ import {
   type TransferError,
 } from "./errors.ts";
 import type { P2pLimits } from "./limits.ts";
-import { type AckPacket, encodePacket, type Packet } from "./packet.ts";
+import {
+  type AckPacket,
+  DATA_ACK_NOW,
+  DATA_HEADER_BYTES,
+  encodePacket,
+  HEADER_BYTES,
+  type Packet,
+  PACKET_MAGIC,
+  PacketType,
+} from "./packet.ts";
 import { RttEstimator } from "./rtt.ts";
 
 /** Smallest tail-loss probe timeout, ms. */
@@ -58,16 +67,10 @@ export interface SenderStats {
   bytesAcked: number;
 }
 
-interface Slot {
-  data: Uint8Array;
-  sentAt: number;
-  /** Global send order, to tell which packets were sent before a delivered one. */
-  order: number;
-  sends: number;
-  acked: boolean;
-  lost: boolean;
-  inFlight: boolean;
-}
+/** Slot flags. */
+const ACKED = 1;
+const LOST = 2;
+const IN_FLIGHT = 4;
 
 /** Sans-I/O sender of one transfer. */
 export class SenderCore {
@@ -86,10 +89,25 @@ export class SenderCore {
   #hash: Hash = createHash("sha256");
   #digest: Uint8Array | undefined;
   #pushedBytes = 0;
-  #partial: Uint8Array | undefined;
+  /** Bytes already copied into the slot of seq `#pushed` (not yet complete). */
+  #fill = 0;
   #pushed = 0;
 
-  #slots = new Map<number, Slot>();
+  // Packets [una, pushed) live in a ring of ready-made DATA datagrams (seq % cap), with
+  // their state in typed arrays: no object, Map entry or allocation per packet.
+  #cap: number;
+  #stride: number;
+  #ring: Uint8Array;
+  #views: Uint8Array[];
+  #sentAt: Float64Array;
+  /** Global send order, to tell which packets were sent before a delivered one. */
+  #sendOrder: Float64Array;
+  #sends: Uint32Array;
+  #flags: Uint8Array;
+  #newly = 0;
+  #sampleSeq = -1;
+  #rackSeq = -1;
+
   #una = 0;
   #nxt = 0;
   #rwndEdge = 0;
@@ -143,8 +161,26 @@ export class SenderCore {
       beta: o.limits.lossBeta,
     });
     this.#pacer = new Pacer(Math.min(16, o.limits.maxCwndPackets));
+    this.#cap = Math.max(
+      1,
+      Math.min(this.#total, o.limits.windowPackets + o.limits.maxCwndPackets),
+    );
+    this.#stride = DATA_HEADER_BYTES + this.#payload;
+    this.#ring = new Uint8Array(this.#cap * this.#stride);
+    this.#views = [];
+    for (let i = 0; i < this.#cap; i++) {
+      const base = i * this.#stride;
+      this.#ring[base] = PACKET_MAGIC;
+      this.#ring.set(o.id, base + 2);
+      this.#views.push(this.#ring.subarray(base, base + this.#stride));
+    }
+    this.#sentAt = new Float64Array(this.#cap);
+    this.#sendOrder = new Float64Array(this.#cap);
+    this.#sends = new Uint32Array(this.#cap);
+    this.#flags = new Uint8Array(this.#cap);
     this.#startDue = o.now;
     this.#lastHeard = o.now;
+
     if (o.size === 0) this.#digest = new Uint8Array(this.#hash.digest());
   }
 
@@ -184,53 +220,72 @@ export class SenderCore {
    */
   wantBytes(): number {
     if (this.ended || this.#pushedBytes >= this.#size) return 0;
-    const room = this.#una + this.#l.windowPackets + this.#l.maxCwndPackets - this.#pushed;
+    const room = this.#una + this.#cap - this.#pushed;
     if (room <= 0) return 0;
-    return Math.min(
-      room * this.#payload - (this.#partial?.length ?? 0),
-      this.#size - this.#pushedBytes,
-    );
+    return Math.min(room * this.#payload - this.#fill, this.#size - this.#pushedBytes);
   }
 
   /**
-   * Feeds the next file bytes, in order. The core keeps views into `bytes` until they
-   * are acknowledged, so the caller must not reuse the buffer.
+   * Feeds the next file bytes, in order. The bytes are copied (into ready-made
+   * datagrams), so the caller may reuse its buffer at once.
    *
-   * @param bytes the next bytes of the file.
-   * @throws {RangeError} when more bytes than the announced size are pushed.
+   * @param bytes the next bytes of the file, at most {@linkcode wantBytes} of them.
+   * @throws {RangeError} when more bytes than the announced size, or than
+   * {@linkcode wantBytes} allowed, are pushed.
    */
   push(bytes: Uint8Array): void {
     if (this.ended) return;
     if (this.#pushedBytes + bytes.length > this.#size) {
       throw new RangeError("pushed more bytes than the announced file size");
     }
+    const p = this.#payload;
+    if (this.#pushed + Math.ceil((this.#fill + bytes.length) / p) - this.#una > this.#cap) {
+      throw new RangeError("pushed more bytes than wantBytes() allowed");
+    }
     this.#hash.update(bytes);
     this.#pushedBytes += bytes.length;
-    let buf = bytes;
-    if (this.#partial) {
-      const merged = new Uint8Array(this.#partial.length + bytes.length);
-      merged.set(this.#partial);
-      merged.set(bytes, this.#partial.length);
-      buf = merged;
-      this.#partial = undefined;
-    }
-    let off = 0;
     const last = this.#pushedBytes === this.#size;
-    while (buf.length - off >= this.#payload || (last && off < buf.length)) {
-      const end = Math.min(off + this.#payload, buf.length);
-      this.#slots.set(this.#pushed++, {
-        data: buf.subarray(off, end),
-        sentAt: 0,
-        order: 0,
-        sends: 0,
-        acked: false,
-        lost: false,
-        inFlight: false,
-      });
-      off = end;
+    const ring = this.#ring;
+    let off = 0;
+    while (off < bytes.length) {
+      const seq = this.#pushed;
+      const base = (seq % this.#cap) * this.#stride;
+      // While a slot is refilled its type byte is invalid: a stale view of it that a
+      // deferred send still holds is then dropped as malformed, never misread.
+      if (this.#fill === 0) ring[base + 1] = 0;
+      const n = Math.min(p - this.#fill, bytes.length - off);
+      ring.set(bytes.subarray(off, off + n), base + DATA_HEADER_BYTES + this.#fill);
+      this.#fill += n;
+      off += n;
+      if (this.#fill === p || (last && off === bytes.length)) this.#seal(seq, base);
     }
-    if (off < buf.length) this.#partial = buf.slice(off);
     if (last) this.#digest = new Uint8Array(this.#hash.digest());
+  }
+
+  /** Completes the datagram of `seq`: header fields and fresh state. */
+  #seal(seq: number, base: number): void {
+    const ring = this.#ring;
+    ring[base + 1] = PacketType.data;
+    ring[base + HEADER_BYTES] = seq >>> 24;
+    ring[base + HEADER_BYTES + 1] = (seq >>> 16) & 0xff;
+    ring[base + HEADER_BYTES + 2] = (seq >>> 8) & 0xff;
+    ring[base + HEADER_BYTES + 3] = seq & 0xff;
+    const i = seq % this.#cap;
+    this.#sentAt[i] = 0;
+    this.#sendOrder[i] = 0;
+    this.#sends[i] = 0;
+    this.#flags[i] = 0;
+    this.#pushed++;
+    this.#fill = 0;
+  }
+
+  /** The datagram of a pushed `seq` (a view into the ring). */
+  #datagram(seq: number): Uint8Array {
+    const i = seq % this.#cap;
+    if (seq < this.#total - 1) return this.#views[i]!;
+    const base = i * this.#stride;
+    const len = this.#size - (this.#total - 1) * this.#payload;
+    return this.#ring.subarray(base, base + DATA_HEADER_BYTES + len);
   }
 
   /**
@@ -247,9 +302,8 @@ export class SenderCore {
   #fail(error: TransferError, tellPeer?: AbortReason): void {
     this.#state = "failed";
     this.#error = error;
-    this.#slots.clear();
+    this.#release();
     this.#lost = [];
-    this.#partial = undefined;
     if (tellPeer) {
       this.#outbox.push(encodePacket({
         type: "abort",
@@ -296,13 +350,43 @@ export class SenderCore {
           return;
         }
         this.#state = "done";
-        this.#slots.clear();
+        this.#release();
         break;
       case "abort":
         this.#fail(errorFromAbort(p.code, p.reason));
         break;
       default:
         break;
+    }
+  }
+
+  /** Drops the packet buffer once nothing can be sent any more. */
+  #release(): void {
+    this.#ring = new Uint8Array(0);
+    this.#views = [];
+  }
+
+  /** Marks `seq` acknowledged (cumulatively or selectively); notes RTT and RACK candidates. */
+  #ackSeq(seq: number, now: number): void {
+    const i = seq % this.#cap;
+    const f = this.#flags[i]!;
+    if ((f & ACKED) !== 0 || this.#sends[i] === 0) return;
+    this.#flags[i] = (f | ACKED) & ~IN_FLIGHT;
+    this.#newly++;
+    if ((f & IN_FLIGHT) !== 0) this.#pipe--;
+    const order = this.#sendOrder[i]!;
+    if (
+      this.#sends[i] === 1 &&
+      (this.#sampleSeq < 0 || order > this.#sendOrder[this.#sampleSeq % this.#cap]!)
+    ) {
+      this.#sampleSeq = seq;
+    }
+    // RACK: a retransmitted packet acked sooner than minRTT after its resend is
+    // ambiguous (the ack may be for the original), so it does not advance RACK.
+    if (this.#sends[i] === 1 || now - this.#sentAt[i]! >= this.#rtt.minRtt) {
+      if (this.#rackSeq < 0 || order > this.#sendOrder[this.#rackSeq % this.#cap]!) {
+        this.#rackSeq = seq;
+      }
     }
   }
 
@@ -317,47 +401,39 @@ export class SenderCore {
     }
     if (a.cum >= this.#una) this.#rwndEdge = Math.max(this.#rwndEdge, a.cum + a.window);
     if (a.window === 0 && a.cum >= this.#una) this.#rwndEdge = a.cum;
-    let newly = 0;
-    let sample: Slot | undefined;
-    let rack: Slot | undefined;
-    const ack = (seq: number) => {
-      const s = this.#slots.get(seq);
-      if (!s || s.acked || s.sends === 0) return;
-      s.acked = true;
-      newly++;
-      if (s.inFlight) {
-        s.inFlight = false;
-        this.#pipe--;
-      }
-      if (s.sends === 1 && (!sample || s.order > sample.order)) sample = s;
-      // RACK: a retransmitted packet acked sooner than minRTT after its resend is
-      // ambiguous (the ack may be for the original), so it does not advance RACK.
-      if (s.sends === 1 || now - s.sentAt >= this.#rtt.minRtt) {
-        if (!rack || s.order > rack.order) rack = s;
-      }
-    };
-    for (let seq = this.#una; seq < a.cum; seq++) {
-      ack(seq);
-      this.#slots.delete(seq);
-    }
-    if (a.cum > this.#una) this.#una = a.cum;
+    this.#newly = 0;
+    this.#sampleSeq = -1;
+    this.#rackSeq = -1;
+    // Candidates are read before `una` moves past them (their ring slots stay intact
+    // until the next push).
+    for (let seq = this.#una; seq < a.cum; seq++) this.#ackSeq(seq, now);
     for (const r of a.ranges) {
       const end = Math.min(r.end, this.#nxt);
-      for (let seq = Math.max(r.start, this.#una); seq < end; seq++) ack(seq);
+      for (let seq = Math.max(r.start, a.cum, this.#una); seq < end; seq++) this.#ackSeq(seq, now);
     }
+    if (this.#sampleSeq >= 0) {
+      this.#rtt.sample(now - this.#sentAt[this.#sampleSeq % this.#cap]!);
+    }
+    if (this.#rackSeq >= 0) {
+      const i = this.#rackSeq % this.#cap;
+      if (this.#sendOrder[i]! > this.#rackOrder) {
+        this.#rackOrder = this.#sendOrder[i]!;
+        this.#rackRtt = now - this.#sentAt[i]!;
+      }
+    }
+    const newly = this.#newly;
+    if (a.cum > this.#una) this.#una = a.cum;
     this.#stats.bytesAcked = Math.min(this.#size, this.#una * this.#payload);
-    if (sample) this.#rtt.sample(now - sample.sentAt);
-    if (rack && rack.order > this.#rackOrder) {
-      this.#rackOrder = rack.order;
-      this.#rackRtt = now - rack.sentAt;
-    }
     // Duplicates reported by the receiver after we retransmitted suggest spurious
     // retransmissions from reordering: widen the reordering window (RACK, RFC 8985 §6.2).
     if (a.dups > this.#peerDups) {
       if (this.#stats.retransmits > 0) this.#reoMult = Math.min(this.#reoMult + 1, 8);
       this.#peerDups = a.dups;
     }
-    this.#cc.onAck(newly, this.#una);
+    // Congestion window validation (RFC 7661 in spirit): grow only a window that is in
+    // use; a sender held back by the receiver's window or by file reads would otherwise
+    // inflate it to its ceiling and later burst.
+    if (this.#pipe + newly >= this.#cc.window / 2) this.#cc.onAck(newly, this.#una);
     if (newly > 0) {
       this.#probe = false;
       // RFC 6298 §5.3: restart the timer when new data is acknowledged; §5.2: stop it
@@ -392,13 +468,14 @@ export class SenderCore {
     this.#reoAt = undefined;
     if (this.#rackOrder < 0) return;
     const reo = this.#reoWnd();
+    const flags = this.#flags;
     for (let seq = this.#una; seq < this.#nxt; seq++) {
-      const s = this.#slots.get(seq);
-      if (!s || s.acked || s.lost || !s.inFlight || s.order >= this.#rackOrder) continue;
-      const deadline = s.sentAt + this.#rackRtt + reo;
+      const i = seq % this.#cap;
+      if ((flags[i]! & (ACKED | LOST | IN_FLIGHT)) !== IN_FLIGHT) continue;
+      if (this.#sendOrder[i]! >= this.#rackOrder) continue;
+      const deadline = this.#sentAt[i]! + this.#rackRtt + reo;
       if (deadline <= now) {
-        s.lost = true;
-        s.inFlight = false;
+        flags[i] = (flags[i]! | LOST) & ~IN_FLIGHT;
         this.#pipe--;
         this.#lost.push(seq);
         this.#cc.onLoss(seq, this.#nxt);
@@ -418,33 +495,72 @@ export class SenderCore {
     }
   }
 
-  #emit(bytes: Uint8Array): Uint8Array {
-    this.#stats.datagramsSent++;
+  #emit(bytes: Uint8Array, datagrams = 1): Uint8Array {
+    this.#stats.datagramsSent += datagrams;
     this.#stats.bytesSent += bytes.length;
     return bytes;
   }
 
-  #sendSlot(seq: number, s: Slot, now: number): Uint8Array {
-    if (s.sends > 0) this.#stats.retransmits++;
-    s.sends++;
-    s.sentAt = now;
-    s.order = ++this.#order;
-    s.lost = false;
-    s.inFlight = true;
+  #sendSlot(seq: number, now: number): Uint8Array {
+    this.#markSent(seq, now);
+    this.#ring[(seq % this.#cap) * this.#stride + 1] = this.#ackNowType();
+    return this.#emit(this.#datagram(seq));
+  }
+
+  /**
+   * New packets [seq, seq + k) leave together: their datagrams are adjacent in the ring,
+   * so one buffer carries them all for a socket that splits it (segmentation offload).
+   */
+  #sendRun(seq: number, k: number, now: number): Uint8Array {
+    for (let j = 0; j < k; j++) {
+      this.#markSent(seq + j, now);
+      this.#ring[((seq + j) % this.#cap) * this.#stride + 1] = PacketType.data;
+    }
+    this.#ring[((seq + k - 1) % this.#cap) * this.#stride + 1] = this.#ackNowType();
+    const start = (seq % this.#cap) * this.#stride;
+    const last = this.#datagram(seq + k - 1);
+    const end = last.byteOffset - this.#ring.byteOffset + last.length;
+    return this.#emit(this.#ring.subarray(start, end), k);
+  }
+
+  /**
+   * The type byte for the datagram just marked sent: DATA_ACK_NOW when the congestion
+   * window is now full and too small for the receiver's every-N delayed ACKs to come in
+   * time (they would wait for its ACK timer). A window limited by the receiver needs no
+   * mark: the receiver acks at least four times per window it advertises.
+   */
+  #ackNowType(): number {
+    const w = this.#cc.window;
+    return this.#lost.length === 0 && this.#pipe >= w && w < 2 * this.#l.ackEveryPackets
+      ? DATA_ACK_NOW
+      : PacketType.data;
+  }
+
+  #markSent(seq: number, now: number): void {
+    const i = seq % this.#cap;
+    if (this.#sends[i]! > 0) this.#stats.retransmits++;
+    this.#sends[i]!++;
+    this.#sentAt[i] = now;
+    this.#sendOrder[i] = ++this.#order;
+    this.#flags[i] = (this.#flags[i]! & ~LOST) | IN_FLIGHT;
     this.#pipe++;
     this.#pacer.onSend();
     if (this.#rtoAt === undefined) this.#rtoAt = now + this.#rtt.rto; // §5.1
     if (this.#ptoAt === undefined) this.#ptoAt = now + this.#pto();
-    return this.#emit(encodePacket({ type: "data", id: this.#id, seq, payload: s.data }));
   }
 
   /**
    * The next datagram to send now, if any. Call until it returns `undefined`.
    *
+   * With `maxSegments > 1` (a socket with segmentation offload), new DATA packets may
+   * come as one buffer of up to `maxSegments` back-to-back datagrams, each exactly
+   * `DATA_HEADER_BYTES + payloadBytes` long except possibly the file's last one.
+   *
    * @param now the current time.
+   * @param maxSegments most datagrams to return in one buffer.
    * @returns datagram bytes or `undefined`.
    */
-  pollTransmit(now: number): Uint8Array | undefined {
+  pollTransmit(now: number, maxSegments = 1): Uint8Array | undefined {
     const queued = this.#outbox.shift();
     if (queued) return this.#emit(queued);
     switch (this.#state) {
@@ -470,20 +586,31 @@ export class SenderCore {
         if (this.#pipe >= this.#cc.window && !this.#probe) return undefined;
         while (this.#lost.length > 0) {
           const seq = this.#lost[0]!;
-          const s = this.#slots.get(seq);
-          if (!s || s.acked || !s.lost) {
+          if (seq < this.#una || (this.#flags[seq % this.#cap]! & (ACKED | LOST)) !== LOST) {
             this.#lost.shift();
             continue;
           }
           if (!this.#pacer.canSend(now)) return undefined;
           this.#lost.shift();
-          return this.#sendSlot(seq, s, now);
+          return this.#sendSlot(seq, now);
         }
         if (this.#nxt < this.#pushed && (this.#nxt < this.#rwndEdge || this.#probe)) {
           if (!this.#pacer.canSend(now)) return undefined;
+          const seq = this.#nxt;
+          let k = 1;
+          if (maxSegments > 1 && !this.#probe) {
+            k = Math.min(
+              maxSegments,
+              this.#pushed - seq,
+              this.#rwndEdge - seq,
+              this.#cc.window - this.#pipe,
+              this.#cap - (seq % this.#cap), // adjacent in the ring
+              this.#pacer.available(now),
+            );
+          }
           this.#probe = false;
-          const seq = this.#nxt++;
-          return this.#sendSlot(seq, this.#slots.get(seq)!, now);
+          this.#nxt += k;
+          return k === 1 ? this.#sendSlot(seq, now) : this.#sendRun(seq, k, now);
         }
         return undefined;
       }
@@ -560,11 +687,10 @@ export class SenderCore {
       this.#ptoAt = undefined;
       if (this.#lost.length === 0 && this.#pipe > 0) {
         for (let seq = this.#nxt - 1; seq >= this.#una; seq--) {
-          const s = this.#slots.get(seq);
-          if (s && !s.acked && s.inFlight) {
+          const i = seq % this.#cap;
+          if ((this.#flags[i]! & (ACKED | IN_FLIGHT)) === IN_FLIGHT) {
             this.#probes++;
-            s.inFlight = false;
-            s.lost = true;
+            this.#flags[i] = (this.#flags[i]! | LOST) & ~IN_FLIGHT;
             this.#pipe--;
             this.#lost.push(seq);
             this.#lost.sort((x, y) => x - y);
@@ -585,10 +711,9 @@ export class SenderCore {
       this.#cc.onRto(this.#nxt);
       // Everything in flight is presumed lost; SACKed packets are not resent.
       for (let seq = this.#una; seq < this.#nxt; seq++) {
-        const s = this.#slots.get(seq);
-        if (s && !s.acked && s.inFlight) {
-          s.inFlight = false;
-          s.lost = true;
+        const i = seq % this.#cap;
+        if ((this.#flags[i]! & (ACKED | IN_FLIGHT)) === IN_FLIGHT) {
+          this.#flags[i] = (this.#flags[i]! | LOST) & ~IN_FLIGHT;
           this.#lost.push(seq);
         }
       }

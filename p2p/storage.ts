@@ -54,6 +54,22 @@ export class BlockReader {
     return got === n ? buf : buf.subarray(0, got);
   }
 
+  /**
+   * Fills `buf` from the file (fewer bytes only at end of file), without allocating.
+   *
+   * @param buf where to read to.
+   * @returns the number of bytes read; less than `buf.length` only at end of file.
+   */
+  async readInto(buf: Uint8Array): Promise<number> {
+    let got = 0;
+    while (got < buf.length) {
+      const r = await this.#file.read(buf.subarray(got));
+      if (r === null) break;
+      got += r;
+    }
+    return got;
+  }
+
   /** Closes the file (idempotent). */
   close(): void {
     if (this.#closed) return;
@@ -99,6 +115,8 @@ export function classifyStorageError(e: unknown, what: string): StorageFailure {
 
 /** Most bytes gathered into one write call. */
 export const WRITE_BATCH_BYTES = 1 << 20;
+/** Chunks at least this large are written as they are, without gathering. */
+const SMALL_CHUNK_BYTES = 64 * 1024;
 
 /** A receive-side temporary file that is renamed into place only on commit. */
 export class PartFile {
@@ -128,7 +146,8 @@ export class PartFile {
   }
 
   /**
-   * Appends chunks, gathered into large writes.
+   * Appends chunks: large ones as they are, runs of small ones gathered into one write
+   * of at most {@linkcode WRITE_BATCH_BYTES}.
    *
    * @param chunks the bytes, in order.
    */
@@ -137,9 +156,13 @@ export class PartFile {
     while (i < chunks.length) {
       let n = 0;
       let j = i;
-      while (j < chunks.length && (n === 0 || n + chunks[j]!.length <= WRITE_BATCH_BYTES)) {
+      while (
+        j < chunks.length && (j === i || chunks[j]!.length < SMALL_CHUNK_BYTES) &&
+        (n === 0 || n + chunks[j]!.length <= WRITE_BATCH_BYTES)
+      ) {
         n += chunks[j]!.length;
         j++;
+        if (n >= SMALL_CHUNK_BYTES) break;
       }
       let buf: Uint8Array;
       if (j - i === 1) {

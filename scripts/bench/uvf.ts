@@ -23,14 +23,38 @@ const here = new URL(".", import.meta.url).pathname;
 const peerScript = `${here}uvf_peer.ts`;
 const relayScript = `${here}../lossy_relay.ts`;
 
-interface Row {
+/** One benchmark row. */
+export interface Row {
   name: string;
   ms: number;
   retransmits?: number;
+  /** Retransmission-timer expiries of the sender. */
+  rtoExpiries?: number;
   rssSender?: number;
   rssReceiver?: number;
+  /** CPU time of the sender / receiver process, ms. */
+  cpuSender?: number;
+  cpuReceiver?: number;
+  /** Datagrams the sender sent / the receiver got (all types). */
+  datagramsOut?: number;
+  datagramsIn?: number;
+  /** Socket sends / reads of the sender and the receiver (below the datagram counts with
+   * segmentation offload and receive coalescing). */
+  sendsSender?: number;
+  readsReceiver?: number;
+  /** CPU ms per thread name, sender and receiver. */
+  threadsSender?: Record<string, number>;
+  threadsReceiver?: Record<string, number>;
   ok: boolean;
   note?: string;
+}
+
+/**
+ * Extra `deno run` flags for the UVF peers, from `UVF_DENO_FLAGS` (e.g. `--deny-ffi` to
+ * measure the transport without socket offloads).
+ */
+function peerFlags(): string[] {
+  return (Deno.env.get("UVF_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== "");
 }
 
 async function have(cmd: string): Promise<boolean> {
@@ -43,7 +67,8 @@ async function have(cmd: string): Promise<boolean> {
   return r.success;
 }
 
-async function ensureTools(): Promise<string[]> {
+/** Installs socat/atftp/atftpd when missing; returns what is still missing. */
+export async function ensureTools(): Promise<string[]> {
   const missing: string[] = [];
   for (const bin of ["socat", "atftp", "atftpd"]) {
     if (!(await have(bin))) missing.push(bin); // the Debian package has the same name
@@ -106,14 +131,34 @@ function freePort(): number {
   return port;
 }
 
-async function uvfRun(dir: string, src: string, loss: number, viaRelay = loss > 0): Promise<Row> {
+/**
+ * One UVF transfer of `src` between two fresh endpoint processes (through the lossy relay
+ * when `viaRelay`). `env` is passed to both peers (e.g. `UVF_LIMITS`).
+ */
+export async function uvfRun(
+  dir: string,
+  src: string,
+  loss: number,
+  viaRelay = loss > 0,
+  env: Record<string, string> = {},
+): Promise<Row> {
   const name = viaRelay ? `UVF via relay, ${loss * 100}% loss` : "UVF, 0% loss";
-  const inDir = `${dir}/uvf_in_${loss}_${viaRelay}`;
-  await Deno.mkdir(inDir);
+  const inDir = await Deno.makeTempDir({ dir, prefix: `uvf_in_${loss}_${viaRelay}_` });
   const key = newTicketKey();
   const size = (await Deno.stat(src)).size;
   const receiver = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-net", peerScript, "receive", inDir, toHex(key), "bob"],
+    args: [
+      "run",
+      "-A",
+      ...peerFlags(),
+      "--unstable-net",
+      peerScript,
+      "receive",
+      inDir,
+      toHex(key),
+      "bob",
+    ],
+    env,
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -157,6 +202,7 @@ async function uvfRun(dir: string, src: string, loss: number, viaRelay = loss > 
       args: [
         "run",
         "-A",
+        ...peerFlags(),
         "--unstable-net",
         peerScript,
         "send",
@@ -165,6 +211,7 @@ async function uvfRun(dir: string, src: string, loss: number, viaRelay = loss > 
         src,
         JSON.stringify(ticket),
       ],
+      env,
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
@@ -185,8 +232,17 @@ async function uvfRun(dir: string, src: string, loss: number, viaRelay = loss > 
       name,
       ms: s.result.ms,
       retransmits: s.result.retransmits,
+      rtoExpiries: s.result.rtoExpiries,
       rssSender: s.peakRssKb,
       rssReceiver: r.peakRssKb,
+      cpuSender: s.cpuMs,
+      cpuReceiver: r.cpuMs,
+      datagramsOut: s.stats?.datagramsOut,
+      datagramsIn: r.stats?.datagramsIn,
+      sendsSender: s.stats?.sends,
+      readsReceiver: r.stats?.reads,
+      threadsSender: s.threads,
+      threadsReceiver: r.threads,
       ok,
     };
   } finally {
@@ -259,10 +315,10 @@ async function tcpRun(dir: string, src: string): Promise<Row> {
   }
 }
 
-async function tftpRun(dir: string, src: string): Promise<Row> {
+/** One windowed TFTP download of `src` (atftpd + atftp, blksize 1428, windowsize 64). */
+export async function tftpRun(dir: string, src: string): Promise<Row> {
   const port = freePort();
-  const root = `${dir}/tftp_root`;
-  await Deno.mkdir(root);
+  const root = await Deno.makeTempDir({ dir, prefix: "tftp_root_" });
   await Deno.copyFile(src, `${root}/bench.bin`);
   await Deno.chmod(root, 0o777);
   const server = new Deno.Command("atftpd", {
@@ -284,7 +340,7 @@ async function tftpRun(dir: string, src: string): Promise<Row> {
   }).spawn();
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const dst = `${dir}/tftp_out.bin`;
+    const dst = `${root}.out`;
     const r = await timed("atftp", [
       "--option",
       "blksize 1428",
@@ -311,6 +367,25 @@ async function tftpRun(dir: string, src: string): Promise<Row> {
   }
 }
 
+/**
+ * Writes a pseudo-random benchmark file.
+ *
+ * @param path where.
+ * @param bytes its size (a multiple of 1 MiB).
+ */
+export async function writeBenchFile(path: string, bytes: number): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true });
+  const block = crypto.getRandomValues(new Uint8Array(65_536));
+  const big = new Uint8Array(1 << 20);
+  for (let i = 0; i < big.length; i += block.length) big.set(block, i);
+  for (let left = bytes; left > 0; left -= big.length) {
+    big[0] = left & 0xff; // vary the blocks a little
+    let o = 0;
+    while (o < big.length) o += await f.write(big.subarray(o));
+  }
+  f.close();
+}
+
 function mbps(ms: number): string {
   return Number.isFinite(ms) ? (BENCH_FILE_BYTES / ms / 1000).toFixed(1) : "–";
 }
@@ -324,18 +399,7 @@ export async function runUvfBench(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "uvf_bench_" });
   try {
     const src = `${dir}/bench.bin`;
-    {
-      const f = await Deno.open(src, { write: true, create: true });
-      const block = crypto.getRandomValues(new Uint8Array(65_536));
-      const big = new Uint8Array(1 << 20);
-      for (let i = 0; i < big.length; i += block.length) big.set(block, i);
-      for (let left = BENCH_FILE_BYTES; left > 0; left -= big.length) {
-        big[0] = left & 0xff; // vary the blocks a little
-        let o = 0;
-        while (o < big.length) o += await f.write(big.subarray(o));
-      }
-      f.close();
-    }
+    await writeBenchFile(src, BENCH_FILE_BYTES);
     const missing = await ensureTools();
     const rows: Row[] = [];
     rows.push(await uvfRun(dir, src, 0));

@@ -3,7 +3,8 @@
  *
  * ```
  * deno run -A scripts/bench/uvf_peer.ts receive <dir> <keyHex> <name>
- *   → {"port":N}  … then {"event":"file",...,"peakRssKb":K} and exits
+ *   → {"port":N}  … then {"event":"file",...,"peakRssKb":K}; stays up (re-answering a
+ *     late FIN whose FIN_ACK was lost, as a real device does) until SIGTERM
  * deno run -A scripts/bench/uvf_peer.ts send <host> <port> <path> <signedTicketJson>
  *   → {"result":{...},"peakRssKb":K} and exits
  * ```
@@ -11,8 +12,36 @@
  * @module
  */
 
+import { Session } from "node:inspector";
+import { cpuUsage } from "node:process";
 import { type P2pLimits, PeerEndpoint } from "../../p2p/mod.ts";
 import { fromHex } from "../../p2p/ticket.ts";
+
+/** CPU time (user + system) this process used so far, ms. */
+function cpuMs(): number {
+  const u = cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * CPU ms per thread name of this process, plus `<name> sys` for the kernel part (from
+ * /proc/self/task; Deno allows that only with --allow-all, else `{}`).
+ */
+function threadCpuMs(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const t of Deno.readDirSync("/proc/self/task")) {
+      const stat = Deno.readTextFileSync(`/proc/self/task/${t.name}/stat`);
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
+      out[`${name} sys`] = (out[`${name} sys`] ?? 0) + Number(f[12]) * 10;
+    }
+  } catch {
+    // not Linux, or not --allow-all
+  }
+  return out;
+}
 
 function peakRssKb(): number {
   try {
@@ -29,8 +58,34 @@ function limits(): Partial<P2pLimits> {
   return raw ? JSON.parse(raw) : {};
 }
 
+/**
+ * When `UVF_CPU_PROFILE` names a file prefix, records a V8 CPU profile of this peer and
+ * returns a function that writes it to `<prefix>.<mode>.cpuprofile` (summarise it with
+ * `uvf_profile.ts`).
+ */
+function startProfile(mode: string): () => Promise<void> {
+  const prefix = Deno.env.get("UVF_CPU_PROFILE");
+  if (!prefix) return () => Promise.resolve();
+  const s = new Session();
+  s.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      s.post(method, params ?? {}, (e: Error | null, r?: unknown) => e ? reject(e) : resolve(r))
+    );
+  const started = post("Profiler.enable")
+    .then(() => post("Profiler.setSamplingInterval", { interval: 100 }))
+    .then(() => post("Profiler.start"));
+  return async () => {
+    await started;
+    const r = await post("Profiler.stop") as { profile: unknown };
+    await Deno.writeTextFile(`${prefix}.${mode}.cpuprofile`, JSON.stringify(r.profile));
+    s.disconnect();
+  };
+}
+
 async function main(args: string[]): Promise<void> {
   const [mode, ...rest] = args;
+  const stopProfile = startProfile(mode ?? "peer");
   if (mode === "receive") {
     const [dir, keyHex, name] = rest as [string, string, string];
     const ep = await PeerEndpoint.open({
@@ -44,11 +99,29 @@ async function main(args: string[]): Promise<void> {
       ep.events.once("file"),
       ep.events.once("file_failed").then((e) => Promise.reject(new Error(e.message))),
     ]);
+    const stop = Promise.withResolvers<void>();
+    const onTerm = () => stop.resolve();
+    Deno.addSignalListener("SIGTERM", onTerm);
     console.log(JSON.stringify({ port: ep.port }));
     try {
-      const e = await done;
-      console.log(JSON.stringify({ event: "file", ...e, stats: ep.stats, peakRssKb: peakRssKb() }));
+      const e = await Promise.race([done, stop.promise]);
+      if (e === undefined) return; // stopped before the file arrived
+      await stopProfile();
+      console.log(
+        JSON.stringify({
+          event: "file",
+          ...e,
+          stats: ep.stats,
+          peakRssKb: peakRssKb(),
+          cpuMs: cpuMs(),
+          threads: threadCpuMs(),
+        }),
+      );
+      // The sender may still be waiting for a FIN_ACK that was lost: keep answering
+      // (the endpoint lingers) until the benchmark is done with us.
+      await stop.promise;
     } finally {
+      Deno.removeSignalListener("SIGTERM", onTerm);
       await ep.close();
     }
   } else if (mode === "send") {
@@ -65,7 +138,16 @@ async function main(args: string[]): Promise<void> {
         path,
         ticket: JSON.parse(ticketJson),
       });
-      console.log(JSON.stringify({ result, stats: ep.stats, peakRssKb: peakRssKb() }));
+      await stopProfile();
+      console.log(
+        JSON.stringify({
+          result,
+          stats: ep.stats,
+          peakRssKb: peakRssKb(),
+          cpuMs: cpuMs(),
+          threads: threadCpuMs(),
+        }),
+      );
     } finally {
       await ep.close();
     }

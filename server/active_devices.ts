@@ -31,6 +31,8 @@ export class ActiveDevices {
   readonly #claimed = new Set<string>();
   /** Active devices in the order they became active. */
   readonly #active = new Map<string, ActiveDevice>();
+  /** Each active device's login time as log text, formatted once (AED lists it often). */
+  readonly #sinceText = new Map<string, string>();
   #writing: Promise<void> | undefined;
   #dirty = false;
   #onError: (error: unknown) => void;
@@ -56,18 +58,25 @@ export class ActiveDevices {
     if (!this.#claimed.has(device.name)) throw new Error(`${device.name} was not claimed`);
     this.#active.delete(device.name);
     this.#active.set(device.name, device);
+    this.#sinceText.set(device.name, formatTimestamp(device.since));
     this.#scheduleWrite();
   }
 
   /** Removes `name` (claimed or active); the log is renumbered. */
   release(name: string): void {
     this.#claimed.delete(name);
+    this.#sinceText.delete(name);
     if (this.#active.delete(name)) this.#scheduleWrite();
   }
 
   /** The active device called `name`. */
   get(name: string): ActiveDevice | undefined {
     return this.#active.get(name);
+  }
+
+  /** When `name` became active, in the log's timestamp format. */
+  sinceText(name: string): string {
+    return this.#sinceText.get(name) ?? "";
   }
 
   /** Active devices, oldest first. */
@@ -89,7 +98,8 @@ export class ActiveDevices {
     while (this.#dirty) {
       this.#dirty = false;
       try {
-        await writeFileAtomic(this.#path, new TextEncoder().encode(renderActiveLog(this.list())));
+        const text = renderActiveLog(this.list(), (d) => this.sinceText(d.name));
+        await writeFileAtomic(this.#path, new TextEncoder().encode(text));
       } catch (error) {
         this.#onError(error);
       }
@@ -112,8 +122,10 @@ export class ActiveDevices {
  * );
  * ```
  */
-export function renderActiveLog(devices: ActiveDevice[]): string {
-  return devices.map((d, i) =>
-    `${i + 1}; ${formatTimestamp(d.since)}; ${d.name}; ${d.ip}; ${d.udpPort}\n`
-  ).join("");
+export function renderActiveLog(
+  devices: ActiveDevice[],
+  sinceText: (device: ActiveDevice) => string = (d) => formatTimestamp(d.since),
+): string {
+  return devices.map((d, i) => `${i + 1}; ${sinceText(d)}; ${d.name}; ${d.ip}; ${d.udpPort}\n`)
+    .join("");
 }

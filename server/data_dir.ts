@@ -112,8 +112,52 @@ export async function statOrUndefined(path: string): Promise<Deno.FileInfo | und
   }
 }
 
+/** Per key: the fsync running now, and the one queued behind it. */
+const coalescedSyncs = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
+
+/**
+ * Runs `sync` for `key` so that concurrent callers share work: an fsync that *starts*
+ * after a caller's write covers it, so everyone who arrives while one runs shares the
+ * single one queued behind it. A thousand uploads at once cost a handful of fsyncs of
+ * `uploads/` and of the log, not a thousand each.
+ */
+function coalescedSync(key: string, sync: () => Promise<void>): Promise<void> {
+  const state = coalescedSyncs.get(key);
+  if (!state) {
+    const running = sync().finally(() => advance(key));
+    coalescedSyncs.set(key, { running });
+    return running;
+  }
+  state.next ??= state.running.catch(() => {}).then(sync);
+  return state.next;
+}
+
+function advance(key: string): void {
+  const state = coalescedSyncs.get(key);
+  if (!state?.next) {
+    coalescedSyncs.delete(key);
+    return;
+  }
+  const running = state.next.finally(() => advance(key));
+  coalescedSyncs.set(key, { running });
+}
+
 /** Fsyncs the directory holding `path`, so a rename or create in it survives a crash. */
-export async function syncDirectory(path: string): Promise<void> {
-  using handle = await Deno.open(dirname(resolve(path)), { read: true });
+export function syncDirectory(path: string): Promise<void> {
+  const dir = dirname(resolve(path));
+  return coalescedSync(`dir:${dir}`, () => fsyncDirectory(dir));
+}
+
+/** Makes every byte written to the file at `path` so far durable (`fdatasync`). */
+export function syncFileData(path: string): Promise<void> {
+  const file = resolve(path);
+  return coalescedSync(`file:${file}`, async () => {
+    using handle = await Deno.open(file, { read: true, write: true });
+    await handle.syncData();
+  });
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  using handle = await Deno.open(dir, { read: true });
   await handle.sync();
 }

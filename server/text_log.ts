@@ -8,7 +8,7 @@
 
 import { basename } from "node:path";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
-import { statOrUndefined, syncDirectory } from "./data_dir.ts";
+import { statOrUndefined, syncDirectory, syncFileData } from "./data_dir.ts";
 import { withLock } from "./keyed_lock.ts";
 import { formatTimestamp, MONTHS } from "./timestamp.ts";
 
@@ -72,13 +72,14 @@ export function formatLogLine(
 }
 
 /**
- * Appends one line to a text log and fsyncs it. Appends to one log are serialised in
- * this process, so a failed append (a full disk writes part of a line) is cut back off
- * before anyone else appends: the log never keeps a torn line.
+ * Appends one line to a text log and makes it durable. Writes to one log are serialised
+ * in this process, so a failed write (a full disk writes part of a line) is cut back off
+ * before anyone else appends: the log never keeps a torn line. The fsync comes after the
+ * lock and is shared with concurrent appenders ({@linkcode syncFileData}).
  */
-export function appendLogLine(path: string, line: string): Promise<void> {
+export async function appendLogLine(path: string, line: string): Promise<void> {
   const bytes = new TextEncoder().encode(`${line}\n`);
-  return withLock(LOG_LOCKS, path, async () => {
+  const created = await withLock(LOG_LOCKS, path, async () => {
     using file = await Deno.open(path, { append: true, create: true });
     const before = (await file.stat()).size;
     try {
@@ -86,13 +87,14 @@ export function appendLogLine(path: string, line: string): Promise<void> {
       if (written !== bytes.length) {
         throw new Error(`short write to ${path}: ${written} of ${bytes.length} bytes`);
       }
-      await file.syncData();
-      if (before === 0) await syncDirectory(path);
     } catch (error) {
       await file.truncate(before).catch(() => {});
       throw error;
     }
+    return before === 0;
   });
+  await syncFileData(path);
+  if (created) await syncDirectory(path);
 }
 
 /** Cuts off a last line without its newline (a write cut short by a crash). */

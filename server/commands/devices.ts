@@ -7,7 +7,6 @@
 import type { ResultFields } from "../../protocol/messages.ts";
 import type { CommandContext } from "../context.ts";
 import { visibleDevices } from "../presence.ts";
-import { formatTimestamp } from "../timestamp.ts";
 
 /** Handles `devices`. */
 export function devices(ctx: CommandContext): Promise<ResultFields<"devices">> {
@@ -18,7 +17,7 @@ export function devices(ctx: CommandContext): Promise<ResultFields<"devices">> {
   return Promise.resolve({
     devices: others.map((d) => ({
       name: d.name,
-      since: formatTimestamp(d.since),
+      since: ctx.server.active.sinceText(d.name),
       ip: d.ip,
       udpPort: d.udpPort,
     })),

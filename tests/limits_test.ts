@@ -65,26 +65,6 @@ Deno.test("100 connections declaring 2 GiB frames are refused at once; server me
   for (const c of clients) c[Symbol.dispose]();
 });
 
-Deno.test("1,000 idle unauthenticated connections do not keep a real device from logging in quickly", async () => {
-  await using server = await ServerProcess.start();
-  const idle: RawClient[] = [];
-  for (let i = 0; i < 1000; i += 100) {
-    idle.push(
-      ...await Promise.all(Array.from({ length: 100 }, () => RawClient.connect(server.port))),
-    );
-  }
-  try {
-    const start = performance.now();
-    await using edge = await EdgeProcess.start(server, { login: "watch1" });
-    const loginMs = performance.now() - start;
-    assert.equal((await edge.command("AED")).ok, true);
-    // Generous bound: includes starting a Deno process on a busy 2-core machine.
-    assert.ok(loginMs < 5_000, `login took ${loginMs} ms`);
-  } finally {
-    for (const c of idle) c[Symbol.dispose]();
-  }
-});
-
 Deno.test("path traversal and control characters in names never leave their folder", async () => {
   await using server = await ServerProcess.start({ args: ["--allow-registration"] });
   // As a login name: refused before it can name a file.
@@ -168,5 +148,102 @@ Deno.test("a server whose stdout nobody reads keeps serving", async () => {
     await child.stdout.cancel();
     await child.stderr.cancel();
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("an offline device's queue holds 1,000 messages; the sender is told when it is full", async () => {
+  await using server = await ServerProcess.start();
+  using raw = await RawClient.connect(server.port, "watch1");
+  const ids: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    ids.push(await raw.send({ op: "message", to: "watch3", text: `m${i}` }));
+  }
+  for (const id of ids) {
+    const res = await raw.receive((m) => m.t === "res" && m.id === id);
+    assert.ok(res.t === "res" && res.ok && res.delivery === "stored");
+  }
+  const full = await raw.request({ op: "message", to: "watch3", text: "one too many" });
+  assert.ok(full.t === "res" && !full.ok && full.error === "busy");
+  assert.match(full.message, /watch3 is offline and already has the most messages waiting/);
+});
+
+Deno.test("500 connections trickling a frame are closed at the frame deadline while a device's SCS stays fast", async () => {
+  await using server = await ServerProcess.start({ args: ["--frame-timeout", "2"] });
+  using device = await RawClient.connect(server.port, "watch1");
+  const id = await device.send({ op: "upload", fileID: 1, bytes: 2 });
+  await device.sendData(id, new TextEncoder().encode("5\n"));
+  await device.receive((m) => m.t === "res" && m.id === id);
+  const tricklers: RawClient[] = [];
+  for (let i = 0; i < 500; i += 100) {
+    tricklers.push(
+      ...await Promise.all(Array.from({ length: 100 }, () => RawClient.connect(server.port))),
+    );
+  }
+  // Each starts a 100-byte frame and then sends one byte every 300 ms.
+  await Promise.all(tricklers.map((t) => t.write(new Uint8Array([0, 0, 0, 100, 0x01]))));
+  const trickle = setInterval(() => {
+    for (const t of tricklers) void t.write(new Uint8Array([0x20])).catch(() => {});
+  }, 300);
+  const latencies: number[] = [];
+  try {
+    const closed = Promise.all(tricklers.map((t) => t.drainUntilClosed()));
+    let done = false;
+    void closed.then(() => (done = true));
+    while (!done) {
+      const start = performance.now();
+      const res = await device.request({ op: "compute", fileID: 1, operation: "SUM" });
+      latencies.push(performance.now() - start);
+      assert.ok(res.t === "res" && res.ok);
+    }
+    for (const messages of await closed) {
+      assert.ok(
+        messages.some((m) => m.t === "push" && m.event === "logout" && m.reason === "protocol"),
+      );
+    }
+  } finally {
+    clearInterval(trickle);
+    for (const t of tricklers) t[Symbol.dispose]();
+  }
+  latencies.sort((a, b) => a - b);
+  const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1]!;
+  assert.ok(latencies.length > 20, `only ${latencies.length} SCS requests ran`);
+  assert.ok(p99 < 200, `SCS p99 ${p99.toFixed(1)} ms while 500 connections trickled`);
+});
+
+Deno.test("10,000 connections opened and dropped leave the server serving, with its descriptors back", async () => {
+  await using server = await ServerProcess.start();
+  const fds = () => [...Deno.readDirSync(`/proc/${server.pid}/fd`)].length;
+  using device = await RawClient.connect(server.port, "watch1");
+  const before = fds();
+  for (let i = 0; i < 10_000; i += 200) {
+    const batch = await Promise.all(
+      Array.from({ length: 200 }, () => Deno.connect({ hostname: "127.0.0.1", port: server.port })),
+    );
+    for (const conn of batch) conn.close();
+  }
+  const res = await device.request({ op: "devices" });
+  assert.ok(res.t === "res" && res.ok);
+  const deadline = Date.now() + 10_000;
+  while (fds() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(fds() <= before, `${fds()} descriptors open, ${before} before the 10,000 connections`);
+});
+
+Deno.test("with 1,000 idle unauthenticated connections a login completes within 1 s", async () => {
+  await using server = await ServerProcess.start();
+  const idle: RawClient[] = [];
+  for (let i = 0; i < 1000; i += 100) {
+    idle.push(
+      ...await Promise.all(Array.from({ length: 100 }, () => RawClient.connect(server.port))),
+    );
+  }
+  try {
+    const start = performance.now();
+    using device = await RawClient.connect(server.port, "watch1");
+    const ms = performance.now() - start;
+    assert.ok(ms < 1000, `connect, hello, login and udp_port took ${ms.toFixed(0)} ms`);
+    const res = await device.request({ op: "devices" });
+    assert.ok(res.t === "res" && res.ok);
+  } finally {
+    for (const c of idle) c[Symbol.dispose]();
   }
 });

@@ -11,6 +11,7 @@ import {
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
   MAX_PENDING_LOGINS,
+  MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
 } from "../protocol/limits.ts";
 import { startServer } from "../server/mod.ts";
@@ -39,6 +40,11 @@ export function serverCommand() {
     .option("--idle-timeout <seconds>", "log out devices silent this long (0 = never)", "0")
     .option("--login-timeout <seconds>", "time a new connection has to log in", "60")
     .option("--allow-registration", "let unknown names create an account")
+    .option(
+      "--max-upload-mb <n>",
+      "largest upload accepted, in MiB",
+      String(MAX_UPLOAD_BYTES / 2 ** 20),
+    )
     .option(
       "--max-connections <n>",
       "connections held at once; more are refused",
@@ -69,6 +75,7 @@ export function serverCommand() {
         blockSeconds,
         idleTimeoutSeconds,
         loginDeadlineMs: loginSeconds * 1000,
+        maxUploadBytes: parseIntegerArg("--max-upload-mb", opts.maxUploadMb, 1, 2 ** 30) * 2 ** 20,
         maxConnections: parseIntegerArg("--max-connections", opts.maxConnections, 1, 1_000_000),
         maxPendingLogins: parseIntegerArg(
           "--max-pending-logins",

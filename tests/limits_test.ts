@@ -247,3 +247,14 @@ Deno.test("with 1,000 idle unauthenticated connections a login completes within 
     for (const c of idle) c[Symbol.dispose]();
   }
 });
+
+Deno.test("an upload over --max-upload-mb is refused before any data is stored", async () => {
+  await using server = await ServerProcess.start({ args: ["--max-upload-mb", "1"] });
+  using raw = await RawClient.connect(server.port, "watch1");
+  const res = await raw.request({ op: "upload", fileID: 1, bytes: 1024 * 1024 + 1 });
+  assert.ok(res.t === "res" && !res.ok && res.error === "too_large", JSON.stringify(res));
+  assert.match(res.message, /over the server's 1048576-byte limit/);
+  assert.deepEqual(await listDir(join(server.dataDir, "uploads")), []);
+  const ok = await raw.request({ op: "upload", fileID: 1, bytes: 0 });
+  assert.ok(ok.t === "res" && !ok.ok && ok.error === "invalid_data"); // empty, but within the limit
+});

@@ -461,3 +461,33 @@ Deno.test("endpoint: private-chat messages are delivered once, acknowledged, and
     await quick.close();
   }
 });
+
+Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer as busy", async () => {
+  await using alice = await device("alice");
+  await using carol = await device("carol");
+  await using bob = await device("bob", { ...FAST, maxIncomingTransfers: 1 });
+  // alice's transfer goes through a slow relay, so it is still running when carol starts.
+  await using relay = startLossyRelay({ target: addr(bob), forward: { seed: 3, delayMs: 20 } });
+  const big = await makeFile(alice.dir, "big.bin", 8 * 1024 * 1024);
+  const started = bob.ep.events.once("file_started", undefined, wait(10_000));
+  const first = alice.ep.sendFile({
+    to: relay.addr,
+    path: big,
+    ticket: await ticket(alice, bob, "big.bin", 8 * 1024 * 1024),
+  });
+  await started;
+  const small = await makeFile(carol.dir, "small.txt", 1000);
+  await assert.rejects(
+    carol.ep.sendFile({
+      to: addr(bob),
+      path: small,
+      ticket: await ticket(carol, bob, "small.txt", 1000),
+    }),
+    (e: unknown) => {
+      assert.ok(e instanceof TransferRejectedError, String(e));
+      assert.match(e.message, /busy/i);
+      return true;
+    },
+  );
+  assert.equal((await first).bytes, 8 * 1024 * 1024);
+});

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { SampleAggregates } from "../protocol/samples.ts";
 
 /** What the store keeps about one uploaded file. */
@@ -166,6 +166,8 @@ const BUSY_TIMEOUT_MS = 5_000;
 /** The store over one SQLite file (or `:memory:`). */
 export class Store {
   readonly #db: DatabaseSync;
+  /** Prepared statements by SQL text: compiled once, not on every call. */
+  readonly #statements = new Map<string, StatementSync>();
   /** Savepoints open now (for unique names). */
   #savepoints = 0;
   /** Work waiting for the next group commit. */
@@ -202,7 +204,7 @@ export class Store {
   }
 
   #userVersion(path: string): number {
-    const row = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
+    const row = this.#statement("PRAGMA user_version").get() as { user_version: number };
     const version = row.user_version;
     if (version > MIGRATIONS.length) {
       throw new StoreError(
@@ -229,7 +231,7 @@ export class Store {
 
   /** Records (or replaces) an uploaded file's metadata. */
   putFile(file: StoredFile): void {
-    this.#db.prepare(
+    this.#statement(
       `INSERT OR REPLACE INTO files (device, file_id, samples, sum, min, max, bytes, uploaded_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
@@ -246,7 +248,7 @@ export class Store {
 
   /** The metadata of `device`'s file `fileID`, if it has one. */
   getFile(device: string, fileID: number): StoredFile | undefined {
-    const row = this.#db.prepare(
+    const row = this.#statement(
       "SELECT samples, sum, min, max, bytes, uploaded_at FROM files WHERE device = ? AND file_id = ?",
     ).get(device, fileID) as
       | {
@@ -273,14 +275,14 @@ export class Store {
 
   /** Forgets a file; returns whether there was one. */
   deleteFile(device: string, fileID: number): boolean {
-    const result = this.#db.prepare("DELETE FROM files WHERE device = ? AND file_id = ?")
+    const result = this.#statement("DELETE FROM files WHERE device = ? AND file_id = ?")
       .run(device, fileID);
     return Number(result.changes) > 0;
   }
 
   /** Every stored file, for checks at start-up and in tests. */
   listFiles(): StoredFile[] {
-    const rows = this.#db.prepare("SELECT device, file_id FROM files ORDER BY device, file_id")
+    const rows = this.#statement("SELECT device, file_id FROM files ORDER BY device, file_id")
       .all() as { device: string; file_id: number }[];
     return rows.map((r) => this.getFile(r.device, r.file_id)!);
   }
@@ -290,7 +292,7 @@ export class Store {
    * Replaces an earlier journal row of the same file.
    */
   beginUpload(pending: PendingUpload): void {
-    this.#db.prepare(
+    this.#statement(
       `INSERT OR REPLACE INTO pending_uploads
          (device, file_id, samples, sum, min, max, bytes, uploaded_at, ino, log_offset)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -310,7 +312,7 @@ export class Store {
 
   /** The journalled upload of `device`'s file `fileID`, if there is one. */
   pendingUpload(device: string, fileID: number): PendingUpload | undefined {
-    const row = this.#db.prepare(
+    const row = this.#statement(
       "SELECT * FROM pending_uploads WHERE device = ? AND file_id = ?",
     ).get(device, fileID) as (FileRow & { ino: number | null; log_offset: number }) | undefined;
     return row && pendingUploadFromRow(row);
@@ -318,7 +320,7 @@ export class Store {
 
   /** Every journalled upload. */
   pendingUploads(): PendingUpload[] {
-    const rows = this.#db.prepare("SELECT * FROM pending_uploads ORDER BY device, file_id")
+    const rows = this.#statement("SELECT * FROM pending_uploads ORDER BY device, file_id")
       .all() as unknown as (FileRow & { ino: number | null; log_offset: number })[];
     return rows.map(pendingUploadFromRow);
   }
@@ -333,7 +335,7 @@ export class Store {
 
   /** Removes an upload's journal row. */
   dropPendingUpload(device: string, fileID: number): void {
-    this.#db.prepare("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?")
+    this.#statement("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?")
       .run(device, fileID);
   }
 
@@ -345,7 +347,7 @@ export class Store {
   beginDelete(pending: PendingDelete): boolean {
     return this.#transaction(() => {
       const existed = this.deleteFile(pending.device, pending.fileID);
-      this.#db.prepare(
+      this.#statement(
         `INSERT OR REPLACE INTO pending_deletes (device, file_id, samples, deleted_at, log_offset)
          VALUES (?, ?, ?, ?, ?)`,
       ).run(
@@ -361,7 +363,7 @@ export class Store {
 
   /** The journalled delete of `device`'s file `fileID`, if there is one. */
   pendingDelete(device: string, fileID: number): PendingDelete | undefined {
-    const row = this.#db.prepare(
+    const row = this.#statement(
       "SELECT * FROM pending_deletes WHERE device = ? AND file_id = ?",
     ).get(device, fileID) as Parameters<typeof pendingDeleteFromRow>[0] | undefined;
     return row && pendingDeleteFromRow(row);
@@ -369,15 +371,25 @@ export class Store {
 
   /** Every journalled delete. */
   pendingDeletes(): PendingDelete[] {
-    const rows = this.#db.prepare("SELECT * FROM pending_deletes ORDER BY device, file_id")
+    const rows = this.#statement("SELECT * FROM pending_deletes ORDER BY device, file_id")
       .all() as unknown as Parameters<typeof pendingDeleteFromRow>[0][];
     return rows.map(pendingDeleteFromRow);
   }
 
   /** Removes a delete's journal row. */
   dropPendingDelete(device: string, fileID: number): void {
-    this.#db.prepare("DELETE FROM pending_deletes WHERE device = ? AND file_id = ?")
+    this.#statement("DELETE FROM pending_deletes WHERE device = ? AND file_id = ?")
       .run(device, fileID);
+  }
+
+  /** The prepared statement for `sql`, compiled on first use. */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /**
@@ -443,7 +455,7 @@ export class Store {
 
   /** Until when `device` is blocked (ms epoch), if a lockout is recorded. */
   lockoutUntil(device: string): number | undefined {
-    const row = this.#db.prepare("SELECT until FROM lockouts WHERE device = ?").get(device) as
+    const row = this.#statement("SELECT until FROM lockouts WHERE device = ?").get(device) as
       | { until: number }
       | undefined;
     return row?.until;
@@ -451,13 +463,13 @@ export class Store {
 
   /** Records that `device` is blocked until `until` (ms epoch). */
   setLockout(device: string, until: number): void {
-    this.#db.prepare("INSERT OR REPLACE INTO lockouts (device, until) VALUES (?, ?)")
+    this.#statement("INSERT OR REPLACE INTO lockouts (device, until) VALUES (?, ?)")
       .run(device, until);
   }
 
   /** Removes `device`'s lockout. */
   clearLockout(device: string): void {
-    this.#db.prepare("DELETE FROM lockouts WHERE device = ?").run(device);
+    this.#statement("DELETE FROM lockouts WHERE device = ?").run(device);
   }
 
   /**
@@ -470,12 +482,12 @@ export class Store {
     message: { recipient: string; sender: string; text: string; sentAt: number },
     limits: { maxCount: number; maxBytes: number },
   ): number | undefined {
-    const queued = this.#db.prepare(
+    const queued = this.#statement(
       "SELECT count(*) AS n, coalesce(sum(length(CAST(text AS BLOB))), 0) AS bytes FROM messages WHERE recipient = ?",
     ).get(message.recipient) as { n: number; bytes: number };
     const bytes = new TextEncoder().encode(message.text).length;
     if (queued.n >= limits.maxCount || queued.bytes + bytes > limits.maxBytes) return undefined;
-    const result = this.#db.prepare(
+    const result = this.#statement(
       "INSERT INTO messages (recipient, sender, text, sent_at) VALUES (?, ?, ?, ?)",
     ).run(message.recipient, message.sender, message.text, message.sentAt);
     return Number(result.lastInsertRowid);
@@ -483,7 +495,7 @@ export class Store {
 
   /** The messages waiting for `recipient`, oldest first. */
   pendingMessages(recipient: string): StoredMessage[] {
-    const rows = this.#db.prepare(
+    const rows = this.#statement(
       "SELECT id, sender, text, sent_at FROM messages WHERE recipient = ? ORDER BY id",
     ).all(recipient) as { id: number; sender: string; text: string; sent_at: number }[];
     return rows.map((r) => ({ id: r.id, sender: r.sender, text: r.text, sentAt: r.sent_at }));
@@ -491,34 +503,34 @@ export class Store {
 
   /** Removes a delivered message; only its recipient may. Returns whether it existed. */
   deleteMessage(recipient: string, id: number): boolean {
-    const result = this.#db.prepare("DELETE FROM messages WHERE id = ? AND recipient = ?")
+    const result = this.#statement("DELETE FROM messages WHERE id = ? AND recipient = ?")
       .run(id, recipient);
     return Number(result.changes) > 0;
   }
 
   /** Records that `blocker` blocks `blocked`; false if it already did. */
   addBlock(blocker: string, blocked: string): boolean {
-    const result = this.#db.prepare("INSERT OR IGNORE INTO blocks (blocker, blocked) VALUES (?, ?)")
+    const result = this.#statement("INSERT OR IGNORE INTO blocks (blocker, blocked) VALUES (?, ?)")
       .run(blocker, blocked);
     return Number(result.changes) > 0;
   }
 
   /** Lifts a block; false if there was none. */
   removeBlock(blocker: string, blocked: string): boolean {
-    const result = this.#db.prepare("DELETE FROM blocks WHERE blocker = ? AND blocked = ?")
+    const result = this.#statement("DELETE FROM blocks WHERE blocker = ? AND blocked = ?")
       .run(blocker, blocked);
     return Number(result.changes) > 0;
   }
 
   /** Whether `blocker` blocks `blocked`. */
   isBlocked(blocker: string, blocked: string): boolean {
-    return this.#db.prepare("SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?")
+    return this.#statement("SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?")
       .get(blocker, blocked) !== undefined;
   }
 
   /** The devices that block `device`. */
   blockersOf(device: string): Set<string> {
-    const rows = this.#db.prepare("SELECT blocker FROM blocks WHERE blocked = ?").all(device) as {
+    const rows = this.#statement("SELECT blocker FROM blocks WHERE blocked = ?").all(device) as {
       blocker: string;
     }[];
     return new Set(rows.map((r) => r.blocker));
@@ -526,7 +538,7 @@ export class Store {
 
   /** The devices `device` blocks. */
   blockedBy(device: string): Set<string> {
-    const rows = this.#db.prepare("SELECT blocked FROM blocks WHERE blocker = ?").all(device) as {
+    const rows = this.#statement("SELECT blocked FROM blocks WHERE blocker = ?").all(device) as {
       blocked: string;
     }[];
     return new Set(rows.map((r) => r.blocked));
@@ -534,13 +546,13 @@ export class Store {
 
   /** Records that `device` was online at `at` (ms epoch). */
   markSeen(device: string, at: number): void {
-    this.#db.prepare("INSERT OR REPLACE INTO presence_history (device, last_seen) VALUES (?, ?)")
+    this.#statement("INSERT OR REPLACE INTO presence_history (device, last_seen) VALUES (?, ?)")
       .run(device, at);
   }
 
   /** Devices last seen online at or after `since` (ms epoch). */
   seenSince(since: number): string[] {
-    const rows = this.#db.prepare(
+    const rows = this.#statement(
       "SELECT device FROM presence_history WHERE last_seen >= ? ORDER BY device",
     ).all(since) as { device: string }[];
     return rows.map((r) => r.device);

@@ -597,17 +597,21 @@ export class PeerEndpoint {
     }
     let d: Uint8Array | undefined;
     while ((d = core.pollTransmit(now))) this.#send(d, inc.from);
-    if (core.state === "failed" && !inc.reported) {
+    // Reported once nothing writes any more and the part file is gone, so whoever hears
+    // of the failure never finds a leftover (the write loop calls back here when done).
+    if (core.state === "failed" && !inc.reported && !inc.writing) {
       inc.reported = true;
       const f = core.failure!;
-      this.events.emit("file_failed", {
-        from: inc.ticket.from,
-        filename: inc.ticket.filename,
-        reason: f.reason,
-        message: f.message,
-        transferId: inc.id,
-      });
-      if (!inc.writing && inc.part) this.#track(inc.part.discard());
+      const report = () =>
+        this.events.emit("file_failed", {
+          from: inc.ticket.from,
+          filename: inc.ticket.filename,
+          reason: f.reason,
+          message: f.message,
+          transferId: inc.id,
+        });
+      if (inc.part) this.#track(inc.part.discard().then(report, report));
+      else report();
     }
     if (core.expired(now)) {
       this.#clearTimer(inc);

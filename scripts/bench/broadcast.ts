@@ -9,11 +9,10 @@
  */
 
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { EdgeConnection } from "../../client/connection.ts";
+import { BenchServer } from "./bench_server.ts";
 import { ensureTool, mb, percentile, sampleRss, table } from "./tools.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const RECEIVERS = 1000;
 const MESSAGES = 100;
 
@@ -62,28 +61,8 @@ async function iotnetFanOut(): Promise<FanOut> {
   const work = await Deno.makeTempDir({ prefix: "iotnet-bench-bcast-" });
   const names = Array.from({ length: RECEIVERS + 1 }, (_, i) => `d${i}`);
   await Deno.writeTextFile(join(work, "credentials.txt"), names.map((n) => `${n} pw\n`).join(""));
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${root}deno.json`,
-      `${root}mod.ts`,
-      "server",
-      "0",
-      "3",
-      "--data-dir",
-      work,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    env: { MALLOC_ARENA_MAX: "2" },
-  }).spawn();
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const port = Number(/listening on .*:(\d+)/.exec((await reader.read()).value ?? "")?.[1]);
-  void (async () => {
-    while (!(await reader.read()).done) { /* drain the server log */ }
-  })();
+  const server = await BenchServer.start(work);
+  const port = server.port;
   try {
     const latencies: number[] = [];
     let received = 0;
@@ -125,8 +104,7 @@ async function iotnetFanOut(): Promise<FanOut> {
       peakRss,
     };
   } finally {
-    server.kill("SIGTERM");
-    await server.status;
+    await server.stop();
     await Deno.remove(work, { recursive: true });
   }
 }

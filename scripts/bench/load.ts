@@ -14,7 +14,6 @@
  */
 
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { EdgeConnection } from "../../client/connection.ts";
 import { generateDataFile } from "../../client/generate.ts";
 import {
@@ -24,9 +23,8 @@ import {
   OPERATIONS,
 } from "../../protocol/compute.ts";
 import { HASH_PROFILES, hashPassword } from "../../server/password_hash.ts";
-import { mb, percentile, rssBytes, table } from "./tools.ts";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
+import { BenchServer } from "./bench_server.ts";
+import { fdCount, mb, percentile, rssBytes, table } from "./tools.ts";
 
 /** Targets of the hardening issue (item 6). */
 export const TARGETS = {
@@ -255,7 +253,7 @@ async function phaseOne(
     fleet.map((d) => `${d.name} ${d.password}\n`).join(""),
   );
   progress(`starting a server (IOTNET_HASH_PROFILE=fast) for ${n} devices`);
-  const server = await ServerProcess.start(dataDir, "fast");
+  const server = await BenchServer.start(dataDir, "fast");
   const failures = new Failures(report);
   const t: Timings = { login: [], ued: [], scs: [], aed: [], message: [], logout: [] };
   const counts: Counts = { scsCorrect: 0, aedComplete: 0, messagesOnline: 0, loggedOut: 0 };
@@ -477,7 +475,7 @@ async function phaseTwo(
   report.phases.push([`hash ${burst + 1} passwords (standard profile)`, seconds(start)]);
 
   progress("starting a server (IOTNET_HASH_PROFILE=standard, the default)");
-  const server = await ServerProcess.start(dataDir, "standard");
+  const server = await BenchServer.start(dataDir, "standard");
   const failures = new Failures(report);
   const connections: EdgeConnection[] = [];
   const sampler = new ProcSampler(server.pid);
@@ -589,95 +587,6 @@ async function probeScs(
 
 // --- the server process and what /proc says ---
 
-/**
- * A real `iotnet server` process in `dataDir`. Its stdout and stderr go to files beside
- * the data directory, not to pipes: the server writes its event log synchronously, so a
- * pipe the driver drains late would stall the server and the figures with it.
- */
-class ServerProcess {
-  readonly #child: Deno.ChildProcess;
-  readonly port: number;
-  readonly #logs: { stdout: string; stderr: string };
-
-  private constructor(
-    child: Deno.ChildProcess,
-    port: number,
-    logs: { stdout: string; stderr: string },
-  ) {
-    this.#child = child;
-    this.port = port;
-    this.#logs = logs;
-  }
-
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  static async start(dataDir: string, hashProfile: "fast" | "standard"): Promise<ServerProcess> {
-    const logs = { stdout: `${dataDir}-stdout.log`, stderr: `${dataDir}-stderr.log` };
-    const child = new Deno.Command("sh", {
-      args: [
-        "-c",
-        'exec "$@" >"$IOTNET_LOAD_STDOUT" 2>"$IOTNET_LOAD_STDERR"',
-        "sh",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--config",
-        `${root}deno.json`,
-        `${root}mod.ts`,
-        "server",
-        "0",
-        "3",
-        "--data-dir",
-        dataDir,
-      ],
-      stdin: "null",
-      env: {
-        MALLOC_ARENA_MAX: "2",
-        IOTNET_HASH_PROFILE: hashProfile,
-        IOTNET_LOAD_STDOUT: logs.stdout,
-        IOTNET_LOAD_STDERR: logs.stderr,
-      },
-    }).spawn();
-    let exited = false;
-    void child.status.then(() => (exited = true));
-    for (const end = performance.now() + 30_000; performance.now() < end && !exited;) {
-      const first = (await Deno.readTextFile(logs.stdout).catch(() => "")).split("\n")[0]!;
-      const port = Number(/^listening on .*:(\d+)$/.exec(first)?.[1]);
-      if (port) return new ServerProcess(child, port, logs);
-      await sleep(20);
-    }
-    if (!exited) child.kill("SIGKILL");
-    await child.status;
-    const stderr = await Deno.readTextFile(logs.stderr).catch(() => "");
-    throw new Error(`the server did not start: ${stderr.trim() || "no output"}`);
-  }
-
-  /** Entries of `/proc/<pid>/fd`. */
-  fdCount(): number {
-    return fdCount(this.pid);
-  }
-
-  /** SIGTERM, then waits for the exit; returns the log lines that report a problem. */
-  async stop(): Promise<string[]> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    await this.#child.status;
-    const stdout = await Deno.readTextFile(this.#logs.stdout).catch(() => "");
-    const stderr = await Deno.readTextFile(this.#logs.stderr).catch(() => "");
-    return [
-      ...stdout.split("\n").filter((line) =>
-        /error|cannot|failed|refused|dropp|stopped reading/i.test(line)
-      ),
-      ...stderr.split("\n").filter((line) => line.trim()).map((line) => `stderr: ${line}`),
-    ];
-  }
-}
-
 /** Samples a process's RSS every 10 ms and its fd count every 50 ms, keeping the peaks. */
 class ProcSampler {
   readonly #pid: number;
@@ -731,16 +640,6 @@ class LagMonitor {
     this.#timer = undefined;
     return this.#max;
   }
-}
-
-function fdCount(pid: number): number {
-  let count = 0;
-  try {
-    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) count++;
-  } catch {
-    return 0;
-  }
-  return count;
 }
 
 /** The kernel's record of a process's peak resident memory (`VmHWM`), in bytes. */

@@ -84,3 +84,13 @@ export async function sh(script: string): Promise<void> {
     .output();
   if (code !== 0) throw new Error(`${script} failed: ${new TextDecoder().decode(stderr)}`);
 }
+
+export function fdCount(pid: number): number {
+  let count = 0;
+  try {
+    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) count++;
+  } catch {
+    return 0;
+  }
+  return count;
+}

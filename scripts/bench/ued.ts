@@ -8,12 +8,11 @@
  */
 
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { EdgeConnection } from "../../client/connection.ts";
+import { BenchServer } from "./bench_server.ts";
 import { generateDataFile } from "../../client/generate.ts";
 import { ensureTool, mb, percentile, rssBytes, sampleRss, sh, table, timed } from "./tools.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const SAMPLES = 10_000_000;
 const SMALL_SAMPLES = 1_000_000;
 const SCS_ROUNDS = 200;
@@ -30,29 +29,8 @@ export async function runUedBench(): Promise<string> {
   const smallBytes = await generateDataFile(small, SMALL_SAMPLES);
   await Deno.writeTextFile(join(work, "credentials.txt"), "bench benchpw\n");
 
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${root}deno.json`,
-      `${root}mod.ts`,
-      "server",
-      "0",
-      "3",
-      "--data-dir",
-      work,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    env: { MALLOC_ARENA_MAX: "2" },
-  }).spawn();
-  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const first = (await lines.read()).value ?? "";
-  const port = Number(/listening on .*:(\d+)/.exec(first)?.[1]);
-  void (async () => {
-    while (!(await lines.read()).done) { /* drain the server log */ }
-  })();
+  const server = await BenchServer.start(work);
+  const port = server.port;
 
   try {
     const connection = await EdgeConnection.connect({ hostname: "127.0.0.1", port });
@@ -141,8 +119,7 @@ export async function runUedBench(): Promise<string> {
       ]),
     ].join("\n");
   } finally {
-    server.kill("SIGTERM");
-    await server.status;
+    await server.stop();
     await Deno.remove(work, { recursive: true });
   }
 }

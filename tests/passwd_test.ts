@@ -83,6 +83,7 @@ Deno.test("passwd on a running server takes effect at the next login", async () 
   assert.equal(added.code, 0, added.stderr);
   assert.match(added.stdout, /password for sensor-7 added/);
   assert.equal((await loginOutcome(server, "sensor-7", "pw7")).ok, true);
+  await server.stop(); // it still writes its logs: stop it before removing its folder
   await Deno.remove(dataDir, { recursive: true });
 });
 

@@ -444,7 +444,12 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
 
   /** Checks the restarted server's data directory against the model. */
   async function verify(): Promise<void> {
-    // Start-up repairs follow the `listening on` line (SPEC §1 wants that line first).
+    // Start-up repairs follow the `listening on` line (SPEC §1 wants that line first), in
+    // their own write. Stdout keeps order, so once a line logged after start-up is in, so
+    // is every repair line: make one (a connection that never logs in) and wait for it.
+    const from = server.stdout.lines.length;
+    (await Deno.connect({ hostname: "127.0.0.1", port: server.port })).close();
+    await server.waitForLog(/ended before login/, 10_000, from);
     const startup = server.stdout.lines.filter((l) =>
       l.startsWith("recovery: ") || l.startsWith("removed unfinished file ")
     );

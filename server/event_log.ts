@@ -79,7 +79,8 @@ export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_B
       }
       queue.push(entry);
       queuedBytes += entry.length;
-      writing ??= drain();
+      // Start on a microtask, so every line logged in this turn goes out in one write.
+      writing ??= Promise.resolve().then(drain);
     },
     async flush() {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -13,7 +13,8 @@ Deno.test("lines queue behind a stalled writer without blocking, and drops are r
       return bytes.length;
     },
   }, 40);
-  log.line("first"); // in flight, stalled
+  log.line("first");
+  await new Promise((r) => setTimeout(r, 0)); // its write has started, and is stalled
   for (let i = 0; i < 10; i++) log.line(`line ${i}`); // 7 bytes each: 5 fit in 40
   assert.deepEqual(written, []);
   release();
@@ -29,4 +30,15 @@ Deno.test("a closed stdout ends logging quietly", async () => {
   await log.flush();
   log.line("also lost");
   await log.flush();
+});
+
+Deno.test("lines logged in one turn go out in one write", async () => {
+  const writes: string[] = [];
+  const log = createEventLog({
+    write: (b) => (writes.push(new TextDecoder().decode(b)), Promise.resolve(b.length)),
+  });
+  log.line("listening on 127.0.0.1:1");
+  log.line("recovery: something");
+  await log.flush();
+  assert.deepEqual(writes, ["listening on 127.0.0.1:1\nrecovery: something\n"]);
 });

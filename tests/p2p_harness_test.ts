@@ -203,20 +203,6 @@ function sha(b: Uint8Array): string {
 }
 
 function assertIntact(r: RunResult): void {
-  if (Deno.env.get("HARNESS_DEBUG")) {
-    console.log(
-      JSON.stringify({
-        size: r.sent.length,
-        ms: r.elapsedMs,
-        end: r.endedAt,
-        ...r.sender.stats,
-        cwnd: r.sender.congestion.cwnd,
-        srtt: r.sender.rtt.srtt,
-        rto: r.sender.rtt.rto,
-        dataSends: r.dataSends,
-      }),
-    );
-  }
   assert.equal(r.sender.state, "done", r.sender.error?.message);
   assert.equal(r.receiver?.state, "done");
   assert.equal(r.received.length, r.sent.length);

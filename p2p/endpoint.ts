@@ -11,11 +11,11 @@
 import { type Clock, systemClock, type TimerId } from "../internal/clock.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
 import { AmplificationLimiter } from "./amplification.ts";
-import { AbortCode, PeerUnreachableError, TransferAbortedError, TransferError } from "./errors.ts";
+import { ChatChannel } from "./chat_channel.ts";
+import { AbortCode, TransferAbortedError, TransferError } from "./errors.ts";
 import { type FileStartedEvent, type PeerEventMap, PeerEvents } from "./events.ts";
-import { MAX_CHAT_TEXT_BYTES, MAX_PAYLOAD_BYTES, type P2pLimits, resolveLimits } from "./limits.ts";
+import { MAX_PAYLOAD_BYTES, type P2pLimits, resolveLimits } from "./limits.ts";
 import {
-  type ChatPacket,
   DATA_ACK_NOW,
   DATA_HEADER_BYTES,
   decodePacket,
@@ -154,15 +154,6 @@ interface Incoming {
   fire: () => void;
 }
 
-interface PendingChat {
-  bytes: Uint8Array;
-  to: PeerAddr;
-  toKey: string;
-  tries: number;
-  timer: TimerId | undefined;
-  done: Deferred<void>;
-}
-
 /** Linux's default UDP receive buffer (`net.core.rmem_default`), assumed when unknown. */
 const DEFAULT_RECEIVE_BUFFER_BYTES = 212_992;
 /**
@@ -171,8 +162,6 @@ const DEFAULT_RECEIVE_BUFFER_BYTES = 212_992;
  */
 const DATAGRAM_OVERHEAD_BYTES = 1422;
 
-/** Chat message ids remembered for duplicate suppression. */
-const MAX_SEEN_CHATS = 4096;
 /** How long finished transfer ids stay known so late datagrams are not counted as stray. */
 const FINISHED_MEMORY_MS = 30_000;
 
@@ -193,12 +182,11 @@ export class PeerEndpoint {
   #limits: P2pLimits;
   #dir: string;
   #guard = new TicketGuard();
+  #chat: ChatChannel;
   #limiter: AmplificationLimiter;
   #outgoing = new Map<string, Outgoing>();
   #incoming = new Map<string, Incoming>();
   #finished = new Map<string, number>();
-  #chats = new Map<string, PendingChat>();
-  #seenChats = new Map<string, number>();
   #deviceName: string | undefined;
   #closed = false;
   #loop: Promise<void>;
@@ -235,6 +223,17 @@ export class PeerEndpoint {
     this.#limits = limits;
     this.#dir = o.receiveDir;
     this.#limiter = new AmplificationLimiter(3);
+    this.#chat = new ChatChannel({
+      clock: this.#clock,
+      limits,
+      guard: this.#guard,
+      send: (bytes, to) => this.#send(bytes, to),
+      drop: (rejected) => {
+        if (rejected) this.stats.rejected++;
+        this.#drop();
+      },
+      deliver: (event) => this.events.emit("chat", event),
+    });
     if (o.deviceName !== undefined) this.#deviceName = o.deviceName;
     this.#loop = this.#receiveLoop();
   }
@@ -471,15 +470,9 @@ export class PeerEndpoint {
       }
       case "chat":
         this.#limiter.received(key, bytes.length);
-        return this.#onChat(p, id, from, now);
-      case "chat_ack": {
-        const c = this.#chats.get(id);
-        if (!c || c.toKey !== key) return this.#drop();
-        this.#chats.delete(id);
-        if (c.timer !== undefined) this.#clock.clearTimeout(c.timer);
-        c.done.resolve();
-        return;
-      }
+        return this.#chat.onChat(p, id, from, now);
+      case "chat_ack":
+        return this.#chat.onAck(id, key);
     }
   }
 
@@ -896,11 +889,11 @@ export class PeerEndpoint {
 
   /**
    * Sends one private-chat message and waits for the peer's acknowledgement
-   * (retransmitting every `chatRetryMs`, up to `chatTries` times).
+   * (retransmitting every `chatRetryMs`, up to `chatTries` times); see `chat_channel.ts`.
    *
    * @param to the peer's UDP address.
    * @param ticket the chat ticket from the server (signed under the peer's key).
-   * @param text the message, at most {@linkcode MAX_CHAT_TEXT_BYTES} UTF-8 bytes.
+   * @param text the message, at most `MAX_CHAT_TEXT_BYTES` (400) UTF-8 bytes.
    * @throws {RangeError} when the text is too long.
    * @throws {PeerUnreachableError} when no acknowledgement came.
    */
@@ -908,70 +901,7 @@ export class PeerEndpoint {
     if (this.#closed) {
       return Promise.reject(new TransferAbortedError("closing", "the endpoint is closed"));
     }
-    const body = new TextEncoder().encode(text);
-    if (body.length > MAX_CHAT_TEXT_BYTES) {
-      return Promise.reject(
-        new RangeError(`chat text is ${body.length} bytes; the limit is ${MAX_CHAT_TEXT_BYTES}`),
-      );
-    }
-    if (ticket.ticket.kind !== "chat") {
-      return Promise.reject(new TypeError("sendChat needs a chat ticket"));
-    }
-    const id = crypto.getRandomValues(new Uint8Array(16));
-    const c: PendingChat = {
-      bytes: encodePacket({
-        type: "chat",
-        id,
-        ticket: encodeTicket(ticket.ticket),
-        mac: fromHex(ticket.mac),
-        text: body,
-      }),
-      to,
-      toKey: addrKey(to),
-      tries: 0,
-      timer: undefined,
-      done: deferred<void>(),
-    };
-    this.#chats.set(idToHex(id), c);
-    const attempt = () => {
-      c.timer = undefined;
-      if (c.tries >= this.#limits.chatTries) {
-        this.#chats.delete(idToHex(id));
-        c.done.reject(
-          new PeerUnreachableError(
-            `no answer to a chat message after ${c.tries} tries; the peer may be offline`,
-          ),
-        );
-        return;
-      }
-      c.tries++;
-      this.#send(c.bytes, to);
-      c.timer = this.#clock.setTimeout(attempt, this.#limits.chatRetryMs);
-    };
-    attempt();
-    return c.done.promise;
-  }
-
-  #onChat(p: ChatPacket, id: string, from: PeerAddr, now: number): void {
-    const adm = this.#guard.admitChat(p.ticket, p.mac, now);
-    if (!adm.ok) {
-      this.stats.rejected++;
-      return this.#drop();
-    }
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(p.text);
-    } catch {
-      return this.#drop();
-    }
-    if (p.text.length > MAX_CHAT_TEXT_BYTES) return this.#drop();
-    this.#send(encodePacket({ type: "chat_ack", id: p.id }), from);
-    if (this.#seenChats.has(id)) return; // a retransmission whose ack was lost
-    this.#seenChats.set(id, now);
-    if (this.#seenChats.size > MAX_SEEN_CHATS) {
-      this.#seenChats.delete(this.#seenChats.keys().next().value!);
-    }
-    this.events.emit("chat", { from: adm.ticket.from, chatId: adm.ticket.chatId, text });
+    return this.#chat.send(to, ticket, text);
   }
 
   // ---------------------------------------------------------------- shutdown
@@ -991,11 +921,7 @@ export class PeerEndpoint {
       inc.core.fail("closing", "the receiving endpoint was closed", now);
       this.#serviceIn(inc);
     }
-    for (const c of this.#chats.values()) {
-      if (c.timer !== undefined) this.#clock.clearTimeout(c.timer);
-      c.done.reject(new TransferAbortedError("closing", "the endpoint was closed"));
-    }
-    this.#chats.clear();
+    this.#chat.close();
     this.#closed = true;
     for (const inc of this.#incoming.values()) this.#clearTimer(inc);
     while (this.#cleanups.size > 0) await Promise.all([...this.#cleanups]);

@@ -40,7 +40,8 @@ export async function runBroadcastBench(): Promise<string> {
   return [
     `## Broadcast fan-out (${MESSAGES} messages to ${RECEIVERS.toLocaleString("en")} receivers)`,
     "",
-    "One sender, 1,000 receivers connected over loopback, all receivers in the benchmark process.",
+    "One sender, 1,000 receivers connected over loopback, all receivers in the benchmark process;",
+    "both senders send their 100 messages without waiting for a reply to each.",
     "iotnet: `broadcast` through `iotnet server` (blocks and presence honoured: every",
     "broadcast looks up who blocks the sender). mosquitto: QoS 0 publish to 1,000",
     "subscribers of one topic. Latency is from just before the send to arrival.",
@@ -57,6 +58,52 @@ export async function runBroadcastBench(): Promise<string> {
   ].join("\n");
 }
 
+/** Arrivals of the fan-out: how many, when the last one came, and each one's latency. */
+class Arrivals {
+  readonly latenciesMs: number[] = [];
+  readonly #expected: number;
+  readonly #all = Promise.withResolvers<void>();
+  lastArrival = 0;
+
+  constructor(expected: number) {
+    this.#expected = expected;
+  }
+
+  /** Counts one arrival of a message sent at `sentAt` (a `performance.now()` reading). */
+  record(sentAt: number): void {
+    this.lastArrival = performance.now();
+    this.latenciesMs.push(this.lastArrival - sentAt);
+    if (this.latenciesMs.length === this.#expected) this.#all.resolve();
+  }
+
+  /** Resolves when every expected message has arrived. */
+  get complete(): Promise<void> {
+    return this.#all.promise;
+  }
+
+  get expected(): number {
+    return this.#expected;
+  }
+}
+
+/** Sends {@linkcode MESSAGES} timestamped payloads and waits for every arrival. */
+async function measureFanOut(
+  serverPid: number,
+  arrivals: Arrivals,
+  publish: (payload: string) => Promise<unknown>,
+): Promise<FanOut> {
+  const sampler = sampleRss(serverPid);
+  const start = performance.now();
+  for (let m = 0; m < MESSAGES; m++) await publish(String(performance.now()));
+  await arrivals.complete;
+  return {
+    deliveries: arrivals.expected,
+    seconds: (arrivals.lastArrival - start) / 1000,
+    latenciesMs: arrivals.latenciesMs,
+    peakRss: sampler.stop(),
+  };
+}
+
 async function iotnetFanOut(): Promise<FanOut> {
   const work = await Deno.makeTempDir({ prefix: "iotnet-bench-bcast-" });
   const names = Array.from({ length: RECEIVERS + 1 }, (_, i) => `d${i}`);
@@ -64,20 +111,14 @@ async function iotnetFanOut(): Promise<FanOut> {
   const server = await BenchServer.start(work);
   const port = server.port;
   try {
-    const latencies: number[] = [];
-    let received = 0;
-    const total = MESSAGES * RECEIVERS;
-    const { promise: allIn, resolve } = Promise.withResolvers<void>();
-    let lastArrival = 0;
+    const arrivals = new Arrivals(MESSAGES * RECEIVERS);
     const connect = async (name: string, receiving: boolean) => {
       const c = await EdgeConnection.connect({
         hostname: "127.0.0.1",
         port,
         onPush: (push) => {
           if (!receiving || push.event !== "message") return;
-          lastArrival = performance.now();
-          latencies.push(lastArrival - Number(push.text));
-          if (++received === total) resolve();
+          arrivals.record(Number(push.text));
         },
       });
       await c.request("login", { name, password: "pw" });
@@ -89,20 +130,16 @@ async function iotnetFanOut(): Promise<FanOut> {
       receivers.push(...await Promise.all(names.slice(i, i + 100).map((n) => connect(n, true))));
     }
     const sender = await connect(names[0]!, false);
-    const sampler = sampleRss(server.pid);
-    const start = performance.now();
-    for (let m = 0; m < MESSAGES; m++) {
-      await sender.request("broadcast", { text: String(performance.now()) });
-    }
-    await allIn;
-    const peakRss = sampler.stop();
+    // Like mosquitto's publisher, the sender does not wait for each reply before the next
+    // broadcast (requests carry ids); the replies are checked once all have arrived.
+    const replies: Promise<unknown>[] = [];
+    const result = await measureFanOut(server.pid, arrivals, (payload) => {
+      replies.push(sender.request("broadcast", { text: payload }));
+      return Promise.resolve();
+    });
+    await Promise.all(replies);
     for (const c of [sender, ...receivers]) c.close();
-    return {
-      deliveries: total,
-      seconds: (lastArrival - start) / 1000,
-      latenciesMs: latencies,
-      peakRss,
-    };
+    return result;
   } finally {
     await server.stop();
     await Deno.remove(work, { recursive: true });
@@ -126,11 +163,7 @@ async function mosquittoFanOut(): Promise<FanOut> {
   }).spawn();
   try {
     await waitForPort(port);
-    const latencies: number[] = [];
-    let received = 0;
-    const total = MESSAGES * RECEIVERS;
-    const { promise: allIn, resolve } = Promise.withResolvers<void>();
-    let lastArrival = 0;
+    const arrivals = new Arrivals(MESSAGES * RECEIVERS);
     const subscribers: Deno.TcpConn[] = [];
     for (let i = 0; i < RECEIVERS; i += 100) {
       subscribers.push(
@@ -141,9 +174,7 @@ async function mosquittoFanOut(): Promise<FanOut> {
           await reader.next(); // SUBACK
           void (async () => {
             for await (const payload of reader) {
-              lastArrival = performance.now();
-              latencies.push(lastArrival - Number(payload));
-              if (++received === total) resolve();
+              arrivals.record(Number(payload));
             }
           })();
           return conn;
@@ -151,20 +182,13 @@ async function mosquittoFanOut(): Promise<FanOut> {
       );
     }
     const publisher = await mqttConnect(port, "publisher");
-    const sampler = sampleRss(broker.pid);
-    const start = performance.now();
-    for (let m = 0; m < MESSAGES; m++) {
-      await writeAll(publisher, mqttPublish("bench", String(performance.now())));
-    }
-    await allIn;
-    const peakRss = sampler.stop();
+    const result = await measureFanOut(
+      broker.pid,
+      arrivals,
+      (payload) => writeAll(publisher, mqttPublish("bench", payload)),
+    );
     for (const c of [publisher, ...subscribers]) c.close();
-    return {
-      deliveries: total,
-      seconds: (lastArrival - start) / 1000,
-      latenciesMs: latencies,
-      peakRss,
-    };
+    return result;
   } finally {
     broker.kill("SIGTERM");
     await broker.status;

@@ -76,6 +76,7 @@ const first = await edge("watch1", [
 ], false);
 await first.child.status;
 await first.printed;
+await Deno.mkdir(`${dataDir}/edge-watch3`, { recursive: true });
 console.log(
   `\ndemo network is up. watch2 stays online. Connect your own edge with\n` +
     `  deno run -A mod.ts edge 127.0.0.1 ${server.port} 0 --dir demo/edge-watch3\n` +

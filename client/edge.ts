@@ -104,8 +104,6 @@ class EdgeSession {
   /** Transfers running in the background. */
   readonly #transfers = new Set<Promise<void>>();
   #loggedOutByServer = false;
-  /** Whether this login created the account. */
-  #registered = false;
   /** Pushes that arrive before the welcome is shown wait here, to keep output in order. */
   #early: Push[] | undefined = [];
 
@@ -145,8 +143,9 @@ class EdgeSession {
 
   async run(): Promise<number> {
     const { output } = this.#io;
-    const device = await this.#login();
-    if (device === undefined) return EXIT.failed;
+    const login = await this.#login();
+    if (login === undefined) return EXIT.failed;
+    const { device, registered } = login;
     await this.#connection.request("udp_port", {
       port: this.#options.advertisedUdpPort ?? this.#peer.port,
     });
@@ -154,10 +153,8 @@ class EdgeSession {
       event: "login",
       ok: true,
       device,
-      registered: this.#registered,
-      message: this.#registered
-        ? `Welcome, ${device}! Your account was created.`
-        : `Welcome, ${device}!`,
+      registered,
+      message: registered ? `Welcome, ${device}! Your account was created.` : `Welcome, ${device}!`,
     });
     output.info(helpText());
     for (const push of this.#early ?? []) this.#onPush(push);
@@ -230,8 +227,11 @@ class EdgeSession {
     return Promise.race([this.#io.input.read(prompt, { secret }), this.#lost]);
   }
 
-  /** Asks for the name once and the password until success; `undefined` when it gave up. */
-  async #login(): Promise<string | undefined> {
+  /**
+   * Asks for the name once and the password until success; `undefined` when it gave up.
+   * `registered` says whether this login created the account.
+   */
+  async #login(): Promise<{ device: string; registered: boolean } | undefined> {
     const { output } = this.#io;
     const ask = async (prompt: string, secret: boolean) => {
       const line = await this.#read(prompt, secret);
@@ -256,9 +256,7 @@ class EdgeSession {
           password,
         });
         this.#peer.setTicketKey(ticketKey, name);
-        if (registered) output.info(`Registered a new account for ${name}`);
-        this.#registered = registered ?? false;
-        return name;
+        return { device: name, registered: registered ?? false };
       } catch (error) {
         const { error: code, message } = failure("login", error) as {
           error: string;

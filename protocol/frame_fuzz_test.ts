@@ -22,6 +22,7 @@ import {
   FrameDecoder,
 } from "./frame.ts";
 import { MAX_FRAME_BYTES } from "./limits.ts";
+import { chunks } from "./_fuzz_helpers.ts";
 
 const VALID_RUNS = 5_000;
 const MUTATED_RUNS = 30_000;
@@ -82,17 +83,6 @@ const frameArb: fc.Arbitrary<FrameValue> = fc.oneof(
 
 /** Cut points that split `length` bytes into chunks (empty chunks included). */
 const cutsArb = fc.array(fc.nat(), { maxLength: 12 });
-
-function chunks(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const point of [...points, bytes.length]) {
-    out.push(bytes.subarray(from, point));
-    from = point;
-  }
-  return out;
-}
 
 /** What decoding a whole stream gives. */
 interface Outcome {

@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MAX_SAMPLE_DIGITS } from "./limits.ts";
 import { InvalidSamplesError, type SampleAggregates, SampleAggregator } from "./samples.ts";
+import { chunks } from "./_fuzz_helpers.ts";
 
 const VALID_RUNS = 10_000;
 const MUTATED_RUNS = 20_000;
@@ -52,17 +53,6 @@ function reference(bytes: Uint8Array): Verdict {
     max = Math.max(max, Number(value));
   }
   return { ok: true, aggregates: { count: lines.length, sum, min, max } };
-}
-
-function chunks(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const point of [...points, bytes.length]) {
-    out.push(bytes.subarray(from, point));
-    from = point;
-  }
-  return out;
 }
 
 /** Runs the aggregator: aggregates, or the line of an InvalidSamplesError; nothing else. */

@@ -53,7 +53,7 @@ export class DataDir {
 
   /** A fresh temporary path beside `path`, removed at the next start if left behind. */
   tempPathFor(path: string): string {
-    return `${path}.${crypto.randomUUID()}${TEMP_SUFFIX}`;
+    return tempPathFor(path);
   }
 
   /**
@@ -78,12 +78,17 @@ export class DataDir {
   }
 }
 
+/** A fresh temporary path beside `path`, ending in {@linkcode TEMP_SUFFIX}. */
+function tempPathFor(path: string): string {
+  return `${path}.${crypto.randomUUID()}${TEMP_SUFFIX}`;
+}
+
 /**
  * Replaces `path` with `data` so that a crash leaves either the old or the new content:
  * temp file → fsync → rename → fsync of the directory.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}${TEMP_SUFFIX}`;
+  const temp = tempPathFor(path);
   try {
     using file = await Deno.open(temp, { write: true, create: true, truncate: true });
     for (let at = 0; at < data.length;) at += await file.write(data.subarray(at));
@@ -92,12 +97,6 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
-  await Deno.rename(temp, path);
-  await syncDirectory(path);
-}
-
-/** Renames a finished temporary file into place and makes the rename durable. */
-export async function commitFile(temp: string, path: string): Promise<void> {
   await Deno.rename(temp, path);
   await syncDirectory(path);
 }

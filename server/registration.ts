@@ -7,6 +7,7 @@
  */
 
 import { MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
+import { BAD_CREDENTIALS_MESSAGE } from "./auth.ts";
 import { AccountExistsError, appendAccount } from "./credentials.ts";
 import { CommandError } from "./context.ts";
 import { hashPassword } from "./password_hash.ts";
@@ -40,7 +41,7 @@ export async function registerAccount(
     await appendAccount(credentialsPath, name, await hashPassword(password));
   } catch (error) {
     if (error instanceof AccountExistsError) {
-      throw new CommandError("bad_credentials", "Invalid name or password. Please try again.");
+      throw new CommandError("bad_credentials", BAD_CREDENTIALS_MESSAGE);
     }
     throw error;
   }

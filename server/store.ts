@@ -131,6 +131,22 @@ function fileFromRow(row: FileRow): StoredFile {
   };
 }
 
+/** A file record as the values of the columns `FileRow` lists, in that order. */
+function fileValues(
+  file: StoredFile,
+): [string, number, number, string, number, number, number, number] {
+  return [
+    file.device,
+    file.fileID,
+    file.count,
+    file.sum.toString(),
+    file.min,
+    file.max,
+    file.bytes,
+    file.uploadedAt,
+  ];
+}
+
 function pendingUploadFromRow(row: FileRow & { ino: number | null; log_offset: number }) {
   return { ...fileFromRow(row), ino: row.ino, logOffset: row.log_offset };
 }
@@ -234,43 +250,14 @@ export class Store {
     this.#statement(
       `INSERT OR REPLACE INTO files (device, file_id, samples, sum, min, max, bytes, uploaded_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      file.device,
-      file.fileID,
-      file.count,
-      file.sum.toString(),
-      file.min,
-      file.max,
-      file.bytes,
-      file.uploadedAt,
-    );
+    ).run(...fileValues(file));
   }
 
   /** The metadata of `device`'s file `fileID`, if it has one. */
   getFile(device: string, fileID: number): StoredFile | undefined {
-    const row = this.#statement(
-      "SELECT samples, sum, min, max, bytes, uploaded_at FROM files WHERE device = ? AND file_id = ?",
-    ).get(device, fileID) as
-      | {
-        samples: number;
-        sum: string;
-        min: number;
-        max: number;
-        bytes: number;
-        uploaded_at: number;
-      }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      device,
-      fileID,
-      count: row.samples,
-      sum: BigInt(row.sum),
-      min: row.min,
-      max: row.max,
-      bytes: row.bytes,
-      uploadedAt: row.uploaded_at,
-    };
+    const row = this.#statement("SELECT * FROM files WHERE device = ? AND file_id = ?")
+      .get(device, fileID) as FileRow | undefined;
+    return row && fileFromRow(row);
   }
 
   /** Forgets a file; returns whether there was one. */
@@ -282,9 +269,9 @@ export class Store {
 
   /** Every stored file, for checks at start-up and in tests. */
   listFiles(): StoredFile[] {
-    const rows = this.#statement("SELECT device, file_id FROM files ORDER BY device, file_id")
-      .all() as { device: string; file_id: number }[];
-    return rows.map((r) => this.getFile(r.device, r.file_id)!);
+    const rows = this.#statement("SELECT * FROM files ORDER BY device, file_id")
+      .all() as unknown as FileRow[];
+    return rows.map(fileFromRow);
   }
 
   /**
@@ -296,18 +283,7 @@ export class Store {
       `INSERT OR REPLACE INTO pending_uploads
          (device, file_id, samples, sum, min, max, bytes, uploaded_at, ino, log_offset)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      pending.device,
-      pending.fileID,
-      pending.count,
-      pending.sum.toString(),
-      pending.min,
-      pending.max,
-      pending.bytes,
-      pending.uploadedAt,
-      pending.ino,
-      pending.logOffset,
-    );
+    ).run(...fileValues(pending), pending.ino, pending.logOffset);
   }
 
   /** The journalled upload of `device`'s file `fileID`, if there is one. */

@@ -54,70 +54,57 @@ Deno.test("disk full during UED: a clear error on both sides, no partial file, t
   await using _ = mount;
   const dataDir = join(mount.dir, "data");
   await Deno.mkdir(dataDir);
-  const leftovers: string[] = [];
-  try {
-    await using server = await ServerProcess.start({ dataDir });
-    await using edge = await EdgeProcess.start(server, { login: "watch1" });
-    leftovers.push(edge.dir);
-    // About 2.1 MB of samples into a 1 MiB file system.
-    assert.equal((await edge.command("EDG 1 200000", 60_000)).ok, true);
-    const full = await edge.command("UED 1", 60_000);
-    assert.deepEqual([full.ok, full.error], [false, "io"], JSON.stringify(full));
-    assert.match(
-      String(full.message),
-      /^the server could not store the file: the disk is full \(No space left on device/,
-    );
-    await server.waitForLog(/watch1: upload refused \(io\): .*the disk is full/);
-    assert.deepEqual(await listDir(join(dataDir, "uploads")), [], "a partial file was left");
-    assert.equal((await server.read("upload-log.txt").catch(() => "")).trim(), "");
-    // The space came back and the server serves on, this device and others.
-    assert.equal((await edge.command("EDG 2 1000")).ok, true);
-    assert.equal((await edge.command("UED 2")).ok, true);
-    assert.equal((await edge.command("SCS 2 MAX")).ok, true);
-    await using other = await EdgeProcess.start(server, { login: "watch2" });
-    assert.deepEqual(
-      ((await other.command("AED")).devices as { name: string }[]).map((d) => d.name),
-      ["watch1"],
-    );
-    assert.equal((await server.read("upload-log.txt")).split("\n").filter(Boolean).length, 1);
-    leftovers.push(other.dir);
-  } finally {
-    for (const dir of leftovers) await Deno.remove(dir, { recursive: true });
-  }
+  await using server = await ServerProcess.start({ dataDir });
+  await using edge = await EdgeProcess.start(server, { login: "watch1" });
+  // About 2.1 MB of samples into a 1 MiB file system.
+  assert.equal((await edge.command("EDG 1 200000", 60_000)).ok, true);
+  const full = await edge.command("UED 1", 60_000);
+  assert.deepEqual([full.ok, full.error], [false, "io"], JSON.stringify(full));
+  assert.match(
+    String(full.message),
+    /^the server could not store the file: the disk is full \(No space left on device/,
+  );
+  await server.waitForLog(/watch1: upload refused \(io\): .*the disk is full/);
+  assert.deepEqual(await listDir(join(dataDir, "uploads")), [], "a partial file was left");
+  assert.equal((await server.read("upload-log.txt").catch(() => "")).trim(), "");
+  // The space came back and the server serves on, this device and others.
+  assert.equal((await edge.command("EDG 2 1000")).ok, true);
+  assert.equal((await edge.command("UED 2")).ok, true);
+  assert.equal((await edge.command("SCS 2 MAX")).ok, true);
+  await using other = await EdgeProcess.start(server, { login: "watch2" });
+  assert.deepEqual(
+    ((await other.command("AED")).devices as { name: string }[]).map((d) => d.name),
+    ["watch1"],
+  );
+  assert.equal((await server.read("upload-log.txt")).split("\n").filter(Boolean).length, 1);
 });
 
 Deno.test("disk full at the UVF receiver: both sides say so, no partial file, both serve on", async () => {
   const mount = await mountTmpfs("512k");
   if (typeof mount === "string") return skipped("disk full at the UVF receiver", mount);
   await using _ = mount;
-  const leftovers: string[] = [];
-  try {
-    await using server = await ServerProcess.start();
-    await using a = await EdgeProcess.start(server, { login: "watch1" });
-    await using b = await EdgeProcess.start(server, { login: "watch2", dir: mount.dir });
-    leftovers.push(server.dataDir, a.dir);
-    {
-      // 1 MiB into a 512 KiB file system.
-      using file = await Deno.open(join(a.dir, "big.bin"), { write: true, create: true });
-      for (let i = 0; i < 16; i++) await file.write(crypto.getRandomValues(new Uint8Array(65_536)));
-    }
-    const sent = await a.command("UVF watch2 big.bin", 60_000);
-    assert.deepEqual([sent.ok, sent.error], [false, "io"], JSON.stringify(sent));
-    assert.match(String(sent.message), /disk full/);
-    const failed = await b.next((j: JsonLine) => j.event === "file", 30_000);
-    assert.deepEqual([failed.ok, failed.error], [false, "disk_full"], JSON.stringify(failed));
-    assert.match(String(failed.message), /^Receiving big\.bin from watch1 failed: disk full: /);
-    assert.deepEqual(await listDir(mount.dir), [], "a partial file was left");
-    // Both edges serve on: a file that fits arrives whole.
-    await Deno.writeTextFile(join(a.dir, "small.txt"), "fits\n");
-    assert.equal((await a.command("UVF watch2 small.txt", 30_000)).ok, true);
-    const got = await b.next((j: JsonLine) => j.event === "file", 30_000);
-    assert.equal(got.path, join(mount.dir, "watch1_small.txt"));
-    assert.equal(await Deno.readTextFile(join(mount.dir, "watch1_small.txt")), "fits\n");
-    assert.equal((await b.command("whoelse")).ok, true);
-  } finally {
-    for (const dir of leftovers) await Deno.remove(dir, { recursive: true });
+  await using server = await ServerProcess.start();
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await using b = await EdgeProcess.start(server, { login: "watch2", dir: mount.dir });
+  {
+    // 1 MiB into a 512 KiB file system.
+    using file = await Deno.open(join(a.dir, "big.bin"), { write: true, create: true });
+    for (let i = 0; i < 16; i++) await file.write(crypto.getRandomValues(new Uint8Array(65_536)));
   }
+  const sent = await a.command("UVF watch2 big.bin", 60_000);
+  assert.deepEqual([sent.ok, sent.error], [false, "io"], JSON.stringify(sent));
+  assert.match(String(sent.message), /disk full/);
+  const failed = await b.next((j: JsonLine) => j.event === "file", 30_000);
+  assert.deepEqual([failed.ok, failed.error], [false, "disk_full"], JSON.stringify(failed));
+  assert.match(String(failed.message), /^Receiving big\.bin from watch1 failed: disk full: /);
+  assert.deepEqual(await listDir(mount.dir), [], "a partial file was left");
+  // Both edges serve on: a file that fits arrives whole.
+  await Deno.writeTextFile(join(a.dir, "small.txt"), "fits\n");
+  assert.equal((await a.command("UVF watch2 small.txt", 30_000)).ok, true);
+  const got = await b.next((j: JsonLine) => j.event === "file", 30_000);
+  assert.equal(got.path, join(mount.dir, "watch1_small.txt"));
+  assert.equal(await Deno.readTextFile(join(mount.dir, "watch1_small.txt")), "fits\n");
+  assert.equal((await b.command("whoelse")).ok, true);
 });
 
 Deno.test("disk full during a log append: the line is cut back off, never left torn", async () => {

@@ -32,12 +32,15 @@ export class EdgeProcess implements AsyncDisposable {
   readonly stdout: LineCollector;
   readonly stderr: LineCollector;
   readonly #status: Promise<Deno.CommandStatus>;
+  /** Whether {@linkcode start} made the folder (and disposal removes it). */
+  readonly #ownsDir: boolean;
   /** Index of the next unread JSON line. */
   #cursor = 0;
 
-  private constructor(child: Deno.ChildProcess, dir: string) {
+  private constructor(child: Deno.ChildProcess, dir: string, ownsDir: boolean) {
     this.#child = child;
     this.dir = dir;
+    this.#ownsDir = ownsDir;
     this.#stdin = child.stdin.getWriter();
     this.stdout = new LineCollector(child.stdout);
     this.stderr = new LineCollector(child.stderr);
@@ -63,7 +66,7 @@ export class EdgeProcess implements AsyncDisposable {
       ],
       { stdin: "piped", ...(options.env && { env: options.env }) },
     ).spawn();
-    const edge = new EdgeProcess(child, dir);
+    const edge = new EdgeProcess(child, dir, !options.dir);
     if (options.login) {
       await edge.send(options.login, ACCOUNTS[options.login]!);
       const login = await edge.next((j) => j.event === "login");
@@ -120,10 +123,12 @@ export class EdgeProcess implements AsyncDisposable {
     } catch { /* gone */ }
   }
 
+  /** Kills the edge and removes its folder if {@linkcode start} made it. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.kill();
     await this.#stdin.close().catch(() => {});
     await this.exited();
+    if (this.#ownsDir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
 

@@ -37,16 +37,20 @@ export class ServerProcess implements AsyncDisposable {
   readonly stdout: LineCollector;
   readonly stderr: LineCollector;
   #status: Promise<Deno.CommandStatus>;
+  /** Whether {@linkcode start} made the data directory (and disposal removes it). */
+  readonly #ownsDataDir: boolean;
 
   private constructor(
     child: Deno.ChildProcess,
     dataDir: string,
+    ownsDataDir: boolean,
     port: number,
     stdout: LineCollector,
     stderr: LineCollector,
   ) {
     this.#child = child;
     this.dataDir = dataDir;
+    this.#ownsDataDir = ownsDataDir;
     this.port = port;
     this.stdout = stdout;
     this.stderr = stderr;
@@ -83,7 +87,7 @@ export class ServerProcess implements AsyncDisposable {
     try {
       const index = await stdout.waitFor((l) => l.startsWith("listening on "), 20_000);
       const port = Number(stdout.lines[index]!.split(":").at(-1));
-      return new ServerProcess(child, dataDir, port, stdout, stderr);
+      return new ServerProcess(child, dataDir, !options.dataDir, port, stdout, stderr);
     } catch (error) {
       try {
         child.kill("SIGKILL");
@@ -120,7 +124,9 @@ export class ServerProcess implements AsyncDisposable {
     return status;
   }
 
+  /** Kills the server and removes its data directory if {@linkcode start} made it. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop("SIGKILL");
+    if (this.#ownsDataDir) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
   }
 }

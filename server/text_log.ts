@@ -71,30 +71,59 @@ export function formatLogLine(
   return `${device}; ${formatTimestamp(at)}; ${fileID}; ${dataAmount}`;
 }
 
+/** Lines waiting for the next write to one log, and that write's outcome. */
+interface WaitingLines {
+  lines: string[];
+  written?: Promise<boolean>;
+}
+
+/** Per log path: the lines that will go out in its next write. */
+const WAITING_LINES = new Map<string, WaitingLines>();
+
 /**
- * Appends one line to a text log and makes it durable. Writes to one log are serialised
- * in this process, so a failed write (a full disk writes part of a line) is cut back off
- * before anyone else appends: the log never keeps a torn line. The fsync comes after the
- * lock and is shared with concurrent appenders ({@linkcode syncFileData}).
+ * Appends one line to a text log and makes it durable. Lines appended while the log's
+ * previous write runs wait together and go out in one write, then share an fsync
+ * ({@linkcode syncFileData}): a thousand uploads at once cost a few writes of
+ * `upload-log.txt`, not a thousand one after another. Writes to one log are serialised in
+ * this process, so a failed write (a full disk writes part of it) is cut back off before
+ * the next: the log never keeps a torn line, and every line of that write gets the error.
  */
 export async function appendLogLine(path: string, line: string): Promise<void> {
-  const bytes = new TextEncoder().encode(`${line}\n`);
-  const created = await withLock(LOG_LOCKS, path, async () => {
-    using file = await Deno.open(path, { append: true, create: true });
-    const before = (await file.stat()).size;
-    try {
-      const written = await file.write(bytes);
-      if (written !== bytes.length) {
-        throw new Error(`short write to ${path}: ${written} of ${bytes.length} bytes`);
-      }
-    } catch (error) {
-      await file.truncate(before).catch(() => {});
-      throw error;
-    }
-    return before === 0;
-  });
+  const created = await joinNextWrite(path, line);
   await syncFileData(path);
   if (created) await syncDirectory(path);
+}
+
+/** Adds `line` to the next write of the log; resolves with whether that write made it. */
+function joinNextWrite(path: string, line: string): Promise<boolean> {
+  const waiting = WAITING_LINES.get(path);
+  if (waiting) {
+    waiting.lines.push(line);
+    return waiting.written!;
+  }
+  const next: WaitingLines = { lines: [line] };
+  WAITING_LINES.set(path, next);
+  return next.written = withLock(LOG_LOCKS, path, () => {
+    WAITING_LINES.delete(path); // from here on, new lines wait for the write after this
+    return appendLines(path, next.lines);
+  });
+}
+
+/** Appends `lines` in one write; cuts a partial write back off. Says if the log was new. */
+async function appendLines(path: string, lines: string[]): Promise<boolean> {
+  const bytes = new TextEncoder().encode(lines.map((line) => `${line}\n`).join(""));
+  using file = await Deno.open(path, { append: true, create: true });
+  const before = (await file.stat()).size;
+  try {
+    const written = await file.write(bytes);
+    if (written !== bytes.length) {
+      throw new Error(`short write to ${path}: ${written} of ${bytes.length} bytes`);
+    }
+  } catch (error) {
+    await file.truncate(before).catch(() => {});
+    throw error;
+  }
+  return before === 0;
 }
 
 /** Cuts off a last line without its newline (a write cut short by a crash). */

@@ -9,7 +9,7 @@
 import { isErrorCode, ProtocolError } from "./errors.ts";
 import { encodeMessageFrame } from "./frame.ts";
 import { type Message, type Op, PUSHES, REQUESTS, RESULTS } from "./messages.ts";
-import { schemaProblem } from "./schema.ts";
+import { schemaFits, schemaProblem } from "./schema.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -102,6 +102,7 @@ function check(
   schema: Parameters<typeof schemaProblem>[1],
   what: string,
 ) {
-  const problem = schemaProblem(record, schema);
-  if (problem) throw new ProtocolError(`${what}: ${problem}`);
+  if (!schemaFits(record, schema)) {
+    throw new ProtocolError(`${what}: ${schemaProblem(record, schema)}`);
+  }
 }

@@ -6,8 +6,9 @@
  * anything else. Set `FUZZ_SEED` to replay a run.
  *
  * Inputs in this file: 250 round trips per message shape (46 shapes today: 20 requests,
- * 20 results, 5 pushes, error responses = 11,500) + 25,000 mutated + 4,000 invalid UTF-8,
- * about 40,500 of the over 100,000 across the three `*_fuzz_test.ts` files.
+ * 20 results, 5 pushes, error responses = 11,500) + 25,000 mutated + 4,000 invalid UTF-8 +
+ * 10,000 values that nearly fit a schema, about 50,500 of the over 100,000 across the
+ * three `*_fuzz_test.ts` files.
  *
  * @module
  */
@@ -17,11 +18,12 @@ import fc from "fast-check";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { ERROR_CODES, ProtocolError } from "./errors.ts";
 import { type Message, type Op, PUSHES, REQUESTS, RESULTS } from "./messages.ts";
-import { type Field, type Schema, schemaProblem } from "./schema.ts";
+import { type Field, type Schema, schemaFits, schemaProblem } from "./schema.ts";
 
 const ROUND_TRIP_RUNS = 250;
 const MUTATED_RUNS = 25_000;
 const INVALID_UTF8_RUNS = 4_000;
+const NEAR_FIT_RUNS = 10_000;
 
 const seed = Deno.env.get("FUZZ_SEED");
 const fuzz = seed ? { seed: Number(seed) } : {};
@@ -350,4 +352,43 @@ Deno.test("pathological JSON is a ProtocolError or a fitting message, not a cras
   );
   // Only the deeply nested extra field is accepted: unknown fields are ignored.
   assert.deepEqual(accepted, [cases[1]]);
+});
+
+/** Values shaped like a schema whose fields may each fit, have another type or be absent. */
+function nearArb(schema: Schema): fc.Arbitrary<unknown> {
+  const model: Record<string, fc.Arbitrary<unknown>> = {};
+  for (const [key, field] of Object.entries(schema)) {
+    const near = Array.isArray(field)
+      ? fc.array(nearArb(field[0] as Schema), { maxLength: 3 })
+      : typeof field === "object"
+      ? nearArb(field as Schema)
+      : fieldArb(field);
+    model[key] = fc.oneof(
+      { weight: 12, arbitrary: near },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+      { weight: 1, arbitrary: fc.constant(undefined) },
+    );
+  }
+  return fc.oneof(
+    { weight: 9, arbitrary: fc.record(model).map((r) => ({ ...r })) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+}
+
+Deno.test(`the compiled check and the named problem agree on every schema (${NEAR_FIT_RUNS} runs)`, () => {
+  const schemas = [...Object.values(REQUESTS), ...Object.values(RESULTS), ...Object.values(PUSHES)];
+  let fits = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...schemas).chain((schema) => fc.tuple(fc.constant(schema), nearArb(schema))),
+      ([schema, value]) => {
+        const fit = schemaFits(value, schema);
+        if (fit) fits++;
+        assert.equal(fit, schemaProblem(value, schema) === undefined);
+      },
+    ),
+    { numRuns: NEAR_FIT_RUNS, ...fuzz },
+  );
+  // Both answers must be well represented for the agreement to mean anything.
+  assert.ok(fits > NEAR_FIT_RUNS / 10 && fits < NEAR_FIT_RUNS * 0.9, `${fits} fitted`);
 });

@@ -36,7 +36,18 @@ export type Infer<S> =
   & { -readonly [K in OptionalKeys<S>]?: FieldType<S[K]> };
 
 /**
- * Checks `value` against `schema`.
+ * Whether `value` fits `schema`: the quick check, compiled once per schema, that decoding
+ * runs on every message; {@linkcode schemaProblem} then names what is wrong.
+ *
+ * @param value untrusted data, usually from `JSON.parse`.
+ * @param schema what it must look like; fields not in the schema are ignored.
+ */
+export function schemaFits(value: unknown, schema: Schema): boolean {
+  return fitsSchema(schema)(value);
+}
+
+/**
+ * Checks `value` against `schema`, naming the first field that does not fit.
  *
  * @param value untrusted data, usually from `JSON.parse`.
  * @param schema what it must look like; fields not in the schema are ignored.
@@ -54,6 +65,46 @@ export function schemaProblem(value: unknown, schema: Schema, path = ""): string
     if (problem) return problem;
   }
   return undefined;
+}
+
+// --- the fast check: one closure per field, compiled once per schema ---
+
+type Fits = (value: unknown) => boolean;
+
+const PRIMITIVE_FITS: Record<Primitive, Fits> = {
+  string: (v) => typeof v === "string",
+  int: (v) => Number.isSafeInteger(v),
+  bool: (v) => typeof v === "boolean",
+  "string[]": (v) => Array.isArray(v) && v.every((s) => typeof s === "string"),
+};
+
+const COMPILED = new WeakMap<Schema, Fits>();
+
+function fitsSchema(schema: Schema): Fits {
+  let fits = COMPILED.get(schema);
+  if (!fits) {
+    const keys = Object.keys(schema);
+    const checks = keys.map((key) => fitsField(schema[key]!));
+    fits = (value) => {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+      const record = value as Record<string, unknown>;
+      for (let i = 0; i < keys.length; i++) if (!checks[i]!(record[keys[i]!])) return false;
+      return true;
+    };
+    COMPILED.set(schema, fits);
+  }
+  return fits;
+}
+
+function fitsField(field: Field): Fits {
+  if (Array.isArray(field)) {
+    const item = fitsSchema(field[0] as Schema);
+    return (v) => Array.isArray(v) && v.every(item);
+  }
+  if (typeof field === "object") return fitsSchema(field as Schema);
+  if (!field.endsWith("?")) return PRIMITIVE_FITS[field as Primitive];
+  const fits = PRIMITIVE_FITS[field.slice(0, -1) as Primitive];
+  return (v) => v === undefined || fits(v);
 }
 
 function fieldProblem(value: unknown, field: Field, where: string): string | undefined {

@@ -74,16 +74,21 @@ export interface LoadReport {
   serverComplaints: string[];
   /** Wall time of each phase, in report order. */
   phases: [string, number][];
-  /** CPU seconds spent during the first phase, and the driver's event-loop lag then. */
-  cpu: {
-    wallSeconds: number;
-    server: number;
-    driver: number;
-    /** Every other process on the machine. */
-    others: number;
-    driverLagMaxMs: number;
-  };
+  /** CPU seconds spent in each step of the first phase. */
+  cpu: StepCpu[];
+  /** The driver's longest event-loop lag during the first phase. */
+  driverLagMaxMs: number;
   totalSeconds: number;
+}
+
+/** Wall and CPU seconds of one step of the first phase. */
+export interface StepCpu {
+  step: string;
+  wallSeconds: number;
+  server: number;
+  driver: number;
+  /** Every other process on the machine. */
+  others: number;
 }
 
 /** How long one device's step may take before it counts as failed. */
@@ -131,7 +136,8 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       failures: [],
       serverComplaints: [],
       phases: [],
-      cpu: { wallSeconds: 0, server: 0, driver: 0, others: 0, driverLagMaxMs: 0 },
+      cpu: [],
+      driverLagMaxMs: 0,
       totalSeconds: 0,
     };
     const fleet = await prepareDevices(edgeDir, devices, samples, progress, report);
@@ -265,7 +271,12 @@ async function phaseOne(
     const rssBefore = rssBytes(server.pid);
     sampler.start();
     lag.start();
-    const cpuStart = cpuNow(server.pid);
+    let cpuMark = cpuNow(server.pid);
+    const cpuStep = (step: string) => {
+      const now = cpuNow(server.pid);
+      report.cpu.push(cpuSpent(step, cpuMark, now));
+      cpuMark = now;
+    };
 
     let start = performance.now();
     progress(`logging ${n} devices in at once`);
@@ -285,6 +296,7 @@ async function phaseOne(
       })
     ));
     report.phases.push([`${n} logins at once`, seconds(start)]);
+    cpuStep("logins");
     const fdLoggedIn = server.fdCount();
     const rssLoggedIn = Math.max(sampler.rssPeak, rssBytes(server.pid));
 
@@ -297,6 +309,7 @@ async function phaseOne(
       ),
     );
     report.phases.push([`${online.length} devices' UED, 4×SCS, AED, message`, seconds(start)]);
+    cpuStep("UED, SCS, AED, message");
     // Direct messages are pushed to the peer before the sender's reply; give the last ones
     // a moment to be read.
     await waitFor(() => sum(fleet.map((d) => d.received)) >= counts.messagesOnline, 5_000);
@@ -315,18 +328,8 @@ async function phaseOne(
       })
     ));
     report.phases.push([`${online.length} logouts at once`, seconds(start)]);
-    const cpuEnd = cpuNow(server.pid);
-    report.cpu = {
-      wallSeconds: cpuEnd.wall - cpuStart.wall,
-      server: cpuEnd.server - cpuStart.server,
-      driver: cpuEnd.driver - cpuStart.driver,
-      others: Math.max(
-        0,
-        cpuEnd.machine - cpuStart.machine - (cpuEnd.server - cpuStart.server) -
-          (cpuEnd.driver - cpuStart.driver),
-      ),
-      driverLagMaxMs: lag.stop(),
-    };
+    cpuStep("logouts");
+    report.driverLagMaxMs = lag.stop();
 
     // The server closes its side of each session after the logout reply; give it a moment.
     start = performance.now();
@@ -422,6 +425,11 @@ async function work(
     began = performance.now();
     const { result } = await c.request("compute", { fileID: 1, operation });
     t.scs.push(performance.now() - began);
+    console.error(
+      `SCSTX ${device.name} ${(performance.timeOrigin + began).toFixed(2)} ${
+        (performance.timeOrigin + performance.now()).toFixed(2)
+      }`,
+    );
     if (result !== device.expected[operation]) {
       throw new Error(`SCS ${operation} gave ${result}, expected ${device.expected[operation]}`);
     }
@@ -602,7 +610,8 @@ class ProcSampler {
     this.#sample();
     this.#timers = [
       setInterval(() => (this.rssPeak = Math.max(this.rssPeak, rssBytes(this.#pid))), 10),
-      setInterval(() => (this.fdPeak = Math.max(this.fdPeak, fdCount(this.#pid))), 50),
+      // Listing /proc/<pid>/fd with a thousand entries costs the driver ~1 ms: not often.
+      setInterval(() => (this.fdPeak = Math.max(this.fdPeak, fdCount(this.#pid))), 250),
     ];
   }
 
@@ -653,7 +662,9 @@ function peakRss(pid: number): number {
 }
 
 /** CPU seconds so far of the server, this driver and the whole machine, with wall time. */
-function cpuNow(serverPid: number): Record<"wall" | "server" | "driver" | "machine", number> {
+type CpuReading = Record<"wall" | "server" | "driver" | "machine", number>;
+
+function cpuNow(serverPid: number): CpuReading {
   let machine = 0;
   try {
     // cpu  user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait.
@@ -665,6 +676,19 @@ function cpuNow(serverPid: number): Record<"wall" | "server" | "driver" | "machi
   }
   const wall = performance.now() / 1000;
   return { wall, server: cpuSeconds(serverPid), driver: cpuSeconds(Deno.pid), machine };
+}
+
+/** What was spent between two {@linkcode cpuNow} readings. */
+function cpuSpent(step: string, from: CpuReading, to: CpuReading): StepCpu {
+  const server = to.server - from.server;
+  const driver = to.driver - from.driver;
+  return {
+    step,
+    wallSeconds: to.wall - from.wall,
+    server,
+    driver,
+    others: Math.max(0, to.machine - from.machine - server - driver),
+  };
 }
 
 /** User plus system CPU seconds of a process (all its threads), from `/proc/<pid>/stat`. */
@@ -822,17 +846,20 @@ function verdict(pass: boolean | undefined): string {
  * @returns one sentence or two per line.
  */
 export function conditions(report: LoadReport): string[] {
-  const { cpu } = report;
   const cores = navigator.hardwareConcurrency;
-  const othersShare = (100 * cpu.others / (cpu.wallSeconds * cores)).toFixed(0);
+  const wall = sum(report.cpu.map((c) => c.wallSeconds));
+  const others = sum(report.cpu.map((c) => c.others));
+  const othersShare = (100 * others / (wall * cores)).toFixed(0);
   const phases = report.phases.map(([what, s]) => `${what} ${s.toFixed(1)} s`).join("; ");
-  const lag = Math.round(cpu.driverLagMaxMs);
+  const steps = report.cpu.map((c) =>
+    `${c.step} (${c.wallSeconds.toFixed(1)} s wall): server ${c.server.toFixed(2)} s, ` +
+    `driver ${c.driver.toFixed(2)} s, others ${c.others.toFixed(2)} s`
+  ).join("; ");
+  const lag = Math.round(report.driverLagMaxMs);
   return [
     `Phases: ${phases}. Whole run ${report.totalSeconds.toFixed(0)} s.`,
-    `CPU during the first phase (${cpu.wallSeconds.toFixed(1)} s wall, ${cores} cores): ` +
-    `server ${cpu.server.toFixed(1)} s, driver ${cpu.driver.toFixed(1)} s, other processes ` +
-    `${cpu.others.toFixed(1)} s (${othersShare}% of the machine); the driver's event loop ` +
-    `fell at most ${lag} ms behind.`,
+    `CPU seconds in the first phase, ${cores} cores: ${steps}. Other processes used ` +
+    `${othersShare}% of the machine; the driver's event loop fell at most ${lag} ms behind.`,
     `Server data directories on ${report.dataFileSystem}; device files in ${report.edgeDir}.`,
     ...(Number(othersShare) > 10
       ? [

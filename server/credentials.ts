@@ -17,6 +17,7 @@
 import { resolve } from "node:path";
 import { deviceNameProblem, MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 import { syncDirectory, TEMP_SUFFIX } from "./data_dir.ts";
+import { onDisk } from "./disk.ts";
 import { isPasswordHash, passwordHashProblem } from "./password_hash.ts";
 
 /** Longest credentials line, in bytes, newline excluded; longer lines are refused unread. */
@@ -165,6 +166,7 @@ export class CredentialsFile implements AccountSource {
   readonly #onProblem: (text: string) => void;
   #stamp = "";
   #accounts = new Map<string, string>();
+  #checking: Promise<Map<string, string>> | undefined;
 
   /**
    * @param path the file.
@@ -177,15 +179,21 @@ export class CredentialsFile implements AccountSource {
 
   /**
    * The current accounts. The map is replaced, never changed, when the file changes, so
-   * callers may cache what they derive from it by identity.
+   * callers may cache what they derive from it by identity. Callers that ask while a
+   * check of the file is under way share it: a burst of messages costs one `stat`.
    *
    * @throws {Deno.errors.NotFound} when the file does not exist.
    */
-  async accounts(): Promise<Map<string, string>> {
-    const info = await Deno.stat(this.path);
+  accounts(): Promise<Map<string, string>> {
+    return this.#checking ??= this.#check().finally(() => this.#checking = undefined);
+  }
+
+  async #check(): Promise<Map<string, string>> {
+    const info = await onDisk(() => Deno.stat(this.path));
     const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtime?.getTime()}`;
     if (stamp !== this.#stamp) {
-      const { accounts, problems } = parseCredentialsBytes(await Deno.readFile(this.path));
+      const bytes = await onDisk(() => Deno.readFile(this.path));
+      const { accounts, problems } = parseCredentialsBytes(bytes);
       for (const p of problems) {
         this.#onProblem(`${this.path}:${p.line}: ${p.problem}; line ignored`);
       }

@@ -117,6 +117,33 @@ Deno.test("CredentialsFile reports file:line problems without passwords and re-r
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("CredentialsFile: callers asking at once share one look at the file; later ones see changes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "credentials.txt");
+    await Deno.writeTextFile(path, "watch1 pw1\n");
+    const file = new CredentialsFile(path, () => {});
+    const stat = Deno.stat;
+    let stats = 0;
+    Deno.stat = (p) => {
+      stats++;
+      return stat(p);
+    };
+    try {
+      const maps = await Promise.all(Array.from({ length: 100 }, () => file.accounts()));
+      assert.equal(stats, 1);
+      assert.ok(maps.every((m) => m === maps[0] && m.get("watch1") === "pw1"));
+      await Deno.writeTextFile(path, "watch1 pw1\nwatch2 pw2\n");
+      assert.equal((await file.accounts()).get("watch2"), "pw2");
+      assert.equal(stats, 2);
+    } finally {
+      Deno.stat = stat;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("appendAccount adds one line, adding the missing newline first", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "credentials.txt");

@@ -7,6 +7,7 @@
  */
 
 import { dirname, join, resolve } from "node:path";
+import { onDisk } from "./disk.ts";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
 
 /** Suffix of every temporary file the server writes; such files are removed at start. */
@@ -90,21 +91,23 @@ function tempPathFor(path: string): string {
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temp = tempPathFor(path);
   try {
-    using file = await Deno.open(temp, { write: true, create: true, truncate: true });
-    for (let at = 0; at < data.length;) at += await file.write(data.subarray(at));
-    await file.sync();
+    await onDisk(async () => {
+      using file = await Deno.open(temp, { write: true, create: true, truncate: true });
+      for (let at = 0; at < data.length;) at += await file.write(data.subarray(at));
+      await file.sync();
+    });
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
+    await onDisk(() => Deno.remove(temp)).catch(() => {});
     throw error;
   }
-  await Deno.rename(temp, path);
+  await onDisk(() => Deno.rename(temp, path));
   await syncDirectory(path);
 }
 
 /** `Deno.stat`, with `undefined` for a path that does not exist. */
 export async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
-    return await Deno.stat(path);
+    return await onDisk(() => Deno.stat(path));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
@@ -150,13 +153,16 @@ export function syncDirectory(path: string): Promise<void> {
 /** Makes every byte written to the file at `path` so far durable (`fdatasync`). */
 export function syncFileData(path: string): Promise<void> {
   const file = resolve(path);
-  return coalescedSync(`file:${file}`, async () => {
-    using handle = await Deno.open(file, { read: true, write: true });
-    await handle.syncData();
-  });
+  return coalescedSync(`file:${file}`, () =>
+    onDisk(async () => {
+      using handle = await Deno.open(file, { read: true, write: true });
+      await handle.syncData();
+    }));
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  using handle = await Deno.open(dir, { read: true });
-  await handle.sync();
+function fsyncDirectory(dir: string): Promise<void> {
+  return onDisk(async () => {
+    using handle = await Deno.open(dir, { read: true });
+    await handle.sync();
+  });
 }

@@ -51,6 +51,7 @@ import {
   type StoredFile,
   StoreError,
 } from "./store.ts";
+import { onDisk } from "./disk.ts";
 import { withLock } from "./keyed_lock.ts";
 import {
   appendLogLine,
@@ -58,9 +59,9 @@ import {
   formatLogLine,
   logHasLineAfter,
   type LogLine,
+  logSize,
   parseLogLine,
   readLines,
-  sizeOf,
 } from "./text_log.ts";
 
 /** What the commit protocol works on: a narrow view of the server. */
@@ -72,6 +73,8 @@ export interface UploadCommit extends SampleAggregates {
   fileID: number;
   /** The temporary file, beside its final name in `uploads/`. */
   temp: string;
+  /** The temporary file's inode (read from its open handle), `null` where there is none. */
+  ino: number | null;
   bytes: number;
   /** The upload's time, in its log line and record. */
   uploadedAt: number;
@@ -105,12 +108,11 @@ export function commitUpload(target: CommitTarget, upload: UploadCommit): Promis
       uploadedAt: upload.uploadedAt,
     };
     try {
-      const { ino } = await Deno.stat(upload.temp);
-      const logOffset = await sizeOf(dataDir.uploadLog);
-      await store.grouped(() => store.beginUpload({ ...record, ino, logOffset }));
-      await Deno.rename(upload.temp, path);
+      const logOffset = logSize(dataDir.uploadLog);
+      await store.grouped(() => store.beginUpload({ ...record, ino: upload.ino, logOffset }));
+      await onDisk(() => Deno.rename(upload.temp, path));
     } catch (error) {
-      await Deno.remove(upload.temp).catch(() => {});
+      await onDisk(() => Deno.remove(upload.temp)).catch(() => {});
       // Left behind, the row is rolled back later: the final name lacks its inode.
       bestEffort(() => store.dropPendingUpload(device, fileID));
       throw new CommandError(
@@ -166,7 +168,7 @@ export function commitDelete(
         fileID,
         count: file.count,
         deletedAt,
-        logOffset: await sizeOf(dataDir.deletionLog),
+        logOffset: logSize(dataDir.deletionLog),
       };
       await store.grouped(() => store.beginDelete(pending));
     } catch (error) {
@@ -323,7 +325,7 @@ async function finishDelete(
   const path = dataDir.uploadPath(pending.device, pending.fileID);
   let removed = true;
   try {
-    await Deno.remove(path);
+    await onDisk(() => Deno.remove(path));
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     removed = false;

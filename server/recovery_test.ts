@@ -90,6 +90,7 @@ async function tempUpload(f: Fixture, device: string, fileID: number, values: nu
     device,
     fileID,
     temp,
+    ino: (await Deno.stat(temp)).ino,
     bytes: c.bytes,
     count: c.count,
     sum: c.sum,

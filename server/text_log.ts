@@ -9,6 +9,7 @@
 import { basename } from "node:path";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
 import { statOrUndefined, syncDirectory, syncFileData } from "./data_dir.ts";
+import { onDisk } from "./disk.ts";
 import { withLock } from "./keyed_lock.ts";
 import { formatTimestamp, MONTHS } from "./timestamp.ts";
 
@@ -110,8 +111,12 @@ function joinNextWrite(path: string, line: string): Promise<boolean> {
 }
 
 /** Appends `lines` in one write; cuts a partial write back off. Says if the log was new. */
-async function appendLines(path: string, lines: string[]): Promise<boolean> {
+function appendLines(path: string, lines: string[]): Promise<boolean> {
   const bytes = new TextEncoder().encode(lines.map((line) => `${line}\n`).join(""));
+  return onDisk(() => appendBytes(path, bytes));
+}
+
+async function appendBytes(path: string, bytes: Uint8Array): Promise<boolean> {
   using file = await Deno.open(path, { append: true, create: true });
   const before = (await file.stat()).size;
   try {
@@ -215,6 +220,20 @@ async function readAt(file: Deno.FsFile, at: number, length: number): Promise<Ui
     got += n;
   }
   return buffer;
+}
+
+/**
+ * A log's size now; a missing log has 0 bytes. For the logs the server appends to all the
+ * time, whose inodes stay in memory: the `stat` reads no disk, so it runs right here
+ * instead of costing a trip to the thread pool (server/disk.ts) on every upload.
+ */
+export function logSize(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
 }
 
 /** A file's size; a missing file has 0 bytes. */

@@ -1,0 +1,56 @@
+/**
+ * A counting semaphore that hands out its permits in the order they were asked for.
+ *
+ * @module
+ */
+
+/** A permit; giving it back twice is harmless. */
+export interface Permit {
+  release(): void;
+}
+
+/** At most `size` holders at once; the rest wait first come, first served. */
+export class Semaphore {
+  readonly size: number;
+  #held = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`a semaphore needs at least one permit, not ${size}`);
+    }
+    this.size = size;
+  }
+
+  /** Permits held now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Callers waiting for a permit now. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** Resolves with a permit once one is free and every earlier caller has had theirs. */
+  acquire(): Promise<Permit> {
+    if (this.#held < this.size && this.#waiting.length === 0) {
+      this.#held++;
+      return Promise.resolve(this.#permit());
+    }
+    return new Promise((resolve) => this.#waiting.push(() => resolve(this.#permit())));
+  }
+
+  #permit(): Permit {
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        const next = this.#waiting.shift();
+        if (next) next(); // the permit passes straight on: held stays the same
+        else this.#held--;
+      },
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { DISK_OPS_IN_FLIGHT, onDisk } from "./disk.ts";
+
+Deno.test("onDisk: at most DISK_OPS_IN_FLIGHT operations run at once; all of them run, in order", async () => {
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const ops = Array.from({ length: DISK_OPS_IN_FLIGHT * 5 }, (_, i) =>
+    onDisk(async () => {
+      started.push(i);
+      most = Math.max(most, ++running);
+      await Deno.stat(".");
+      running--;
+      return i;
+    }));
+  assert.deepEqual(await Promise.all(ops), ops.map((_, i) => i));
+  assert.equal(most, DISK_OPS_IN_FLIGHT);
+  assert.deepEqual(started, ops.map((_, i) => i));
+});
+
+Deno.test("onDisk: a failing operation gives its turn back", async () => {
+  const failures = Array.from(
+    { length: DISK_OPS_IN_FLIGHT * 2 },
+    () => onDisk(() => Deno.stat("/no/such/path")).catch((e) => e),
+  );
+  for (const e of await Promise.all(failures)) assert.ok(e instanceof Deno.errors.NotFound);
+  assert.equal(await onDisk(() => Promise.resolve("still served")), "still served");
+});

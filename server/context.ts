@@ -11,6 +11,7 @@ import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
 import type { PrivateChats } from "./private_chats.ts";
 import type { Store } from "./store.ts";
+import type { UploadTurns } from "./upload_turns.ts";
 
 /** Server settings after defaults were applied. */
 export interface ServerSettings {
@@ -46,12 +47,16 @@ export interface ServerContext {
   readonly dataDir: DataDir;
   readonly active: ActiveDevices;
   readonly privateChats: PrivateChats;
+  /** Turns of the uploads taking in bytes (server-wide, first come first served). */
+  readonly uploadTurns: UploadTurns;
   /** Whether `name` has an account. */
   knownDevice(name: string): Promise<boolean>;
 }
 
 /** Receives the DATA frames of one stream (an upload). */
 export interface StreamSink {
+  /** Resolves when the sink may be sent more bytes; until then its session reads nothing. */
+  ready(): Promise<void>;
   /** Takes the next bytes; resolves when they are consumed, which gives backpressure. */
   write(bytes: Uint8Array): Promise<void>;
   /** Gives up: the stream will get no more bytes. */

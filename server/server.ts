@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { type Clock, systemClock } from "../internal/clock.ts";
 import {
+  CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
   LOGIN_DEADLINE_MS,
@@ -31,6 +32,7 @@ import { PrivateChats } from "./private_chats.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost } from "./session.ts";
 import { Store } from "./store.ts";
+import { UploadTurns } from "./upload_turns.ts";
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -166,6 +168,7 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
       blockMs: settings.blockSeconds * 1000,
     }),
     privateChats: new PrivateChats(),
+    uploadTurns: new UploadTurns(CONCURRENT_UPLOADS, clock),
     knownDevice: async (name) => (await credentials.accounts()).has(name),
     onClosed: (session) => sessions.delete(session),
   };

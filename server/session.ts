@@ -19,6 +19,7 @@ import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame.ts";
 import {
+  CONCURRENT_UPLOADS,
   deviceNameProblem,
   MAX_FRAME_BYTES,
   MAX_PASSWORD_BYTES,
@@ -27,6 +28,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, Request, RequestArgs } from "../protocol/messages.ts";
+import { BufferPool } from "../internal/buffer_pool.ts";
 import type { TimerId } from "../internal/clock.ts";
 import type { Authenticator } from "./auth.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
@@ -52,6 +54,8 @@ export type SessionState =
 const IDLE_READ_BUFFER_BYTES = 4 * 1024;
 /** Read buffer while an upload streams: large reads keep uploads fast. */
 const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
+/** Read buffers of sessions taking in an upload, passed on from one upload to the next. */
+const UPLOAD_READ_BUFFERS = new BufferPool(UPLOAD_READ_BUFFER_BYTES, CONCURRENT_UPLOADS);
 /** Longest a closing session waits for its queued output to be written. */
 const CLOSE_FLUSH_MS = 2_000;
 /** Streams whose trailing frames are still being dropped; more is a protocol error. */
@@ -121,9 +125,15 @@ export class Session {
     let reason = "closed the connection";
     try {
       for (;;) {
-        // Sessions hold the big buffer only while an upload is open.
-        if (this.#streams.size > 0) upload ??= new Uint8Array(UPLOAD_READ_BUFFER_BYTES);
-        else upload = undefined;
+        // Sessions hold the big buffer only while an upload is open, and read on only
+        // once every open upload may take more bytes (its turn has come).
+        if (this.#streams.size > 0) {
+          for (const sink of this.#streams.values()) await sink.ready();
+          upload ??= UPLOAD_READ_BUFFERS.take();
+        } else if (upload) {
+          UPLOAD_READ_BUFFERS.give(upload);
+          upload = undefined;
+        }
         const buffer = upload ?? idle;
         const n = await this.#conn.read(buffer);
         if (n === null) {
@@ -150,6 +160,7 @@ export class Session {
         reason = `connection failed (${(error as Error).message})`;
       }
     }
+    if (upload) UPLOAD_READ_BUFFERS.give(upload);
     await this.close(reason);
   }
 

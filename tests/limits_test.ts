@@ -5,6 +5,7 @@ import { iotnetCommand, runIotnet } from "./_helpers/iotnet_command.ts";
 import { RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir } from "./_helpers/wait.ts";
+import { CONCURRENT_UPLOADS } from "../protocol/limits.ts";
 
 function rssOf(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -257,4 +258,29 @@ Deno.test("an upload over --max-upload-mb is refused before any data is stored",
   assert.deepEqual(await listDir(join(server.dataDir, "uploads")), []);
   const ok = await raw.request({ op: "upload", fileID: 1, bytes: 0 });
   assert.ok(ok.t === "res" && !ok.ok && ok.error === "invalid_data"); // empty, but within the limit
+});
+
+Deno.test("uploads whose senders stall cannot keep other devices' uploads waiting for a turn", async () => {
+  await using server = await ServerProcess.start();
+  // More stalled uploads than there are turns (CONCURRENT_UPLOADS): each sends one
+  // whole DATA frame of a declared megabyte, so no frame deadline ends it, then nothing.
+  const stalled = await Promise.all(
+    Array.from(
+      { length: CONCURRENT_UPLOADS + 8 },
+      (_, i) => RawClient.connect(server.port, `dev${i}`),
+    ),
+  );
+  try {
+    for (const raw of stalled) {
+      const id = await raw.send({ op: "upload", fileID: 1, bytes: 1024 * 1024 });
+      await raw.sendData(id, new TextEncoder().encode("1\n2\n3\n"));
+    }
+    await using edge = await EdgeProcess.start(server, { login: "watch1" });
+    assert.equal((await edge.command("EDG 1 1000")).ok, true);
+    const upload = await edge.command("UED 1", 20_000);
+    assert.equal(upload.ok, true, JSON.stringify(upload));
+    assert.equal((await edge.command("SCS 1 MAX")).ok, true);
+  } finally {
+    for (const raw of stalled) raw[Symbol.dispose]();
+  }
 });

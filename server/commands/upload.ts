@@ -14,8 +14,12 @@ import {
 } from "../../protocol/samples.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import { deferred } from "../../internal/deferred.ts";
+import { BufferPool } from "../../internal/buffer_pool.ts";
+import { CONCURRENT_UPLOADS } from "../../protocol/limits.ts";
 import { type CommandContext, CommandError, type StreamSink } from "../context.ts";
+import { onDisk } from "../disk.ts";
 import { commitUpload, describeIoError } from "../recovery.ts";
+import type { UploadTurn } from "../upload_turns.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `upload`; resolves once the whole file is stored. */
@@ -35,11 +39,11 @@ export async function upload(
   }
   const path = dataDir.uploadPath(ctx.device, fileID);
   const temp = dataDir.tempPathFor(path);
-  const sink = new UploadSink(temp, bytes);
+  const sink = new UploadSink(temp, bytes, ctx.server.uploadTurns.forUpload());
   ctx.openStream(requestId, sink);
-  let aggregates: SampleAggregates;
+  let stored: StoredUpload;
   try {
-    aggregates = await sink.done;
+    stored = await sink.done;
   } finally {
     ctx.closeStream(requestId);
   }
@@ -51,10 +55,25 @@ export async function upload(
     temp,
     bytes,
     uploadedAt: clock.now(),
-    ...aggregates,
+    ...stored,
   });
-  log(`${ctx.device} uploaded file ${fileID} (${aggregates.count} samples, ${bytes} bytes)`);
-  return { fileID, dataAmount: aggregates.count };
+  log(`${ctx.device} uploaded file ${fileID} (${stored.count} samples, ${bytes} bytes)`);
+  return { fileID, dataAmount: stored.count };
+}
+
+/**
+ * Bytes an upload collects before writing them to its file: a 100 kB upload is one write,
+ * a big one a write per 256 KiB. Each write is a trip to the runtime's blocking thread
+ * pool, which costs the event loop far more than copying the bytes does.
+ */
+const UPLOAD_WRITE_BYTES = 256 * 1024;
+
+/** Write batches of the uploads taking in bytes, passed on from one upload to the next. */
+const WRITE_BATCHES = new BufferPool(UPLOAD_WRITE_BYTES, CONCURRENT_UPLOADS);
+
+/** A complete, fsynced temporary upload: what it holds, and its inode for the journal. */
+interface StoredUpload extends SampleAggregates {
+  ino: number | null;
 }
 
 /** Writes one upload to its temporary file while checking and aggregating it. */
@@ -62,20 +81,28 @@ class UploadSink implements StreamSink {
   readonly #temp: string;
   readonly #expected: number;
   readonly #aggregator = new SampleAggregator();
-  readonly #done = deferred<SampleAggregates>();
+  readonly #done = deferred<StoredUpload>();
+  /** This upload's turn to take in bytes (server/upload_turns.ts). */
+  readonly #turn: UploadTurn;
+  /** Received bytes not yet written: from the pool during the turn, cut to a small upload. */
+  #batch: Uint8Array | undefined;
+  #batched = 0;
+  /** A write of the batch is in flight: the batch must not go back to the pool. */
+  #writing = false;
   #file: Promise<Deno.FsFile> | undefined;
   #received = 0;
   #finished = false;
 
-  constructor(temp: string, expected: number) {
+  constructor(temp: string, expected: number, turn: UploadTurn) {
     this.#temp = temp;
     this.#expected = expected;
+    this.#turn = turn;
     // A zero-byte upload gets no DATA frames: finish now (the aggregator will refuse it).
     if (expected === 0) void this.#complete();
   }
 
   /** Resolves with the file's aggregates once all bytes arrived and are on disk. */
-  get done(): Promise<SampleAggregates> {
+  get done(): Promise<StoredUpload> {
     return this.#done.promise;
   }
 
@@ -90,14 +117,28 @@ class UploadSink implements StreamSink {
         ),
       );
     }
+    await this.#turn.take();
+    if (this.#finished) return; // abandoned while it waited
     try {
       this.#aggregator.push(bytes);
-      const file = await this.#open();
-      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+      const batch = this.#batch ??= WRITE_BATCHES.take()
+        .subarray(0, Math.min(UPLOAD_WRITE_BYTES, this.#expected));
+      for (let at = 0; at < bytes.length;) {
+        const n = Math.min(bytes.length - at, batch.length - this.#batched);
+        batch.set(bytes.subarray(at, at + n), this.#batched);
+        this.#batched += n;
+        at += n;
+        if (this.#batched === batch.length) await this.#writeBatch(batch);
+      }
     } catch (error) {
       return this.#fail(error);
     }
     if (this.#received === this.#expected) await this.#complete();
+  }
+
+  /** Waits for this upload's turn to take in bytes; the sender waits in TCP meanwhile. */
+  ready(): Promise<void> {
+    return this.#turn.waitForBytes();
   }
 
   abort(reason: string): Promise<void> {
@@ -105,17 +146,42 @@ class UploadSink implements StreamSink {
   }
 
   #open(): Promise<Deno.FsFile> {
-    return this.#file ??= Deno.open(this.#temp, { write: true, createNew: true });
+    return this.#file ??= onDisk(() => Deno.open(this.#temp, { write: true, createNew: true }));
+  }
+
+  async #writeBatch(batch: Uint8Array): Promise<void> {
+    const bytes = batch.subarray(0, this.#batched);
+    this.#writing = true;
+    try {
+      const file = await this.#open();
+      await onDisk(async () => {
+        for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+      });
+    } finally {
+      this.#writing = false;
+    }
+    this.#batched = 0;
+  }
+
+  /** Ends the turn: the next upload may take in bytes, with this one's batch. */
+  #endTurn(): void {
+    this.#turn.end();
+    if (this.#batch && !this.#writing) WRITE_BATCHES.give(this.#batch);
+    this.#batch = undefined;
   }
 
   async #complete(): Promise<void> {
     try {
       const aggregates = this.#aggregator.finish();
+      if (this.#batch && this.#batched > 0) await this.#writeBatch(this.#batch);
       const file = await this.#open();
-      await file.sync();
+      await onDisk(() => file.sync());
+      // fstat of an open file reads no disk: no need for the thread pool.
+      const { ino } = file.statSync();
       file.close();
       this.#finished = true;
-      this.#done.resolve(aggregates);
+      this.#endTurn();
+      this.#done.resolve({ ...aggregates, ino });
     } catch (error) {
       await this.#fail(error);
     }
@@ -124,9 +190,10 @@ class UploadSink implements StreamSink {
   async #fail(error: unknown): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
+    this.#endTurn();
     if (this.#file) {
       await this.#file.then((f) => f.close()).catch(() => {});
-      await Deno.remove(this.#temp).catch(() => {});
+      await onDisk(() => Deno.remove(this.#temp)).catch(() => {});
     }
     this.#done.reject(asCommandError(error));
   }

@@ -32,6 +32,12 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** Bytes to upload: `Deno.FsFile` is one; so is anything with its `read`. */
+export interface UploadSource {
+  /** Reads into `buffer`; resolves with the count, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
 /** A connection to the iotnet server. */
 export class EdgeConnection {
   readonly #conn: Deno.TcpConn;
@@ -139,12 +145,14 @@ export class EdgeConnection {
   /**
    * Streams a file to the server as an upload of `fileID`.
    *
+   * @param source where the `size` bytes come from: an open file, or anything that reads
+   *   like one.
    * @param onProgress called after each chunk with bytes sent and total.
    * @throws {RemoteError} when the server refuses the file (e.g. `invalid_data`).
    */
   async upload(
     fileID: number,
-    file: Deno.FsFile,
+    source: UploadSource,
     size: number,
     onProgress?: (sent: number, total: number) => void,
   ): Promise<ResultFields<"upload">> {
@@ -155,7 +163,7 @@ export class EdgeConnection {
     let sent = 0;
     while (sent < size && !settled) {
       const want = Math.min(UPLOAD_CHUNK_BYTES, size - sent);
-      const n = await file.read(
+      const n = await source.read(
         buffer.subarray(DATA_FRAME_HEADER_BYTES, DATA_FRAME_HEADER_BYTES + want),
       );
       if (n === null) {

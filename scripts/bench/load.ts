@@ -14,7 +14,7 @@
  */
 
 import { join } from "node:path";
-import { EdgeConnection } from "../../client/connection.ts";
+import { EdgeConnection, type UploadSource } from "../../client/connection.ts";
 import { generateDataFile } from "../../client/generate.ts";
 import {
   AVERAGE_DECIMALS,
@@ -166,8 +166,8 @@ export async function runLoadBench(): Promise<string> {
 interface Device {
   name: string;
   password: string;
-  path: string;
-  bytes: number;
+  /** The device's data file, read into memory so the driver spends no disk work on it. */
+  data: Uint8Array;
   expected: Record<Operation, string>;
   connection?: EdgeConnection;
   /** Direct messages that arrived. */
@@ -188,17 +188,17 @@ async function prepareDevices(
   for (let i = 0; i < count; i++) {
     const name = `load${String(i).padStart(width, "0")}`;
     const path = join(dir, `${name}-1.txt`);
-    const bytes = await generateDataFile(path, samples);
+    await generateDataFile(path, samples);
+    const data = await Deno.readFile(path);
     fleet.push({
       name,
       password: `pw-${crypto.randomUUID().slice(0, 8)}`,
-      path,
-      bytes,
-      expected: expectedResults(await Deno.readTextFile(path)),
+      data,
+      expected: expectedResults(new TextDecoder().decode(data)),
       received: 0,
     });
   }
-  report.fileBytes = fleet[0]?.bytes ?? 0;
+  report.fileBytes = fleet[0]?.data.length ?? 0;
   report.phases.push(["generate files and local results", seconds(start)]);
   return fleet;
 }
@@ -413,12 +413,9 @@ async function work(
 ): Promise<void> {
   const c = device.connection!;
   let began = performance.now();
-  {
-    using file = await Deno.open(device.path);
-    const result = await c.upload(1, file, device.bytes);
-    if (result.dataAmount !== samples) {
-      throw new Error(`UED stored ${result.dataAmount} samples, not ${samples}`);
-    }
+  const result = await c.upload(1, memoryReader(device.data), device.data.length);
+  if (result.dataAmount !== samples) {
+    throw new Error(`UED stored ${result.dataAmount} samples, not ${samples}`);
   }
   t.ued.push(performance.now() - began);
   for (const operation of OPERATIONS) {
@@ -453,6 +450,20 @@ async function work(
   t.message.push(performance.now() - began);
   if (delivery !== "online") throw new Error(`message to ${peer.name} was ${delivery}`);
   counts.messagesOnline++;
+}
+
+/** Reads `data` front to back, like a file. */
+function memoryReader(data: Uint8Array): UploadSource {
+  let at = 0;
+  return {
+    read(buffer) {
+      if (at === data.length) return Promise.resolve(null);
+      const n = Math.min(buffer.length, data.length - at);
+      buffer.set(data.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+  };
 }
 
 // --- phase two: standard-profile login burst beside a busy device ---
@@ -492,10 +503,7 @@ async function phaseTwo(
     connections.push(probe);
     await probe.request("login", { name: probeDevice.name, password: probeDevice.password });
     await probe.request("udp_port", { port: 9 });
-    {
-      using file = await Deno.open(probeDevice.path);
-      await probe.upload(1, file, probeDevice.bytes);
-    }
+    await probe.upload(1, memoryReader(probeDevice.data), probeDevice.data.length);
     const quiet = await probeScs(probe, probeDevice, QUIET_MS, failures);
 
     progress(`${burst} standard-profile logins at once while ${probeDevice.name} asks SCS`);

@@ -24,6 +24,15 @@ export interface ActiveDevice {
   deliver(frame: Uint8Array): void;
 }
 
+/** How AED lists a device: built once when it becomes active, sent as is to everyone. */
+export interface DeviceListing {
+  readonly name: string;
+  /** Login time in the log's timestamp format. */
+  readonly since: string;
+  readonly ip: string;
+  readonly udpPort: number;
+}
+
 /** The registry of devices that are logged in. */
 export class ActiveDevices {
   readonly #path: string;
@@ -31,8 +40,8 @@ export class ActiveDevices {
   readonly #claimed = new Set<string>();
   /** Active devices in the order they became active. */
   readonly #active = new Map<string, ActiveDevice>();
-  /** Each active device's login time as log text, formatted once (AED lists it often). */
-  readonly #sinceText = new Map<string, string>();
+  /** Each active device's AED entry, made once: a thousand AEDs list it a thousand times. */
+  readonly #listings = new Map<string, DeviceListing>();
   #writing: Promise<void> | undefined;
   #dirty = false;
   #onError: (error: unknown) => void;
@@ -58,14 +67,18 @@ export class ActiveDevices {
     if (!this.#claimed.has(device.name)) throw new Error(`${device.name} was not claimed`);
     this.#active.delete(device.name);
     this.#active.set(device.name, device);
-    this.#sinceText.set(device.name, formatTimestamp(device.since));
+    const { name, ip, udpPort } = device;
+    this.#listings.set(
+      name,
+      Object.freeze({ name, since: formatTimestamp(device.since), ip, udpPort }),
+    );
     this.#scheduleWrite();
   }
 
   /** Removes `name` (claimed or active); the log is renumbered. */
   release(name: string): void {
     this.#claimed.delete(name);
-    this.#sinceText.delete(name);
+    this.#listings.delete(name);
     if (this.#active.delete(name)) this.#scheduleWrite();
   }
 
@@ -74,9 +87,9 @@ export class ActiveDevices {
     return this.#active.get(name);
   }
 
-  /** When `name` became active, in the log's timestamp format. */
-  sinceText(name: string): string {
-    return this.#sinceText.get(name) ?? "";
+  /** How AED lists the active device `name`. */
+  listing(name: string): DeviceListing | undefined {
+    return this.#listings.get(name);
   }
 
   /** Active devices, oldest first. */
@@ -98,7 +111,7 @@ export class ActiveDevices {
     while (this.#dirty) {
       this.#dirty = false;
       try {
-        const text = renderActiveLog(this.list(), (d) => this.sinceText(d.name));
+        const text = renderActiveLog(this.list(), (d) => this.listing(d.name)!.since);
         await writeFileAtomic(this.#path, new TextEncoder().encode(text));
       } catch (error) {
         this.#onError(error);

@@ -14,12 +14,5 @@ export function devices(ctx: CommandContext): Promise<ResultFields<"devices">> {
   ctx.server.log(
     `${ctx.device} listed active devices (${others.length} other${others.length === 1 ? "" : "s"})`,
   );
-  return Promise.resolve({
-    devices: others.map((d) => ({
-      name: d.name,
-      since: ctx.server.active.sinceText(d.name),
-      ip: d.ip,
-      udpPort: d.udpPort,
-    })),
-  });
+  return Promise.resolve({ devices: others.map((d) => ctx.server.active.listing(d.name)!) });
 }

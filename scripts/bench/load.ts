@@ -895,7 +895,8 @@ export function loadMarkdown(report: LoadReport): string {
     `Each device has its own ${report.samples.toLocaleString("en")}-sample file (${
       Math.round(report.fileBytes / 1e3)
     } kB, \`generateDataFile\`), whose four results`,
-    "are computed locally with BigInt and `protocol/compute.ts`'s AVERAGE rounding. All devices",
+    "are computed locally with BigInt and `protocol/compute.ts`'s AVERAGE rounding; the driver",
+    "reads every file into memory first and uploads from there, so it does no disk work. All devices",
     "log in at once; then all at once upload it (UED), ask SUM, AVERAGE, MAX and MIN (SCS),",
     "list the active devices (AED) and message a random peer; then all log out.",
     `**The ${n} logins use the cheap hash profile** (\`IOTNET_HASH_PROFILE=fast\`, scrypt`,

@@ -151,13 +151,33 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
   }
 }
 
+/** Whole load runs `deno task bench load` makes, one after another. */
+const BENCH_RUNS = 3;
+
 /**
- * Runs {@linkcode runLoad} with the issue's sizes.
+ * Runs {@linkcode runLoad} with the issue's sizes {@linkcode BENCH_RUNS} times. The
+ * section shows the run with the median UED p99 in full, and every run's UED and SCS p99.
  *
  * @returns a `docs/BENCHMARKS.md` section.
  */
 export async function runLoadBench(): Promise<string> {
-  return loadMarkdown(await runLoad({ progress: (line) => console.log(line) }));
+  const reports: LoadReport[] = [];
+  for (let run = 1; run <= BENCH_RUNS; run++) {
+    reports.push(await runLoad({ progress: (line) => console.log(`run ${run}: ${line}`) }));
+  }
+  const ued = (r: LoadReport) => figureMs(r, "UED p99");
+  const median = [...reports].sort((a, b) => ued(a) - ued(b))[Math.floor(reports.length / 2)]!;
+  const each = (name: string) => reports.map((r) => formatMs(figureMs(r, name))).join(", ");
+  return loadMarkdown(median, [
+    `${BENCH_RUNS} runs one after another; the table is the run with the median UED p99. ` +
+    `UED p99 in each: ${each("UED p99")}. SCS p99 in each: ${each("SCS p99")}.`,
+  ]);
+}
+
+/** A latency figure of a report in milliseconds (`NaN` if it has none). */
+function figureMs(report: LoadReport, name: string): number {
+  const measured = report.figures.find((f) => f.figure === name)?.measured ?? "";
+  return Number(measured.replace(/,/g, "").replace(/ ms$/, ""));
 }
 
 // --- the devices ---
@@ -882,9 +902,10 @@ export function conditions(report: LoadReport): string[] {
  * The report as a `docs/BENCHMARKS.md` section.
  *
  * @param report what {@linkcode runLoad} returned.
+ * @param runs sentences about the other runs of the same benchmark, if any.
  * @returns Markdown starting with a `##` heading.
  */
-export function loadMarkdown(report: LoadReport): string {
+export function loadMarkdown(report: LoadReport, runs: string[] = []): string {
   const n = report.devices.toLocaleString("en");
   const rows = report.figures.map((f) => [f.figure, f.measured, f.target, verdict(f.pass)]);
   return [
@@ -911,6 +932,7 @@ export function loadMarkdown(report: LoadReport): string {
     "",
     table(["figure", "measured", "target", "result"], rows),
     "",
+    ...runs.flatMap((line) => [line, ""]),
     ...conditions(report).flatMap((line) => [line, ""]),
     ...(report.failures.length > 0
       ? ["First failures:", "", ...report.failures.map((f) => `- ${f}`), ""]

@@ -60,7 +60,11 @@ const parts = [
   }: ${navigator.hardwareConcurrency} cores, ${cpu}, Deno ${Deno.version.deno}.`,
   "Every figure is measured beside its reference tool in the same run, on 127.0.0.1.",
   ...(kept.length > 0
-    ? [`Sections not rerun that day (${kept.join(", ")}) are kept from an earlier run.`]
+    ? [
+      `This run measured ${[...fresh.keys()].join(", ")}; the other sections (${
+        kept.join(", ")
+      }) are kept from earlier runs.`,
+    ]
     : []),
 ];
 for (const section of sections) parts.push("", section);

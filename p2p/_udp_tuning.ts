@@ -89,21 +89,12 @@ function setInt(lib: Libc, fd: number, level: number, name: number, value: numbe
 /** The one UDP IPv4 socket of this process bound to exactly `hostname:port`. */
 function findFd(lib: Libc, hostname: string, port: number): number | undefined {
   let found: number | undefined;
-  const type = new Int32Array(1);
-  const typeLen = new Uint32Array(1);
   const sa = new Uint8Array(128);
   const saLen = new Uint32Array(1);
   const view = new DataView(sa.buffer);
   for (let fd = 0; fd < MAX_FD; fd++) {
-    typeLen[0] = 4;
-    const r = lib.symbols.getsockopt(
-      fd,
-      SOL_SOCKET,
-      SO_TYPE,
-      new Uint8Array(type.buffer),
-      new Uint8Array(typeLen.buffer),
-    );
-    if (r !== 0 || type[0] !== SOCK_DGRAM) continue; // closed, not a socket, or not UDP
+    // Closed, not a socket, or not UDP:
+    if (getInt(lib, fd, SOL_SOCKET, SO_TYPE) !== SOCK_DGRAM) continue;
     saLen[0] = sa.length;
     if (lib.symbols.getsockname(fd, sa, new Uint8Array(saLen.buffer)) !== 0) continue;
     if (view.getUint16(0, true) !== AF_INET || view.getUint16(2) !== port) continue;

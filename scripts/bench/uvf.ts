@@ -50,11 +50,13 @@ export interface Row {
 }
 
 /**
- * Extra `deno run` flags for the UVF peers, from `UVF_DENO_FLAGS` (e.g. `--deny-ffi` to
- * measure the transport without socket offloads).
+ * `deno run` arguments of a UVF peer, with extra flags from `UVF_DENO_FLAGS` (e.g.
+ * `--deny-ffi` to measure the transport without socket offloads); its role and
+ * arguments follow.
  */
-function peerFlags(): string[] {
-  return (Deno.env.get("UVF_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== "");
+function peerArgs(): string[] {
+  const extra = (Deno.env.get("UVF_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== "");
+  return ["run", "-A", ...extra, "--unstable-net", peerScript];
 }
 
 async function have(cmd: string): Promise<boolean> {
@@ -148,11 +150,7 @@ export async function uvfRun(
   const size = (await Deno.stat(src)).size;
   const receiver = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      "-A",
-      ...peerFlags(),
-      "--unstable-net",
-      peerScript,
+      ...peerArgs(),
       "receive",
       inDir,
       toHex(key),
@@ -200,11 +198,7 @@ export async function uvfRun(
     });
     const sender = await new Deno.Command(Deno.execPath(), {
       args: [
-        "run",
-        "-A",
-        ...peerFlags(),
-        "--unstable-net",
-        peerScript,
+        ...peerArgs(),
         "send",
         "127.0.0.1",
         String(target),

@@ -443,11 +443,6 @@ async function work(
     began = performance.now();
     const { result } = await c.request("compute", { fileID: 1, operation });
     t.scs.push(performance.now() - began);
-    console.error(
-      `SCSTX ${device.name} ${(performance.timeOrigin + began).toFixed(2)} ${
-        (performance.timeOrigin + performance.now()).toFixed(2)
-      }`,
-    );
     if (result !== device.expected[operation]) {
       throw new Error(`SCS ${operation} gave ${result}, expected ${device.expected[operation]}`);
     }

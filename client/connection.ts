@@ -207,7 +207,7 @@ export class EdgeConnection {
       for (;;) {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
-        for (const frame of decoder.push(buffer.subarray(0, n))) {
+        for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind !== "message") throw new ProtocolError("the server sent a data frame");
           this.#dispatch(decodeMessage(frame.body, (id) => this.#pending.get(id)?.op));
         }

@@ -5,7 +5,7 @@ import { FrameDecoder } from "./frame.ts";
 import type { Message } from "./messages.ts";
 
 function roundTrip(message: Message, opOf?: Parameters<typeof decodeMessage>[1]): Message {
-  const [frame] = new FrameDecoder().push(encodeMessage(message));
+  const [frame] = new FrameDecoder().frames(encodeMessage(message));
   assert.ok(frame?.kind === "message");
   return decodeMessage(frame.body, opOf);
 }

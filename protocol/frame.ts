@@ -104,12 +104,15 @@ export interface FrameDecoderOptions {
 /**
  * Incremental frame decoder: feed it whatever bytes arrived, get back whole frames. It
  * holds a partial frame itself, checks a declared length against the limit before
- * allocating, and never allocates per frame: a frame that lies wholly inside the pushed
- * chunk is a view into it, and one assembled across chunks is a view into one reusable
- * scratch buffer (grown to the largest frame seen). So **frames are valid only until the
- * next `push`**; copy what must live longer.
+ * allocating, and never allocates per frame: a frame that lies wholly inside the chunk
+ * is a view into it, and one assembled across chunks is a view into one reusable scratch
+ * buffer (grown to the largest frame seen). So **frames are valid only until the next
+ * chunk**; copy what must live longer.
  *
- * After it throws, the stream is out of sync and the connection must be closed.
+ * Frames are decoded one at a time as the caller takes them, so a bad frame throws where
+ * it lies, after every good frame before it in the same chunk has been handed out: a
+ * request followed by garbage in one TCP segment is still served. After it throws, the
+ * stream is out of sync and the connection must be closed.
  *
  * @example
  * ```ts
@@ -117,8 +120,8 @@ export interface FrameDecoderOptions {
  * import assert from "node:assert/strict";
  * const frame = encodeMessageFrame(new TextEncoder().encode("{}"));
  * const decoder = new FrameDecoder();
- * assert.deepEqual(decoder.push(frame.subarray(0, 3)), []);
- * assert.equal(decoder.push(frame.subarray(3)).length, 1);
+ * assert.deepEqual([...decoder.frames(frame.subarray(0, 3))], []);
+ * assert.equal([...decoder.frames(frame.subarray(3))].length, 1);
  * ```
  */
 export class FrameDecoder {
@@ -128,12 +131,14 @@ export class FrameDecoder {
   #body: Uint8Array | undefined;
   #bodyFill = 0;
   /**
-   * Two scratch buffers, alternated: within one push at most one frame completes from
+   * Two scratch buffers, alternated: within one chunk at most one frame completes from
    * scratch (at the chunk's start) and at most one new partial frame begins (at its end),
    * so the new one never overwrites the one just handed out.
    */
   #scratch: [Uint8Array, Uint8Array] = [new Uint8Array(0), new Uint8Array(0)];
   #scratchIndex = 0;
+  /** A chunk is being decoded; still set after one was abandoned or threw. */
+  #decoding = false;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#max = options.maxFrameBytes ?? MAX_FRAME_BYTES;
@@ -145,15 +150,20 @@ export class FrameDecoder {
   }
 
   /**
-   * Decodes as many frames as `chunk` completes.
+   * Decodes the frames that `chunk` completes, each as the caller takes it. Take them all
+   * (or until one throws) before passing the next chunk.
    *
    * @param chunk the next bytes from the stream.
-   * @returns the frames completed, in order; empty when more bytes are needed.
+   * @returns the frames completed, in order; none when more bytes are needed.
    * @throws {FrameTooLargeError} on a declared length over the limit.
    * @throws {ProtocolError} on a zero length, an unknown kind or a short data frame.
+   * @throws {Error} when an earlier chunk was not decoded to its end.
    */
-  push(chunk: Uint8Array): Frame[] {
-    const frames: Frame[] = [];
+  *frames(chunk: Uint8Array): Generator<Frame, void, undefined> {
+    if (this.#decoding) {
+      throw new Error("FrameDecoder: an earlier chunk was not decoded to its end");
+    }
+    this.#decoding = true;
     let i = 0;
     while (i < chunk.length) {
       if (this.#body === undefined) {
@@ -161,8 +171,9 @@ export class FrameDecoder {
           const length = this.#checkLength(readU32(chunk, i));
           i += LENGTH_BYTES;
           if (chunk.length - i >= length) {
-            frames.push(toFrame(chunk.subarray(i, i + length)));
+            const body = chunk.subarray(i, i + length);
             i += length;
+            yield toFrame(body);
             continue;
           }
           this.#body = this.#scratchOf(length);
@@ -185,10 +196,10 @@ export class FrameDecoder {
       i += take;
       if (this.#bodyFill === body.length) {
         this.#body = undefined;
-        frames.push(toFrame(body));
+        yield toFrame(body);
       }
     }
-    return frames;
+    this.#decoding = false;
   }
 
   /** `length` bytes of the other scratch buffer, grown (at most to the limit) if needed. */

@@ -22,8 +22,8 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** Copies frames out of the decoder's views so they survive later pushes. */
-function snapshot(frames: Frame[]): unknown[] {
-  return frames.map((f) =>
+function snapshot(frames: Iterable<Frame>): unknown[] {
+  return [...frames].map((f) =>
     f.kind === "message"
       ? { kind: f.kind, body: [...f.body] }
       : { kind: f.kind, stream: f.stream, bytes: [...f.bytes] }
@@ -36,7 +36,7 @@ const stream = concat(
   encodeDataFrame(0xffff_fffe, new Uint8Array(0)),
   encodeMessageFrame(text.encode("{}")),
 );
-const expected = snapshot(new FrameDecoder().push(stream));
+const expected = snapshot(new FrameDecoder().frames(stream));
 
 Deno.test("decoder yields several frames from one chunk", () => {
   assert.equal(expected.length, 4);
@@ -48,8 +48,8 @@ Deno.test("decoder gives the same frames for a stream split at every byte bounda
   for (let cut = 0; cut <= stream.length; cut++) {
     const decoder = new FrameDecoder();
     const frames = [
-      ...snapshot(decoder.push(stream.slice(0, cut))),
-      ...snapshot(decoder.push(stream.slice(cut))),
+      ...snapshot(decoder.frames(stream.slice(0, cut))),
+      ...snapshot(decoder.frames(stream.slice(cut))),
     ];
     assert.deepEqual(frames, expected, `split at ${cut}`);
     assert.equal(decoder.midFrame, false);
@@ -62,7 +62,7 @@ Deno.test("decoder gives the same frames for a stream cut into three at every pa
     for (let b = a; b <= stream.length; b++) {
       const decoder = new FrameDecoder();
       const frames = [stream.slice(0, a), stream.slice(a, b), stream.slice(b)]
-        .flatMap((chunk) => snapshot(decoder.push(chunk)));
+        .flatMap((chunk) => snapshot(decoder.frames(chunk)));
       assert.deepEqual(frames, expected, `cuts at ${a} and ${b}`);
     }
   }
@@ -72,24 +72,24 @@ Deno.test("decoder gives the same frames when fed one byte at a time", () => {
   const decoder = new FrameDecoder();
   const frames: unknown[] = [];
   for (let i = 0; i < stream.length; i++) {
-    frames.push(...snapshot(decoder.push(stream.slice(i, i + 1))));
+    frames.push(...snapshot(decoder.frames(stream.slice(i, i + 1))));
   }
   assert.deepEqual(frames, expected);
 });
 
 Deno.test("decoder reports a truncated tail as midFrame", () => {
   const decoder = new FrameDecoder();
-  decoder.push(stream.slice(0, stream.length - 1));
+  assert.equal([...decoder.frames(stream.slice(0, stream.length - 1))].length, 3);
   assert.equal(decoder.midFrame, true);
   const headerOnly = new FrameDecoder();
-  headerOnly.push(stream.slice(0, 2));
+  assert.deepEqual([...headerOnly.frames(stream.slice(0, 2))], []);
   assert.equal(headerOnly.midFrame, true);
 });
 
 Deno.test("decoder refuses a declared length over the limit before allocating", () => {
   const decoder = new FrameDecoder({ maxFrameBytes: 100 });
   const header = new Uint8Array([0x7f, 0xff, 0xff, 0xff]);
-  assert.throws(() => decoder.push(header), (e: unknown) => {
+  assert.throws(() => [...decoder.frames(header)], (e: unknown) => {
     assert.ok(e instanceof FrameTooLargeError);
     assert.equal(e.declared, 0x7fff_ffff);
     assert.equal(e.limit, 100);
@@ -99,20 +99,38 @@ Deno.test("decoder refuses a declared length over the limit before allocating", 
 
 Deno.test("decoder accepts a frame of exactly the limit", () => {
   const body = new Uint8Array(99);
-  const frames = new FrameDecoder({ maxFrameBytes: 100 }).push(encodeMessageFrame(body));
+  const frames = [...new FrameDecoder({ maxFrameBytes: 100 }).frames(encodeMessageFrame(body))];
   assert.equal(frames.length, 1);
 });
 
 Deno.test("decoder refuses zero length, unknown kinds and short data frames", () => {
-  assert.throws(() => new FrameDecoder().push(new Uint8Array([0, 0, 0, 0])), ProtocolError);
+  assert.throws(() => [...new FrameDecoder().frames(new Uint8Array([0, 0, 0, 0]))], ProtocolError);
   assert.throws(
-    () => new FrameDecoder().push(new Uint8Array([0, 0, 0, 1, 0x09])),
+    () => [...new FrameDecoder().frames(new Uint8Array([0, 0, 0, 1, 0x09]))],
     /unknown frame kind 0x09/,
   );
   assert.throws(
-    () => new FrameDecoder().push(new Uint8Array([0, 0, 0, 3, 0x02, 0, 0])),
+    () => [...new FrameDecoder().frames(new Uint8Array([0, 0, 0, 3, 0x02, 0, 0]))],
     /too short to hold a stream id/,
   );
+});
+
+Deno.test("decoder hands out every good frame before a bad one in the same chunk", () => {
+  const bad = new Uint8Array([0, 0, 0, 1, 0x09]);
+  const decoder = new FrameDecoder();
+  const taken: unknown[] = [];
+  assert.throws(() => {
+    for (const frame of decoder.frames(concat(stream, bad, stream))) {
+      taken.push(...snapshot([frame]));
+    }
+  }, /unknown frame kind 0x09/);
+  assert.deepEqual(taken, expected);
+});
+
+Deno.test("decoder refuses a chunk while an earlier one was left half decoded", () => {
+  const decoder = new FrameDecoder();
+  for (const _ of decoder.frames(stream)) break;
+  assert.throws(() => [...decoder.frames(stream)], /earlier chunk was not decoded to its end/);
 });
 
 Deno.test("encoders refuse frames over the limit", () => {

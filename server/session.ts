@@ -141,7 +141,7 @@ export class Session {
           break;
         }
         // Frames are views into `buffer`: every one is consumed before the next read.
-        for (const frame of decoder.push(buffer.subarray(0, n))) {
+        for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind === "data") await this.#onData(frame.stream, frame.bytes);
           else this.#onMessage(decodeMessage(frame.body));
         }

@@ -44,7 +44,7 @@ async function loginReply(
   for (;;) {
     const n = await conn.read(buffer);
     if (n === null) throw new Error("server closed the connection");
-    for (const frame of decoder.push(buffer.subarray(0, n))) {
+    for (const frame of decoder.frames(buffer.subarray(0, n))) {
       if (frame.kind !== "message") continue;
       const message = decodeMessage(frame.body);
       if (message.t === "res" && message.id === 2) return { bytes: frame.body.slice(), message };

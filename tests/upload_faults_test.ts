@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { encodeMessage } from "../protocol/codec.ts";
 import { EdgeProcess } from "./_helpers/edge_process.ts";
 import { RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
@@ -73,6 +74,32 @@ Deno.test("an oversized frame closes that connection alone, with a reason", asyn
   );
   await server.waitForLog(/watch1 left \(sent a bad frame/);
   assert.equal((await bystander.command("AED")).ok, true);
+});
+
+Deno.test("a request in the same segment as a bad frame is still served before the close", async () => {
+  await using server = await ServerProcess.start();
+  await using bystander = await EdgeProcess.start(server, { login: "watch2" });
+  using raw = await RawClient.connect(server.port, "watch1");
+  const request = encodeMessage({
+    t: "req",
+    id: 99,
+    op: "message",
+    to: "watch2",
+    text: "sent just before garbage",
+  });
+  const garbage = new Uint8Array([0, 0, 0, 1, 0x09]);
+  const segment = new Uint8Array(request.length + garbage.length);
+  segment.set(request);
+  segment.set(garbage, request.length);
+  await raw.write(segment);
+  const got = await bystander.next((j) => j.event === "message");
+  assert.deepEqual([got.from, got.text], ["watch1", "sent just before garbage"]);
+  const messages = await raw.drainUntilClosed();
+  assert.ok(
+    messages.some((m) =>
+      m.t === "push" && m.event === "logout" && /unknown frame kind 0x09/.test(m.message)
+    ),
+  );
 });
 
 Deno.test("requests before login are refused and a wrong protocol version is turned away", async () => {

@@ -67,7 +67,7 @@ export class RawClient implements Disposable {
       if (index >= 0) return this.#inbox.splice(index, 1)[0]!;
       const n = await this.conn.read(buffer);
       if (n === null) throw new Error("server closed the connection");
-      for (const frame of this.#decoder.push(buffer.slice(0, n))) {
+      for (const frame of this.#decoder.frames(buffer.slice(0, n))) {
         if (frame.kind === "message") this.#inbox.push(decodeMessage(frame.body));
       }
     }
@@ -80,7 +80,7 @@ export class RawClient implements Disposable {
       for (;;) {
         const n = await this.conn.read(buffer);
         if (n === null) break;
-        for (const frame of this.#decoder.push(buffer.slice(0, n))) {
+        for (const frame of this.#decoder.frames(buffer.slice(0, n))) {
           if (frame.kind === "message") this.#inbox.push(decodeMessage(frame.body));
         }
       }

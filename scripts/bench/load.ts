@@ -66,6 +66,11 @@ export interface LoadReport {
   fileBytes: number;
   /** File system of the servers' data directories, e.g. `ext4 on /dev/vda`. */
   dataFileSystem: string;
+  /**
+   * Median microseconds to create an empty file beside the data directories, just before
+   * the run: every upload creates one, so a slow file system shows up in UED.
+   */
+  createMicros: number;
   /** Where the devices' own files were written. */
   edgeDir: string;
   /** Every figure, in report order. */
@@ -133,6 +138,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       burst,
       fileBytes: 0,
       dataFileSystem: await fileSystemOf(work),
+      createMicros: await fileCreateMicros(work),
       edgeDir: edgeParent,
       figures: [],
       failures: [],
@@ -746,6 +752,23 @@ async function fileSystemOf(path: string): Promise<string> {
   }
 }
 
+/**
+ * Median microseconds to create an empty file in a new folder in `dir`. ext4 without a
+ * journal skips inodes freed in the last 5 to 10 minutes when it allocates one, so right
+ * after a test run or another load run this was seen at 900 µs here, against 20 µs on a
+ * quiet disk. The files stay until `dir` is removed: freeing them now would slow the run.
+ */
+async function fileCreateMicros(dir: string, files = 200): Promise<number> {
+  const probe = await Deno.makeTempDir({ prefix: "create-probe-", dir });
+  const micros: number[] = [];
+  for (let i = 0; i < files; i++) {
+    const began = performance.now();
+    Deno.openSync(join(probe, `f${i}`), { write: true, createNew: true }).close();
+    micros.push((performance.now() - began) * 1000);
+  }
+  return percentile(micros, 50);
+}
+
 async function isWritableDir(path: string): Promise<boolean> {
   try {
     const probe = await Deno.makeTempDir({ dir: path });
@@ -885,7 +908,9 @@ export function conditions(report: LoadReport): string[] {
     `Phases: ${phases}. Whole run ${report.totalSeconds.toFixed(0)} s.`,
     `CPU seconds in the first phase, ${cores} cores: ${steps}. Other processes used ` +
     `${othersShare}% of the machine; the driver's event loop fell at most ${lag} ms behind.`,
-    `Server data directories on ${report.dataFileSystem}; device files in ${report.edgeDir}.`,
+    `Server data directories on ${report.dataFileSystem}, where creating a file took ` +
+    `${Math.round(report.createMicros)} µs before the run (median of 200); device files in ` +
+    `${report.edgeDir}.`,
     ...(Number(othersShare) > 10
       ? [
         `**Other processes used ${othersShare}% of the machine during the first phase: ` +

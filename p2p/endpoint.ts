@@ -1,27 +1,33 @@
 /**
  * The UVF driver: ties sender and receiver cores to one {@linkcode DatagramSocket}, the
  * file system and a {@linkcode Clock}. It demultiplexes datagrams by transfer id and
- * source address, admits new transfers and chats by ticket, enforces the
- * anti-amplification budget, runs each transfer's timers, reads files in blocks on the
- * sending side and writes them through a temporary file on the receiving side.
+ * source address, admits new transfers and chats by ticket and enforces the
+ * anti-amplification budget. Each transfer runs its own timer and file I/O: reading
+ * files in blocks on the sending side (`outgoing_transfer.ts`) and writing them through
+ * a temporary file on the receiving side (`incoming_transfer.ts`); they reach the
+ * endpoint through a {@linkcode TransferHost}.
  *
  * @module
  */
 
-import { type Clock, systemClock, type TimerId } from "../internal/clock.ts";
-import { type Deferred, deferred } from "../internal/deferred.ts";
+import { type Clock, systemClock } from "../internal/clock.ts";
 import { AmplificationLimiter } from "./amplification.ts";
 import { ChatChannel } from "./chat_channel.ts";
-import { AbortCode, TransferAbortedError, TransferError } from "./errors.ts";
-import { type FileStartedEvent, type PeerEventMap, PeerEvents } from "./events.ts";
+import { AbortCode, TransferAbortedError } from "./errors.ts";
+import { type PeerEventMap, PeerEvents } from "./events.ts";
+import { IncomingTransfer } from "./incoming_transfer.ts";
 import { MAX_PAYLOAD_BYTES, type P2pLimits, resolveLimits } from "./limits.ts";
+import {
+  OutgoingTransfer,
+  type SendFileOptions,
+  type SendFileResult,
+} from "./outgoing_transfer.ts";
 import {
   DATA_ACK_NOW,
   DATA_HEADER_BYTES,
   decodePacket,
   encodePacket,
   HEADER_BYTES,
-  hexToId,
   ID_BYTES,
   idToHex,
   MalformedPacketError,
@@ -31,20 +37,13 @@ import {
   PacketType,
   type StartPacket,
 } from "./packet.ts";
-import { ReceiverCore } from "./receiver.ts";
-import { storedFileName } from "./safe_file_name.ts";
-import { SenderCore } from "./sender.ts";
-import { BlockReader, classifyStorageError, PartFile, removeStaleParts } from "./storage.ts";
-import {
-  type ChatTicket,
-  encodeTicket,
-  type FileTicket,
-  fromHex,
-  type SignedTicket,
-  toHex,
-} from "./ticket.ts";
+import { removeStaleParts } from "./storage.ts";
+import type { ChatTicket, SignedTicket } from "./ticket.ts";
 import { TicketGuard } from "./ticket_guard.ts";
+import type { TransferHost } from "./transfer_host.ts";
 import { addrKey, type DatagramSocket, openUdpSocket, type PeerAddr } from "./udp_socket.ts";
+
+export type { SendFileOptions, SendFileResult };
 
 /** Options of {@linkcode PeerEndpoint.open}. */
 export interface PeerEndpointOptions {
@@ -62,32 +61,6 @@ export interface PeerEndpointOptions {
   deviceName?: string;
   /** A socket to use instead of opening one (tests). */
   socket?: DatagramSocket;
-}
-
-/** Arguments of {@linkcode PeerEndpoint.sendFile}. */
-export interface SendFileOptions {
-  /** The receiving endpoint's UDP address. */
-  to: PeerAddr;
-  /** Local file to send. */
-  path: string;
-  /** The file ticket from the server (signed under the receiver's key). */
-  ticket: SignedTicket<FileTicket>;
-  /** Called as the receiver acknowledges bytes (throttled). */
-  onProgress?: (sentBytes: number, totalBytes: number) => void;
-  /** Cancels the transfer; the receiver is told and keeps nothing. */
-  signal?: AbortSignal;
-}
-
-/** What {@linkcode PeerEndpoint.sendFile} resolves with. */
-export interface SendFileResult {
-  bytes: number;
-  /** Lower-case hex SHA-256 the receiver confirmed. */
-  sha256: string;
-  datagramsSent: number;
-  retransmits: number;
-  /** Retransmission-timer expiries (RFC 6298 §5.4). */
-  rtoExpiries: number;
-  ms: number;
 }
 
 /** Counters of an endpoint. */
@@ -109,58 +82,6 @@ export interface EndpointStats {
   /** Retransmitted DATA datagrams over all sends. */
   retransmits: number;
 }
-
-interface Outgoing {
-  id: string;
-  idBytes: Uint8Array;
-  core: SenderCore;
-  to: PeerAddr;
-  toKey: string;
-  reader: BlockReader;
-  /** Reused read buffer (the core copies what is pushed). */
-  readBuf: Uint8Array;
-  reading: boolean;
-  readBytes: number;
-  size: number;
-  done: Deferred<SendFileResult>;
-  settled: boolean;
-  startedAt: number;
-  onProgress: ((sent: number, total: number) => void) | undefined;
-  progressAt: number;
-  progressBytes: number;
-  timer: TimerId | undefined;
-  timerAt: number;
-  /** The timer callback (made once, not per datagram). */
-  fire: () => void;
-}
-
-interface Incoming {
-  id: string;
-  idBytes: Uint8Array;
-  /** Length of a full DATA datagram of this transfer. */
-  dataBytes: number;
-  core: ReceiverCore;
-  from: PeerAddr;
-  fromKey: string;
-  ticket: FileTicket;
-  name: string;
-  part: PartFile | undefined;
-  writing: boolean;
-  committing: boolean;
-  reported: boolean;
-  timer: TimerId | undefined;
-  timerAt: number;
-  /** The timer callback (made once, not per datagram). */
-  fire: () => void;
-}
-
-/** Linux's default UDP receive buffer (`net.core.rmem_default`), assumed when unknown. */
-const DEFAULT_RECEIVE_BUFFER_BYTES = 212_992;
-/**
- * Kernel bytes charged per received datagram beyond its length (skb overhead; Linux
- * charges ≈ 2.3 KB for a 1422-byte datagram, so this errs on the safe side).
- */
-const DATAGRAM_OVERHEAD_BYTES = 1422;
 
 /** How long finished transfer ids stay known so late datagrams are not counted as stray. */
 const FINISHED_MEMORY_MS = 30_000;
@@ -184,19 +105,21 @@ export class PeerEndpoint {
   #guard = new TicketGuard();
   #chat: ChatChannel;
   #limiter: AmplificationLimiter;
-  #outgoing = new Map<string, Outgoing>();
-  #incoming = new Map<string, Incoming>();
+  #outgoing = new Map<string, OutgoingTransfer>();
+  #incoming = new Map<string, IncomingTransfer>();
   #finished = new Map<string, number>();
   #deviceName: string | undefined;
   #closed = false;
   #loop: Promise<void>;
   #cleanups = new Set<Promise<unknown>>();
   /** The transfers that got the last DATA / ACK: the per-datagram fast path. */
-  #lastIn: Incoming | undefined;
-  #lastOut: Outgoing | undefined;
+  #lastIn: IncomingTransfer | undefined;
+  #lastOut: OutgoingTransfer | undefined;
   #lastFrom: PeerAddr | undefined;
   #lastFromKey = "";
   #coalesced: boolean;
+  /** What the transfers see of this endpoint. */
+  #transfers: TransferHost;
   #onSendError = (e: unknown) => {
     if (!this.#closed) console.error("iotnet p2p: send failed:", e);
   };
@@ -234,6 +157,19 @@ export class PeerEndpoint {
       },
       deliver: (event) => this.events.emit("chat", event),
     });
+    this.#transfers = {
+      clock: this.#clock,
+      limits,
+      isClosed: () => this.#closed,
+      send: (bytes, to, datagrams) => this.#send(bytes, to, datagrams),
+      segmentsPerSend: () => this.#segmentsPerSend(),
+      countRetransmits: (n) => {
+        this.stats.retransmits += n;
+      },
+      track: (work) => this.#track(work),
+      emit: (type, e) => this.events.emit(type, e),
+      ended: (transfer, now) => this.#ended(transfer, now),
+    };
     if (o.deviceName !== undefined) this.#deviceName = o.deviceName;
     this.#loop = this.#receiveLoop();
   }
@@ -396,7 +332,7 @@ export class PeerEndpoint {
       const seq = ((bytes[HEADER_BYTES]! << 24) | (bytes[HEADER_BYTES + 1]! << 16) |
         (bytes[HEADER_BYTES + 2]! << 8) | bytes[HEADER_BYTES + 3]!) >>> 0;
       inc.core.handleData(seq, bytes.subarray(DATA_HEADER_BYTES), now, bytes[1] === DATA_ACK_NOW);
-      return this.#serviceIn(inc);
+      return inc.service();
     }
     let p: Packet;
     try {
@@ -426,7 +362,7 @@ export class PeerEndpoint {
             return this.#refuse(p.id, from, key, "replayed", "ticket already used");
           }
           inc.core.handle(p, now);
-          return this.#serviceIn(inc);
+          return inc.service();
         }
         this.#limiter.received(key, bytes.length);
         return this.#admit(p, id, from, key, now);
@@ -441,7 +377,7 @@ export class PeerEndpoint {
         }
         if (p.type === "data") this.#lastIn = inc;
         inc.core.handle(p, now);
-        return this.#serviceIn(inc);
+        return inc.service();
       }
       case "ack":
       case "fin_ack": {
@@ -452,18 +388,18 @@ export class PeerEndpoint {
         }
         this.#lastOut = out;
         out.core.handle(p, now);
-        return this.#serviceOut(out);
+        return out.service();
       }
       case "abort": {
         const out = this.#outgoing.get(id);
         if (out && out.toKey === key) {
           out.core.handle(p, now);
-          return this.#serviceOut(out);
+          return out.service();
         }
         const inc = this.#incoming.get(id);
         if (inc && inc.fromKey === key) {
           inc.core.handle(p, now);
-          return this.#serviceIn(inc);
+          return inc.service();
         }
         if (this.#isFinished(id, now)) return;
         return this.#drop();
@@ -508,65 +444,18 @@ export class PeerEndpoint {
       // Replays and forgeries get no answer worth amplifying; expiry helps an honest sender.
       return this.#refuse(p.id, from, key, adm.reason, adm.message);
     }
-    const t = adm.ticket;
-    const name = storedFileName(t.from, t.filename);
-    const inc: Incoming = {
+    const inc = new IncomingTransfer(this.#transfers, {
+      start: p,
       id,
-      idBytes: p.id,
-      dataBytes: DATA_HEADER_BYTES + p.payloadBytes,
-      core: new ReceiverCore({
-        id: p.id,
-        size: t.size,
-        payloadBytes: p.payloadBytes,
-        limits: this.#limits,
-        now,
-        kernelWindowPackets: Math.floor(
-          (this.#socket.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES) /
-            (DATA_HEADER_BYTES + p.payloadBytes + DATAGRAM_OVERHEAD_BYTES),
-        ),
-      }),
+      ticket: adm.ticket,
       from,
       fromKey: key,
-      ticket: t,
-      name,
-      part: undefined,
-      writing: false,
-      committing: false,
-      reported: false,
-      timer: undefined,
-      timerAt: Infinity,
-      fire: () => {
-        inc.core.handleTimeout(this.#clock.now());
-        this.#serviceIn(inc);
-      },
-    };
+      receiveDir: this.#dir,
+      receiveBufferBytes: this.#socket.receiveBufferBytes,
+      now,
+    });
     this.#incoming.set(id, inc);
-    const started: FileStartedEvent = {
-      from: t.from,
-      filename: t.filename,
-      bytes: t.size,
-      path: `${this.#dir}/${name}`,
-      transferId: id,
-    };
-    this.events.emit("file_started", started);
-    this.#track(
-      PartFile.create(this.#dir, name, id).then(
-        async (part) => {
-          if (inc.core.ended) return await part.discard();
-          inc.part = part;
-          inc.core.opened(this.#clock.now());
-          this.#serviceIn(inc);
-        },
-        (e) => {
-          const f = classifyStorageError(
-            e,
-            `create a temporary file in the receive folder ${this.#dir}`,
-          );
-          inc.core.fail(f.reason, f.message, this.#clock.now());
-          this.#serviceIn(inc);
-        },
-      ),
-    );
+    inc.open();
   }
 
   #track(p: Promise<unknown>): void {
@@ -576,89 +465,16 @@ export class PeerEndpoint {
     this.#cleanups.add(q);
   }
 
-  // ---------------------------------------------------------------- receiving
-
-  #serviceIn(inc: Incoming): void {
-    const core = inc.core;
-    const now = this.#clock.now();
-    if (core.state === "receiving" || core.state === "committing") {
-      if (!inc.writing && core.hasData) this.#track(this.#writeLoop(inc));
-      if (core.state === "committing" && !inc.committing && !inc.writing && !core.hasData) {
-        inc.committing = true;
-        this.#track(this.#commit(inc));
-      }
+  /** Forgets a transfer that is over; its id is remembered for late datagrams. */
+  #ended(transfer: IncomingTransfer | OutgoingTransfer, now: number): void {
+    if (transfer instanceof IncomingTransfer) {
+      this.#incoming.delete(transfer.id);
+      if (this.#lastIn === transfer) this.#lastIn = undefined;
+    } else {
+      this.#outgoing.delete(transfer.id);
+      if (this.#lastOut === transfer) this.#lastOut = undefined;
     }
-    let d: Uint8Array | undefined;
-    while ((d = core.pollTransmit(now))) this.#send(d, inc.from);
-    // Reported once nothing writes any more and the part file is gone, so whoever hears
-    // of the failure never finds a leftover (the write loop calls back here when done).
-    if (core.state === "failed" && !inc.reported && !inc.writing) {
-      inc.reported = true;
-      const f = core.failure!;
-      const report = () =>
-        this.events.emit("file_failed", {
-          from: inc.ticket.from,
-          filename: inc.ticket.filename,
-          reason: f.reason,
-          message: f.message,
-          transferId: inc.id,
-        });
-      if (inc.part) this.#track(inc.part.discard().then(report, report));
-      else report();
-    }
-    if (core.expired(now)) {
-      this.#clearTimer(inc);
-      this.#incoming.delete(inc.id);
-      if (this.#lastIn === inc) this.#lastIn = undefined;
-      this.#remember(inc.id, now);
-      return;
-    }
-    this.#arm(inc, core.pollTimeout(now));
-  }
-
-  async #writeLoop(inc: Incoming): Promise<void> {
-    inc.writing = true;
-    try {
-      // The chunks view the core's receive buffer; they stay valid until consumed().
-      while (inc.core.hasData && !inc.core.ended) {
-        const chunks = inc.core.takeData();
-        try {
-          await inc.part!.write(chunks);
-        } catch (e) {
-          const f = classifyStorageError(e, `write ${inc.part!.tmpPath}`);
-          inc.core.fail(f.reason, f.message, this.#clock.now());
-          break;
-        }
-        inc.core.consumed(chunks.length, this.#clock.now());
-        this.#serviceIn(inc);
-      }
-    } finally {
-      inc.writing = false;
-    }
-    if (inc.core.ended && inc.core.state === "failed") await inc.part?.discard();
-    this.#serviceIn(inc);
-  }
-
-  async #commit(inc: Incoming): Promise<void> {
-    const part = inc.part!;
-    try {
-      await part.commit();
-    } catch (e) {
-      const f = classifyStorageError(e, `store ${part.finalPath}`);
-      inc.core.fail(f.reason, f.message, this.#clock.now());
-      await part.discard();
-      this.#serviceIn(inc);
-      return;
-    }
-    inc.core.committed(this.#clock.now());
-    this.events.emit("file", {
-      from: inc.ticket.from,
-      path: part.finalPath,
-      bytes: inc.ticket.size,
-      sha256: toHex(inc.core.sha256!),
-      transferId: inc.id,
-    });
-    this.#serviceIn(inc);
+    this.#remember(transfer.id, now);
   }
 
   // ---------------------------------------------------------------- sending
@@ -684,91 +500,9 @@ export class PeerEndpoint {
     if (this.#outgoing.has(t.transferId)) {
       throw new TypeError(`transfer ${t.transferId} is already in progress`);
     }
-    let opened: { reader: BlockReader; size: number };
-    try {
-      opened = await BlockReader.open(o.path);
-    } catch (e) {
-      throw new TransferAbortedError(
-        "local_io",
-        `cannot read ${o.path}: ${
-          e instanceof Error ? e.message : e
-        }; check the file exists and is readable`,
-        { cause: e },
-      );
-    }
-    if (opened.size !== t.size) {
-      opened.reader.close();
-      throw new TransferAbortedError(
-        "local_io",
-        `${o.path} is ${opened.size} bytes but the ticket says ${t.size}; ask for a new ticket`,
-      );
-    }
-    const now = this.#clock.now();
-    const idBytes = hexToId(t.transferId);
-    const out: Outgoing = {
-      id: t.transferId,
-      idBytes,
-      core: new SenderCore({
-        id: idBytes,
-        ticket: encodeTicket(t),
-        mac: fromHex(o.ticket.mac),
-        size: t.size,
-        limits: this.#limits,
-        now,
-      }),
-      to: o.to,
-      toKey: addrKey(o.to),
-      reader: opened.reader,
-      readBuf: new Uint8Array(Math.min(this.#limits.readBlockBytes, t.size)),
-      reading: false,
-      readBytes: 0,
-      size: t.size,
-      done: deferred<SendFileResult>(),
-      settled: false,
-      startedAt: now,
-      onProgress: o.onProgress,
-      progressAt: 0,
-      progressBytes: -1,
-      timer: undefined,
-      timerAt: Infinity,
-      fire: () => {
-        out.core.handleTimeout(this.#clock.now());
-        this.#serviceOut(out);
-      },
-    };
+    const out = await OutgoingTransfer.open(this.#transfers, o);
     this.#outgoing.set(out.id, out);
-    const onAbort = () => {
-      out.core.cancel(
-        "cancelled",
-        new TransferAbortedError("cancelled", "transfer cancelled by the caller"),
-      );
-      this.#serviceOut(out);
-    };
-    o.signal?.addEventListener("abort", onAbort, { once: true });
-    this.#serviceOut(out);
-    try {
-      return await out.done.promise;
-    } finally {
-      o.signal?.removeEventListener("abort", onAbort);
-    }
-  }
-
-  #serviceOut(out: Outgoing): void {
-    const core = out.core;
-    const now = this.#clock.now();
-    if (!out.reading && core.wantBytes() > 0) this.#track(this.#readLoop(out));
-    let d: Uint8Array | undefined;
-    const before = core.stats.retransmits;
-    const segs = this.#segmentsPerSend();
-    let sent = core.stats.datagramsSent;
-    while ((d = core.pollTransmit(now, segs))) {
-      this.#send(d, out.to, core.stats.datagramsSent - sent);
-      sent = core.stats.datagramsSent;
-    }
-    this.stats.retransmits += core.stats.retransmits - before;
-    this.#progress(out, now, false);
-    if (core.ended) return this.#finishOut(out, now);
-    this.#arm(out, core.pollTimeout(now));
+    return await out.run(o.signal);
   }
 
   /** DATA datagrams per send: > 1 only when the socket splits batches at our size. */
@@ -776,113 +510,6 @@ export class PeerEndpoint {
     const s = this.#socket;
     if (s.segmentBytes !== DATA_HEADER_BYTES + this.#limits.payloadBytes) return 1;
     return Math.min(this.#limits.segmentsPerSend, s.maxSegments ?? 1);
-  }
-
-  #progress(out: Outgoing, now: number, force: boolean): void {
-    if (!out.onProgress) return;
-    const acked = out.core.stats.bytesAcked;
-    if (acked === out.progressBytes) return;
-    if (!force && acked < out.size && now - out.progressAt < 50) return;
-    out.progressAt = now;
-    out.progressBytes = acked;
-    try {
-      out.onProgress(acked, out.size);
-    } catch (e) {
-      console.error("iotnet p2p: onProgress threw:", e);
-    }
-  }
-
-  async #readLoop(out: Outgoing): Promise<void> {
-    out.reading = true;
-    try {
-      let want: number;
-      while ((want = out.core.wantBytes()) > 0 && !out.core.ended) {
-        const n = Math.min(want, out.readBuf.length);
-        let got: number;
-        try {
-          got = await out.reader.readInto(out.readBuf.subarray(0, n));
-        } catch (e) {
-          out.core.cancel(
-            "cancelled",
-            new TransferAbortedError(
-              "local_io",
-              `reading the file failed: ${e instanceof Error ? e.message : e}`,
-              {
-                cause: e,
-              },
-            ),
-          );
-          break;
-        }
-        if (out.core.ended) break;
-        if (got < n) {
-          out.core.cancel(
-            "cancelled",
-            new TransferAbortedError(
-              "local_io",
-              "the file got shorter while it was being sent; send it again",
-            ),
-          );
-          break;
-        }
-        out.readBytes += n;
-        out.core.push(out.readBuf.subarray(0, n));
-        this.#serviceOut(out);
-      }
-    } finally {
-      out.reading = false;
-    }
-    this.#serviceOut(out);
-  }
-
-  #finishOut(out: Outgoing, now: number): void {
-    if (out.settled) return;
-    out.settled = true;
-    this.#clearTimer(out);
-    out.reader.close();
-    this.#outgoing.delete(out.id);
-    if (this.#lastOut === out) this.#lastOut = undefined;
-    this.#remember(out.id, now);
-    const core = out.core;
-    if (core.state === "done") {
-      this.#progress(out, now, true);
-      out.done.resolve({
-        bytes: out.size,
-        sha256: toHex(core.sha256!),
-        datagramsSent: core.stats.datagramsSent,
-        retransmits: core.stats.retransmits,
-        rtoExpiries: core.stats.rtoExpiries,
-        ms: now - out.startedAt,
-      });
-    } else {
-      out.done.reject(core.error ?? new TransferError("protocol", "transfer failed"));
-    }
-  }
-
-  // ---------------------------------------------------------------- timers
-
-  #arm(t: Outgoing | Incoming, at: number | undefined): void {
-    if (this.#closed) return;
-    if (at === undefined) return this.#clearTimer(t);
-    // Lazy re-arming: a timer already due no later than `at` stays; when it fires, the
-    // core runs its real deadlines and the timer is re-armed. Re-arming on every
-    // datagram would cost a clearTimeout/setTimeout pair per packet.
-    if (t.timer !== undefined && t.timerAt <= at) return;
-    this.#clearTimer(t);
-    const now = this.#clock.now();
-    t.timerAt = at;
-    // At least 1 ms: a deadline at `now` after a full service must not spin.
-    t.timer = this.#clock.setTimeout(() => {
-      t.timer = undefined;
-      t.timerAt = Infinity;
-      t.fire();
-    }, Math.max(1, at - now));
-  }
-
-  #clearTimer(t: Outgoing | Incoming): void {
-    if (t.timer !== undefined) this.#clock.clearTimeout(t.timer);
-    t.timer = undefined;
-    t.timerAt = Infinity;
   }
 
   // ---------------------------------------------------------------- chat
@@ -915,19 +542,17 @@ export class PeerEndpoint {
     const now = this.#clock.now();
     for (const out of [...this.#outgoing.values()]) {
       out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
-      this.#serviceOut(out);
+      out.service();
     }
     for (const inc of this.#incoming.values()) {
       inc.core.fail("closing", "the receiving endpoint was closed", now);
-      this.#serviceIn(inc);
+      inc.service();
     }
     this.#chat.close();
     this.#closed = true;
-    for (const inc of this.#incoming.values()) this.#clearTimer(inc);
+    for (const inc of this.#incoming.values()) inc.stopTimer();
     while (this.#cleanups.size > 0) await Promise.all([...this.#cleanups]);
-    for (const inc of this.#incoming.values()) {
-      if (inc.core.state !== "done") await inc.part?.discard();
-    }
+    for (const inc of this.#incoming.values()) await inc.discardUnlessDone();
     this.#incoming.clear();
     this.#lastIn = undefined;
     this.#lastOut = undefined;

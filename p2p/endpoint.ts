@@ -106,6 +106,8 @@ export class PeerEndpoint {
   #chat: ChatChannel;
   #limiter: AmplificationLimiter;
   #outgoing = new Map<string, OutgoingTransfer>();
+  /** Transfer ids whose file is being opened: not yet in `#outgoing`, but taken. */
+  #opening = new Set<string>();
   #incoming = new Map<string, IncomingTransfer>();
   #finished = new Map<string, number>();
   #deviceName: string | undefined;
@@ -497,11 +499,21 @@ export class PeerEndpoint {
     const t = o.ticket.ticket;
     if (t.kind !== "file") throw new TypeError("sendFile needs a file ticket");
     o.signal?.throwIfAborted();
-    if (this.#outgoing.has(t.transferId)) {
+    if (this.#outgoing.has(t.transferId) || this.#opening.has(t.transferId)) {
       throw new TypeError(`transfer ${t.transferId} is already in progress`);
     }
-    const out = await OutgoingTransfer.open(this.#transfers, o);
+    this.#opening.add(t.transferId);
+    let out: OutgoingTransfer;
+    try {
+      out = await OutgoingTransfer.open(this.#transfers, o);
+    } finally {
+      this.#opening.delete(t.transferId);
+    }
     this.#outgoing.set(out.id, out);
+    if (this.#closed) {
+      // Closed while the file was opening: close() could not see this transfer.
+      out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
+    }
     return await out.run(o.signal);
   }
 

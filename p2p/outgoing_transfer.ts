@@ -57,7 +57,6 @@ export class OutgoingTransfer {
   /** Reused read buffer (the core copies what is pushed). */
   readonly #readBuf: Uint8Array;
   #reading = false;
-  #readBytes = 0;
   readonly #size: number;
   readonly #done: Deferred<SendFileResult> = deferred<SendFileResult>();
   #settled = false;
@@ -222,7 +221,6 @@ export class OutgoingTransfer {
           );
           break;
         }
-        this.#readBytes += n;
         this.core.push(this.#readBuf.subarray(0, n));
         this.service();
       }

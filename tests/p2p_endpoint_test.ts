@@ -126,6 +126,36 @@ Deno.test("endpoint: a small file arrives as <sender>_<filename> with a matching
   assert.deepEqual(left, ["alice_hello.txt"]);
 });
 
+Deno.test("endpoint: one ticket sent twice at once: the second call is refused, the first completes", async () => {
+  await using alice = await device("alice");
+  await using bob = await device("bob");
+  const path = await makeFile(alice.dir, "twice.bin", 50_000);
+  const t = await ticket(alice, bob, "twice.bin", 50_000);
+  const first = alice.ep.sendFile({ to: addr(bob), path, ticket: t });
+  await assert.rejects(
+    () => alice.ep.sendFile({ to: addr(bob), path, ticket: t }),
+    /is already in progress/,
+  );
+  assert.equal((await first).bytes, 50_000);
+});
+
+Deno.test("endpoint: closed while a file to send is opening, sendFile rejects as closing", async () => {
+  await using alice = await device("alice");
+  await using bob = await device("bob");
+  const path = await makeFile(alice.dir, "late.bin", 50_000);
+  const sending = alice.ep.sendFile({
+    to: addr(bob),
+    path,
+    ticket: await ticket(alice, bob, "late.bin", 50_000),
+  });
+  await alice.ep.close();
+  await assert.rejects(sending, (e: unknown) => {
+    assert.ok(e instanceof TransferAbortedError);
+    assert.equal(e.reason, "closing");
+    return true;
+  });
+});
+
 Deno.test("endpoint: an empty file is transferred", async () => {
   await using alice = await device("alice");
   await using bob = await device("bob");

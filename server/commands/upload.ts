@@ -87,9 +87,10 @@ class UploadSink implements StreamSink {
   /** Received bytes not yet written: from the pool during the turn, cut to a small upload. */
   #batch: Uint8Array | undefined;
   #batched = 0;
-  /** A write of the batch is in flight: the batch must not go back to the pool. */
-  #writing = false;
-  #file: Promise<Deno.FsFile> | undefined;
+  /** The write of the batch in flight, if any: the batch must not go back to the pool. */
+  #writing: Promise<void> | undefined;
+  /** A write to the temporary file has begun, so it may exist and must go on failure. */
+  #started = false;
   #received = 0;
   #finished = false;
 
@@ -145,20 +146,21 @@ class UploadSink implements StreamSink {
     return this.#fail(new CommandError("io", `upload abandoned: ${reason}`));
   }
 
-  #open(): Promise<Deno.FsFile> {
-    return this.#file ??= onDisk(() => Deno.open(this.#temp, { write: true, createNew: true }));
-  }
-
+  /**
+   * Writes the batch in one trip to the runtime's thread pool: the first creates the
+   * temporary file (open, write and close in one operation), later ones append to it. An
+   * open handle would cost a trip of its own, and each of a thousand uploads held a disk
+   * turn about 3 ms per trip under load.
+   */
   async #writeBatch(batch: Uint8Array): Promise<void> {
     const bytes = batch.subarray(0, this.#batched);
-    this.#writing = true;
+    const options = this.#started ? { append: true, create: false } : { createNew: true };
+    this.#started = true;
+    this.#writing = onDisk(() => Deno.writeFile(this.#temp, bytes, options));
     try {
-      const file = await this.#open();
-      await onDisk(async () => {
-        for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
-      });
+      await this.#writing;
     } finally {
-      this.#writing = false;
+      this.#writing = undefined;
     }
     this.#batched = 0;
   }
@@ -174,11 +176,14 @@ class UploadSink implements StreamSink {
     try {
       const aggregates = this.#aggregator.finish();
       if (this.#batch && this.#batched > 0) await this.#writeBatch(this.#batch);
-      const file = await this.#open();
-      await onDisk(() => file.sync());
-      // fstat of an open file reads no disk: no need for the thread pool.
-      const { ino } = file.statSync();
-      file.close();
+      let ino: number | null;
+      {
+        // Opening the file just written, and its fstat, read no disk: no trip to the
+        // thread pool for those, one for the fsync.
+        using file = Deno.openSync(this.#temp, { read: true });
+        await onDisk(() => file.sync());
+        ino = file.statSync().ino;
+      }
       this.#finished = true;
       this.#endTurn();
       this.#done.resolve({ ...aggregates, ino });
@@ -191,8 +196,9 @@ class UploadSink implements StreamSink {
     if (this.#finished) return;
     this.#finished = true;
     this.#endTurn();
-    if (this.#file) {
-      await this.#file.then((f) => f.close()).catch(() => {});
+    if (this.#started) {
+      // A file still being created would outlive a removal that ran before it.
+      await this.#writing?.catch(() => {});
       await onDisk(() => Deno.remove(this.#temp)).catch(() => {});
     }
     this.#done.reject(asCommandError(error));

@@ -22,6 +22,7 @@ import {
   type Operation,
   OPERATIONS,
 } from "../../protocol/compute.ts";
+import { SampleAggregator } from "../../protocol/samples.ts";
 import { HASH_PROFILES, hashPassword } from "../../server/password_hash.ts";
 import { BenchServer } from "./bench_server.ts";
 import { fdCount, mb, percentile, rssBytes, table } from "./tools.ts";
@@ -73,11 +74,8 @@ export interface LoadReport {
   fileBytes: number;
   /** File system of the servers' data directories, e.g. `ext4 on /dev/vda`. */
   dataFileSystem: string;
-  /**
-   * Median microseconds to create an empty file beside the data directories, just before
-   * the run: every upload creates one, so a slow file system shows up in UED.
-   */
-  createMicros: number;
+  /** How fast this machine was just before the run, to compare runs on other days. */
+  machine: MachineCheck;
   /** Where the devices' own files were written. */
   edgeDir: string;
   /** Every figure, in report order. */
@@ -145,7 +143,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       burst,
       fileBytes: 0,
       dataFileSystem: await fileSystemOf(work),
-      createMicros: await fileCreateMicros(work),
+      machine: await checkMachine(work),
       edgeDir: edgeParent,
       figures: [],
       failures: [],
@@ -765,21 +763,52 @@ async function fileSystemOf(path: string): Promise<string> {
   }
 }
 
+/** How fast the machine's CPU and the data directories' disk were just before a run. */
+export interface MachineCheck {
+  /** Milliseconds to check and aggregate 1,000,000 samples: the CPU at the server's hot loop. */
+  aggregateMs: number;
+  /**
+   * Median microseconds to create an empty file. ext4 without a journal skips inodes
+   * freed in the last 5 to 10 minutes when it allocates one, so right after a test run
+   * this was seen at 900 µs here, against 20 µs on a quiet disk; every upload creates one.
+   */
+  createMicros: number;
+  /** Median milliseconds to create, write and fsync a 100 kB file: disk flush speed. */
+  fsyncMs: number;
+}
+
 /**
- * Median microseconds to create an empty file in a new folder in `dir`. ext4 without a
- * journal skips inodes freed in the last 5 to 10 minutes when it allocates one, so right
- * after a test run or another load run this was seen at 900 µs here, against 20 µs on a
- * quiet disk. The files stay until `dir` is removed: freeing them now would slow the run.
+ * Measures the CPU and the disk under `dir`. The files stay until `dir` is removed:
+ * freeing them now would slow the run's own file creation.
  */
-async function fileCreateMicros(dir: string, files = 200): Promise<number> {
-  const probe = await Deno.makeTempDir({ prefix: "create-probe-", dir });
-  const micros: number[] = [];
-  for (let i = 0; i < files; i++) {
-    const began = performance.now();
-    Deno.openSync(join(probe, `f${i}`), { write: true, createNew: true }).close();
-    micros.push((performance.now() - began) * 1000);
+async function checkMachine(dir: string): Promise<MachineCheck> {
+  const samples = new TextEncoder().encode(
+    Array.from({ length: 1_000_000 }, (_, i) => `${(i * 7919) % 2_000_003 - 1_000_001}\n`).join(""),
+  );
+  let aggregateMs = Infinity;
+  let began: number;
+  for (let run = 0; run < 3; run++) { // the first runs warm the JIT up
+    began = performance.now();
+    new SampleAggregator().push(samples);
+    aggregateMs = Math.min(aggregateMs, performance.now() - began);
   }
-  return percentile(micros, 50);
+  const probe = await Deno.makeTempDir({ prefix: "machine-check-", dir });
+  const create: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    began = performance.now();
+    Deno.openSync(join(probe, `empty${i}`), { write: true, createNew: true }).close();
+    create.push((performance.now() - began) * 1000);
+  }
+  const fsync: number[] = [];
+  const block = samples.subarray(0, 100_000);
+  for (let i = 0; i < 50; i++) {
+    began = performance.now();
+    using file = Deno.openSync(join(probe, `synced${i}`), { write: true, createNew: true });
+    for (let at = 0; at < block.length;) at += file.writeSync(block.subarray(at));
+    file.syncSync();
+    fsync.push(performance.now() - began);
+  }
+  return { aggregateMs, createMicros: percentile(create, 50), fsyncMs: percentile(fsync, 50) };
 }
 
 async function isWritableDir(path: string): Promise<boolean> {
@@ -921,9 +950,13 @@ export function conditions(report: LoadReport): string[] {
     `Phases: ${phases}. Whole run ${report.totalSeconds.toFixed(0)} s.`,
     `CPU seconds in the first phase, ${cores} cores: ${steps}. Other processes used ` +
     `${othersShare}% of the machine; the driver's event loop fell at most ${lag} ms behind.`,
-    `Server data directories on ${report.dataFileSystem}, where creating a file took ` +
-    `${Math.round(report.createMicros)} µs before the run (median of 200); device files in ` +
-    `${report.edgeDir}.`,
+    `Server data directories on ${report.dataFileSystem}; device files in ${report.edgeDir}.`,
+    "Machine check just before the run: checking and aggregating 1,000,000 samples " +
+    `${report.machine.aggregateMs.toFixed(0)} ms (CPU); creating an empty file ${
+      Math.round(report.machine.createMicros)
+    } µs and ` +
+    `writing and fsyncing a 100 kB one ${report.machine.fsyncMs.toFixed(2)} ms (medians, ` +
+    "in the data directories' file system).",
     ...(Number(othersShare) > 10
       ? [
         `**Other processes used ${othersShare}% of the machine during the first phase: ` +

@@ -25,7 +25,10 @@ const LENGTH_BYTES = 4;
 /** Bytes of the stream id at the front of a data frame's payload. */
 const STREAM_ID_BYTES = 4;
 
-/** A decoded frame; `body`/`bytes` may be views into the chunk that was pushed. */
+/**
+ * What the decoder hands out: a whole message frame, or a piece of a data frame's payload.
+ * `body` and `bytes` may be views into the chunk passed in.
+ */
 export type Frame =
   | { kind: "message"; body: Uint8Array }
   | { kind: "data"; stream: number; bytes: Uint8Array };
@@ -101,18 +104,25 @@ export interface FrameDecoderOptions {
   maxFrameBytes?: number;
 }
 
+/** Bytes of a frame's head: length, kind and, in a data frame, the stream id. */
+const HEAD_BYTES = LENGTH_BYTES + 1 + STREAM_ID_BYTES;
+
 /**
- * Incremental frame decoder: feed it whatever bytes arrived, get back whole frames. It
- * holds a partial frame itself, checks a declared length against the limit before
- * allocating, and never allocates per frame: a frame that lies wholly inside the chunk
- * is a view into it, and one assembled across chunks is a view into one reusable scratch
- * buffer (grown to the largest frame seen). So **frames are valid only until the next
- * chunk**; copy what must live longer.
+ * Incremental frame decoder: feed it whatever bytes arrived, get back frames. It checks a
+ * declared length against the limit before allocating and never allocates per frame:
+ *
+ * - a **message** frame comes out whole: a view into the chunk when it lies inside it,
+ *   else assembled in one of two reusable scratch buffers (grown to the largest message);
+ * - a **data** frame's payload comes out in pieces as its bytes arrive, each a view into
+ *   the chunk, at least one per frame (empty for an empty payload). Upload bytes are
+ *   never copied or buffered here, so a thousand uploading connections hold no frames.
+ *
+ * So **what it hands out is valid only until the next chunk**; copy what must live longer.
  *
  * Frames are decoded one at a time as the caller takes them, so a bad frame throws where
- * it lies, after every good frame before it in the same chunk has been handed out: a
- * request followed by garbage in one TCP segment is still served. After it throws, the
- * stream is out of sync and the connection must be closed.
+ * it is found (its length, kind or stream id), after everything before it in the same
+ * chunk has been handed out: a request followed by garbage in one TCP segment is still
+ * served. After it throws, the stream is out of sync and the connection must be closed.
  *
  * @example
  * ```ts
@@ -126,14 +136,19 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   readonly #max: number;
-  readonly #header = new Uint8Array(LENGTH_BYTES);
-  #headerFill = 0;
-  #body: Uint8Array | undefined;
-  #bodyFill = 0;
+  /** The head of the frame being read, when it spans chunks. */
+  readonly #head = new Uint8Array(HEAD_BYTES);
+  #headFill = 0;
+  /** The message being assembled across chunks, and how much of it has arrived. */
+  #message: Uint8Array | undefined;
+  #messageFill = 0;
+  /** The data frame being read: its stream and the payload bytes still to come. */
+  #stream = 0;
+  #dataLeft = 0;
   /**
-   * Two scratch buffers, alternated: within one chunk at most one frame completes from
-   * scratch (at the chunk's start) and at most one new partial frame begins (at its end),
-   * so the new one never overwrites the one just handed out.
+   * Two scratch buffers, alternated: within one chunk at most one message completes from
+   * scratch (at the chunk's start) and at most one new partial message begins (at its
+   * end), so the new one never overwrites the one just handed out.
    */
   #scratch: [Uint8Array, Uint8Array] = [new Uint8Array(0), new Uint8Array(0)];
   #scratchIndex = 0;
@@ -144,17 +159,18 @@ export class FrameDecoder {
     this.#max = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   }
 
-  /** True when part of a frame is buffered; at end of stream that means truncation. */
+  /** True inside a frame; at end of stream that means truncation. */
   get midFrame(): boolean {
-    return this.#headerFill > 0 || this.#body !== undefined;
+    return this.#headFill > 0 || this.#message !== undefined || this.#dataLeft > 0;
   }
 
   /**
-   * Decodes the frames that `chunk` completes, each as the caller takes it. Take them all
-   * (or until one throws) before passing the next chunk.
+   * Decodes what `chunk` brings, each frame or piece as the caller takes it. Take them
+   * all (or until one throws) before passing the next chunk.
    *
    * @param chunk the next bytes from the stream.
-   * @returns the frames completed, in order; none when more bytes are needed.
+   * @returns whole messages and pieces of data frames, in order; none when more bytes
+   *   are needed.
    * @throws {FrameTooLargeError} on a declared length over the limit.
    * @throws {ProtocolError} on a zero length, an unknown kind or a short data frame.
    * @throws {Error} when an earlier chunk was not decoded to its end.
@@ -164,42 +180,90 @@ export class FrameDecoder {
       throw new Error("FrameDecoder: an earlier chunk was not decoded to its end");
     }
     this.#decoding = true;
+    const end = chunk.length;
     let i = 0;
-    while (i < chunk.length) {
-      if (this.#body === undefined) {
-        if (this.#headerFill === 0 && chunk.length - i >= LENGTH_BYTES) {
-          const length = this.#checkLength(readU32(chunk, i));
-          i += LENGTH_BYTES;
-          if (chunk.length - i >= length) {
-            const body = chunk.subarray(i, i + length);
-            i += length;
-            yield toFrame(body);
-            continue;
-          }
-          this.#body = this.#scratchOf(length);
-          this.#bodyFill = 0;
-        } else {
-          const take = Math.min(LENGTH_BYTES - this.#headerFill, chunk.length - i);
-          this.#header.set(chunk.subarray(i, i + take), this.#headerFill);
-          this.#headerFill += take;
-          i += take;
-          if (this.#headerFill < LENGTH_BYTES) break;
-          this.#headerFill = 0;
-          this.#body = this.#scratchOf(this.#checkLength(readU32(this.#header, 0)));
-          this.#bodyFill = 0;
+    while (i < end) {
+      if (this.#dataLeft > 0) {
+        const take = Math.min(this.#dataLeft, end - i);
+        this.#dataLeft -= take;
+        i += take;
+        yield { kind: "data", stream: this.#stream, bytes: chunk.subarray(i - take, i) };
+        continue;
+      }
+      const message = this.#message;
+      if (message !== undefined) {
+        const take = Math.min(message.length - this.#messageFill, end - i);
+        message.set(chunk.subarray(i, i + take), this.#messageFill);
+        this.#messageFill += take;
+        i += take;
+        if (this.#messageFill === message.length) {
+          this.#message = undefined;
+          yield { kind: "message", body: message };
         }
+        continue;
       }
-      const body = this.#body;
-      const take = Math.min(body.length - this.#bodyFill, chunk.length - i);
-      body.set(chunk.subarray(i, i + take), this.#bodyFill);
-      this.#bodyFill += take;
-      i += take;
-      if (this.#bodyFill === body.length) {
-        this.#body = undefined;
-        yield toFrame(body);
+      // At the start of a frame, or inside its head.
+      let head: Uint8Array;
+      let at: number;
+      if (
+        this.#headFill === 0 && end - i > LENGTH_BYTES &&
+        (chunk[i + LENGTH_BYTES] !== FRAME_KIND.data || end - i >= HEAD_BYTES)
+      ) {
+        head = chunk; // the head lies inside the chunk: read it in place
+        at = i;
+      } else {
+        i = this.#fillHead(chunk, i);
+        if (this.#headFill < this.#headBytes()) continue;
+        head = this.#head;
+        at = 0;
+        this.#headFill = 0;
       }
+      const length = this.#checkLength(readU32(head, at));
+      const kind = head[at + LENGTH_BYTES]!;
+      if (kind === FRAME_KIND.message) {
+        const bodyAt = head === chunk ? at + LENGTH_BYTES + 1 : i;
+        if (end - bodyAt >= length - 1) {
+          i = bodyAt + length - 1;
+          yield { kind: "message", body: chunk.subarray(bodyAt, i) };
+        } else {
+          // Gathered by the branch above, from this chunk on.
+          this.#message = this.#scratchOf(length - 1);
+          this.#messageFill = 0;
+          i = bodyAt;
+        }
+        continue;
+      }
+      checkKind(kind, length);
+      this.#stream = readU32(head, at + LENGTH_BYTES + 1);
+      if (head === chunk) i = at + HEAD_BYTES;
+      this.#dataLeft = length - 1 - STREAM_ID_BYTES;
+      if (this.#dataLeft === 0) yield { kind: "data", stream: this.#stream, bytes: EMPTY };
     }
     this.#decoding = false;
+  }
+
+  /** How long the head being gathered is: length and kind, and for data a stream id. */
+  #headBytes(): number {
+    return this.#headFill > LENGTH_BYTES && this.#head[LENGTH_BYTES] === FRAME_KIND.data
+      ? HEAD_BYTES
+      : LENGTH_BYTES + 1;
+  }
+
+  /**
+   * Gathers head bytes from `chunk` at `i`, checking the length and the kind as soon as
+   * each is known (a bad frame fails before the rest of its head arrives).
+   *
+   * @returns the index after the bytes taken.
+   */
+  #fillHead(chunk: Uint8Array, i: number): number {
+    while (i < chunk.length && this.#headFill < this.#headBytes()) {
+      this.#head[this.#headFill++] = chunk[i++]!;
+      if (this.#headFill === LENGTH_BYTES) this.#checkLength(readU32(this.#head, 0));
+      if (this.#headFill === LENGTH_BYTES + 1) {
+        checkKind(this.#head[LENGTH_BYTES]!, readU32(this.#head, 0));
+      }
+    }
+    return i;
   }
 
   /** `length` bytes of the other scratch buffer, grown (at most to the limit) if needed. */
@@ -220,23 +284,20 @@ export class FrameDecoder {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** @throws {ProtocolError} for an unknown kind, or a data frame too short for its stream id. */
+function checkKind(kind: number, length: number): void {
+  if (kind === FRAME_KIND.message) return;
+  if (kind !== FRAME_KIND.data) {
+    throw new ProtocolError(`unknown frame kind 0x${kind.toString(16).padStart(2, "0")}`);
+  }
+  if (length < 1 + STREAM_ID_BYTES) {
+    throw new ProtocolError("data frame is too short to hold a stream id");
+  }
+}
+
 function readU32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) +
     bytes[at + 3]!;
-}
-
-function toFrame(body: Uint8Array): Frame {
-  const kind = body[0];
-  if (kind === FRAME_KIND.message) return { kind: "message", body: body.subarray(1) };
-  if (kind === FRAME_KIND.data) {
-    if (body.length < 1 + STREAM_ID_BYTES) {
-      throw new ProtocolError("data frame is too short to hold a stream id");
-    }
-    return {
-      kind: "data",
-      stream: readU32(body, 1),
-      bytes: body.subarray(1 + STREAM_ID_BYTES),
-    };
-  }
-  throw new ProtocolError(`unknown frame kind 0x${kind!.toString(16).padStart(2, "0")}`);
 }

@@ -8,6 +8,7 @@ import {
   FrameDecoder,
   writeDataFrameHeader,
 } from "./frame.ts";
+import { type FrameValue, joinDataPieces } from "./_fuzz_helpers.ts";
 
 const text = new TextEncoder();
 
@@ -21,12 +22,12 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Copies frames out of the decoder's views so they survive later pushes. */
-function snapshot(frames: Iterable<Frame>): unknown[] {
+/** Copies frames out of the decoder's views so they survive later chunks. */
+function snapshot(frames: Iterable<Frame>): FrameValue[] {
   return [...frames].map((f) =>
     f.kind === "message"
-      ? { kind: f.kind, body: [...f.body] }
-      : { kind: f.kind, stream: f.stream, bytes: [...f.bytes] }
+      ? { kind: f.kind, body: f.body.slice() }
+      : { kind: f.kind, stream: f.stream, bytes: f.bytes.slice() }
   );
 }
 
@@ -40,8 +41,44 @@ const expected = snapshot(new FrameDecoder().frames(stream));
 
 Deno.test("decoder yields several frames from one chunk", () => {
   assert.equal(expected.length, 4);
-  assert.deepEqual(expected[1], { kind: "data", stream: 7, bytes: [1, 2, 3, 4, 5] });
-  assert.deepEqual(expected[2], { kind: "data", stream: 0xffff_fffe, bytes: [] });
+  assert.deepEqual(expected[1], {
+    kind: "data",
+    stream: 7,
+    bytes: new Uint8Array([1, 2, 3, 4, 5]),
+  });
+  assert.deepEqual(expected[2], { kind: "data", stream: 0xffff_fffe, bytes: new Uint8Array() });
+});
+
+Deno.test("a data frame across chunks comes out in pieces that view the chunks, none held", () => {
+  const decoder = new FrameDecoder();
+  const payload = new Uint8Array(1000).map((_, i) => i % 251);
+  const frame = encodeDataFrame(3, payload);
+  const pieces: Uint8Array[] = [];
+  for (const [from, to] of [[0, 6], [6, 400], [400, 1009]] as const) {
+    const chunk = frame.slice(from, to);
+    for (const f of decoder.frames(chunk)) {
+      assert.ok(f.kind === "data" && f.stream === 3);
+      assert.equal(f.bytes.buffer, chunk.buffer, "a view into the chunk, not a copy");
+      pieces.push(f.bytes.slice());
+    }
+    assert.equal(decoder.midFrame, to < frame.length);
+  }
+  assert.deepEqual(pieces.map((p) => p.length), [391, 609]);
+  assert.deepEqual(joinDataPieces(pieces.map((bytes) => ({ kind: "data", stream: 3, bytes }))), [
+    { kind: "data", stream: 3, bytes: payload },
+  ]);
+});
+
+Deno.test("a bad kind or a short data frame fails as soon as its head arrives", () => {
+  // Only 5 of the declared 1,000 bytes have come: the kind byte is enough to refuse them.
+  assert.throws(
+    () => [...new FrameDecoder().frames(new Uint8Array([0, 0, 3, 0xe8, 0x07]))],
+    /unknown frame kind 0x07/,
+  );
+  assert.throws(
+    () => [...new FrameDecoder().frames(new Uint8Array([0, 0, 0, 4, 0x02]))],
+    /too short to hold a stream id/,
+  );
 });
 
 Deno.test("decoder gives the same frames for a stream split at every byte boundary", () => {
@@ -51,7 +88,7 @@ Deno.test("decoder gives the same frames for a stream split at every byte bounda
       ...snapshot(decoder.frames(stream.slice(0, cut))),
       ...snapshot(decoder.frames(stream.slice(cut))),
     ];
-    assert.deepEqual(frames, expected, `split at ${cut}`);
+    assert.deepEqual(joinDataPieces(frames), expected, `split at ${cut}`);
     assert.equal(decoder.midFrame, false);
   }
 });
@@ -63,18 +100,18 @@ Deno.test("decoder gives the same frames for a stream cut into three at every pa
       const decoder = new FrameDecoder();
       const frames = [stream.slice(0, a), stream.slice(a, b), stream.slice(b)]
         .flatMap((chunk) => snapshot(decoder.frames(chunk)));
-      assert.deepEqual(frames, expected, `cuts at ${a} and ${b}`);
+      assert.deepEqual(joinDataPieces(frames), expected, `cuts at ${a} and ${b}`);
     }
   }
 });
 
 Deno.test("decoder gives the same frames when fed one byte at a time", () => {
   const decoder = new FrameDecoder();
-  const frames: unknown[] = [];
+  const frames: FrameValue[] = [];
   for (let i = 0; i < stream.length; i++) {
     frames.push(...snapshot(decoder.frames(stream.slice(i, i + 1))));
   }
-  assert.deepEqual(frames, expected);
+  assert.deepEqual(joinDataPieces(frames), expected);
 });
 
 Deno.test("decoder reports a truncated tail as midFrame", () => {

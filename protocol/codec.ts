@@ -26,6 +26,60 @@ export function encodeMessage(message: Message): Uint8Array {
 }
 
 /**
+ * JSON text of a value of type `T`, made ahead of the reply it goes in: for a list the
+ * server sends to many devices (AED), each entry is encoded once and a reply joins them,
+ * where encoding a thousand entries for every reply took three times as long.
+ */
+export class EncodedJson<T> {
+  /** The type of value the text encodes (for the type checker only). */
+  declare readonly of: T;
+  /** @param text valid JSON of a `T`. */
+  constructor(readonly text: string) {}
+}
+
+/** Fields of a message, each given as its value or as that value already encoded. */
+export type EncodableFields<F> = { [K in keyof F]: F[K] | EncodedJson<F[K]> };
+
+/**
+ * Encodes a successful response as a complete frame. Fields given as
+ * {@linkcode EncodedJson} go in as their text.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, EncodedJson, encodeResponse } from "./codec.ts";
+ * import assert from "node:assert/strict";
+ * const frame = encodeResponse(7, { devices: new EncodedJson<string[]>('["a","b"]') });
+ * assert.deepEqual(decodeMessage(frame.subarray(5)), {
+ *   t: "res",
+ *   id: 7,
+ *   ok: true,
+ *   devices: ["a", "b"],
+ * });
+ * ```
+ *
+ * @param id the request's id.
+ * @param fields the result fields.
+ * @returns the frame bytes.
+ * @throws {FrameTooLargeError} when the message is over the frame limit.
+ */
+export function encodeResponse(id: number, fields: Record<string, unknown>): Uint8Array {
+  let plain = fields;
+  let encoded = "";
+  for (const key in fields) {
+    const value = fields[key];
+    if (value instanceof EncodedJson) {
+      if (plain === fields) plain = { ...fields };
+      delete plain[key];
+      encoded += `,${JSON.stringify(key)}:${value.text}`;
+    }
+  }
+  const head = JSON.stringify({ t: "res", id, ok: true, ...plain });
+  // The head is never `{}`, so the encoded fields follow a comma inside its braces.
+  const text = encoded === "" ? head : `${head.slice(0, -1)}${encoded}}`;
+  return encodeMessageFrame(encoder.encode(text));
+}
+
+/**
  * Decodes and validates the body of a message frame. Responses are checked against the
  * result table of the op the caller had asked for (`opOf`), since the wire does not
  * repeat it.

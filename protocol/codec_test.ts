@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeMessage, encodeMessage } from "./codec.ts";
+import { decodeMessage, EncodedJson, encodeMessage, encodeResponse } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
 import { FrameDecoder } from "./frame.ts";
 import type { Message } from "./messages.ts";
@@ -40,6 +40,29 @@ Deno.test("results are checked against the op they answer", () => {
     devices: [{ name: "a", since: "1 May 2026 10:00:00", ip: "127.0.0.1", udpPort: "x" }],
   };
   assert.throws(() => roundTrip(list, () => "devices"), /devices\[0\]\.udpPort is not an integer/);
+});
+
+Deno.test("encodeResponse gives the bytes of encodeMessage, with encoded fields spliced in", () => {
+  const fields = { op: "SUM", result: "42" };
+  assert.deepEqual(
+    encodeResponse(3, fields),
+    encodeMessage({ t: "res", id: 3, ok: true, ...fields } as Message),
+  );
+  const listing = [
+    { name: "a", since: "1 May 2026 10:00:00", ip: "127.0.0.1", udpPort: 6000 },
+    { name: 'b"c', since: "1 May 2026 10:00:01", ip: "::1", udpPort: 6001 },
+  ];
+  const devices = new EncodedJson<typeof listing>(JSON.stringify(listing));
+  const withList = { devices };
+  const frame = [...new FrameDecoder().frames(encodeResponse(4, withList))][0];
+  assert.ok(frame?.kind === "message");
+  assert.deepEqual(decodeMessage(frame.body, () => "devices"), {
+    t: "res",
+    id: 4,
+    ok: true,
+    devices: listing,
+  });
+  assert.equal(withList.devices, devices, "the caller's fields are left alone");
 });
 
 Deno.test("error responses and pushes round-trip", () => {

@@ -24,13 +24,12 @@ export interface ActiveDevice {
   deliver(frame: Uint8Array): void;
 }
 
-/** How AED lists a device: built once when it becomes active, sent as is to everyone. */
-export interface DeviceListing {
-  readonly name: string;
+/** How AED lists a device, and that entry's JSON: made once, when it becomes active. */
+interface Listing {
   /** Login time in the log's timestamp format. */
-  readonly since: string;
-  readonly ip: string;
-  readonly udpPort: number;
+  since: string;
+  /** `{"name", "since", "ip", "udpPort"}` as AED sends it to everyone. */
+  json: string;
 }
 
 /** The registry of devices that are logged in. */
@@ -41,7 +40,7 @@ export class ActiveDevices {
   /** Active devices in the order they became active. */
   readonly #active = new Map<string, ActiveDevice>();
   /** Each active device's AED entry, made once: a thousand AEDs list it a thousand times. */
-  readonly #listings = new Map<string, DeviceListing>();
+  readonly #listings = new Map<string, Listing>();
   #writing: Promise<void> | undefined;
   #dirty = false;
   #onError: (error: unknown) => void;
@@ -68,10 +67,8 @@ export class ActiveDevices {
     this.#active.delete(device.name);
     this.#active.set(device.name, device);
     const { name, ip, udpPort } = device;
-    this.#listings.set(
-      name,
-      Object.freeze({ name, since: formatTimestamp(device.since), ip, udpPort }),
-    );
+    const since = formatTimestamp(device.since);
+    this.#listings.set(name, { since, json: JSON.stringify({ name, since, ip, udpPort }) });
     this.#scheduleWrite();
   }
 
@@ -87,9 +84,9 @@ export class ActiveDevices {
     return this.#active.get(name);
   }
 
-  /** How AED lists the active device `name`. */
-  listing(name: string): DeviceListing | undefined {
-    return this.#listings.get(name);
+  /** The AED entries of `devices` (all active), as one JSON array. */
+  listingsJson(devices: ActiveDevice[]): string {
+    return `[${devices.map((d) => this.#listings.get(d.name)!.json).join(",")}]`;
   }
 
   /** Active devices, oldest first. */
@@ -111,7 +108,7 @@ export class ActiveDevices {
     while (this.#dirty) {
       this.#dirty = false;
       try {
-        const text = renderActiveLog(this.list(), (d) => this.listing(d.name)!.since);
+        const text = renderActiveLog(this.list(), (d) => this.#listings.get(d.name)!.since);
         await writeFileAtomic(this.#path, new TextEncoder().encode(text));
       } catch (error) {
         this.#onError(error);

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
+import { decodeMessage, encodeMessage, encodeResponse } from "../protocol/codec.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame.ts";
 import {
@@ -314,7 +314,7 @@ export class Session {
   async #serve(request: Request): Promise<void> {
     try {
       const result = await this.#handle(request);
-      this.push({ t: "res", id: request.id, ok: true, ...result });
+      this.#queue(encodeResponse(request.id, result));
     } catch (error) {
       this.#pushFailure(request, error);
     }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { EncodableFields } from "../../protocol/codec.ts";
 import type { Op, RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import type { CommandContext } from "../context.ts";
 import { block, unblock } from "./blocking.ts";
@@ -17,12 +18,12 @@ import { privateAnswer, startprivate, stopprivate } from "./private_chat.ts";
 import { upload } from "./upload.ts";
 import { whoelse, whoelsesince } from "./who.ts";
 
-/** A handler of op `O`. */
+/** A handler of op `O`; it may give a field already encoded (see `EncodedJson`). */
 export type Handler<O extends Op> = (
   ctx: CommandContext,
   args: RequestArgs<O>,
   requestId: number,
-) => Promise<ResultFields<O>>;
+) => Promise<EncodableFields<ResultFields<O>>>;
 
 /** Ops handled by the dispatch table. */
 export type CommandOp = Exclude<Op, "hello" | "login" | "udp_port" | "upload_abort" | "logout">;

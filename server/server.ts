@@ -111,7 +111,7 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
   const log = (line: string) => early ? early.push(line) : print(line);
   const dataDir = new DataDir(settings.dataDir);
   for (const removed of await dataDir.prepare()) log(`removed unfinished file ${removed}`);
-  const store = new Store(dataDir.database);
+  const store = new Store(dataDir.database, clock);
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   try {
     for (const repair of await recoverDataDir(dataDir, store)) log(`recovery: ${repair}`);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { MIGRATIONS, Store, type StoredFile, StoreError } from "./store.ts";
+import { ManualClock } from "../internal/clock.ts";
+import { GROUP_COMMIT_MS, MIGRATIONS, Store, type StoredFile, StoreError } from "./store.ts";
 
 const FILE: StoredFile = {
   device: "watch1",
@@ -232,6 +233,37 @@ Deno.test("store: beginDelete and finishUpload change the record and the journal
     assert.deepEqual(store.pendingUploads(), []);
   } finally {
     store.close();
+  }
+});
+
+Deno.test("a lone group commit goes at once; one right after it waits out GROUP_COMMIT_MS", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = new ManualClock(1_000);
+  const store = new Store(`${dir}/g.db`, clock);
+  try {
+    let first = false;
+    const a = store.grouped(() => store.addBlock("a", "b")).then(() => (first = true));
+    clock.advance(0);
+    await a;
+    assert.equal(first, true);
+    let second = false;
+    const b = store.grouped(() => store.addBlock("a", "c")).then(() => (second = true));
+    const c = store.grouped(() => store.addBlock("a", "d"));
+    clock.advance(GROUP_COMMIT_MS - 1);
+    await Promise.resolve();
+    assert.equal(second, false, "waits for the window");
+    assert.deepEqual([...store.blockedBy("a")], ["b"], "not yet run");
+    clock.advance(1);
+    await Promise.all([b, c]);
+    assert.deepEqual([...store.blockedBy("a")].sort(), ["b", "c", "d"]);
+    // Long after the last commit, the next one goes at once again.
+    clock.advance(10 * GROUP_COMMIT_MS);
+    const d = store.grouped(() => store.addBlock("a", "e"));
+    clock.advance(0);
+    assert.equal(await d, true);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

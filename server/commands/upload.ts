@@ -129,7 +129,10 @@ class UploadSink implements StreamSink {
         batch.set(bytes.subarray(at, at + n), this.#batched);
         this.#batched += n;
         at += n;
-        if (this.#batched === batch.length) await this.#writeBatch(batch);
+        if (this.#batched === batch.length) {
+          await this.#writeBatch(batch);
+          if (this.#finished) return; // abandoned during the write
+        }
       }
     } catch (error) {
       return this.#fail(error);

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { conditions, type LoadReport, runLoad } from "./bench/load.ts";
+import { runLoad } from "./bench/load.ts";
+import { conditions, type LoadReport } from "./bench/load_report.ts";
 
 const USAGE =
   "usage: deno run -A scripts/load.ts [--devices N] [--samples N] [--burst N] [--dir DIR]";

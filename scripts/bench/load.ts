@@ -22,17 +22,20 @@ import {
   type Operation,
   OPERATIONS,
 } from "../../protocol/compute.ts";
-import { SampleAggregator } from "../../protocol/samples.ts";
 import { HASH_PROFILES, hashPassword } from "../../server/password_hash.ts";
 import { BenchServer } from "./bench_server.ts";
-import { fdCount, mb, percentile, rssBytes, table } from "./tools.ts";
-
-/** Targets of the hardening issue (item 6). */
-export const TARGETS = {
-  uedP99Ms: 2_000,
-  scsP99Ms: 200,
-  peakRssBytes: 512e6,
-} as const;
+import { formatMs, latency, loadMarkdown, type LoadReport, row, TARGETS } from "./load_report.ts";
+import {
+  checkMachine,
+  cpuNow,
+  cpuSpent,
+  fileSystemOf,
+  isWritableDir,
+  LagMonitor,
+  peakRss,
+  ProcSampler,
+} from "./machine.ts";
+import { mb, rssBytes, sum } from "./tools.ts";
 
 /** Options of {@linkcode runLoad}. */
 export interface LoadOptions {
@@ -55,54 +58,6 @@ export interface LoadOptions {
   progress?: (line: string) => void;
 }
 
-/** One figure beside its target. */
-export interface Figure {
-  figure: string;
-  measured: string;
-  target: string;
-  /** `undefined` for figures reported without a target. */
-  pass: boolean | undefined;
-  /** The one latency measured, in milliseconds, for figures that are one. */
-  ms?: number;
-}
-
-/** What {@linkcode runLoad} measured. */
-export interface LoadReport {
-  devices: number;
-  samples: number;
-  burst: number;
-  fileBytes: number;
-  /** File system of the servers' data directories, e.g. `ext4 on /dev/vda`. */
-  dataFileSystem: string;
-  /** How fast this machine was just before the run, to compare runs on other days. */
-  machine: MachineCheck;
-  /** Where the devices' own files were written. */
-  edgeDir: string;
-  /** Every figure, in report order. */
-  figures: Figure[];
-  /** The first failures, for the report (all are counted in the figures). */
-  failures: string[];
-  /** Server log or stderr lines that say something went wrong. */
-  serverComplaints: string[];
-  /** Wall time of each phase, in report order. */
-  phases: [string, number][];
-  /** CPU seconds spent in each step of the first phase. */
-  cpu: StepCpu[];
-  /** The driver's longest event-loop lag during the first phase. */
-  driverLagMaxMs: number;
-  totalSeconds: number;
-}
-
-/** Wall and CPU seconds of one step of the first phase. */
-export interface StepCpu {
-  step: string;
-  wallSeconds: number;
-  server: number;
-  driver: number;
-  /** Every other process on the machine. */
-  others: number;
-}
-
 /** How long one device's step may take before it counts as failed. */
 const STEP_DEADLINE_MS = 120_000;
 /** Pause between two SCS requests of the probe device in the second phase. */
@@ -111,8 +66,6 @@ const PROBE_GAP_MS = 5;
 const QUIET_MS = 1_000;
 /** Failures quoted in the report. */
 const QUOTED_FAILURES = 10;
-/** Kernel clock ticks per second in `/proc/<pid>/stat` and `/proc/stat` (USER_HZ). */
-const CLOCK_TICKS = 100;
 
 /**
  * Runs both phases and returns the figures. A failed device or a missed target does not
@@ -151,6 +104,8 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       phases: [],
       cpu: [],
       driverLagMaxMs: 0,
+      probeGapMs: PROBE_GAP_MS,
+      quietMs: QUIET_MS,
       totalSeconds: 0,
     };
     const fleet = await prepareDevices(edgeDir, devices, samples, progress, report);
@@ -634,193 +589,6 @@ async function probeScs(
   return latencies;
 }
 
-// --- the server process and what /proc says ---
-
-/** Samples a process's RSS every 10 ms and its fd count every 50 ms, keeping the peaks. */
-class ProcSampler {
-  readonly #pid: number;
-  #timers: ReturnType<typeof setInterval>[] = [];
-  rssPeak = 0;
-  fdPeak = 0;
-
-  constructor(pid: number) {
-    this.#pid = pid;
-  }
-
-  start(): void {
-    this.#sample();
-    this.#timers = [
-      setInterval(() => (this.rssPeak = Math.max(this.rssPeak, rssBytes(this.#pid))), 10),
-      // Listing /proc/<pid>/fd with a thousand entries costs the driver ~1 ms: not often.
-      setInterval(() => (this.fdPeak = Math.max(this.fdPeak, fdCount(this.#pid))), 250),
-    ];
-  }
-
-  stop(): void {
-    if (this.#timers.length === 0) return;
-    for (const timer of this.#timers) clearInterval(timer);
-    this.#timers = [];
-    this.#sample();
-  }
-
-  #sample(): void {
-    this.rssPeak = Math.max(this.rssPeak, rssBytes(this.#pid));
-    this.fdPeak = Math.max(this.fdPeak, fdCount(this.#pid));
-  }
-}
-
-/** The longest delay of a 10 ms timer in this process: how far the driver fell behind. */
-class LagMonitor {
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #last = 0;
-  #max = 0;
-
-  start(): void {
-    this.#last = performance.now();
-    this.#timer = setInterval(() => {
-      const now = performance.now();
-      this.#max = Math.max(this.#max, now - this.#last - 10);
-      this.#last = now;
-    }, 10);
-  }
-
-  /** Stops and returns the longest lag in ms. */
-  stop(): number {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    return this.#max;
-  }
-}
-
-/** The kernel's record of a process's peak resident memory (`VmHWM`), in bytes. */
-function peakRss(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds so far of the server, this driver and the whole machine, with wall time. */
-type CpuReading = Record<"wall" | "server" | "driver" | "machine", number>;
-
-function cpuNow(serverPid: number): CpuReading {
-  let machine = 0;
-  try {
-    // cpu  user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait.
-    const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/)
-      .slice(1).map(Number);
-    machine = (sum(fields.slice(0, 8)) - fields[3]! - fields[4]!) / CLOCK_TICKS;
-  } catch {
-    machine = 0;
-  }
-  const wall = performance.now() / 1000;
-  return { wall, server: cpuSeconds(serverPid), driver: cpuSeconds(Deno.pid), machine };
-}
-
-/** What was spent between two {@linkcode cpuNow} readings. */
-function cpuSpent(step: string, from: CpuReading, to: CpuReading): StepCpu {
-  const server = to.server - from.server;
-  const driver = to.driver - from.driver;
-  return {
-    step,
-    wallSeconds: to.wall - from.wall,
-    server,
-    driver,
-    others: Math.max(0, to.machine - from.machine - server - driver),
-  };
-}
-
-/** User plus system CPU seconds of a process (all its threads), from `/proc/<pid>/stat`. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // The fields after the command name (which may hold spaces); utime is the 14th field.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-
-/** `fstype on device` of the mount holding `path`, from `/proc/mounts`. */
-async function fileSystemOf(path: string): Promise<string> {
-  try {
-    const real = await Deno.realPath(path);
-    let best = { point: "", text: "unknown file system" };
-    for (const line of (await Deno.readTextFile("/proc/mounts")).split("\n")) {
-      const [device, point, type] = line.split(" ");
-      if (!device || !point || !type) continue;
-      const inside = real === point || real.startsWith(point === "/" ? "/" : `${point}/`);
-      if (inside && point.length >= best.point.length) {
-        best = { point, text: `${type} on ${device}` };
-      }
-    }
-    return best.text;
-  } catch {
-    return "unknown file system";
-  }
-}
-
-/** How fast the machine's CPU and the data directories' disk were just before a run. */
-export interface MachineCheck {
-  /** Milliseconds to check and aggregate 1,000,000 samples: the CPU at the server's hot loop. */
-  aggregateMs: number;
-  /**
-   * Median microseconds to create an empty file. ext4 without a journal skips inodes
-   * freed in the last 5 to 10 minutes when it allocates one, so right after a test run
-   * this was seen at 900 µs here, against 20 µs on a quiet disk; every upload creates one.
-   */
-  createMicros: number;
-  /** Median milliseconds to create, write and fsync a 100 kB file: disk flush speed. */
-  fsyncMs: number;
-}
-
-/**
- * Measures the CPU and the disk under `dir`. The files stay until `dir` is removed:
- * freeing them now would slow the run's own file creation.
- */
-async function checkMachine(dir: string): Promise<MachineCheck> {
-  const samples = new TextEncoder().encode(
-    Array.from({ length: 1_000_000 }, (_, i) => `${(i * 7919) % 2_000_003 - 1_000_001}\n`).join(""),
-  );
-  let aggregateMs = Infinity;
-  let began: number;
-  for (let run = 0; run < 3; run++) { // the first runs warm the JIT up
-    began = performance.now();
-    new SampleAggregator().push(samples);
-    aggregateMs = Math.min(aggregateMs, performance.now() - began);
-  }
-  const probe = await Deno.makeTempDir({ prefix: "machine-check-", dir });
-  const create: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    began = performance.now();
-    Deno.openSync(join(probe, `empty${i}`), { write: true, createNew: true }).close();
-    create.push((performance.now() - began) * 1000);
-  }
-  const fsync: number[] = [];
-  const block = samples.subarray(0, 100_000);
-  for (let i = 0; i < 50; i++) {
-    began = performance.now();
-    using file = Deno.openSync(join(probe, `synced${i}`), { write: true, createNew: true });
-    for (let at = 0; at < block.length;) at += file.writeSync(block.subarray(at));
-    file.syncSync();
-    fsync.push(performance.now() - began);
-  }
-  return { aggregateMs, createMicros: percentile(create, 50), fsyncMs: percentile(fsync, 50) };
-}
-
-async function isWritableDir(path: string): Promise<boolean> {
-  try {
-    const probe = await Deno.makeTempDir({ dir: path });
-    await Deno.remove(probe);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // --- bookkeeping ---
 
 /** Counts failed steps and keeps the first few messages. */
@@ -853,41 +621,6 @@ class Failures {
   }
 }
 
-function latency(figure: string, values: number[], p?: number, targetMs?: number): Figure {
-  if (values.length === 0) {
-    return { figure, measured: "no samples", target: "—", pass: targetMs ? false : undefined };
-  }
-  if (p === undefined) {
-    return {
-      figure,
-      measured: `${formatMs(percentile(values, 50))} / ${formatMs(percentile(values, 99))}`,
-      target: "—",
-      pass: undefined,
-    };
-  }
-  const value = percentile(values, p);
-  return {
-    figure,
-    measured: formatMs(value),
-    target: targetMs === undefined ? "—" : `< ${targetMs.toLocaleString("en")} ms`,
-    pass: targetMs === undefined ? undefined : value < targetMs,
-    ms: value,
-  };
-}
-
-function row(
-  figure: string,
-  measured: string,
-  target: string,
-  pass: boolean | undefined,
-): Figure {
-  return { figure, measured, target, pass };
-}
-
-function formatMs(ms: number): string {
-  return ms < 10 ? `${ms.toFixed(2)} ms` : `${Math.round(ms).toLocaleString("en")} ms`;
-}
-
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -916,102 +649,4 @@ function sleep(ms: number): Promise<void> {
 
 function seconds(since: number): number {
   return (performance.now() - since) / 1000;
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-// --- output ---
-
-function verdict(pass: boolean | undefined): string {
-  return pass === undefined ? "—" : pass ? "pass" : "**FAIL**";
-}
-
-/**
- * Sentences about the run's conditions (phases, CPU, file systems, a warning when other
- * processes were busy), shared by both outputs.
- *
- * @param report what {@linkcode runLoad} returned.
- * @returns one sentence or two per line.
- */
-export function conditions(report: LoadReport): string[] {
-  const cores = navigator.hardwareConcurrency;
-  const wall = sum(report.cpu.map((c) => c.wallSeconds));
-  const others = sum(report.cpu.map((c) => c.others));
-  const othersShare = (100 * others / (wall * cores)).toFixed(0);
-  const phases = report.phases.map(([what, s]) => `${what} ${s.toFixed(1)} s`).join("; ");
-  const steps = report.cpu.map((c) =>
-    `${c.step} (${c.wallSeconds.toFixed(1)} s wall): server ${c.server.toFixed(2)} s, ` +
-    `driver ${c.driver.toFixed(2)} s, others ${c.others.toFixed(2)} s`
-  ).join("; ");
-  const lag = Math.round(report.driverLagMaxMs);
-  return [
-    `Phases: ${phases}. Whole run ${report.totalSeconds.toFixed(0)} s.`,
-    `CPU seconds in the first phase, ${cores} cores: ${steps}. Other processes used ` +
-    `${othersShare}% of the machine; the driver's event loop fell at most ${lag} ms behind.`,
-    `Server data directories on ${report.dataFileSystem}; device files in ${report.edgeDir}.`,
-    "Machine check just before the run: checking and aggregating 1,000,000 samples " +
-    `${report.machine.aggregateMs.toFixed(0)} ms (CPU); creating an empty file ${
-      Math.round(report.machine.createMicros)
-    } µs and ` +
-    `writing and fsyncing a 100 kB one ${report.machine.fsyncMs.toFixed(2)} ms (medians, ` +
-    "in the data directories' file system).",
-    ...(Number(othersShare) > 10
-      ? [
-        `**Other processes used ${othersShare}% of the machine during the first phase: ` +
-        "these figures are not representative; rerun on a quiet machine.**",
-      ]
-      : []),
-  ];
-}
-
-/**
- * The report as a `docs/BENCHMARKS.md` section.
- *
- * @param report what {@linkcode runLoad} returned.
- * @param runs sentences about the other runs of the same benchmark, if any.
- * @returns Markdown starting with a `##` heading.
- */
-export function loadMarkdown(report: LoadReport, runs: string[] = []): string {
-  const n = report.devices.toLocaleString("en");
-  const rows = report.figures.map((f) => [f.figure, f.measured, f.target, verdict(f.pass)]);
-  return [
-    `## Load: ${n} devices at once, then ${report.burst} standard-profile logins`,
-    "",
-    `A real \`iotnet server\` process (\`MALLOC_ARENA_MAX=2\`, temp data dir, log to a file)`,
-    `and ${n} \`EdgeConnection\`s driven from **one** driver process (\`scripts/load.ts\`).`,
-    `Each device has its own ${report.samples.toLocaleString("en")}-sample file (${
-      Math.round(report.fileBytes / 1e3)
-    } kB, \`generateDataFile\`), whose four results`,
-    "are computed locally with BigInt and `protocol/compute.ts`'s AVERAGE rounding; the driver",
-    "reads every file into memory first and uploads from there, so it does no disk work. All devices",
-    "log in at once; then all at once upload it (UED), ask SUM, AVERAGE, MAX and MIN (SCS),",
-    "list the active devices (AED) and message a random peer; then all log out.",
-    `**The ${n} logins use the cheap hash profile** (\`IOTNET_HASH_PROFILE=fast\`, scrypt`,
-    "N=1024, one check per login).",
-    "",
-    `Second phase: a second server with the **standard** profile (N=16384, the default) and`,
-    `${report.burst + 1} accounts hashed as \`iotnet passwd\` does (\`hashPassword\`). One device`,
-    `logs in, uploads its file and asks SCS every ${PROBE_GAP_MS} ms, ${
-      QUIET_MS / 1000
-    } s alone, then while ${report.burst} other`,
-    "devices log in at once.",
-    "",
-    table(["figure", "measured", "target", "result"], rows),
-    "",
-    ...runs.flatMap((line) => [line, ""]),
-    ...conditions(report).flatMap((line) => [line, ""]),
-    ...(report.failures.length > 0
-      ? ["First failures:", "", ...report.failures.map((f) => `- ${f}`), ""]
-      : []),
-    ...(report.serverComplaints.length > 0
-      ? [
-        `Server log lines reporting problems (${report.serverComplaints.length}, first 10):`,
-        "",
-        ...report.serverComplaints.slice(0, 10).map((l) => `- \`${l}\``),
-        "",
-      ]
-      : []),
-  ].join("\n").trimEnd();
 }

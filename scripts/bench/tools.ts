@@ -94,3 +94,8 @@ export function fdCount(pid: number): number {
   }
   return count;
 }
+
+/** The sum of `values`. */
+export function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

@@ -26,3 +26,13 @@ Deno.test("onDisk: a failing operation gives its turn back", async () => {
   for (const e of await Promise.all(failures)) assert.ok(e instanceof Deno.errors.NotFound);
   assert.equal(await onDisk(() => Promise.resolve("still served")), "still served");
 });
+
+Deno.test("onDisk: the caller resumes in a new task, after timers that were already due", async () => {
+  let timerRan = false;
+  const value = await onDisk(() => {
+    setTimeout(() => (timerRan = true), 0);
+    return Promise.resolve("done");
+  });
+  assert.equal(value, "done");
+  assert.equal(timerRan, true, "resumed straight from the operation, ahead of the event loop");
+});

@@ -27,12 +27,26 @@ Deno.test("onDisk: a failing operation gives its turn back", async () => {
   assert.equal(await onDisk(() => Promise.resolve("still served")), "still served");
 });
 
-Deno.test("onDisk: the caller resumes in a new task, after timers that were already due", async () => {
+Deno.test("onDisk: beside other operations, the caller resumes in a new task, after due timers", async () => {
   let timerRan = false;
+  let finish!: () => void;
+  const other = onDisk(() => new Promise<void>((resolve) => finish = resolve));
   const value = await onDisk(() => {
     setTimeout(() => (timerRan = true), 0);
     return Promise.resolve("done");
   });
   assert.equal(value, "done");
   assert.equal(timerRan, true, "resumed straight from the operation, ahead of the event loop");
+  finish();
+  await other;
+});
+
+Deno.test("onDisk: alone, the caller resumes at once", async () => {
+  let timerRan = false;
+  await onDisk(() => {
+    setTimeout(() => (timerRan = true), 0);
+    return Promise.resolve();
+  });
+  assert.equal(timerRan, false, "no timer's wait for an operation that starves nothing");
+  await new Promise((resolve) => setTimeout(resolve, 0));
 });

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ManualClock } from "../internal/clock.ts";
-import { GROUP_COMMIT_MS, MIGRATIONS, Store, type StoredFile, StoreError } from "./store.ts";
+import {
+  GROUP_COMMIT_MS,
+  GROUP_COMMIT_MS_PER_CHANGE,
+  MIGRATIONS,
+  Store,
+  type StoredFile,
+  StoreError,
+} from "./store.ts";
 
 const FILE: StoredFile = {
   device: "watch1",
@@ -236,31 +243,41 @@ Deno.test("store: beginDelete and finishUpload change the record and the journal
   }
 });
 
-Deno.test("a lone group commit goes at once; one right after it waits out GROUP_COMMIT_MS", async () => {
+Deno.test("group commits go at once when alone, and are spaced by the size of the last", async () => {
   const dir = await Deno.makeTempDir();
   const clock = new ManualClock(1_000);
   const store = new Store(`${dir}/g.db`, clock);
+  /** Whether `work` has committed once the clock has moved `ms`. */
+  const committedAfter = async (done: { value: boolean }, ms: number) => {
+    clock.advance(ms);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return done.value;
+  };
+  const group = (n: number, tag: string) => {
+    const done = { value: false };
+    const all = Array.from(
+      { length: n },
+      (_, i) => store.grouped(() => store.addBlock(tag, `${i}`)),
+    );
+    void Promise.all(all).then(() => (done.value = true));
+    return done;
+  };
   try {
-    let first = false;
-    const a = store.grouped(() => store.addBlock("a", "b")).then(() => (first = true));
-    clock.advance(0);
-    await a;
-    assert.equal(first, true);
-    let second = false;
-    const b = store.grouped(() => store.addBlock("a", "c")).then(() => (second = true));
-    const c = store.grouped(() => store.addBlock("a", "d"));
-    clock.advance(GROUP_COMMIT_MS - 1);
-    await Promise.resolve();
-    assert.equal(second, false, "waits for the window");
-    assert.deepEqual([...store.blockedBy("a")], ["b"], "not yet run");
-    clock.advance(1);
-    await Promise.all([b, c]);
-    assert.deepEqual([...store.blockedBy("a")].sort(), ["b", "c", "d"]);
+    assert.equal(await committedAfter(group(1, "a"), 0), true, "a lone change goes at once");
+    // The last commit carried one change: the next waits GROUP_COMMIT_MS_PER_CHANGE.
+    const pair = group(2, "b");
+    assert.equal(await committedAfter(pair, GROUP_COMMIT_MS_PER_CHANGE - 1), false);
+    assert.equal(await committedAfter(pair, 1), true);
+    // Thirty at once: the next waits the most, GROUP_COMMIT_MS.
+    const many = group(30, "c");
+    assert.equal(await committedAfter(many, 2 * GROUP_COMMIT_MS_PER_CHANGE), true);
+    const next = group(1, "d");
+    assert.equal(await committedAfter(next, GROUP_COMMIT_MS - 1), false, "waits for the window");
+    assert.equal(await committedAfter(next, 1), true);
+    assert.equal(store.blockedBy("c").size, 30, "every change of the big group is in");
     // Long after the last commit, the next one goes at once again.
     clock.advance(10 * GROUP_COMMIT_MS);
-    const d = store.grouped(() => store.addBlock("a", "e"));
-    clock.advance(0);
-    assert.equal(await d, true);
+    assert.equal(await committedAfter(group(1, "e"), 0), true);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });

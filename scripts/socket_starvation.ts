@@ -17,6 +17,11 @@ if (Deno.args[0] === "--client") {
   Deno.exit(0);
 }
 
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+
 const options = { loops: 8, workMs: 1 };
 for (let i = 0; i < Deno.args.length; i += 2) {
   const [flag, value] = [Deno.args[i], Number(Deno.args[i + 1])];

@@ -24,11 +24,19 @@ if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
 
 const options = { loops: 8, workMs: 1 };
 for (let i = 0; i < Deno.args.length; i += 2) {
-  const [flag, value] = [Deno.args[i], Number(Deno.args[i + 1])];
-  if (flag === "--loops" && Number.isInteger(value) && value >= 0) options.loops = value;
-  else if (flag === "--work-ms" && value >= 0) options.workMs = value;
-  else {
-    console.error(`bad argument ${flag}\n${USAGE}`);
+  const [flag, text] = [Deno.args[i]!, Deno.args[i + 1]];
+  const value = Number(text);
+  if (flag === "--loops" && Number.isInteger(value) && value >= 0 && value <= 1000) {
+    options.loops = value;
+  } else if (flag === "--work-ms" && text !== undefined && value >= 0 && value <= 100) {
+    options.workMs = value;
+  } else {
+    const problem = flag === "--loops"
+      ? `--loops needs a whole number 0..1000, not ${text ?? "nothing"}`
+      : flag === "--work-ms"
+      ? `--work-ms needs a number of milliseconds 0..100, not ${text ?? "nothing"}`
+      : `unknown argument ${flag}`;
+    console.error(`${problem}\n${USAGE}`);
     Deno.exit(2);
   }
 }

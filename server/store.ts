@@ -215,11 +215,9 @@ export class Store {
   /**
    * Opens (creating if needed) and migrates the database at `path`.
    *
-   * @throws {StoreError} when the file is not a database or is from a newer version.
-   */
-  /**
    * @param path the database file.
    * @param clock times the group commits.
+   * @throws {StoreError} when the file is not a database or is from a newer version.
    */
   constructor(path: string, clock: Clock = systemClock) {
     this.#clock = clock;

@@ -8,7 +8,7 @@
 
 import { basename } from "node:path";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
-import { statOrUndefined, syncDirectory, syncFileData } from "./data_dir.ts";
+import { syncDirectory, syncFileData } from "./data_dir.ts";
 import { onDisk } from "./disk.ts";
 import { withLock } from "./keyed_lock.ts";
 import { formatTimestamp, MONTHS } from "./timestamp.ts";
@@ -169,7 +169,7 @@ export async function logHasLineAfter(
   line: string,
   offset: number,
 ): Promise<boolean> {
-  const start = Math.min(offset, await sizeOf(path));
+  const start = Math.min(offset, logSize(path));
   // Read from one byte early: the first piece is the end of the line before `start`
   // (empty when `start` is a line boundary), never a line of its own.
   let first = start > 0;
@@ -234,9 +234,4 @@ export function logSize(path: string): number {
     if (error instanceof Deno.errors.NotFound) return 0;
     throw error;
   }
-}
-
-/** A file's size; a missing file has 0 bytes. */
-export async function sizeOf(path: string): Promise<number> {
-  return (await statOrUndefined(path))?.size ?? 0;
 }

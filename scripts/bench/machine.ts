@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { SampleAggregator } from "../../protocol/samples.ts";
-import { fdCount, percentile, rssBytes, sum } from "./tools.ts";
+import { fdCount, percentile, procStatusBytes, rssBytes, sum } from "./tools.ts";
 
 /** Kernel clock ticks per second in `/proc/<pid>/stat` and `/proc/stat` (USER_HZ). */
 const CLOCK_TICKS = 100;
@@ -81,12 +81,7 @@ export class LagMonitor {
 
 /** The kernel's record of a process's peak resident memory (`VmHWM`), in bytes. */
 export function peakRss(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
+  return procStatusBytes(pid, "VmHWM");
 }
 
 /** CPU seconds so far of the server, this driver and the whole machine, with wall time. */

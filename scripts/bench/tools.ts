@@ -32,9 +32,17 @@ async function has(command: string): Promise<boolean> {
 
 /** Resident set size of process `pid` in bytes, from /proc (0 when it is gone). */
 export function rssBytes(pid: number): number {
+  return procStatusBytes(pid, "VmRSS");
+}
+
+/**
+ * A memory figure (`VmRSS`, `VmHWM`, ...) of `/proc/<pid>/status` in bytes; 0 when the
+ * process is gone.
+ */
+export function procStatusBytes(pid: number, field: string): number {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
     return kb * 1024;
   } catch {
     return 0;

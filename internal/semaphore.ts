@@ -32,13 +32,31 @@ export class Semaphore {
     return this.#waiting.length;
   }
 
-  /** Resolves with a permit once one is free and every earlier caller has had theirs. */
-  acquire(): Promise<Permit> {
+  /**
+   * Resolves with a permit once one is free and every earlier caller has had theirs.
+   *
+   * @param signal gives up the wait: the caller leaves the line and gets no permit.
+   * @throws the signal's reason when it aborts before a permit is handed over.
+   */
+  acquire(signal?: AbortSignal): Promise<Permit> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#held < this.size && this.#waiting.length === 0) {
       this.#held++;
       return Promise.resolve(this.#permit());
     }
-    return new Promise((resolve) => this.#waiting.push(() => resolve(this.#permit())));
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        signal?.removeEventListener("abort", leave);
+        resolve(this.#permit());
+      };
+      const leave = () => {
+        const index = this.#waiting.indexOf(waiter);
+        if (index >= 0) this.#waiting.splice(index, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", leave, { once: true });
+      this.#waiting.push(waiter);
+    });
   }
 
   #permit(): Permit {

@@ -47,3 +47,20 @@ Deno.test("Semaphore: refuses a size below one", () => {
   assert.throws(() => new Semaphore(0), RangeError);
   assert.throws(() => new Semaphore(1.5), RangeError);
 });
+
+Deno.test("Semaphore: an aborted wait leaves the line and takes no permit", async () => {
+  const semaphore = new Semaphore(1);
+  const a = await semaphore.acquire();
+  const controller = new AbortController();
+  const gaveUp = semaphore.acquire(controller.signal);
+  let next = false;
+  void semaphore.acquire().then((p) => (next = true, p));
+  assert.equal(semaphore.waiting, 2);
+  controller.abort(new Error("closed"));
+  await assert.rejects(gaveUp, /closed/);
+  assert.equal(semaphore.waiting, 1);
+  a.release();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(next, true, "the permit went past the aborted waiter");
+  await assert.rejects(semaphore.acquire(controller.signal), /closed/);
+});

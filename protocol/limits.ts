@@ -55,11 +55,13 @@ export const MAX_CONNECTIONS = 4096;
 /** Connections not yet logged in the server holds at once (configurable). */
 export const MAX_PENDING_LOGINS = 1024;
 /**
- * Uploads whose bytes the server takes in at once; the senders of the others are not read
- * until their turn. A flood of uploads then cannot queue every other device's commands
- * behind a backlog of upload data.
+ * Connections whose upload bytes the server takes in at once, one turn each; the others
+ * are not read until their turn. A flood of uploads then cannot queue every other device's
+ * commands behind a backlog of upload data.
  */
 export const CONCURRENT_UPLOADS = 32;
+/** Uploads one connection may have open at once; more are refused `busy`. */
+export const MAX_OPEN_UPLOADS = 64;
 /** Time a frame may take to arrive once it has started: stops trickling peers. */
 export const FRAME_DEADLINE_MS = 30_000;
 

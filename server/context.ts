@@ -47,18 +47,25 @@ export interface ServerContext {
   readonly dataDir: DataDir;
   readonly active: ActiveDevices;
   readonly privateChats: PrivateChats;
-  /** Turns of the uploads taking in bytes (server-wide, first come first served). */
+  /** Turns of the connections taking in upload bytes (server-wide, first come first served). */
   readonly uploadTurns: UploadTurns;
   /** Whether `name` has an account. */
   knownDevice(name: string): Promise<boolean>;
 }
 
-/** Receives the DATA frames of one stream (an upload). */
+/**
+ * Receives the DATA frames of one stream (an upload). Its session writes to it only while
+ * holding the connection's upload turn (`server/upload_turns.ts`).
+ */
 export interface StreamSink {
-  /** Resolves when the sink may be sent more bytes; until then its session reads nothing. */
-  ready(): Promise<void>;
-  /** Takes the next bytes; resolves when they are consumed, which gives backpressure. */
-  write(bytes: Uint8Array): Promise<void>;
+  /**
+   * Takes the next bytes; resolves when they are consumed, which gives backpressure.
+   *
+   * @returns whether the stream expects more bytes.
+   */
+  write(bytes: Uint8Array): Promise<boolean>;
+  /** The sender went quiet and the turn passed on: hold no buffer while waiting. */
+  rest(): void;
   /** Gives up: the stream will get no more bytes. */
   abort(reason: string): Promise<void>;
 }
@@ -72,8 +79,8 @@ export interface CommandContext {
   readonly ip: string;
   /** Routes DATA frames of stream `id` to `sink`. */
   openStream(id: number, sink: StreamSink): void;
-  /** Stops routing stream `id`; frames still in flight for it are dropped. */
-  closeStream(id: number): void;
+  /** Stops routing stream `id` to `sink`; frames still in flight for it are dropped. */
+  closeStream(id: number, sink: StreamSink): void;
 }
 
 /** A command that failed in a way the client is told about. */

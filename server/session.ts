@@ -8,9 +8,13 @@
  * ```
  *
  * The read loop decodes frames and dispatches requests without waiting for them, so one
- * slow command never holds up the next; DATA frames are awaited into their stream's sink,
- * which is what gives uploads backpressure. Writes are queued and coalesced with a single
- * write in flight; a peer that stops reading is dropped once its queue passes a cap.
+ * slow command never holds up the next. DATA frames are awaited into their stream's sink,
+ * which is what gives uploads backpressure: the connection takes a turn to take in upload
+ * bytes (`server/upload_turns.ts`) when they arrive, and while it waits for one it reads
+ * nothing more; the wait ends when the session closes. Between frames it reads on, so its
+ * other requests and its close are noticed while its uploads wait for bytes. Writes are
+ * queued and coalesced with a single write in flight; a peer that stops reading is dropped
+ * once its queue passes a cap.
  *
  * @module
  */
@@ -22,6 +26,7 @@ import {
   CONCURRENT_UPLOADS,
   deviceNameProblem,
   MAX_FRAME_BYTES,
+  MAX_OPEN_UPLOADS,
   MAX_PASSWORD_BYTES,
   MAX_QUEUED_OUTBOUND_BYTES,
   PROTOCOL_NAME,
@@ -40,6 +45,7 @@ import {
   type ServerContext,
   type StreamSink,
 } from "./context.ts";
+import type { UploadTurn } from "./upload_turns.ts";
 
 /** Where a session is in its life. */
 export type SessionState =
@@ -52,9 +58,9 @@ export type SessionState =
 
 /** Read buffer of a session with no upload open: small, as most sessions are idle. */
 const IDLE_READ_BUFFER_BYTES = 4 * 1024;
-/** Read buffer while an upload streams: large reads keep uploads fast. */
+/** Read buffer while the session holds a turn to take in upload bytes: large reads keep uploads fast. */
 const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
-/** Read buffers of sessions taking in an upload, passed on from one upload to the next. */
+/** Read buffers of sessions holding an upload turn, passed on from one to the next. */
 const UPLOAD_READ_BUFFERS = new BufferPool(UPLOAD_READ_BUFFER_BYTES, CONCURRENT_UPLOADS);
 /** Longest a closing session waits for its queued output to be written. */
 const CLOSE_FLUSH_MS = 2_000;
@@ -83,6 +89,10 @@ export class Session {
   #state: SessionState = { phase: "greeting" };
   readonly #streams = new Map<number, StreamSink>();
   readonly #abandoned = new Set<number>();
+  /** This connection's turn to take in upload bytes. */
+  readonly #uploadTurn: UploadTurn;
+  /** Aborted when the session closes: ends a wait for the upload turn. */
+  readonly #whenClosed = new AbortController();
   #outbound: Uint8Array[] = [];
   #outboundBytes = 0;
   #writing: Promise<void> | undefined;
@@ -99,6 +109,10 @@ export class Session {
     this.#host = host;
     this.#conn = conn;
     this.ip = ip;
+    // A quiet upload holds no buffer either (StreamSink.rest).
+    this.#uploadTurn = host.uploadTurns.forConnection(() => {
+      for (const sink of this.#streams.values()) sink.rest();
+    });
     this.#loginTimer = host.clock.setTimeout(
       () =>
         this.#expire("login_timeout", `no login within ${host.settings.loginDeadlineMs / 1000} s`),
@@ -125,10 +139,8 @@ export class Session {
     let reason = "closed the connection";
     try {
       for (;;) {
-        // Sessions hold the big buffer only while an upload is open, and read on only
-        // once every open upload may take more bytes (its turn has come).
-        if (this.#streams.size > 0) {
-          for (const sink of this.#streams.values()) await sink.ready();
+        // The big buffer goes with the upload turn, which is held only while bytes flow.
+        if (this.#keepsUploadTurn()) {
           upload ??= UPLOAD_READ_BUFFERS.take();
         } else if (upload) {
           UPLOAD_READ_BUFFERS.give(upload);
@@ -162,6 +174,18 @@ export class Session {
     }
     if (upload) UPLOAD_READ_BUFFERS.give(upload);
     await this.close(reason);
+  }
+
+  /**
+   * Before a read: the upload turn stays only while an upload is open, and then only if
+   * bytes come in time (the idle watch starts).
+   *
+   * @returns whether the session holds the turn.
+   */
+  #keepsUploadTurn(): boolean {
+    if (this.#streams.size === 0) this.#uploadTurn.release();
+    else this.#uploadTurn.awaitBytes();
+    return this.#uploadTurn.held;
   }
 
   /** Queues a message; drops the session if the peer has stopped reading. */
@@ -211,12 +235,15 @@ export class Session {
     if (state.phase === "closed") return;
     this.#state = { phase: "closed" };
     this.#closing = true;
+    this.#whenClosed.abort(new Error("the session closed"));
+    this.#uploadTurn.release();
     const { clock, active, log } = this.#host;
     if (this.#loginTimer !== undefined) clock.clearTimeout(this.#loginTimer);
     if (this.#idleTimer !== undefined) clock.clearTimeout(this.#idleTimer);
     if (this.#frameTimer !== undefined) clock.clearTimeout(this.#frameTimer);
-    for (const sink of this.#streams.values()) await sink.abort(`the device ${reason}`);
+    const sinks = [...this.#streams.values()];
     this.#streams.clear();
+    await Promise.all(sinks.map((sink) => sink.abort(`the device ${reason}`)));
     if (state.phase === "registering" || state.phase === "active") {
       active.release(state.device);
       if (state.phase === "active") this.#leave(state.device, reason);
@@ -492,17 +519,30 @@ export class Session {
         if (this.#streams.has(id) || this.#abandoned.has(id)) {
           throw new CommandError("bad_args", `stream ${id} is already open`);
         }
+        if (this.#streams.size >= MAX_OPEN_UPLOADS) {
+          throw new CommandError(
+            "busy",
+            `this connection already has ${MAX_OPEN_UPLOADS} uploads open, the most allowed; ` +
+              "wait for one to finish",
+          );
+        }
         this.#streams.set(id, sink);
       },
-      closeStream: (id) => {
-        this.#streams.delete(id);
+      closeStream: (id, sink) => {
+        if (this.#streams.get(id) === sink) this.#streams.delete(id);
       },
     };
   }
 
   async #onData(stream: number, bytes: Uint8Array): Promise<void> {
     const sink = this.#streams.get(stream);
-    if (sink) return await sink.write(bytes);
+    if (sink) {
+      // Rejects when the session closes while it waits.
+      await this.#uploadTurn.take(this.#whenClosed.signal);
+      const more = await sink.write(bytes);
+      if (!more && this.#streams.get(stream) === sink) this.#streams.delete(stream);
+      return;
+    }
     if (this.#abandoned.has(stream)) return;
     // The upload already failed and answered; drop what the client sent before it knew.
     if (this.#abandoned.size >= MAX_ABANDONED_STREAMS) {

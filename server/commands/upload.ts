@@ -19,7 +19,6 @@ import { CONCURRENT_UPLOADS } from "../../protocol/limits.ts";
 import { type CommandContext, CommandError, type StreamSink } from "../context.ts";
 import { onDisk } from "../disk.ts";
 import { commitUpload, describeIoError } from "../recovery.ts";
-import type { UploadTurn } from "../upload_turns.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `upload`; resolves once the whole file is stored. */
@@ -39,13 +38,13 @@ export async function upload(
   }
   const path = dataDir.uploadPath(ctx.device, fileID);
   const temp = dataDir.tempPathFor(path);
-  const sink = new UploadSink(temp, bytes, ctx.server.uploadTurns.forUpload());
+  const sink = new UploadSink(temp, bytes);
   ctx.openStream(requestId, sink);
   let stored: StoredUpload;
   try {
     stored = await sink.done;
   } finally {
-    ctx.closeStream(requestId);
+    ctx.closeStream(requestId, sink);
   }
   // Rename, record, log: in the journalled order of server/recovery.ts, so a crash at any
   // step is finished or undone at the next start.
@@ -68,7 +67,11 @@ export async function upload(
  */
 const UPLOAD_WRITE_BYTES = 256 * 1024;
 
-/** Write batches of the uploads taking in bytes, passed on from one upload to the next. */
+/**
+ * Write batches of the uploads taking in bytes, passed on from one upload to the next. An
+ * upload whose sender goes quiet writes its batch out and gives it back (`rest`), so
+ * uploads that wait hold none.
+ */
 const WRITE_BATCHES = new BufferPool(UPLOAD_WRITE_BYTES, CONCURRENT_UPLOADS);
 
 /** A complete, fsynced temporary upload: what it holds, and its inode for the journal. */
@@ -76,28 +79,30 @@ interface StoredUpload extends SampleAggregates {
   ino: number | null;
 }
 
-/** Writes one upload to its temporary file while checking and aggregating it. */
+/**
+ * Writes one upload to its temporary file while checking and aggregating it. Its session
+ * calls `write` only while holding its upload turn (server/upload_turns.ts).
+ */
 class UploadSink implements StreamSink {
   readonly #temp: string;
   readonly #expected: number;
   readonly #aggregator = new SampleAggregator();
   readonly #done = deferred<StoredUpload>();
-  /** This upload's turn to take in bytes (server/upload_turns.ts). */
-  readonly #turn: UploadTurn;
-  /** Received bytes not yet written: from the pool during the turn, cut to a small upload. */
+  /** Received bytes not yet written: from the pool while bytes flow, cut to a small upload. */
   #batch: Uint8Array | undefined;
   #batched = 0;
   /** The write of the batch in flight, if any: the batch must not go back to the pool. */
   #writing: Promise<void> | undefined;
+  /** The write-out of a quiet spell ({@linkcode rest}), which the next bytes wait for. */
+  #resting: Promise<void> | undefined;
   /** A write to the temporary file has begun, so it may exist and must go on failure. */
   #started = false;
   #received = 0;
   #finished = false;
 
-  constructor(temp: string, expected: number, turn: UploadTurn) {
+  constructor(temp: string, expected: number) {
     this.#temp = temp;
     this.#expected = expected;
-    this.#turn = turn;
     // A zero-byte upload gets no DATA frames: finish now (the aggregator will refuse it).
     if (expected === 0) void this.#complete();
   }
@@ -107,19 +112,20 @@ class UploadSink implements StreamSink {
     return this.#done.promise;
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.#finished) return;
+  async write(bytes: Uint8Array): Promise<boolean> {
+    if (this.#finished) return false;
     this.#received += bytes.length;
     if (this.#received > this.#expected) {
-      return this.#fail(
+      await this.#fail(
         new CommandError(
           "bad_args",
           `upload sent more than the ${this.#expected} bytes it declared`,
         ),
       );
+      return false;
     }
-    await this.#turn.take();
-    if (this.#finished) return; // abandoned while it waited
+    await this.#resting;
+    if (this.#finished) return false; // abandoned while its batch was written out
     try {
       this.#aggregator.push(bytes);
       const batch = this.#batch ??= WRITE_BATCHES.take()
@@ -131,18 +137,31 @@ class UploadSink implements StreamSink {
         at += n;
         if (this.#batched === batch.length) {
           await this.#writeBatch(batch);
-          if (this.#finished) return; // abandoned during the write
+          if (this.#finished) return false; // abandoned during the write
         }
       }
     } catch (error) {
-      return this.#fail(error);
+      await this.#fail(error);
+      return false;
     }
     if (this.#received === this.#expected) await this.#complete();
+    return !this.#finished;
   }
 
-  /** Waits for this upload's turn to take in bytes; the sender waits in TCP meanwhile. */
-  ready(): Promise<void> {
-    return this.#turn.waitForBytes();
+  /** The sender went quiet: write out what is batched and give the batch back. */
+  rest(): void {
+    const batch = this.#batch;
+    if (this.#finished || !batch || this.#resting) return;
+    this.#resting = (async () => {
+      try {
+        if (this.#batched > 0) await this.#writeBatch(batch);
+        this.#giveBatchBack();
+      } catch (error) {
+        await this.#fail(error);
+      } finally {
+        this.#resting = undefined;
+      }
+    })();
   }
 
   abort(reason: string): Promise<void> {
@@ -168,9 +187,8 @@ class UploadSink implements StreamSink {
     this.#batched = 0;
   }
 
-  /** Ends the turn: the next upload may take in bytes, with this one's batch. */
-  #endTurn(): void {
-    this.#turn.end();
+  /** Gives the batch to the next upload (unless a write still reads it). */
+  #giveBatchBack(): void {
     if (this.#batch && !this.#writing) WRITE_BATCHES.give(this.#batch);
     this.#batch = undefined;
   }
@@ -188,7 +206,7 @@ class UploadSink implements StreamSink {
         ino = file.statSync().ino;
       }
       this.#finished = true;
-      this.#endTurn();
+      this.#giveBatchBack();
       this.#done.resolve({ ...aggregates, ino });
     } catch (error) {
       await this.#fail(error);
@@ -198,7 +216,7 @@ class UploadSink implements StreamSink {
   async #fail(error: unknown): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
-    this.#endTurn();
+    this.#giveBatchBack();
     if (this.#started) {
       // A file still being created would outlive a removal that ran before it.
       await this.#writing?.catch(() => {});

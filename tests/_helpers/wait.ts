@@ -31,3 +31,23 @@ export async function listDir(path: string): Promise<string[]> {
   for await (const entry of Deno.readDir(path)) names.push(entry.name);
   return names.sort();
 }
+
+/**
+ * Resolves as `promise` does, or rejects naming `what` once `timeoutMs` have passed.
+ *
+ * @throws {Error} naming `what` after `timeoutMs`.
+ */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

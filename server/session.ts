@@ -367,10 +367,9 @@ export class Session {
         message: error.message,
       });
     } else {
+      // One line, never a stack: the request came from the network.
       const device = this.device ?? this.ip;
-      this.#host.log(
-        `error serving ${request.op} for ${device}: ${(error as Error).stack ?? error}`,
-      );
+      this.#host.log(`error serving ${request.op} for ${device}: ${oneLine(error)}`);
       this.push({
         t: "res",
         id: request.id,
@@ -558,6 +557,13 @@ export class Session {
     if (sink) await sink.abort("the device cancelled it");
     return {};
   }
+}
+
+/** An unexpected error as one short line: its name and message, no stack. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // deno-lint-ignore no-control-regex
+  return text.replaceAll(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 300);
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

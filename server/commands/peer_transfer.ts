@@ -6,12 +6,38 @@
  * @module
  */
 
-import { TRANSFER_TICKET_TTL_MS } from "../../protocol/limits.ts";
+import { MAX_FILE_BYTES, MAX_TICKET_BYTES } from "../../p2p/limits.ts";
+import {
+  encodeTicket,
+  MAX_TICKET_FILENAME_CHARS,
+  newTransferId,
+  signTicket,
+} from "../../p2p/ticket.ts";
+import { MAX_NAME_BYTES, TRANSFER_TICKET_TTL_MS } from "../../protocol/limits.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { MAX_TICKET_FILENAME_CHARS, newTransferId, signTicket } from "../../p2p/ticket.ts";
 import { type CommandContext, CommandError } from "../context.ts";
 import { checkOtherDevice } from "./peer_names.ts";
 import { onlinePeer } from "./private_chat.ts";
+
+/**
+ * Longest file name, in bytes of its JSON string, that a transfer ticket holds
+ * (`MAX_TICKET_BYTES`) beside the longest device names, the largest size and any expiry
+ * this century: measured on such a ticket, so it follows the ticket's format.
+ */
+export const MAX_UVF_FILENAME_BYTES = (() => {
+  const name = "n".repeat(MAX_NAME_BYTES);
+  const filename = "f";
+  const bytes = encodeTicket({
+    kind: "file",
+    transferId: "0".repeat(32),
+    from: name,
+    to: name,
+    filename,
+    size: MAX_FILE_BYTES,
+    expiresAt: 9_999_999_999_999,
+  }).length;
+  return MAX_TICKET_BYTES - (bytes - jsonBytes(filename));
+})();
 
 /** Handles `uvf`. */
 export async function uvf(
@@ -19,13 +45,14 @@ export async function uvf(
   args: RequestArgs<"uvf">,
 ): Promise<ResultFields<"uvf">> {
   const { to, filename, size } = args;
-  if (filename.length === 0 || filename.length > MAX_TICKET_FILENAME_CHARS) {
+  checkFileName(filename);
+  if (size < 0) throw new CommandError("bad_args", "size must not be negative");
+  if (size > MAX_FILE_BYTES) {
     throw new CommandError(
       "bad_args",
-      `file name must be 1..${MAX_TICKET_FILENAME_CHARS} characters`,
+      `size ${size} is over the ${MAX_FILE_BYTES}-byte largest file a transfer can announce`,
     );
   }
-  if (size < 0) throw new CommandError("bad_args", `size must not be negative`);
   await checkOtherDevice(ctx, to);
   const target = onlinePeer(ctx, to);
   if (ctx.server.store.isBlocked(to, ctx.device)) {
@@ -42,4 +69,31 @@ export async function uvf(
   });
   ctx.server.log(`${ctx.device} is sending ${JSON.stringify(filename)} (${size} bytes) to ${to}`);
   return { ip: target.ip, udpPort: target.udpPort, ticket: signed.ticket, mac: signed.mac };
+}
+
+/** @throws {CommandError} `bad_args` for a file name no ticket can carry. */
+function checkFileName(filename: string): void {
+  if (filename.length === 0 || filename.length > MAX_TICKET_FILENAME_CHARS) {
+    throw new CommandError(
+      "bad_args",
+      `file name must be 1..${MAX_TICKET_FILENAME_CHARS} characters`,
+    );
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(filename)) {
+    throw new CommandError("bad_args", "file name may not contain control characters");
+  }
+  const bytes = jsonBytes(filename);
+  if (bytes > MAX_UVF_FILENAME_BYTES) {
+    throw new CommandError(
+      "bad_args",
+      `file name is too long: it takes ${bytes} bytes in a transfer ticket, which holds ` +
+        `${MAX_UVF_FILENAME_BYTES}; use a shorter name`,
+    );
+  }
+}
+
+/** Bytes of `text` as a JSON string in UTF-8, quotes included. */
+function jsonBytes(text: string): number {
+  return new TextEncoder().encode(JSON.stringify(text)).length;
 }

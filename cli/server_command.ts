@@ -11,6 +11,7 @@ import {
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
   MAX_PENDING_LOGINS,
+  MAX_PENDING_LOGINS_PER_ADDRESS,
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
 } from "../protocol/limits.ts";
@@ -56,6 +57,11 @@ export function serverCommand() {
       String(MAX_PENDING_LOGINS),
     )
     .option(
+      "--max-pending-logins-per-address <n>",
+      "connections not yet logged in held at once from one address",
+      String(MAX_PENDING_LOGINS_PER_ADDRESS),
+    )
+    .option(
       "--frame-timeout <seconds>",
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
@@ -80,6 +86,12 @@ export function serverCommand() {
         maxPendingLogins: parseIntegerArg(
           "--max-pending-logins",
           opts.maxPendingLogins,
+          1,
+          1_000_000,
+        ),
+        maxPendingLoginsPerAddress: parseIntegerArg(
+          "--max-pending-logins-per-address",
+          opts.maxPendingLoginsPerAddress,
           1,
           1_000_000,
         ),

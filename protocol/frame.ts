@@ -135,7 +135,7 @@ const HEAD_BYTES = LENGTH_BYTES + 1 + STREAM_ID_BYTES;
  * ```
  */
 export class FrameDecoder {
-  readonly #max: number;
+  #max: number;
   /** The head of the frame being read, when it spans chunks. */
   readonly #head = new Uint8Array(HEAD_BYTES);
   #headFill = 0;
@@ -157,6 +157,18 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#max = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+  }
+
+  /**
+   * Largest accepted frame length. It may change between chunks: the server raises it at
+   * login. A frame whose length was already accepted is not checked again.
+   */
+  get maxFrameBytes(): number {
+    return this.#max;
+  }
+
+  set maxFrameBytes(bytes: number) {
+    this.#max = bytes;
   }
 
   /** True inside a frame; at end of stream that means truncation. */

@@ -140,6 +140,17 @@ Deno.test("decoder accepts a frame of exactly the limit", () => {
   assert.equal(frames.length, 1);
 });
 
+Deno.test("decoder's limit can be raised between chunks, as the server does at login", () => {
+  const decoder = new FrameDecoder({ maxFrameBytes: 100 });
+  const big = encodeMessageFrame(new Uint8Array(500).fill(0x20));
+  assert.equal([...decoder.frames(encodeMessageFrame(new Uint8Array(99)))].length, 1);
+  decoder.maxFrameBytes = 1000;
+  assert.equal(decoder.maxFrameBytes, 1000);
+  assert.equal([...decoder.frames(big)].length, 1);
+  const strict = new FrameDecoder({ maxFrameBytes: 100 });
+  assert.throws(() => [...strict.frames(big)], FrameTooLargeError);
+});
+
 Deno.test("decoder refuses zero length, unknown kinds and short data frames", () => {
   assert.throws(() => [...new FrameDecoder().frames(new Uint8Array([0, 0, 0, 0]))], ProtocolError);
   assert.throws(

@@ -13,6 +13,16 @@ export const PROTOCOL_VERSION = 1;
 
 /** Largest frame body (kind byte + payload) either side accepts. Bigger is a protocol error. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * Largest frame body the server accepts before login: a hello or a login request is a few
+ * hundred bytes, so a stranger cannot make it hold a big frame.
+ */
+export const MAX_PRELOGIN_FRAME_BYTES = 4096;
+/**
+ * Requests a connection may have refused for coming out of turn before login (anything but
+ * hello, login and udp_port in that order); at this many it is told and closed.
+ */
+export const MAX_REFUSED_BEFORE_LOGIN = 3;
 /** Size of the DATA frames a client cuts an upload into. */
 export const UPLOAD_CHUNK_BYTES = 64 * 1024;
 /** Largest upload the server accepts, in bytes (configurable). */
@@ -54,6 +64,8 @@ export const CHAT_TICKET_TTL_MS = 24 * 60 * 60 * 1000;
 export const MAX_CONNECTIONS = 4096;
 /** Connections not yet logged in the server holds at once (configurable). */
 export const MAX_PENDING_LOGINS = 1024;
+/** Connections not yet logged in the server holds at once from one address (configurable). */
+export const MAX_PENDING_LOGINS_PER_ADDRESS = 128;
 /**
  * Connections whose upload bytes the server takes in at once, one turn each; the others
  * are not read until their turn. A flood of uploads then cannot queue every other device's

@@ -34,6 +34,8 @@ export interface ServerSettings {
   maxConnections: number;
   /** Connections not yet logged in held at once. */
   maxPendingLogins: number;
+  /** Connections not yet logged in held at once from one address. */
+  maxPendingLoginsPerAddress: number;
   /** Time a started frame has to arrive whole. */
   frameDeadlineMs: number;
 }

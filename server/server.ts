@@ -17,11 +17,13 @@ import {
   MAX_OFFLINE_BYTES,
   MAX_OFFLINE_MESSAGES,
   MAX_PENDING_LOGINS,
+  MAX_PENDING_LOGINS_PER_ADDRESS,
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
+import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { Authenticator } from "./auth.ts";
 import type { ServerSettings } from "./context.ts";
@@ -64,6 +66,11 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Connections not yet logged in held at once. Default {@linkcode MAX_PENDING_LOGINS}. */
   maxPendingLogins?: number;
+  /**
+   * Connections not yet logged in held at once from one address.
+   * Default {@linkcode MAX_PENDING_LOGINS_PER_ADDRESS}.
+   */
+  maxPendingLoginsPerAddress?: number;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
   /** Receives one line per server event. Default: stdout. */
@@ -150,6 +157,7 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
   for (const line of early) print(line);
   early = undefined;
   const sessions = new Set<Session>();
+  const admission = new Admission(settings);
   const host: SessionHost = {
     settings,
     clock,
@@ -177,13 +185,13 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
     for await (const conn of listener) {
       conn.setNoDelay(true);
       const ip = conn.remoteAddr.hostname;
-      const refusal = admissionProblem(sessions, settings);
-      if (refusal) {
-        log(`refused a connection from ${ip}: ${refusal}`);
-        void refuse(conn, refusal);
+      const slot = admission.admit(ip);
+      if (typeof slot === "string") {
+        log(`refused a connection from ${ip}: ${slot}`);
+        void refuse(conn, slot);
         continue;
       }
-      const session = new Session(host, conn, ip);
+      const session = new Session(host, conn, slot);
       sessions.add(session);
       void session.run();
     }
@@ -243,21 +251,10 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,
     maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
     maxPendingLogins: options.maxPendingLogins ?? MAX_PENDING_LOGINS,
+    maxPendingLoginsPerAddress: options.maxPendingLoginsPerAddress ??
+      MAX_PENDING_LOGINS_PER_ADDRESS,
     frameDeadlineMs: options.frameDeadlineMs ?? FRAME_DEADLINE_MS,
   };
-}
-
-/** Why a new connection cannot be taken now, if it cannot. */
-function admissionProblem(sessions: Set<Session>, settings: ServerSettings): string | undefined {
-  if (sessions.size >= settings.maxConnections) {
-    return `the server holds its maximum of ${settings.maxConnections} connections`;
-  }
-  let pending = 0;
-  for (const s of sessions) if (s.device === undefined) pending++;
-  if (pending >= settings.maxPendingLogins) {
-    return `${settings.maxPendingLogins} connections are already waiting to log in`;
-  }
-  return undefined;
 }
 
 /** Tells a connection it was refused, then closes it. */

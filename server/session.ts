@@ -7,6 +7,12 @@
  * registering --udp_port--> active --logout/drop/timeout--> closed
  * ```
  *
+ * Until login completes the peer is a stranger, held to tighter rules: frames of at most
+ * `MAX_PRELOGIN_FRAME_BYTES`, no DATA frames, the login deadline, and at most
+ * `MAX_REFUSED_BEFORE_LOGIN` requests refused for coming out of turn (anything but hello,
+ * login and udp_port, in that order) before it is told and closed. The server caps how
+ * many strangers it holds, in all and per address (`server/admission.ts`).
+ *
  * The read loop decodes frames and dispatches requests without waiting for them, so one
  * slow command never holds up the next. DATA frames are awaited into their stream's sink,
  * which is what gives uploads backpressure: the connection takes a turn to take in upload
@@ -20,7 +26,7 @@
  */
 
 import { decodeMessage, encodeMessage, encodeResponse } from "../protocol/codec.ts";
-import { ProtocolError } from "../protocol/errors.ts";
+import { FrameTooLargeError, ProtocolError } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame.ts";
 import {
   CONCURRENT_UPLOADS,
@@ -28,13 +34,16 @@ import {
   MAX_FRAME_BYTES,
   MAX_OPEN_UPLOADS,
   MAX_PASSWORD_BYTES,
+  MAX_PRELOGIN_FRAME_BYTES,
   MAX_QUEUED_OUTBOUND_BYTES,
+  MAX_REFUSED_BEFORE_LOGIN,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
-import type { Message, Request, RequestArgs } from "../protocol/messages.ts";
+import type { Message, Push, Request, RequestArgs } from "../protocol/messages.ts";
 import { BufferPool } from "../internal/buffer_pool.ts";
 import type { TimerId } from "../internal/clock.ts";
+import type { AdmissionSlot } from "./admission.ts";
 import type { Authenticator } from "./auth.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
@@ -74,6 +83,19 @@ export interface SessionConn {
   close(): void;
 }
 
+/** A request the session's phase does not allow (out of turn); strangers get a few. */
+class OutOfTurnError extends CommandError {
+  override name = "OutOfTurnError";
+}
+
+/** What a handler asks of the session once its reply is queued: close, maybe saying why. */
+interface CloseAfterReply {
+  /** For the server's log. */
+  reason: string;
+  /** Told to the peer as a `logout` push, if given. */
+  notice?: Push;
+}
+
 /** Everything a session needs from the server that owns it. */
 export interface SessionHost extends ServerContext {
   readonly auth: Authenticator;
@@ -86,13 +108,18 @@ export class Session {
   readonly #host: SessionHost;
   readonly #conn: SessionConn;
   readonly ip: string;
+  readonly #admission: AdmissionSlot;
   #state: SessionState = { phase: "greeting" };
+  /** Strangers' frames are small; raised to `MAX_FRAME_BYTES` at login. */
+  readonly #decoder = new FrameDecoder({ maxFrameBytes: MAX_PRELOGIN_FRAME_BYTES });
   readonly #streams = new Map<number, StreamSink>();
   readonly #abandoned = new Set<number>();
   /** This connection's turn to take in upload bytes. */
   readonly #uploadTurn: UploadTurn;
   /** Aborted when the session closes: ends a wait for the upload turn. */
   readonly #whenClosed = new AbortController();
+  /** Requests refused out of turn before login. */
+  #refusedBeforeLogin = 0;
   #outbound: Uint8Array[] = [];
   #outboundBytes = 0;
   #writing: Promise<void> | undefined;
@@ -100,15 +127,21 @@ export class Session {
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
   #closing = false;
-  /** Set by a handler whose reply must be the last thing sent: the close reason. */
-  #closeAfterReply: string | undefined;
+  /** Set by a handler whose reply must be the last thing sent. */
+  #closeAfterReply: CloseAfterReply | undefined;
   /** Key this device's peers' tickets are signed with; given to the device at login. */
   readonly #ticketKey = crypto.getRandomValues(new Uint8Array(32));
 
-  constructor(host: SessionHost, conn: SessionConn, ip: string) {
+  /**
+   * @param host the server.
+   * @param conn the connection.
+   * @param admission the connection's place among those the server holds; its address.
+   */
+  constructor(host: SessionHost, conn: SessionConn, admission: AdmissionSlot) {
     this.#host = host;
     this.#conn = conn;
-    this.ip = ip;
+    this.ip = admission.ip;
+    this.#admission = admission;
     // A quiet upload holds no buffer either (StreamSink.rest).
     this.#uploadTurn = host.uploadTurns.forConnection(() => {
       for (const sink of this.#streams.values()) sink.rest();
@@ -133,7 +166,7 @@ export class Session {
 
   /** Reads and serves the connection until it ends. Never throws. */
   async run(): Promise<void> {
-    const decoder = new FrameDecoder();
+    const decoder = this.#decoder;
     const idle = new Uint8Array(IDLE_READ_BUFFER_BYTES);
     let upload: Uint8Array | undefined;
     let reason = "closed the connection";
@@ -161,12 +194,15 @@ export class Session {
       }
     } catch (error) {
       if (error instanceof ProtocolError) {
-        reason = `sent a bad frame (${error.message})`;
+        const what = error instanceof FrameTooLargeError && !this.#loggedIn
+          ? `${error.message} before login`
+          : error.message;
+        reason = `sent a bad frame (${what})`;
         this.push({
           t: "push",
           event: "logout",
           reason: "protocol",
-          message: `protocol error: ${error.message}`,
+          message: `protocol error: ${what}`,
         });
       } else if (!this.#closing) {
         reason = `connection failed (${(error as Error).message})`;
@@ -174,6 +210,11 @@ export class Session {
     }
     if (upload) UPLOAD_READ_BUFFERS.give(upload);
     await this.close(reason);
+  }
+
+  /** Whether login has succeeded (the phase is registering or active). */
+  get #loggedIn(): boolean {
+    return this.device !== undefined;
   }
 
   /**
@@ -236,6 +277,7 @@ export class Session {
     this.#state = { phase: "closed" };
     this.#closing = true;
     this.#whenClosed.abort(new Error("the session closed"));
+    this.#admission.release();
     this.#uploadTurn.release();
     const { clock, active, log } = this.#host;
     if (this.#loginTimer !== undefined) clock.clearTimeout(this.#loginTimer);
@@ -344,15 +386,40 @@ export class Session {
       this.#queue(encodeResponse(request.id, result));
     } catch (error) {
       this.#pushFailure(request, error);
+      if (error instanceof OutOfTurnError && !this.#loggedIn) this.#countRefusalBeforeLogin();
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
     if (request.op === "udp_port" && this.#state.phase === "active") {
       this.#deliverStoredMessages(this.#state.device);
     }
-    if (this.#closeAfterReply !== undefined) await this.close(this.#closeAfterReply);
+    const closing = this.#closeAfterReply;
+    if (closing !== undefined) {
+      if (closing.notice) this.push(closing.notice);
+      await this.close(closing.reason);
+    }
+  }
+
+  /**
+   * A stranger that keeps sending requests out of turn is told and closed after
+   * `MAX_REFUSED_BEFORE_LOGIN` of them: it cannot fill the log with refusals.
+   */
+  #countRefusalBeforeLogin(): void {
+    if (++this.#refusedBeforeLogin < MAX_REFUSED_BEFORE_LOGIN) return;
+    const n = this.#refusedBeforeLogin;
+    this.#closeAfterReply ??= {
+      reason: `had ${n} requests refused before login`,
+      notice: {
+        t: "push",
+        event: "logout",
+        reason: "protocol",
+        message: `${n} requests were refused before login; say hello and log in first`,
+      },
+    };
   }
 
   #pushFailure(request: Request, error: unknown): void {
+    // Requests read before a close are answered by nobody, and logged by nobody.
+    if (this.#state.phase === "closed") return;
     if (error instanceof CommandError) {
       if (request.op !== "login") {
         this.#host.log(
@@ -391,7 +458,7 @@ export class Session {
         return this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
-        this.#closeAfterReply = "logged out";
+        this.#closeAfterReply = { reason: "logged out" };
         return {};
       case "upload_abort":
         if (state.phase !== "active") break;
@@ -405,15 +472,18 @@ export class Session {
           request.id,
         );
     }
-    throw new CommandError("not_logged_in", `${request.op} is not allowed before login completes`);
+    throw new OutOfTurnError(
+      "not_logged_in",
+      `${request.op} is not allowed before login completes`,
+    );
   }
 
   #hello(request: RequestArgs<"hello">): Record<string, unknown> {
     if (this.#state.phase !== "greeting") {
-      throw new CommandError("bad_args", "hello was already sent");
+      throw new OutOfTurnError("bad_args", "hello was already sent");
     }
     if (request.protocol !== PROTOCOL_NAME || request.version !== PROTOCOL_VERSION) {
-      this.#closeAfterReply = "spoke an unsupported protocol version";
+      this.#closeAfterReply = { reason: "spoke an unsupported protocol version" };
       throw new CommandError(
         "unsupported_version",
         `this server speaks ${PROTOCOL_NAME} version ${PROTOCOL_VERSION}, not ` +
@@ -430,7 +500,7 @@ export class Session {
 
   async #login(request: RequestArgs<"login">): Promise<Record<string, unknown>> {
     if (this.#state.phase !== "authenticating") {
-      throw new CommandError("bad_args", "login is only allowed once, right after hello");
+      throw new OutOfTurnError("bad_args", "login is only allowed once, right after hello");
     }
     const { name, password } = request;
     if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
@@ -463,13 +533,15 @@ export class Session {
       throw new CommandError("already_active", `${name} is already logged in from another edge`);
     }
     this.#state = { phase: "registering", device: name };
+    this.#admission.loggedIn();
+    this.#decoder.maxFrameBytes = MAX_FRAME_BYTES;
     return { ticketKey: btoa(String.fromCharCode(...this.#ticketKey)), registered: registering };
   }
 
   #registerUdpPort(request: RequestArgs<"udp_port">): Record<string, unknown> {
     const state = this.#state;
     if (state.phase !== "registering") {
-      throw new CommandError("bad_args", "udp_port is only allowed once, right after login");
+      throw new OutOfTurnError("bad_args", "udp_port is only allowed once, right after login");
     }
     if (request.port < 1 || request.port > 65535) {
       throw new CommandError("bad_args", `UDP port must be 1..65535, not ${request.port}`);
@@ -534,6 +606,7 @@ export class Session {
   }
 
   async #onData(stream: number, bytes: Uint8Array): Promise<void> {
+    if (!this.#loggedIn) throw new ProtocolError(`a data frame (stream ${stream}) before login`);
     const sink = this.#streams.get(stream);
     if (sink) {
       // Rejects when the session closes while it waits.

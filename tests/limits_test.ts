@@ -169,7 +169,10 @@ Deno.test("an offline device's queue holds 1,000 messages; the sender is told wh
 });
 
 Deno.test("500 connections trickling a frame are closed at the frame deadline while a device's SCS stays fast", async () => {
-  await using server = await ServerProcess.start({ args: ["--frame-timeout", "2"] });
+  // All from one address: the per-address cap must let them in for this test.
+  await using server = await ServerProcess.start({
+    args: ["--frame-timeout", "2", "--max-pending-logins-per-address", "1024"],
+  });
   using device = await RawClient.connect(server.port, "watch1");
   const id = await device.send({ op: "upload", fileID: 1, bytes: 2 });
   await device.sendData(id, new TextEncoder().encode("5\n"));
@@ -230,7 +233,10 @@ Deno.test("10,000 connections opened and dropped leave the server serving, with 
 });
 
 Deno.test("with 1,000 idle unauthenticated connections a login completes within 1 s", async () => {
-  await using server = await ServerProcess.start();
+  // All from one address: the per-address cap must let them in for this test.
+  await using server = await ServerProcess.start({
+    args: ["--max-pending-logins-per-address", "1024"],
+  });
   const idle: RawClient[] = [];
   for (let i = 0; i < 1000; i += 100) {
     idle.push(

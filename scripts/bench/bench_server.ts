@@ -57,6 +57,11 @@ export class BenchServer {
         "3",
         "--data-dir",
         dataDir,
+        // Every simulated device comes from 127.0.0.1: lift the per-address cap on
+        // connections waiting to log in, which a real fleet spread over addresses would
+        // not meet.
+        "--max-pending-logins-per-address",
+        "4096",
       ],
       stdin: "null",
       env: {

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { Admission, type AdmissionSlot } from "./admission.ts";
+
+function slot(result: AdmissionSlot | string): AdmissionSlot {
+  assert.equal(typeof result, "object", String(result));
+  return result as AdmissionSlot;
+}
+
+Deno.test("Admission: one address may keep at most its share waiting to log in; others still get in", () => {
+  const admission = new Admission({
+    maxConnections: 100,
+    maxPendingLogins: 100,
+    maxPendingLoginsPerAddress: 2,
+  });
+  const [a, b] = [slot(admission.admit("10.0.0.1")), slot(admission.admit("10.0.0.1"))];
+  assert.equal(
+    admission.admit("10.0.0.1"),
+    "2 connections from 10.0.0.1 are already waiting to log in",
+  );
+  slot(admission.admit("10.0.0.2"));
+  // A connection that logged in no longer counts as waiting; one that closed frees its place.
+  a.loggedIn();
+  const c = slot(admission.admit("10.0.0.1"));
+  b.release();
+  slot(admission.admit("10.0.0.1"));
+  assert.deepEqual([admission.connections, admission.pending], [4, 3]);
+  c.release();
+  c.release(); // twice is harmless
+  a.release();
+  assert.deepEqual([admission.connections, admission.pending], [2, 2]);
+});
+
+Deno.test("Admission: the caps on all connections and on all waiting to log in come first", () => {
+  const admission = new Admission({
+    maxConnections: 3,
+    maxPendingLogins: 2,
+    maxPendingLoginsPerAddress: 10,
+  });
+  const a = slot(admission.admit("10.0.0.1"));
+  slot(admission.admit("10.0.0.2"));
+  assert.equal(admission.admit("10.0.0.3"), "2 connections are already waiting to log in");
+  a.loggedIn();
+  a.loggedIn(); // twice is harmless
+  slot(admission.admit("10.0.0.3"));
+  assert.equal(admission.admit("10.0.0.4"), "the server holds its maximum of 3 connections");
+  a.release();
+  assert.equal(admission.pending, 2);
+  assert.equal(admission.admit("10.0.0.4"), "2 connections are already waiting to log in");
+});

@@ -14,6 +14,7 @@ import {
   MAX_PENDING_LOGINS_PER_ADDRESS,
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
+  REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { startServer } from "../server/mod.ts";
 import { parseIntegerArg } from "./usage_error.ts";
@@ -41,6 +42,11 @@ export function serverCommand() {
     .option("--idle-timeout <seconds>", "log out devices silent this long (0 = never)", "0")
     .option("--login-timeout <seconds>", "time a new connection has to log in", "60")
     .option("--allow-registration", "let unknown names create an account")
+    .option(
+      "--registrations-per-minute <n>",
+      "accounts one address may create a minute with --allow-registration",
+      String(REGISTRATIONS_PER_MINUTE),
+    )
     .option(
       "--max-upload-mb <n>",
       "largest upload accepted, in MiB",
@@ -92,6 +98,12 @@ export function serverCommand() {
         maxPendingLoginsPerAddress: parseIntegerArg(
           "--max-pending-logins-per-address",
           opts.maxPendingLoginsPerAddress,
+          1,
+          1_000_000,
+        ),
+        registrationsPerMinute: parseIntegerArg(
+          "--registrations-per-minute",
+          opts.registrationsPerMinute,
           1,
           1_000_000,
         ),

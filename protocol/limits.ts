@@ -66,6 +66,8 @@ export const MAX_CONNECTIONS = 4096;
 export const MAX_PENDING_LOGINS = 1024;
 /** Connections not yet logged in the server holds at once from one address (configurable). */
 export const MAX_PENDING_LOGINS_PER_ADDRESS = 128;
+/** Accounts one address may register per minute with `--allow-registration` (configurable). */
+export const REGISTRATIONS_PER_MINUTE = 10;
 /**
  * Connections whose upload bytes the server takes in at once, one turn each; the others
  * are not read until their turn. A flood of uploads then cannot queue every other device's

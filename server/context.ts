@@ -36,6 +36,8 @@ export interface ServerSettings {
   maxPendingLogins: number;
   /** Connections not yet logged in held at once from one address. */
   maxPendingLoginsPerAddress: number;
+  /** Accounts one address may register a minute (with `allowRegistration`). */
+  registrationsPerMinute: number;
   /** Time a started frame has to arrive whole. */
   frameDeadlineMs: number;
 }

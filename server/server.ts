@@ -20,6 +20,7 @@ import {
   MAX_PENDING_LOGINS_PER_ADDRESS,
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
+  REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
@@ -31,6 +32,7 @@ import { CredentialsFile } from "./credentials.ts";
 import { DataDir } from "./data_dir.ts";
 import { hashParamsFromEnv } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
+import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost } from "./session.ts";
 import { Store } from "./store.ts";
@@ -71,6 +73,11 @@ export interface ServerOptions {
    * Default {@linkcode MAX_PENDING_LOGINS_PER_ADDRESS}.
    */
   maxPendingLoginsPerAddress?: number;
+  /**
+   * Accounts one address may register a minute with `allowRegistration`.
+   * Default {@linkcode REGISTRATIONS_PER_MINUTE}.
+   */
+  registrationsPerMinute?: number;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
   /** Receives one line per server event. Default: stdout. */
@@ -177,6 +184,7 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
     }),
     privateChats: new PrivateChats(),
     uploadTurns: new UploadTurns(CONCURRENT_UPLOADS, clock),
+    registrations: new RateLimit(settings.registrationsPerMinute, clock),
     knownDevice: async (name) => (await credentials.accounts()).has(name),
     onClosed: (session) => sessions.delete(session),
   };
@@ -253,6 +261,7 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     maxPendingLogins: options.maxPendingLogins ?? MAX_PENDING_LOGINS,
     maxPendingLoginsPerAddress: options.maxPendingLoginsPerAddress ??
       MAX_PENDING_LOGINS_PER_ADDRESS,
+    registrationsPerMinute: options.registrationsPerMinute ?? REGISTRATIONS_PER_MINUTE,
     frameDeadlineMs: options.frameDeadlineMs ?? FRAME_DEADLINE_MS,
   };
 }

@@ -47,6 +47,7 @@ import type { AdmissionSlot } from "./admission.ts";
 import type { Authenticator } from "./auth.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
+import type { RateLimit } from "./rate_limit.ts";
 import { registerAccount } from "./registration.ts";
 import {
   type CommandContext,
@@ -99,6 +100,8 @@ interface CloseAfterReply {
 /** Everything a session needs from the server that owns it. */
 export interface SessionHost extends ServerContext {
   readonly auth: Authenticator;
+  /** Accounts registered per address (`--registrations-per-minute`). */
+  readonly registrations: RateLimit;
   /** Called once when the session has fully closed. */
   onClosed(session: Session): void;
 }
@@ -515,6 +518,14 @@ export class Session {
       registering = host.settings.allowRegistration && !deviceNameProblem(name) &&
         !(await host.knownDevice(name));
       if (registering) {
+        const waitMs = host.registrations.take(this.ip);
+        if (waitMs > 0) {
+          throw new CommandError(
+            "busy",
+            `too many new accounts from ${this.ip} (at most ${host.registrations.perMinute} ` +
+              `a minute); try again in ${Math.ceil(waitMs / 1000)} s`,
+          );
+        }
         await registerAccount(host.settings.credentialsPath, name, password);
         host.log(`${name} registered a new account from ${this.ip}`);
       }

@@ -14,10 +14,12 @@
  */
 
 export {
+  DataDirInUseError,
   type IotServer,
   type ServerOptions,
   type ServerSettings,
   startServer,
+  StartupError,
   StoreError,
 } from "./server/mod.ts";
 export { ConnectionClosedError, type ConnectOptions, EdgeConnection } from "./client/connection.ts";

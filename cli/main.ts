@@ -7,7 +7,7 @@
 
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
-import { StoreError } from "../server/mod.ts";
+import { StartupError, StoreError } from "../server/mod.ts";
 import { edgeCommand } from "./edge_command.ts";
 import { passwdCommand } from "./passwd_command.ts";
 import { serverCommand } from "./server_command.ts";
@@ -40,8 +40,7 @@ export async function main(args: string[]): Promise<number> {
       return error.exitCode;
     }
     if (
-      error instanceof StoreError || error instanceof Deno.errors.NotFound ||
-      error instanceof Deno.errors.AddrInUse || error instanceof RangeError
+      error instanceof StartupError || error instanceof StoreError || error instanceof RangeError
     ) {
       console.error(`iotnet: ${(error as Error).message}`);
       return 1;

@@ -28,13 +28,15 @@ import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { Authenticator } from "./auth.ts";
 import type { ServerSettings } from "./context.ts";
-import { CredentialsFile } from "./credentials.ts";
-import { DataDir } from "./data_dir.ts";
+import { CREDENTIALS_FILE_MODE, CredentialsFile } from "./credentials.ts";
+import { DataDir, statOrUndefined } from "./data_dir.ts";
+import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { hashParamsFromEnv } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
-import { recoverDataDir } from "./recovery.ts";
+import { describeIoError, recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost } from "./session.ts";
+import { StartupError } from "./startup_error.ts";
 import { Store } from "./store.ts";
 import { UploadTurns } from "./upload_turns.ts";
 
@@ -103,6 +105,9 @@ export interface IotServer extends AsyncDisposable {
  * Starts a server.
  *
  * @throws {RangeError} on an option out of range or an unknown `IOTNET_HASH_PROFILE`.
+ * @throws {StartupError} when the data directory cannot be used or another server holds it
+ *   (`DataDirInUseError`), the credentials file cannot be read, or the address cannot be
+ *   listened on.
  * @throws {StoreError} when the database cannot be used, or (as its subclass
  *   `RecoveryError`) when the data directory cannot be made consistent.
  * @example
@@ -124,42 +129,23 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
   let early: string[] | undefined = [];
   const log = (line: string) => early ? early.push(line) : print(line);
   const dataDir = new DataDir(settings.dataDir);
+  // What start-up opens is closed again if a later step fails, in reverse order.
+  using opened = new DisposableStack();
+  opened.use(await takeDataDir(dataDir.root));
   for (const removed of await dataDir.prepare()) log(`removed unfinished file ${removed}`);
-  const store = new Store(dataDir.database, clock);
+  const store = opened.adopt(new Store(dataDir.database, clock), (s) => s.close());
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
-  try {
-    for (const repair of await recoverDataDir(dataDir, store)) log(`recovery: ${repair}`);
-  } catch (error) {
-    store.close();
-    throw error;
-  }
+  for (const repair of await recoverDataDir(dataDir, store)) log(`recovery: ${repair}`);
   const credentials = new CredentialsFile(settings.credentialsPath, log);
-  try {
-    await credentials.accounts();
-  } catch (error) {
-    store.close();
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Deno.errors.NotFound(
-        `credentials file ${settings.credentialsPath} does not exist; create it with one ` +
-          "`name password` line per device, or pass --credentials",
-      );
-    }
-    throw error;
-  }
+  await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.TcpListener;
   try {
-    listener = Deno.listen({ hostname: settings.hostname, port: settings.port, transport: "tcp" });
+    listener = listen(settings);
   } catch (error) {
-    store.close();
     for (const line of early) print(line);
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new Deno.errors.AddrInUse(
-        `cannot listen on ${settings.hostname}:${settings.port}: the port is in use; ` +
-          "stop what uses it or pick another port (0 picks a free one)",
-      );
-    }
     throw error;
   }
+  const resources = opened.move();
   print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
   for (const line of early) print(line);
   early = undefined;
@@ -222,7 +208,7 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
         return s.close("server shut down");
       }));
       await host.active.flushed();
-      store.close();
+      resources.dispose(); // the database, then the data directory's lock
       await stdoutLog?.flush();
     })();
 
@@ -264,6 +250,95 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     registrationsPerMinute: options.registrationsPerMinute ?? REGISTRATIONS_PER_MINUTE,
     frameDeadlineMs: options.frameDeadlineMs ?? FRAME_DEADLINE_MS,
   };
+}
+
+/**
+ * Creates the data directory if it is missing and takes it for this process.
+ *
+ * @throws {StartupError} when it is not a directory, cannot be created or locked, or
+ *   another server holds it (`DataDirInUseError`).
+ */
+async function takeDataDir(root: string): Promise<DataDirLock> {
+  try {
+    const info = await statOrUndefined(root);
+    if (info && !info.isDirectory) {
+      throw new StartupError(`data directory ${root} is not a directory`);
+    }
+    if (!info) await Deno.mkdir(root, { recursive: true });
+    return await lockDataDir(root);
+  } catch (error) {
+    if (error instanceof StartupError) throw error;
+    throw new StartupError(`cannot use data directory ${root}: ${describeIoError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Reads the credentials file once, so its problems are logged at start. With
+ * registration on, a missing file is created empty (mode 0600): devices fill it.
+ *
+ * @throws {StartupError} when it is missing (without registration), cannot be created or
+ *   cannot be read.
+ */
+async function readCredentials(
+  credentials: CredentialsFile,
+  allowRegistration: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  const path = credentials.path;
+  if (allowRegistration && !(await statOrUndefined(path))) {
+    try {
+      await Deno.writeFile(path, new Uint8Array(0), {
+        createNew: true,
+        mode: CREDENTIALS_FILE_MODE,
+      });
+    } catch (error) {
+      throw new StartupError(
+        `cannot create the credentials file ${path}: ${describeIoError(error)}; ` +
+          "give --credentials a file in a directory that exists",
+        { cause: error },
+      );
+    }
+    log(`created the empty credentials file ${path}; devices that register are added to it`);
+  }
+  try {
+    await credentials.accounts();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new StartupError(
+        `credentials file ${path} does not exist; create it with one ` +
+          "`name password` line per device, or pass --credentials",
+      );
+    }
+    throw new StartupError(
+      `cannot read the credentials file ${path}: ${describeIoError(error)}; ` +
+        "give --credentials a readable file",
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Listens on the configured address.
+ *
+ * @throws {StartupError} when the address cannot be listened on.
+ */
+function listen(settings: ServerSettings): Deno.TcpListener {
+  const { hostname, port } = settings;
+  try {
+    return Deno.listen({ hostname, port, transport: "tcp" });
+  } catch (error) {
+    const where = `cannot listen on ${hostname}:${port}`;
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new StartupError(
+        `${where}: the port is in use; stop what uses it or pick another port (0 picks a free one)`,
+      );
+    }
+    throw new StartupError(`${where}: ${describeIoError(error)}; check --host and the port`, {
+      cause: error,
+    });
+  }
 }
 
 /** Tells a connection it was refused, then closes it. */

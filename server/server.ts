@@ -131,8 +131,7 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
   const dataDir = new DataDir(settings.dataDir);
   // What start-up opens is closed again if a later step fails, in reverse order.
   using opened = new DisposableStack();
-  opened.use(await takeDataDir(dataDir.root));
-  for (const removed of await dataDir.prepare()) log(`removed unfinished file ${removed}`);
+  opened.use(await openDataDir(dataDir, log));
   const store = opened.adopt(new Store(dataDir.database, clock), (s) => s.close());
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir(dataDir, store)) log(`recovery: ${repair}`);
@@ -253,20 +252,27 @@ function resolveSettings(options: ServerOptions): ServerSettings {
 }
 
 /**
- * Creates the data directory if it is missing and takes it for this process.
+ * Creates the data directory if it is missing, takes it for this process, and clears
+ * what a crash left there (`DataDir.prepare`).
  *
- * @throws {StartupError} when it is not a directory, cannot be created or locked, or
- *   another server holds it (`DataDirInUseError`).
+ * @returns the lock, held until it is disposed of.
+ * @throws {StartupError} when it is not a directory, cannot be created, locked or
+ *   prepared, or another server holds it (`DataDirInUseError`).
  */
-async function takeDataDir(root: string): Promise<DataDirLock> {
+async function openDataDir(dataDir: DataDir, log: (line: string) => void): Promise<DataDirLock> {
+  const root = dataDir.root;
+  let lock: DataDirLock | undefined;
   try {
     const info = await statOrUndefined(root);
     if (info && !info.isDirectory) {
       throw new StartupError(`data directory ${root} is not a directory`);
     }
     if (!info) await Deno.mkdir(root, { recursive: true });
-    return await lockDataDir(root);
+    lock = await lockDataDir(root);
+    for (const removed of await dataDir.prepare()) log(`removed unfinished file ${removed}`);
+    return lock;
   } catch (error) {
+    lock?.[Symbol.dispose]();
     if (error instanceof StartupError) throw error;
     throw new StartupError(`cannot use data directory ${root}: ${describeIoError(error)}`, {
       cause: error,

@@ -60,7 +60,7 @@ Deno.test("a second server on a data directory in use refuses with the holder's 
   await Deno.remove(first.dataDir, { recursive: true });
 });
 
-Deno.test("start-up problems are one line and exit 1: a --host that is no address, a --data-dir that is a file", async () => {
+Deno.test("start-up problems are one line and exit 1: a --host that is no address, a --data-dir that is a file or holds a file where uploads/ goes, a --credentials that is a directory", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(dir, "credentials.txt"), "watch1 pw1\n");
@@ -72,6 +72,13 @@ Deno.test("start-up problems are one line and exit 1: a --host that is no addres
     assertOneLineFailure(
       await runToExit(["server", "0", "3", "--data-dir", file]),
       /^iotnet: data directory .*credentials\.txt is not a directory$/,
+    );
+    const broken = join(dir, "broken");
+    await Deno.mkdir(broken);
+    await Deno.writeTextFile(join(broken, "uploads"), "a file where uploads/ should be");
+    assertOneLineFailure(
+      await runToExit(["server", "0", "3", "--data-dir", broken, "--credentials", file]),
+      /^iotnet: cannot use data directory .*broken: File exists .*uploads'$/,
     );
     assertOneLineFailure(
       await runToExit(["server", "0", "3", "--data-dir", dir, "--credentials", dir]),

@@ -293,20 +293,20 @@ async function readCredentials(
   log: (line: string) => void,
 ): Promise<void> {
   const path = credentials.path;
-  if (allowRegistration && !(await statOrUndefined(path))) {
+  if (allowRegistration) {
     try {
-      await Deno.writeFile(path, new Uint8Array(0), {
-        createNew: true,
-        mode: CREDENTIALS_FILE_MODE,
-      });
+      const empty = new Uint8Array(0);
+      await Deno.writeFile(path, empty, { createNew: true, mode: CREDENTIALS_FILE_MODE });
+      log(`created the empty credentials file ${path}; devices that register are added to it`);
     } catch (error) {
-      throw new StartupError(
-        `cannot create the credentials file ${path}: ${describeIoError(error)}; ` +
-          "give --credentials a file in a directory that exists",
-        { cause: error },
-      );
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        throw new StartupError(
+          `cannot create the credentials file ${path}: ${describeIoError(error)}; ` +
+            "give --credentials a file in a directory that exists",
+          { cause: error },
+        );
+      }
     }
-    log(`created the empty credentials file ${path}; devices that register are added to it`);
   }
   try {
     await credentials.accounts();

@@ -66,9 +66,9 @@ export type SessionState =
   | { phase: "active"; device: string; since: number }
   | { phase: "closed" };
 
-/** Read buffer of a session with no upload open: small, as most sessions are idle. */
+/** Read buffer of a session taking in no upload bytes: small, as most sessions are idle. */
 const IDLE_READ_BUFFER_BYTES = 4 * 1024;
-/** Read buffer while the session holds a turn to take in upload bytes: large reads keep uploads fast. */
+/** Read buffer while upload bytes stream in (under the turn): large reads keep uploads fast. */
 const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
 /** Read buffers of sessions holding an upload turn, passed on from one to the next. */
 const UPLOAD_READ_BUFFERS = new BufferPool(UPLOAD_READ_BUFFER_BYTES, CONCURRENT_UPLOADS);
@@ -172,18 +172,22 @@ export class Session {
     const decoder = this.#decoder;
     const idle = new Uint8Array(IDLE_READ_BUFFER_BYTES);
     let upload: Uint8Array | undefined;
+    let n: number | null = 0;
     let reason = "closed the connection";
     try {
       for (;;) {
-        // The big buffer goes with the upload turn, which is held only while bytes flow.
-        if (this.#keepsUploadTurn()) {
+        // The big buffer is for a connection holding the upload turn whose bytes keep
+        // coming (the last read filled the small one): one that has gone quiet waits for
+        // its next bytes with the small buffer, so a half-finished upload holds 4 KiB.
+        const turn = this.#keepsUploadTurn();
+        if (turn && n >= IDLE_READ_BUFFER_BYTES) {
           upload ??= UPLOAD_READ_BUFFERS.take();
         } else if (upload) {
           UPLOAD_READ_BUFFERS.give(upload);
           upload = undefined;
         }
         const buffer = upload ?? idle;
-        const n = await this.#conn.read(buffer);
+        n = await this.#conn.read(buffer);
         if (n === null) {
           if (decoder.midFrame) reason = "closed the connection in the middle of a frame";
           break;

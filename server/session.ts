@@ -393,7 +393,9 @@ export class Session {
       this.#queue(encodeResponse(request.id, result));
     } catch (error) {
       this.#pushFailure(request, error);
-      if (error instanceof OutOfTurnError && !this.#loggedIn) this.#countRefusalBeforeLogin();
+      if (error instanceof OutOfTurnError && this.#state.phase !== "active") {
+        this.#countRefusalBeforeLogin();
+      }
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
     if (request.op === "udp_port" && this.#state.phase === "active") {

@@ -153,3 +153,21 @@ Deno.test("connections waiting to log in from one address are capped by --max-pe
   second[Symbol.dispose]();
   loggedIn[Symbol.dispose]();
 });
+
+Deno.test("between login and udp_port, requests out of turn count too: the third closes the connection and frees the name", async () => {
+  await using server = await ServerProcess.start();
+  using raw = await RawClient.connect(server.port);
+  await raw.request(HELLO);
+  const login = await raw.request({ op: "login", name: "watch1", password: "pw1" });
+  assert.ok(login.t === "res" && login.ok, JSON.stringify(login));
+  for (let i = 0; i < 20; i++) {
+    await writeWhileOpen(raw, encodeMessage({ t: "req", id: 100 + i, op: "devices" }));
+  }
+  const messages = await within(raw.drainUntilClosed(), "the server to close", 5_000);
+  const refusals = messages.filter((m) => m.t === "res" && !m.ok && m.error === "not_logged_in");
+  assert.equal(refusals.length, 3, JSON.stringify(messages));
+  assert.ok(logoutOf(messages), JSON.stringify(messages));
+  using again = await within(RawClient.connect(server.port, "watch1"), "a new login", 5_000);
+  const res = await again.request({ op: "devices" });
+  assert.ok(res.t === "res" && res.ok);
+});

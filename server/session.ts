@@ -7,11 +7,12 @@
  * registering --udp_port--> active --logout/drop/timeout--> closed
  * ```
  *
- * Until login completes the peer is a stranger, held to tighter rules: frames of at most
- * `MAX_PRELOGIN_FRAME_BYTES`, no DATA frames, the login deadline, and at most
- * `MAX_REFUSED_BEFORE_LOGIN` requests refused for coming out of turn (anything but hello,
- * login and udp_port, in that order) before it is told and closed. The server caps how
- * many strangers it holds, in all and per address (`server/admission.ts`).
+ * A peer that has not logged in is a stranger, held to tighter rules: frames of at most
+ * `MAX_PRELOGIN_FRAME_BYTES`, no DATA frames, the login deadline; and until login completes
+ * (udp_port) at most `MAX_REFUSED_BEFORE_LOGIN` requests refused for coming out of turn
+ * (anything but hello, login and udp_port, in that order) before it is told and closed.
+ * The server caps how many strangers it holds, in all and per address
+ * (`server/admission.ts`).
  *
  * The read loop decodes frames and dispatches requests without waiting for them, so one
  * slow command never holds up the next. DATA frames are awaited into their stream's sink,

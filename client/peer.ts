@@ -1,7 +1,8 @@
 /**
  * The edge's end of the peer channel: the UDP endpoint from `p2p/`, the ticket key the
  * server gave at login, and the private chats the server has introduced. It accepts
- * peer traffic only under tickets the server signed with this device's key.
+ * peer traffic only under tickets the server signed with this device's key, and never
+ * lets a received file take the name of one of this device's data files.
  *
  * @module
  */
@@ -20,6 +21,7 @@ interface Chat {
 export class PeerLink {
   readonly endpoint: PeerEndpoint;
   readonly #chats = new Map<string, Chat>();
+  #device: string | undefined;
 
   private constructor(endpoint: PeerEndpoint) {
     this.endpoint = endpoint;
@@ -35,14 +37,20 @@ export class PeerLink {
     dir: string,
     stallTimeoutMs?: number,
   ): Promise<PeerLink> {
-    return new PeerLink(
-      await PeerEndpoint.open({
-        hostname,
-        port,
-        receiveDir: dir,
-        ...(stallTimeoutMs !== undefined && { limits: { stallTimeoutMs } }),
-      }),
-    );
+    let link: PeerLink | undefined;
+    const endpoint = await PeerEndpoint.open({
+      hostname,
+      port,
+      receiveDir: dir,
+      reservedName: (name) => link?.device !== undefined && isDataFileName(link.device, name),
+      ...(stallTimeoutMs !== undefined && { limits: { stallTimeoutMs } }),
+    });
+    return link = new PeerLink(endpoint);
+  }
+
+  /** This device's name, once logged in. */
+  get device(): string | undefined {
+    return this.#device;
   }
 
   /** The UDP port actually bound. */
@@ -52,6 +60,7 @@ export class PeerLink {
 
   /** Installs the key from the login result (base64) for device `name`. */
   setTicketKey(base64: string, name: string): void {
+    this.#device = name;
     this.endpoint.setTicketKey(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)), name);
   }
 
@@ -100,4 +109,13 @@ export class PeerLink {
   close(): Promise<void> {
     return this.endpoint.close();
   }
+}
+
+/**
+ * Whether `name` is, or could become, one of `device`'s data files: `<device>-<fileID>.txt`,
+ * as `EDG` writes them (`dataFilePath` in `commands.ts`).
+ */
+export function isDataFileName(device: string, name: string): boolean {
+  const prefix = `${device}-`;
+  return name.startsWith(prefix) && /^-?\d+\.txt$/.test(name.slice(prefix.length));
 }

@@ -53,6 +53,11 @@ export interface PeerEndpointOptions {
   port?: number;
   /** Folder where received files are stored. */
   receiveDir: string;
+  /**
+   * Names a received file must not take even when free (the edge passes its own data
+   * files' names); a numbered name is used instead. Default: none.
+   */
+  reservedName?: (name: string) => boolean;
   /** Time source (default: the system clock). */
   clock?: Clock;
   /** Limit overrides. */
@@ -102,6 +107,7 @@ export class PeerEndpoint {
   #clock: Clock;
   #limits: P2pLimits;
   #dir: string;
+  #reservedName: (name: string) => boolean;
   #guard = new TicketGuard();
   #chat: ChatChannel;
   #limiter: AmplificationLimiter;
@@ -147,6 +153,7 @@ export class PeerEndpoint {
     this.#clock = o.clock ?? systemClock;
     this.#limits = limits;
     this.#dir = o.receiveDir;
+    this.#reservedName = o.reservedName ?? (() => false);
     this.#limiter = new AmplificationLimiter(3);
     this.#chat = new ChatChannel({
       clock: this.#clock,
@@ -453,6 +460,7 @@ export class PeerEndpoint {
       from,
       fromKey: key,
       receiveDir: this.#dir,
+      reservedName: this.#reservedName,
       receiveBufferBytes: this.#socket.receiveBufferBytes,
       now,
     });

@@ -19,6 +19,11 @@ export const MAX_REASON_BYTES = 200;
 export const MAX_SACK_RANGES = 32;
 /** Longest stored file name (UTF-8 bytes) after sanitising. */
 export const MAX_FILE_NAME_BYTES = 200;
+/**
+ * Most numbered names (`<name> (1)` ... `<name> (1000)`) a received file tries when its
+ * name is taken, before the transfer fails as `unwritable`.
+ */
+export const MAX_NAME_COUNTER = 1000;
 /** Largest file a ticket may announce (2^48 bytes keeps offsets exact in a double). */
 export const MAX_FILE_BYTES = 2 ** 48;
 

@@ -30,10 +30,17 @@ interface Device {
 async function device(
   name: string,
   limits: Partial<P2pLimits> = FAST,
+  reservedName?: (name: string) => boolean,
 ): Promise<Device & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: `uvf_${name}_` });
   const key = newTicketKey();
-  const ep = await PeerEndpoint.open({ hostname: "127.0.0.1", port: 0, receiveDir: dir, limits });
+  const ep = await PeerEndpoint.open({
+    hostname: "127.0.0.1",
+    port: 0,
+    receiveDir: dir,
+    limits,
+    ...(reservedName && { reservedName }),
+  });
   ep.setTicketKey(key, name);
   return {
     name,
@@ -345,6 +352,37 @@ Deno.test("endpoint: a file name with path separators is stored under a sanitise
   const e = await arrived;
   assert.equal(e.path, join(bob.dir, "alice_evil.txt"));
   assert.deepEqual([...Deno.readDirSync(bob.dir)].map((x) => x.name), ["alice_evil.txt"]);
+});
+
+Deno.test("endpoint: a received file never replaces anything; a taken name gets a counter and the event says where it went", async () => {
+  await using cam = await device("cam");
+  // cam_1's own data file cam_1-5.txt is reserved, as the edge reserves <name>-<fileID>.txt.
+  await using cam1 = await device("cam_1", FAST, (name) => /^cam_1--?\d+\.txt$/.test(name));
+  await Deno.writeTextFile(join(cam1.dir, "cam_1-5.txt"), "1\n2\n3\n");
+  const send = async (filename: string, content: string) => {
+    const path = join(cam.dir, "src");
+    await Deno.writeTextFile(path, content);
+    const size = new TextEncoder().encode(content).length;
+    const arrived = cam1.ep.events.once("file", undefined, wait(10_000));
+    await cam.ep.sendFile({
+      to: addr(cam1),
+      path,
+      ticket: await ticket(cam, cam1, filename, size),
+    });
+    const e = await arrived;
+    assert.equal(await Deno.readTextFile(e.path), content, `${filename} arrived intact`);
+    return e.path.slice(cam1.dir.length + 1);
+  };
+  assert.equal(await send("1-5.txt", "999\n"), "cam_1-5 (1).txt");
+  assert.equal(await send("1-6.txt", "888\n"), "cam_1-6 (1).txt", "a free data-file name too");
+  assert.equal(await send("notes.txt", "one"), "cam_notes.txt");
+  assert.equal(await send("notes.txt", "two"), "cam_notes (1).txt");
+  assert.equal(await send("..", "dots"), "cam_file");
+  assert.equal(await send(" . ", "spaces"), "cam_file (1)");
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt")), "1\n2\n3\n");
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_notes.txt")), "one");
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_file")), "dots");
+  assert.equal([...Deno.readDirSync(cam1.dir)].length, 7);
 });
 
 Deno.test("endpoint: a sender aborted mid-transfer leaves no file; the receiver is told", async () => {

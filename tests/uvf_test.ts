@@ -181,3 +181,29 @@ Deno.test("a sender killed mid-transfer leaves no file at the receiver", async (
   assert.equal(failed.from, "watch1");
   assert.deepEqual(await listDir(b.dir), []);
 });
+
+Deno.test("UVF never replaces a file at the receiver: cam's 1-5.txt to cam_1 leaves cam_1's data file alone", async () => {
+  await using server = await ServerProcess.start({ args: ["--allow-registration"] });
+  const login = async (name: string) => {
+    const edge = await EdgeProcess.start(server);
+    await edge.send(name, "pw-" + name);
+    assert.equal((await edge.next((j) => j.event === "login")).ok, true);
+    return edge;
+  };
+  await using cam1 = await login("cam_1");
+  await using cam = await login("cam");
+  assert.equal((await cam1.command("EDG 5 3")).ok, true);
+  const data = await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt"));
+  await Deno.writeTextFile(join(cam.dir, "1-5.txt"), "999999\n");
+  for (const stored of ["cam_1-5 (1).txt", "cam_1-5 (2).txt"]) {
+    assert.equal((await cam.command("UVF cam_1 1-5.txt")).ok, true);
+    const got = await cam1.next(isFileEvent);
+    assert.equal(got.path, join(cam1.dir, stored));
+    assert.equal(got.message, `Received ${join(cam1.dir, stored)} (7 bytes) from cam`);
+    assert.equal(await Deno.readTextFile(join(cam1.dir, stored)), "999999\n");
+  }
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt")), data);
+  const sum = await cam1.command("UED 5");
+  assert.equal(sum.ok, true);
+  assert.equal(sum.dataAmount, 3);
+});

@@ -175,7 +175,7 @@ async function run(env: CommandEnv, command: EdgeCommand): Promise<CommandResult
     case "UNBLOCK": {
       const op = command.cmd === "BLOCK" ? "block" : "unblock";
       await connection.request(op, { device: command.device });
-      if (op === "block") env.peer.endChat(command.device);
+      if (op === "block") env.peer.blocked(command.device);
       return {
         cmd: command.cmd,
         ok: true,
@@ -291,6 +291,8 @@ export function failure(cmd: string, error: unknown): CommandResult {
     return fail(cmd, "offline", `lost the connection to the server: ${error.message}`);
   }
   if (error instanceof PeerUnreachableError) return fail(cmd, "offline", error.message);
-  if (error instanceof TransferError) return fail(cmd, "io", error.message);
+  if (error instanceof TransferError) {
+    return fail(cmd, error.reason === "blocked" ? "blocked" : "io", error.message);
+  }
   return fail(cmd, "io", (error as Error).message);
 }

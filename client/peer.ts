@@ -8,6 +8,7 @@
  */
 
 import { PeerEndpoint } from "../p2p/mod.ts";
+import { TRANSFER_TICKET_TTL_MS } from "../protocol/limits.ts";
 import type { ChatTicket, FileTicket, SignedTicket } from "../p2p/mod.ts";
 import type { PeerAddr } from "../p2p/udp_socket.ts";
 
@@ -80,6 +81,15 @@ export class PeerLink {
     if (!chat) return;
     this.#chats.delete(device);
     this.endpoint.revokeChat(chat.signed.ticket.chatId);
+  }
+
+  /**
+   * Ends everything with `device`, which this device has just blocked: its chat, and
+   * transfers both ways (the other side is told it was blocked).
+   */
+  blocked(device: string): void {
+    this.endChat(device);
+    this.endpoint.blockPeer(device, TRANSFER_TICKET_TTL_MS);
   }
 
   /**

@@ -13,7 +13,7 @@
 import { type Clock, systemClock } from "../internal/clock.ts";
 import { AmplificationLimiter } from "./amplification.ts";
 import { ChatChannel } from "./chat_channel.ts";
-import { AbortCode, TransferAbortedError } from "./errors.ts";
+import { AbortCode, type AbortReason, TransferAbortedError } from "./errors.ts";
 import { type PeerEventMap, PeerEvents } from "./events.ts";
 import { IncomingTransfer } from "./incoming_transfer.ts";
 import { MAX_PAYLOAD_BYTES, type P2pLimits, resolveLimits } from "./limits.ts";
@@ -38,7 +38,7 @@ import {
   type StartPacket,
 } from "./packet.ts";
 import { removeStaleParts } from "./storage.ts";
-import type { ChatTicket, SignedTicket } from "./ticket.ts";
+import type { ChatTicket, FileTicket, SignedTicket } from "./ticket.ts";
 import { TicketGuard } from "./ticket_guard.ts";
 import type { TransferHost } from "./transfer_host.ts";
 import { addrKey, type DatagramSocket, openUdpSocket, type PeerAddr } from "./udp_socket.ts";
@@ -116,6 +116,8 @@ export class PeerEndpoint {
   #opening = new Set<string>();
   #incoming = new Map<string, IncomingTransfer>();
   #finished = new Map<string, number>();
+  /** Devices this one blocked → tickets with them expiring by then are refused. */
+  #blocked = new Map<string, number>();
   #deviceName: string | undefined;
   #closed = false;
   #loop: Promise<void>;
@@ -446,7 +448,7 @@ export class PeerEndpoint {
       this.#drop();
       return this.#refuse(p.id, from, key, "busy", "too many transfers at once");
     }
-    const adm = this.#guard.admitStart(p, now);
+    const adm = this.#guard.admitStart(p, now, (t) => this.#refusal(t));
     if (!adm.ok) {
       this.stats.rejected++;
       this.#drop();
@@ -466,6 +468,32 @@ export class PeerEndpoint {
     });
     this.#incoming.set(id, inc);
     inc.open();
+  }
+
+  /** Why a valid ticket is refused: its sender is blocked, or holds its share of slots. */
+  #refusal(t: FileTicket): { reason: AbortReason; message: string } | undefined {
+    if (this.#isBlockedTicket(t.from, t.expiresAt)) {
+      return { reason: "blocked", message: this.#blockedText(t.from) };
+    }
+    const limit = this.#limits.maxIncomingTransfersPerSender;
+    let mine = 0;
+    for (const i of this.#incoming.values()) if (!i.core.ended && i.peer === t.from) mine++;
+    if (mine < limit) return undefined;
+    return {
+      reason: "busy",
+      message:
+        `already receiving ${mine} files from ${t.from}, the most one sender may send at once`,
+    };
+  }
+
+  /** Whether a ticket with `device` expiring at `expiresAt` predates blocking it. */
+  #isBlockedTicket(device: string, expiresAt: number): boolean {
+    const until = this.#blocked.get(device);
+    return until !== undefined && expiresAt <= until;
+  }
+
+  #blockedText(device: string): string {
+    return `${this.#deviceName ?? "the peer"} has blocked ${device}`;
   }
 
   #track(p: Promise<unknown>): void {
@@ -521,6 +549,9 @@ export class PeerEndpoint {
     if (this.#closed) {
       // Closed while the file was opening: close() could not see this transfer.
       out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
+    } else if (this.#isBlockedTicket(t.to, t.expiresAt)) {
+      // Blocked while the file was opening: blockPeer() could not see this transfer.
+      this.#stopForBlock(out);
     }
     return await out.run(o.signal);
   }
@@ -549,6 +580,41 @@ export class PeerEndpoint {
       return Promise.reject(new TransferAbortedError("closing", "the endpoint is closed"));
     }
     return this.#chat.send(to, ticket, text);
+  }
+
+  // ---------------------------------------------------------------- blocking
+
+  /**
+   * Ends everything with `device`, which this device has just blocked: incoming
+   * transfers from it fail and outgoing ones to it are cancelled, both with reason
+   * `blocked`, which the other side sees; its chats are closed; and file tickets with it
+   * that the server issued until now (those expiring within `ticketTtlMs`) are refused.
+   *
+   * @param device the blocked device's name.
+   * @param ticketTtlMs the server's file-ticket lifetime.
+   */
+  blockPeer(device: string, ticketTtlMs: number): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    for (const [name, until] of this.#blocked) if (until < now) this.#blocked.delete(name);
+    this.#blocked.set(device, now + ticketTtlMs);
+    for (const out of [...this.#outgoing.values()]) {
+      if (out.peer === device) this.#stopForBlock(out);
+    }
+    for (const inc of [...this.#incoming.values()]) {
+      if (inc.peer !== device || inc.core.ended) continue;
+      inc.core.fail("blocked", this.#blockedText(device), now);
+      inc.service();
+    }
+  }
+
+  #stopForBlock(out: OutgoingTransfer): void {
+    out.core.cancel(
+      "blocked",
+      new TransferAbortedError("blocked", `stopped sending to ${out.peer}: you blocked it`),
+      this.#blockedText(out.peer),
+    );
+    out.service();
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -49,6 +49,8 @@ export interface IncomingTransferOptions {
 /** One file being received. */
 export class IncomingTransfer {
   readonly id: string;
+  /** The sending device's name, from the ticket. */
+  readonly peer: string;
   readonly idBytes: Uint8Array;
   /** Length of a full DATA datagram of this transfer. */
   readonly dataBytes: number;
@@ -76,6 +78,7 @@ export class IncomingTransfer {
     this.#host = host;
     this.#clock = host.clock;
     this.id = o.id;
+    this.peer = o.ticket.from;
     this.idBytes = p.id;
     this.dataBytes = DATA_HEADER_BYTES + p.payloadBytes;
     this.core = new ReceiverCore({

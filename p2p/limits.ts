@@ -27,6 +27,9 @@ export const MAX_NAME_COUNTER = 1000;
 /** Largest file a ticket may announce (2^48 bytes keeps offsets exact in a double). */
 export const MAX_FILE_BYTES = 2 ** 48;
 
+/** Default of {@linkcode P2pLimits.maxIncomingTransfersPerSender}: `busy` beyond. */
+export const MAX_INCOMING_TRANSFERS_PER_SENDER = 4;
+
 /** Tunable limits and timers; every field has a default in {@linkcode DEFAULT_LIMITS}. */
 export interface P2pLimits {
   /** Data bytes per DATA datagram (never exceeded). */
@@ -77,6 +80,11 @@ export interface P2pLimits {
   socketBufferBytes: number;
   /** Concurrent incoming transfers per endpoint. */
   maxIncomingTransfers: number;
+  /**
+   * Concurrent incoming transfers from one sending device (by the ticket's `from`), so
+   * no one sender holds all of {@linkcode P2pLimits.maxIncomingTransfers}.
+   */
+  maxIncomingTransfersPerSender: number;
   /** How long a finished transfer is remembered to re-acknowledge late FINs. */
   lingerMs: number;
   /** Chat: retransmission interval and how many tries before giving up. */
@@ -105,6 +113,7 @@ export const DEFAULT_LIMITS: Readonly<P2pLimits> = Object.freeze({
   segmentsPerSend: 64,
   socketBufferBytes: 4 * 1024 * 1024,
   maxIncomingTransfers: 16,
+  maxIncomingTransfersPerSender: MAX_INCOMING_TRANSFERS_PER_SENDER,
   lingerMs: 10_000,
   chatRetryMs: 300,
   chatTries: 8,
@@ -149,6 +158,7 @@ export function resolveLimits(overrides: Partial<P2pLimits> = {}): P2pLimits {
       "segmentsPerSend",
       "socketBufferBytes",
       "maxIncomingTransfers",
+      "maxIncomingTransfersPerSender",
       "chatRetryMs",
       "chatTries",
     ] as const

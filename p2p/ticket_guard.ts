@@ -69,8 +69,14 @@ export class TicketGuard {
    *
    * @param p the START packet.
    * @param now current time, ms since the epoch.
+   * @param refuse the caller's own check of a valid, unused ticket (busy, blocked); a
+   * ticket it refuses stays unused.
    */
-  admitStart(p: StartPacket, now: number): Admission<FileTicket> {
+  admitStart(
+    p: StartPacket,
+    now: number,
+    refuse?: (t: FileTicket) => { reason: AbortReason; message: string } | undefined,
+  ): Admission<FileTicket> {
     const v = this.#verify(p.ticket, p.mac, now);
     if (!v.ok) return v;
     const t = v.ticket;
@@ -83,6 +89,8 @@ export class TicketGuard {
     if (this.#used.has(t.transferId)) {
       return { ok: false, reason: "replayed", message: "ticket already used" };
     }
+    const refused = refuse?.(t);
+    if (refused) return { ok: false, ...refused };
     this.#remember(this.#used, t.transferId, t.expiresAt, now);
     return { ok: true, ticket: t };
   }

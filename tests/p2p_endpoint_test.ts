@@ -561,3 +561,58 @@ Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer
   );
   assert.equal((await first).bytes, 8 * 1024 * 1024);
 });
+
+Deno.test("endpoint: blockPeer ends transfers both ways with reason blocked, which the blocked side sees, and refuses its older tickets", async () => {
+  await using alice = await device("alice");
+  await using bob = await device("bob");
+  // Slow links both ways keep both transfers running until the block.
+  await using toBob = startLossyRelay({ target: addr(bob), forward: { seed: 1, delayMs: 20 } });
+  await using toAlice = startLossyRelay({ target: addr(alice), forward: { seed: 2, delayMs: 20 } });
+  const size = 16 * 1024 * 1024;
+  const a = await makeFile(alice.dir, "a.bin", size, 1);
+  const b = await makeFile(bob.dir, "b.bin", size, 2);
+  const bobStarted = bob.ep.events.once("file_started", undefined, wait(10_000));
+  const aliceStarted = alice.ep.events.once("file_started", undefined, wait(10_000));
+  const bobFailed = bob.ep.events.once("file_failed", undefined, wait(10_000));
+  const aliceFailed = alice.ep.events.once("file_failed", undefined, wait(10_000));
+  const fromAlice = alice.ep.sendFile({
+    to: toBob.addr,
+    path: a,
+    ticket: await ticket(alice, bob, "a.bin", size),
+  });
+  const fromBob = bob.ep.sendFile({
+    to: toAlice.addr,
+    path: b,
+    ticket: await ticket(bob, alice, "b.bin", size),
+  });
+  const older = await ticket(alice, bob, "later.bin", size);
+  await Promise.all([bobStarted, aliceStarted]);
+
+  bob.ep.blockPeer("alice", 60_000);
+
+  await Promise.all([
+    assert.rejects(fromAlice, (e: unknown) => {
+      assert.ok(e instanceof TransferAbortedError, String(e));
+      assert.equal(e.reason, "blocked");
+      assert.match(e.message, /the receiver stopped the transfer: bob has blocked alice/);
+      return true;
+    }),
+    assert.rejects(fromBob, (e: unknown) => {
+      assert.ok(e instanceof TransferAbortedError, String(e));
+      assert.equal(e.reason, "blocked");
+      assert.match(e.message, /stopped sending to alice: you blocked it/);
+      return true;
+    }),
+  ]);
+  const seenByAlice = await aliceFailed;
+  assert.deepEqual([seenByAlice.from, seenByAlice.reason], ["bob", "blocked"]);
+  assert.equal(seenByAlice.message, "bob has blocked alice");
+  assert.deepEqual([(await bobFailed).from, (await bobFailed).reason], ["alice", "blocked"]);
+  // A ticket the server issued before the block is refused, as blocked.
+  await assert.rejects(
+    alice.ep.sendFile({ to: addr(bob), path: a, ticket: older }),
+    (e: unknown) => e instanceof TransferAbortedError && e.reason === "blocked",
+  );
+  await until(() => [...Deno.readDirSync(bob.dir)].every((x) => x.name === "b.bin"));
+  await until(() => [...Deno.readDirSync(alice.dir)].every((x) => x.name === "a.bin"));
+});

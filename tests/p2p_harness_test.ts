@@ -1,27 +1,33 @@
 /**
  * Deterministic virtual-time harness: a SenderCore and a ticket-gated ReceiverCore talk
- * through an in-memory LossyLink on a ManualClock. No sockets, no sleeps: every run is
- * the same for a seed.
+ * through an in-memory LossyLink on a ManualClock; a PeerEndpoint on a MemorySocket is
+ * driven datagram by datagram. No sockets, no sleeps: every run is the same for a seed.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { ManualClock } from "../internal/clock.ts";
 import { AmplificationLimiter } from "../p2p/amplification.ts";
-import { PeerUnreachableError, type TransferError } from "../p2p/errors.ts";
-import { type P2pLimits, resolveLimits } from "../p2p/limits.ts";
+import { PeerEndpoint } from "../p2p/endpoint.ts";
+import { AbortCode, PeerUnreachableError, type TransferError } from "../p2p/errors.ts";
+import type { FileFailedEvent } from "../p2p/events.ts";
+import { MAX_INCOMING_TRANSFERS_PER_SENDER, type P2pLimits, resolveLimits } from "../p2p/limits.ts";
 import { mulberry32 } from "../p2p/loss_model.ts";
 import {
   DATA_HEADER_BYTES,
   decodePacket,
   encodePacket,
   hexToId,
+  idToHex,
   MalformedPacketError,
 } from "../p2p/packet.ts";
 import { ReceiverCore } from "../p2p/receiver.ts";
 import { SenderCore } from "../p2p/sender.ts";
 import { encodeTicket, fromHex, newTicketKey, newTransferId, signTicket } from "../p2p/ticket.ts";
 import { TicketGuard } from "../p2p/ticket_guard.ts";
+import type { PeerAddr } from "../p2p/udp_socket.ts";
 import { type LossConfig, LossyLink } from "./_helpers/lossy_relay.ts";
+import { MemorySocket } from "./_helpers/memory_socket.ts";
+import { waitUntil } from "./_helpers/wait.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -366,4 +372,160 @@ Deno.test("harness: before validation the receiver sends ≤ 3× what it got fro
   }
   assert.ok(sent > 0);
   assert.ok(sent <= 3 * received, `sent ${sent} for ${received} received`);
+});
+
+Deno.test("harness: only new bytes hold off the stall timeout; invalid, duplicate and early datagrams do not", () => {
+  const limits = resolveLimits({ stallTimeoutMs: 30_000 });
+  const receiver = (): ReceiverCore => {
+    // 2^40 bytes, as a hostile ticket may announce: the transfer would never end.
+    const core = new ReceiverCore({
+      id: new Uint8Array(16),
+      size: 2 ** 40,
+      payloadBytes: 1400,
+      limits,
+      now: T0,
+    });
+    core.opened(T0);
+    return core;
+  };
+  const packet = new Uint8Array(1400);
+  const deliver = (core: ReceiverCore, seq: number, now: number) => {
+    core.handleData(seq, packet, now);
+    core.consumed(core.takeData().length, now); // written at once
+  };
+  const hostile = receiver();
+  const trickle = receiver();
+  deliver(hostile, 0, T0);
+  deliver(trickle, 0, T0);
+  for (let t = 10_000; t <= 60_000; t += 10_000) {
+    const now = T0 + t;
+    // Datagrams every 10 s, none of them new bytes:
+    hostile.handleData(0, packet, now); // a duplicate
+    hostile.handleData(1, new Uint8Array(7), now); // wrong length
+    hostile.handleData(2 ** 31, packet, now); // beyond the window
+    hostile.handle({ type: "fin", id: new Uint8Array(16), sha256: new Uint8Array(32) }, now);
+    hostile.handle({
+      type: "start",
+      id: new Uint8Array(16),
+      payloadBytes: 1400,
+      ticket: new Uint8Array(0),
+      mac: new Uint8Array(32),
+    }, now);
+    // ... while a slow but real sender delivers one new packet every 10 s.
+    deliver(trickle, t / 10_000, now);
+    for (const core of [hostile, trickle]) core.handleTimeout(now);
+    if (t < 30_000) assert.equal(hostile.state, "receiving", `at ${t} ms`);
+  }
+  assert.equal(hostile.state, "failed");
+  assert.equal(hostile.failure?.reason, "stalled");
+  assert.match(hostile.failure!.message, /no new data from the sender for 30000 ms/);
+  assert.equal(trickle.state, "receiving");
+});
+
+Deno.test("harness: while accepted bytes wait for the disk, the stall timeout does not run", () => {
+  const limits = resolveLimits({ stallTimeoutMs: 1_000 });
+  const core = new ReceiverCore({
+    id: new Uint8Array(16),
+    size: 14_000,
+    payloadBytes: 1400,
+    limits,
+    now: T0,
+  });
+  core.opened(T0);
+  core.handleData(0, new Uint8Array(1400), T0);
+  while (core.pollTransmit(T0)); // the ACKs
+  const chunks = core.takeData(); // a write that takes 5 s
+  assert.equal(core.pollTimeout(T0), undefined);
+  core.handleTimeout(T0 + 5_000);
+  assert.equal(core.state, "receiving");
+  core.consumed(chunks.length, T0 + 5_000);
+  assert.equal(core.pollTimeout(T0 + 5_000), T0 + 6_000);
+  core.handleTimeout(T0 + 5_999);
+  assert.equal(core.state, "receiving");
+  core.handleTimeout(T0 + 6_000);
+  assert.equal(core.failure?.reason, "stalled");
+});
+
+Deno.test("harness: one sender holds at most 4 of a receiver's slots, and invalid DATA does not keep them past the stall timeout", async () => {
+  const clock = new ManualClock(T0);
+  const socket = new MemorySocket();
+  const dir = await Deno.makeTempDir({ prefix: "uvf_slots_" });
+  const key = newTicketKey();
+  const bob = await PeerEndpoint.open({
+    receiveDir: dir,
+    socket,
+    clock,
+    limits: { stallTimeoutMs: 30_000 },
+  });
+  bob.setTicketKey(key, "bob");
+  try {
+    const mallory = { hostname: "127.0.0.1", port: 6666 };
+    const carol = { hostname: "127.0.0.1", port: 7777 };
+    const started: string[] = [];
+    bob.on("file_started", (e) => started.push(e.from));
+    const failed: FileFailedEvent[] = [];
+    bob.on("file_failed", (e) => failed.push(e));
+    const start = async (from: string, addr: PeerAddr): Promise<Uint8Array> => {
+      const t = await signTicket(key, {
+        kind: "file",
+        transferId: newTransferId(),
+        from,
+        to: "bob",
+        filename: "huge.bin",
+        size: 2 ** 40,
+        expiresAt: T0 + 60_000,
+      });
+      const id = hexToId(t.ticket.transferId);
+      socket.inject(
+        encodePacket({
+          type: "start",
+          id,
+          payloadBytes: 1400,
+          ticket: encodeTicket(t.ticket),
+          mac: fromHex(t.mac),
+        }),
+        addr,
+      );
+      return id;
+    };
+    const sentTo = (id: Uint8Array, type: string) =>
+      socket.sent.filter((d) => d.packet.type === type && idToHex(d.packet.id) === idToHex(id));
+    const limit = MAX_INCOMING_TRANSFERS_PER_SENDER;
+    const ids: Uint8Array[] = [];
+    for (let i = 0; i <= limit; i++) ids.push(await start("mallory", mallory));
+    const extra = ids.pop()!;
+    await waitUntil(() => sentTo(extra, "abort").length > 0, "the extra START to be refused");
+    const refusal = sentTo(extra, "abort")[0]!.packet;
+    assert.ok(refusal.type === "abort");
+    assert.equal(refusal.code, AbortCode.busy);
+    assert.match(refusal.reason, /already receiving 4 files from mallory/);
+    assert.equal(started.length, limit);
+    // Another sender still gets a slot.
+    const fromCarol = await start("carol", carol);
+    await waitUntil(
+      () => [...ids, fromCarol].every((id) => sentTo(id, "ack").length > 0),
+      "every admitted transfer to open",
+    );
+    assert.deepEqual(started, ["mallory", "mallory", "mallory", "mallory", "carol"]);
+    // mallory sends one invalid DATA per transfer every 10 s; carol sends nothing.
+    for (let t = 0; t < 30_000; t += 10_000) {
+      const before = bob.stats.datagramsIn;
+      for (const id of ids) {
+        socket.inject(
+          encodePacket({ type: "data", id, seq: 0, payload: new Uint8Array(7) }),
+          mallory,
+        );
+      }
+      await waitUntil(() => bob.stats.datagramsIn === before + ids.length, "the DATA to arrive");
+      clock.advance(10_000);
+    }
+    await waitUntil(() => failed.length === limit + 1, "the stalled transfers to end");
+    assert.deepEqual(new Set(failed.map((f) => f.reason)), new Set(["stalled"]));
+    // The slots are free again.
+    await start("mallory", mallory);
+    await waitUntil(() => started.length === limit + 2, "a new transfer from mallory");
+  } finally {
+    await bob.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -207,3 +207,34 @@ Deno.test("UVF never replaces a file at the receiver: cam's 1-5.txt to cam_1 lea
   assert.equal(sum.ok, true);
   assert.equal(sum.dataAmount, 3);
 });
+
+Deno.test("block ends a running UVF: the blocked sender's UVF fails as blocked and nothing is left behind", async () => {
+  await using server = await ServerProcess.start();
+  const realPort = freeUdpPort();
+  // A slow link keeps the transfer running until the block.
+  await using relay = startLossyRelay({
+    target: { hostname: "127.0.0.1", port: realPort },
+    forward: { seed: 9, delayMs: 20 },
+  });
+  await using b = await EdgeProcess.start(server, {
+    login: "watch2",
+    udpPort: realPort,
+    args: ["--udp-advertise", String(relay.addr.port)],
+  });
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await randomFile(join(a.dir, "big.bin"), 32 * 1024 * 1024);
+  await a.send("UVF watch2 big.bin");
+  await waitUntil(
+    async () => (await listDir(b.dir)).some((n) => n.endsWith(".part")),
+    "the transfer to start",
+    20_000,
+    5,
+  );
+  assert.equal((await b.command("block watch1")).ok, true);
+  const sent = await a.next(isUvf, 20_000);
+  assert.deepEqual([sent.ok, sent.error], [false, "blocked"], JSON.stringify(sent));
+  assert.match(String(sent.message), /watch2 has blocked watch1/);
+  const failed = await b.next((j) => j.event === "file" && j.ok === false, 20_000);
+  assert.deepEqual([failed.from, failed.error], ["watch1", "blocked"]);
+  await waitUntil(async () => (await listDir(b.dir)).length === 0, "the part file to go");
+});

@@ -232,21 +232,10 @@ async function sendFile(env: CommandEnv, device: string, filename: string): Prom
   }
   const name = basename(path);
   const intro = await env.connection.request("uvf", { to: device, filename: name, size });
-  if (intro.ticket.kind !== "file" || !intro.ticket.transferId) {
+  if (intro.ticket.kind !== "file") {
     return fail("UVF", "internal", "the server sent a ticket that is not for a file");
   }
-  const ticket = {
-    ticket: {
-      kind: "file" as const,
-      transferId: intro.ticket.transferId,
-      from: intro.ticket.from,
-      to: intro.ticket.to,
-      filename: intro.ticket.filename ?? name,
-      size: intro.ticket.size ?? size,
-      expiresAt: intro.ticket.expiresAt,
-    },
-    mac: intro.mac,
-  };
+  const ticket = { ticket: { ...intro.ticket, kind: "file" as const }, mac: intro.mac };
   const progress = env.backgroundProgress(`UVF ${name} → ${device}`);
   try {
     const result = await env.peer.sendFile(

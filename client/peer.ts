@@ -1,27 +1,23 @@
 /**
  * The edge's end of the peer channel: the UDP endpoint from `p2p/`, the ticket key the
  * server gave at login, and the private chats the server has introduced. It accepts
- * peer traffic only under tickets the server signed with this device's key, and never
- * lets a received file take the name of one of this device's data files.
+ * transfers only under tickets the server signed with this device's key and chat
+ * messages only authenticated with a chat's secret from the server, and never lets a
+ * received file take the name of one of this device's data files.
  *
  * @module
  */
 
 import { PeerEndpoint } from "../p2p/mod.ts";
 import { TRANSFER_TICKET_TTL_MS } from "../protocol/limits.ts";
-import type { ChatTicket, FileTicket, SignedTicket } from "../p2p/mod.ts";
+import type { FileTicket, SignedTicket } from "../p2p/mod.ts";
 import type { PeerAddr } from "../p2p/udp_socket.ts";
-
-/** An accepted private chat: where the partner listens and the ticket to send under. */
-interface Chat {
-  to: PeerAddr;
-  signed: SignedTicket<ChatTicket>;
-}
 
 /** The peer channel of one edge. */
 export class PeerLink {
   readonly endpoint: PeerEndpoint;
-  readonly #chats = new Map<string, Chat>();
+  /** Open private chats: partner's name → chat id. */
+  readonly #chats = new Map<string, string>();
   #device: string | undefined;
 
   private constructor(endpoint: PeerEndpoint) {
@@ -62,25 +58,25 @@ export class PeerLink {
   /** Installs the key from the login result (base64) for device `name`. */
   setTicketKey(base64: string, name: string): void {
     this.#device = name;
-    this.endpoint.setTicketKey(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)), name);
+    this.endpoint.setTicketKey(fromBase64(base64), name);
   }
 
-  /** Records a chat the server introduced. */
-  addChat(device: string, to: PeerAddr, signed: SignedTicket<ChatTicket>): void {
-    this.#chats.set(device, { to, signed });
-  }
-
-  /** Whether a private chat with `device` is open. */
-  hasChat(device: string): boolean {
-    return this.#chats.has(device);
+  /**
+   * Opens a chat the server introduced (a `peer` push): messages are then taken from
+   * `device` at `addr` alone, authenticated with keys from `secret` (base64).
+   */
+  addChat(device: string, addr: PeerAddr, chatId: string, secret: string): void {
+    this.endChat(device);
+    this.endpoint.openChat({ chatId, peer: device, addr, secret: fromBase64(secret) });
+    this.#chats.set(device, chatId);
   }
 
   /** Forgets the chat with `device` and stops accepting its messages. */
   endChat(device: string): void {
-    const chat = this.#chats.get(device);
-    if (!chat) return;
+    const chatId = this.#chats.get(device);
+    if (chatId === undefined) return;
     this.#chats.delete(device);
-    this.endpoint.revokeChat(chat.signed.ticket.chatId);
+    this.endpoint.closeChat(chatId);
   }
 
   /**
@@ -88,7 +84,7 @@ export class PeerLink {
    * transfers both ways (the other side is told it was blocked).
    */
   blocked(device: string): void {
-    this.endChat(device);
+    this.#chats.delete(device);
     this.endpoint.blockPeer(device, TRANSFER_TICKET_TTL_MS);
   }
 
@@ -98,11 +94,11 @@ export class PeerLink {
    * @throws {Error} when no chat with `device` is open, or the peer does not answer.
    */
   async sendChat(device: string, text: string): Promise<void> {
-    const chat = this.#chats.get(device);
-    if (!chat) {
+    const chatId = this.#chats.get(device);
+    if (chatId === undefined) {
       throw new Error(`no private chat with ${device}; start one with startprivate ${device}`);
     }
-    await this.endpoint.sendChat(chat.to, chat.signed, text);
+    await this.endpoint.sendChat(chatId, text);
   }
 
   /** Sends a file under a server ticket. */
@@ -128,4 +124,8 @@ export class PeerLink {
 export function isDataFileName(device: string, name: string): boolean {
   const prefix = `${device}-`;
   return name.startsWith(prefix) && /^-?\d+\.txt$/.test(name.slice(prefix.length));
+}
+
+function fromBase64(base64: string): Uint8Array {
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }

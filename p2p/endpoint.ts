@@ -38,7 +38,7 @@ import {
   type StartPacket,
 } from "./packet.ts";
 import { removeStaleParts } from "./storage.ts";
-import type { ChatTicket, FileTicket, SignedTicket } from "./ticket.ts";
+import type { FileTicket } from "./ticket.ts";
 import { TicketGuard } from "./ticket_guard.ts";
 import type { TransferHost } from "./transfer_host.ts";
 import { addrKey, type DatagramSocket, openUdpSocket, type PeerAddr } from "./udp_socket.ts";
@@ -160,7 +160,6 @@ export class PeerEndpoint {
     this.#chat = new ChatChannel({
       clock: this.#clock,
       limits,
-      guard: this.#guard,
       send: (bytes, to) => this.#send(bytes, to),
       drop: (rejected) => {
         if (rejected) this.stats.rejected++;
@@ -225,7 +224,7 @@ export class PeerEndpoint {
 
   /**
    * Sets this device's ticket key (given by the server at login). Until then every
-   * START and CHAT is refused.
+   * START is refused.
    *
    * @param key the 32-byte key.
    * @param deviceName this device's name; when known, tickets must name it as `to`.
@@ -242,15 +241,6 @@ export class PeerEndpoint {
    */
   on<K extends keyof PeerEventMap>(type: K, fn: (e: PeerEventMap[K]) => void): () => void {
     return this.events.on(type, fn);
-  }
-
-  /**
-   * Stops accepting messages of a private chat.
-   *
-   * @param chatId the chat's id from its ticket.
-   */
-  revokeChat(chatId: string): void {
-    this.#guard.revokeChat(chatId, this.#clock.now() + 86_400_000);
   }
 
   // ---------------------------------------------------------------- datagram path
@@ -416,10 +406,9 @@ export class PeerEndpoint {
         return this.#drop();
       }
       case "chat":
-        this.#limiter.received(key, bytes.length);
-        return this.#chat.onChat(p, id, from, now);
+        return this.#chat.onChat(bytes, p, id, key);
       case "chat_ack":
-        return this.#chat.onAck(id, key);
+        return this.#chat.onAck(bytes, p, id, key);
     }
   }
 
@@ -566,20 +555,46 @@ export class PeerEndpoint {
   // ---------------------------------------------------------------- chat
 
   /**
-   * Sends one private-chat message and waits for the peer's acknowledgement
-   * (retransmitting every `chatRetryMs`, up to `chatTries` times); see `chat_channel.ts`.
+   * Opens a private chat the server introduced: messages are then accepted from the
+   * partner's address alone, authenticated under keys derived from the chat's secret
+   * (see `chat_channel.ts`).
    *
-   * @param to the peer's UDP address.
-   * @param ticket the chat ticket from the server (signed under the peer's key).
+   * @param o the chat id (32 hex digits), the partner's name and address, the secret.
+   * @throws {TypeError} when this device's name is not known yet (`setTicketKey`).
+   * @throws {SyntaxError} for a bad chat id; {RangeError} for a secret not 32 bytes.
+   */
+  openChat(o: { chatId: string; peer: string; addr: PeerAddr; secret: Uint8Array }): void {
+    if (this.#deviceName === undefined) {
+      throw new TypeError("openChat needs this device's name: call setTicketKey(key, name) first");
+    }
+    this.#chat.open({ ...o, me: this.#deviceName });
+  }
+
+  /**
+   * Closes a private chat: its datagrams are dropped from now on and sends in progress
+   * fail.
+   *
+   * @param chatId the chat's id.
+   */
+  closeChat(chatId: string): void {
+    this.#chat.closeChat(chatId);
+  }
+
+  /**
+   * Sends one private-chat message and waits for the partner's acknowledgement
+   * (retransmitting every `chatRetryMs`, up to `chatTries` times).
+   *
+   * @param chatId an open chat's id.
    * @param text the message, at most `MAX_CHAT_TEXT_BYTES` (400) UTF-8 bytes.
    * @throws {RangeError} when the text is too long.
+   * @throws {TransferAbortedError} when the chat is not open or ends meanwhile.
    * @throws {PeerUnreachableError} when no acknowledgement came.
    */
-  sendChat(to: PeerAddr, ticket: SignedTicket<ChatTicket>, text: string): Promise<void> {
+  sendChat(chatId: string, text: string): Promise<void> {
     if (this.#closed) {
       return Promise.reject(new TransferAbortedError("closing", "the endpoint is closed"));
     }
-    return this.#chat.send(to, ticket, text);
+    return this.#chat.send(chatId, text);
   }
 
   // ---------------------------------------------------------------- blocking
@@ -587,7 +602,7 @@ export class PeerEndpoint {
   /**
    * Ends everything with `device`, which this device has just blocked: incoming
    * transfers from it fail and outgoing ones to it are cancelled, both with reason
-   * `blocked`, which the other side sees; its chats are closed; and file tickets with it
+   * `blocked`, which the other side sees; chats with it are closed; and file tickets with it
    * that the server issued until now (those expiring within `ticketTtlMs`) are refused.
    *
    * @param device the blocked device's name.
@@ -598,6 +613,7 @@ export class PeerEndpoint {
     const now = this.#clock.now();
     for (const [name, until] of this.#blocked) if (until < now) this.#blocked.delete(name);
     this.#blocked.set(device, now + ticketTtlMs);
+    this.#chat.closePeer(device);
     for (const out of [...this.#outgoing.values()]) {
       if (out.peer === device) this.#stopForBlock(out);
     }

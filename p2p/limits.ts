@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Smallest allowed data payload: START and CHAT (ticket + text) must fit in one datagram. */
+/** Smallest allowed data payload: a START (with its ticket) must fit in one datagram. */
 export const MIN_PAYLOAD_BYTES = 1024;
 /** Largest allowed data payload: 1450 + 22 header + 28 IP/UDP = 1500, a typical path MTU. */
 export const MAX_PAYLOAD_BYTES = 1450;
@@ -13,6 +13,11 @@ export const MAX_PAYLOAD_BYTES = 1450;
 export const MAX_TICKET_BYTES = 512;
 /** Largest chat text, in UTF-8 bytes. */
 export const MAX_CHAT_TEXT_BYTES = 400;
+/**
+ * Chat packet numbers remembered below the highest one received, per direction: one in
+ * the window is delivered once, one below it is dropped as a replay.
+ */
+export const CHAT_REPLAY_WINDOW = 64;
 /** Largest reason text in an ABORT datagram, in UTF-8 bytes. */
 export const MAX_REASON_BYTES = 200;
 /** Most SACK ranges one ACK carries. */

@@ -14,6 +14,7 @@ import {
   TransferAbortedError,
   TransferRejectedError,
 } from "../p2p/mod.ts";
+import { newChatId } from "../p2p/chat_keys.ts";
 import { openUdpSocket } from "../p2p/udp_socket.ts";
 import { mulberry32 } from "../p2p/loss_model.ts";
 import { startLossyRelay } from "./_helpers/lossy_relay.ts";
@@ -503,33 +504,31 @@ Deno.test("endpoint: a dead peer gives PeerUnreachableError within the give-up t
   }
 });
 
-Deno.test("endpoint: private-chat messages are delivered once, acknowledged, and refused after revoke", async () => {
-  await using alice = await device("alice");
-  await using bob = await device("bob");
-  const chat = await signTicket(bob.key, {
-    kind: "chat",
-    chatId: "chat-1",
-    from: "alice",
-    to: "bob",
-    expiresAt: Date.now() + 60_000,
-  });
+Deno.test("endpoint: private-chat messages are delivered once both ways, and refused once the chat is closed", async () => {
+  const quick = { ...FAST, chatRetryMs: 20, chatTries: 3 };
+  await using alice = await device("alice", quick);
+  await using bob = await device("bob", quick);
+  const chatId = newChatId();
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  alice.ep.openChat({ chatId, peer: "bob", addr: addr(bob), secret });
+  bob.ep.openChat({ chatId, peer: "alice", addr: addr(alice), secret });
   const got = bob.ep.events.once("chat", undefined, wait(5_000));
-  await alice.ep.sendChat(addr(bob), chat, "hello bob ☺");
-  assert.deepEqual(await got, { from: "alice", chatId: "chat-1", text: "hello bob ☺" });
-  await assert.rejects(() => alice.ep.sendChat(addr(bob), chat, "x".repeat(5000)), RangeError);
-  bob.ep.revokeChat("chat-1");
-  const quick = await PeerEndpoint.open({
-    receiveDir: alice.dir,
-    limits: { ...FAST, chatRetryMs: 20, chatTries: 3 },
-  });
-  try {
-    await assert.rejects(
-      () => quick.sendChat(addr(bob), chat, "after revoke"),
-      PeerUnreachableError,
-    );
-  } finally {
-    await quick.close();
-  }
+  await alice.ep.sendChat(chatId, "hello bob ☺");
+  assert.deepEqual(await got, { from: "alice", chatId, text: "hello bob ☺" });
+  const back = alice.ep.events.once("chat", undefined, wait(5_000));
+  await bob.ep.sendChat(chatId, "hi alice");
+  assert.equal((await back).text, "hi alice");
+  await assert.rejects(() => alice.ep.sendChat(chatId, "x".repeat(5000)), RangeError);
+  await assert.rejects(
+    () => alice.ep.sendChat(newChatId(), "no such chat"),
+    /no open private chat/,
+  );
+  bob.ep.closeChat(chatId);
+  await assert.rejects(() => alice.ep.sendChat(chatId, "after close"), PeerUnreachableError);
+  assert.throws(
+    () => alice.ep.openChat({ chatId, peer: "bob", addr: addr(bob), secret: new Uint8Array(8) }),
+    RangeError,
+  );
 });
 
 Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer as busy", async () => {

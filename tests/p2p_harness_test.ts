@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { ManualClock } from "../internal/clock.ts";
 import { AmplificationLimiter } from "../p2p/amplification.ts";
+import { newChatId } from "../p2p/chat_keys.ts";
 import { PeerEndpoint } from "../p2p/endpoint.ts";
 import { AbortCode, PeerUnreachableError, type TransferError } from "../p2p/errors.ts";
 import type { FileFailedEvent } from "../p2p/events.ts";
@@ -16,6 +17,7 @@ import {
   DATA_HEADER_BYTES,
   decodePacket,
   encodePacket,
+  HEADER_BYTES,
   hexToId,
   idToHex,
   MalformedPacketError,
@@ -529,3 +531,112 @@ Deno.test("harness: one sender holds at most 4 of a receiver's slots, and invali
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("harness: an edited, replayed, reflected or re-sent-from-another-port chat datagram is dropped; the genuine one is delivered once", async () => {
+  const clock = new ManualClock(T0);
+  const aliceSocket = new MemorySocket(5001);
+  const bobSocket = new MemorySocket(5002);
+  const dir = await Deno.makeTempDir({ prefix: "uvf_chat_" });
+  const open = async (name: string, socket: MemorySocket) => {
+    const ep = await PeerEndpoint.open({ receiveDir: dir, socket, clock });
+    ep.setTicketKey(newTicketKey(), name);
+    return ep;
+  };
+  const alice = await open("alice", aliceSocket);
+  const bob = await open("bob", bobSocket);
+  try {
+    const chatId = newChatId();
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    alice.openChat({ chatId, peer: "bob", addr: bobSocket.addr, secret });
+    bob.openChat({ chatId, peer: "alice", addr: aliceSocket.addr, secret });
+    const heard: string[] = [];
+    bob.on("chat", (e) => heard.push(`${e.from}: ${e.text}`));
+    const mallory = { hostname: "127.0.0.1", port: 6666 };
+
+    /** What alice puts on the wire for one message (its ack never comes: no tries left). */
+    const captured: Uint8Array[] = [];
+    const capture = async (text: string): Promise<Uint8Array> => {
+      const before = aliceSocket.sent.length;
+      const sending = alice.sendChat(chatId, text);
+      await waitUntil(() => aliceSocket.sent.length > before, "alice to send", 10_000, 1);
+      const bytes = aliceSocket.sent[before]!.bytes;
+      captured.push(bytes);
+      void sending.catch(() => {}); // settled by close()
+      return bytes;
+    };
+    /** Hands `bytes` to bob as if from `from`; resolves once bob has taken it. */
+    const toBob = async (bytes: Uint8Array, from: PeerAddr) => {
+      const before = bob.stats.datagramsIn;
+      bobSocket.inject(bytes, from);
+      await waitUntil(() => bob.stats.datagramsIn > before, "bob to read it", 10_000, 1);
+    };
+    const acksFromBob = () => bobSocket.sent.filter((d) => d.packet.type === "chat_ack").length;
+
+    const first = await capture("hello bob");
+    // Edited (the text changed, as in the reported attack), from alice's own address:
+    const edited = first.slice();
+    edited[HEADER_BYTES + 10]! ^= 0x20;
+    await toBob(edited, aliceSocket.addr);
+    // Edited and re-sent from another port, and genuine but from another port:
+    await toBob(edited, mallory);
+    await toBob(first, mallory);
+    assert.deepEqual(heard, []);
+    assert.equal(acksFromBob(), 0, "nothing unauthenticated is answered");
+    // The genuine datagram from alice's address is delivered, once.
+    await toBob(first, aliceSocket.addr);
+    assert.deepEqual(heard, ["alice: hello bob"]);
+    assert.equal(acksFromBob(), 1);
+    // Replayed later (by anyone): not delivered again.
+    await toBob(first, aliceSocket.addr);
+    await toBob(first, mallory);
+    assert.deepEqual(heard, ["alice: hello bob"]);
+    // Bob's own message reflected back to him, as if from alice: another direction's key.
+    const bobSent = bobSocket.sent.length;
+    void bob.sendChat(chatId, "to alice").catch(() => {});
+    await waitUntil(() => bobSocket.sent.length > bobSent, "bob to send", 10_000, 1);
+    await toBob(bobSocket.sent[bobSent]!.bytes, aliceSocket.addr);
+    // A forged message: right chat id and number, a tag under a guessed key.
+    const forged = (await capture("second")).slice();
+    forged.set(new Uint8Array(32), forged.length - 32);
+    await toBob(forged, aliceSocket.addr);
+    assert.deepEqual(heard, ["alice: hello bob"]);
+    assert.ok(bob.stats.rejected >= 6, `rejected ${bob.stats.rejected}`);
+    // The genuine second message still gets through: a forgery burns no number.
+    await toBob(captured[1]!, aliceSocket.addr);
+    assert.deepEqual(heard, ["alice: hello bob", "alice: second"]);
+    // Far behind the replay window, the first message is refused too.
+    for (let i = 0; i < 70; i++) await toBob(await capture(`m${i}`), aliceSocket.addr);
+    assert.equal(heard.length, 72);
+    await toBob(first, aliceSocket.addr);
+    assert.equal(heard.length, 72);
+    // A CHAT_ACK from another port, or edited, settles nothing; bob's genuine one does.
+    const pending = alice.sendChat(chatId, "ack me");
+    let settled = false;
+    void pending.then(() => settled = true, () => {});
+    const number = 72;
+    const ackFor = () => bobSocket.sent.findLast((d) => d.packet.type === "chat_ack")!.bytes;
+    await toBob(aliceSocket.sent.at(-1)!.bytes, aliceSocket.addr);
+    const ack = ackFor();
+    assert.ok(decodePacket(ack).type === "chat_ack");
+    assert.equal((decodePacket(ack) as { number: number }).number, number);
+    const aliceIn = () => alice.stats.datagramsIn;
+    for (const [bytes, from] of [[ack, mallory], [flipLast(ack), bobSocket.addr]] as const) {
+      const before = aliceIn();
+      aliceSocket.inject(bytes, from);
+      await waitUntil(() => aliceIn() > before, "alice to read it", 10_000, 1);
+    }
+    assert.equal(settled, false);
+    aliceSocket.inject(ack, bobSocket.addr);
+    await pending;
+  } finally {
+    await alice.close();
+    await bob.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function flipLast(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  out[out.length - 1]! ^= 1;
+  return out;
+}

@@ -11,21 +11,28 @@ import { decodePacket, type Packet } from "../../p2p/packet.ts";
 
 /** A datagram the endpoint sent. */
 export interface SentDatagram {
+  bytes: Uint8Array;
   packet: Packet;
   to: PeerAddr;
 }
 
 /** A socket whose traffic is arrays in memory. */
 export class MemorySocket implements DatagramSocket {
-  readonly addr: PeerAddr = { hostname: "127.0.0.1", port: 40_000 };
+  readonly addr: PeerAddr;
   /** Everything the endpoint sent, decoded, oldest first. */
   readonly sent: SentDatagram[] = [];
   readonly #inbox: Datagram[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
 
+  /** @param port the port the socket pretends to be bound to. */
+  constructor(port = 40_000) {
+    this.addr = { hostname: "127.0.0.1", port };
+  }
+
   send(bytes: Uint8Array, to: PeerAddr): Promise<void> {
-    this.sent.push({ packet: decodePacket(bytes.slice()), to });
+    const copy = bytes.slice();
+    this.sent.push({ bytes: copy, packet: decodePacket(copy), to });
     return Promise.resolve();
   }
 

@@ -561,9 +561,14 @@ Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer
   assert.equal((await first).bytes, 8 * 1024 * 1024);
 });
 
-Deno.test("endpoint: blockPeer ends transfers both ways with reason blocked, which the blocked side sees, and refuses its older tickets", async () => {
-  await using alice = await device("alice");
+Deno.test("endpoint: blockPeer ends transfers both ways with reason blocked, which the blocked side sees, the chat, and its older tickets", async () => {
+  await using alice = await device("alice", { ...FAST, chatRetryMs: 20, chatTries: 3 });
   await using bob = await device("bob");
+  const chatId = newChatId();
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  alice.ep.openChat({ chatId, peer: "bob", addr: addr(bob), secret });
+  bob.ep.openChat({ chatId, peer: "alice", addr: addr(alice), secret });
+  await alice.ep.sendChat(chatId, "before the block");
   // Slow links both ways keep both transfers running until the block.
   await using toBob = startLossyRelay({ target: addr(bob), forward: { seed: 1, delayMs: 20 } });
   await using toAlice = startLossyRelay({ target: addr(alice), forward: { seed: 2, delayMs: 20 } });
@@ -612,6 +617,9 @@ Deno.test("endpoint: blockPeer ends transfers both ways with reason blocked, whi
     alice.ep.sendFile({ to: addr(bob), path: a, ticket: older }),
     (e: unknown) => e instanceof TransferAbortedError && e.reason === "blocked",
   );
+  // The chat is over on bob's side: alice's messages go unanswered, bob cannot send.
+  await assert.rejects(alice.ep.sendChat(chatId, "after the block"), PeerUnreachableError);
+  await assert.rejects(bob.ep.sendChat(chatId, "to alice"), /no open private chat/);
   await until(() => [...Deno.readDirSync(bob.dir)].every((x) => x.name === "b.bin"));
   await until(() => [...Deno.readDirSync(alice.dir)].every((x) => x.name === "a.bin"));
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
-import { startLossyRelay } from "./_helpers/lossy_relay.ts";
+import { type LossConfig, type LossyRelay, startLossyRelay } from "./_helpers/lossy_relay.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir, waitUntil } from "./_helpers/wait.ts";
 
@@ -31,6 +31,44 @@ function freeUdpPort(): number {
   const port = (socket.addr as Deno.NetAddr).port;
   socket.close();
   return port;
+}
+
+/** watch2 behind a relay on its advertised UDP port, so every datagram to it passes the relay. */
+async function receiverBehindRelay(
+  server: ServerProcess,
+  forward: LossConfig,
+  args: string[] = [],
+): Promise<{ relay: LossyRelay; edge: EdgeProcess } & AsyncDisposable> {
+  const realPort = freeUdpPort();
+  const relay = startLossyRelay({ target: { hostname: "127.0.0.1", port: realPort }, forward });
+  try {
+    const edge = await EdgeProcess.start(server, {
+      login: "watch2",
+      udpPort: realPort,
+      args: ["--udp-advertise", String(relay.addr.port), ...args],
+    });
+    return {
+      relay,
+      edge,
+      async [Symbol.asyncDispose]() {
+        await edge[Symbol.asyncDispose]();
+        await relay[Symbol.asyncDispose]();
+      },
+    };
+  } catch (error) {
+    await relay[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** Waits until a transfer into `dir` has begun (its part file exists). */
+async function partFileIn(dir: string): Promise<void> {
+  await waitUntil(
+    async () => (await listDir(dir)).some((n) => n.endsWith(".part")),
+    "the transfer to start",
+    20_000,
+    5,
+  );
 }
 
 Deno.test("UVF sends small, empty and 64 MiB files byte-identical, and strips path parts from names", async () => {
@@ -85,16 +123,14 @@ Deno.test("UVF refuses an offline target, itself, a missing file and an unknown 
 for (const loss of [0.05, 0.25]) {
   Deno.test(`UVF through the lossy relay at ${loss * 100}% loss with duplication and reordering arrives intact`, async () => {
     await using server = await ServerProcess.start();
-    const realPort = freeUdpPort();
-    await using relay = startLossyRelay({
-      target: { hostname: "127.0.0.1", port: realPort },
-      forward: { seed: 42, loss, duplicate: 0.05, reorder: 0.1, reorderMs: 5 },
+    await using behind = await receiverBehindRelay(server, {
+      seed: 42,
+      loss,
+      duplicate: 0.05,
+      reorder: 0.1,
+      reorderMs: 5,
     });
-    await using b = await EdgeProcess.start(server, {
-      login: "watch2",
-      udpPort: realPort,
-      args: ["--udp-advertise", String(relay.addr.port)],
-    });
+    const { relay, edge: b } = behind;
     await using a = await EdgeProcess.start(server, { login: "watch1" });
     await randomFile(join(a.dir, "data.bin"), 2 * 1024 * 1024);
     const sent = await a.command("UVF watch2 data.bin", 120_000);
@@ -155,26 +191,17 @@ Deno.test("a stray datagram at a device's peer port is ignored and the device st
 
 Deno.test("a sender killed mid-transfer leaves no file at the receiver", async () => {
   await using server = await ServerProcess.start();
-  const realPort = freeUdpPort();
   // A slow link (delay on every datagram) keeps the transfer running long enough to kill it.
-  await using relay = startLossyRelay({
-    target: { hostname: "127.0.0.1", port: realPort },
-    forward: { seed: 7, loss: 0.02, delayMs: 20 },
-  });
-  await using b = await EdgeProcess.start(server, {
-    login: "watch2",
-    udpPort: realPort,
-    args: ["--udp-advertise", String(relay.addr.port), "--stall-timeout", "2"],
-  });
+  await using behind = await receiverBehindRelay(
+    server,
+    { seed: 7, loss: 0.02, delayMs: 20 },
+    ["--stall-timeout", "2"],
+  );
+  const b = behind.edge;
   await using a = await EdgeProcess.start(server, { login: "watch1" });
   await randomFile(join(a.dir, "big.bin"), 32 * 1024 * 1024);
   await a.send("UVF watch2 big.bin");
-  await waitUntil(
-    async () => (await listDir(b.dir)).some((n) => n.endsWith(".part")),
-    "the transfer to start",
-    20_000,
-    5,
-  );
+  await partFileIn(b.dir);
   a.kill("SIGKILL");
   await a.exited();
   const failed = await b.next((j) => j.event === "file" && j.ok === false, 20_000);
@@ -210,26 +237,13 @@ Deno.test("UVF never replaces a file at the receiver: cam's 1-5.txt to cam_1 lea
 
 Deno.test("block ends a running UVF: the blocked sender's UVF fails as blocked and nothing is left behind", async () => {
   await using server = await ServerProcess.start();
-  const realPort = freeUdpPort();
   // A slow link keeps the transfer running until the block.
-  await using relay = startLossyRelay({
-    target: { hostname: "127.0.0.1", port: realPort },
-    forward: { seed: 9, delayMs: 20 },
-  });
-  await using b = await EdgeProcess.start(server, {
-    login: "watch2",
-    udpPort: realPort,
-    args: ["--udp-advertise", String(relay.addr.port)],
-  });
+  await using behind = await receiverBehindRelay(server, { seed: 9, delayMs: 20 });
+  const b = behind.edge;
   await using a = await EdgeProcess.start(server, { login: "watch1" });
   await randomFile(join(a.dir, "big.bin"), 32 * 1024 * 1024);
   await a.send("UVF watch2 big.bin");
-  await waitUntil(
-    async () => (await listDir(b.dir)).some((n) => n.endsWith(".part")),
-    "the transfer to start",
-    20_000,
-    5,
-  );
+  await partFileIn(b.dir);
   assert.equal((await b.command("block watch1")).ok, true);
   const sent = await a.next(isUvf, 20_000);
   assert.deepEqual([sent.ok, sent.error], [false, "blocked"], JSON.stringify(sent));

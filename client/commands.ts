@@ -175,7 +175,7 @@ async function run(env: CommandEnv, command: EdgeCommand): Promise<CommandResult
     case "UNBLOCK": {
       const op = command.cmd === "BLOCK" ? "block" : "unblock";
       await connection.request(op, { device: command.device });
-      if (op === "block") env.peer.endChat(command.device);
+      if (op === "block") env.peer.blocked(command.device);
       return {
         cmd: command.cmd,
         ok: true,
@@ -232,21 +232,10 @@ async function sendFile(env: CommandEnv, device: string, filename: string): Prom
   }
   const name = basename(path);
   const intro = await env.connection.request("uvf", { to: device, filename: name, size });
-  if (intro.ticket.kind !== "file" || !intro.ticket.transferId) {
+  if (intro.ticket.kind !== "file") {
     return fail("UVF", "internal", "the server sent a ticket that is not for a file");
   }
-  const ticket = {
-    ticket: {
-      kind: "file" as const,
-      transferId: intro.ticket.transferId,
-      from: intro.ticket.from,
-      to: intro.ticket.to,
-      filename: intro.ticket.filename ?? name,
-      size: intro.ticket.size ?? size,
-      expiresAt: intro.ticket.expiresAt,
-    },
-    mac: intro.mac,
-  };
+  const ticket = { ticket: { ...intro.ticket, kind: "file" as const }, mac: intro.mac };
   const progress = env.backgroundProgress(`UVF ${name} → ${device}`);
   try {
     const result = await env.peer.sendFile(
@@ -291,6 +280,8 @@ export function failure(cmd: string, error: unknown): CommandResult {
     return fail(cmd, "offline", `lost the connection to the server: ${error.message}`);
   }
   if (error instanceof PeerUnreachableError) return fail(cmd, "offline", error.message);
-  if (error instanceof TransferError) return fail(cmd, "io", error.message);
+  if (error instanceof TransferError) {
+    return fail(cmd, error.reason === "blocked" ? "blocked" : "io", error.message);
+  }
   return fail(cmd, "io", (error as Error).message);
 }

@@ -9,7 +9,6 @@
 
 import { RemoteError } from "../protocol/errors.ts";
 import type { Push } from "../protocol/messages.ts";
-import type { ChatTicket, SignedTicket } from "../p2p/mod.ts";
 import { type CommandEnv, failure, helpText, runCommand } from "./commands.ts";
 import { parseCommand } from "./command_parser.ts";
 import { EdgeConnection } from "./connection.ts";
@@ -316,22 +315,14 @@ class EdgeSession {
         }
         return;
       }
-      case "peer": {
-        const { ticket, mac } = push;
-        if (ticket.kind !== "chat" || !ticket.chatId) return;
-        const signed: SignedTicket<ChatTicket> = {
-          ticket: {
-            kind: "chat",
-            chatId: ticket.chatId,
-            from: ticket.from,
-            to: ticket.to,
-            expiresAt: ticket.expiresAt,
-          },
-          mac,
-        };
-        this.#peer.addChat(push.device, { hostname: push.ip, port: push.udpPort }, signed);
+      case "peer":
+        this.#peer.addChat(
+          push.device,
+          { hostname: push.ip, port: push.udpPort },
+          push.chatId,
+          push.secret,
+        );
         return;
-      }
       case "private":
         return this.#onPrivate(push.device, push.state, push.reason);
       case "logout":

@@ -1,8 +1,13 @@
 /**
- * Private-chat messages over the peer channel: each one is a single CHAT datagram under
- * a server-signed chat ticket, resent every `chatRetryMs` until the peer's CHAT_ACK (at
- * most `chatTries` times), and delivered to the receiver once (retransmissions whose ack
- * was lost are acknowledged again but not delivered twice). The endpoint owns the socket
+ * Private-chat messages over the peer channel. The server introduces a chat to both ends
+ * with its id, the partner's name and address, and a secret (see `chat_keys.ts`). Each
+ * message is one CHAT datagram: the direction's next packet number, the text, and an
+ * HMAC-SHA256 tag under the direction's key over all of it. It is resent every
+ * `chatRetryMs` until the partner's CHAT_ACK (tagged the other way) comes, at most
+ * `chatTries` times. A receiver takes a CHAT only from the partner's introduced address,
+ * with a tag that verifies, and a number its replay window has not seen: an edited,
+ * forged, reflected or replayed datagram is dropped (a genuine retransmission whose ack
+ * was lost is acknowledged again but not delivered twice). The endpoint owns the socket
  * and routes CHAT and CHAT_ACK datagrams here.
  *
  * @module
@@ -10,33 +15,68 @@
 
 import type { Clock, TimerId } from "../internal/clock.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
+import {
+  chatDatagramVerifies,
+  type ChatKeys,
+  deriveChatKeys,
+  sealChatDatagram,
+} from "./chat_keys.ts";
 import { PeerUnreachableError, TransferAbortedError } from "./errors.ts";
 import type { ChatEvent } from "./events.ts";
-import { MAX_CHAT_TEXT_BYTES, type P2pLimits } from "./limits.ts";
-import { type ChatPacket, encodePacket, idToHex } from "./packet.ts";
-import { type ChatTicket, encodeTicket, fromHex, type SignedTicket } from "./ticket.ts";
-import type { TicketGuard } from "./ticket_guard.ts";
+import { CHAT_REPLAY_WINDOW, MAX_CHAT_TEXT_BYTES, type P2pLimits } from "./limits.ts";
+import {
+  type ChatAckPacket,
+  type ChatPacket,
+  DIGEST_BYTES,
+  encodePacket,
+  hexToId,
+} from "./packet.ts";
+import { ReplayWindow } from "./replay_window.ts";
 import { addrKey, type PeerAddr } from "./udp_socket.ts";
-
-/** Chat ids remembered to drop duplicates. */
-const MAX_SEEN_CHATS = 4096;
 
 /** What the chat channel needs from its endpoint. */
 export interface ChatChannelHost {
   readonly clock: Clock;
   readonly limits: Readonly<P2pLimits>;
-  readonly guard: TicketGuard;
   /** Sends one datagram. */
   send(bytes: Uint8Array, to: PeerAddr): void;
-  /** A datagram was not acceptable; `rejected` when its ticket failed the check. */
+  /** A datagram was not acceptable; `rejected` when it failed authentication. */
   drop(rejected?: boolean): void;
   /** A new message arrived. */
   deliver(event: ChatEvent): void;
 }
 
+/** A chat as the server introduced it. */
+export interface ChatIntroduction {
+  /** The chat id: 16 bytes as 32 hex digits. */
+  chatId: string;
+  /** This device's name. */
+  me: string;
+  /** The partner's name. */
+  peer: string;
+  /** The partner's address, as the server knows it: the only source accepted. */
+  addr: PeerAddr;
+  /** The chat's secret from the server. */
+  secret: Uint8Array;
+}
+
+/** One open chat. */
+interface Chat {
+  id: string;
+  idBytes: Uint8Array;
+  peer: string;
+  addr: PeerAddr;
+  addrKey: string;
+  keys: ChatKeys;
+  /** The number of the next message this end sends. */
+  nextNumber: number;
+  /** The partner's numbers seen. */
+  window: ReplayWindow;
+}
+
 interface PendingChat {
+  chat: Chat;
   bytes: Uint8Array;
-  toKey: string;
   tries: number;
   timer: TimerId | undefined;
   done: Deferred<void>;
@@ -45,42 +85,92 @@ interface PendingChat {
 /** Sending and receiving private-chat messages. */
 export class ChatChannel {
   readonly #host: ChatChannelHost;
+  /** Open chats by id (hex). */
+  readonly #chats = new Map<string, Chat>();
+  /** Messages awaiting their ack, by `<chat id>/<number>`. */
   readonly #pending = new Map<string, PendingChat>();
-  readonly #seen = new Map<string, number>();
 
   constructor(host: ChatChannelHost) {
     this.#host = host;
   }
 
   /**
-   * Sends one message and waits for the peer's acknowledgement.
+   * Opens a chat the server introduced (replacing one of the same id).
+   *
+   * @throws {SyntaxError} when the chat id is not 32 hex digits.
+   * @throws {RangeError} when the secret has the wrong length.
+   */
+  open(o: ChatIntroduction): void {
+    const idBytes = hexToId(o.chatId);
+    const chat: Chat = {
+      id: o.chatId.toLowerCase(),
+      idBytes,
+      peer: o.peer,
+      addr: { hostname: o.addr.hostname, port: o.addr.port },
+      addrKey: addrKey(o.addr),
+      keys: deriveChatKeys(o.secret, idBytes, o.me, o.peer),
+      nextNumber: 0,
+      window: new ReplayWindow(CHAT_REPLAY_WINDOW),
+    };
+    this.closeChat(chat.id);
+    this.#chats.set(chat.id, chat);
+  }
+
+  /** Closes a chat: its datagrams are dropped from now on and its sends fail. */
+  closeChat(chatId: string): void {
+    const chat = this.#chats.get(chatId.toLowerCase());
+    if (!chat) return;
+    this.#chats.delete(chat.id);
+    for (const [key, c] of this.#pending) {
+      if (c.chat !== chat) continue;
+      this.#pending.delete(key);
+      this.#settle(c);
+      c.done.reject(
+        new TransferAbortedError("cancelled", `the private chat with ${chat.peer} ended`),
+      );
+    }
+  }
+
+  /** Closes every chat with device `peer`. */
+  closePeer(peer: string): void {
+    for (const chat of [...this.#chats.values()]) if (chat.peer === peer) this.closeChat(chat.id);
+  }
+
+  /**
+   * Sends one message and waits for the partner's acknowledgement.
    *
    * @throws {RangeError} when the text is over {@linkcode MAX_CHAT_TEXT_BYTES}.
-   * @throws {TypeError} when the ticket is not a chat ticket.
+   * @throws {TransferAbortedError} when the chat is not open or ends meanwhile.
    * @throws {PeerUnreachableError} when no acknowledgement came.
    */
-  send(to: PeerAddr, ticket: SignedTicket<ChatTicket>, text: string): Promise<void> {
+  send(chatId: string, text: string): Promise<void> {
     const body = new TextEncoder().encode(text);
     if (body.length > MAX_CHAT_TEXT_BYTES) {
       return Promise.reject(
         new RangeError(`chat text is ${body.length} bytes; the limit is ${MAX_CHAT_TEXT_BYTES}`),
       );
     }
-    if (ticket.ticket.kind !== "chat") {
-      return Promise.reject(new TypeError("sendChat needs a chat ticket"));
+    const chat = this.#chats.get(chatId.toLowerCase());
+    if (!chat) {
+      return Promise.reject(
+        new TransferAbortedError("cancelled", `there is no open private chat ${chatId}`),
+      );
     }
     const { clock, limits } = this.#host;
-    const id = crypto.getRandomValues(new Uint8Array(16));
-    const key = idToHex(id);
+    const number = chat.nextNumber++;
+    const key = `${chat.id}/${number}`;
     const c: PendingChat = {
-      bytes: encodePacket({
-        type: "chat",
-        id,
-        ticket: encodeTicket(ticket.ticket),
-        mac: fromHex(ticket.mac),
-        text: body,
-      }),
-      toKey: addrKey(to),
+      chat,
+      bytes: sealChatDatagram(
+        chat.keys.send,
+        encodePacket({
+          type: "chat",
+          id: chat.idBytes,
+          number,
+          text: body,
+          tag: new Uint8Array(DIGEST_BYTES),
+        }),
+      ),
       tries: 0,
       timer: undefined,
       done: deferred<void>(),
@@ -98,47 +188,90 @@ export class ChatChannel {
         return;
       }
       c.tries++;
-      this.#host.send(c.bytes, to);
+      this.#host.send(c.bytes, chat.addr);
       c.timer = clock.setTimeout(attempt, limits.chatRetryMs);
     };
     attempt();
     return c.done.promise;
   }
 
-  /** Handles a CHAT datagram: admit under this device's key, acknowledge, deliver once. */
-  onChat(p: ChatPacket, id: string, from: PeerAddr, now: number): void {
-    const admission = this.#host.guard.admitChat(p.ticket, p.mac, now);
-    if (!admission.ok) return this.#host.drop(true);
+  /**
+   * Handles a CHAT datagram: from the partner's address, authentic and not seen before,
+   * it is acknowledged and delivered; seen before, only acknowledged again.
+   *
+   * @param bytes the datagram exactly (its tag is checked over the rest).
+   * @param p the same, decoded.
+   * @param id the chat id (hex).
+   * @param fromKey the source address (`addrKey`).
+   */
+  onChat(bytes: Uint8Array, p: ChatPacket, id: string, fromKey: string): void {
+    const chat = this.#authentic(bytes, id, fromKey);
+    if (!chat) return this.#host.drop(true);
+    const verdict = chat.window.check(p.number);
+    if (verdict === "old") return this.#host.drop();
+    if (verdict === "seen") {
+      this.#ack(chat, p.number); // a retransmission: our ack was lost
+      return this.#host.drop();
+    }
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(p.text);
     } catch {
       return this.#host.drop();
     }
-    if (p.text.length > MAX_CHAT_TEXT_BYTES) return this.#host.drop();
-    this.#host.send(encodePacket({ type: "chat_ack", id: p.id }), from);
-    if (this.#seen.has(id)) return; // a retransmission whose ack was lost
-    this.#seen.set(id, now);
-    if (this.#seen.size > MAX_SEEN_CHATS) this.#seen.delete(this.#seen.keys().next().value!);
-    const { ticket } = admission;
-    this.#host.deliver({ from: ticket.from, chatId: ticket.chatId, text });
+    chat.window.accept(p.number);
+    this.#ack(chat, p.number);
+    this.#host.deliver({ from: chat.peer, chatId: chat.id, text });
   }
 
-  /** Handles a CHAT_ACK datagram from `fromKey`. */
-  onAck(id: string, fromKey: string): void {
-    const c = this.#pending.get(id);
-    if (!c || c.toKey !== fromKey) return this.#host.drop();
-    this.#pending.delete(id);
-    if (c.timer !== undefined) this.#host.clock.clearTimeout(c.timer);
+  /**
+   * Handles a CHAT_ACK datagram: an authentic one from the partner settles the message.
+   *
+   * @param bytes the datagram exactly.
+   * @param p the same, decoded.
+   * @param id the chat id (hex).
+   * @param fromKey the source address (`addrKey`).
+   */
+  onAck(bytes: Uint8Array, p: ChatAckPacket, id: string, fromKey: string): void {
+    const chat = this.#authentic(bytes, id, fromKey);
+    if (!chat) return this.#host.drop(true);
+    const key = `${chat.id}/${p.number}`;
+    const c = this.#pending.get(key);
+    if (!c) return this.#host.drop(); // a repeated ack
+    this.#pending.delete(key);
+    this.#settle(c);
     c.done.resolve();
   }
 
-  /** Fails every message still waiting for its acknowledgement. */
+  /** Fails every message still waiting for its acknowledgement and forgets every chat. */
   close(): void {
     for (const c of this.#pending.values()) {
-      if (c.timer !== undefined) this.#host.clock.clearTimeout(c.timer);
+      this.#settle(c);
       c.done.reject(new TransferAbortedError("closing", "the endpoint was closed"));
     }
     this.#pending.clear();
+    this.#chats.clear();
+  }
+
+  /** The open chat a datagram belongs to, if it came from the partner and verifies. */
+  #authentic(bytes: Uint8Array, id: string, fromKey: string): Chat | undefined {
+    const chat = this.#chats.get(id);
+    if (!chat || chat.addrKey !== fromKey) return undefined;
+    return chatDatagramVerifies(chat.keys.receive, bytes) ? chat : undefined;
+  }
+
+  #ack(chat: Chat, number: number): void {
+    const ack = encodePacket({
+      type: "chat_ack",
+      id: chat.idBytes,
+      number,
+      tag: new Uint8Array(DIGEST_BYTES),
+    });
+    this.#host.send(sealChatDatagram(chat.keys.send, ack), chat.addr);
+  }
+
+  #settle(c: PendingChat): void {
+    if (c.timer !== undefined) this.#host.clock.clearTimeout(c.timer);
+    c.timer = undefined;
   }
 }

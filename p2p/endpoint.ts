@@ -13,7 +13,7 @@
 import { type Clock, systemClock } from "../internal/clock.ts";
 import { AmplificationLimiter } from "./amplification.ts";
 import { ChatChannel } from "./chat_channel.ts";
-import { AbortCode, TransferAbortedError } from "./errors.ts";
+import { AbortCode, type AbortReason, TransferAbortedError } from "./errors.ts";
 import { type PeerEventMap, PeerEvents } from "./events.ts";
 import { IncomingTransfer } from "./incoming_transfer.ts";
 import { MAX_PAYLOAD_BYTES, type P2pLimits, resolveLimits } from "./limits.ts";
@@ -38,7 +38,7 @@ import {
   type StartPacket,
 } from "./packet.ts";
 import { removeStaleParts } from "./storage.ts";
-import type { ChatTicket, SignedTicket } from "./ticket.ts";
+import type { FileTicket } from "./ticket.ts";
 import { TicketGuard } from "./ticket_guard.ts";
 import type { TransferHost } from "./transfer_host.ts";
 import { addrKey, type DatagramSocket, openUdpSocket, type PeerAddr } from "./udp_socket.ts";
@@ -53,6 +53,11 @@ export interface PeerEndpointOptions {
   port?: number;
   /** Folder where received files are stored. */
   receiveDir: string;
+  /**
+   * Names a received file must not take even when free (the edge passes its own data
+   * files' names); a numbered name is used instead. Default: none.
+   */
+  reservedName?: (name: string) => boolean;
   /** Time source (default: the system clock). */
   clock?: Clock;
   /** Limit overrides. */
@@ -102,6 +107,7 @@ export class PeerEndpoint {
   #clock: Clock;
   #limits: P2pLimits;
   #dir: string;
+  #reservedName: (name: string) => boolean;
   #guard = new TicketGuard();
   #chat: ChatChannel;
   #limiter: AmplificationLimiter;
@@ -110,6 +116,8 @@ export class PeerEndpoint {
   #opening = new Set<string>();
   #incoming = new Map<string, IncomingTransfer>();
   #finished = new Map<string, number>();
+  /** Devices this one blocked → tickets with them expiring by then are refused. */
+  #blocked = new Map<string, number>();
   #deviceName: string | undefined;
   #closed = false;
   #loop: Promise<void>;
@@ -147,11 +155,11 @@ export class PeerEndpoint {
     this.#clock = o.clock ?? systemClock;
     this.#limits = limits;
     this.#dir = o.receiveDir;
+    this.#reservedName = o.reservedName ?? (() => false);
     this.#limiter = new AmplificationLimiter(3);
     this.#chat = new ChatChannel({
       clock: this.#clock,
       limits,
-      guard: this.#guard,
       send: (bytes, to) => this.#send(bytes, to),
       drop: (rejected) => {
         if (rejected) this.stats.rejected++;
@@ -216,7 +224,7 @@ export class PeerEndpoint {
 
   /**
    * Sets this device's ticket key (given by the server at login). Until then every
-   * START and CHAT is refused.
+   * START is refused.
    *
    * @param key the 32-byte key.
    * @param deviceName this device's name; when known, tickets must name it as `to`.
@@ -233,15 +241,6 @@ export class PeerEndpoint {
    */
   on<K extends keyof PeerEventMap>(type: K, fn: (e: PeerEventMap[K]) => void): () => void {
     return this.events.on(type, fn);
-  }
-
-  /**
-   * Stops accepting messages of a private chat.
-   *
-   * @param chatId the chat's id from its ticket.
-   */
-  revokeChat(chatId: string): void {
-    this.#guard.revokeChat(chatId, this.#clock.now() + 86_400_000);
   }
 
   // ---------------------------------------------------------------- datagram path
@@ -407,10 +406,9 @@ export class PeerEndpoint {
         return this.#drop();
       }
       case "chat":
-        this.#limiter.received(key, bytes.length);
-        return this.#chat.onChat(p, id, from, now);
+        return this.#chat.onChat(bytes, p, id, key);
       case "chat_ack":
-        return this.#chat.onAck(id, key);
+        return this.#chat.onAck(bytes, p, id, key);
     }
   }
 
@@ -439,7 +437,7 @@ export class PeerEndpoint {
       this.#drop();
       return this.#refuse(p.id, from, key, "busy", "too many transfers at once");
     }
-    const adm = this.#guard.admitStart(p, now);
+    const adm = this.#guard.admitStart(p, now, (t) => this.#refusal(t));
     if (!adm.ok) {
       this.stats.rejected++;
       this.#drop();
@@ -453,11 +451,38 @@ export class PeerEndpoint {
       from,
       fromKey: key,
       receiveDir: this.#dir,
+      reservedName: this.#reservedName,
       receiveBufferBytes: this.#socket.receiveBufferBytes,
       now,
     });
     this.#incoming.set(id, inc);
     inc.open();
+  }
+
+  /** Why a valid ticket is refused: its sender is blocked, or holds its share of slots. */
+  #refusal(t: FileTicket): { reason: AbortReason; message: string } | undefined {
+    if (this.#isBlockedTicket(t.from, t.expiresAt)) {
+      return { reason: "blocked", message: this.#blockedText(t.from) };
+    }
+    const limit = this.#limits.maxIncomingTransfersPerSender;
+    let mine = 0;
+    for (const i of this.#incoming.values()) if (!i.core.ended && i.peer === t.from) mine++;
+    if (mine < limit) return undefined;
+    return {
+      reason: "busy",
+      message:
+        `already receiving ${mine} files from ${t.from}, the most one sender may send at once`,
+    };
+  }
+
+  /** Whether a ticket with `device` expiring at `expiresAt` predates blocking it. */
+  #isBlockedTicket(device: string, expiresAt: number): boolean {
+    const until = this.#blocked.get(device);
+    return until !== undefined && expiresAt <= until;
+  }
+
+  #blockedText(device: string): string {
+    return `${this.#deviceName ?? "the peer"} has blocked ${device}`;
   }
 
   #track(p: Promise<unknown>): void {
@@ -513,6 +538,9 @@ export class PeerEndpoint {
     if (this.#closed) {
       // Closed while the file was opening: close() could not see this transfer.
       out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
+    } else if (this.#isBlockedTicket(t.to, t.expiresAt)) {
+      // Blocked while the file was opening: blockPeer() could not see this transfer.
+      this.#stopForBlock(out);
     }
     return await out.run(o.signal);
   }
@@ -527,20 +555,82 @@ export class PeerEndpoint {
   // ---------------------------------------------------------------- chat
 
   /**
-   * Sends one private-chat message and waits for the peer's acknowledgement
-   * (retransmitting every `chatRetryMs`, up to `chatTries` times); see `chat_channel.ts`.
+   * Opens a private chat the server introduced: messages are then accepted from the
+   * partner's address alone, authenticated under keys derived from the chat's secret
+   * (see `chat_channel.ts`).
    *
-   * @param to the peer's UDP address.
-   * @param ticket the chat ticket from the server (signed under the peer's key).
+   * @param o the chat id (32 hex digits), the partner's name and address, the secret.
+   * @throws {TypeError} when this device's name is not known yet (`setTicketKey`).
+   * @throws {SyntaxError} for a bad chat id; {RangeError} for a secret not 32 bytes.
+   */
+  openChat(o: { chatId: string; peer: string; addr: PeerAddr; secret: Uint8Array }): void {
+    if (this.#deviceName === undefined) {
+      throw new TypeError("openChat needs this device's name: call setTicketKey(key, name) first");
+    }
+    this.#chat.open({ ...o, me: this.#deviceName });
+  }
+
+  /**
+   * Closes a private chat: its datagrams are dropped from now on and sends in progress
+   * fail.
+   *
+   * @param chatId the chat's id.
+   */
+  closeChat(chatId: string): void {
+    this.#chat.closeChat(chatId);
+  }
+
+  /**
+   * Sends one private-chat message and waits for the partner's acknowledgement
+   * (retransmitting every `chatRetryMs`, up to `chatTries` times).
+   *
+   * @param chatId an open chat's id.
    * @param text the message, at most `MAX_CHAT_TEXT_BYTES` (400) UTF-8 bytes.
    * @throws {RangeError} when the text is too long.
+   * @throws {TransferAbortedError} when the chat is not open or ends meanwhile.
    * @throws {PeerUnreachableError} when no acknowledgement came.
    */
-  sendChat(to: PeerAddr, ticket: SignedTicket<ChatTicket>, text: string): Promise<void> {
+  sendChat(chatId: string, text: string): Promise<void> {
     if (this.#closed) {
       return Promise.reject(new TransferAbortedError("closing", "the endpoint is closed"));
     }
-    return this.#chat.send(to, ticket, text);
+    return this.#chat.send(chatId, text);
+  }
+
+  // ---------------------------------------------------------------- blocking
+
+  /**
+   * Ends everything with `device`, which this device has just blocked: incoming
+   * transfers from it fail and outgoing ones to it are cancelled, both with reason
+   * `blocked`, which the other side sees; chats with it are closed; and file tickets with it
+   * that the server issued until now (those expiring within `ticketTtlMs`) are refused.
+   *
+   * @param device the blocked device's name.
+   * @param ticketTtlMs the server's file-ticket lifetime.
+   */
+  blockPeer(device: string, ticketTtlMs: number): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    for (const [name, until] of this.#blocked) if (until < now) this.#blocked.delete(name);
+    this.#blocked.set(device, now + ticketTtlMs);
+    this.#chat.closePeer(device);
+    for (const out of [...this.#outgoing.values()]) {
+      if (out.peer === device) this.#stopForBlock(out);
+    }
+    for (const inc of [...this.#incoming.values()]) {
+      if (inc.peer !== device || inc.core.ended) continue;
+      inc.core.fail("blocked", this.#blockedText(device), now);
+      inc.service();
+    }
+  }
+
+  #stopForBlock(out: OutgoingTransfer): void {
+    out.core.cancel(
+      "blocked",
+      new TransferAbortedError("blocked", `stopped sending to ${out.peer}: you blocked it`),
+      this.#blockedText(out.peer),
+    );
+    out.service();
   }
 
   // ---------------------------------------------------------------- shutdown

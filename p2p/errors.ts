@@ -29,6 +29,8 @@ export const AbortCode = {
   busy: 10,
   /** The endpoint is closing. */
   closing: 11,
+  /** The peer blocked this device: it ends every transfer and chat with it. */
+  blocked: 12,
 } as const;
 
 /** One of the {@linkcode AbortCode} names. */
@@ -137,6 +139,11 @@ export function errorFromAbort(code: number, text: string): TransferError {
       return new ReceiverStorageError(
         reason,
         `receiver could not store the file (${reason})${said}; the receiving device must free space or fix its receive folder`,
+      );
+    case "blocked":
+      return new TransferAbortedError(
+        reason,
+        `the receiver stopped the transfer${said || ": it has blocked this device"}`,
       );
     case "digest_mismatch":
       return new IntegrityError(

@@ -10,11 +10,17 @@ export interface FileStartedEvent {
   filename: string;
   /** Announced size. */
   bytes: number;
-  /** Where the file will be stored once verified. */
+  /**
+   * Where the file is meant to be stored once verified; the {@linkcode FileEvent}'s
+   * `path` is where it was (a numbered name if this one was taken by then).
+   */
   path: string;
   transferId: string;
 }
-/** A file arrived, was verified (SHA-256) and stored under `path`. */
+/**
+ * A file arrived, was verified (SHA-256) and stored under `path`: `<sender>_<filename>`,
+ * or `<sender>_<stem> (n).<ext>` when that name was taken (nothing is ever replaced).
+ */
 export interface FileEvent {
   from: string;
   path: string;

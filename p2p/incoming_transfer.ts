@@ -1,8 +1,8 @@
 /**
  * The receiving side of one file transfer: a {@linkcode ReceiverCore} driven by the
  * endpoint's datagrams and a {@linkcode TransferTimer}, with the file written in order
- * through a `.part` temporary file that is renamed into place once the SHA-256 matched,
- * and the `file_started`, `file` and `file_failed` events.
+ * through a `.part` temporary file that gets a free final name once the SHA-256 matched
+ * (never replacing a file), and the `file_started`, `file` and `file_failed` events.
  *
  * @module
  */
@@ -39,6 +39,8 @@ export interface IncomingTransferOptions {
   fromKey: string;
   /** Folder where received files are stored. */
   receiveDir: string;
+  /** Names the file must not take though free (see `PeerEndpointOptions`). */
+  reservedName: (name: string) => boolean;
   /** The socket's receive buffer, when known. */
   receiveBufferBytes: number | undefined;
   now: number;
@@ -47,6 +49,8 @@ export interface IncomingTransferOptions {
 /** One file being received. */
 export class IncomingTransfer {
   readonly id: string;
+  /** The sending device's name, from the ticket. */
+  readonly peer: string;
   readonly idBytes: Uint8Array;
   /** Length of a full DATA datagram of this transfer. */
   readonly dataBytes: number;
@@ -58,6 +62,7 @@ export class IncomingTransfer {
   readonly #ticket: FileTicket;
   readonly #dir: string;
   readonly #name: string;
+  readonly #reserved: (name: string) => boolean;
   #part: PartFile | undefined;
   #writing = false;
   #committing = false;
@@ -73,6 +78,7 @@ export class IncomingTransfer {
     this.#host = host;
     this.#clock = host.clock;
     this.id = o.id;
+    this.peer = o.ticket.from;
     this.idBytes = p.id;
     this.dataBytes = DATA_HEADER_BYTES + p.payloadBytes;
     this.core = new ReceiverCore({
@@ -91,6 +97,7 @@ export class IncomingTransfer {
     this.#ticket = o.ticket;
     this.#dir = o.receiveDir;
     this.#name = storedFileName(o.ticket.from, o.ticket.filename);
+    this.#reserved = o.reservedName;
     this.#timer = new TransferTimer(this.#clock, () => {
       this.core.handleTimeout(this.#clock.now());
       this.service();
@@ -204,10 +211,11 @@ export class IncomingTransfer {
 
   async #commit(): Promise<void> {
     const part = this.#part!;
+    let path: string;
     try {
-      await part.commit();
+      path = await part.commit(this.#reserved);
     } catch (e) {
-      const f = classifyStorageError(e, `store ${part.finalPath}`);
+      const f = classifyStorageError(e, `store ${this.#name} in ${this.#dir}`);
       this.core.fail(f.reason, f.message, this.#clock.now());
       await part.discard();
       this.service();
@@ -216,7 +224,7 @@ export class IncomingTransfer {
     this.core.committed(this.#clock.now());
     this.#host.emit("file", {
       from: this.#ticket.from,
-      path: part.finalPath,
+      path,
       bytes: this.#ticket.size,
       sha256: toHex(this.core.sha256!),
       transferId: this.id,

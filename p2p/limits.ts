@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Smallest allowed data payload: START and CHAT (ticket + text) must fit in one datagram. */
+/** Smallest allowed data payload: a START (with its ticket) must fit in one datagram. */
 export const MIN_PAYLOAD_BYTES = 1024;
 /** Largest allowed data payload: 1450 + 22 header + 28 IP/UDP = 1500, a typical path MTU. */
 export const MAX_PAYLOAD_BYTES = 1450;
@@ -13,14 +13,27 @@ export const MAX_PAYLOAD_BYTES = 1450;
 export const MAX_TICKET_BYTES = 512;
 /** Largest chat text, in UTF-8 bytes. */
 export const MAX_CHAT_TEXT_BYTES = 400;
+/**
+ * Chat packet numbers remembered below the highest one received, per direction: one in
+ * the window is delivered once, one below it is dropped as a replay.
+ */
+export const CHAT_REPLAY_WINDOW = 64;
 /** Largest reason text in an ABORT datagram, in UTF-8 bytes. */
 export const MAX_REASON_BYTES = 200;
 /** Most SACK ranges one ACK carries. */
 export const MAX_SACK_RANGES = 32;
 /** Longest stored file name (UTF-8 bytes) after sanitising. */
 export const MAX_FILE_NAME_BYTES = 200;
+/**
+ * Most numbered names (`<name> (1)` ... `<name> (1000)`) a received file tries when its
+ * name is taken, before the transfer fails as `unwritable`.
+ */
+export const MAX_NAME_COUNTER = 1000;
 /** Largest file a ticket may announce (2^48 bytes keeps offsets exact in a double). */
 export const MAX_FILE_BYTES = 2 ** 48;
+
+/** Default of {@linkcode P2pLimits.maxIncomingTransfersPerSender}: `busy` beyond. */
+export const MAX_INCOMING_TRANSFERS_PER_SENDER = 4;
 
 /** Tunable limits and timers; every field has a default in {@linkcode DEFAULT_LIMITS}. */
 export interface P2pLimits {
@@ -72,6 +85,11 @@ export interface P2pLimits {
   socketBufferBytes: number;
   /** Concurrent incoming transfers per endpoint. */
   maxIncomingTransfers: number;
+  /**
+   * Concurrent incoming transfers from one sending device (by the ticket's `from`), so
+   * no one sender holds all of {@linkcode P2pLimits.maxIncomingTransfers}.
+   */
+  maxIncomingTransfersPerSender: number;
   /** How long a finished transfer is remembered to re-acknowledge late FINs. */
   lingerMs: number;
   /** Chat: retransmission interval and how many tries before giving up. */
@@ -100,6 +118,7 @@ export const DEFAULT_LIMITS: Readonly<P2pLimits> = Object.freeze({
   segmentsPerSend: 64,
   socketBufferBytes: 4 * 1024 * 1024,
   maxIncomingTransfers: 16,
+  maxIncomingTransfersPerSender: MAX_INCOMING_TRANSFERS_PER_SENDER,
   lingerMs: 10_000,
   chatRetryMs: 300,
   chatTries: 8,
@@ -144,6 +163,7 @@ export function resolveLimits(overrides: Partial<P2pLimits> = {}): P2pLimits {
       "segmentsPerSend",
       "socketBufferBytes",
       "maxIncomingTransfers",
+      "maxIncomingTransfersPerSender",
       "chatRetryMs",
       "chatTries",
     ] as const

@@ -7,6 +7,8 @@
  * timing, AIMD congestion control with pacing, FIN/FIN_ACK with a whole-file SHA-256,
  * and streaming through bounded buffers on both ends. Peers are admitted only with a
  * one-time ticket the server signed under the receiver's key ({@linkcode signTicket}).
+ * Private-chat messages are authenticated per datagram under keys derived from a secret
+ * the server gives both ends of the chat (`PeerEndpoint.openChat`).
  *
  * The protocol cores ({@linkcode SenderCore}, {@linkcode ReceiverCore}) are sans-I/O;
  * `docs/P2P.md` describes packet layouts, state machines, timers and limits.
@@ -64,7 +66,8 @@ export {
   TICKET_KEY_BYTES,
   verifyTicket,
 } from "./ticket.ts";
-export type { ChatTicket, FileTicket, SignedTicket, Ticket } from "./ticket.ts";
+export type { FileTicket, SignedTicket, Ticket } from "./ticket.ts";
+export { CHAT_SECRET_BYTES } from "./chat_keys.ts";
 export { safeFileName, storedFileName } from "./safe_file_name.ts";
 export {
   DEFAULT_LIMITS,

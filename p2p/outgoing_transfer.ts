@@ -47,6 +47,8 @@ export interface SendFileResult {
 /** One file being sent. */
 export class OutgoingTransfer {
   readonly id: string;
+  /** The receiving device's name, from the ticket. */
+  readonly peer: string;
   readonly idBytes: Uint8Array;
   readonly core: SenderCore;
   readonly toKey: string;
@@ -106,6 +108,7 @@ export class OutgoingTransfer {
     this.#host = host;
     this.#clock = host.clock;
     this.id = t.transferId;
+    this.peer = t.to;
     this.idBytes = idBytes;
     this.core = new SenderCore({
       id: idBytes,

@@ -1,15 +1,23 @@
 /**
  * UVF datagram codec: pure encode/decode over `Uint8Array`. Byte layouts are in
  * `docs/P2P.md` ("Packet formats"). Every datagram starts with the same 18-byte header:
- * magic/version (1), type (1), transfer id (16).
+ * magic/version (1), type (1), transfer or chat id (16).
  *
  * @module
  */
 
-import { MAX_REASON_BYTES, MAX_SACK_RANGES, MAX_TICKET_BYTES } from "./limits.ts";
+import {
+  MAX_CHAT_TEXT_BYTES,
+  MAX_REASON_BYTES,
+  MAX_SACK_RANGES,
+  MAX_TICKET_BYTES,
+} from "./limits.ts";
 
-/** First byte of every UVF datagram: protocol magic 0xB (high nibble), version 1. */
-export const PACKET_MAGIC = 0xb1;
+/**
+ * First byte of every UVF datagram: protocol magic 0xB (high nibble), version 2 (version
+ * 1 had unauthenticated CHAT datagrams under a ticket; its datagrams are dropped).
+ */
+export const PACKET_MAGIC = 0xb2;
 /** Bytes before the type-specific body. */
 export const HEADER_BYTES = 18;
 /** Bytes before the payload in a DATA datagram. */
@@ -18,6 +26,8 @@ export const DATA_HEADER_BYTES = HEADER_BYTES + 4;
 export const ID_BYTES = 16;
 /** Bytes in a SHA-256 digest and in an HMAC-SHA256 tag. */
 export const DIGEST_BYTES = 32;
+/** Largest packet number: numbers are u64 on the wire, kept exact in a double. */
+export const MAX_PACKET_NUMBER = Number.MAX_SAFE_INTEGER;
 
 /** Datagram type codes (one table; see `docs/P2P.md`). */
 export const PacketType = {
@@ -93,18 +103,24 @@ export interface AbortPacket {
   code: number;
   reason: string;
 }
-/** A private-chat message carrying its chat ticket. `id` is the message id. */
+/**
+ * One private-chat message. `id` is the chat id; `number` counts this direction's
+ * messages (never reused); `tag` is the HMAC-SHA256, under the direction's key, of every
+ * byte before it (see `chat_keys.ts`).
+ */
 export interface ChatPacket {
   type: "chat";
   id: Uint8Array;
-  ticket: Uint8Array;
-  mac: Uint8Array;
+  number: number;
   text: Uint8Array;
+  tag: Uint8Array;
 }
-/** Acknowledges one chat message. */
+/** Acknowledges chat message `number`; `tag` as in {@linkcode ChatPacket}, the other way. */
 export interface ChatAckPacket {
   type: "chat_ack";
   id: Uint8Array;
+  number: number;
+  tag: Uint8Array;
 }
 
 /** Every UVF datagram, discriminated on `type`. */
@@ -144,10 +160,24 @@ function bodyLength(p: Packet): number {
     case "abort":
       return 1 + 2 + encoder.encode(p.reason).length;
     case "chat":
-      return 2 + p.ticket.length + DIGEST_BYTES + 2 + p.text.length;
+      return 8 + 2 + p.text.length + DIGEST_BYTES;
     case "chat_ack":
-      return 0;
+      return 8 + DIGEST_BYTES;
   }
+}
+
+function setU64(view: DataView, o: number, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`packet number must be in 0..${MAX_PACKET_NUMBER}, got ${n}`);
+  }
+  view.setUint32(o, Math.floor(n / 2 ** 32));
+  view.setUint32(o + 4, n >>> 0);
+}
+
+function getU64(view: DataView, o: number): number {
+  const n = view.getUint32(o) * 2 ** 32 + view.getUint32(o + 4);
+  if (n > MAX_PACKET_NUMBER) throw new MalformedPacketError("packet number out of range");
+  return n;
 }
 
 function checkU32(n: number, what: string): void {
@@ -224,16 +254,17 @@ export function encodePacket(p: Packet): Uint8Array {
       break;
     }
     case "chat":
-      if (p.ticket.length > MAX_TICKET_BYTES) throw new RangeError("ticket too long");
-      if (p.mac.length !== DIGEST_BYTES) throw new RangeError("mac must be 32 bytes");
-      view.setUint16(o, p.ticket.length);
-      out.set(p.ticket, o + 2);
-      out.set(p.mac, o + 2 + p.ticket.length);
-      o += 2 + p.ticket.length + DIGEST_BYTES;
-      view.setUint16(o, p.text.length);
-      out.set(p.text, o + 2);
+      if (p.text.length > MAX_CHAT_TEXT_BYTES) throw new RangeError("chat text too long");
+      if (p.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
+      setU64(view, o, p.number);
+      view.setUint16(o + 8, p.text.length);
+      out.set(p.text, o + 10);
+      out.set(p.tag, o + 10 + p.text.length);
       break;
     case "chat_ack":
+      if (p.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
+      setU64(view, o, p.number);
+      out.set(p.tag, o + 8);
       break;
   }
   return out;
@@ -340,25 +371,26 @@ export function decodePacket(bytes: Uint8Array): Packet {
       return { type, id, code, reason };
     }
     case "chat": {
-      need(2, "ticket length");
-      const tl = view.getUint16(o);
-      if (tl > MAX_TICKET_BYTES) throw new MalformedPacketError("ticket too long");
-      o += 2;
-      need(tl + DIGEST_BYTES + 2, "ticket");
-      const ticket = bytes.slice(o, o + tl);
-      const mac = bytes.slice(o + tl, o + tl + DIGEST_BYTES);
-      o += tl + DIGEST_BYTES;
-      const xl = view.getUint16(o);
-      o += 2;
-      need(xl, "text");
+      need(10, "number and text length");
+      const number = getU64(view, o);
+      const xl = view.getUint16(o + 8);
+      if (xl > MAX_CHAT_TEXT_BYTES) throw new MalformedPacketError("chat text too long");
+      o += 10;
+      need(xl + DIGEST_BYTES, "text and tag");
       const text = bytes.slice(o, o + xl);
-      o += xl;
+      const tag = bytes.slice(o + xl, o + xl + DIGEST_BYTES);
+      o += xl + DIGEST_BYTES;
       done();
-      return { type, id, ticket, mac, text };
+      return { type, id, number, text, tag };
     }
-    case "chat_ack":
+    case "chat_ack": {
+      need(8 + DIGEST_BYTES, "number and tag");
+      const number = getU64(view, o);
+      const tag = bytes.slice(o + 8, o + 8 + DIGEST_BYTES);
+      o += 8 + DIGEST_BYTES;
       done();
-      return { type, id };
+      return { type, id, number, tag };
+    }
   }
 }
 
@@ -397,13 +429,11 @@ export function packetLength(bytes: Uint8Array): number | undefined {
       return len < 0 ? undefined : o + 3 + len;
     }
     case PacketType.chat: {
-      const tl = u16(o);
-      if (tl < 0) return undefined;
-      const xl = u16(o + 2 + tl + DIGEST_BYTES);
-      return xl < 0 ? undefined : o + 2 + tl + DIGEST_BYTES + 2 + xl;
+      const xl = u16(o + 8);
+      return xl < 0 ? undefined : o + 10 + xl + DIGEST_BYTES;
     }
     case PacketType.chat_ack:
-      return o;
+      return o + 8 + DIGEST_BYTES;
     default:
       return undefined;
   }

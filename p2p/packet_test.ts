@@ -32,14 +32,9 @@ const samples: Packet[] = [
   { type: "fin", id, sha256: d32 },
   { type: "fin_ack", id, sha256: d32 },
   { type: "abort", id, code: 4, reason: "disk full — écrire impossible" },
-  {
-    type: "chat",
-    id,
-    ticket: new Uint8Array([1, 2, 3]),
-    mac: d32,
-    text: new TextEncoder().encode("hi"),
-  },
-  { type: "chat_ack", id },
+  { type: "chat", id, number: 0, text: new TextEncoder().encode("hi ☺"), tag: d32 },
+  { type: "chat", id, number: 2 ** 53 - 1, text: new Uint8Array(400), tag: d32 },
+  { type: "chat_ack", id, number: 2 ** 40 + 7, tag: d32 },
 ];
 
 Deno.test("every packet type round-trips through encode/decode", () => {
@@ -76,6 +71,19 @@ Deno.test("trailing bytes, bad magic and unknown types are rejected", () => {
   const badType = fin.slice();
   badType[1] = 99;
   assert.throws(() => decodePacket(badType), MalformedPacketError);
+  const version1 = fin.slice();
+  version1[0] = 0xb1;
+  assert.throws(() => decodePacket(version1), /bad magic\/version/);
+});
+
+Deno.test("a chat packet number beyond 2^53 - 1 or text over 400 bytes is malformed", () => {
+  const ack = encodePacket({ type: "chat_ack", id, number: 1, tag: d32 });
+  ack[18] = 0x00;
+  ack[19] = 0x20; // 2^53
+  assert.throws(() => decodePacket(ack), /packet number out of range/);
+  const chat = encodePacket({ type: "chat", id, number: 1, text: new Uint8Array(3), tag: d32 });
+  new DataView(chat.buffer).setUint16(26, 401);
+  assert.throws(() => decodePacket(chat), /chat text too long/);
 });
 
 Deno.test("SACK ranges must ascend above cum; abort reason must be UTF-8", () => {
@@ -101,7 +109,7 @@ Deno.test("random garbage never escapes as anything but MalformedPacketError", (
     const n = Math.floor(rand() * 80);
     const bytes = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
     if (n > 1 && rand() < 0.7) {
-      bytes[0] = 0xb1;
+      bytes[0] = 0xb2;
       bytes[1] = 1 + Math.floor(rand() * 8);
     }
     try {
@@ -113,7 +121,15 @@ Deno.test("random garbage never escapes as anything but MalformedPacketError", (
 });
 
 Deno.test("encodePacket rejects out-of-range fields with RangeError", () => {
-  assert.throws(() => encodePacket({ type: "chat_ack", id: new Uint8Array(3) }), RangeError);
+  assert.throws(
+    () => encodePacket({ type: "chat_ack", id: new Uint8Array(3), number: 0, tag: d32 }),
+    RangeError,
+  );
+  assert.throws(() => encodePacket({ type: "chat_ack", id, number: -1, tag: d32 }), RangeError);
+  assert.throws(
+    () => encodePacket({ type: "chat", id, number: 1, text: new Uint8Array(401), tag: d32 }),
+    RangeError,
+  );
   assert.throws(
     () => encodePacket({ type: "data", id, seq: -1, payload: new Uint8Array() }),
     RangeError,

@@ -13,7 +13,7 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { AbortCode, type AbortReason } from "./errors.ts";
+import { AbortCode, type AbortReason, abortReasonOf } from "./errors.ts";
 import { MAX_SACK_RANGES, type P2pLimits } from "./limits.ts";
 import { encodePacket, type Packet, type SeqRange } from "./packet.ts";
 
@@ -83,7 +83,12 @@ export class ReceiverCore {
   #sinceAck = 0;
   #lastWindow = 0;
   #outbox: Uint8Array[] = [];
-  #lastHeard: number;
+  /**
+   * When the transfer last moved: opened, a new packet accepted from the sender, or
+   * accepted bytes written. Only this holds off the stall timeout: a sender that sends
+   * duplicates, invalid or out-of-window DATA, STARTs or early FINs makes no progress.
+   */
+  #lastProgress: number;
   #endedAt: number | undefined;
   #replyDue = 0;
 
@@ -105,7 +110,7 @@ export class ReceiverCore {
     this.#payload = o.payloadBytes;
     this.#total = Math.ceil(o.size / o.payloadBytes);
     this.#l = o.limits;
-    this.#lastHeard = o.now;
+    this.#lastProgress = o.now;
     this.#ringPackets = Math.max(1, Math.min(this.#total, o.limits.windowPackets));
     this.#maxWindow = Math.max(
       1,
@@ -155,7 +160,7 @@ export class ReceiverCore {
   opened(now: number): void {
     if (this.#state !== "opening") return;
     this.#state = "receiving";
-    this.#lastHeard = now;
+    this.#lastProgress = now;
     this.#ackNow = true;
     this.#maybeComplete();
   }
@@ -257,11 +262,11 @@ export class ReceiverCore {
     // Hash before the ring slots can be reused.
     this.#hashUpTo(this.#consumed + packets);
     this.#consumed += packets;
+    this.#lastProgress = now;
     // Window update: tell a sender that saw a nearly closed window that it reopened.
     if (this.#lastWindow < this.#maxWindow / 4 && this.window >= this.#maxWindow / 2) {
       this.#ackNow = true;
     }
-    void now;
     this.#maybeComplete();
   }
 
@@ -292,7 +297,7 @@ export class ReceiverCore {
       this.fail(
         "digest_mismatch",
         "SHA-256 of the received bytes does not match the sender's",
-        this.#lastHeard,
+        this.#lastProgress,
       );
       return;
     }
@@ -311,7 +316,6 @@ export class ReceiverCore {
       if (p.type !== "abort") this.#queueAbort(now);
       return;
     }
-    this.#lastHeard = now;
     switch (p.type) {
       case "start":
         // A repeated START: our accepting ACK was lost.
@@ -332,12 +336,17 @@ export class ReceiverCore {
           }
         }
         break;
-      case "abort":
+      case "abort": {
+        const reason = abortReasonOf(p.code) ?? "cancelled";
         this.#state = "failed";
-        this.#failure = { reason: "cancelled", message: p.reason || "sender cancelled" };
+        this.#failure = {
+          reason,
+          message: p.reason || `the sender ended the transfer (${reason})`,
+        };
         this.#endedAt = now;
         this.#release();
         break;
+      }
       default:
         break;
     }
@@ -358,7 +367,6 @@ export class ReceiverCore {
       this.#queueAbort(now);
       return;
     }
-    this.#lastHeard = now;
     if (this.#state === "receiving") this.#onData(seq, payload, now, ackNow);
   }
 
@@ -385,6 +393,7 @@ export class ReceiverCore {
       return;
     }
     this.#ring.set(payload, (seq % n) * this.#payload);
+    this.#lastProgress = now;
     if (seq !== this.#cum) {
       this.#have[seq % n] = 1;
       this.#oooCount++;
@@ -471,20 +480,32 @@ export class ReceiverCore {
     if (this.#outbox.length > 0) return now;
     if (this.#ackNow && (this.#state === "receiving" || this.#state === "committing")) return now;
     if (this.ended) return this.#endedAt! + this.#l.lingerMs;
-    let t = this.#lastHeard + this.#l.stallTimeoutMs;
+    // While accepted bytes wait for the disk, the sender is not the one stalling.
+    let t = this.#waitingForDisk ? Infinity : this.#lastProgress + this.#l.stallTimeoutMs;
     if (this.#ackAt !== undefined && this.#ackAt < t) t = this.#ackAt;
-    return t;
+    return t === Infinity ? undefined : t;
+  }
+
+  /** Whether accepted bytes are not yet written (the driver calls consumed() when they are). */
+  get #waitingForDisk(): boolean {
+    return this.#consumed < this.#cum;
   }
 
   /**
-   * Runs expired timers: the stall timeout fails the transfer (reason `stalled`).
+   * Runs expired timers: the stall timeout fails the transfer (reason `stalled`) when
+   * no new bytes came from the sender for `stallTimeoutMs` (anything else it sends does
+   * not count) and none are waiting to be written.
    *
    * @param now the current time.
    */
   handleTimeout(now: number): void {
-    if (this.ended || this.#state === "committing") return;
-    if (now >= this.#lastHeard + this.#l.stallTimeoutMs) {
-      this.fail("stalled", `no data from the sender for ${this.#l.stallTimeoutMs} ms`, now);
+    if (this.ended || this.#state === "committing" || this.#waitingForDisk) return;
+    if (now >= this.#lastProgress + this.#l.stallTimeoutMs) {
+      this.fail(
+        "stalled",
+        `no new data from the sender for ${this.#l.stallTimeoutMs} ms`,
+        now,
+      );
     }
   }
 

@@ -50,8 +50,7 @@ export function safeFileName(name: string): string {
   base = base.replace(/^[\s.]+/, "").replace(/[\s.]+$/, "");
   if (base === "") return FALLBACK_FILE_NAME;
   if (encoder.encode(base).length > MAX_FILE_NAME_BYTES) {
-    const dot = base.lastIndexOf(".");
-    const ext = dot > 0 && base.length - dot <= 16 ? base.slice(dot) : "";
+    const ext = extensionOf(base);
     const stem = truncateUtf8(
       base.slice(0, base.length - ext.length),
       MAX_FILE_NAME_BYTES - encoder.encode(ext).length,
@@ -60,6 +59,12 @@ export function safeFileName(name: string): string {
     if (base === "") return FALLBACK_FILE_NAME;
   }
   return base;
+}
+
+/** The extension kept when a name is shortened or numbered: the last `.xyz`, ≤ 16 chars. */
+function extensionOf(name: string): string {
+  const dot = name.lastIndexOf(".");
+  return dot > 0 && name.length - dot <= 16 ? name.slice(dot) : "";
 }
 
 /**
@@ -72,4 +77,29 @@ export function safeFileName(name: string): string {
  */
 export function storedFileName(from: string, filename: string): string {
   return safeFileName(`${safeFileName(from)}_${safeFileName(filename)}`);
+}
+
+/**
+ * The `n`-th alternative to a taken name: ` (n)` before the extension (`cam_1-5.txt` →
+ * `cam_1-5 (1).txt`), the stem shortened so the result stays within
+ * {@linkcode MAX_FILE_NAME_BYTES}. A space and parentheses never occur in a device name,
+ * so a numbered name can never look like a device's data file `<name>-<fileID>.txt`.
+ *
+ * @param name a name from {@linkcode storedFileName}.
+ * @param n the counter, from 1.
+ * @returns the numbered name.
+ * @example
+ * ```ts
+ * import { numberedFileName } from "./safe_file_name.ts";
+ * console.assert(numberedFileName("cam_1-5.txt", 2) === "cam_1-5 (2).txt");
+ * ```
+ */
+export function numberedFileName(name: string, n: number): string {
+  const ext = extensionOf(name);
+  const suffix = ` (${n})${ext}`;
+  const stem = truncateUtf8(
+    name.slice(0, name.length - ext.length),
+    MAX_FILE_NAME_BYTES - encoder.encode(suffix).length,
+  );
+  return stem + suffix;
 }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { FALLBACK_FILE_NAME, safeFileName, storedFileName } from "./safe_file_name.ts";
+import {
+  FALLBACK_FILE_NAME,
+  numberedFileName,
+  safeFileName,
+  storedFileName,
+} from "./safe_file_name.ts";
 import { MAX_FILE_NAME_BYTES } from "./limits.ts";
 
 Deno.test("safeFileName keeps plain names", () => {
@@ -42,4 +47,15 @@ Deno.test("storedFileName is <sender>_<base name>", () => {
   assert.equal(storedFileName("watch1", "data.txt"), "watch1_data.txt");
   assert.equal(storedFileName("../w", "../../x"), "w_x");
   assert.equal(storedFileName("a/b", "c\\d"), "b_d");
+});
+
+Deno.test("numberedFileName puts the counter before the extension and stays within the limit", () => {
+  assert.equal(numberedFileName("cam_1-5.txt", 1), "cam_1-5 (1).txt");
+  assert.equal(numberedFileName("alice_file", 12), "alice_file (12)");
+  assert.equal(numberedFileName("a_archive.tar.gz", 3), "a_archive.tar (3).gz");
+  const long = storedFileName("alice", "é".repeat(300) + ".csv");
+  const numbered = numberedFileName(long, 1000);
+  assert.ok(new TextEncoder().encode(numbered).length <= MAX_FILE_NAME_BYTES);
+  assert.ok(numbered.endsWith(" (1000).csv"));
+  assert.ok(!numbered.includes("\uFFFD"));
 });

@@ -134,6 +134,8 @@ export class SenderCore {
   #finDue: number | undefined;
   #finSends = 0;
   #lastHeard: number;
+  /** The ABORT that told the peer why we failed, repeated while it keeps sending. */
+  #abort: Uint8Array | undefined;
   #abortDue = 0;
 
   #stats: SenderStats = {
@@ -289,28 +291,35 @@ export class SenderCore {
   }
 
   /**
-   * Ends the transfer locally (abort signal, local read error); an ABORT tells the peer.
+   * Ends the transfer locally (abort signal, local read error, the peer blocked); an
+   * ABORT tells the peer.
    *
    * @param reason wire reason for the peer.
    * @param error what the local caller sees.
+   * @param text what the peer is told (at most `MAX_REASON_BYTES`).
    */
-  cancel(reason: AbortReason, error: TransferError): void {
+  cancel(
+    reason: AbortReason,
+    error: TransferError,
+    text = reason === "cancelled" ? "sender cancelled the transfer" : "",
+  ): void {
     if (this.ended) return;
-    this.#fail(error, reason);
+    this.#fail(error, reason, text);
   }
 
-  #fail(error: TransferError, tellPeer?: AbortReason): void {
+  #fail(error: TransferError, tellPeer?: AbortReason, text = ""): void {
     this.#state = "failed";
     this.#error = error;
     this.#release();
     this.#lost = [];
     if (tellPeer) {
-      this.#outbox.push(encodePacket({
+      this.#abort = encodePacket({
         type: "abort",
         id: this.#id,
         code: AbortCode[tellPeer],
-        reason: tellPeer === "cancelled" ? "sender cancelled the transfer" : "",
-      }));
+        reason: text,
+      });
+      this.#outbox.push(this.#abort);
     }
   }
 
@@ -323,14 +332,9 @@ export class SenderCore {
   handle(p: Packet, now: number): void {
     if (this.#state === "failed") {
       // The peer has not heard our ABORT: repeat it, at most every 50 ms.
-      if (p.type !== "abort" && now >= this.#abortDue && this.#error?.reason === "cancelled") {
+      if (p.type !== "abort" && this.#abort && now >= this.#abortDue) {
         this.#abortDue = now + 50;
-        this.#outbox.push(encodePacket({
-          type: "abort",
-          id: this.#id,
-          code: AbortCode.cancelled,
-          reason: "sender cancelled the transfer",
-        }));
+        this.#outbox.push(this.#abort);
       }
       return;
     }

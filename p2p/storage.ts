@@ -1,13 +1,16 @@
 /**
  * File I/O adapters of the transport: a {@linkcode BlockReader} that reads a file in
  * large blocks on the sender, and a {@linkcode PartFile} on the receiver that writes to
- * `.<name>.<transferId>.part` and becomes `<name>` only by fsync + rename after the
- * digest matched. Errors are classified into the wire reasons `unwritable`/`disk_full`.
+ * `.<name>.<transferId>.part` and, after the digest matched, is fsynced and linked under
+ * `<name>` (or `<name> (n)` when that is taken), never replacing anything. Errors are
+ * classified into the wire reasons `unwritable`/`disk_full`.
  *
  * @module
  */
 
 import { join } from "node:path";
+import { MAX_NAME_COUNTER } from "./limits.ts";
+import { numberedFileName } from "./safe_file_name.ts";
 
 /** Reads a file sequentially in blocks. */
 export class BlockReader {
@@ -118,17 +121,19 @@ export const WRITE_BATCH_BYTES = 1 << 20;
 /** Chunks at least this large are written as they are, without gathering. */
 const SMALL_CHUNK_BYTES = 64 * 1024;
 
-/** A receive-side temporary file that is renamed into place only on commit. */
+/** A receive-side temporary file that gets its final name only on commit. */
 export class PartFile {
   #file: Deno.FsFile;
   readonly tmpPath: string;
-  readonly finalPath: string;
+  readonly #dir: string;
+  readonly #name: string;
   #closed = false;
 
-  private constructor(file: Deno.FsFile, tmpPath: string, finalPath: string) {
+  private constructor(file: Deno.FsFile, tmpPath: string, dir: string, name: string) {
     this.#file = file;
     this.tmpPath = tmpPath;
-    this.finalPath = finalPath;
+    this.#dir = dir;
+    this.#name = name;
   }
 
   /**
@@ -142,7 +147,7 @@ export class PartFile {
   static async create(dir: string, name: string, transferId: string): Promise<PartFile> {
     const tmpPath = join(dir, `.${name}.${transferId}.part`);
     const file = await Deno.open(tmpPath, { write: true, createNew: true });
-    return new PartFile(file, tmpPath, join(dir, name));
+    return new PartFile(file, tmpPath, dir, name);
   }
 
   /**
@@ -181,11 +186,37 @@ export class PartFile {
     }
   }
 
-  /** fsync, close, and rename into the final name (atomically replacing any old file). */
-  async commit(): Promise<void> {
+  /**
+   * fsync, close, and give the file its final name: the first of `<name>`,
+   * `<name> (1)`, `<name> (2)`, ... that is free and not `reserved`. Each try is a hard
+   * link, which fails rather than replace an existing file, so nothing in the folder is
+   * ever replaced, even by two transfers that finish at once; the part file is then
+   * removed. (A crash between the two leaves a part file, removed at the next start.)
+   *
+   * @param reserved names never to take, though free (the device's own data files).
+   * @returns the path the file was stored under.
+   * @throws {Deno.errors.AlreadyExists} when the name and its first
+   * {@linkcode MAX_NAME_COUNTER} numbered forms are all taken; other file-system errors.
+   */
+  async commit(reserved: (name: string) => boolean = () => false): Promise<string> {
     await this.#file.sync();
     this.close();
-    await Deno.rename(this.tmpPath, this.finalPath);
+    for (let n = 0; n <= MAX_NAME_COUNTER; n++) {
+      const name = n === 0 ? this.#name : numberedFileName(this.#name, n);
+      if (reserved(name)) continue;
+      const path = join(this.#dir, name);
+      try {
+        await Deno.link(this.tmpPath, path);
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) continue;
+        throw e;
+      }
+      await Deno.remove(this.tmpPath);
+      return path;
+    }
+    throw new Deno.errors.AlreadyExists(
+      `${this.#name} and the ${MAX_NAME_COUNTER} numbered names after it are all taken`,
+    );
   }
 
   /** Closes and removes the temporary file (best effort, idempotent). */

@@ -1,9 +1,9 @@
 /**
- * One-time transfer and chat tickets: the server signs them with HMAC-SHA256 under the
- * **receiver's** ticket key; the receiver checks them before it accepts any peer traffic.
- * The signed bytes are a canonical JSON array (see `docs/P2P.md`, "Tickets"), and those
- * same bytes travel in START and CHAT datagrams, so the receiver verifies exactly what it
- * parses.
+ * One-time transfer tickets: the server signs them with HMAC-SHA256 under the
+ * **receiver's** ticket key; the receiver checks them before it accepts a transfer. The
+ * signed bytes are a canonical JSON array (see `docs/P2P.md`, "Tickets"), and those same
+ * bytes travel in START datagrams, so the receiver verifies exactly what it parses.
+ * (Private chats need no ticket: the server gives both ends a chat secret, `chat_keys.ts`.)
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { MAX_FILE_BYTES, MAX_TICKET_BYTES } from "./limits.ts";
 export const TICKET_TAG = "iotnet-ticket-v1";
 /** Bytes in a ticket key. */
 export const TICKET_KEY_BYTES = 32;
-/** Longest device name or chat id a ticket may carry. */
+/** Longest device name a ticket may carry. */
 export const MAX_TICKET_NAME_CHARS = 64;
 /** Longest file name a ticket may carry (the receiver sanitises it further). */
 export const MAX_TICKET_FILENAME_CHARS = 255;
@@ -34,17 +34,8 @@ export interface FileTicket {
   expiresAt: number;
 }
 
-/** A ticket letting `from` send private-chat messages to `to`. */
-export interface ChatTicket {
-  kind: "chat";
-  chatId: string;
-  from: string;
-  to: string;
-  expiresAt: number;
-}
-
-/** Either kind of ticket. */
-export type Ticket = FileTicket | ChatTicket;
+/** Any ticket (one kind today; `kind` leaves room for others). */
+export type Ticket = FileTicket;
 
 /** A ticket and its HMAC-SHA256 tag (lower-case hex), as the server hands it out. JSON-safe. */
 export interface SignedTicket<T extends Ticket = Ticket> {
@@ -81,8 +72,6 @@ function checkTicket(t: Ticket): void {
     }
     if (!isName(t.filename, MAX_TICKET_FILENAME_CHARS)) bad("filename");
     if (!Number.isSafeInteger(t.size) || t.size < 0 || t.size > MAX_FILE_BYTES) bad("size");
-  } else if (t.kind === "chat") {
-    if (!isName(t.chatId, MAX_TICKET_NAME_CHARS)) bad("chatId");
   } else {
     bad("kind");
   }
@@ -97,9 +86,7 @@ function checkTicket(t: Ticket): void {
  */
 export function encodeTicket(t: Ticket): Uint8Array<ArrayBuffer> {
   checkTicket(t);
-  const arr = t.kind === "file"
-    ? [TICKET_TAG, "file", t.transferId, t.from, t.to, t.filename, t.size, t.expiresAt]
-    : [TICKET_TAG, "chat", t.chatId, t.from, t.to, t.expiresAt];
+  const arr = [TICKET_TAG, "file", t.transferId, t.from, t.to, t.filename, t.size, t.expiresAt];
   const bytes = encoder.encode(JSON.stringify(arr));
   if (bytes.length > MAX_TICKET_BYTES) {
     throw new MalformedTicketError(
@@ -130,9 +117,6 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   if (arr[1] === "file" && arr.length === 8) {
     const [, , transferId, from, to, filename, size, expiresAt] = arr;
     t = { kind: "file", transferId, from, to, filename, size, expiresAt };
-  } else if (arr[1] === "chat" && arr.length === 6) {
-    const [, , chatId, from, to, expiresAt] = arr;
-    t = { kind: "chat", chatId, from, to, expiresAt };
   } else {
     throw new MalformedTicketError("unknown ticket kind or field count");
   }

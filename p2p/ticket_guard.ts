@@ -1,8 +1,8 @@
 /**
- * Admission of peer traffic: a START or CHAT is accepted only if its ticket's MAC
- * verifies under this device's own ticket key, it names this device as `to`, it has not
- * expired, and (for files) its transfer id was never used before. Pure and synchronous,
- * so the datagram path needs no awaits.
+ * Admission of transfers: a START is accepted only if its ticket's MAC verifies under
+ * this device's own ticket key, it names this device as `to`, it has not expired, and its
+ * transfer id matches and was never used before. Pure and synchronous, so the datagram
+ * path needs no awaits.
  *
  * @module
  */
@@ -10,7 +10,6 @@
 import type { AbortReason } from "./errors.ts";
 import { idToHex, type StartPacket } from "./packet.ts";
 import {
-  type ChatTicket,
   decodeTicket,
   type FileTicket,
   MalformedTicketError,
@@ -32,7 +31,6 @@ export class TicketGuard {
   #name: string | undefined;
   /** transferId → expiresAt */
   #used = new Map<string, number>();
-  #revoked = new Map<string, number>();
 
   /**
    * Sets the key (and, when known, the device name `to` must match).
@@ -69,51 +67,27 @@ export class TicketGuard {
    *
    * @param p the START packet.
    * @param now current time, ms since the epoch.
+   * @param refuse the caller's own check of a valid, unused ticket (busy, blocked); a
+   * ticket it refuses stays unused.
    */
-  admitStart(p: StartPacket, now: number): Admission<FileTicket> {
+  admitStart(
+    p: StartPacket,
+    now: number,
+    refuse?: (t: FileTicket) => { reason: AbortReason; message: string } | undefined,
+  ): Admission<FileTicket> {
     const v = this.#verify(p.ticket, p.mac, now);
     if (!v.ok) return v;
     const t = v.ticket;
-    if (t.kind !== "file") {
-      return { ok: false, reason: "bad_ticket", message: "not a file ticket" };
-    }
     if (t.transferId !== idToHex(p.id)) {
       return { ok: false, reason: "bad_ticket", message: "transfer id does not match ticket" };
     }
     if (this.#used.has(t.transferId)) {
       return { ok: false, reason: "replayed", message: "ticket already used" };
     }
+    const refused = refuse?.(t);
+    if (refused) return { ok: false, ...refused };
     this.#remember(this.#used, t.transferId, t.expiresAt, now);
     return { ok: true, ticket: t };
-  }
-
-  /**
-   * Admits one chat message.
-   *
-   * @param ticket canonical ticket bytes from the CHAT packet.
-   * @param mac its MAC.
-   * @param now current time, ms since the epoch.
-   */
-  admitChat(ticket: Uint8Array, mac: Uint8Array, now: number): Admission<ChatTicket> {
-    const v = this.#verify(ticket, mac, now);
-    if (!v.ok) return v;
-    if (v.ticket.kind !== "chat") {
-      return { ok: false, reason: "bad_ticket", message: "not a chat ticket" };
-    }
-    if (this.#revoked.has(v.ticket.chatId)) {
-      return { ok: false, reason: "bad_ticket", message: "chat was ended" };
-    }
-    return { ok: true, ticket: v.ticket };
-  }
-
-  /**
-   * Stops accepting messages of a chat (until its tickets expire anyway).
-   *
-   * @param chatId the chat to end.
-   * @param until forget the revocation after this time (default: never within a day).
-   */
-  revokeChat(chatId: string, until = Date.now() + 86_400_000): void {
-    this.#remember(this.#revoked, chatId, until, 0);
   }
 
   #remember(map: Map<string, number>, k: string, expiresAt: number, now: number): void {

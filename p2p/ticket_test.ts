@@ -44,7 +44,7 @@ Deno.test("the sync byte check agrees with the Web Crypto MAC", async () => {
 
 Deno.test("signed tickets survive JSON (server → client over TCP)", async () => {
   const key = newTicketKey();
-  const s = await signTicket(key, { kind: "chat", chatId: "c", from: "a", to: "b", expiresAt: 5 });
+  const s = await signTicket(key, ticket);
   assert.equal(await verifyTicket(key, JSON.parse(JSON.stringify(s))), true);
 });
 
@@ -57,8 +57,9 @@ Deno.test("encodeTicket/decodeTicket round trip and reject malformed bytes", () 
       "{}",
       "[]",
       '["iotnet-ticket-v1","file"]',
-      '["other","chat","c","a","b",1]',
-      '["iotnet-ticket-v1","chat","c","a","b",-1]',
+      '["other","file","00000000000000000000000000000000","a","b","f",1,1]',
+      '["iotnet-ticket-v1","chat","c","a","b",1]',
+      '["iotnet-ticket-v1","file","00000000000000000000000000000000","a","b","f",1,-1]',
       '["iotnet-ticket-v1","file","xyz","a","b","f",1,1]',
     ]
   ) {

@@ -8,8 +8,11 @@
 
 /** Protocol name sent in the handshake. */
 export const PROTOCOL_NAME = "iotnet";
-/** Protocol version; a server refuses any other. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version; a server refuses any other. 2: the `peer` push carries a chat id and
+ * secret instead of a chat ticket (`docs/PROTOCOL.md`).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest frame body (kind byte + payload) either side accepts. Bigger is a protocol error. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -57,8 +60,6 @@ export const MAX_OFFLINE_BYTES = 1024 * 1024;
 export const PRIVATE_REQUEST_TIMEOUT_MS = 60_000;
 /** Lifetime of a UVF transfer ticket: the transfer must start within it. */
 export const TRANSFER_TICKET_TTL_MS = 60_000;
-/** Lifetime of a private-chat ticket. */
-export const CHAT_TICKET_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Connections the server holds at once; more are refused with a message (configurable). */
 export const MAX_CONNECTIONS = 4096;

@@ -12,20 +12,19 @@ import type { Infer, Schema } from "./schema.ts";
 const device = { name: "string", since: "string", ip: "string", udpPort: "int" } as const;
 
 /**
- * A peer's address and a ticket signed with that peer's key (see `docs/P2P.md`): given to
- * a UVF sender, and to both sides of an accepted private chat.
+ * A UVF receiver's address and a file ticket signed with its key (see `docs/P2P.md`),
+ * given to the sender.
  */
 const peerTicket = {
   ip: "string",
   udpPort: "int",
   ticket: {
     kind: "string",
-    transferId: "string?",
-    chatId: "string?",
+    transferId: "string",
     from: "string",
     to: "string",
-    filename: "string?",
-    size: "int?",
+    filename: "string",
+    size: "int",
     expiresAt: "int",
   },
   mac: "string",
@@ -84,7 +83,8 @@ export const PUSHES = {
   presence: { device: "string", state: "string" },
   message: { from: "string", text: "string", kind: "string", id: "int?", sentAt: "int?" },
   private: { device: "string", state: "string", reason: "string?" },
-  peer: { device: "string", ...peerTicket },
+  /** An accepted private chat: the partner, its address, the chat id and secret (base64). */
+  peer: { device: "string", ip: "string", udpPort: "int", chatId: "string", secret: "string" },
   logout: { reason: "string", message: "string" },
 } as const satisfies Record<string, Schema>;
 

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { newChatId } from "../p2p/chat_keys.ts";
+
 /** Requests and chats, by unordered device pair. */
 export class PrivateChats {
   /** "requester|target" → when the request expires (ms epoch). */
@@ -26,9 +28,9 @@ export class PrivateChats {
     return expiresAt !== undefined && expiresAt > now;
   }
 
-  /** Starts a chat between `a` and `b`; returns its id. */
+  /** Starts a chat between `a` and `b`; returns its id (16 random bytes, hex). */
   start(a: string, b: string): string {
-    const id = crypto.randomUUID();
+    const id = newChatId();
     this.#chats.set(pairKey(a, b), id);
     return id;
   }

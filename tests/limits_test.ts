@@ -5,7 +5,7 @@ import { iotnetCommand, runIotnet } from "./_helpers/iotnet_command.ts";
 import { RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir } from "./_helpers/wait.ts";
-import { CONCURRENT_UPLOADS } from "../protocol/limits.ts";
+import { CONCURRENT_UPLOADS, PROTOCOL_NAME, PROTOCOL_VERSION } from "../protocol/limits.ts";
 
 function rssOf(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -71,7 +71,7 @@ Deno.test("path traversal and control characters in names never leave their fold
   // As a login name: refused before it can name a file.
   for (const name of ["../evil", "a/b", "x\u0007y", "..", ""]) {
     using raw = await RawClient.connect(server.port);
-    await raw.request({ op: "hello", protocol: "iotnet", version: 1 });
+    await raw.request({ op: "hello", protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
     const res = await raw.request({ op: "login", name, password: "pw" });
     assert.ok(res.t === "res" && !res.ok, JSON.stringify(name));
   }

@@ -14,6 +14,7 @@ import {
   TransferAbortedError,
   TransferRejectedError,
 } from "../p2p/mod.ts";
+import { newChatId } from "../p2p/chat_keys.ts";
 import { openUdpSocket } from "../p2p/udp_socket.ts";
 import { mulberry32 } from "../p2p/loss_model.ts";
 import { startLossyRelay } from "./_helpers/lossy_relay.ts";
@@ -30,10 +31,17 @@ interface Device {
 async function device(
   name: string,
   limits: Partial<P2pLimits> = FAST,
+  reservedName?: (name: string) => boolean,
 ): Promise<Device & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: `uvf_${name}_` });
   const key = newTicketKey();
-  const ep = await PeerEndpoint.open({ hostname: "127.0.0.1", port: 0, receiveDir: dir, limits });
+  const ep = await PeerEndpoint.open({
+    hostname: "127.0.0.1",
+    port: 0,
+    receiveDir: dir,
+    limits,
+    ...(reservedName && { reservedName }),
+  });
   ep.setTicketKey(key, name);
   return {
     name,
@@ -347,6 +355,37 @@ Deno.test("endpoint: a file name with path separators is stored under a sanitise
   assert.deepEqual([...Deno.readDirSync(bob.dir)].map((x) => x.name), ["alice_evil.txt"]);
 });
 
+Deno.test("endpoint: a received file never replaces anything; a taken name gets a counter and the event says where it went", async () => {
+  await using cam = await device("cam");
+  // cam_1's own data file cam_1-5.txt is reserved, as the edge reserves <name>-<fileID>.txt.
+  await using cam1 = await device("cam_1", FAST, (name) => /^cam_1--?\d+\.txt$/.test(name));
+  await Deno.writeTextFile(join(cam1.dir, "cam_1-5.txt"), "1\n2\n3\n");
+  const send = async (filename: string, content: string) => {
+    const path = join(cam.dir, "src");
+    await Deno.writeTextFile(path, content);
+    const size = new TextEncoder().encode(content).length;
+    const arrived = cam1.ep.events.once("file", undefined, wait(10_000));
+    await cam.ep.sendFile({
+      to: addr(cam1),
+      path,
+      ticket: await ticket(cam, cam1, filename, size),
+    });
+    const e = await arrived;
+    assert.equal(await Deno.readTextFile(e.path), content, `${filename} arrived intact`);
+    return e.path.slice(cam1.dir.length + 1);
+  };
+  assert.equal(await send("1-5.txt", "999\n"), "cam_1-5 (1).txt");
+  assert.equal(await send("1-6.txt", "888\n"), "cam_1-6 (1).txt", "a free data-file name too");
+  assert.equal(await send("notes.txt", "one"), "cam_notes.txt");
+  assert.equal(await send("notes.txt", "two"), "cam_notes (1).txt");
+  assert.equal(await send("..", "dots"), "cam_file");
+  assert.equal(await send(" . ", "spaces"), "cam_file (1)");
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt")), "1\n2\n3\n");
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_notes.txt")), "one");
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_file")), "dots");
+  assert.equal([...Deno.readDirSync(cam1.dir)].length, 7);
+});
+
 Deno.test("endpoint: a sender aborted mid-transfer leaves no file; the receiver is told", async () => {
   await using alice = await device("alice");
   await using bob = await device("bob");
@@ -465,33 +504,31 @@ Deno.test("endpoint: a dead peer gives PeerUnreachableError within the give-up t
   }
 });
 
-Deno.test("endpoint: private-chat messages are delivered once, acknowledged, and refused after revoke", async () => {
-  await using alice = await device("alice");
-  await using bob = await device("bob");
-  const chat = await signTicket(bob.key, {
-    kind: "chat",
-    chatId: "chat-1",
-    from: "alice",
-    to: "bob",
-    expiresAt: Date.now() + 60_000,
-  });
+Deno.test("endpoint: private-chat messages are delivered once both ways, and refused once the chat is closed", async () => {
+  const quick = { ...FAST, chatRetryMs: 20, chatTries: 3 };
+  await using alice = await device("alice", quick);
+  await using bob = await device("bob", quick);
+  const chatId = newChatId();
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  alice.ep.openChat({ chatId, peer: "bob", addr: addr(bob), secret });
+  bob.ep.openChat({ chatId, peer: "alice", addr: addr(alice), secret });
   const got = bob.ep.events.once("chat", undefined, wait(5_000));
-  await alice.ep.sendChat(addr(bob), chat, "hello bob ☺");
-  assert.deepEqual(await got, { from: "alice", chatId: "chat-1", text: "hello bob ☺" });
-  await assert.rejects(() => alice.ep.sendChat(addr(bob), chat, "x".repeat(5000)), RangeError);
-  bob.ep.revokeChat("chat-1");
-  const quick = await PeerEndpoint.open({
-    receiveDir: alice.dir,
-    limits: { ...FAST, chatRetryMs: 20, chatTries: 3 },
-  });
-  try {
-    await assert.rejects(
-      () => quick.sendChat(addr(bob), chat, "after revoke"),
-      PeerUnreachableError,
-    );
-  } finally {
-    await quick.close();
-  }
+  await alice.ep.sendChat(chatId, "hello bob ☺");
+  assert.deepEqual(await got, { from: "alice", chatId, text: "hello bob ☺" });
+  const back = alice.ep.events.once("chat", undefined, wait(5_000));
+  await bob.ep.sendChat(chatId, "hi alice");
+  assert.equal((await back).text, "hi alice");
+  await assert.rejects(() => alice.ep.sendChat(chatId, "x".repeat(5000)), RangeError);
+  await assert.rejects(
+    () => alice.ep.sendChat(newChatId(), "no such chat"),
+    /no open private chat/,
+  );
+  bob.ep.closeChat(chatId);
+  await assert.rejects(() => alice.ep.sendChat(chatId, "after close"), PeerUnreachableError);
+  assert.throws(
+    () => alice.ep.openChat({ chatId, peer: "bob", addr: addr(bob), secret: new Uint8Array(8) }),
+    RangeError,
+  );
 });
 
 Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer as busy", async () => {
@@ -522,4 +559,67 @@ Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer
     },
   );
   assert.equal((await first).bytes, 8 * 1024 * 1024);
+});
+
+Deno.test("endpoint: blockPeer ends transfers both ways with reason blocked, which the blocked side sees, the chat, and its older tickets", async () => {
+  await using alice = await device("alice", { ...FAST, chatRetryMs: 20, chatTries: 3 });
+  await using bob = await device("bob");
+  const chatId = newChatId();
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  alice.ep.openChat({ chatId, peer: "bob", addr: addr(bob), secret });
+  bob.ep.openChat({ chatId, peer: "alice", addr: addr(alice), secret });
+  await alice.ep.sendChat(chatId, "before the block");
+  // Slow links both ways keep both transfers running until the block.
+  await using toBob = startLossyRelay({ target: addr(bob), forward: { seed: 1, delayMs: 20 } });
+  await using toAlice = startLossyRelay({ target: addr(alice), forward: { seed: 2, delayMs: 20 } });
+  const size = 16 * 1024 * 1024;
+  const a = await makeFile(alice.dir, "a.bin", size, 1);
+  const b = await makeFile(bob.dir, "b.bin", size, 2);
+  const bobStarted = bob.ep.events.once("file_started", undefined, wait(10_000));
+  const aliceStarted = alice.ep.events.once("file_started", undefined, wait(10_000));
+  const bobFailed = bob.ep.events.once("file_failed", undefined, wait(10_000));
+  const aliceFailed = alice.ep.events.once("file_failed", undefined, wait(10_000));
+  const fromAlice = alice.ep.sendFile({
+    to: toBob.addr,
+    path: a,
+    ticket: await ticket(alice, bob, "a.bin", size),
+  });
+  const fromBob = bob.ep.sendFile({
+    to: toAlice.addr,
+    path: b,
+    ticket: await ticket(bob, alice, "b.bin", size),
+  });
+  const older = await ticket(alice, bob, "later.bin", size);
+  await Promise.all([bobStarted, aliceStarted]);
+
+  bob.ep.blockPeer("alice", 60_000);
+
+  await Promise.all([
+    assert.rejects(fromAlice, (e: unknown) => {
+      assert.ok(e instanceof TransferAbortedError, String(e));
+      assert.equal(e.reason, "blocked");
+      assert.match(e.message, /the receiver stopped the transfer: bob has blocked alice/);
+      return true;
+    }),
+    assert.rejects(fromBob, (e: unknown) => {
+      assert.ok(e instanceof TransferAbortedError, String(e));
+      assert.equal(e.reason, "blocked");
+      assert.match(e.message, /stopped sending to alice: you blocked it/);
+      return true;
+    }),
+  ]);
+  const seenByAlice = await aliceFailed;
+  assert.deepEqual([seenByAlice.from, seenByAlice.reason], ["bob", "blocked"]);
+  assert.equal(seenByAlice.message, "bob has blocked alice");
+  assert.deepEqual([(await bobFailed).from, (await bobFailed).reason], ["alice", "blocked"]);
+  // A ticket the server issued before the block is refused, as blocked.
+  await assert.rejects(
+    alice.ep.sendFile({ to: addr(bob), path: a, ticket: older }),
+    (e: unknown) => e instanceof TransferAbortedError && e.reason === "blocked",
+  );
+  // The chat is over on bob's side: alice's messages go unanswered, bob cannot send.
+  await assert.rejects(alice.ep.sendChat(chatId, "after the block"), PeerUnreachableError);
+  await assert.rejects(bob.ep.sendChat(chatId, "to alice"), /no open private chat/);
+  await until(() => [...Deno.readDirSync(bob.dir)].every((x) => x.name === "b.bin"));
+  await until(() => [...Deno.readDirSync(alice.dir)].every((x) => x.name === "a.bin"));
 });

@@ -1,27 +1,35 @@
 /**
  * Deterministic virtual-time harness: a SenderCore and a ticket-gated ReceiverCore talk
- * through an in-memory LossyLink on a ManualClock. No sockets, no sleeps: every run is
- * the same for a seed.
+ * through an in-memory LossyLink on a ManualClock; a PeerEndpoint on a MemorySocket is
+ * driven datagram by datagram. No sockets, no sleeps: every run is the same for a seed.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { ManualClock } from "../internal/clock.ts";
 import { AmplificationLimiter } from "../p2p/amplification.ts";
-import { PeerUnreachableError, type TransferError } from "../p2p/errors.ts";
-import { type P2pLimits, resolveLimits } from "../p2p/limits.ts";
+import { newChatId } from "../p2p/chat_keys.ts";
+import { PeerEndpoint } from "../p2p/endpoint.ts";
+import { AbortCode, PeerUnreachableError, type TransferError } from "../p2p/errors.ts";
+import type { FileFailedEvent } from "../p2p/events.ts";
+import { MAX_INCOMING_TRANSFERS_PER_SENDER, type P2pLimits, resolveLimits } from "../p2p/limits.ts";
 import { mulberry32 } from "../p2p/loss_model.ts";
 import {
   DATA_HEADER_BYTES,
   decodePacket,
   encodePacket,
+  HEADER_BYTES,
   hexToId,
+  idToHex,
   MalformedPacketError,
 } from "../p2p/packet.ts";
 import { ReceiverCore } from "../p2p/receiver.ts";
 import { SenderCore } from "../p2p/sender.ts";
 import { encodeTicket, fromHex, newTicketKey, newTransferId, signTicket } from "../p2p/ticket.ts";
 import { TicketGuard } from "../p2p/ticket_guard.ts";
+import type { PeerAddr } from "../p2p/udp_socket.ts";
 import { type LossConfig, LossyLink } from "./_helpers/lossy_relay.ts";
+import { MemorySocket } from "./_helpers/memory_socket.ts";
+import { waitUntil } from "./_helpers/wait.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -367,3 +375,268 @@ Deno.test("harness: before validation the receiver sends ≤ 3× what it got fro
   assert.ok(sent > 0);
   assert.ok(sent <= 3 * received, `sent ${sent} for ${received} received`);
 });
+
+Deno.test("harness: only new bytes hold off the stall timeout; invalid, duplicate and early datagrams do not", () => {
+  const limits = resolveLimits({ stallTimeoutMs: 30_000 });
+  const receiver = (): ReceiverCore => {
+    // 2^40 bytes, as a hostile ticket may announce: the transfer would never end.
+    const core = new ReceiverCore({
+      id: new Uint8Array(16),
+      size: 2 ** 40,
+      payloadBytes: 1400,
+      limits,
+      now: T0,
+    });
+    core.opened(T0);
+    return core;
+  };
+  const packet = new Uint8Array(1400);
+  const deliver = (core: ReceiverCore, seq: number, now: number) => {
+    core.handleData(seq, packet, now);
+    core.consumed(core.takeData().length, now); // written at once
+  };
+  const hostile = receiver();
+  const trickle = receiver();
+  deliver(hostile, 0, T0);
+  deliver(trickle, 0, T0);
+  for (let t = 10_000; t <= 60_000; t += 10_000) {
+    const now = T0 + t;
+    // Datagrams every 10 s, none of them new bytes:
+    hostile.handleData(0, packet, now); // a duplicate
+    hostile.handleData(1, new Uint8Array(7), now); // wrong length
+    hostile.handleData(2 ** 31, packet, now); // beyond the window
+    hostile.handle({ type: "fin", id: new Uint8Array(16), sha256: new Uint8Array(32) }, now);
+    hostile.handle({
+      type: "start",
+      id: new Uint8Array(16),
+      payloadBytes: 1400,
+      ticket: new Uint8Array(0),
+      mac: new Uint8Array(32),
+    }, now);
+    // ... while a slow but real sender delivers one new packet every 10 s.
+    deliver(trickle, t / 10_000, now);
+    for (const core of [hostile, trickle]) core.handleTimeout(now);
+    if (t < 30_000) assert.equal(hostile.state, "receiving", `at ${t} ms`);
+  }
+  assert.equal(hostile.state, "failed");
+  assert.equal(hostile.failure?.reason, "stalled");
+  assert.match(hostile.failure!.message, /no new data from the sender for 30000 ms/);
+  assert.equal(trickle.state, "receiving");
+});
+
+Deno.test("harness: while accepted bytes wait for the disk, the stall timeout does not run", () => {
+  const limits = resolveLimits({ stallTimeoutMs: 1_000 });
+  const core = new ReceiverCore({
+    id: new Uint8Array(16),
+    size: 14_000,
+    payloadBytes: 1400,
+    limits,
+    now: T0,
+  });
+  core.opened(T0);
+  core.handleData(0, new Uint8Array(1400), T0);
+  while (core.pollTransmit(T0)); // the ACKs
+  const chunks = core.takeData(); // a write that takes 5 s
+  assert.equal(core.pollTimeout(T0), undefined);
+  core.handleTimeout(T0 + 5_000);
+  assert.equal(core.state, "receiving");
+  core.consumed(chunks.length, T0 + 5_000);
+  assert.equal(core.pollTimeout(T0 + 5_000), T0 + 6_000);
+  core.handleTimeout(T0 + 5_999);
+  assert.equal(core.state, "receiving");
+  core.handleTimeout(T0 + 6_000);
+  assert.equal(core.failure?.reason, "stalled");
+});
+
+Deno.test("harness: one sender holds at most 4 of a receiver's slots, and invalid DATA does not keep them past the stall timeout", async () => {
+  const clock = new ManualClock(T0);
+  const socket = new MemorySocket();
+  const dir = await Deno.makeTempDir({ prefix: "uvf_slots_" });
+  const key = newTicketKey();
+  const bob = await PeerEndpoint.open({
+    receiveDir: dir,
+    socket,
+    clock,
+    limits: { stallTimeoutMs: 30_000 },
+  });
+  bob.setTicketKey(key, "bob");
+  try {
+    const mallory = { hostname: "127.0.0.1", port: 6666 };
+    const carol = { hostname: "127.0.0.1", port: 7777 };
+    const started: string[] = [];
+    bob.on("file_started", (e) => started.push(e.from));
+    const failed: FileFailedEvent[] = [];
+    bob.on("file_failed", (e) => failed.push(e));
+    const start = async (from: string, addr: PeerAddr): Promise<Uint8Array> => {
+      const t = await signTicket(key, {
+        kind: "file",
+        transferId: newTransferId(),
+        from,
+        to: "bob",
+        filename: "huge.bin",
+        size: 2 ** 40,
+        expiresAt: T0 + 60_000,
+      });
+      const id = hexToId(t.ticket.transferId);
+      socket.inject(
+        encodePacket({
+          type: "start",
+          id,
+          payloadBytes: 1400,
+          ticket: encodeTicket(t.ticket),
+          mac: fromHex(t.mac),
+        }),
+        addr,
+      );
+      return id;
+    };
+    const sentTo = (id: Uint8Array, type: string) =>
+      socket.sent.filter((d) => d.packet.type === type && idToHex(d.packet.id) === idToHex(id));
+    const limit = MAX_INCOMING_TRANSFERS_PER_SENDER;
+    const ids: Uint8Array[] = [];
+    for (let i = 0; i <= limit; i++) ids.push(await start("mallory", mallory));
+    const extra = ids.pop()!;
+    await waitUntil(() => sentTo(extra, "abort").length > 0, "the extra START to be refused");
+    const refusal = sentTo(extra, "abort")[0]!.packet;
+    assert.ok(refusal.type === "abort");
+    assert.equal(refusal.code, AbortCode.busy);
+    assert.match(refusal.reason, /already receiving 4 files from mallory/);
+    assert.equal(started.length, limit);
+    // Another sender still gets a slot.
+    const fromCarol = await start("carol", carol);
+    await waitUntil(
+      () => [...ids, fromCarol].every((id) => sentTo(id, "ack").length > 0),
+      "every admitted transfer to open",
+    );
+    assert.deepEqual(started, ["mallory", "mallory", "mallory", "mallory", "carol"]);
+    // mallory sends one invalid DATA per transfer every 10 s; carol sends nothing.
+    for (let t = 0; t < 30_000; t += 10_000) {
+      const before = bob.stats.datagramsIn;
+      for (const id of ids) {
+        socket.inject(
+          encodePacket({ type: "data", id, seq: 0, payload: new Uint8Array(7) }),
+          mallory,
+        );
+      }
+      await waitUntil(() => bob.stats.datagramsIn === before + ids.length, "the DATA to arrive");
+      clock.advance(10_000);
+    }
+    await waitUntil(() => failed.length === limit + 1, "the stalled transfers to end");
+    assert.deepEqual(new Set(failed.map((f) => f.reason)), new Set(["stalled"]));
+    // The slots are free again.
+    await start("mallory", mallory);
+    await waitUntil(() => started.length === limit + 2, "a new transfer from mallory");
+  } finally {
+    await bob.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("harness: an edited, replayed, reflected or re-sent-from-another-port chat datagram is dropped; the genuine one is delivered once", async () => {
+  const clock = new ManualClock(T0);
+  const aliceSocket = new MemorySocket(5001);
+  const bobSocket = new MemorySocket(5002);
+  const dir = await Deno.makeTempDir({ prefix: "uvf_chat_" });
+  const open = async (name: string, socket: MemorySocket) => {
+    const ep = await PeerEndpoint.open({ receiveDir: dir, socket, clock });
+    ep.setTicketKey(newTicketKey(), name);
+    return ep;
+  };
+  const alice = await open("alice", aliceSocket);
+  const bob = await open("bob", bobSocket);
+  try {
+    const chatId = newChatId();
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    alice.openChat({ chatId, peer: "bob", addr: bobSocket.addr, secret });
+    bob.openChat({ chatId, peer: "alice", addr: aliceSocket.addr, secret });
+    const heard: string[] = [];
+    bob.on("chat", (e) => heard.push(`${e.from}: ${e.text}`));
+    const mallory = { hostname: "127.0.0.1", port: 6666 };
+
+    /** What alice puts on the wire for one message (its ack never comes: no tries left). */
+    const captured: Uint8Array[] = [];
+    const capture = async (text: string): Promise<Uint8Array> => {
+      const before = aliceSocket.sent.length;
+      const sending = alice.sendChat(chatId, text);
+      await waitUntil(() => aliceSocket.sent.length > before, "alice to send", 10_000, 1);
+      const bytes = aliceSocket.sent[before]!.bytes;
+      captured.push(bytes);
+      void sending.catch(() => {}); // settled by close()
+      return bytes;
+    };
+    /** Hands `bytes` to bob as if from `from`; resolves once bob has taken it. */
+    const toBob = async (bytes: Uint8Array, from: PeerAddr) => {
+      const before = bob.stats.datagramsIn;
+      bobSocket.inject(bytes, from);
+      await waitUntil(() => bob.stats.datagramsIn > before, "bob to read it", 10_000, 1);
+    };
+    const acksFromBob = () => bobSocket.sent.filter((d) => d.packet.type === "chat_ack").length;
+
+    const first = await capture("hello bob");
+    // Edited (the text changed, as in the reported attack), from alice's own address:
+    const edited = first.slice();
+    edited[HEADER_BYTES + 10]! ^= 0x20;
+    await toBob(edited, aliceSocket.addr);
+    // Edited and re-sent from another port, and genuine but from another port:
+    await toBob(edited, mallory);
+    await toBob(first, mallory);
+    assert.deepEqual(heard, []);
+    assert.equal(acksFromBob(), 0, "nothing unauthenticated is answered");
+    // The genuine datagram from alice's address is delivered, once.
+    await toBob(first, aliceSocket.addr);
+    assert.deepEqual(heard, ["alice: hello bob"]);
+    assert.equal(acksFromBob(), 1);
+    // Replayed later (by anyone): not delivered again.
+    await toBob(first, aliceSocket.addr);
+    await toBob(first, mallory);
+    assert.deepEqual(heard, ["alice: hello bob"]);
+    // Bob's own message reflected back to him, as if from alice: another direction's key.
+    const bobSent = bobSocket.sent.length;
+    void bob.sendChat(chatId, "to alice").catch(() => {});
+    await waitUntil(() => bobSocket.sent.length > bobSent, "bob to send", 10_000, 1);
+    await toBob(bobSocket.sent[bobSent]!.bytes, aliceSocket.addr);
+    // A forged message: right chat id and number, a tag under a guessed key.
+    const forged = (await capture("second")).slice();
+    forged.set(new Uint8Array(32), forged.length - 32);
+    await toBob(forged, aliceSocket.addr);
+    assert.deepEqual(heard, ["alice: hello bob"]);
+    assert.ok(bob.stats.rejected >= 6, `rejected ${bob.stats.rejected}`);
+    // The genuine second message still gets through: a forgery burns no number.
+    await toBob(captured[1]!, aliceSocket.addr);
+    assert.deepEqual(heard, ["alice: hello bob", "alice: second"]);
+    // Far behind the replay window, the first message is refused too.
+    for (let i = 0; i < 70; i++) await toBob(await capture(`m${i}`), aliceSocket.addr);
+    assert.equal(heard.length, 72);
+    await toBob(first, aliceSocket.addr);
+    assert.equal(heard.length, 72);
+    // A CHAT_ACK from another port, or edited, settles nothing; bob's genuine one does.
+    const pending = alice.sendChat(chatId, "ack me");
+    let settled = false;
+    void pending.then(() => settled = true, () => {});
+    const number = 72;
+    const ackFor = () => bobSocket.sent.findLast((d) => d.packet.type === "chat_ack")!.bytes;
+    await toBob(aliceSocket.sent.at(-1)!.bytes, aliceSocket.addr);
+    const ack = ackFor();
+    assert.ok(decodePacket(ack).type === "chat_ack");
+    assert.equal((decodePacket(ack) as { number: number }).number, number);
+    const aliceIn = () => alice.stats.datagramsIn;
+    for (const [bytes, from] of [[ack, mallory], [flipLast(ack), bobSocket.addr]] as const) {
+      const before = aliceIn();
+      aliceSocket.inject(bytes, from);
+      await waitUntil(() => aliceIn() > before, "alice to read it", 10_000, 1);
+    }
+    assert.equal(settled, false);
+    aliceSocket.inject(ack, bobSocket.addr);
+    await pending;
+  } finally {
+    await alice.close();
+    await bob.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function flipLast(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  out[out.length - 1]! ^= 1;
+  return out;
+}

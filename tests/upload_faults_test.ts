@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeMessage } from "../protocol/codec.ts";
+import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import { EdgeProcess } from "./_helpers/edge_process.ts";
 import { RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
@@ -110,7 +111,10 @@ Deno.test("requests before login are refused and a wrong protocol version is tur
   using old = await RawClient.connect(server.port);
   const hello = await old.request({ op: "hello", protocol: "iotnet", version: 99 });
   assert.ok(hello.t === "res" && !hello.ok && hello.error === "unsupported_version");
-  assert.match(hello.message, /speaks iotnet version 1, not iotnet version 99/);
+  assert.match(
+    hello.message,
+    new RegExp(`speaks iotnet version ${PROTOCOL_VERSION}, not iotnet version 99`),
+  );
   await old.drainUntilClosed();
 });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
-import { startLossyRelay } from "./_helpers/lossy_relay.ts";
+import { type LossConfig, type LossyRelay, startLossyRelay } from "./_helpers/lossy_relay.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir, waitUntil } from "./_helpers/wait.ts";
 
@@ -31,6 +31,44 @@ function freeUdpPort(): number {
   const port = (socket.addr as Deno.NetAddr).port;
   socket.close();
   return port;
+}
+
+/** watch2 behind a relay on its advertised UDP port, so every datagram to it passes the relay. */
+async function receiverBehindRelay(
+  server: ServerProcess,
+  forward: LossConfig,
+  args: string[] = [],
+): Promise<{ relay: LossyRelay; edge: EdgeProcess } & AsyncDisposable> {
+  const realPort = freeUdpPort();
+  const relay = startLossyRelay({ target: { hostname: "127.0.0.1", port: realPort }, forward });
+  try {
+    const edge = await EdgeProcess.start(server, {
+      login: "watch2",
+      udpPort: realPort,
+      args: ["--udp-advertise", String(relay.addr.port), ...args],
+    });
+    return {
+      relay,
+      edge,
+      async [Symbol.asyncDispose]() {
+        await edge[Symbol.asyncDispose]();
+        await relay[Symbol.asyncDispose]();
+      },
+    };
+  } catch (error) {
+    await relay[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** Waits until a transfer into `dir` has begun (its part file exists). */
+async function partFileIn(dir: string): Promise<void> {
+  await waitUntil(
+    async () => (await listDir(dir)).some((n) => n.endsWith(".part")),
+    "the transfer to start",
+    20_000,
+    5,
+  );
 }
 
 Deno.test("UVF sends small, empty and 64 MiB files byte-identical, and strips path parts from names", async () => {
@@ -85,16 +123,14 @@ Deno.test("UVF refuses an offline target, itself, a missing file and an unknown 
 for (const loss of [0.05, 0.25]) {
   Deno.test(`UVF through the lossy relay at ${loss * 100}% loss with duplication and reordering arrives intact`, async () => {
     await using server = await ServerProcess.start();
-    const realPort = freeUdpPort();
-    await using relay = startLossyRelay({
-      target: { hostname: "127.0.0.1", port: realPort },
-      forward: { seed: 42, loss, duplicate: 0.05, reorder: 0.1, reorderMs: 5 },
+    await using behind = await receiverBehindRelay(server, {
+      seed: 42,
+      loss,
+      duplicate: 0.05,
+      reorder: 0.1,
+      reorderMs: 5,
     });
-    await using b = await EdgeProcess.start(server, {
-      login: "watch2",
-      udpPort: realPort,
-      args: ["--udp-advertise", String(relay.addr.port)],
-    });
+    const { relay, edge: b } = behind;
     await using a = await EdgeProcess.start(server, { login: "watch1" });
     await randomFile(join(a.dir, "data.bin"), 2 * 1024 * 1024);
     const sent = await a.command("UVF watch2 data.bin", 120_000);
@@ -155,29 +191,64 @@ Deno.test("a stray datagram at a device's peer port is ignored and the device st
 
 Deno.test("a sender killed mid-transfer leaves no file at the receiver", async () => {
   await using server = await ServerProcess.start();
-  const realPort = freeUdpPort();
   // A slow link (delay on every datagram) keeps the transfer running long enough to kill it.
-  await using relay = startLossyRelay({
-    target: { hostname: "127.0.0.1", port: realPort },
-    forward: { seed: 7, loss: 0.02, delayMs: 20 },
-  });
-  await using b = await EdgeProcess.start(server, {
-    login: "watch2",
-    udpPort: realPort,
-    args: ["--udp-advertise", String(relay.addr.port), "--stall-timeout", "2"],
-  });
+  await using behind = await receiverBehindRelay(
+    server,
+    { seed: 7, loss: 0.02, delayMs: 20 },
+    ["--stall-timeout", "2"],
+  );
+  const b = behind.edge;
   await using a = await EdgeProcess.start(server, { login: "watch1" });
   await randomFile(join(a.dir, "big.bin"), 32 * 1024 * 1024);
   await a.send("UVF watch2 big.bin");
-  await waitUntil(
-    async () => (await listDir(b.dir)).some((n) => n.endsWith(".part")),
-    "the transfer to start",
-    20_000,
-    5,
-  );
+  await partFileIn(b.dir);
   a.kill("SIGKILL");
   await a.exited();
   const failed = await b.next((j) => j.event === "file" && j.ok === false, 20_000);
   assert.equal(failed.from, "watch1");
   assert.deepEqual(await listDir(b.dir), []);
+});
+
+Deno.test("UVF never replaces a file at the receiver: cam's 1-5.txt to cam_1 leaves cam_1's data file alone", async () => {
+  await using server = await ServerProcess.start({ args: ["--allow-registration"] });
+  const login = async (name: string) => {
+    const edge = await EdgeProcess.start(server);
+    await edge.send(name, "pw-" + name);
+    assert.equal((await edge.next((j) => j.event === "login")).ok, true);
+    return edge;
+  };
+  await using cam1 = await login("cam_1");
+  await using cam = await login("cam");
+  assert.equal((await cam1.command("EDG 5 3")).ok, true);
+  const data = await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt"));
+  await Deno.writeTextFile(join(cam.dir, "1-5.txt"), "999999\n");
+  for (const stored of ["cam_1-5 (1).txt", "cam_1-5 (2).txt"]) {
+    assert.equal((await cam.command("UVF cam_1 1-5.txt")).ok, true);
+    const got = await cam1.next(isFileEvent);
+    assert.equal(got.path, join(cam1.dir, stored));
+    assert.equal(got.message, `Received ${join(cam1.dir, stored)} (7 bytes) from cam`);
+    assert.equal(await Deno.readTextFile(join(cam1.dir, stored)), "999999\n");
+  }
+  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt")), data);
+  const sum = await cam1.command("UED 5");
+  assert.equal(sum.ok, true);
+  assert.equal(sum.dataAmount, 3);
+});
+
+Deno.test("block ends a running UVF: the blocked sender's UVF fails as blocked and nothing is left behind", async () => {
+  await using server = await ServerProcess.start();
+  // A slow link keeps the transfer running until the block.
+  await using behind = await receiverBehindRelay(server, { seed: 9, delayMs: 20 });
+  const b = behind.edge;
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await randomFile(join(a.dir, "big.bin"), 32 * 1024 * 1024);
+  await a.send("UVF watch2 big.bin");
+  await partFileIn(b.dir);
+  assert.equal((await b.command("block watch1")).ok, true);
+  const sent = await a.next(isUvf, 20_000);
+  assert.deepEqual([sent.ok, sent.error], [false, "blocked"], JSON.stringify(sent));
+  assert.match(String(sent.message), /watch2 has blocked watch1/);
+  const failed = await b.next((j) => j.event === "file" && j.ok === false, 20_000);
+  assert.deepEqual([failed.from, failed.error], ["watch1", "blocked"]);
+  await waitUntil(async () => (await listDir(b.dir)).length === 0, "the part file to go");
 });

@@ -1,16 +1,17 @@
 /**
  * `startprivate`, `private_answer` and `stopprivate`: the server asks the target, and on
- * yes introduces the two devices to each other with chat tickets (each signed with the
- * key of the device that will receive under it), so the text then flows edge to edge
- * over the peer channel and never through the server.
+ * yes introduces the two devices to each other: each learns the other's address, the
+ * chat id and a fresh secret for this chat alone, from which both derive the keys that
+ * authenticate every chat datagram (`p2p/chat_keys.ts`). The text then flows edge to
+ * edge over the peer channel and never through the server, which forgets the secret.
  *
  * @module
  */
 
 import { encodeMessage } from "../../protocol/codec.ts";
-import { CHAT_TICKET_TTL_MS, PRIVATE_REQUEST_TIMEOUT_MS } from "../../protocol/limits.ts";
+import { PRIVATE_REQUEST_TIMEOUT_MS } from "../../protocol/limits.ts";
 import type { Push, RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { signTicket } from "../../p2p/ticket.ts";
+import { newChatSecret } from "../../p2p/chat_keys.ts";
 import type { ActiveDevice } from "../active_devices.ts";
 import { type CommandContext, CommandError } from "../context.ts";
 import { checkOtherDevice } from "./peer_names.ts";
@@ -37,6 +38,7 @@ export async function startprivate(
 }
 
 /** Handles `private_answer`: the target's yes or no to a request. */
+// deno-lint-ignore require-await -- a handler: its CommandErrors must become rejections
 export async function privateAnswer(
   ctx: CommandContext,
   args: RequestArgs<"private_answer">,
@@ -54,10 +56,9 @@ export async function privateAnswer(
     return { device: requester, accept };
   }
   const chatId = privateChats.start(requester, ctx.device);
-  const expiresAt = clock.now() + CHAT_TICKET_TTL_MS;
-  // Each side sends under a ticket signed with the key of the side that receives.
-  me.deliver(await peerPush(other, { chatId, from: ctx.device, to: requester, expiresAt }));
-  other.deliver(await peerPush(me, { chatId, from: requester, to: ctx.device, expiresAt }));
+  const secret = newChatSecret();
+  me.deliver(peerPush(other, chatId, secret));
+  other.deliver(peerPush(me, chatId, secret));
   other.deliver(push({ t: "push", event: "private", device: ctx.device, state: "accepted" }));
   log(`${ctx.device} accepted a private chat with ${requester}`);
   return { device: requester, accept };
@@ -87,20 +88,16 @@ export function onlinePeer(ctx: CommandContext, device: string): ActiveDevice {
   return target;
 }
 
-/** The `peer` push that tells a device how to reach `receiver` under a chat ticket. */
-async function peerPush(
-  receiver: ActiveDevice,
-  chat: { chatId: string; from: string; to: string; expiresAt: number },
-): Promise<Uint8Array> {
-  const signed = await signTicket(receiver.ticketKey, { kind: "chat", ...chat });
+/** The `peer` push that introduces `partner` for chat `chatId` with the chat's secret. */
+function peerPush(partner: ActiveDevice, chatId: string, secret: string): Uint8Array {
   return push({
     t: "push",
     event: "peer",
-    device: receiver.name,
-    ip: receiver.ip,
-    udpPort: receiver.udpPort,
-    ticket: signed.ticket,
-    mac: signed.mac,
+    device: partner.name,
+    ip: partner.ip,
+    udpPort: partner.udpPort,
+    chatId,
+    secret,
   });
 }
 

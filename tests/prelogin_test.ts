@@ -4,11 +4,9 @@ import { encodeDataFrame } from "../protocol/frame.ts";
 import { MAX_FRAME_BYTES } from "../protocol/limits.ts";
 import type { Message } from "../protocol/messages.ts";
 import { EdgeProcess } from "./_helpers/edge_process.ts";
-import { RawClient } from "./_helpers/raw_client.ts";
+import { HELLO, RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { within } from "./_helpers/wait.ts";
-
-const HELLO = { op: "hello", protocol: "iotnet", version: 1 };
 
 /** A figure of `/proc/<pid>/status`, in bytes: `VmRSS` now, `VmHWM` its peak. */
 function memoryOf(pid: number, field: "VmRSS" | "VmHWM"): number {

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { RawClient } from "./_helpers/raw_client.ts";
+import { HELLO, RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
-
-const HELLO = { op: "hello", protocol: "iotnet", version: 1 };
 
 /** Logs in as `name` with `password` on a fresh connection; returns the login response. */
 async function login(port: number, name: string, password: string) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { iotnetCommand } from "./_helpers/iotnet_command.ts";
-import { RawClient } from "./_helpers/raw_client.ts";
+import { HELLO, RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 
 /** Asserts a start-up failure: exit 1, nothing on stdout, one line on stderr. */
@@ -100,7 +100,7 @@ Deno.test("--allow-registration with no credentials file creates it (mode 0600) 
     });
     assert.equal((await Deno.stat(credentials)).mode! & 0o777, 0o600);
     using raw = await RawClient.connect(server.port);
-    await raw.request({ op: "hello", protocol: "iotnet", version: 1 });
+    await raw.request(HELLO);
     const login = await raw.request({ op: "login", name: "newcomer", password: "secret1" });
     assert.ok(login.t === "res" && login.ok && login.registered === true, JSON.stringify(login));
     assert.match(await Deno.readTextFile(credentials), /^newcomer scrypt\$/);

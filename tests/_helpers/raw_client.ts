@@ -12,6 +12,9 @@ import type { Message } from "../../protocol/messages.ts";
 import { ACCOUNTS } from "./server_process.ts";
 
 /** A raw connection to the server. */
+/** The hello request of this protocol version. */
+export const HELLO = { op: "hello", protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION };
+
 export class RawClient implements Disposable {
   readonly conn: Deno.TcpConn;
   readonly #decoder = new FrameDecoder();
@@ -26,7 +29,7 @@ export class RawClient implements Disposable {
   static async connect(port: number, login?: string): Promise<RawClient> {
     const client = new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
     if (login) {
-      await client.request({ op: "hello", protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
+      await client.request(HELLO);
       const res = await client.request({ op: "login", name: login, password: ACCOUNTS[login]! });
       if (!("ok" in res) || res.ok !== true) {
         throw new Error(`login failed: ${JSON.stringify(res)}`);

@@ -19,7 +19,7 @@ export async function block(
   const { device } = args;
   await checkOtherDevice(ctx, device);
   const { store, log, privateChats, active } = ctx.server;
-  if (!store.addBlock(ctx.device, device)) {
+  if (!(await store.addBlock(ctx.device, device))) {
     throw new CommandError("bad_args", `${device} is already blocked`);
   }
   if (privateChats.end(ctx.device, device)) {
@@ -44,7 +44,7 @@ export async function unblock(
 ): Promise<ResultFields<"unblock">> {
   const { device } = args;
   await checkOtherDevice(ctx, device);
-  if (!ctx.server.store.removeBlock(ctx.device, device)) {
+  if (!(await ctx.server.store.removeBlock(ctx.device, device))) {
     throw new CommandError("bad_args", `${device} is not blocked`);
   }
   ctx.server.log(`${ctx.device} unblocked ${device}`);

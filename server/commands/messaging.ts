@@ -33,17 +33,24 @@ export async function message(
     return { delivery: "online" };
   }
   // Durable (group-committed) before the sender is told it is stored.
-  const id = await store.grouped(() =>
-    store.storeMessage(
-      { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
-      { maxCount: settings.maxOfflineMessages, maxBytes: settings.maxOfflineBytes },
-    )
+  const stored = await store.storeMessage(
+    { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
+    {
+      maxCount: settings.maxOfflineMessages,
+      maxBytes: settings.maxOfflineBytes,
+      maxCountPerSender: settings.maxOfflineMessagesPerSender,
+      maxBytesPerSender: settings.maxOfflineBytesPerSender,
+    },
   );
-  if (id === undefined) {
+  if ("full" in stored) {
     throw new CommandError(
       "busy",
-      `${to} is offline and already has the most messages waiting that the server keeps ` +
-        `(${settings.maxOfflineMessages} or ${settings.maxOfflineBytes} bytes); try again after it logs in`,
+      stored.full === "sender"
+        ? `${to} is offline and you already have the most messages waiting for it that one ` +
+          `sender may leave (${settings.maxOfflineMessagesPerSender} or ` +
+          `${settings.maxOfflineBytesPerSender} bytes); try again after ${to} logs in`
+        : `${to} is offline and already has the most messages waiting that the server keeps ` +
+          `(${settings.maxOfflineMessages} or ${settings.maxOfflineBytes} bytes); try again after it logs in`,
     );
   }
   log(`${ctx.device} left a message for ${to} (offline)`);
@@ -85,9 +92,13 @@ export function broadcast(
 }
 
 /** Handles `ack`: the edge has shown a stored message, so the server may forget it. */
-export function ack(ctx: CommandContext, args: RequestArgs<"ack">): Promise<ResultFields<"ack">> {
-  if (!ctx.server.store.deleteMessage(ctx.device, args.message)) {
+export async function ack(
+  ctx: CommandContext,
+  args: RequestArgs<"ack">,
+): Promise<ResultFields<"ack">> {
+  // Durable before the reply: an acknowledged message never comes again.
+  if (!(await ctx.server.store.deleteMessage(ctx.device, args.message))) {
     throw new CommandError("not_found", `no stored message ${args.message} for ${ctx.device}`);
   }
-  return Promise.resolve({});
+  return {};
 }

@@ -148,6 +148,36 @@ Deno.test("blocking hides a device and refuses its messages, chats and files; it
   assert.equal((await b2.next(isEvent("message"))).text, "again");
 });
 
+Deno.test("a blocked device gets the same answers whether its blocker is online or not", async () => {
+  await using server = await ServerProcess.start();
+  {
+    await using b = await EdgeProcess.start(server, { login: "watch2" });
+    assert.equal((await b.command("block watch1")).ok, true);
+    await b.finish();
+  }
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await Deno.writeTextFile(join(a.dir, "f.txt"), "data");
+  const answers = async () => {
+    const out: unknown[] = [];
+    for (const line of ["UVF watch2 f.txt", "startprivate watch2", "message watch2 hi"]) {
+      const r = await a.command(line);
+      out.push([line, r.ok, r.error, r.message]);
+    }
+    const all = await a.command("broadcast hi all");
+    out.push(["broadcast", all.refused, all.message]);
+    return out;
+  };
+  const whileOffline = await answers();
+  assert.deepEqual(whileOffline[0], [
+    "UVF watch2 f.txt",
+    false,
+    "blocked",
+    "watch2 has blocked you; the file cannot be sent",
+  ]);
+  await using b = await EdgeProcess.start(server, { login: "watch2" });
+  assert.deepEqual(await answers(), whileOffline);
+});
+
 Deno.test("private chat: declined, accepted, both ways over the peer channel, then stopped", async () => {
   await using server = await ServerProcess.start();
   await using a = await EdgeProcess.start(server, { login: "watch1" });

@@ -20,6 +20,7 @@ export async function message(
   checkText(text);
   await checkOtherDevice(ctx, to);
   const { store, active, clock, log, settings } = ctx.server;
+  // Before anything that depends on whether `to` is online (`delivery`, a full mailbox).
   if (store.isBlocked(to, ctx.device)) {
     log(`${ctx.device}: message to ${to} refused (blocked)`);
     throw new CommandError("blocked", `${to} has blocked you; your message was not delivered`);
@@ -57,7 +58,11 @@ export async function message(
   return { delivery: "stored" };
 }
 
-/** Handles `broadcast`: every online device but the sender and those that block it. */
+/**
+ * Handles `broadcast`: every online device but the sender and those that block it.
+ * `refused` counts every device that blocks the sender, online or not: counting only the
+ * online ones would tell a blocked device when its blocker is online.
+ */
 export function broadcast(
   ctx: CommandContext,
   args: RequestArgs<"broadcast">,
@@ -73,16 +78,12 @@ export function broadcast(
     kind: "broadcast",
   });
   let delivered = 0;
-  let refused = 0;
   for (const device of active.list()) {
-    if (device.name === ctx.device) continue;
-    if (blockers.has(device.name)) {
-      refused++;
-    } else {
-      device.deliver(frame);
-      delivered++;
-    }
+    if (device.name === ctx.device || blockers.has(device.name)) continue;
+    device.deliver(frame);
+    delivered++;
   }
+  const refused = blockers.size;
   log(
     `${ctx.device} broadcast to ${delivered} device${
       delivered === 1 ? "" : "s"

@@ -174,7 +174,7 @@ Deno.test("a blocked device gets the same answers whether its blocker is online 
     "blocked",
     "watch2 has blocked you; the file cannot be sent",
   ]);
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
+  await using _blocker = await EdgeProcess.start(server, { login: "watch2" });
   assert.deepEqual(await answers(), whileOffline);
 });
 

@@ -1,9 +1,13 @@
 /**
  * The server's embedded database (`node:sqlite`): data-file metadata with its
- * aggregates, name lockouts, offline messages, block lists and login history. WAL journal with `synchronous=FULL`, so anything the
- * server has acknowledged to a client survives a crash. The schema is versioned through
- * `PRAGMA user_version` and upgraded by {@linkcode MIGRATIONS}; a database from a newer
- * iotnet, or one that is not a database, is refused with {@linkcode StoreError}.
+ * aggregates, name lockouts, offline messages, block lists and login history. Reads are
+ * synchronous; every write is asynchronous and goes through one group commit, whose WAL
+ * is synced off the event loop's thread before the write's promise resolves, so anything
+ * the server has acknowledged to a client survives a crash and no device's writes can
+ * hold the event loop on the disk (docs/DECISIONS.md, "Crash safety"). The schema is
+ * versioned through `PRAGMA user_version` and upgraded by {@linkcode MIGRATIONS}; a
+ * database from a newer iotnet, or one that is not a database, is refused with
+ * {@linkcode StoreError}.
  *
  * @module
  */
@@ -21,9 +25,10 @@ export interface StoredFile extends SampleAggregates {
 }
 
 /**
- * Longest time between two group commits. Each commit blocks the event loop for its fsync
- * (about a millisecond here, more under load), so under load commits are spaced out and
- * each carries all the work that arrived meanwhile: {@linkcode GROUP_COMMIT_MS_PER_CHANGE}
+ * Longest time between two group commits. Each commit costs a write of the WAL on the
+ * event loop and an fsync on the blocking pool (about a millisecond here, much more when
+ * the disk is busy), so under load commits are spaced out and each carries all the work
+ * that arrived meanwhile: {@linkcode GROUP_COMMIT_MS_PER_CHANGE}
  * for each change the last commit carried, up to this. A lone change, or one long after
  * the last commit, goes at once. Measured against fixed waits in docs/DECISIONS.md.
  */

@@ -17,13 +17,16 @@ import { BenchServer } from "./bench_server.ts";
 import { percentile, table } from "./tools.ts";
 
 /** Requests a second the attacker sends in either flood. */
-const FLOOD_RATE = Number(Deno.env.get("RATE") ?? 1_000);
-/** The attacker sends a burst every this many ms (its rate / 1000 × this, at once). */
-const BURST_EVERY_MS = Number(Deno.env.get("EVERY") ?? 10);
+const FLOOD_RATE = 1_000;
+/**
+ * The attacker sends a burst every this many ms (its rate / 1000 × this, at once): a
+ * device pipelining requests, as a hostile one would, rather than one at a time.
+ */
+const BURST_EVERY_MS = 100;
 /** Length of each phase. */
 const PHASE_MS = 3_000;
 /** Rounds of (write flood, read flood); the order alternates from round to round. */
-const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
+const ROUNDS = 7;
 /** Pause between the victim's requests. */
 const PROBE_GAP_MS = 2;
 /** Target: the victim's p99 under writes at most this many times its p99 under reads. */
@@ -147,11 +150,12 @@ function markdown(phases: Phase[], complaints: string[]): string {
     "## Hostile device: a write flood against a read flood",
     "",
     `A victim device asks \`whoelse\` over and over (${PROBE_GAP_MS} ms apart) through a real`,
-    `\`iotnet server\` process while an attacker device sends ${FLOOD_RATE.toLocaleString("en")}`,
-    `requests a second (a burst every ${BURST_EVERY_MS} ms, without waiting for replies):`,
-    "`block`/`unblock` of one device in turn (each a store write that must be durable before",
-    "its reply) or `whoelse` (a store read). Phases of " + `${PHASE_MS / 1000} s alternate, ` +
-    `${ROUNDS} of each, after one without a flood; all devices are in the benchmark process.`,
+    `\`iotnet server\` process while an attacker device sends ${FLOOD_RATE.toLocaleString("en")} ` +
+    `requests a second, a burst every ${BURST_EVERY_MS} ms without waiting for replies:`,
+    "`block`/`unblock` of one device in turn (each a store write, durable before its reply)",
+    `or \`whoelse\` (a store read). Phases of ${PHASE_MS / 1000} s alternate, ${ROUNDS} of each ` +
+    "(the order swapped every round),",
+    "after one without a flood; all devices are in the benchmark process.",
     "",
     table(
       ["attacker sends", "victim p50: median (range)", "victim p99: median (range)", "attacker ok"],

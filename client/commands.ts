@@ -294,7 +294,7 @@ function fail(cmd: string, error: string, message: string): CommandResult {
  * server or a peer (an ABORT's reason), so it is made visible.
  */
 export function failure(cmd: string, error: unknown): CommandResult {
-  const message = visible((error as Error).message);
+  const message = visible(error instanceof Error ? error.message : String(error));
   if (error instanceof RemoteError) return fail(cmd, error.code, message);
   if (error instanceof ConnectionClosedError) {
     return fail(cmd, "offline", `lost the connection to the server: ${message}`);

@@ -371,12 +371,9 @@ class EdgeSession {
     // A request withdrawn (the requester blocked this device) rather than a chat ended.
     const withdrawn = state === "ended" && !this.#peer.hasChat(device) &&
       this.#requests.includes(device);
-    if (state === "requested") {
-      this.#dropRequest(device);
-      this.#requests.push(device);
-    } else {
-      this.#dropRequest(device);
-    }
+    // A repeated request moves to the back: it is the newest now.
+    this.#dropRequest(device);
+    if (state === "requested") this.#requests.push(device);
     if (state === "ended") this.#peer.endChat(device);
     const oldest = this.#requests[0];
     const shown = visible(device);

@@ -28,9 +28,9 @@ export interface StoredFile extends SampleAggregates {
  * Longest time between two group commits. Each commit costs a write of the WAL on the
  * event loop and an fsync on the blocking pool (about a millisecond here, much more when
  * the disk is busy), so under load commits are spaced out and each carries all the work
- * that arrived meanwhile: {@linkcode GROUP_COMMIT_MS_PER_CHANGE}
- * for each change the last commit carried, up to this. A lone change, or one long after
- * the last commit, goes at once. Measured against fixed waits in docs/DECISIONS.md.
+ * that arrived meanwhile: {@linkcode GROUP_COMMIT_MS_PER_CHANGE} for each change the last
+ * commit carried, up to this. A lone change, or one long after the last commit, goes at
+ * once. Measured against fixed waits in docs/DECISIONS.md.
  */
 export const GROUP_COMMIT_MS = 20;
 /**
@@ -530,8 +530,14 @@ export class Store {
    */
   #durable(): Promise<void> {
     if (this.#walPath === undefined) return Promise.resolve();
-    this.#wal ??= Deno.openSync(this.#walPath, { read: true });
-    const sync = this.#wal.syncData();
+    let sync: Promise<void>;
+    try {
+      this.#wal ??= Deno.openSync(this.#walPath, { read: true });
+      sync = this.#wal.syncData();
+    } catch (error) {
+      // Runs in a timer: a failure goes to the group's callers, never up the stack.
+      return Promise.reject(error);
+    }
     this.#syncing = Promise.all([this.#syncing, sync]).then(() => {}, () => {});
     return sync;
   }

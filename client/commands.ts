@@ -6,6 +6,7 @@
  */
 
 import { basename, isAbsolute, join } from "node:path";
+import { visible } from "../internal/visible_text.ts";
 import { RemoteError } from "../protocol/errors.ts";
 import { PeerUnreachableError, TransferError } from "../p2p/mod.ts";
 import { ConnectionClosedError, type EdgeConnection } from "./connection.ts";
@@ -124,8 +125,10 @@ async function run(env: CommandEnv, command: EdgeCommand): Promise<CommandResult
       const { devices } = await connection.request("devices", {});
       const message = devices.length === 0
         ? "No other active edge devices"
-        : devices.map((d) => `${d.name}, active since ${d.since}, ${d.ip}, UDP port ${d.udpPort}`)
-          .join("\n");
+        : devices.map((d) =>
+          `${visible(d.name)}, active since ${visible(d.since)}, ${visible(d.ip)}, ` +
+          `UDP port ${d.udpPort}`
+        ).join("\n");
       return { cmd: "AED", ok: true, message, devices };
     }
     case "UVF":
@@ -156,7 +159,9 @@ async function run(env: CommandEnv, command: EdgeCommand): Promise<CommandResult
       return {
         cmd: "WHOELSE",
         ok: true,
-        message: devices.length ? devices.join("\n") : "No other devices are online",
+        message: devices.length
+          ? devices.map((d) => visible(d)).join("\n")
+          : "No other devices are online",
         devices,
       };
     }
@@ -166,7 +171,7 @@ async function run(env: CommandEnv, command: EdgeCommand): Promise<CommandResult
         cmd: "WHOELSESINCE",
         ok: true,
         message: devices.length
-          ? devices.join("\n")
+          ? devices.map((d) => visible(d)).join("\n")
           : `No other devices were online in the last ${command.seconds} s`,
         devices,
       };
@@ -250,7 +255,7 @@ async function sendFile(env: CommandEnv, device: string, filename: string): Prom
     return {
       cmd: "UVF",
       ok: true,
-      message: `Sent ${name} (${formatBytes(result.bytes)}) to ${device}${
+      message: `Sent ${visible(name)} (${formatBytes(result.bytes)}) to ${device}${
         rate ? ` at ${rate}` : ""
       }`,
       device,
@@ -273,15 +278,19 @@ function fail(cmd: string, error: string, message: string): CommandResult {
   return { cmd, ok: false, error, message };
 }
 
-/** Turns any error into a failed result with a stable code. */
+/**
+ * Turns any error into a failed result with a stable code. Its message may quote the
+ * server or a peer (an ABORT's reason), so it is made visible.
+ */
 export function failure(cmd: string, error: unknown): CommandResult {
-  if (error instanceof RemoteError) return fail(cmd, error.code, error.message);
+  const message = visible(error instanceof Error ? error.message : String(error));
+  if (error instanceof RemoteError) return fail(cmd, error.code, message);
   if (error instanceof ConnectionClosedError) {
-    return fail(cmd, "offline", `lost the connection to the server: ${error.message}`);
+    return fail(cmd, "offline", `lost the connection to the server: ${message}`);
   }
-  if (error instanceof PeerUnreachableError) return fail(cmd, "offline", error.message);
+  if (error instanceof PeerUnreachableError) return fail(cmd, "offline", message);
   if (error instanceof TransferError) {
-    return fail(cmd, error.reason === "blocked" ? "blocked" : "io", error.message);
+    return fail(cmd, error.reason === "blocked" ? "blocked" : "io", message);
   }
-  return fail(cmd, "io", (error as Error).message);
+  return fail(cmd, "io", message);
 }

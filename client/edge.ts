@@ -7,6 +7,7 @@
  * @module
  */
 
+import { visible } from "../internal/visible_text.ts";
 import { RemoteError } from "../protocol/errors.ts";
 import type { Push } from "../protocol/messages.ts";
 import { type CommandEnv, failure, helpText, runCommand } from "./commands.ts";
@@ -44,8 +45,11 @@ export interface EdgeIO {
 /** Exit codes of the edge. */
 export const EXIT = { ok: 0, failed: 1 } as const;
 
-/** A line that answers a private-chat request. */
-const ANSWER = /^\s*(y|yes|n|no)\s*$/i;
+/**
+ * A line that answers a private-chat request: `y`/`yes`/`n`/`no`, optionally followed by
+ * the device whose request it answers (`y watch3`); bare, it answers the oldest.
+ */
+const ANSWER = /^\s*(y|yes|n|no)(?:\s+(\S+))?\s*$/i;
 
 /**
  * Runs the edge until the user logs out, input ends, or the server goes away.
@@ -120,7 +124,7 @@ class EdgeSession {
         from: e.from,
         path: e.path,
         bytes: e.bytes,
-        message: `Received ${e.path} (${e.bytes} bytes) from ${e.from}`,
+        message: `Received ${visible(e.path)} (${e.bytes} bytes) from ${visible(e.from)}`,
       }));
     events.on("file_failed", (e) =>
       io.output.event({
@@ -128,7 +132,9 @@ class EdgeSession {
         ok: false,
         from: e.from,
         error: e.reason,
-        message: `Receiving ${e.filename} from ${e.from} failed: ${e.message}`,
+        message: `Receiving ${visible(e.filename)} from ${visible(e.from)} failed: ${
+          visible(e.message)
+        }`,
       }));
     events.on("chat", (e) =>
       io.output.event({
@@ -136,7 +142,7 @@ class EdgeSession {
         from: e.from,
         text: e.text,
         kind: "private",
-        message: `${e.from} (private): ${e.text}`,
+        message: `${visible(e.from)} (private): ${visible(e.text)}`,
       }));
   }
 
@@ -174,8 +180,9 @@ class EdgeSession {
       if (next !== null && typeof next === "object") return this.#disconnected(next.lost);
       if (next === null) return await this.#logout(env);
       if (next.trim() === "") continue;
-      if (this.#requests.length > 0 && ANSWER.test(next)) {
-        output.result(await this.#answer(/^\s*y/i.test(next)));
+      const answer = this.#requests.length > 0 ? ANSWER.exec(next) : null;
+      if (answer) {
+        output.result(await this.#answer(/^y/i.test(answer[1]!), answer[2]));
         continue;
       }
       const parsed = parseCommand(next);
@@ -191,7 +198,11 @@ class EdgeSession {
         void task.finally(() => this.#transfers.delete(task));
         continue;
       }
-      output.result(await runCommand(env, command));
+      const result = await runCommand(env, command);
+      if (command.cmd === "BLOCK" && result.ok && this.#dropRequest(command.device)) {
+        result.message += `; its private chat request was cancelled`;
+      }
+      output.result(result);
       if (this.#connection.isClosed) return this.#disconnected((await this.#lost).lost);
     }
   }
@@ -267,9 +278,19 @@ class EdgeSession {
     }
   }
 
-  /** Answers the oldest private-chat request. */
-  async #answer(accept: boolean): Promise<CommandResult> {
-    const device = this.#requests.shift()!;
+  /** Answers `device`'s private-chat request, or the oldest one. */
+  async #answer(accept: boolean, named: string | undefined): Promise<CommandResult> {
+    const device = named ?? this.#requests[0]!;
+    if (!this.#dropRequest(device)) {
+      return {
+        cmd: "ANSWER",
+        ok: false,
+        error: "not_found",
+        message: `no private chat request from ${visible(device)} is waiting; ` +
+          `answer one of: ${this.#requests.map((r) => visible(r)).join(", ")}`,
+        device,
+      };
+    }
     try {
       await this.#connection.request("private_answer", { device, accept });
       return {
@@ -295,7 +316,7 @@ class EdgeSession {
           event: "presence",
           device: push.device,
           state,
-          message: `${push.device} is ${state}`,
+          message: `${visible(push.device)} is ${state}`,
         });
         return;
       }
@@ -307,7 +328,7 @@ class EdgeSession {
           from: push.from,
           text: push.text,
           kind,
-          message: `${push.from}${label}: ${push.text}`,
+          message: `${visible(push.from)}${label}: ${visible(push.text)}`,
         });
         // A stored message leaves the server only once it has been shown here.
         if (push.id !== undefined) {
@@ -331,27 +352,48 @@ class EdgeSession {
         output.event({
           event: "logout",
           reason: push.reason,
-          message: `Logged out by the server: ${push.message}`,
+          message: `Logged out by the server: ${visible(push.message)}`,
         });
         return;
     }
   }
 
   #onPrivate(device: string, state: string, reason: string | undefined): void {
-    const messages: Record<string, string> = {
-      requested: `${device} wants a private chat with you; answer y or n`,
-      accepted: `${device} accepted your private chat; use: private ${device} <text>`,
-      declined: `${device} declined your private chat`,
-      ended: `Private chat with ${device} ended` + (reason === "left" ? ` (${device} left)` : ""),
-    };
+    // A request withdrawn (the requester blocked this device) rather than a chat ended.
+    const withdrawn = state === "ended" && !this.#peer.hasChat(device) &&
+      this.#requests.includes(device);
+    // A repeated request moves to the back: it is the newest now.
+    this.#dropRequest(device);
     if (state === "requested") this.#requests.push(device);
     if (state === "ended") this.#peer.endChat(device);
+    const oldest = this.#requests[0];
+    const shown = visible(device);
+    const messages: Record<string, string> = {
+      requested: oldest === device
+        ? `${shown} wants a private chat with you; answer y or n`
+        : `${shown} wants a private chat with you; answer y ${shown} or n ${shown} ` +
+          `(a bare y or n answers the oldest request, from ${visible(oldest ?? "")})`,
+      accepted: `${shown} accepted your private chat; use: private ${shown} <text>`,
+      declined: `${shown} declined your private chat`,
+      ended: withdrawn
+        ? `${shown} withdrew its private chat request`
+        : `Private chat with ${shown} ended` + (reason === "left" ? ` (${shown} left)` : ""),
+    };
     this.#io.output.event({
       event: "private",
       device,
       state,
-      message: messages[state] ?? `${device}: ${state}`,
+      ...(reason !== undefined && { reason }),
+      message: messages[state] ?? `${shown}: ${visible(state)}`,
     });
+  }
+
+  /** Forgets `device`'s private-chat request; returns whether there was one. */
+  #dropRequest(device: string): boolean {
+    const index = this.#requests.indexOf(device);
+    if (index < 0) return false;
+    this.#requests.splice(index, 1);
+    return true;
   }
 }
 

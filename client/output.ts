@@ -6,6 +6,7 @@
  * @module
  */
 
+import { visible } from "../internal/visible_text.ts";
 import type { LineInput } from "./line_input.ts";
 
 /** The result of one command, as printed. */
@@ -22,7 +23,7 @@ export type EdgeEvent =
   | { event: "message"; from: string; text: string; kind: string; message: string }
   | { event: "file"; from: string; path: string; bytes: number; message: string }
   | { event: "file"; ok: false; from: string; error: string; message: string }
-  | { event: "private"; device: string; state: string; message: string }
+  | { event: "private"; device: string; state: string; reason?: string; message: string }
   | { event: "logout"; reason: string; message: string };
 
 /** Prints results and events. */
@@ -54,13 +55,17 @@ export function createOutput(input: LineInput, options: OutputOptions): Output {
       info: () => {},
     };
   }
+  // Every part from the network was made visible where the message was composed; this
+  // is the backstop: whatever a message holds, nothing but its own line breaks reaches
+  // the terminal.
+  const shown = (text: string) => visible(text, { keepNewlines: true });
   return {
     json: false,
-    result: (r) => input.print(r.ok ? r.message : paint(31, `Error: ${r.message}`)),
+    result: (r) => input.print(r.ok ? shown(r.message) : paint(31, `Error: ${shown(r.message)}`)),
     event: (e) => {
       const failed = "ok" in e && !e.ok;
-      input.print(failed ? paint(31, e.message) : paint(36, e.message));
+      input.print(paint(failed ? 31 : 36, shown(e.message)));
     },
-    info: (text) => input.print(text),
+    info: (text) => input.print(shown(text)),
   };
 }

@@ -56,6 +56,14 @@ export const MAX_MESSAGE_BYTES = 4096;
 export const MAX_OFFLINE_MESSAGES = 1000;
 /** Bytes of text one offline device may have waiting (configurable). */
 export const MAX_OFFLINE_BYTES = 1024 * 1024;
+/**
+ * Messages one sender may have waiting for one offline device (configurable): a tenth of
+ * {@linkcode MAX_OFFLINE_MESSAGES}, so no one sender can fill a mailbox and shut out the
+ * others.
+ */
+export const MAX_OFFLINE_MESSAGES_PER_SENDER = 100;
+/** Bytes of text one sender may have waiting for one offline device (configurable). */
+export const MAX_OFFLINE_BYTES_PER_SENDER = 128 * 1024;
 /** Time a private-chat request waits for its answer. */
 export const PRIVATE_REQUEST_TIMEOUT_MS = 60_000;
 /** Lifetime of a UVF transfer ticket: the transfer must start within it. */

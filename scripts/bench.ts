@@ -2,13 +2,15 @@
  * `deno task bench [section...]`: runs the benchmarks beside their reference tools and
  * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and compute), `uvf` (peer
  * transfer), `broadcast` (message fan-out), `load` (1,000 devices at once against its
- * targets). With no argument, all of them. Sections not run this time are kept from
- * the file as it was, so `deno task bench load` reruns one section and leaves the rest.
+ * targets), `hostile` (one device's write flood against another's commands). With no
+ * argument, all of them. Sections not run this time are kept from the file as it was,
+ * so `deno task bench load` reruns one section and leaves the rest.
  *
  * @module
  */
 
 import { runBroadcastBench } from "./bench/broadcast.ts";
+import { runHostileBench } from "./bench/hostile.ts";
 import { runLoadBench } from "./bench/load.ts";
 import { runUedBench } from "./bench/ued.ts";
 import { runUvfBench } from "./bench/uvf.ts";
@@ -19,6 +21,7 @@ const SECTIONS: Record<string, { run: () => Promise<string>; heading: string }> 
   uvf: { run: runUvfBench, heading: "## UVF" },
   broadcast: { run: runBroadcastBench, heading: "## Broadcast" },
   load: { run: runLoadBench, heading: "## Load" },
+  hostile: { run: runHostileBench, heading: "## Hostile" },
 };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);

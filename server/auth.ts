@@ -114,7 +114,7 @@ export class Authenticator {
     if (until !== undefined) {
       // Refused before any hashing: a blocked name costs the server nothing.
       if (until > clock.now()) return blockedOutcome(name, until - clock.now());
-      store.clearLockout(name);
+      await store.clearLockout(name);
     }
     const accounts = await this.#options.credentials.accounts();
     const validName = deviceNameProblem(name) === undefined;
@@ -127,7 +127,9 @@ export class Authenticator {
     const failures = (this.#failures.get(name) ?? 0) + 1;
     this.#failures.delete(name);
     if (failures >= attempts) {
-      store.setLockout(name, clock.now() + blockMs);
+      // Durable before this attempt ends, so the next one for the name (queued behind it)
+      // reads the lockout: parallel guesses cannot slip past it while it commits.
+      await store.setLockout(name, clock.now() + blockMs);
       return blockedOutcome(name, blockMs);
     }
     this.#failures.set(name, failures);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { ManualClock } from "../internal/clock.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import {
@@ -16,6 +18,7 @@ import {
   type ScryptParams,
   verifyPassword,
 } from "./password_hash.ts";
+import { Store } from "./store.ts";
 
 const fast = HASH_PROFILES.fast;
 const standard = HASH_PROFILES.standard;
@@ -28,11 +31,13 @@ class MapLockouts implements LockoutStore {
   lockoutUntil(device: string): number | undefined {
     return this.until.get(device);
   }
-  setLockout(device: string, until: number): void {
+  setLockout(device: string, until: number): Promise<void> {
     this.until.set(device, until);
+    return Promise.resolve();
   }
-  clearLockout(device: string): void {
+  clearLockout(device: string): Promise<void> {
     this.until.delete(device);
+    return Promise.resolve();
   }
 }
 
@@ -188,6 +193,36 @@ Deno.test("parallel guesses for one name cannot overshoot the attempts", async (
   assert.ok(codes.slice(3).every((c) => c === "blocked"));
   // The right password, arriving after the guesses, is refused too.
   assert.equal((await auth.login("watch1", "pw1")).ok, false);
+});
+
+Deno.test("with the real store, whose lockout waits for a group commit, parallel guesses still stop at the attempts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "iotnet-auth-" });
+  const store = new Store(join(dir, "iotnet.db"));
+  const reader = new DatabaseSync(join(dir, "iotnet.db"), { readOnly: true });
+  try {
+    const { auth, checked, clock } = harness({ watch1: HASHED_FAST }, { store });
+    // The right password among the guesses, after the third: it must not get in.
+    const passwords = Array.from({ length: 12 }, (_, i) => i === 5 ? "pw1" : "nope");
+    const outcomes = await Promise.all(
+      passwords.map(async (password) => {
+        const outcome = await auth.login("watch1", password);
+        if (!outcome.ok && outcome.code === "blocked") {
+          // Told "blocked" only once the lockout is durable (a restart keeps it).
+          const row = reader.prepare("SELECT until FROM lockouts WHERE device = ?")
+            .get("watch1") as { until: number } | undefined;
+          assert.equal(row?.until, clock.now() + 10_000);
+        }
+        return outcome.ok ? "ok" : outcome.code;
+      }),
+    );
+    assert.equal(checked.length, 3, "only three guesses were checked");
+    assert.deepEqual(outcomes.slice(0, 3), ["bad_credentials", "bad_credentials", "blocked"]);
+    assert.ok(outcomes.slice(3).every((c) => c === "blocked"), outcomes.join(" "));
+  } finally {
+    reader.close();
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("different names are checked in parallel, one name in order", async () => {

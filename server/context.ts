@@ -30,6 +30,10 @@ export interface ServerSettings {
   maxOfflineMessages: number;
   /** Bytes of text one offline device may have waiting. */
   maxOfflineBytes: number;
+  /** Messages one sender may have waiting for one offline device. */
+  maxOfflineMessagesPerSender: number;
+  /** Bytes of text one sender may have waiting for one offline device. */
+  maxOfflineBytesPerSender: number;
   /** Connections held at once. */
   maxConnections: number;
   /** Connections not yet logged in held at once. */

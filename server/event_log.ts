@@ -4,9 +4,14 @@
  * (measured: after ~64 KiB of log the next SCS waited until the pipe was read), so lines
  * are queued and written one write at a time; if the queue passes a cap while stdout is
  * not being read, new lines are dropped and the drop is reported once stdout drains.
+ * Lines quote names and file names devices sent; control characters in them are shown as
+ * escapes (`internal/visible_text.ts`), so nothing a device sends acts on the operator's
+ * terminal.
  *
  * @module
  */
+
+import { visible } from "../internal/visible_text.ts";
 
 /** Log bytes that may wait for a slow stdout before lines are dropped. */
 export const MAX_QUEUED_LOG_BYTES = 1024 * 1024;
@@ -72,7 +77,9 @@ export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_B
 
   return {
     line(text) {
-      const entry = `${text}\n`;
+      // Line breaks stay: a stack trace is the server's own; names from the network are
+      // JSON-quoted where they are logged.
+      const entry = `${visible(text, { keepNewlines: true })}\n`;
       if (queuedBytes + entry.length > maxQueuedBytes) {
         dropped++;
         return;

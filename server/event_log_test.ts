@@ -42,3 +42,16 @@ Deno.test("lines logged in one turn go out in one write", async () => {
   await log.flush();
   assert.deepEqual(writes, ["listening on 127.0.0.1:1\nrecovery: something\n"]);
 });
+
+Deno.test("control characters in a line reach stdout as escapes", async () => {
+  const written: string[] = [];
+  const log = createEventLog({
+    write: (b) => (written.push(new TextDecoder().decode(b)), Promise.resolve(b.length)),
+  });
+  log.line(`failed login as ${JSON.stringify("\x9b2J\u202eevil\x1b[1A\n")} from 127.0.0.1`);
+  await log.flush();
+  assert.equal(
+    written.join(""),
+    'failed login as "\\x9b2J\\u202eevil\\u001b[1A\\n" from 127.0.0.1\n',
+  );
+});

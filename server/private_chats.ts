@@ -28,6 +28,19 @@ export class PrivateChats {
     return expiresAt !== undefined && expiresAt > now;
   }
 
+  /**
+   * Withdraws the requests between `a` and `b`, both ways (a block ends them).
+   *
+   * @returns the requests that were still open at `now`.
+   */
+  cancelRequests(a: string, b: string, now: number): { from: string; to: string }[] {
+    const open: { from: string; to: string }[] = [];
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      if (this.takeRequest(from, to, now)) open.push({ from, to });
+    }
+    return open;
+  }
+
   /** Starts a chat between `a` and `b`; returns its id (16 random bytes, hex). */
   start(a: string, b: string): string {
     const id = newChatId();

@@ -109,12 +109,12 @@ export function commitUpload(target: CommitTarget, upload: UploadCommit): Promis
     };
     try {
       const logOffset = logSize(dataDir.uploadLog);
-      await store.grouped(() => store.beginUpload({ ...record, ino: upload.ino, logOffset }));
+      await store.beginUpload({ ...record, ino: upload.ino, logOffset });
       await onDisk(() => Deno.rename(upload.temp, path));
     } catch (error) {
       await onDisk(() => Deno.remove(upload.temp)).catch(() => {});
       // Left behind, the row is rolled back later: the final name lacks its inode.
-      bestEffort(() => store.dropPendingUpload(device, fileID));
+      await bestEffort(store.dropPendingUpload(device, fileID));
       throw new CommandError(
         "io",
         `the server could not store file ${fileID}: ${describeIoError(error)}`,
@@ -126,10 +126,10 @@ export function commitUpload(target: CommitTarget, upload: UploadCommit): Promis
       await syncDirectory(path);
       const line = formatLogLine(device, upload.uploadedAt, fileID, upload.count);
       await appendLogLine(dataDir.uploadLog, line);
-      await store.grouped(() => store.finishUpload(record));
+      await store.finishUpload(record);
     } catch (error) {
       // Let SCS answer for the file now in place; the journal row stays for recovery.
-      bestEffort(() => store.putFile(record));
+      await bestEffort(store.putFile(record));
       throw new CommandError("io", `file ${fileID} is stored, but ${unfinished(error)}`, {
         cause: error,
       });
@@ -170,7 +170,7 @@ export function commitDelete(
         deletedAt,
         logOffset: logSize(dataDir.deletionLog),
       };
-      await store.grouped(() => store.beginDelete(pending));
+      await store.beginDelete(pending);
     } catch (error) {
       throw new CommandError(
         "io",
@@ -181,7 +181,7 @@ export function commitDelete(
     // Committed: the record is gone; recovery finishes the rest if cut short.
     try {
       await finishDelete(dataDir, pending);
-      await store.grouped(() => store.dropPendingDelete(device, fileID));
+      await store.dropPendingDelete(device, fileID);
     } catch (error) {
       throw new CommandError("io", `file ${fileID} is deleted, but ${unfinished(error)}`, {
         cause: error,
@@ -227,12 +227,12 @@ async function recover(dataDir: DataDir, store: Store): Promise<string[]> {
     const shown = `uploads/${basename(path)}`;
     const info = await statOrUndefined(path);
     if (!info) {
-      store.deleteFile(file.device, file.fileID);
+      await store.deleteFile(file.device, file.fileID);
       repairs.push(`forgot ${file.device}'s file ${file.fileID}: ${shown} is missing`);
     } else if (!info.isFile || info.size !== file.bytes) {
       await Deno.rename(path, `${path}.damaged`);
       recorded.add(`${basename(path)}.damaged`);
-      store.deleteFile(file.device, file.fileID);
+      await store.deleteFile(file.device, file.fileID);
       repairs.push(
         `moved ${shown} aside to ${shown}.damaged and forgot it: it has ${info.size} bytes ` +
           `where its record says ${file.bytes}`,
@@ -295,7 +295,7 @@ async function settleUpload(target: CommitTarget, pending: PendingUpload): Promi
       : info.size === pending.bytes
   );
   if (!renamed) {
-    store.dropPendingUpload(device, fileID);
+    await store.dropPendingUpload(device, fileID);
     return `rolled back the unfinished upload of ${device}'s file ${fileID}: it never reached uploads/`;
   }
   await syncDirectory(path);
@@ -303,7 +303,7 @@ async function settleUpload(target: CommitTarget, pending: PendingUpload): Promi
   const line = formatLogLine(device, pending.uploadedAt, fileID, pending.count);
   const appended = !(await logHasLineAfter(dataDir.uploadLog, line, logOffset));
   if (appended) await appendLogLine(dataDir.uploadLog, line);
-  store.finishUpload(record);
+  await store.finishUpload(record);
   return `finished the upload of ${device}'s file ${fileID}, which was in place before the crash: ` +
     `record written${appended ? ", upload-log.txt line appended" : ""}`;
 }
@@ -311,7 +311,7 @@ async function settleUpload(target: CommitTarget, pending: PendingUpload): Promi
 async function settleDelete(target: CommitTarget, pending: PendingDelete): Promise<string> {
   const { dataDir, store } = target;
   const { removed, appended } = await finishDelete(dataDir, pending);
-  store.dropPendingDelete(pending.device, pending.fileID);
+  await store.dropPendingDelete(pending.device, pending.fileID);
   return `finished the delete of ${pending.device}'s file ${pending.fileID}: ` +
     `${removed ? "file removed" : "file already gone"}` +
     `${appended ? ", deletion-log.txt line appended" : ""}`;
@@ -338,9 +338,9 @@ async function finishDelete(
 }
 
 /** Store work whose failure the journal makes up for. */
-function bestEffort(work: () => void): void {
+async function bestEffort(change: Promise<void>): Promise<void> {
   try {
-    work();
+    await change;
   } catch {
     // The journal row stays; the next change to the file or the next start settles it.
   }

@@ -76,7 +76,7 @@ async function committed(
     bytes: c.bytes,
     uploadedAt: at,
   };
-  f.store.putFile(record);
+  await f.store.putFile(record);
   await appendLogLine(f.dataDir.uploadLog, uploadLine(device, at, fileID, c.count));
   return record;
 }
@@ -155,7 +155,7 @@ Deno.test("recovery: a record with no upload-log line gets one with its own time
   const c = content([7, 8, 9]);
   await Deno.writeTextFile(f.dataDir.uploadPath("watch1", 4), c.text);
   const at = T0 + 65_000;
-  f.store.putFile({ device: "watch1", fileID: 4, ...c, uploadedAt: at });
+  await f.store.putFile({ device: "watch1", fileID: 4, ...c, uploadedAt: at });
   const line = uploadLine("watch1", at, 4, 3);
   assert.deepEqual(await f.recover(), [
     `appended the missing upload-log.txt line of watch1's file 4: ${line}`,
@@ -186,7 +186,7 @@ Deno.test("recovery: a journalled upload that never reached uploads/ is rolled b
   // Crash after the journal row: the temporary file was removed by DataDir.prepare.
   const next = await tempUpload(f, "watch1", 5, [3, 4, 5]);
   const { ino } = await Deno.stat(next.temp);
-  f.store.beginUpload({ ...next, uploadedAt: T0 + 1000, ino, logOffset: 99 });
+  await f.store.beginUpload({ ...next, uploadedAt: T0 + 1000, ino, logOffset: 99 });
   await Deno.remove(next.temp);
   assert.deepEqual(await f.recover(), [
     "rolled back the unfinished upload of watch1's file 5: it never reached uploads/",
@@ -208,7 +208,7 @@ Deno.test("recovery: a journalled upload already in place is finished, its line 
       const path = f.dataDir.uploadPath("watch1", 6);
       const { ino } = await Deno.stat(next.temp);
       const logOffset = (await Deno.stat(f.dataDir.uploadLog)).size;
-      f.store.beginUpload({ ...next, uploadedAt: T0, ino, logOffset });
+      await f.store.beginUpload({ ...next, uploadedAt: T0, ino, logOffset });
       await Deno.rename(next.temp, path);
       const line = uploadLine("watch1", T0, 6, 3);
       if (lineWritten) await appendLogLine(f.dataDir.uploadLog, line);
@@ -231,7 +231,7 @@ Deno.test("recovery: a journalled delete is finished: file removed, line written
       await committed(f, "watch2", 8, [1, 1, 1, 1]);
       const path = f.dataDir.uploadPath("watch2", 8);
       const pending = { device: "watch2", fileID: 8, count: 4, deletedAt: T0 + 5000, logOffset: 0 };
-      f.store.beginDelete(pending);
+      await f.store.beginDelete(pending);
       if (removed) await Deno.remove(path);
       const line = uploadLine("watch2", T0 + 5000, 8, 4);
       if (lineWritten) await appendLogLine(f.dataDir.deletionLog, line);

@@ -15,7 +15,9 @@ import {
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
   MAX_OFFLINE_BYTES,
+  MAX_OFFLINE_BYTES_PER_SENDER,
   MAX_OFFLINE_MESSAGES,
+  MAX_OFFLINE_MESSAGES_PER_SENDER,
   MAX_PENDING_LOGINS,
   MAX_PENDING_LOGINS_PER_ADDRESS,
   MAX_UPLOAD_BYTES,
@@ -66,6 +68,16 @@ export interface ServerOptions {
   maxOfflineMessages?: number;
   /** Bytes of text an offline device may have waiting. Default {@linkcode MAX_OFFLINE_BYTES}. */
   maxOfflineBytes?: number;
+  /**
+   * Messages one sender may have waiting for one offline device.
+   * Default {@linkcode MAX_OFFLINE_MESSAGES_PER_SENDER}.
+   */
+  maxOfflineMessagesPerSender?: number;
+  /**
+   * Bytes of text one sender may have waiting for one offline device.
+   * Default {@linkcode MAX_OFFLINE_BYTES_PER_SENDER}.
+   */
+  maxOfflineBytesPerSender?: number;
   /** Connections held at once. Default {@linkcode MAX_CONNECTIONS}. */
   maxConnections?: number;
   /** Connections not yet logged in held at once. Default {@linkcode MAX_PENDING_LOGINS}. */
@@ -242,6 +254,9 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     maxUploadBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES,
     maxOfflineMessages: options.maxOfflineMessages ?? MAX_OFFLINE_MESSAGES,
     maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,
+    maxOfflineMessagesPerSender: options.maxOfflineMessagesPerSender ??
+      MAX_OFFLINE_MESSAGES_PER_SENDER,
+    maxOfflineBytesPerSender: options.maxOfflineBytesPerSender ?? MAX_OFFLINE_BYTES_PER_SENDER,
     maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
     maxPendingLogins: options.maxPendingLogins ?? MAX_PENDING_LOGINS,
     maxPendingLoginsPerAddress: options.maxPendingLoginsPerAddress ??

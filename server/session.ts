@@ -365,7 +365,7 @@ export class Session {
   #leave(device: string, reason: string): void {
     const host = this.#host;
     const seen = host.clock.now();
-    void host.store.grouped(() => host.store.markSeen(device, seen))
+    void host.store.markSeen(device, seen)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} left (${reason})`);
     announcePresence(host, device, "offline");
@@ -579,7 +579,7 @@ export class Session {
     });
     this.#state = { phase: "active", device, since };
     // Login history is not acknowledged to anyone: it rides the next group commit.
-    void host.store.grouped(() => host.store.markSeen(device, since))
+    void host.store.markSeen(device, since)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} joined from ${this.ip}, UDP port ${request.port}`);
     announcePresence(host, device, "online");

@@ -1,9 +1,13 @@
 /**
  * The server's embedded database (`node:sqlite`): data-file metadata with its
- * aggregates, name lockouts, offline messages, block lists and login history. WAL journal with `synchronous=FULL`, so anything the
- * server has acknowledged to a client survives a crash. The schema is versioned through
- * `PRAGMA user_version` and upgraded by {@linkcode MIGRATIONS}; a database from a newer
- * iotnet, or one that is not a database, is refused with {@linkcode StoreError}.
+ * aggregates, name lockouts, offline messages, block lists and login history. Reads are
+ * synchronous; every write is asynchronous and goes through one group commit, whose WAL
+ * is synced off the event loop's thread before the write's promise resolves, so anything
+ * the server has acknowledged to a client survives a crash and no device's writes can
+ * hold the event loop on the disk (docs/DECISIONS.md, "Crash safety"). The schema is
+ * versioned through `PRAGMA user_version` and upgraded by {@linkcode MIGRATIONS}; a
+ * database from a newer iotnet, or one that is not a database, is refused with
+ * {@linkcode StoreError}.
  *
  * @module
  */
@@ -21,11 +25,12 @@ export interface StoredFile extends SampleAggregates {
 }
 
 /**
- * Longest time between two group commits. Each commit blocks the event loop for its fsync
- * (about a millisecond here, more under load), so under load commits are spaced out and
- * each carries all the work that arrived meanwhile: {@linkcode GROUP_COMMIT_MS_PER_CHANGE}
- * for each change the last commit carried, up to this. A lone change, or one long after
- * the last commit, goes at once. Measured against fixed waits in docs/DECISIONS.md.
+ * Longest time between two group commits. Each commit costs a write of the WAL on the
+ * event loop and an fsync on the blocking pool (about a millisecond here, much more when
+ * the disk is busy), so under load commits are spaced out and each carries all the work
+ * that arrived meanwhile: {@linkcode GROUP_COMMIT_MS_PER_CHANGE} for each change the last
+ * commit carried, up to this. A lone change, or one long after the last commit, goes at
+ * once. Measured against fixed waits in docs/DECISIONS.md.
  */
 export const GROUP_COMMIT_MS = 20;
 /**
@@ -178,6 +183,17 @@ function pendingDeleteFromRow(
   };
 }
 
+/** How much one offline device's mailbox holds, in all and from any one sender. */
+export interface MailboxLimits {
+  maxCount: number;
+  maxBytes: number;
+  maxCountPerSender: number;
+  maxBytesPerSender: number;
+}
+
+/** What {@linkcode Store.storeMessage} did: stored it, or which limit refused it. */
+export type StoreMessageResult = { id: number } | { full: "sender" | "mailbox" };
+
 /** A message stored for a device that was offline. */
 export interface StoredMessage {
   id: number;
@@ -211,6 +227,11 @@ export class Store {
   /** When the last group commit began (none yet is long ago), and how many it carried. */
   #lastCommitAt = -Infinity;
   #lastGroupSize = 0;
+  /** The write-ahead log (none for `:memory:`), and a handle on it for its fsyncs. */
+  #walPath: string | undefined;
+  #wal: Deno.FsFile | undefined;
+  /** Settles when every WAL sync started so far has finished. */
+  #syncing: Promise<void> = Promise.resolve();
 
   /**
    * Opens (creating if needed) and migrates the database at `path`.
@@ -227,8 +248,13 @@ export class Store {
       this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // Refuse a newer schema before anything (even the journal mode) touches the file.
       const version = this.#userVersion(path);
-      this.#db.exec("PRAGMA journal_mode = WAL");
-      this.#db.exec("PRAGMA synchronous = FULL");
+      const { journal_mode } = this.#statement("PRAGMA journal_mode = WAL").get() as {
+        journal_mode: string;
+      };
+      // A commit writes the WAL and returns; #commitGroup then syncs the WAL off the event
+      // loop's thread before anyone hears that the change is stored (see #durable).
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+      if (journal_mode === "wal") this.#walPath = `${path}-wal`;
       this.#migrate(version);
     } catch (error) {
       if (db?.isOpen) db.close();
@@ -268,7 +294,11 @@ export class Store {
   }
 
   /** Records (or replaces) an uploaded file's metadata. */
-  putFile(file: StoredFile): void {
+  putFile(file: StoredFile): Promise<void> {
+    return this.#grouped(() => this.#putFile(file));
+  }
+
+  #putFile(file: StoredFile): void {
     this.#statement(
       `INSERT OR REPLACE INTO files (device, file_id, samples, sum, min, max, bytes, uploaded_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -282,8 +312,12 @@ export class Store {
     return row && fileFromRow(row);
   }
 
-  /** Forgets a file; returns whether there was one. */
-  deleteFile(device: string, fileID: number): boolean {
+  /** Forgets a file; resolves with whether there was one. */
+  deleteFile(device: string, fileID: number): Promise<boolean> {
+    return this.#grouped(() => this.#deleteFile(device, fileID));
+  }
+
+  #deleteFile(device: string, fileID: number): boolean {
     const result = this.#statement("DELETE FROM files WHERE device = ? AND file_id = ?")
       .run(device, fileID);
     return Number(result.changes) > 0;
@@ -300,12 +334,17 @@ export class Store {
    * Journals an upload about to be renamed into place (before the rename).
    * Replaces an earlier journal row of the same file.
    */
-  beginUpload(pending: PendingUpload): void {
-    this.#statement(
-      `INSERT OR REPLACE INTO pending_uploads
-         (device, file_id, samples, sum, min, max, bytes, uploaded_at, ino, log_offset)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(...fileValues(pending), pending.ino, pending.logOffset);
+  beginUpload(pending: PendingUpload): Promise<void> {
+    return this.#grouped(() => {
+      this.#run(
+        `INSERT OR REPLACE INTO pending_uploads
+           (device, file_id, samples, sum, min, max, bytes, uploaded_at, ino, log_offset)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ...fileValues(pending),
+        pending.ino,
+        pending.logOffset,
+      );
+    });
   }
 
   /** The journalled upload of `device`'s file `fileID`, if there is one. */
@@ -324,17 +363,20 @@ export class Store {
   }
 
   /** Records an upload's file and removes its journal row, in one transaction. */
-  finishUpload(file: StoredFile): void {
-    this.#transaction(() => {
-      this.putFile(file);
-      this.dropPendingUpload(file.device, file.fileID);
+  finishUpload(file: StoredFile): Promise<void> {
+    return this.#grouped(() => {
+      this.#putFile(file);
+      this.#dropPendingUpload(file.device, file.fileID);
     });
   }
 
   /** Removes an upload's journal row. */
-  dropPendingUpload(device: string, fileID: number): void {
-    this.#statement("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?")
-      .run(device, fileID);
+  dropPendingUpload(device: string, fileID: number): Promise<void> {
+    return this.#grouped(() => this.#dropPendingUpload(device, fileID));
+  }
+
+  #dropPendingUpload(device: string, fileID: number): void {
+    this.#run("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?", device, fileID);
   }
 
   /**
@@ -342,9 +384,9 @@ export class Store {
    *
    * @returns whether there was a record.
    */
-  beginDelete(pending: PendingDelete): boolean {
-    return this.#transaction(() => {
-      const existed = this.deleteFile(pending.device, pending.fileID);
+  beginDelete(pending: PendingDelete): Promise<boolean> {
+    return this.#grouped(() => {
+      const existed = this.#deleteFile(pending.device, pending.fileID);
       this.#statement(
         `INSERT OR REPLACE INTO pending_deletes (device, file_id, samples, deleted_at, log_offset)
          VALUES (?, ?, ?, ?, ?)`,
@@ -375,9 +417,15 @@ export class Store {
   }
 
   /** Removes a delete's journal row. */
-  dropPendingDelete(device: string, fileID: number): void {
-    this.#statement("DELETE FROM pending_deletes WHERE device = ? AND file_id = ?")
-      .run(device, fileID);
+  dropPendingDelete(device: string, fileID: number): Promise<void> {
+    return this.#grouped(() => {
+      this.#run("DELETE FROM pending_deletes WHERE device = ? AND file_id = ?", device, fileID);
+    });
+  }
+
+  /** Runs a statement that changes rows; returns how many it changed. */
+  #run(sql: string, ...values: (string | number | null)[]): number {
+    return Number(this.#statement(sql).run(...values).changes);
   }
 
   /** The prepared statement for `sql`, compiled on first use. */
@@ -411,14 +459,16 @@ export class Store {
   }
 
   /**
-   * Group commit: runs `work` in a transaction shared with every other `grouped` call
-   * made before it commits, with one fsync: at once (after the current task) when the
-   * last commit is old enough (see {@linkcode GROUP_COMMIT_MS}), else when it will be. The promise
-   * settles once that commit is durable, or with `work`'s own error (its changes alone
-   * are rolled back). Under a thousand concurrent uploads this turns two fsyncs per
-   * upload on the event loop's thread into fifty a second.
+   * Group commit, the only way anything is written: runs `work` in a transaction shared
+   * with every other change made before it commits, with one fsync: at once (after the
+   * current task) when the last commit is old enough (see {@linkcode GROUP_COMMIT_MS}),
+   * else when it will be. The promise settles once that commit is durable, or with
+   * `work`'s own error (its changes alone are rolled back). Under a thousand concurrent
+   * uploads this turns two fsyncs per upload on the event loop's thread into fifty a
+   * second, and a device flooding the server with blocks or acks gets no more fsyncs
+   * than that either (docs/BENCHMARKS.md, "Hostile device").
    */
-  grouped<T>(work: () => T): Promise<T> {
+  #grouped<T>(work: () => T): Promise<T> {
     const { promise, resolve, reject } = Promise.withResolvers<T>();
     this.#group.push({ work, resolve: resolve as (value: unknown) => void, reject });
     if (this.#group.length === 1) {
@@ -432,6 +482,8 @@ export class Store {
 
   #commitGroup(): void {
     const group = this.#group;
+    // Already committed by close().
+    if (group.length === 0) return;
     this.#group = [];
     this.#lastCommitAt = this.#clock.now();
     this.#lastGroupSize = group.length;
@@ -456,7 +508,38 @@ export class Store {
       for (const item of group) item.reject(error);
       return;
     }
-    for (const item of done) item.resolve(item.value);
+    this.#durable().then(
+      () => {
+        for (const item of done) item.resolve(item.value);
+      },
+      (error) => {
+        for (const item of done) item.resolve(Promise.reject(error));
+      },
+    );
+  }
+
+  /**
+   * Makes the commits so far durable: an fdatasync of the WAL on Deno's blocking-thread
+   * pool, so the event loop never waits for the disk. With `synchronous = NORMAL` SQLite
+   * writes a commit's frames to the WAL without syncing it, and syncs the WAL itself
+   * before a checkpoint copies frames into the database; this sync after each commit is
+   * what `synchronous = FULL` would do on the event loop's thread, at the same point in
+   * the order: after the commit frame is written, before the change is acknowledged. A
+   * change is visible to reads once committed; nothing tells a client it is stored before
+   * this resolves.
+   */
+  #durable(): Promise<void> {
+    if (this.#walPath === undefined) return Promise.resolve();
+    let sync: Promise<void>;
+    try {
+      this.#wal ??= Deno.openSync(this.#walPath, { read: true });
+      sync = this.#wal.syncData();
+    } catch (error) {
+      // Runs in a timer: a failure goes to the group's callers, never up the stack.
+      return Promise.reject(error);
+    }
+    this.#syncing = Promise.all([this.#syncing, sync]).then(() => {}, () => {});
+    return sync;
   }
 
   /** Until when `device` is blocked (ms epoch), if a lockout is recorded. */
@@ -467,36 +550,59 @@ export class Store {
     return row?.until;
   }
 
-  /** Records that `device` is blocked until `until` (ms epoch). */
-  setLockout(device: string, until: number): void {
-    this.#statement("INSERT OR REPLACE INTO lockouts (device, until) VALUES (?, ?)")
-      .run(device, until);
+  /** Records that `device` is blocked until `until` (ms epoch); resolves once durable. */
+  setLockout(device: string, until: number): Promise<void> {
+    return this.#grouped(() => {
+      this.#run("INSERT OR REPLACE INTO lockouts (device, until) VALUES (?, ?)", device, until);
+    });
   }
 
   /** Removes `device`'s lockout. */
-  clearLockout(device: string): void {
-    this.#statement("DELETE FROM lockouts WHERE device = ?").run(device);
+  clearLockout(device: string): Promise<void> {
+    return this.#grouped(() => {
+      this.#run("DELETE FROM lockouts WHERE device = ?", device);
+    });
   }
 
   /**
-   * Stores a message for an offline device, unless its queue is full.
+   * Stores a message for an offline device, unless its mailbox is full or the sender's
+   * share of it is. Resolves once the message is durable.
    *
-   * @returns the message id, or `undefined` when the recipient already holds
-   *   `maxCount` messages or `maxBytes` bytes of text.
+   * @returns the message id, or which limit refused it: `sender` when `message.sender`
+   *   already has `maxCountPerSender` messages or `maxBytesPerSender` bytes of text
+   *   waiting for this recipient, `mailbox` when the recipient holds `maxCount` messages
+   *   or `maxBytes` bytes in all.
    */
   storeMessage(
     message: { recipient: string; sender: string; text: string; sentAt: number },
-    limits: { maxCount: number; maxBytes: number },
-  ): number | undefined {
-    const queued = this.#statement(
-      "SELECT count(*) AS n, coalesce(sum(length(CAST(text AS BLOB))), 0) AS bytes FROM messages WHERE recipient = ?",
-    ).get(message.recipient) as { n: number; bytes: number };
+    limits: MailboxLimits,
+  ): Promise<StoreMessageResult> {
     const bytes = new TextEncoder().encode(message.text).length;
-    if (queued.n >= limits.maxCount || queued.bytes + bytes > limits.maxBytes) return undefined;
-    const result = this.#statement(
-      "INSERT INTO messages (recipient, sender, text, sent_at) VALUES (?, ?, ?, ?)",
-    ).run(message.recipient, message.sender, message.text, message.sentAt);
-    return Number(result.lastInsertRowid);
+    return this.#grouped((): StoreMessageResult => {
+      const queued = this.#statement(
+        `SELECT count(*) AS n,
+                coalesce(sum(length(CAST(text AS BLOB))), 0) AS bytes,
+                count(*) FILTER (WHERE sender = ?1) AS mine,
+                coalesce(sum(length(CAST(text AS BLOB))) FILTER (WHERE sender = ?1), 0) AS my_bytes
+           FROM messages WHERE recipient = ?2`,
+      ).get(message.sender, message.recipient) as {
+        n: number;
+        bytes: number;
+        mine: number;
+        my_bytes: number;
+      };
+      if (
+        queued.mine >= limits.maxCountPerSender ||
+        queued.my_bytes + bytes > limits.maxBytesPerSender
+      ) return { full: "sender" };
+      if (queued.n >= limits.maxCount || queued.bytes + bytes > limits.maxBytes) {
+        return { full: "mailbox" };
+      }
+      const result = this.#statement(
+        "INSERT INTO messages (recipient, sender, text, sent_at) VALUES (?, ?, ?, ?)",
+      ).run(message.recipient, message.sender, message.text, message.sentAt);
+      return { id: Number(result.lastInsertRowid) };
+    });
   }
 
   /** The messages waiting for `recipient`, oldest first. */
@@ -507,25 +613,26 @@ export class Store {
     return rows.map((r) => ({ id: r.id, sender: r.sender, text: r.text, sentAt: r.sent_at }));
   }
 
-  /** Removes a delivered message; only its recipient may. Returns whether it existed. */
-  deleteMessage(recipient: string, id: number): boolean {
-    const result = this.#statement("DELETE FROM messages WHERE id = ? AND recipient = ?")
-      .run(id, recipient);
-    return Number(result.changes) > 0;
+  /** Removes a delivered message; only its recipient may. Resolves with whether it existed. */
+  deleteMessage(recipient: string, id: number): Promise<boolean> {
+    return this.#grouped(() =>
+      this.#run("DELETE FROM messages WHERE id = ? AND recipient = ?", id, recipient) > 0
+    );
   }
 
-  /** Records that `blocker` blocks `blocked`; false if it already did. */
-  addBlock(blocker: string, blocked: string): boolean {
-    const result = this.#statement("INSERT OR IGNORE INTO blocks (blocker, blocked) VALUES (?, ?)")
-      .run(blocker, blocked);
-    return Number(result.changes) > 0;
+  /** Records that `blocker` blocks `blocked`; resolves with false if it already did. */
+  addBlock(blocker: string, blocked: string): Promise<boolean> {
+    return this.#grouped(() =>
+      this.#run("INSERT OR IGNORE INTO blocks (blocker, blocked) VALUES (?, ?)", blocker, blocked) >
+        0
+    );
   }
 
-  /** Lifts a block; false if there was none. */
-  removeBlock(blocker: string, blocked: string): boolean {
-    const result = this.#statement("DELETE FROM blocks WHERE blocker = ? AND blocked = ?")
-      .run(blocker, blocked);
-    return Number(result.changes) > 0;
+  /** Lifts a block; resolves with false if there was none. */
+  removeBlock(blocker: string, blocked: string): Promise<boolean> {
+    return this.#grouped(() =>
+      this.#run("DELETE FROM blocks WHERE blocker = ? AND blocked = ?", blocker, blocked) > 0
+    );
   }
 
   /** Whether `blocker` blocks `blocked`. */
@@ -551,9 +658,14 @@ export class Store {
   }
 
   /** Records that `device` was online at `at` (ms epoch). */
-  markSeen(device: string, at: number): void {
-    this.#statement("INSERT OR REPLACE INTO presence_history (device, last_seen) VALUES (?, ?)")
-      .run(device, at);
+  markSeen(device: string, at: number): Promise<void> {
+    return this.#grouped(() => {
+      this.#run(
+        "INSERT OR REPLACE INTO presence_history (device, last_seen) VALUES (?, ?)",
+        device,
+        at,
+      );
+    });
   }
 
   /** Devices last seen online at or after `since` (ms epoch). */
@@ -564,8 +676,13 @@ export class Store {
     return rows.map((r) => r.device);
   }
 
-  /** Closes the database. */
+  /** Commits the changes still waiting for their group, then closes the database. */
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    this.#commitGroup();
+    // Closing checkpoints the WAL into the database file and syncs it.
+    this.#db.close();
+    const wal = this.#wal;
+    if (wal) void this.#syncing.then(() => wal.close());
   }
 }

@@ -63,7 +63,7 @@ Deno.test("store: an empty file is migrated to the current schema and then holds
   await using db = await tempDb();
   await Deno.writeFile(db.path, new Uint8Array(0));
   const store = new Store(db.path);
-  store.putFile(FILE);
+  await store.putFile(FILE);
   store.close();
   assert.equal(userVersion(db.path), MIGRATIONS.length);
   const again = new Store(db.path);
@@ -91,15 +91,15 @@ Deno.test("store: a version 1 database is upgraded and keeps its files and locko
     assert.deepEqual(store.getFile("watch1", 7), FILE);
     assert.equal(store.lockoutUntil("watch2"), 1234);
     // The tables of later versions work.
-    assert.ok(store.addBlock("watch1", "watch2"));
-    assert.equal(
-      store.storeMessage(
+    assert.ok(await store.addBlock("watch1", "watch2"));
+    assert.deepEqual(
+      await store.storeMessage(
         { recipient: "watch1", sender: "watch2", text: "hi", sentAt: 1 },
-        { maxCount: 10, maxBytes: 100 },
+        { maxCount: 10, maxBytes: 100, maxCountPerSender: 10, maxBytesPerSender: 100 },
       ),
-      1,
+      { id: 1 },
     );
-    store.beginUpload({ ...FILE, fileID: 8, ino: 5, logOffset: 0 });
+    await store.beginUpload({ ...FILE, fileID: 8, ino: 5, logOffset: 0 });
     assert.equal(store.pendingUploads().length, 1);
   } finally {
     store.close();
@@ -185,17 +185,29 @@ Deno.test("store: a file that is not a database is refused and never replaced", 
 
 Deno.test("store: everything it keeps survives closing and reopening", async () => {
   await using db = await tempDb();
-  const limits = { maxCount: 10, maxBytes: 1000 };
+  const limits = { maxCount: 10, maxBytes: 1000, maxCountPerSender: 10, maxBytesPerSender: 1000 };
   {
     const store = new Store(db.path);
-    store.putFile(FILE);
-    store.setLockout("dev5", 9_999);
-    store.storeMessage({ recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 }, limits);
-    store.storeMessage({ recipient: "watch2", sender: "watch3", text: "b", sentAt: 2 }, limits);
-    store.addBlock("watch1", "watch3");
-    store.markSeen("watch1", 10);
-    store.beginUpload({ ...FILE, fileID: 8, ino: 77, logOffset: 120 });
-    store.beginDelete({ device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 });
+    await store.putFile(FILE);
+    await store.setLockout("dev5", 9_999);
+    await store.storeMessage(
+      { recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 },
+      limits,
+    );
+    await store.storeMessage(
+      { recipient: "watch2", sender: "watch3", text: "b", sentAt: 2 },
+      limits,
+    );
+    await store.addBlock("watch1", "watch3");
+    await store.markSeen("watch1", 10);
+    await store.beginUpload({ ...FILE, fileID: 8, ino: 77, logOffset: 120 });
+    await store.beginDelete({
+      device: "watch1",
+      fileID: 9,
+      count: 4,
+      deletedAt: 11,
+      logOffset: 0,
+    });
     store.close();
   }
   const store = new Store(db.path);
@@ -220,22 +232,22 @@ Deno.test("store: everything it keeps survives closing and reopening", async () 
   }
 });
 
-Deno.test("store: beginDelete and finishUpload change the record and the journal together", () => {
+Deno.test("store: beginDelete and finishUpload change the record and the journal together", async () => {
   const store = new Store(":memory:");
   try {
-    store.putFile(FILE);
+    await store.putFile(FILE);
     const pending = { device: "watch1", fileID: 7, count: 3, deletedAt: 5, logOffset: 0 };
-    assert.equal(store.beginDelete(pending), true);
+    assert.equal(await store.beginDelete(pending), true);
     assert.equal(store.getFile("watch1", 7), undefined);
     assert.deepEqual(store.pendingDelete("watch1", 7), pending);
-    store.dropPendingDelete("watch1", 7);
+    await store.dropPendingDelete("watch1", 7);
     assert.deepEqual(store.pendingDeletes(), []);
-    store.beginUpload({ ...FILE, ino: null, logOffset: 3 });
+    await store.beginUpload({ ...FILE, ino: null, logOffset: 3 });
     assert.equal(store.pendingUpload("watch1", 7)?.ino, null);
-    store.dropPendingUpload("watch1", 7);
+    await store.dropPendingUpload("watch1", 7);
     assert.equal(store.pendingUpload("watch1", 7), undefined);
-    store.beginUpload({ ...FILE, ino: 4, logOffset: 3 });
-    store.finishUpload(FILE);
+    await store.beginUpload({ ...FILE, ino: 4, logOffset: 3 });
+    await store.finishUpload(FILE);
     assert.deepEqual(store.getFile("watch1", 7), FILE);
     assert.deepEqual(store.pendingUploads(), []);
   } finally {
@@ -247,37 +259,39 @@ Deno.test("group commits go at once when alone, and are spaced by the size of th
   const dir = await Deno.makeTempDir();
   const clock = new ManualClock(1_000);
   const store = new Store(`${dir}/g.db`, clock);
-  /** Whether `work` has committed once the clock has moved `ms`. */
-  const committedAfter = async (done: { value: boolean }, ms: number) => {
-    clock.advance(ms);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    return done.value;
-  };
+  const promises: Promise<unknown>[] = [];
+  /** `n` changes tagged `tag`, made at once. */
   const group = (n: number, tag: string) => {
-    const done = { value: false };
-    const all = Array.from(
-      { length: n },
-      (_, i) => store.grouped(() => store.addBlock(tag, `${i}`)),
-    );
-    void Promise.all(all).then(() => (done.value = true));
-    return done;
+    for (let i = 0; i < n; i++) promises.push(store.addBlock(tag, `${i}`));
+    return { tag, n };
+  };
+  /**
+   * Whether a group has committed once the clock has moved `ms`. The work of a change
+   * runs when its group commits (the promise settles later, once the WAL is synced), so
+   * the rows are there exactly when the commit has happened.
+   */
+  const committedAfter = (changes: { tag: string; n: number }, ms: number) => {
+    clock.advance(ms);
+    const rows = store.blockedBy(changes.tag).size;
+    assert.ok(rows === 0 || rows === changes.n, "a group commits whole");
+    return rows === changes.n;
   };
   try {
-    assert.equal(await committedAfter(group(1, "a"), 0), true, "a lone change goes at once");
+    assert.equal(committedAfter(group(1, "a"), 0), true, "a lone change goes at once");
     // The last commit carried one change: the next waits GROUP_COMMIT_MS_PER_CHANGE.
     const pair = group(2, "b");
-    assert.equal(await committedAfter(pair, GROUP_COMMIT_MS_PER_CHANGE - 1), false);
-    assert.equal(await committedAfter(pair, 1), true);
+    assert.equal(committedAfter(pair, GROUP_COMMIT_MS_PER_CHANGE - 1), false);
+    assert.equal(committedAfter(pair, 1), true);
     // Thirty at once: the next waits the most, GROUP_COMMIT_MS.
     const many = group(30, "c");
-    assert.equal(await committedAfter(many, 2 * GROUP_COMMIT_MS_PER_CHANGE), true);
+    assert.equal(committedAfter(many, 2 * GROUP_COMMIT_MS_PER_CHANGE), true);
     const next = group(1, "d");
-    assert.equal(await committedAfter(next, GROUP_COMMIT_MS - 1), false, "waits for the window");
-    assert.equal(await committedAfter(next, 1), true);
-    assert.equal(store.blockedBy("c").size, 30, "every change of the big group is in");
+    assert.equal(committedAfter(next, GROUP_COMMIT_MS - 1), false, "waits for the window");
+    assert.equal(committedAfter(next, 1), true);
     // Long after the last commit, the next one goes at once again.
     clock.advance(10 * GROUP_COMMIT_MS);
-    assert.equal(await committedAfter(group(1, "e"), 0), true);
+    assert.equal(committedAfter(group(1, "e"), 0), true);
+    assert.ok((await Promise.all(promises)).every((added) => added === true), "all durable");
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
@@ -288,18 +302,102 @@ Deno.test("grouped work shares one commit; a failing piece rolls back alone", as
   const dir = await Deno.makeTempDir();
   const store = new Store(`${dir}/g.db`);
   try {
-    const ok = store.grouped(() => store.addBlock("a", "b"));
-    const bad = store.grouped(() => {
-      store.addBlock("a", "c");
-      throw new Error("boom");
+    await store.putFile(FILE);
+    const ok = store.addBlock("a", "b");
+    // Forgets the record, then fails to journal a count that is not an integer.
+    const bad = store.beginDelete({
+      device: FILE.device,
+      fileID: FILE.fileID,
+      count: 1.5,
+      deletedAt: 1,
+      logOffset: 0,
     });
-    const also = store.grouped(() => store.addBlock("a", "d"));
-    assert.equal(await ok, true);
-    await assert.rejects(bad, /boom/);
-    assert.equal(await also, true);
+    const also = store.addBlock("a", "d");
+    const [added, , alsoAdded] = await Promise.all([ok, assert.rejects(bad, /REAL/), also]);
+    assert.equal(added, true);
+    assert.equal(alsoAdded, true);
     assert.deepEqual([...store.blockedBy("a")].sort(), ["b", "d"]);
+    assert.deepEqual(store.getFile(FILE.device, FILE.fileID), FILE, "the delete rolled back");
+    assert.deepEqual(store.pendingDeletes(), []);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every write waits for a group commit, none commits on its own", async () => {
+  await using db = await tempDb();
+  const store = new Store(db.path);
+  // A second connection sees only what has been committed.
+  const reader = new DatabaseSync(db.path, { readOnly: true });
+  const tables = [
+    "files",
+    "lockouts",
+    "messages",
+    "blocks",
+    "presence_history",
+    "pending_uploads",
+    "pending_deletes",
+  ];
+  const committed = () =>
+    Object.fromEntries(
+      tables.map((
+        t,
+      ) => [t, (reader.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]),
+    );
+  const none = Object.fromEntries(tables.map((t) => [t, 0]));
+  const limits = { maxCount: 10, maxBytes: 100, maxCountPerSender: 10, maxBytesPerSender: 100 };
+  try {
+    // Every kind of write that adds a row, issued in one task.
+    const adds = Promise.all([
+      store.putFile(FILE),
+      store.setLockout("dev5", 9_999),
+      store.storeMessage({ recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 }, limits),
+      store.addBlock("watch1", "watch3"),
+      store.markSeen("watch1", 10),
+      store.beginUpload({ ...FILE, fileID: 8, ino: 77, logOffset: 0 }),
+      store.beginUpload({ ...FILE, fileID: 10, ino: 78, logOffset: 0 }),
+      store.beginDelete({ device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 }),
+    ]);
+    assert.deepEqual(committed(), none, "nothing is committed before the group");
+    const [, , stored] = await adds;
+    const all = {
+      files: 1,
+      lockouts: 1,
+      messages: 1,
+      blocks: 1,
+      presence_history: 1,
+      pending_uploads: 2,
+      pending_deletes: 1,
+    };
+    assert.deepEqual(committed(), all, "all of it once the group is durable");
+    // Every kind of write that removes or changes rows.
+    assert.ok(stored !== undefined && "id" in stored);
+    const removals = Promise.all([
+      store.deleteFile(FILE.device, FILE.fileID),
+      store.clearLockout("dev5"),
+      store.deleteMessage("watch2", stored.id),
+      store.removeBlock("watch1", "watch3"),
+      store.finishUpload({ ...FILE, fileID: 8 }),
+      store.dropPendingUpload("watch1", 10),
+      store.dropPendingDelete("watch1", 9),
+    ]);
+    assert.deepEqual(committed(), all, "nothing is removed before the group");
+    await removals;
+    assert.deepEqual(committed(), { ...none, files: 1, presence_history: 1 });
+  } finally {
+    reader.close();
+    store.close();
+  }
+});
+
+Deno.test("a WAL that cannot be synced fails the group's callers, not the server", async () => {
+  await using db = await tempDb();
+  const store = new Store(db.path);
+  try {
+    await Deno.remove(`${db.path}-wal`); // SQLite keeps its handle; ours cannot be opened
+    await assert.rejects(store.addBlock("a", "b"), Deno.errors.NotFound);
+  } finally {
+    store.close();
   }
 });

@@ -94,6 +94,8 @@ Deno.test("every IoT command's error path gives a specific error and a new promp
     assert.match(String(result.message), message, line);
   }
   // Nothing malformed reached the server: its log shows only the two server-side misses.
+  // The log is written after the reply goes out: wait for the last one's line.
+  await server.waitForLog(/delete refused \(not_found\)/);
   const refused = server.stdout.lines.filter((l) => l.includes("refused"));
   assert.equal(refused.length, 2, refused.join("\n"));
 

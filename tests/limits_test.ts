@@ -5,7 +5,13 @@ import { iotnetCommand, runIotnet } from "./_helpers/iotnet_command.ts";
 import { RawClient } from "./_helpers/raw_client.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir } from "./_helpers/wait.ts";
-import { CONCURRENT_UPLOADS, PROTOCOL_NAME, PROTOCOL_VERSION } from "../protocol/limits.ts";
+import {
+  CONCURRENT_UPLOADS,
+  MAX_OFFLINE_MESSAGES,
+  MAX_OFFLINE_MESSAGES_PER_SENDER,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+} from "../protocol/limits.ts";
 
 function rssOf(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -152,20 +158,58 @@ Deno.test("a server whose stdout nobody reads keeps serving", async () => {
   }
 });
 
-Deno.test("an offline device's queue holds 1,000 messages; the sender is told when it is full", async () => {
+Deno.test("one sender fills only its share of an offline mailbox and is told so; the mailbox holds 1,000 from ten", async () => {
   await using server = await ServerProcess.start();
-  using raw = await RawClient.connect(server.port, "watch1");
-  const ids: number[] = [];
-  for (let i = 0; i < 1000; i++) {
-    ids.push(await raw.send({ op: "message", to: "watch3", text: `m${i}` }));
+  /** Sends `count` messages to watch3 at once; returns their replies. */
+  const flood = async (raw: RawClient, count: number, tag: string) => {
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) {
+      ids.push(await raw.send({ op: "message", to: "watch3", text: `${tag} ${i}` }));
+    }
+    const replies = [];
+    for (const id of ids) replies.push(await raw.receive((m) => m.t === "res" && m.id === id));
+    return replies;
+  };
+  const isStored = (m: Awaited<ReturnType<RawClient["receive"]>>) =>
+    m.t === "res" && m.ok && m.delivery === "stored";
+
+  using hog = await RawClient.connect(server.port, "watch1");
+  const hogged = await flood(hog, MAX_OFFLINE_MESSAGES_PER_SENDER + 50, "hog");
+  assert.equal(hogged.filter(isStored).length, MAX_OFFLINE_MESSAGES_PER_SENDER);
+  const refused = hogged.at(-1)!;
+  assert.ok(refused.t === "res" && !refused.ok && refused.error === "busy");
+  assert.match(
+    refused.message,
+    /watch3 is offline and you already have the most messages waiting for it that one sender may leave \(100 or 131072 bytes\)/,
+  );
+  // Someone else still gets through.
+  using other = await RawClient.connect(server.port, "watch2");
+  assert.ok(isStored(await other.request({ op: "message", to: "watch3", text: "me too" })));
+
+  // The mailbox as a whole: ten senders' shares fill it; then nobody gets in.
+  const senders = await Promise.all(
+    Array.from({ length: 9 }, (_, i) => RawClient.connect(server.port, `dev${i}`)),
+  );
+  try {
+    await flood(other, MAX_OFFLINE_MESSAGES_PER_SENDER - 1, "other");
+    for (const [i, raw] of senders.entries()) {
+      const replies = await flood(raw, MAX_OFFLINE_MESSAGES_PER_SENDER, `dev${i}`);
+      const wanted = i < 8 ? MAX_OFFLINE_MESSAGES_PER_SENDER : 0;
+      assert.equal(replies.filter(isStored).length, wanted, `dev${i}`);
+    }
+    const full = await senders.at(-1)!.request({ op: "message", to: "watch3", text: "late" });
+    assert.ok(full.t === "res" && !full.ok && full.error === "busy");
+    assert.match(full.message, /watch3 is offline and already has the most messages waiting/);
+  } finally {
+    for (const raw of senders) raw[Symbol.dispose]();
   }
-  for (const id of ids) {
-    const res = await raw.receive((m) => m.t === "res" && m.id === id);
-    assert.ok(res.t === "res" && res.ok && res.delivery === "stored");
+  // 1,000 stored in all, and watch3 gets them all at its login.
+  using watch3 = await RawClient.connect(server.port, "watch3");
+  let delivered = 0;
+  while (delivered < MAX_OFFLINE_MESSAGES) {
+    await watch3.receive((m) => m.t === "push" && m.event === "message");
+    delivered++;
   }
-  const full = await raw.request({ op: "message", to: "watch3", text: "one too many" });
-  assert.ok(full.t === "res" && !full.ok && full.error === "busy");
-  assert.match(full.message, /watch3 is offline and already has the most messages waiting/);
 });
 
 Deno.test("500 connections trickling a frame are closed at the frame deadline while a device's SCS stays fast", async () => {

@@ -148,6 +148,36 @@ Deno.test("blocking hides a device and refuses its messages, chats and files; it
   assert.equal((await b2.next(isEvent("message"))).text, "again");
 });
 
+Deno.test("a blocked device gets the same answers whether its blocker is online or not", async () => {
+  await using server = await ServerProcess.start();
+  {
+    await using b = await EdgeProcess.start(server, { login: "watch2" });
+    assert.equal((await b.command("block watch1")).ok, true);
+    await b.finish();
+  }
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await Deno.writeTextFile(join(a.dir, "f.txt"), "data");
+  const answers = async () => {
+    const out: unknown[] = [];
+    for (const line of ["UVF watch2 f.txt", "startprivate watch2", "message watch2 hi"]) {
+      const r = await a.command(line);
+      out.push([line, r.ok, r.error, r.message]);
+    }
+    const all = await a.command("broadcast hi all");
+    out.push(["broadcast", all.refused, all.message]);
+    return out;
+  };
+  const whileOffline = await answers();
+  assert.deepEqual(whileOffline[0], [
+    "UVF watch2 f.txt",
+    false,
+    "blocked",
+    "watch2 has blocked you; the file cannot be sent",
+  ]);
+  await using _blocker = await EdgeProcess.start(server, { login: "watch2" });
+  assert.deepEqual(await answers(), whileOffline);
+});
+
 Deno.test("private chat: declined, accepted, both ways over the peer channel, then stopped", async () => {
   await using server = await ServerProcess.start();
   await using a = await EdgeProcess.start(server, { login: "watch1" });
@@ -196,6 +226,61 @@ Deno.test("private chat: declined, accepted, both ways over the peer channel, th
   assert.deepEqual([left.state, left.device], ["ended", "watch2"]);
   assert.match(String(left.message), /watch2 left/);
   assert.equal((await a.command("private watch2 hello?")).ok, false);
+});
+
+Deno.test("several private-chat requests: a named answer, a bare one for the oldest; a block cancels a request both ways", async () => {
+  await using server = await ServerProcess.start();
+  await using b = await EdgeProcess.start(server, { login: "watch2" });
+  await using a = await EdgeProcess.start(server, { login: "watch1" });
+  await using c = await EdgeProcess.start(server, { login: "watch3" });
+  await using d = await EdgeProcess.start(server, { login: "dev0" });
+  const privateEvent = (device: string) => (j: JsonLine) =>
+    j.event === "private" && j.device === device;
+
+  assert.equal((await a.command("startprivate watch2")).ok, true);
+  assert.match(String((await b.next(privateEvent("watch1"))).message), /answer y or n$/);
+  assert.equal((await c.command("startprivate watch2")).ok, true);
+  assert.equal((await d.command("startprivate watch2")).ok, true);
+  const second = await b.next(privateEvent("watch3"));
+  assert.equal(
+    second.message,
+    "watch3 wants a private chat with you; answer y watch3 or n watch3 " +
+      "(a bare y or n answers the oldest request, from watch1)",
+  );
+  await b.next(privateEvent("dev0"));
+
+  // A named answer takes that request, whatever its place.
+  const named = await b.command("y watch3");
+  assert.deepEqual([named.cmd, named.ok, named.device, named.accept], [
+    "ANSWER",
+    true,
+    "watch3",
+    true,
+  ]);
+  assert.equal((await c.next(privateEvent("watch2"))).state, "accepted");
+  const unknown = await b.command("n watch9");
+  assert.deepEqual([unknown.cmd, unknown.ok, unknown.error], ["ANSWER", false, "not_found"]);
+  assert.match(String(unknown.message), /answer one of: watch1, dev0/);
+
+  // The target blocks a requester: the request is gone on both sides.
+  const blocked = await b.command("block watch1");
+  assert.match(
+    String(blocked.message),
+    /watch1 is blocked; its private chat request was cancelled/,
+  );
+  const declined = await a.next(privateEvent("watch2"));
+  assert.deepEqual([declined.state, declined.reason], ["declined", "blocked"]);
+
+  // A requester blocks the target: the target is told and its request goes.
+  assert.equal((await d.command("block watch2")).ok, true);
+  const withdrawn = await b.next(privateEvent("dev0"));
+  assert.deepEqual([withdrawn.state, withdrawn.reason], ["ended", "blocked"]);
+  assert.equal(withdrawn.message, "dev0 withdrew its private chat request");
+
+  // Nothing is pending any more: a bare y is not an answer to anyone.
+  const bare = await b.command("y");
+  assert.deepEqual([bare.cmd, bare.ok, bare.error], ["Y", false, "bad_args"]);
+  assert.equal(a.json.filter((j) => j.event === "private" && j.state === "accepted").length, 0);
 });
 
 Deno.test("an idle device is logged out and the others get its offline notice", async () => {

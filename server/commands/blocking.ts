@@ -11,7 +11,11 @@ import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import { type CommandContext, CommandError } from "../context.ts";
 import { checkOtherDevice } from "./peer_names.ts";
 
-/** Handles `block`; a private chat between the two ends. */
+/**
+ * Handles `block`: a private chat between the two ends, and a request either way is
+ * withdrawn. The blocked device is told (its request `declined`, or the request to it
+ * `ended`); the blocker's own edge drops a request from the blocked device itself.
+ */
 export async function block(
   ctx: CommandContext,
   args: RequestArgs<"block">,
@@ -19,8 +23,19 @@ export async function block(
   const { device } = args;
   await checkOtherDevice(ctx, device);
   const { store, log, privateChats, active } = ctx.server;
-  if (!store.addBlock(ctx.device, device)) {
+  if (!(await store.addBlock(ctx.device, device))) {
     throw new CommandError("bad_args", `${device} is already blocked`);
+  }
+  for (const request of privateChats.cancelRequests(ctx.device, device, ctx.server.clock.now())) {
+    active.get(device)?.deliver(
+      encodeMessage({
+        t: "push",
+        event: "private",
+        device: ctx.device,
+        state: request.from === device ? "declined" : "ended",
+        reason: "blocked",
+      }),
+    );
   }
   if (privateChats.end(ctx.device, device)) {
     active.get(device)?.deliver(
@@ -44,7 +59,7 @@ export async function unblock(
 ): Promise<ResultFields<"unblock">> {
   const { device } = args;
   await checkOtherDevice(ctx, device);
-  if (!ctx.server.store.removeBlock(ctx.device, device)) {
+  if (!(await ctx.server.store.removeBlock(ctx.device, device))) {
     throw new CommandError("bad_args", `${device} is not blocked`);
   }
   ctx.server.log(`${ctx.device} unblocked ${device}`);

@@ -20,6 +20,7 @@ export async function message(
   checkText(text);
   await checkOtherDevice(ctx, to);
   const { store, active, clock, log, settings } = ctx.server;
+  // Before anything that depends on whether `to` is online (`delivery`, a full mailbox).
   if (store.isBlocked(to, ctx.device)) {
     log(`${ctx.device}: message to ${to} refused (blocked)`);
     throw new CommandError("blocked", `${to} has blocked you; your message was not delivered`);
@@ -33,24 +34,35 @@ export async function message(
     return { delivery: "online" };
   }
   // Durable (group-committed) before the sender is told it is stored.
-  const id = await store.grouped(() =>
-    store.storeMessage(
-      { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
-      { maxCount: settings.maxOfflineMessages, maxBytes: settings.maxOfflineBytes },
-    )
+  const stored = await store.storeMessage(
+    { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
+    {
+      maxCount: settings.maxOfflineMessages,
+      maxBytes: settings.maxOfflineBytes,
+      maxCountPerSender: settings.maxOfflineMessagesPerSender,
+      maxBytesPerSender: settings.maxOfflineBytesPerSender,
+    },
   );
-  if (id === undefined) {
+  if ("full" in stored) {
     throw new CommandError(
       "busy",
-      `${to} is offline and already has the most messages waiting that the server keeps ` +
-        `(${settings.maxOfflineMessages} or ${settings.maxOfflineBytes} bytes); try again after it logs in`,
+      stored.full === "sender"
+        ? `${to} is offline and you already have the most messages waiting for it that one ` +
+          `sender may leave (${settings.maxOfflineMessagesPerSender} or ` +
+          `${settings.maxOfflineBytesPerSender} bytes); try again after ${to} logs in`
+        : `${to} is offline and already has the most messages waiting that the server keeps ` +
+          `(${settings.maxOfflineMessages} or ${settings.maxOfflineBytes} bytes); try again after it logs in`,
     );
   }
   log(`${ctx.device} left a message for ${to} (offline)`);
   return { delivery: "stored" };
 }
 
-/** Handles `broadcast`: every online device but the sender and those that block it. */
+/**
+ * Handles `broadcast`: every online device but the sender and those that block it.
+ * `refused` counts every device that blocks the sender, online or not: counting only the
+ * online ones would tell a blocked device when its blocker is online.
+ */
 export function broadcast(
   ctx: CommandContext,
   args: RequestArgs<"broadcast">,
@@ -66,16 +78,12 @@ export function broadcast(
     kind: "broadcast",
   });
   let delivered = 0;
-  let refused = 0;
   for (const device of active.list()) {
-    if (device.name === ctx.device) continue;
-    if (blockers.has(device.name)) {
-      refused++;
-    } else {
-      device.deliver(frame);
-      delivered++;
-    }
+    if (device.name === ctx.device || blockers.has(device.name)) continue;
+    device.deliver(frame);
+    delivered++;
   }
+  const refused = blockers.size;
   log(
     `${ctx.device} broadcast to ${delivered} device${
       delivered === 1 ? "" : "s"
@@ -85,9 +93,13 @@ export function broadcast(
 }
 
 /** Handles `ack`: the edge has shown a stored message, so the server may forget it. */
-export function ack(ctx: CommandContext, args: RequestArgs<"ack">): Promise<ResultFields<"ack">> {
-  if (!ctx.server.store.deleteMessage(ctx.device, args.message)) {
+export async function ack(
+  ctx: CommandContext,
+  args: RequestArgs<"ack">,
+): Promise<ResultFields<"ack">> {
+  // Durable before the reply: an acknowledged message never comes again.
+  if (!(await ctx.server.store.deleteMessage(ctx.device, args.message))) {
     throw new CommandError("not_found", `no stored message ${args.message} for ${ctx.device}`);
   }
-  return Promise.resolve({});
+  return {};
 }

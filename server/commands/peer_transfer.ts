@@ -54,10 +54,12 @@ export async function uvf(
     );
   }
   await checkOtherDevice(ctx, to);
-  const target = onlinePeer(ctx, to);
+  // Blocked before offline: the answer must not tell a blocked device whether its
+  // blocker is online.
   if (ctx.server.store.isBlocked(to, ctx.device)) {
     throw new CommandError("blocked", `${to} has blocked you; the file cannot be sent`);
   }
+  const target = onlinePeer(ctx, to);
   const signed = await signTicket(target.ticketKey, {
     kind: "file",
     transferId: newTransferId(),

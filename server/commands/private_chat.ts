@@ -24,10 +24,12 @@ export async function startprivate(
   const { device } = args;
   await checkOtherDevice(ctx, device);
   const { store, privateChats, clock, log } = ctx.server;
-  const target = onlinePeer(ctx, device);
+  // Blocked before offline: the answer must not tell a blocked device whether its
+  // blocker is online.
   if (store.isBlocked(device, ctx.device)) {
     throw new CommandError("blocked", `${device} has blocked you; no private chat is possible`);
   }
+  const target = onlinePeer(ctx, device);
   if (privateChats.chatId(ctx.device, device)) {
     throw new CommandError("bad_args", `you are already in a private chat with ${device}`);
   }

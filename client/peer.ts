@@ -71,6 +71,11 @@ export class PeerLink {
     this.#chats.set(device, chatId);
   }
 
+  /** Whether a private chat with `device` is open. */
+  hasChat(device: string): boolean {
+    return this.#chats.has(device);
+  }
+
   /** Forgets the chat with `device` and stops accepting its messages. */
   endChat(device: string): void {
     const chatId = this.#chats.get(device);

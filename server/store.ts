@@ -228,7 +228,7 @@ export class Store {
   #lastCommitAt = -Infinity;
   #lastGroupSize = 0;
   /** The write-ahead log (none for `:memory:`), and a handle on it for its fsyncs. */
-  #walPath: string | undefined;
+  /** The WAL, held open from the start for the syncs of #durable (none for `:memory:`). */
   #wal: Deno.FsFile | undefined;
   /** Settles when every WAL sync started so far has finished. */
   #syncing: Promise<void> = Promise.resolve();
@@ -254,8 +254,11 @@ export class Store {
       // A commit writes the WAL and returns; #commitGroup then syncs the WAL off the event
       // loop's thread before anyone hears that the change is stored (see #durable).
       this.#db.exec("PRAGMA synchronous = NORMAL");
-      if (journal_mode === "wal") this.#walPath = `${path}-wal`;
       this.#migrate(version);
+      // SQLite creates the WAL at the first write; an empty one is a valid, empty WAL.
+      if (journal_mode === "wal") {
+        this.#wal = Deno.openSync(`${path}-wal`, { read: true, write: true, create: true });
+      }
     } catch (error) {
       if (db?.isOpen) db.close();
       if (error instanceof StoreError) throw error;
@@ -529,10 +532,9 @@ export class Store {
    * this resolves.
    */
   #durable(): Promise<void> {
-    if (this.#walPath === undefined) return Promise.resolve();
+    if (this.#wal === undefined) return Promise.resolve();
     let sync: Promise<void>;
     try {
-      this.#wal ??= Deno.openSync(this.#walPath, { read: true });
       sync = this.#wal.syncData();
     } catch (error) {
       // Runs in a timer: a failure goes to the group's callers, never up the stack.

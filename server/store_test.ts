@@ -390,14 +390,3 @@ Deno.test("every write waits for a group commit, none commits on its own", async
     store.close();
   }
 });
-
-Deno.test("a WAL that cannot be synced fails the group's callers, not the server", async () => {
-  await using db = await tempDb();
-  const store = new Store(db.path);
-  try {
-    await Deno.remove(`${db.path}-wal`); // SQLite keeps its handle; ours cannot be opened
-    await assert.rejects(store.addBlock("a", "b"), Deno.errors.NotFound);
-  } finally {
-    store.close();
-  }
-});

@@ -18,6 +18,10 @@ import {
  * 1 had unauthenticated CHAT datagrams under a ticket; its datagrams are dropped).
  */
 export const PACKET_MAGIC = 0xb2;
+/** Offset of the type code in the header. */
+const TYPE_OFFSET = 1;
+/** Offset of the 16-byte transfer / chat id in the header. */
+const ID_OFFSET = 2;
 /** Bytes before the type-specific body. */
 export const HEADER_BYTES = 18;
 /** Bytes before the payload in a DATA datagram. */
@@ -206,8 +210,8 @@ export function encodePacket(p: Packet): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + bodyLength(p));
   const view = new DataView(out.buffer);
   out[0] = PACKET_MAGIC;
-  out[1] = p.type === "data" && p.ackNow ? DATA_ACK_NOW : PacketType[p.type];
-  out.set(p.id, 2);
+  out[TYPE_OFFSET] = p.type === "data" && p.ackNow ? DATA_ACK_NOW : PacketType[p.type];
+  out.set(p.id, ID_OFFSET);
   let o = HEADER_BYTES;
   switch (p.type) {
     case "start":
@@ -288,10 +292,11 @@ export function decodePacket(bytes: Uint8Array): Packet {
   const n = bytes.length;
   if (n < HEADER_BYTES) throw new MalformedPacketError(`datagram too short (${n} bytes)`);
   if (bytes[0] !== PACKET_MAGIC) throw new MalformedPacketError("bad magic/version");
-  const type = TYPE_BY_CODE.get(bytes[1]!);
-  if (type === undefined) throw new MalformedPacketError(`unknown packet type ${bytes[1]}`);
+  const code = bytes[TYPE_OFFSET]!;
+  const type = TYPE_BY_CODE.get(code);
+  if (type === undefined) throw new MalformedPacketError(`unknown packet type ${code}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, n);
-  const id = bytes.slice(2, HEADER_BYTES);
+  const id = bytes.slice(ID_OFFSET, HEADER_BYTES);
   let o = HEADER_BYTES;
   const need = (k: number, what: string) => {
     if (o + k > n) throw new MalformedPacketError(`truncated ${type} (${what})`);
@@ -317,7 +322,7 @@ export function decodePacket(bytes: Uint8Array): Packet {
       need(4, "seq");
       const seq = view.getUint32(o);
       const payload = bytes.slice(o + 4);
-      return bytes[1] === DATA_ACK_NOW
+      return code === DATA_ACK_NOW
         ? { type, id, seq, payload, ackNow: true }
         : { type, id, seq, payload };
     }
@@ -414,7 +419,7 @@ export function packetLength(bytes: Uint8Array): number | undefined {
   if (n < HEADER_BYTES || bytes[0] !== PACKET_MAGIC) return undefined;
   const u16 = (o: number) => o + 2 <= n ? (bytes[o]! << 8) | bytes[o + 1]! : -1;
   const o = HEADER_BYTES;
-  switch (bytes[1]) {
+  switch (bytes[TYPE_OFFSET]) {
     case PacketType.start: {
       const tl = u16(o + 2);
       return tl < 0 ? undefined : o + 4 + tl + DIGEST_BYTES;
@@ -437,6 +442,170 @@ export function packetLength(bytes: Uint8Array): number | undefined {
     default:
       return undefined;
   }
+}
+
+// ---------------------------------------------------------------- in-place helpers
+//
+// The per-datagram paths (the sender's ring of ready-made DATA datagrams, the endpoint's
+// DATA fast path and its splitting of coalesced reads) read and write header fields in
+// place instead of building a packet object. These helpers are the only code outside
+// encode/decode that knows where a field sits; none of them allocates, except
+// `dataPayload` and `chatTagParts` (views) and `packetIdHex` (a string).
+
+/** Type byte of a datagram being filled: no packet type, so it is malformed if sent. */
+const NO_TYPE = 0;
+
+/**
+ * Bytes of a DATA datagram that carries `payloadBytes` bytes of the file.
+ *
+ * @param payloadBytes the payload length.
+ * @returns header plus payload.
+ * @example
+ * ```ts
+ * import { dataDatagramBytes } from "./packet.ts";
+ * console.assert(dataDatagramBytes(1400) === 1422);
+ * ```
+ */
+export function dataDatagramBytes(payloadBytes: number): number {
+  return DATA_HEADER_BYTES + payloadBytes;
+}
+
+/**
+ * Whether `bytes` begins with a whole DATA header (either type code) of this version.
+ * Reads three bytes; the rest is not checked (the payload is "the rest").
+ *
+ * @param bytes a datagram, or several DATA datagrams back to back.
+ * @returns `true` for a DATA header.
+ */
+export function isDataDatagram(bytes: Uint8Array): boolean {
+  const type = bytes[TYPE_OFFSET];
+  return bytes.length >= DATA_HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
+    (type === PacketType.data || type === DATA_ACK_NOW);
+}
+
+/**
+ * Whether the datagram's id field equals `id` (no hex string, no copy).
+ *
+ * @param bytes a datagram.
+ * @param id a 16-byte id.
+ * @returns `true` when the header is whole and its id is `id`.
+ */
+export function hasPacketId(bytes: Uint8Array, id: Uint8Array): boolean {
+  if (bytes.length < HEADER_BYTES) return false;
+  for (let i = 0; i < ID_BYTES; i++) if (bytes[ID_OFFSET + i] !== id[i]) return false;
+  return true;
+}
+
+/**
+ * The datagram's id field in hex (a map key), without decoding the rest.
+ *
+ * @param bytes a datagram with a whole header.
+ * @returns lower-case hex of its id.
+ * @throws {RangeError} when the header is not whole.
+ */
+export function packetIdHex(bytes: Uint8Array): string {
+  if (bytes.length < HEADER_BYTES) throw new RangeError("datagram shorter than a header");
+  return idToHex(bytes.subarray(ID_OFFSET, HEADER_BYTES));
+}
+
+/**
+ * The `seq` of a DATA datagram ({@linkcode isDataDatagram} must hold).
+ *
+ * @param bytes the datagram.
+ * @returns its sequence number.
+ */
+export function dataSeq(bytes: Uint8Array): number {
+  const o = HEADER_BYTES;
+  return ((bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!) >>>
+    0;
+}
+
+/**
+ * Whether a DATA datagram asks for an ACK at once (type code {@linkcode DATA_ACK_NOW}).
+ *
+ * @param bytes the datagram.
+ * @returns `true` for type 9.
+ */
+export function dataAsksAckNow(bytes: Uint8Array): boolean {
+  return bytes[TYPE_OFFSET] === DATA_ACK_NOW;
+}
+
+/**
+ * The payload of a DATA datagram, as a view of `bytes` (not a copy).
+ *
+ * @param bytes the datagram ({@linkcode isDataDatagram} must hold).
+ * @returns the bytes after the DATA header.
+ */
+export function dataPayload(bytes: Uint8Array): Uint8Array {
+  return bytes.subarray(DATA_HEADER_BYTES);
+}
+
+/**
+ * Prepares a reusable DATA datagram buffer for transfer `id`: writes the fields that
+ * never change (magic, id) and marks it unsendable (as {@linkcode invalidateDatagram})
+ * until {@linkcode writeDataHeader} gives it a type and a seq.
+ *
+ * @param datagram at least {@linkcode DATA_HEADER_BYTES} bytes.
+ * @param id the 16-byte transfer id.
+ */
+export function initDataDatagram(datagram: Uint8Array, id: Uint8Array): void {
+  datagram[0] = PACKET_MAGIC;
+  datagram[TYPE_OFFSET] = NO_TYPE;
+  datagram.set(id, ID_OFFSET);
+}
+
+/**
+ * Writes the fields of a DATA header that change per send, in place: the type code
+ * (DATA, or {@linkcode DATA_ACK_NOW}) and `seq`. Magic and id are already there
+ * ({@linkcode initDataDatagram}).
+ *
+ * @param datagram a buffer prepared by {@linkcode initDataDatagram}, payload filled.
+ * @param seq the packet's sequence number (u32).
+ * @param ackNow whether to ask the receiver for an ACK at once.
+ * @example
+ * ```ts
+ * import { dataPayload, decodePacket, initDataDatagram, writeDataHeader } from "./packet.ts";
+ * const datagram = new Uint8Array(22 + 3);
+ * initDataDatagram(datagram, new Uint8Array(16).fill(1));
+ * dataPayload(datagram).set([7, 8, 9]);
+ * writeDataHeader(datagram, 42, false);
+ * const p = decodePacket(datagram);
+ * console.assert(p.type === "data" && p.seq === 42 && p.payload[2] === 9);
+ * ```
+ */
+export function writeDataHeader(datagram: Uint8Array, seq: number, ackNow: boolean): void {
+  const o = HEADER_BYTES;
+  datagram[TYPE_OFFSET] = ackNow ? DATA_ACK_NOW : PacketType.data;
+  datagram[o] = seq >>> 24;
+  datagram[o + 1] = (seq >>> 16) & 0xff;
+  datagram[o + 2] = (seq >>> 8) & 0xff;
+  datagram[o + 3] = seq & 0xff;
+}
+
+/**
+ * Marks a datagram buffer that is being refilled as no packet at all (its type byte
+ * becomes 0): a stale view of it that a deferred send still holds then reaches the
+ * peer as a malformed datagram, dropped, never misread as another packet.
+ *
+ * @param datagram the buffer.
+ */
+export function invalidateDatagram(datagram: Uint8Array): void {
+  datagram[TYPE_OFFSET] = NO_TYPE;
+}
+
+/**
+ * A CHAT or CHAT_ACK datagram split at its tag: the bytes the tag covers (every byte
+ * before it, header included) and the tag, as views.
+ *
+ * @param datagram an encoded or received CHAT / CHAT_ACK.
+ * @returns the two parts, or `undefined` when the datagram is shorter than a tag.
+ */
+export function chatTagParts(
+  datagram: Uint8Array,
+): { covered: Uint8Array; tag: Uint8Array } | undefined {
+  const end = datagram.length - DIGEST_BYTES;
+  if (end < 0) return undefined;
+  return { covered: datagram.subarray(0, end), tag: datagram.subarray(end) };
 }
 
 /**

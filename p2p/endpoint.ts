@@ -23,18 +23,19 @@ import {
   type SendFileResult,
 } from "./outgoing_transfer.ts";
 import {
-  DATA_ACK_NOW,
-  DATA_HEADER_BYTES,
+  dataAsksAckNow,
+  dataDatagramBytes,
+  dataPayload,
+  dataSeq,
   decodePacket,
   encodePacket,
-  HEADER_BYTES,
-  ID_BYTES,
+  hasPacketId,
   idToHex,
+  isDataDatagram,
   MalformedPacketError,
   type Packet,
-  PACKET_MAGIC,
+  packetIdHex,
   packetLength,
-  PacketType,
   type StartPacket,
 } from "./packet.ts";
 import { removeStaleParts } from "./storage.ts";
@@ -200,7 +201,7 @@ export class PeerEndpoint {
       // Every datagram we send is at most a full DATA datagram, so the kernel may split
       // batches of them at exactly that size.
       ...(limits.segmentsPerSend > 1
-        ? { segmentBytes: DATA_HEADER_BYTES + limits.payloadBytes }
+        ? { segmentBytes: dataDatagramBytes(limits.payloadBytes) }
         : {}),
       receiveBufferBytes: limits.socketBufferBytes,
       sendBufferBytes: limits.socketBufferBytes,
@@ -267,14 +268,11 @@ export class PeerEndpoint {
    */
   #onCoalesced(bytes: Uint8Array, from: PeerAddr): void {
     let size = packetLength(bytes);
-    if (
-      size === undefined && bytes.length >= HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
-      (bytes[1] === PacketType.data || bytes[1] === DATA_ACK_NOW)
-    ) {
+    if (size === undefined && isDataDatagram(bytes)) {
       const last = this.#lastIn;
-      const inc = last !== undefined && sameId(bytes, last.idBytes)
+      const inc = last !== undefined && hasPacketId(bytes, last.idBytes)
         ? last
-        : this.#incoming.get(idToHex(bytes.subarray(2, HEADER_BYTES)));
+        : this.#incoming.get(packetIdHex(bytes));
       size = inc?.dataBytes;
     }
     if (size === undefined || size <= 0 || size >= bytes.length) {
@@ -326,14 +324,10 @@ export class PeerEndpoint {
     // receive buffer into the core's ring (no decoded object, no copy, no hex id).
     const inc = this.#lastIn;
     if (
-      inc !== undefined && bytes.length >= DATA_HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
-      (bytes[1] === PacketType.data || bytes[1] === DATA_ACK_NOW) && inc.fromKey === key &&
-      sameId(bytes, inc.idBytes)
+      inc !== undefined && isDataDatagram(bytes) && inc.fromKey === key &&
+      hasPacketId(bytes, inc.idBytes)
     ) {
-      const seq = ((bytes[HEADER_BYTES]! << 24) | (bytes[HEADER_BYTES + 1]! << 16) |
-        (bytes[HEADER_BYTES + 2]! << 8) | bytes[HEADER_BYTES + 3]!) >>> 0;
-      inc.core.handleData(seq, bytes.subarray(DATA_HEADER_BYTES), now, bytes[1] === DATA_ACK_NOW);
-      return inc.service();
+      return inc.handleData(dataSeq(bytes), dataPayload(bytes), dataAsksAckNow(bytes), now);
     }
     let p: Packet;
     try {
@@ -347,7 +341,7 @@ export class PeerEndpoint {
     }
     // Hex ids are map keys; an ACK for the last outgoing transfer needs none.
     const id = p.type === "ack" && this.#lastOut !== undefined &&
-        sameId(bytes, this.#lastOut.idBytes)
+        hasPacketId(bytes, this.#lastOut.idBytes)
       ? this.#lastOut.id
       : idToHex(p.id);
     switch (p.type) {
@@ -355,15 +349,14 @@ export class PeerEndpoint {
         const inc = this.#incoming.get(id);
         if (inc) {
           if (inc.fromKey !== key) return this.#drop();
-          if (inc.core.ended) {
+          if (inc.ended) {
             // The transfer is over (lingering): a START now is a replay of a used ticket.
             this.#limiter.received(key, bytes.length);
             this.stats.rejected++;
             this.#drop();
             return this.#refuse(p.id, from, key, "replayed", "ticket already used");
           }
-          inc.core.handle(p, now);
-          return inc.service();
+          return inc.handle(p, now);
         }
         this.#limiter.received(key, bytes.length);
         return this.#admit(p, id, from, key, now);
@@ -377,8 +370,7 @@ export class PeerEndpoint {
           return this.#drop();
         }
         if (p.type === "data") this.#lastIn = inc;
-        inc.core.handle(p, now);
-        return inc.service();
+        return inc.handle(p, now);
       }
       case "ack":
       case "fin_ack": {
@@ -388,20 +380,13 @@ export class PeerEndpoint {
           return this.#drop();
         }
         this.#lastOut = out;
-        out.core.handle(p, now);
-        return out.service();
+        return out.handle(p, now);
       }
       case "abort": {
         const out = this.#outgoing.get(id);
-        if (out && out.toKey === key) {
-          out.core.handle(p, now);
-          return out.service();
-        }
+        if (out && out.toKey === key) return out.handle(p, now);
         const inc = this.#incoming.get(id);
-        if (inc && inc.fromKey === key) {
-          inc.core.handle(p, now);
-          return inc.service();
-        }
+        if (inc && inc.fromKey === key) return inc.handle(p, now);
         if (this.#isFinished(id, now)) return;
         return this.#drop();
       }
@@ -431,7 +416,7 @@ export class PeerEndpoint {
       return this.#refuse(p.id, from, key, "protocol", "payload size out of range");
     }
     let active = 0;
-    for (const i of this.#incoming.values()) if (!i.core.ended) active++;
+    for (const inc of this.#incoming.values()) if (!inc.ended) active++;
     if (active >= this.#limits.maxIncomingTransfers) {
       this.stats.rejected++;
       this.#drop();
@@ -456,7 +441,7 @@ export class PeerEndpoint {
       now,
     });
     this.#incoming.set(id, inc);
-    inc.open();
+    inc.start();
   }
 
   /** Why a valid ticket is refused: its sender is blocked, or holds its share of slots. */
@@ -466,7 +451,7 @@ export class PeerEndpoint {
     }
     const limit = this.#limits.maxIncomingTransfersPerSender;
     let mine = 0;
-    for (const i of this.#incoming.values()) if (!i.core.ended && i.peer === t.from) mine++;
+    for (const inc of this.#incoming.values()) if (!inc.ended && inc.peer === t.from) mine++;
     if (mine < limit) return undefined;
     return {
       reason: "busy",
@@ -537,7 +522,7 @@ export class PeerEndpoint {
     this.#outgoing.set(out.id, out);
     if (this.#closed) {
       // Closed while the file was opening: close() could not see this transfer.
-      out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
+      out.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
     } else if (this.#isBlockedTicket(t.to, t.expiresAt)) {
       // Blocked while the file was opening: blockPeer() could not see this transfer.
       this.#stopForBlock(out);
@@ -548,7 +533,7 @@ export class PeerEndpoint {
   /** DATA datagrams per send: > 1 only when the socket splits batches at our size. */
   #segmentsPerSend(): number {
     const s = this.#socket;
-    if (s.segmentBytes !== DATA_HEADER_BYTES + this.#limits.payloadBytes) return 1;
+    if (s.segmentBytes !== dataDatagramBytes(this.#limits.payloadBytes)) return 1;
     return Math.min(this.#limits.segmentsPerSend, s.maxSegments ?? 1);
   }
 
@@ -618,19 +603,16 @@ export class PeerEndpoint {
       if (out.peer === device) this.#stopForBlock(out);
     }
     for (const inc of [...this.#incoming.values()]) {
-      if (inc.peer !== device || inc.core.ended) continue;
-      inc.core.fail("blocked", this.#blockedText(device), now);
-      inc.service();
+      if (inc.peer === device && !inc.ended) inc.fail("blocked", this.#blockedText(device));
     }
   }
 
   #stopForBlock(out: OutgoingTransfer): void {
-    out.core.cancel(
+    out.cancel(
       "blocked",
       new TransferAbortedError("blocked", `stopped sending to ${out.peer}: you blocked it`),
       this.#blockedText(out.peer),
     );
-    out.service();
   }
 
   // ---------------------------------------------------------------- shutdown
@@ -641,14 +623,11 @@ export class PeerEndpoint {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    const now = this.#clock.now();
     for (const out of [...this.#outgoing.values()]) {
-      out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
-      out.service();
+      out.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
     }
     for (const inc of this.#incoming.values()) {
-      inc.core.fail("closing", "the receiving endpoint was closed", now);
-      inc.service();
+      inc.fail("closing", "the receiving endpoint was closed");
     }
     this.#chat.close();
     this.#closed = true;
@@ -666,11 +645,4 @@ export class PeerEndpoint {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** Whether the datagram's id field (bytes 2..17) equals `id`. */
-function sameId(bytes: Uint8Array, id: Uint8Array): boolean {
-  if (bytes.length < HEADER_BYTES) return false;
-  for (let i = 0; i < ID_BYTES; i++) if (bytes[i + 2] !== id[i]) return false;
-  return true;
 }

@@ -18,12 +18,21 @@ export const CHAT_SECRET_BYTES = 32;
 /** HKDF `info` prefix: names the purpose and version of the derived keys. */
 const KEY_LABEL = "iotnet-chat-v2";
 
-/** @returns a fresh chat id: 16 random bytes as hex, the id field of its datagrams. */
+/**
+ * Draws a chat id when the server introduces a private chat.
+ *
+ * @returns 16 random bytes as hex, the id field of the chat's datagrams.
+ */
 export function newChatId(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(ID_BYTES)));
 }
 
-/** @returns a fresh chat secret, base64, as the server hands it to both ends. */
+/**
+ * Draws a chat's secret when the server introduces a private chat.
+ *
+ * @returns {@linkcode CHAT_SECRET_BYTES} random bytes, base64, as the server hands them
+ * to both ends.
+ */
 export function newChatSecret(): string {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(CHAT_SECRET_BYTES))));
 }

@@ -44,8 +44,6 @@ import { TicketGuard } from "./ticket_guard.ts";
 import type { TransferHost } from "./transfer_host.ts";
 import { addrKey, type DatagramSocket, openUdpSocket, type PeerAddr } from "./udp_socket.ts";
 
-export type { SendFileOptions, SendFileResult };
-
 /** Options of {@linkcode PeerEndpoint.open}. */
 export interface PeerEndpointOptions {
   /** Local address to bind (default `127.0.0.1`). */
@@ -77,13 +75,17 @@ export interface EndpointStats {
   malformed: number;
   /** Of those, STARTs or CHATs refused by the ticket check. */
   rejected: number;
+  /** Datagrams received. */
   datagramsIn: number;
+  /** Datagrams sent. */
   datagramsOut: number;
   /** Socket reads (fewer than `datagramsIn` when the kernel coalesces received datagrams). */
   reads: number;
   /** Socket sends (fewer than `datagramsOut` with segmentation offload). */
   sends: number;
+  /** Bytes received. */
   bytesIn: number;
+  /** Bytes sent. */
   bytesOut: number;
   /** Retransmitted DATA datagrams over all sends. */
   retransmits: number;

@@ -35,13 +35,17 @@ export interface SendFileOptions {
 
 /** What {@linkcode PeerEndpoint.sendFile} resolves with. */
 export interface SendFileResult {
+  /** File size. */
   bytes: number;
   /** Lower-case hex SHA-256 the receiver confirmed. */
   sha256: string;
+  /** Datagrams sent (START, DATA, FIN, ABORT). */
   datagramsSent: number;
+  /** DATA packets sent more than once. */
   retransmits: number;
   /** Retransmission-timer expiries (RFC 6298 §5.4). */
   rtoExpiries: number;
+  /** From the start to the receiver's confirmation. */
   ms: number;
 }
 

@@ -40,7 +40,11 @@ export interface ReceiverFailure {
   message: string;
 }
 
-/** What a {@linkcode ReceiverCore} wants done next ({@linkcode ReceiverCore.poll}). */
+/**
+ * What a {@linkcode ReceiverCore} wants done next ({@linkcode ReceiverCore.poll}). An
+ * action is valid until the next `poll`: `wait`, which comes for every datagram, is one
+ * reused object, so the per-datagram path allocates nothing.
+ */
 export type ReceiverAction =
   | {
     /** Send `datagram` to the sender. */
@@ -182,6 +186,8 @@ export class ReceiverCore {
   #lastAdvertisedWindow = 0;
   /** Datagrams decided outside `poll` (ABORT, FIN_ACK), sent before anything else. */
   #outbox: Uint8Array[] = [];
+  /** The `wait` action, reused. */
+  readonly #wait: Extract<ReceiverAction, { type: "wait" }> = { type: "wait", until: undefined };
   /**
    * When the transfer last moved: opened, a new packet accepted from the sender, or
    * accepted bytes written. Only this holds off the stall timeout: a sender that sends
@@ -475,7 +481,8 @@ export class ReceiverCore {
       this.#forgotten = true;
       return { type: "forget" };
     }
-    return { type: "wait", until: this.#nextDeadline() };
+    this.#wait.until = this.#nextDeadline();
+    return this.#wait;
   }
 
   /** The file operation to hand out now, if any (one at a time). */

@@ -70,7 +70,11 @@ const ABORT_REPEAT_MS = 50;
 /** Where a {@linkcode SenderCore} is. */
 export type SenderState = "starting" | "sending" | "finishing" | "done" | "failed";
 
-/** What a {@linkcode SenderCore} wants done next ({@linkcode SenderCore.poll}). */
+/**
+ * What a {@linkcode SenderCore} wants done next ({@linkcode SenderCore.poll}). An action
+ * is valid until the next `poll`: `send` and `wait`, which come for every datagram, are
+ * one reused object each, so the per-datagram path allocates nothing.
+ */
 export type SenderAction =
   | {
     /** Send `bytes` to the peer. */
@@ -163,6 +167,15 @@ export class SenderCore {
   #endReported = false;
   /** Datagrams decided outside `poll` (an ABORT), sent before anything else. */
   #outbox: Uint8Array[] = [];
+  /** The `send` action, reused. */
+  readonly #send: Extract<SenderAction, { type: "send" }> = {
+    type: "send",
+    bytes: new Uint8Array(0),
+    datagrams: 0,
+    retransmissions: 0,
+  };
+  /** The `wait` action, reused. */
+  readonly #wait: Extract<SenderAction, { type: "wait" }> = { type: "wait", until: undefined };
 
   #hash: Hash = createHash("sha256");
   #digest: Uint8Array | undefined;
@@ -487,7 +500,7 @@ export class SenderCore {
     const queued = this.#outbox.shift();
     if (queued) return this.#sendAction(queued, 1, 0);
     if (this.ended) {
-      if (this.#endReported) return { type: "wait", until: undefined };
+      if (this.#endReported) return this.#waitAction(undefined);
       this.#endReported = true;
       return this.#state === "done"
         ? { type: "complete", sha256: this.#digest! }
@@ -500,14 +513,22 @@ export class SenderCore {
         return { type: "read", bytes };
       }
     }
-    return this.#transmit(now, maxSegments) ??
-      { type: "wait", until: this.#nextDeadline(now) };
+    return this.#transmit(now, maxSegments) ?? this.#waitAction(this.#nextDeadline(now));
   }
 
   #sendAction(bytes: Uint8Array, datagrams: number, retransmissions: number): SenderAction {
     this.#stats.datagramsSent += datagrams;
     this.#stats.bytesSent += bytes.length;
-    return { type: "send", bytes, datagrams, retransmissions };
+    const send = this.#send;
+    send.bytes = bytes;
+    send.datagrams = datagrams;
+    send.retransmissions = retransmissions;
+    return send;
+  }
+
+  #waitAction(until: number | undefined): SenderAction {
+    this.#wait.until = until;
+    return this.#wait;
   }
 
   /** The next datagram(s) to send now, if any. */

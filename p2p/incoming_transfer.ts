@@ -227,7 +227,7 @@ export class IncomingTransfer {
             e,
             `create a temporary file in the receive folder ${this.#dir}`,
           );
-          this.#core.openFailed(f.reason, f.message, this.#clock.now());
+          this.#core.fileOperationFailed(f.reason, f.message, this.#clock.now());
           this.#drive();
         },
       ),
@@ -241,7 +241,7 @@ export class IncomingTransfer {
       await part.write(chunks);
     } catch (e) {
       const f = classifyStorageError(e, `write ${part.tmpPath}`);
-      this.#core.writeFailed(f.reason, f.message, this.#clock.now());
+      this.#core.fileOperationFailed(f.reason, f.message, this.#clock.now());
       return this.#drive();
     }
     this.#core.written(this.#clock.now());
@@ -253,7 +253,7 @@ export class IncomingTransfer {
       this.#storedPath = await this.#part!.commit(this.#reserved);
     } catch (e) {
       const f = classifyStorageError(e, `store ${this.#name} in ${this.#dir}`);
-      this.#core.commitFailed(f.reason, f.message, this.#clock.now());
+      this.#core.fileOperationFailed(f.reason, f.message, this.#clock.now());
       return this.#drive();
     }
     this.#core.committed(this.#clock.now());

@@ -54,15 +54,15 @@ export type ReceiverAction =
   | {
     /**
      * Create the temporary file, then call {@linkcode ReceiverCore.opened} (or
-     * {@linkcode ReceiverCore.openFailed}).
+     * {@linkcode ReceiverCore.fileOperationFailed}).
      */
     type: "open";
   }
   | {
     /**
      * Append `chunks` to the temporary file, in order, then call
-     * {@linkcode ReceiverCore.written} (or {@linkcode ReceiverCore.writeFailed}). The
-     * chunks view the core's receive buffer and stay valid until then.
+     * {@linkcode ReceiverCore.written} (or {@linkcode ReceiverCore.fileOperationFailed}).
+     * The chunks view the core's receive buffer and stay valid until then.
      */
     type: "write";
     chunks: Uint8Array[];
@@ -71,7 +71,7 @@ export type ReceiverAction =
     /**
      * Every byte is written and the digest matches: make the file durable and give it
      * its final name, then call {@linkcode ReceiverCore.committed} (or
-     * {@linkcode ReceiverCore.commitFailed}).
+     * {@linkcode ReceiverCore.fileOperationFailed}).
      */
     type: "commit";
   }
@@ -273,26 +273,11 @@ export class ReceiverCore {
    * @param now the current time.
    */
   opened(now: number): void {
-    if (this.#pendingFileOperation !== "open") return;
-    this.#pendingFileOperation = undefined;
-    if (this.#state !== "opening") return;
+    if (!this.#settle("open") || this.#state !== "opening") return;
     this.#state = "receiving";
     this.#lastProgress = now;
     this.#ackDueNow = true;
     this.#maybeComplete();
-  }
-
-  /**
-   * The `open` action failed.
-   *
-   * @param reason wire reason (`unwritable`, `disk_full`).
-   * @param message what happened, sent to the sender too.
-   * @param now the current time.
-   */
-  openFailed(reason: AbortReason, message: string, now: number): void {
-    if (this.#pendingFileOperation !== "open") return;
-    this.#pendingFileOperation = undefined;
-    this.fail(reason, message, now);
   }
 
   /**
@@ -301,9 +286,7 @@ export class ReceiverCore {
    * @param now the current time.
    */
   written(now: number): void {
-    if (this.#pendingFileOperation !== "write") return;
-    this.#pendingFileOperation = undefined;
-    if (this.ended) return;
+    if (!this.#settle("write") || this.ended) return;
     // Hash before the ring slots can be reused.
     this.#hashUpTo(this.#packetsHandedOut);
     this.#packetsWritten = this.#packetsHandedOut;
@@ -319,44 +302,37 @@ export class ReceiverCore {
   }
 
   /**
-   * The last `write` action failed.
-   *
-   * @param reason wire reason (`unwritable`, `disk_full`).
-   * @param message what happened, sent to the sender too.
-   * @param now the current time.
-   */
-  writeFailed(reason: AbortReason, message: string, now: number): void {
-    if (this.#pendingFileOperation !== "write") return;
-    this.#pendingFileOperation = undefined;
-    this.fail(reason, message, now);
-  }
-
-  /**
    * The file is durable under its final name (the `commit` action succeeded): confirm
    * to the sender.
    *
    * @param now the current time.
    */
   committed(now: number): void {
-    if (this.#pendingFileOperation !== "commit") return;
-    this.#pendingFileOperation = undefined;
-    if (this.#state !== "committing") return;
+    if (!this.#settle("commit") || this.#state !== "committing") return;
     this.#state = "done";
     this.#endedAt = now;
     this.#queueFinAck();
   }
 
   /**
-   * The `commit` action failed.
+   * The file operation handed out last (`open`, `write` or `commit`; there is only ever
+   * one) failed: the transfer fails.
    *
    * @param reason wire reason (`unwritable`, `disk_full`).
    * @param message what happened, sent to the sender too.
    * @param now the current time.
    */
-  commitFailed(reason: AbortReason, message: string, now: number): void {
-    if (this.#pendingFileOperation !== "commit") return;
+  fileOperationFailed(reason: AbortReason, message: string, now: number): void {
+    if (this.#pendingFileOperation === undefined) return;
     this.#pendingFileOperation = undefined;
     this.fail(reason, message, now);
+  }
+
+  /** The outcome of `operation` came back: whether it was the one outstanding. */
+  #settle(operation: FileOperation): boolean {
+    if (this.#pendingFileOperation !== operation) return false;
+    this.#pendingFileOperation = undefined;
+    return true;
   }
 
   /**

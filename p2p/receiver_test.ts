@@ -4,6 +4,7 @@ import { AbortCode } from "./errors.ts";
 import { type P2pLimits, resolveLimits } from "./limits.ts";
 import { type AckPacket, decodePacket } from "./packet.ts";
 import { type ReceiverAction, ReceiverCore } from "./receiver.ts";
+import { actionsUntilWait } from "../tests/_helpers/core_actions.ts";
 
 const id = Uint8Array.from({ length: 16 }, (_, i) => 100 + i);
 const PAYLOAD = 1024;
@@ -28,12 +29,7 @@ function receiver(
 
 /** Every action up to and including the `wait`, answering none. */
 function drain(core: ReceiverCore, now: number): ReceiverAction[] {
-  const actions: ReceiverAction[] = [];
-  for (;;) {
-    const action = core.poll(now);
-    actions.push(action);
-    if (action.type === "wait") return actions;
-  }
+  return actionsUntilWait(() => core.poll(now));
 }
 
 /** The ACKs the core sends now (a `write` it asks for is left pending). */
@@ -201,7 +197,7 @@ Deno.test("receiver: a failure during a file operation is reported only when it 
   assert.equal(opening.poll(0).type, "open");
   opening.fail("closing", "the receiving endpoint was closed", 1);
   assert.deepEqual(drain(opening, 1).map((a) => a.type), ["send", "wait"]);
-  opening.openFailed("unwritable", "cannot create", 2);
+  opening.fileOperationFailed("unwritable", "cannot create", 2);
   const failed = drain(opening, 2)[0]!;
   assert.ok(failed.type === "fail");
   assert.equal(failed.failure.reason, "closing", "the first failure is the one reported");

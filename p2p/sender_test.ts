@@ -9,7 +9,8 @@ import {
   encodePacket,
   PacketType,
 } from "./packet.ts";
-import { type SenderAction, SenderCore } from "./sender.ts";
+import { SenderCore } from "./sender.ts";
+import { actionsUntilWait } from "../tests/_helpers/core_actions.ts";
 
 const id = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
 const PAYLOAD = 1024;
@@ -170,7 +171,7 @@ Deno.test("sender: a retransmission says so in its send action", () => {
   const { core } = sending(4, { initialRtoMs: 300, minRtoMs: 200 });
   const first = core.poll(2);
   assert.ok(first.type === "send" && first.retransmissions === 0);
-  const wait = drainSender(core, 2).at(-1)!;
+  const wait = actionsUntilWait(() => core.poll(2)).at(-1)!;
   assert.ok(wait.type === "wait" && wait.until !== undefined);
   core.handleTimeout(wait.until + 1000); // past the RTO: everything in flight is resent
   const resent = core.poll(wait.until + 1000);
@@ -194,7 +195,7 @@ Deno.test("sender: the end is reported once, after the ABORT that tells the peer
 
 Deno.test("sender: completes with the file's digest once the receiver confirms it", () => {
   const { core, file } = sending(2);
-  drainSender(core, 2);
+  actionsUntilWait(() => core.poll(2));
   core.handle({ type: "ack", id, cum: 2, window: 64, dups: 0, ranges: [] }, 3);
   const fin = core.poll(3);
   assert.ok(fin.type === "send" && decodePacket(fin.bytes).type === "fin");
@@ -203,13 +204,3 @@ Deno.test("sender: completes with the file's digest once the receiver confirms i
   assert.deepEqual(core.poll(4), { type: "complete", sha256: new Uint8Array(sha256) });
   assert.deepEqual(core.poll(4), { type: "wait", until: undefined });
 });
-
-/** Every action up to and including the `wait`. */
-function drainSender(core: SenderCore, now: number): SenderAction[] {
-  const actions: SenderAction[] = [];
-  for (;;) {
-    const action = core.poll(now);
-    actions.push(action);
-    if (action.type === "wait") return actions;
-  }
-}

@@ -28,6 +28,7 @@ import { encodeTicket, fromHex, newTicketKey, newTransferId, signTicket } from "
 import { TicketGuard } from "../p2p/ticket_guard.ts";
 import type { PeerAddr } from "../p2p/udp_socket.ts";
 import { type LossConfig, LossyLink } from "./_helpers/lossy_relay.ts";
+import { actionsUntilWait } from "./_helpers/core_actions.ts";
 import { MemorySocket } from "./_helpers/memory_socket.ts";
 import { waitUntil } from "./_helpers/wait.ts";
 
@@ -659,12 +660,7 @@ Deno.test("harness: an edited, replayed, reflected or re-sent-from-another-port 
 
 /** Every action of `core` up to and including its `wait`, answering none. */
 function receiverActions(core: ReceiverCore, now: number): ReceiverAction[] {
-  const actions: ReceiverAction[] = [];
-  for (;;) {
-    const action = core.poll(now);
-    actions.push(action);
-    if (action.type === "wait") return actions;
-  }
+  return actionsUntilWait(() => core.poll(now));
 }
 
 /** The time the last action (a `wait`) asks to be woken at. */

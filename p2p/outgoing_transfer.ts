@@ -191,6 +191,8 @@ export class OutgoingTransfer {
   #drive(): void {
     const core = this.#core;
     const now = this.#clock.now();
+    // Before polling: the callback (the caller's code) runs outside the loop.
+    if (!core.ended) this.#progress(now, false);
     const segments = this.#host.segmentsPerSend();
     for (;;) {
       const action = core.poll(now, segments);
@@ -220,9 +222,7 @@ export class OutgoingTransfer {
           this.#result.reject(action.error);
           break;
         case "wait":
-          if (core.ended) return;
-          this.#progress(now, false);
-          if (!this.#host.isClosed()) this.#timer.arm(action.until);
+          if (!core.ended && !this.#host.isClosed()) this.#timer.arm(action.until);
           return;
       }
     }

@@ -46,12 +46,10 @@ export interface ChatChannelHost {
   deliver(event: ChatEvent): void;
 }
 
-/** A chat as the server introduced it. */
+/** A private chat as the server introduced it to this device (its `peer` push). */
 export interface ChatIntroduction {
   /** The chat id: 16 bytes as 32 hex digits. */
   chatId: string;
-  /** This device's name. */
-  me: string;
   /** The partner's name. */
   peer: string;
   /** The partner's address, as the server knows it: the only source accepted. */
@@ -97,18 +95,20 @@ export class ChatChannel {
   /**
    * Opens a chat the server introduced (replacing one of the same id).
    *
+   * @param introduction the chat's id, partner, address and secret.
+   * @param me this device's name.
    * @throws {SyntaxError} when the chat id is not 32 hex digits.
    * @throws {RangeError} when the secret has the wrong length.
    */
-  open(o: ChatIntroduction): void {
-    const idBytes = hexToId(o.chatId);
+  open(introduction: ChatIntroduction, me: string): void {
+    const idBytes = hexToId(introduction.chatId);
     const chat: Chat = {
-      id: o.chatId.toLowerCase(),
+      id: introduction.chatId.toLowerCase(),
       idBytes,
-      peer: o.peer,
-      addr: { hostname: o.addr.hostname, port: o.addr.port },
-      addrKey: addrKey(o.addr),
-      keys: deriveChatKeys(o.secret, idBytes, o.me, o.peer),
+      peer: introduction.peer,
+      addr: { hostname: introduction.addr.hostname, port: introduction.addr.port },
+      addrKey: addrKey(introduction.addr),
+      keys: deriveChatKeys(introduction.secret, idBytes, me, introduction.peer),
       nextNumber: 0,
       window: new ReplayWindow(CHAT_REPLAY_WINDOW),
     };
@@ -121,11 +121,11 @@ export class ChatChannel {
     const chat = this.#chats.get(chatId.toLowerCase());
     if (!chat) return;
     this.#chats.delete(chat.id);
-    for (const [key, c] of this.#pending) {
-      if (c.chat !== chat) continue;
+    for (const [key, pending] of this.#pending) {
+      if (pending.chat !== chat) continue;
       this.#pending.delete(key);
-      this.#settle(c);
-      c.done.reject(
+      this.#settle(pending);
+      pending.done.reject(
         new TransferAbortedError("cancelled", `the private chat with ${chat.peer} ended`),
       );
     }
@@ -159,7 +159,7 @@ export class ChatChannel {
     const { clock, limits } = this.#host;
     const number = chat.nextNumber++;
     const key = `${chat.id}/${number}`;
-    const c: PendingChat = {
+    const pending: PendingChat = {
       chat,
       bytes: sealChatDatagram(
         chat.keys.send,
@@ -175,24 +175,24 @@ export class ChatChannel {
       timer: undefined,
       done: deferred<void>(),
     };
-    this.#pending.set(key, c);
+    this.#pending.set(key, pending);
     const attempt = () => {
-      c.timer = undefined;
-      if (c.tries >= limits.chatTries) {
+      pending.timer = undefined;
+      if (pending.tries >= limits.chatTries) {
         this.#pending.delete(key);
-        c.done.reject(
+        pending.done.reject(
           new PeerUnreachableError(
-            `no answer to a chat message after ${c.tries} tries; the peer may be offline`,
+            `no answer to a chat message after ${pending.tries} tries; the peer may be offline`,
           ),
         );
         return;
       }
-      c.tries++;
-      this.#host.send(c.bytes, chat.addr);
-      c.timer = clock.setTimeout(attempt, limits.chatRetryMs);
+      pending.tries++;
+      this.#host.send(pending.bytes, chat.addr);
+      pending.timer = clock.setTimeout(attempt, limits.chatRetryMs);
     };
     attempt();
-    return c.done.promise;
+    return pending.done.promise;
   }
 
   /**
@@ -200,27 +200,27 @@ export class ChatChannel {
    * it is acknowledged and delivered; seen before, only acknowledged again.
    *
    * @param bytes the datagram exactly (its tag is checked over the rest).
-   * @param p the same, decoded.
+   * @param packet the same, decoded.
    * @param id the chat id (hex).
    * @param fromKey the source address (`addrKey`).
    */
-  onChat(bytes: Uint8Array, p: ChatPacket, id: string, fromKey: string): void {
+  onChat(bytes: Uint8Array, packet: ChatPacket, id: string, fromKey: string): void {
     const chat = this.#authentic(bytes, id, fromKey);
     if (!chat) return this.#host.drop(true);
-    const verdict = chat.window.check(p.number);
+    const verdict = chat.window.check(packet.number);
     if (verdict === "old") return this.#host.drop();
     if (verdict === "seen") {
-      this.#ack(chat, p.number); // a retransmission: our ack was lost
+      this.#ack(chat, packet.number); // a retransmission: our ack was lost
       return this.#host.drop();
     }
     let text: string;
     try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(p.text);
+      text = new TextDecoder("utf-8", { fatal: true }).decode(packet.text);
     } catch {
       return this.#host.drop();
     }
-    chat.window.accept(p.number);
-    this.#ack(chat, p.number);
+    chat.window.accept(packet.number);
+    this.#ack(chat, packet.number);
     this.#host.deliver({ from: chat.peer, chatId: chat.id, text });
   }
 
@@ -228,26 +228,26 @@ export class ChatChannel {
    * Handles a CHAT_ACK datagram: an authentic one from the partner settles the message.
    *
    * @param bytes the datagram exactly.
-   * @param p the same, decoded.
+   * @param packet the same, decoded.
    * @param id the chat id (hex).
    * @param fromKey the source address (`addrKey`).
    */
-  onAck(bytes: Uint8Array, p: ChatAckPacket, id: string, fromKey: string): void {
+  onAck(bytes: Uint8Array, packet: ChatAckPacket, id: string, fromKey: string): void {
     const chat = this.#authentic(bytes, id, fromKey);
     if (!chat) return this.#host.drop(true);
-    const key = `${chat.id}/${p.number}`;
-    const c = this.#pending.get(key);
-    if (!c) return this.#host.drop(); // a repeated ack
+    const key = `${chat.id}/${packet.number}`;
+    const pending = this.#pending.get(key);
+    if (!pending) return this.#host.drop(); // a repeated ack
     this.#pending.delete(key);
-    this.#settle(c);
-    c.done.resolve();
+    this.#settle(pending);
+    pending.done.resolve();
   }
 
   /** Fails every message still waiting for its acknowledgement and forgets every chat. */
   close(): void {
-    for (const c of this.#pending.values()) {
-      this.#settle(c);
-      c.done.reject(new TransferAbortedError("closing", "the endpoint was closed"));
+    for (const pending of this.#pending.values()) {
+      this.#settle(pending);
+      pending.done.reject(new TransferAbortedError("closing", "the endpoint was closed"));
     }
     this.#pending.clear();
     this.#chats.clear();
@@ -270,8 +270,8 @@ export class ChatChannel {
     this.#host.send(sealChatDatagram(chat.keys.send, ack), chat.addr);
   }
 
-  #settle(c: PendingChat): void {
-    if (c.timer !== undefined) this.#host.clock.clearTimeout(c.timer);
-    c.timer = undefined;
+  #settle(pending: PendingChat): void {
+    if (pending.timer !== undefined) this.#host.clock.clearTimeout(pending.timer);
+    pending.timer = undefined;
   }
 }

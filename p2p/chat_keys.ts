@@ -10,7 +10,7 @@
  */
 
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
-import { DIGEST_BYTES, ID_BYTES } from "./packet.ts";
+import { chatTagParts, DIGEST_BYTES, ID_BYTES } from "./packet.ts";
 import { toHex } from "./ticket.ts";
 
 /** Bytes in a chat secret from the server. */
@@ -18,12 +18,21 @@ export const CHAT_SECRET_BYTES = 32;
 /** HKDF `info` prefix: names the purpose and version of the derived keys. */
 const KEY_LABEL = "iotnet-chat-v2";
 
-/** @returns a fresh chat id: 16 random bytes as hex, the id field of its datagrams. */
+/**
+ * Draws a chat id when the server introduces a private chat.
+ *
+ * @returns 16 random bytes as hex, the id field of the chat's datagrams.
+ */
 export function newChatId(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(ID_BYTES)));
 }
 
-/** @returns a fresh chat secret, base64, as the server hands it to both ends. */
+/**
+ * Draws a chat's secret when the server introduces a private chat.
+ *
+ * @returns {@linkcode CHAT_SECRET_BYTES} random bytes, base64, as the server hands them
+ * to both ends.
+ */
 export function newChatSecret(): string {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(CHAT_SECRET_BYTES))));
 }
@@ -87,10 +96,12 @@ export function deriveChatKeys(
  * @param key the direction's key.
  * @param datagram an encoded CHAT or CHAT_ACK (its tag field is overwritten).
  * @returns `datagram`.
+ * @throws {RangeError} when `datagram` is shorter than a tag.
  */
 export function sealChatDatagram(key: Uint8Array, datagram: Uint8Array): Uint8Array {
-  const end = datagram.length - DIGEST_BYTES;
-  datagram.set(createHmac("sha256", key).update(datagram.subarray(0, end)).digest(), end);
+  const parts = chatTagParts(datagram);
+  if (!parts) throw new RangeError("a chat datagram must be longer than its tag");
+  parts.tag.set(createHmac("sha256", key).update(parts.covered).digest());
   return datagram;
 }
 
@@ -101,8 +112,8 @@ export function sealChatDatagram(key: Uint8Array, datagram: Uint8Array): Uint8Ar
  * @param datagram a CHAT or CHAT_ACK as received.
  */
 export function chatDatagramVerifies(key: Uint8Array, datagram: Uint8Array): boolean {
-  const end = datagram.length - DIGEST_BYTES;
-  if (end < 0) return false;
-  const expected = createHmac("sha256", key).update(datagram.subarray(0, end)).digest();
-  return timingSafeEqual(expected, datagram.subarray(end));
+  const parts = chatTagParts(datagram);
+  if (!parts) return false;
+  const expected = createHmac("sha256", key).update(parts.covered).digest();
+  return timingSafeEqual(expected, parts.tag);
 }

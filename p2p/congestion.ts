@@ -35,17 +35,17 @@ export interface CongestionOptions {
  * ```
  */
 export class CongestionController {
-  #o: CongestionOptions;
+  #options: CongestionOptions;
   #cwnd: number;
   #ssthresh = Infinity;
   /** Loss episode: no further decrease for losses of packets sent before this seq. */
   #recoveryEnd = -1;
   #losses = 0;
 
-  /** @param o window bounds and decrease factor. */
-  constructor(o: CongestionOptions) {
-    this.#o = o;
-    this.#cwnd = Math.max(o.minCwnd, Math.min(o.maxCwnd, o.initialCwnd));
+  /** @param options window bounds and decrease factor. */
+  constructor(options: CongestionOptions) {
+    this.#options = options;
+    this.#cwnd = Math.max(options.minCwnd, Math.min(options.maxCwnd, options.initialCwnd));
   }
 
   /** The congestion window in (possibly fractional) packets. */
@@ -76,7 +76,7 @@ export class CongestionController {
     if (cum < this.#recoveryEnd) return; // NewReno: hold cwnd during recovery
     if (this.#cwnd < this.#ssthresh) this.#cwnd += newly;
     else this.#cwnd += newly / this.#cwnd;
-    if (this.#cwnd > this.#o.maxCwnd) this.#cwnd = this.#o.maxCwnd;
+    if (this.#cwnd > this.#options.maxCwnd) this.#cwnd = this.#options.maxCwnd;
   }
 
   /**
@@ -89,7 +89,7 @@ export class CongestionController {
   onLoss(lostSeq: number, nextSeq: number): boolean {
     if (lostSeq < this.#recoveryEnd) return false;
     this.#losses++;
-    this.#ssthresh = Math.max(this.#o.minCwnd, this.#cwnd * this.#o.beta);
+    this.#ssthresh = Math.max(this.#options.minCwnd, this.#cwnd * this.#options.beta);
     this.#cwnd = this.#ssthresh;
     this.#recoveryEnd = nextSeq;
     return true;
@@ -102,8 +102,8 @@ export class CongestionController {
    */
   onRto(nextSeq: number): void {
     this.#losses++;
-    this.#ssthresh = Math.max(this.#o.minCwnd, this.#cwnd * 0.5);
-    this.#cwnd = this.#o.minCwnd;
+    this.#ssthresh = Math.max(this.#options.minCwnd, this.#cwnd * 0.5);
+    this.#cwnd = this.#options.minCwnd;
     this.#recoveryEnd = nextSeq;
   }
 }

@@ -12,7 +12,7 @@
 
 import { type Clock, systemClock } from "../internal/clock.ts";
 import { AmplificationLimiter } from "./amplification.ts";
-import { ChatChannel } from "./chat_channel.ts";
+import { ChatChannel, type ChatIntroduction } from "./chat_channel.ts";
 import { AbortCode, type AbortReason, TransferAbortedError } from "./errors.ts";
 import { type PeerEventMap, PeerEvents } from "./events.ts";
 import { IncomingTransfer } from "./incoming_transfer.ts";
@@ -23,18 +23,19 @@ import {
   type SendFileResult,
 } from "./outgoing_transfer.ts";
 import {
-  DATA_ACK_NOW,
-  DATA_HEADER_BYTES,
+  dataAsksAckNow,
+  dataDatagramBytes,
+  dataPayload,
+  dataSeq,
   decodePacket,
   encodePacket,
-  HEADER_BYTES,
-  ID_BYTES,
+  hasPacketId,
   idToHex,
+  isDataDatagram,
   MalformedPacketError,
   type Packet,
-  PACKET_MAGIC,
+  packetIdHex,
   packetLength,
-  PacketType,
   type StartPacket,
 } from "./packet.ts";
 import { removeStaleParts } from "./storage.ts";
@@ -42,8 +43,6 @@ import type { FileTicket } from "./ticket.ts";
 import { TicketGuard } from "./ticket_guard.ts";
 import type { TransferHost } from "./transfer_host.ts";
 import { addrKey, type DatagramSocket, openUdpSocket, type PeerAddr } from "./udp_socket.ts";
-
-export type { SendFileOptions, SendFileResult };
 
 /** Options of {@linkcode PeerEndpoint.open}. */
 export interface PeerEndpointOptions {
@@ -76,13 +75,17 @@ export interface EndpointStats {
   malformed: number;
   /** Of those, STARTs or CHATs refused by the ticket check. */
   rejected: number;
+  /** Datagrams received. */
   datagramsIn: number;
+  /** Datagrams sent. */
   datagramsOut: number;
   /** Socket reads (fewer than `datagramsIn` when the kernel coalesces received datagrams). */
   reads: number;
   /** Socket sends (fewer than `datagramsOut` with segmentation offload). */
   sends: number;
+  /** Bytes received. */
   bytesIn: number;
+  /** Bytes sent. */
   bytesOut: number;
   /** Retransmitted DATA datagrams over all sends. */
   retransmits: number;
@@ -106,7 +109,7 @@ export class PeerEndpoint {
   #socket: DatagramSocket;
   #clock: Clock;
   #limits: P2pLimits;
-  #dir: string;
+  #receiveDir: string;
   #reservedName: (name: string) => boolean;
   #guard = new TicketGuard();
   #chat: ChatChannel;
@@ -149,13 +152,17 @@ export class PeerEndpoint {
     retransmits: 0,
   };
 
-  private constructor(socket: DatagramSocket, o: PeerEndpointOptions, limits: P2pLimits) {
+  private constructor(
+    socket: DatagramSocket,
+    options: PeerEndpointOptions,
+    limits: P2pLimits,
+  ) {
     this.#socket = socket;
     this.#coalesced = socket.coalesced === true;
-    this.#clock = o.clock ?? systemClock;
+    this.#clock = options.clock ?? systemClock;
     this.#limits = limits;
-    this.#dir = o.receiveDir;
-    this.#reservedName = o.reservedName ?? (() => false);
+    this.#receiveDir = options.receiveDir;
+    this.#reservedName = options.reservedName ?? (() => false);
     this.#limiter = new AmplificationLimiter(3);
     this.#chat = new ChatChannel({
       clock: this.#clock,
@@ -180,33 +187,34 @@ export class PeerEndpoint {
       emit: (type, e) => this.events.emit(type, e),
       ended: (transfer, now) => this.#ended(transfer, now),
     };
-    if (o.deviceName !== undefined) this.#deviceName = o.deviceName;
+    if (options.deviceName !== undefined) this.#deviceName = options.deviceName;
     this.#loop = this.#receiveLoop();
   }
 
   /**
    * Opens an endpoint on a UDP socket.
    *
-   * @param o address, receive folder, clock and limits.
+   * @param options address, receive folder, clock and limits.
    * @returns the endpoint, already receiving.
    * @throws {RangeError} for out-of-range limits.
    * @throws {Deno.errors.AddrInUse} when the port is taken.
    */
-  static async open(o: PeerEndpointOptions): Promise<PeerEndpoint> {
-    const limits = resolveLimits(o.limits);
-    const clock = o.clock ?? systemClock;
-    await removeStaleParts(o.receiveDir, limits.stallTimeoutMs, clock.now());
-    const socket = o.socket ?? openUdpSocket(o.hostname ?? "127.0.0.1", o.port ?? 0, {
-      // Every datagram we send is at most a full DATA datagram, so the kernel may split
-      // batches of them at exactly that size.
-      ...(limits.segmentsPerSend > 1
-        ? { segmentBytes: DATA_HEADER_BYTES + limits.payloadBytes }
-        : {}),
-      receiveBufferBytes: limits.socketBufferBytes,
-      sendBufferBytes: limits.socketBufferBytes,
-      coalesceReceive: limits.segmentsPerSend > 1,
-    });
-    return new PeerEndpoint(socket, o, limits);
+  static async open(options: PeerEndpointOptions): Promise<PeerEndpoint> {
+    const limits = resolveLimits(options.limits);
+    const clock = options.clock ?? systemClock;
+    await removeStaleParts(options.receiveDir, limits.stallTimeoutMs, clock.now());
+    const socket = options.socket ??
+      openUdpSocket(options.hostname ?? "127.0.0.1", options.port ?? 0, {
+        // Every datagram we send is at most a full DATA datagram, so the kernel may split
+        // batches of them at exactly that size.
+        ...(limits.segmentsPerSend > 1
+          ? { segmentBytes: dataDatagramBytes(limits.payloadBytes) }
+          : {}),
+        receiveBufferBytes: limits.socketBufferBytes,
+        sendBufferBytes: limits.socketBufferBytes,
+        coalesceReceive: limits.segmentsPerSend > 1,
+      });
+    return new PeerEndpoint(socket, options, limits);
   }
 
   /** The bound UDP port. */
@@ -247,12 +255,12 @@ export class PeerEndpoint {
 
   async #receiveLoop(): Promise<void> {
     for (;;) {
-      const d = await this.#socket.receive();
-      if (!d) return;
+      const datagram = await this.#socket.receive();
+      if (!datagram) return;
       this.stats.reads++;
       try {
-        if (this.#coalesced) this.#onCoalesced(d.bytes, d.from);
-        else this.#onDatagram(d.bytes, d.from);
+        if (this.#coalesced) this.#onCoalesced(datagram.bytes, datagram.from);
+        else this.#onDatagram(datagram.bytes, datagram.from);
       } catch (e) {
         // A bug on one datagram must not take the endpoint down.
         this.stats.dropped++;
@@ -267,14 +275,11 @@ export class PeerEndpoint {
    */
   #onCoalesced(bytes: Uint8Array, from: PeerAddr): void {
     let size = packetLength(bytes);
-    if (
-      size === undefined && bytes.length >= HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
-      (bytes[1] === PacketType.data || bytes[1] === DATA_ACK_NOW)
-    ) {
+    if (size === undefined && isDataDatagram(bytes)) {
       const last = this.#lastIn;
-      const inc = last !== undefined && sameId(bytes, last.idBytes)
+      const inc = last !== undefined && hasPacketId(bytes, last.idBytes)
         ? last
-        : this.#incoming.get(idToHex(bytes.subarray(2, HEADER_BYTES)));
+        : this.#incoming.get(packetIdHex(bytes));
       size = inc?.dataBytes;
     }
     if (size === undefined || size <= 0 || size >= bytes.length) {
@@ -298,15 +303,15 @@ export class PeerEndpoint {
   }
 
   #isFinished(id: string, now: number): boolean {
-    const t = this.#finished.get(id);
-    return t !== undefined && now - t < FINISHED_MEMORY_MS;
+    const finishedAt = this.#finished.get(id);
+    return finishedAt !== undefined && now - finishedAt < FINISHED_MEMORY_MS;
   }
 
   #remember(id: string, now: number): void {
     this.#finished.set(id, now);
     if (this.#finished.size > 1024) {
-      for (const [k, t] of this.#finished) {
-        if (now - t >= FINISHED_MEMORY_MS) this.#finished.delete(k);
+      for (const [old, finishedAt] of this.#finished) {
+        if (now - finishedAt >= FINISHED_MEMORY_MS) this.#finished.delete(old);
       }
     }
   }
@@ -326,18 +331,14 @@ export class PeerEndpoint {
     // receive buffer into the core's ring (no decoded object, no copy, no hex id).
     const inc = this.#lastIn;
     if (
-      inc !== undefined && bytes.length >= DATA_HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
-      (bytes[1] === PacketType.data || bytes[1] === DATA_ACK_NOW) && inc.fromKey === key &&
-      sameId(bytes, inc.idBytes)
+      inc !== undefined && isDataDatagram(bytes) && inc.fromKey === key &&
+      hasPacketId(bytes, inc.idBytes)
     ) {
-      const seq = ((bytes[HEADER_BYTES]! << 24) | (bytes[HEADER_BYTES + 1]! << 16) |
-        (bytes[HEADER_BYTES + 2]! << 8) | bytes[HEADER_BYTES + 3]!) >>> 0;
-      inc.core.handleData(seq, bytes.subarray(DATA_HEADER_BYTES), now, bytes[1] === DATA_ACK_NOW);
-      return inc.service();
+      return inc.handleData(dataSeq(bytes), dataPayload(bytes), dataAsksAckNow(bytes), now);
     }
-    let p: Packet;
+    let packet: Packet;
     try {
-      p = decodePacket(bytes);
+      packet = decodePacket(bytes);
     } catch (e) {
       if (!(e instanceof MalformedPacketError)) throw e;
       this.#limiter.received(key, bytes.length);
@@ -346,27 +347,26 @@ export class PeerEndpoint {
       return;
     }
     // Hex ids are map keys; an ACK for the last outgoing transfer needs none.
-    const id = p.type === "ack" && this.#lastOut !== undefined &&
-        sameId(bytes, this.#lastOut.idBytes)
+    const id = packet.type === "ack" && this.#lastOut !== undefined &&
+        hasPacketId(bytes, this.#lastOut.idBytes)
       ? this.#lastOut.id
-      : idToHex(p.id);
-    switch (p.type) {
+      : idToHex(packet.id);
+    switch (packet.type) {
       case "start": {
         const inc = this.#incoming.get(id);
         if (inc) {
           if (inc.fromKey !== key) return this.#drop();
-          if (inc.core.ended) {
+          if (inc.ended) {
             // The transfer is over (lingering): a START now is a replay of a used ticket.
             this.#limiter.received(key, bytes.length);
             this.stats.rejected++;
             this.#drop();
-            return this.#refuse(p.id, from, key, "replayed", "ticket already used");
+            return this.#refuse(packet.id, from, key, "replayed", "ticket already used");
           }
-          inc.core.handle(p, now);
-          return inc.service();
+          return inc.handle(packet, now);
         }
         this.#limiter.received(key, bytes.length);
-        return this.#admit(p, id, from, key, now);
+        return this.#admit(packet, id, from, key, now);
       }
       case "data":
       case "fin": {
@@ -376,9 +376,8 @@ export class PeerEndpoint {
           this.#limiter.received(key, bytes.length);
           return this.#drop();
         }
-        if (p.type === "data") this.#lastIn = inc;
-        inc.core.handle(p, now);
-        return inc.service();
+        if (packet.type === "data") this.#lastIn = inc;
+        return inc.handle(packet, now);
       }
       case "ack":
       case "fin_ack": {
@@ -388,27 +387,20 @@ export class PeerEndpoint {
           return this.#drop();
         }
         this.#lastOut = out;
-        out.core.handle(p, now);
-        return out.service();
+        return out.handle(packet, now);
       }
       case "abort": {
         const out = this.#outgoing.get(id);
-        if (out && out.toKey === key) {
-          out.core.handle(p, now);
-          return out.service();
-        }
+        if (out && out.toKey === key) return out.handle(packet, now);
         const inc = this.#incoming.get(id);
-        if (inc && inc.fromKey === key) {
-          inc.core.handle(p, now);
-          return inc.service();
-        }
+        if (inc && inc.fromKey === key) return inc.handle(packet, now);
         if (this.#isFinished(id, now)) return;
         return this.#drop();
       }
       case "chat":
-        return this.#chat.onChat(bytes, p, id, key);
+        return this.#chat.onChat(bytes, packet, id, key);
       case "chat_ack":
-        return this.#chat.onAck(bytes, p, id, key);
+        return this.#chat.onAck(bytes, packet, id, key);
     }
   }
 
@@ -424,54 +416,56 @@ export class PeerEndpoint {
     if (this.#limiter.trySend(key, reply.length)) this.#send(reply, to);
   }
 
-  #admit(p: StartPacket, id: string, from: PeerAddr, key: string, now: number): void {
-    if (p.payloadBytes < 64 || p.payloadBytes > MAX_PAYLOAD_BYTES) {
+  #admit(start: StartPacket, id: string, from: PeerAddr, key: string, now: number): void {
+    if (start.payloadBytes < 64 || start.payloadBytes > MAX_PAYLOAD_BYTES) {
       this.stats.rejected++;
       this.#drop();
-      return this.#refuse(p.id, from, key, "protocol", "payload size out of range");
+      return this.#refuse(start.id, from, key, "protocol", "payload size out of range");
     }
     let active = 0;
-    for (const i of this.#incoming.values()) if (!i.core.ended) active++;
+    for (const inc of this.#incoming.values()) if (!inc.ended) active++;
     if (active >= this.#limits.maxIncomingTransfers) {
       this.stats.rejected++;
       this.#drop();
-      return this.#refuse(p.id, from, key, "busy", "too many transfers at once");
+      return this.#refuse(start.id, from, key, "busy", "too many transfers at once");
     }
-    const adm = this.#guard.admitStart(p, now, (t) => this.#refusal(t));
-    if (!adm.ok) {
+    const admission = this.#guard.admitStart(start, now, (ticket) => this.#refusal(ticket));
+    if (!admission.ok) {
       this.stats.rejected++;
       this.#drop();
       // Replays and forgeries get no answer worth amplifying; expiry helps an honest sender.
-      return this.#refuse(p.id, from, key, adm.reason, adm.message);
+      return this.#refuse(start.id, from, key, admission.reason, admission.message);
     }
     const inc = new IncomingTransfer(this.#transfers, {
-      start: p,
+      start,
       id,
-      ticket: adm.ticket,
+      ticket: admission.ticket,
       from,
       fromKey: key,
-      receiveDir: this.#dir,
+      receiveDir: this.#receiveDir,
       reservedName: this.#reservedName,
       receiveBufferBytes: this.#socket.receiveBufferBytes,
       now,
     });
     this.#incoming.set(id, inc);
-    inc.open();
+    inc.start();
   }
 
   /** Why a valid ticket is refused: its sender is blocked, or holds its share of slots. */
-  #refusal(t: FileTicket): { reason: AbortReason; message: string } | undefined {
-    if (this.#isBlockedTicket(t.from, t.expiresAt)) {
-      return { reason: "blocked", message: this.#blockedText(t.from) };
+  #refusal(ticket: FileTicket): { reason: AbortReason; message: string } | undefined {
+    if (this.#isBlockedTicket(ticket.from, ticket.expiresAt)) {
+      return { reason: "blocked", message: this.#blockedText(ticket.from) };
     }
     const limit = this.#limits.maxIncomingTransfersPerSender;
     let mine = 0;
-    for (const i of this.#incoming.values()) if (!i.core.ended && i.peer === t.from) mine++;
+    for (const inc of this.#incoming.values()) {
+      if (!inc.ended && inc.peer === ticket.from) mine++;
+    }
     if (mine < limit) return undefined;
     return {
       reason: "busy",
       message:
-        `already receiving ${mine} files from ${t.from}, the most one sender may send at once`,
+        `already receiving ${mine} files from ${ticket.from}, the most one sender may send at once`,
     };
   }
 
@@ -485,11 +479,11 @@ export class PeerEndpoint {
     return `${this.#deviceName ?? "the peer"} has blocked ${device}`;
   }
 
-  #track(p: Promise<unknown>): void {
-    const q = p.catch((e) => console.error("iotnet p2p:", e)).finally(() =>
-      this.#cleanups.delete(q)
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch((e) => console.error("iotnet p2p:", e)).finally(() =>
+      this.#cleanups.delete(tracked)
     );
-    this.#cleanups.add(q);
+    this.#cleanups.add(tracked);
   }
 
   /** Forgets a transfer that is over; its id is remembered for late datagrams. */
@@ -510,7 +504,7 @@ export class PeerEndpoint {
    * Sends a file to a peer endpoint and waits until the receiver has verified and
    * stored it.
    *
-   * @param o destination, file path, ticket, progress callback and abort signal.
+   * @param options destination, file path, ticket, progress callback and abort signal.
    * @returns size, SHA-256, datagram counts and duration.
    * @throws {TransferRejectedError} the receiver refused the ticket.
    * @throws {ReceiverStorageError} the receiver could not store the file.
@@ -519,36 +513,36 @@ export class PeerEndpoint {
    * or a local read error (reason `local_io`).
    * @throws {IntegrityError} the receiver's SHA-256 did not match.
    */
-  async sendFile(o: SendFileOptions): Promise<SendFileResult> {
+  async sendFile(options: SendFileOptions): Promise<SendFileResult> {
     if (this.#closed) throw new TransferAbortedError("closing", "the endpoint is closed");
-    const t = o.ticket.ticket;
-    if (t.kind !== "file") throw new TypeError("sendFile needs a file ticket");
-    o.signal?.throwIfAborted();
-    if (this.#outgoing.has(t.transferId) || this.#opening.has(t.transferId)) {
-      throw new TypeError(`transfer ${t.transferId} is already in progress`);
+    const ticket = options.ticket.ticket;
+    if (ticket.kind !== "file") throw new TypeError("sendFile needs a file ticket");
+    options.signal?.throwIfAborted();
+    if (this.#outgoing.has(ticket.transferId) || this.#opening.has(ticket.transferId)) {
+      throw new TypeError(`transfer ${ticket.transferId} is already in progress`);
     }
-    this.#opening.add(t.transferId);
+    this.#opening.add(ticket.transferId);
     let out: OutgoingTransfer;
     try {
-      out = await OutgoingTransfer.open(this.#transfers, o);
+      out = await OutgoingTransfer.open(this.#transfers, options);
     } finally {
-      this.#opening.delete(t.transferId);
+      this.#opening.delete(ticket.transferId);
     }
     this.#outgoing.set(out.id, out);
     if (this.#closed) {
       // Closed while the file was opening: close() could not see this transfer.
-      out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
-    } else if (this.#isBlockedTicket(t.to, t.expiresAt)) {
+      out.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
+    } else if (this.#isBlockedTicket(ticket.to, ticket.expiresAt)) {
       // Blocked while the file was opening: blockPeer() could not see this transfer.
       this.#stopForBlock(out);
     }
-    return await out.run(o.signal);
+    return await out.run(options.signal);
   }
 
   /** DATA datagrams per send: > 1 only when the socket splits batches at our size. */
   #segmentsPerSend(): number {
     const s = this.#socket;
-    if (s.segmentBytes !== DATA_HEADER_BYTES + this.#limits.payloadBytes) return 1;
+    if (s.segmentBytes !== dataDatagramBytes(this.#limits.payloadBytes)) return 1;
     return Math.min(this.#limits.segmentsPerSend, s.maxSegments ?? 1);
   }
 
@@ -559,15 +553,15 @@ export class PeerEndpoint {
    * partner's address alone, authenticated under keys derived from the chat's secret
    * (see `chat_channel.ts`).
    *
-   * @param o the chat id (32 hex digits), the partner's name and address, the secret.
+   * @param chat the chat id (32 hex digits), the partner's name and address, the secret.
    * @throws {TypeError} when this device's name is not known yet (`setTicketKey`).
    * @throws {SyntaxError} for a bad chat id; {RangeError} for a secret not 32 bytes.
    */
-  openChat(o: { chatId: string; peer: string; addr: PeerAddr; secret: Uint8Array }): void {
+  openChat(chat: ChatIntroduction): void {
     if (this.#deviceName === undefined) {
       throw new TypeError("openChat needs this device's name: call setTicketKey(key, name) first");
     }
-    this.#chat.open({ ...o, me: this.#deviceName });
+    this.#chat.open(chat, this.#deviceName);
   }
 
   /**
@@ -618,19 +612,16 @@ export class PeerEndpoint {
       if (out.peer === device) this.#stopForBlock(out);
     }
     for (const inc of [...this.#incoming.values()]) {
-      if (inc.peer !== device || inc.core.ended) continue;
-      inc.core.fail("blocked", this.#blockedText(device), now);
-      inc.service();
+      if (inc.peer === device && !inc.ended) inc.fail("blocked", this.#blockedText(device));
     }
   }
 
   #stopForBlock(out: OutgoingTransfer): void {
-    out.core.cancel(
+    out.cancel(
       "blocked",
       new TransferAbortedError("blocked", `stopped sending to ${out.peer}: you blocked it`),
       this.#blockedText(out.peer),
     );
-    out.service();
   }
 
   // ---------------------------------------------------------------- shutdown
@@ -641,14 +632,11 @@ export class PeerEndpoint {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    const now = this.#clock.now();
     for (const out of [...this.#outgoing.values()]) {
-      out.core.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
-      out.service();
+      out.cancel("closing", new TransferAbortedError("closing", "the endpoint was closed"));
     }
     for (const inc of this.#incoming.values()) {
-      inc.core.fail("closing", "the receiving endpoint was closed", now);
-      inc.service();
+      inc.fail("closing", "the receiving endpoint was closed");
     }
     this.#chat.close();
     this.#closed = true;
@@ -666,11 +654,4 @@ export class PeerEndpoint {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** Whether the datagram's id field (bytes 2..17) equals `id`. */
-function sameId(bytes: Uint8Array, id: Uint8Array): boolean {
-  if (bytes.length < HEADER_BYTES) return false;
-  for (let i = 0; i < ID_BYTES; i++) if (bytes[i + 2] !== id[i]) return false;
-  return true;
 }

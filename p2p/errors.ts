@@ -55,6 +55,8 @@ export class TransferError extends Error {
   /** The stable reason name. */
   readonly reason: AbortReason | "unreachable" | "local_io";
   /**
+   * Makes the error.
+   *
    * @param reason stable reason name.
    * @param message human text saying what happened and what to do.
    * @param options standard `ErrorOptions` (`cause`).
@@ -72,7 +74,12 @@ export class TransferError extends Error {
 
 /** The peer sent nothing back within the give-up time. */
 export class PeerUnreachableError extends TransferError {
-  /** @param message what happened and what to do. */
+  /**
+   * Makes the error.
+   *
+   * @param message what happened and what to do.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("unreachable", message, options);
     this.name = "PeerUnreachableError";
@@ -81,7 +88,13 @@ export class PeerUnreachableError extends TransferError {
 
 /** The receiver refused the transfer (ticket invalid, expired, reused, or it is busy). */
 export class TransferRejectedError extends TransferError {
-  /** @param reason wire reason. @param message human text. */
+  /**
+   * Makes the error.
+   *
+   * @param reason wire reason.
+   * @param message human text.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
   constructor(reason: AbortReason, message: string, options?: ErrorOptions) {
     super(reason, message, options);
     this.name = "TransferRejectedError";
@@ -90,7 +103,13 @@ export class TransferRejectedError extends TransferError {
 
 /** The receiver could not store the file (unwritable folder, disk full). */
 export class ReceiverStorageError extends TransferError {
-  /** @param reason wire reason. @param message human text. */
+  /**
+   * Makes the error.
+   *
+   * @param reason wire reason.
+   * @param message human text.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
   constructor(reason: AbortReason, message: string, options?: ErrorOptions) {
     super(reason, message, options);
     this.name = "ReceiverStorageError";
@@ -99,7 +118,12 @@ export class ReceiverStorageError extends TransferError {
 
 /** The received bytes did not match the sender's SHA-256. */
 export class IntegrityError extends TransferError {
-  /** @param message human text. */
+  /**
+   * Makes the error.
+   *
+   * @param message human text.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("digest_mismatch", message, options);
     this.name = "IntegrityError";
@@ -108,7 +132,13 @@ export class IntegrityError extends TransferError {
 
 /** The transfer was cancelled (locally by an AbortSignal, or by the peer) or stalled. */
 export class TransferAbortedError extends TransferError {
-  /** @param reason wire reason. @param message human text. */
+  /**
+   * Makes the error.
+   *
+   * @param reason wire reason, or `local_io` for a local read error.
+   * @param message human text.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
   constructor(reason: AbortReason | "local_io", message: string, options?: ErrorOptions) {
     super(reason, message, options);
     this.name = "TransferAbortedError";

@@ -6,7 +6,9 @@
 
 /** A file transfer to this device was admitted and started. */
 export interface FileStartedEvent {
+  /** The sending device. */
   from: string;
+  /** The file name as the sender gave it. */
   filename: string;
   /** Announced size. */
   bytes: number;
@@ -15,6 +17,7 @@ export interface FileStartedEvent {
    * `path` is where it was (a numbered name if this one was taken by then).
    */
   path: string;
+  /** The transfer id (hex), as in the ticket. */
   transferId: string;
 }
 /**
@@ -22,35 +25,49 @@ export interface FileStartedEvent {
  * or `<sender>_<stem> (n).<ext>` when that name was taken (nothing is ever replaced).
  */
 export interface FileEvent {
+  /** The sending device. */
   from: string;
+  /** Where the file was stored. */
   path: string;
+  /** Its size. */
   bytes: number;
   /** Lower-case hex SHA-256. */
   sha256: string;
+  /** The transfer id (hex), as in the ticket. */
   transferId: string;
 }
 /** An admitted incoming transfer failed; nothing was stored under its final name. */
 export interface FileFailedEvent {
+  /** The sending device. */
   from: string;
+  /** The file name as the sender gave it. */
   filename: string;
   /** Stable reason (`stalled`, `cancelled`, `unwritable`, `disk_full`, ...). */
   reason: string;
   /** Human text. */
   message: string;
+  /** The transfer id (hex), as in the ticket. */
   transferId: string;
 }
 /** A private-chat message arrived. */
 export interface ChatEvent {
+  /** The partner who wrote it. */
   from: string;
+  /** The chat's id (hex). */
   chatId: string;
+  /** The message. */
   text: string;
 }
 
 /** Every endpoint event by name. */
 export interface PeerEventMap {
+  /** An incoming transfer was admitted. */
   file_started: FileStartedEvent;
+  /** An incoming file was verified and stored. */
   file: FileEvent;
+  /** An incoming transfer failed. */
   file_failed: FileFailedEvent;
+  /** A private-chat message arrived. */
   chat: ChatEvent;
 }
 

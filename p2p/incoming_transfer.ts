@@ -1,16 +1,19 @@
 /**
- * The receiving side of one file transfer: a {@linkcode ReceiverCore} driven by the
- * endpoint's datagrams and a {@linkcode TransferTimer}, with the file written in order
- * through a `.part` temporary file that gets a free final name once the SHA-256 matched
- * (never replacing a file), and the `file_started`, `file` and `file_failed` events.
+ * The receiving side of one file transfer: the I/O shell of a {@linkcode ReceiverCore}.
+ * It hands the core the endpoint's datagrams, its {@linkcode TransferTimer}'s expiries
+ * and the outcome of each file operation, and carries out the core's actions: the
+ * `.part` temporary file written in order and given a free final name once the SHA-256
+ * matched (never replacing a file), datagrams, and the `file_started`, `file` and
+ * `file_failed` events.
  *
  * @module
  */
 
 import type { Clock } from "../internal/clock.ts";
 import type { FileStartedEvent } from "./events.ts";
-import { DATA_HEADER_BYTES, type StartPacket } from "./packet.ts";
-import { ReceiverCore } from "./receiver.ts";
+import type { AbortReason } from "./errors.ts";
+import { dataDatagramBytes, type Packet, type StartPacket } from "./packet.ts";
+import { ReceiverCore, type ReceiverFailure } from "./receiver.ts";
 import { storedFileName } from "./safe_file_name.ts";
 import { classifyStorageError, PartFile } from "./storage.ts";
 import { type FileTicket, toHex } from "./ticket.ts";
@@ -48,14 +51,17 @@ export interface IncomingTransferOptions {
 
 /** One file being received. */
 export class IncomingTransfer {
+  /** The transfer id (hex). */
   readonly id: string;
   /** The sending device's name, from the ticket. */
   readonly peer: string;
+  /** The transfer id. */
   readonly idBytes: Uint8Array;
   /** Length of a full DATA datagram of this transfer. */
   readonly dataBytes: number;
-  readonly core: ReceiverCore;
+  /** The sender's address (`addrKey`): the only source accepted. */
   readonly fromKey: string;
+  readonly #core: ReceiverCore;
   readonly #from: PeerAddr;
   readonly #host: TransferHost;
   readonly #clock: Clock;
@@ -64,116 +70,88 @@ export class IncomingTransfer {
   readonly #name: string;
   readonly #reserved: (name: string) => boolean;
   #part: PartFile | undefined;
-  #writing = false;
-  #committing = false;
-  #reported = false;
+  /** Where the committed file was stored. */
+  #storedPath = "";
   readonly #timer: TransferTimer;
 
   /**
    * @param host the endpoint.
-   * @param o the admitted START and where to store the file.
+   * @param options the admitted START and where to store the file.
    */
-  constructor(host: TransferHost, o: IncomingTransferOptions) {
-    const p = o.start;
+  constructor(host: TransferHost, options: IncomingTransferOptions) {
+    const start = options.start;
     this.#host = host;
     this.#clock = host.clock;
-    this.id = o.id;
-    this.peer = o.ticket.from;
-    this.idBytes = p.id;
-    this.dataBytes = DATA_HEADER_BYTES + p.payloadBytes;
-    this.core = new ReceiverCore({
-      id: p.id,
-      size: o.ticket.size,
-      payloadBytes: p.payloadBytes,
+    this.id = options.id;
+    this.peer = options.ticket.from;
+    this.idBytes = start.id;
+    this.dataBytes = dataDatagramBytes(start.payloadBytes);
+    this.#core = new ReceiverCore({
+      id: start.id,
+      size: options.ticket.size,
+      payloadBytes: start.payloadBytes,
       limits: host.limits,
-      now: o.now,
+      now: options.now,
       kernelWindowPackets: Math.floor(
-        (o.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES) /
-          (DATA_HEADER_BYTES + p.payloadBytes + DATAGRAM_OVERHEAD_BYTES),
+        (options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES) /
+          (this.dataBytes + DATAGRAM_OVERHEAD_BYTES),
       ),
     });
-    this.#from = o.from;
-    this.fromKey = o.fromKey;
-    this.#ticket = o.ticket;
-    this.#dir = o.receiveDir;
-    this.#name = storedFileName(o.ticket.from, o.ticket.filename);
-    this.#reserved = o.reservedName;
+    this.#from = options.from;
+    this.fromKey = options.fromKey;
+    this.#ticket = options.ticket;
+    this.#dir = options.receiveDir;
+    this.#name = storedFileName(options.ticket.from, options.ticket.filename);
+    this.#reserved = options.reservedName;
     this.#timer = new TransferTimer(this.#clock, () => {
-      this.core.handleTimeout(this.#clock.now());
-      this.service();
+      this.#core.handleTimeout(this.#clock.now());
+      this.#drive();
     });
   }
 
-  /** Announces the transfer (`file_started`) and creates its temporary file. */
-  open(): void {
-    const t = this.#ticket;
-    const started: FileStartedEvent = {
-      from: t.from,
-      filename: t.filename,
-      bytes: t.size,
-      path: `${this.#dir}/${this.#name}`,
-      transferId: this.id,
-    };
-    this.#host.emit("file_started", started);
-    this.#host.track(
-      PartFile.create(this.#dir, this.#name, this.id).then(
-        async (part) => {
-          if (this.core.ended) return await part.discard();
-          this.#part = part;
-          this.core.opened(this.#clock.now());
-          this.service();
-        },
-        (e) => {
-          const f = classifyStorageError(
-            e,
-            `create a temporary file in the receive folder ${this.#dir}`,
-          );
-          this.core.fail(f.reason, f.message, this.#clock.now());
-          this.service();
-        },
-      ),
-    );
+  /** Whether the transfer has ended (stored or failed); it may linger to answer late FINs. */
+  get ended(): boolean {
+    return this.#core.ended;
+  }
+
+  /** Starts the transfer: announces it (`file_started`) and creates its temporary file. */
+  start(): void {
+    this.#drive();
   }
 
   /**
-   * Acts on the core's state after it took a datagram, a timeout or a storage result:
-   * starts writing or committing, sends what the core has to send, reports a failure,
-   * forgets the transfer once it expired, and arms the timer.
+   * Takes a datagram from the sender (decoded, matched to this transfer and its address).
+   *
+   * @param packet the packet.
+   * @param now the current time.
    */
-  service(): void {
-    const core = this.core;
-    const now = this.#clock.now();
-    if (core.state === "receiving" || core.state === "committing") {
-      if (!this.#writing && core.hasData) this.#host.track(this.#writeLoop());
-      if (core.state === "committing" && !this.#committing && !this.#writing && !core.hasData) {
-        this.#committing = true;
-        this.#host.track(this.#commit());
-      }
-    }
-    let d: Uint8Array | undefined;
-    while ((d = core.pollTransmit(now))) this.#host.send(d, this.#from);
-    // Reported once nothing writes any more and the part file is gone, so whoever hears
-    // of the failure never finds a leftover (the write loop calls back here when done).
-    if (core.state === "failed" && !this.#reported && !this.#writing) {
-      this.#reported = true;
-      const f = core.failure!;
-      const report = () =>
-        this.#host.emit("file_failed", {
-          from: this.#ticket.from,
-          filename: this.#ticket.filename,
-          reason: f.reason,
-          message: f.message,
-          transferId: this.id,
-        });
-      if (this.#part) this.#host.track(this.#part.discard().then(report, report));
-      else report();
-    }
-    if (core.expired(now)) {
-      this.#timer.clear();
-      this.#host.ended(this, now);
-      return;
-    }
-    if (!this.#host.isClosed()) this.#timer.arm(core.pollTimeout(now));
+  handle(packet: Packet, now: number): void {
+    this.#core.handle(packet, now);
+    this.#drive();
+  }
+
+  /**
+   * Takes a DATA datagram's fields straight from the receive buffer (the fast path).
+   *
+   * @param seq its sequence number.
+   * @param payload its payload (copied).
+   * @param ackNow whether it asks for an ACK at once.
+   * @param now the current time.
+   */
+  handleData(seq: number, payload: Uint8Array, ackNow: boolean, now: number): void {
+    this.#core.handleData(seq, payload, now, ackNow);
+    this.#drive();
+  }
+
+  /**
+   * Ends the transfer from this side; an ABORT with `reason` tells the sender.
+   *
+   * @param reason the wire reason.
+   * @param message what happened, for the sender and the `file_failed` event.
+   */
+  fail(reason: AbortReason, message: string): void {
+    this.#core.fail(reason, message, this.#clock.now());
+    this.#drive();
   }
 
   /** Cancels the timer (the endpoint is closing). */
@@ -183,52 +161,119 @@ export class IncomingTransfer {
 
   /** Removes the temporary file unless the file was stored (the endpoint is closing). */
   async discardUnlessDone(): Promise<void> {
-    if (this.core.state !== "done") await this.#part?.discard();
+    if (this.#core.state !== "done") await this.#part?.discard();
   }
 
-  async #writeLoop(): Promise<void> {
-    this.#writing = true;
-    try {
-      // The chunks view the core's receive buffer; they stay valid until consumed().
-      while (this.core.hasData && !this.core.ended) {
-        const chunks = this.core.takeData();
-        try {
-          await this.#part!.write(chunks);
-        } catch (e) {
-          const f = classifyStorageError(e, `write ${this.#part!.tmpPath}`);
-          this.core.fail(f.reason, f.message, this.#clock.now());
+  /** Carries out what the core wants done, until it waits. */
+  #drive(): void {
+    const now = this.#clock.now();
+    for (;;) {
+      const action = this.#core.poll(now);
+      switch (action.type) {
+        case "send":
+          this.#host.send(action.datagram, this.#from);
           break;
-        }
-        this.core.consumed(chunks.length, this.#clock.now());
-        this.service();
+        case "open":
+          this.#open();
+          break;
+        case "write":
+          this.#host.track(this.#write(action.chunks));
+          break;
+        case "commit":
+          this.#host.track(this.#commit());
+          break;
+        case "complete":
+          this.#host.emit("file", {
+            from: this.#ticket.from,
+            path: this.#storedPath,
+            bytes: this.#ticket.size,
+            sha256: toHex(action.sha256),
+            transferId: this.id,
+          });
+          break;
+        case "fail":
+          this.#reportFailure(action.failure);
+          break;
+        case "forget":
+          this.#timer.clear();
+          this.#host.ended(this, now);
+          return;
+        case "wait":
+          if (!this.#host.isClosed()) this.#timer.arm(action.until);
+          return;
       }
-    } finally {
-      this.#writing = false;
     }
-    if (this.core.ended && this.core.state === "failed") await this.#part?.discard();
-    this.service();
+  }
+
+  #open(): void {
+    const ticket = this.#ticket;
+    const started: FileStartedEvent = {
+      from: ticket.from,
+      filename: ticket.filename,
+      bytes: ticket.size,
+      path: `${this.#dir}/${this.#name}`,
+      transferId: this.id,
+    };
+    this.#host.emit("file_started", started);
+    this.#host.track(
+      PartFile.create(this.#dir, this.#name, this.id).then(
+        (part) => {
+          this.#part = part;
+          this.#core.opened(this.#clock.now());
+          this.#drive();
+        },
+        (e) => {
+          const f = classifyStorageError(
+            e,
+            `create a temporary file in the receive folder ${this.#dir}`,
+          );
+          this.#core.fileOperationFailed(f.reason, f.message, this.#clock.now());
+          this.#drive();
+        },
+      ),
+    );
+  }
+
+  /** Writes `chunks` (views of the core's receive buffer) to the temporary file. */
+  async #write(chunks: Uint8Array[]): Promise<void> {
+    const part = this.#part!;
+    try {
+      await part.write(chunks);
+    } catch (e) {
+      const f = classifyStorageError(e, `write ${part.tmpPath}`);
+      this.#core.fileOperationFailed(f.reason, f.message, this.#clock.now());
+      return this.#drive();
+    }
+    this.#core.written(this.#clock.now());
+    this.#drive();
   }
 
   async #commit(): Promise<void> {
-    const part = this.#part!;
-    let path: string;
     try {
-      path = await part.commit(this.#reserved);
+      this.#storedPath = await this.#part!.commit(this.#reserved);
     } catch (e) {
       const f = classifyStorageError(e, `store ${this.#name} in ${this.#dir}`);
-      this.core.fail(f.reason, f.message, this.#clock.now());
-      await part.discard();
-      this.service();
-      return;
+      this.#core.fileOperationFailed(f.reason, f.message, this.#clock.now());
+      return this.#drive();
     }
-    this.core.committed(this.#clock.now());
-    this.#host.emit("file", {
-      from: this.#ticket.from,
-      path,
-      bytes: this.#ticket.size,
-      sha256: toHex(this.core.sha256!),
-      transferId: this.id,
-    });
-    this.service();
+    this.#core.committed(this.#clock.now());
+    this.#drive();
+  }
+
+  /**
+   * Removes the temporary file, then reports the failure: whoever hears of it never
+   * finds a leftover.
+   */
+  #reportFailure(failure: ReceiverFailure): void {
+    const report = () =>
+      this.#host.emit("file_failed", {
+        from: this.#ticket.from,
+        filename: this.#ticket.filename,
+        reason: failure.reason,
+        message: failure.message,
+        transferId: this.id,
+      });
+    if (this.#part) this.#host.track(this.#part.discard().then(report, report));
+    else report();
   }
 }

@@ -57,14 +57,14 @@ export interface LossCounters {
 /** Decides the fate of each datagram from a seeded PRNG. */
 export class LossModel {
   #rand: () => number;
-  #c: Required<Omit<LossConfig, "seed">>;
+  #config: Required<Omit<LossConfig, "seed">>;
   /** What happened so far. */
   readonly counters: LossCounters = { seen: 0, dropped: 0, duplicated: 0, reordered: 0 };
 
   /** @param config rates, delays and seed. */
   constructor(config: LossConfig) {
     this.#rand = mulberry32(config.seed);
-    this.#c = {
+    this.#config = {
       loss: config.loss ?? 0,
       duplicate: config.duplicate ?? 0,
       reorder: config.reorder ?? 0,
@@ -88,18 +88,18 @@ export class LossModel {
       this.#rand(),
     ];
     this.counters.seen++;
-    if (r1 < this.#c.loss) {
+    if (r1 < this.#config.loss) {
       this.counters.dropped++;
       return [];
     }
-    const copies = [this.#c.delayMs];
-    if (r2 < this.#c.duplicate) {
+    const copies = [this.#config.delayMs];
+    if (r2 < this.#config.duplicate) {
       this.counters.duplicated++;
-      copies.push(this.#c.delayMs + r5 * this.#c.reorderMs);
+      copies.push(this.#config.delayMs + r5 * this.#config.reorderMs);
     }
-    if (r3 < this.#c.reorder) {
+    if (r3 < this.#config.reorder) {
       this.counters.reordered++;
-      copies[0] = this.#c.delayMs + 1 + r4 * this.#c.reorderMs;
+      copies[0] = this.#config.delayMs + 1 + r4 * this.#config.reorderMs;
     }
     return copies;
   }

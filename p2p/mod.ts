@@ -10,8 +10,11 @@
  * Private-chat messages are authenticated per datagram under keys derived from a secret
  * the server gives both ends of the chat (`PeerEndpoint.openChat`).
  *
- * The protocol cores ({@linkcode SenderCore}, {@linkcode ReceiverCore}) are sans-I/O;
- * `docs/P2P.md` describes packet layouts, state machines, timers and limits.
+ * What is exported here is what a user of the transport needs: the endpoint, its
+ * options, events and errors, and the server's side of admission (ticket keys and
+ * signing, chat ids and secrets). The protocol cores, the codec and the socket adapter
+ * are internal; `docs/P2P.md` describes packet layouts, state machines, timers and
+ * limits.
  *
  * @example
  * ```ts ignore
@@ -32,19 +35,16 @@
  */
 
 export { PeerEndpoint } from "./endpoint.ts";
-export type {
-  EndpointStats,
-  PeerEndpointOptions,
-  SendFileOptions,
-  SendFileResult,
-} from "./endpoint.ts";
-export { PeerEvents } from "./events.ts";
+export type { EndpointStats, PeerEndpointOptions } from "./endpoint.ts";
+export type { SendFileOptions, SendFileResult } from "./outgoing_transfer.ts";
+export type { ChatIntroduction } from "./chat_channel.ts";
 export type {
   ChatEvent,
   FileEvent,
   FileFailedEvent,
   FileStartedEvent,
   PeerEventMap,
+  PeerEvents,
 } from "./events.ts";
 export {
   AbortCode,
@@ -56,33 +56,9 @@ export {
   TransferRejectedError,
 } from "./errors.ts";
 export type { AbortReason } from "./errors.ts";
-export {
-  decodeTicket,
-  encodeTicket,
-  MalformedTicketError,
-  newTicketKey,
-  newTransferId,
-  signTicket,
-  TICKET_KEY_BYTES,
-  verifyTicket,
-} from "./ticket.ts";
+export { newTicketKey, newTransferId, signTicket } from "./ticket.ts";
 export type { FileTicket, SignedTicket, Ticket } from "./ticket.ts";
-export { CHAT_SECRET_BYTES } from "./chat_keys.ts";
-export { safeFileName, storedFileName } from "./safe_file_name.ts";
-export {
-  DEFAULT_LIMITS,
-  MAX_CHAT_TEXT_BYTES,
-  MAX_FILE_NAME_BYTES,
-  MAX_PAYLOAD_BYTES,
-  MIN_PAYLOAD_BYTES,
-  resolveLimits,
-} from "./limits.ts";
+export { newChatId, newChatSecret } from "./chat_keys.ts";
 export type { P2pLimits } from "./limits.ts";
-export { SenderCore } from "./sender.ts";
-export type { SenderOptions, SenderState, SenderStats } from "./sender.ts";
-export { ReceiverCore } from "./receiver.ts";
-export type { ReceiverOptions, ReceiverState, ReceiverStats } from "./receiver.ts";
-export { decodePacket, encodePacket, MalformedPacketError } from "./packet.ts";
-export type { Packet } from "./packet.ts";
-export { openUdpSocket } from "./udp_socket.ts";
+export type { Clock, TimerId } from "../internal/clock.ts";
 export type { Datagram, DatagramSocket, PeerAddr } from "./udp_socket.ts";

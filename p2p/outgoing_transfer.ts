@@ -1,7 +1,8 @@
 /**
- * The sending side of one file transfer: a {@linkcode SenderCore} driven by the
- * endpoint's datagrams and a {@linkcode TransferTimer}, fed by reading the file in blocks,
- * with throttled progress callbacks and the promise {@linkcode PeerEndpoint.sendFile}
+ * The sending side of one file transfer: the I/O shell of a {@linkcode SenderCore}. It
+ * hands the core the endpoint's datagrams, its {@linkcode TransferTimer}'s expiries and
+ * the file's bytes, and carries out the core's actions: datagrams, block reads of the
+ * file, throttled progress callbacks and the promise {@linkcode PeerEndpoint.sendFile}
  * waits on.
  *
  * @module
@@ -9,8 +10,8 @@
 
 import type { Clock } from "../internal/clock.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
-import { TransferAbortedError, TransferError } from "./errors.ts";
-import { hexToId } from "./packet.ts";
+import { type AbortReason, TransferAbortedError, type TransferError } from "./errors.ts";
+import { hexToId, type Packet } from "./packet.ts";
 import { SenderCore } from "./sender.ts";
 import { BlockReader } from "./storage.ts";
 import { encodeTicket, type FileTicket, fromHex, type SignedTicket, toHex } from "./ticket.ts";
@@ -34,34 +35,39 @@ export interface SendFileOptions {
 
 /** What {@linkcode PeerEndpoint.sendFile} resolves with. */
 export interface SendFileResult {
+  /** File size. */
   bytes: number;
   /** Lower-case hex SHA-256 the receiver confirmed. */
   sha256: string;
+  /** Datagrams sent (START, DATA, FIN, ABORT). */
   datagramsSent: number;
+  /** DATA packets sent more than once. */
   retransmits: number;
   /** Retransmission-timer expiries (RFC 6298 §5.4). */
   rtoExpiries: number;
+  /** From the start to the receiver's confirmation. */
   ms: number;
 }
 
 /** One file being sent. */
 export class OutgoingTransfer {
+  /** The transfer id (hex). */
   readonly id: string;
   /** The receiving device's name, from the ticket. */
   readonly peer: string;
+  /** The transfer id. */
   readonly idBytes: Uint8Array;
-  readonly core: SenderCore;
+  /** The receiver's address (`addrKey`): the only source accepted. */
   readonly toKey: string;
+  readonly #core: SenderCore;
   readonly #to: PeerAddr;
   readonly #host: TransferHost;
   readonly #clock: Clock;
   readonly #reader: BlockReader;
   /** Reused read buffer (the core copies what is pushed). */
-  readonly #readBuf: Uint8Array;
-  #reading = false;
+  readonly #readBuffer: Uint8Array;
   readonly #size: number;
-  readonly #done: Deferred<SendFileResult> = deferred<SendFileResult>();
-  #settled = false;
+  readonly #result: Deferred<SendFileResult> = deferred<SendFileResult>();
   readonly #startedAt: number;
   readonly #onProgress: ((sent: number, total: number) => void) | undefined;
   #progressAt = 0;
@@ -72,63 +78,68 @@ export class OutgoingTransfer {
    * Opens the file and checks its size against the ticket.
    *
    * @param host the endpoint.
-   * @param o destination, file path, ticket and progress callback.
+   * @param options destination, file path, ticket and progress callback.
    * @returns the transfer, not yet started ({@linkcode OutgoingTransfer.run}).
    * @throws {TransferAbortedError} (reason `local_io`) when the file cannot be read or
    * its size is not the ticket's.
    */
-  static async open(host: TransferHost, o: SendFileOptions): Promise<OutgoingTransfer> {
-    const t = o.ticket.ticket;
+  static async open(host: TransferHost, options: SendFileOptions): Promise<OutgoingTransfer> {
+    const ticket = options.ticket.ticket;
     let opened: { reader: BlockReader; size: number };
     try {
-      opened = await BlockReader.open(o.path);
+      opened = await BlockReader.open(options.path);
     } catch (e) {
       throw new TransferAbortedError(
         "local_io",
-        `cannot read ${o.path}: ${
+        `cannot read ${options.path}: ${
           e instanceof Error ? e.message : e
         }; check the file exists and is readable`,
         { cause: e },
       );
     }
-    if (opened.size !== t.size) {
+    if (opened.size !== ticket.size) {
       opened.reader.close();
       throw new TransferAbortedError(
         "local_io",
-        `${o.path} is ${opened.size} bytes but the ticket says ${t.size}; ask for a new ticket`,
+        `${options.path} is ${opened.size} bytes but the ticket says ${ticket.size}; ask for a new ticket`,
       );
     }
-    return new OutgoingTransfer(host, o, opened.reader);
+    return new OutgoingTransfer(host, options, opened.reader);
   }
 
-  private constructor(host: TransferHost, o: SendFileOptions, reader: BlockReader) {
-    const t = o.ticket.ticket;
+  private constructor(host: TransferHost, options: SendFileOptions, reader: BlockReader) {
+    const ticket = options.ticket.ticket;
     const now = host.clock.now();
-    const idBytes = hexToId(t.transferId);
+    const idBytes = hexToId(ticket.transferId);
     this.#host = host;
     this.#clock = host.clock;
-    this.id = t.transferId;
-    this.peer = t.to;
+    this.id = ticket.transferId;
+    this.peer = ticket.to;
     this.idBytes = idBytes;
-    this.core = new SenderCore({
+    this.#core = new SenderCore({
       id: idBytes,
-      ticket: encodeTicket(t),
-      mac: fromHex(o.ticket.mac),
-      size: t.size,
+      ticket: encodeTicket(ticket),
+      mac: fromHex(options.ticket.mac),
+      size: ticket.size,
       limits: host.limits,
       now,
     });
-    this.#to = o.to;
-    this.toKey = addrKey(o.to);
+    this.#to = options.to;
+    this.toKey = addrKey(options.to);
     this.#reader = reader;
-    this.#readBuf = new Uint8Array(Math.min(host.limits.readBlockBytes, t.size));
-    this.#size = t.size;
+    this.#readBuffer = new Uint8Array(Math.min(host.limits.readBlockBytes, ticket.size));
+    this.#size = ticket.size;
     this.#startedAt = now;
-    this.#onProgress = o.onProgress;
+    this.#onProgress = options.onProgress;
     this.#timer = new TransferTimer(this.#clock, () => {
-      this.core.handleTimeout(this.#clock.now());
-      this.service();
+      this.#core.handleTimeout(this.#clock.now());
+      this.#drive();
     });
+  }
+
+  /** Whether the transfer has ended (succeeded or failed). */
+  get ended(): boolean {
+    return this.#core.ended;
   }
 
   /**
@@ -138,48 +149,117 @@ export class OutgoingTransfer {
    * @returns size, SHA-256, datagram counts and duration.
    */
   async run(signal: AbortSignal | undefined): Promise<SendFileResult> {
-    const onAbort = () => {
-      this.core.cancel(
+    const onAbort = () =>
+      this.cancel(
         "cancelled",
         new TransferAbortedError("cancelled", "transfer cancelled by the caller"),
       );
-      this.service();
-    };
     signal?.addEventListener("abort", onAbort, { once: true });
-    this.service();
+    this.#drive();
     try {
-      return await this.#done.promise;
+      return await this.#result.promise;
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
   }
 
   /**
-   * Acts on the core's state after it took a datagram, a timeout or file bytes: reads
-   * more of the file, sends what the core has to send, reports progress, settles the
-   * transfer once it ended, and arms the timer.
+   * Takes a datagram from the receiver (decoded, matched to this transfer and its
+   * address).
+   *
+   * @param packet the packet.
+   * @param now the current time.
    */
-  service(): void {
-    const core = this.core;
+  handle(packet: Packet, now: number): void {
+    this.#core.handle(packet, now);
+    this.#drive();
+  }
+
+  /**
+   * Ends the transfer from this side; an ABORT with `reason` tells the receiver.
+   *
+   * @param reason the wire reason.
+   * @param error what `sendFile` rejects with.
+   * @param text what the receiver is told.
+   */
+  cancel(reason: AbortReason, error: TransferError, text?: string): void {
+    this.#core.cancel(reason, error, text);
+    this.#drive();
+  }
+
+  /** Carries out what the core wants done, until it waits. */
+  #drive(): void {
+    const core = this.#core;
     const now = this.#clock.now();
-    if (!this.#reading && core.wantBytes() > 0) this.#host.track(this.#readLoop());
-    let d: Uint8Array | undefined;
-    const before = core.stats.retransmits;
-    const segs = this.#host.segmentsPerSend();
-    let sent = core.stats.datagramsSent;
-    while ((d = core.pollTransmit(now, segs))) {
-      this.#host.send(d, this.#to, core.stats.datagramsSent - sent);
-      sent = core.stats.datagramsSent;
+    // Before polling: the callback (the caller's code) runs outside the loop.
+    if (!core.ended) this.#progress(now, false);
+    const segments = this.#host.segmentsPerSend();
+    for (;;) {
+      const action = core.poll(now, segments);
+      switch (action.type) {
+        case "send":
+          this.#host.send(action.bytes, this.#to, action.datagrams);
+          if (action.retransmissions > 0) this.#host.countRetransmits(action.retransmissions);
+          break;
+        case "read":
+          this.#host.track(this.#read(action.bytes));
+          break;
+        case "complete":
+          this.#end(now);
+          this.#progress(now, true);
+          this.#result.resolve({
+            bytes: this.#size,
+            sha256: toHex(action.sha256),
+            datagramsSent: core.stats.datagramsSent,
+            retransmits: core.stats.retransmits,
+            rtoExpiries: core.stats.rtoExpiries,
+            ms: now - this.#startedAt,
+          });
+          break;
+        case "fail":
+          this.#end(now);
+          this.#progress(now, false);
+          this.#result.reject(action.error);
+          break;
+        case "wait":
+          if (!core.ended && !this.#host.isClosed()) this.#timer.arm(action.until);
+          return;
+      }
     }
-    this.#host.countRetransmits(core.stats.retransmits - before);
-    this.#progress(now, false);
-    if (core.ended) return this.#finish(now);
-    if (!this.#host.isClosed()) this.#timer.arm(core.pollTimeout(now));
+  }
+
+  /** Reads the next `bytes` of the file for the core. */
+  async #read(bytes: number): Promise<void> {
+    const buffer = this.#readBuffer.subarray(0, bytes);
+    let got: number;
+    try {
+      got = await this.#reader.readInto(buffer);
+    } catch (e) {
+      this.#core.readFailed(
+        new TransferAbortedError(
+          "local_io",
+          `reading the file failed: ${e instanceof Error ? e.message : e}`,
+          { cause: e },
+        ),
+      );
+      return this.#drive();
+    }
+    if (got < bytes) {
+      this.#core.readFailed(
+        new TransferAbortedError(
+          "local_io",
+          "the file got shorter while it was being sent; send it again",
+        ),
+      );
+    } else {
+      this.#core.push(buffer);
+    }
+    this.#drive();
   }
 
   #progress(now: number, force: boolean): void {
     if (!this.#onProgress) return;
-    const acked = this.core.stats.bytesAcked;
+    const acked = this.#core.stats.bytesAcked;
     if (acked === this.#progressBytes) return;
     if (!force && acked < this.#size && now - this.#progressAt < 50) return;
     this.#progressAt = now;
@@ -191,67 +271,10 @@ export class OutgoingTransfer {
     }
   }
 
-  async #readLoop(): Promise<void> {
-    this.#reading = true;
-    try {
-      let want: number;
-      while ((want = this.core.wantBytes()) > 0 && !this.core.ended) {
-        const n = Math.min(want, this.#readBuf.length);
-        let got: number;
-        try {
-          got = await this.#reader.readInto(this.#readBuf.subarray(0, n));
-        } catch (e) {
-          this.core.cancel(
-            "cancelled",
-            new TransferAbortedError(
-              "local_io",
-              `reading the file failed: ${e instanceof Error ? e.message : e}`,
-              {
-                cause: e,
-              },
-            ),
-          );
-          break;
-        }
-        if (this.core.ended) break;
-        if (got < n) {
-          this.core.cancel(
-            "cancelled",
-            new TransferAbortedError(
-              "local_io",
-              "the file got shorter while it was being sent; send it again",
-            ),
-          );
-          break;
-        }
-        this.core.push(this.#readBuf.subarray(0, n));
-        this.service();
-      }
-    } finally {
-      this.#reading = false;
-    }
-    this.service();
-  }
-
-  #finish(now: number): void {
-    if (this.#settled) return;
-    this.#settled = true;
+  /** The transfer is over: no more timer, file or table entry. */
+  #end(now: number): void {
     this.#timer.clear();
     this.#reader.close();
     this.#host.ended(this, now);
-    const core = this.core;
-    if (core.state === "done") {
-      this.#progress(now, true);
-      this.#done.resolve({
-        bytes: this.#size,
-        sha256: toHex(core.sha256!),
-        datagramsSent: core.stats.datagramsSent,
-        retransmits: core.stats.retransmits,
-        rtoExpiries: core.stats.rtoExpiries,
-        ms: now - this.#startedAt,
-      });
-    } else {
-      this.#done.reject(core.error ?? new TransferError("protocol", "transfer failed"));
-    }
   }
 }

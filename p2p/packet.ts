@@ -18,6 +18,10 @@ import {
  * 1 had unauthenticated CHAT datagrams under a ticket; its datagrams are dropped).
  */
 export const PACKET_MAGIC = 0xb2;
+/** Offset of the type code in the header. */
+const TYPE_OFFSET = 1;
+/** Offset of the 16-byte transfer / chat id in the header. */
+const ID_OFFSET = 2;
 /** Bytes before the type-specific body. */
 export const HEADER_BYTES = 18;
 /** Bytes before the payload in a DATA datagram. */
@@ -146,36 +150,36 @@ export class MalformedPacketError extends Error {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-function bodyLength(p: Packet): number {
-  switch (p.type) {
+function bodyLength(packet: Packet): number {
+  switch (packet.type) {
     case "start":
-      return 2 + 2 + p.ticket.length + DIGEST_BYTES;
+      return 2 + 2 + packet.ticket.length + DIGEST_BYTES;
     case "data":
-      return 4 + p.payload.length;
+      return 4 + packet.payload.length;
     case "ack":
-      return 4 + 4 + 4 + 1 + 8 * p.ranges.length;
+      return 4 + 4 + 4 + 1 + 8 * packet.ranges.length;
     case "fin":
     case "fin_ack":
       return DIGEST_BYTES;
     case "abort":
-      return 1 + 2 + encoder.encode(p.reason).length;
+      return 1 + 2 + encoder.encode(packet.reason).length;
     case "chat":
-      return 8 + 2 + p.text.length + DIGEST_BYTES;
+      return 8 + 2 + packet.text.length + DIGEST_BYTES;
     case "chat_ack":
       return 8 + DIGEST_BYTES;
   }
 }
 
-function setU64(view: DataView, o: number, n: number): void {
+function setU64(view: DataView, offset: number, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new RangeError(`packet number must be in 0..${MAX_PACKET_NUMBER}, got ${n}`);
   }
-  view.setUint32(o, Math.floor(n / 2 ** 32));
-  view.setUint32(o + 4, n >>> 0);
+  view.setUint32(offset, Math.floor(n / 2 ** 32));
+  view.setUint32(offset + 4, n >>> 0);
 }
 
-function getU64(view: DataView, o: number): number {
-  const n = view.getUint32(o) * 2 ** 32 + view.getUint32(o + 4);
+function getU64(view: DataView, offset: number): number {
+  const n = view.getUint32(offset) * 2 ** 32 + view.getUint32(offset + 4);
   if (n > MAX_PACKET_NUMBER) throw new MalformedPacketError("packet number out of range");
   return n;
 }
@@ -189,7 +193,7 @@ function checkU32(n: number, what: string): void {
 /**
  * Encodes a packet into one datagram (size worked out first, one allocation).
  *
- * @param p the packet.
+ * @param packet the packet.
  * @returns the datagram bytes.
  * @throws {RangeError} when a field is out of range (id length, too many ranges, ...).
  * @example
@@ -201,70 +205,72 @@ function checkU32(n: number, what: string): void {
  * console.assert(back.type === "data" && back.seq === 7);
  * ```
  */
-export function encodePacket(p: Packet): Uint8Array {
-  if (p.id.length !== ID_BYTES) throw new RangeError(`id must be ${ID_BYTES} bytes`);
-  const out = new Uint8Array(HEADER_BYTES + bodyLength(p));
+export function encodePacket(packet: Packet): Uint8Array {
+  if (packet.id.length !== ID_BYTES) throw new RangeError(`id must be ${ID_BYTES} bytes`);
+  const out = new Uint8Array(HEADER_BYTES + bodyLength(packet));
   const view = new DataView(out.buffer);
   out[0] = PACKET_MAGIC;
-  out[1] = p.type === "data" && p.ackNow ? DATA_ACK_NOW : PacketType[p.type];
-  out.set(p.id, 2);
-  let o = HEADER_BYTES;
-  switch (p.type) {
+  out[TYPE_OFFSET] = packet.type === "data" && packet.ackNow
+    ? DATA_ACK_NOW
+    : PacketType[packet.type];
+  out.set(packet.id, ID_OFFSET);
+  let offset = HEADER_BYTES;
+  switch (packet.type) {
     case "start":
-      if (p.ticket.length > MAX_TICKET_BYTES) throw new RangeError("ticket too long");
-      if (p.mac.length !== DIGEST_BYTES) throw new RangeError("mac must be 32 bytes");
-      view.setUint16(o, p.payloadBytes);
-      view.setUint16(o + 2, p.ticket.length);
-      out.set(p.ticket, o + 4);
-      out.set(p.mac, o + 4 + p.ticket.length);
+      if (packet.ticket.length > MAX_TICKET_BYTES) throw new RangeError("ticket too long");
+      if (packet.mac.length !== DIGEST_BYTES) throw new RangeError("mac must be 32 bytes");
+      view.setUint16(offset, packet.payloadBytes);
+      view.setUint16(offset + 2, packet.ticket.length);
+      out.set(packet.ticket, offset + 4);
+      out.set(packet.mac, offset + 4 + packet.ticket.length);
       break;
     case "data":
-      checkU32(p.seq, "seq");
-      view.setUint32(o, p.seq);
-      out.set(p.payload, o + 4);
+      checkU32(packet.seq, "seq");
+      view.setUint32(offset, packet.seq);
+      out.set(packet.payload, offset + 4);
       break;
     case "ack":
-      checkU32(p.cum, "cum");
-      checkU32(p.window, "window");
-      if (p.ranges.length > MAX_SACK_RANGES) throw new RangeError("too many SACK ranges");
-      view.setUint32(o, p.cum);
-      view.setUint32(o + 4, p.window);
-      view.setUint32(o + 8, p.dups >>> 0);
-      out[o + 12] = p.ranges.length;
-      o += 13;
-      for (const r of p.ranges) {
-        checkU32(r.start, "range start");
-        checkU32(r.end, "range end");
-        view.setUint32(o, r.start);
-        view.setUint32(o + 4, r.end);
-        o += 8;
+      checkU32(packet.cum, "cum");
+      checkU32(packet.window, "window");
+      if (packet.ranges.length > MAX_SACK_RANGES) throw new RangeError("too many SACK ranges");
+      view.setUint32(offset, packet.cum);
+      view.setUint32(offset + 4, packet.window);
+      view.setUint32(offset + 8, packet.dups >>> 0);
+      out[offset + 12] = packet.ranges.length;
+      offset += 13;
+      for (const range of packet.ranges) {
+        checkU32(range.start, "range start");
+        checkU32(range.end, "range end");
+        view.setUint32(offset, range.start);
+        view.setUint32(offset + 4, range.end);
+        offset += 8;
       }
       break;
     case "fin":
     case "fin_ack":
-      if (p.sha256.length !== DIGEST_BYTES) throw new RangeError("sha256 must be 32 bytes");
-      out.set(p.sha256, o);
+      if (packet.sha256.length !== DIGEST_BYTES) throw new RangeError("sha256 must be 32 bytes");
+      out.set(packet.sha256, offset);
       break;
     case "abort": {
-      const text = encoder.encode(p.reason);
+      const text = encoder.encode(packet.reason);
       if (text.length > MAX_REASON_BYTES) throw new RangeError("abort reason too long");
-      out[o] = p.code;
-      view.setUint16(o + 1, text.length);
-      out.set(text, o + 3);
+      out[offset] = packet.code;
+      view.setUint16(offset + 1, text.length);
+      out.set(text, offset + 3);
       break;
     }
     case "chat":
-      if (p.text.length > MAX_CHAT_TEXT_BYTES) throw new RangeError("chat text too long");
-      if (p.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
-      setU64(view, o, p.number);
-      view.setUint16(o + 8, p.text.length);
-      out.set(p.text, o + 10);
-      out.set(p.tag, o + 10 + p.text.length);
+      if (packet.text.length > MAX_CHAT_TEXT_BYTES) throw new RangeError("chat text too long");
+      if (packet.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
+      setU64(view, offset, packet.number);
+      view.setUint16(offset + 8, packet.text.length);
+      out.set(packet.text, offset + 10);
+      out.set(packet.tag, offset + 10 + packet.text.length);
       break;
     case "chat_ack":
-      if (p.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
-      setU64(view, o, p.number);
-      out.set(p.tag, o + 8);
+      if (packet.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
+      setU64(view, offset, packet.number);
+      out.set(packet.tag, offset + 8);
       break;
   }
   return out;
@@ -288,59 +294,60 @@ export function decodePacket(bytes: Uint8Array): Packet {
   const n = bytes.length;
   if (n < HEADER_BYTES) throw new MalformedPacketError(`datagram too short (${n} bytes)`);
   if (bytes[0] !== PACKET_MAGIC) throw new MalformedPacketError("bad magic/version");
-  const type = TYPE_BY_CODE.get(bytes[1]!);
-  if (type === undefined) throw new MalformedPacketError(`unknown packet type ${bytes[1]}`);
+  const code = bytes[TYPE_OFFSET]!;
+  const type = TYPE_BY_CODE.get(code);
+  if (type === undefined) throw new MalformedPacketError(`unknown packet type ${code}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, n);
-  const id = bytes.slice(2, HEADER_BYTES);
-  let o = HEADER_BYTES;
+  const id = bytes.slice(ID_OFFSET, HEADER_BYTES);
+  let offset = HEADER_BYTES;
   const need = (k: number, what: string) => {
-    if (o + k > n) throw new MalformedPacketError(`truncated ${type} (${what})`);
+    if (offset + k > n) throw new MalformedPacketError(`truncated ${type} (${what})`);
   };
   const done = () => {
-    if (o !== n) throw new MalformedPacketError(`${n - o} trailing bytes in ${type}`);
+    if (offset !== n) throw new MalformedPacketError(`${n - offset} trailing bytes in ${type}`);
   };
   switch (type) {
     case "start": {
       need(4, "lengths");
-      const payloadBytes = view.getUint16(o);
-      const tl = view.getUint16(o + 2);
-      if (tl > MAX_TICKET_BYTES) throw new MalformedPacketError("ticket too long");
-      o += 4;
-      need(tl + DIGEST_BYTES, "ticket");
-      const ticket = bytes.slice(o, o + tl);
-      const mac = bytes.slice(o + tl, o + tl + DIGEST_BYTES);
-      o += tl + DIGEST_BYTES;
+      const payloadBytes = view.getUint16(offset);
+      const ticketLength = view.getUint16(offset + 2);
+      if (ticketLength > MAX_TICKET_BYTES) throw new MalformedPacketError("ticket too long");
+      offset += 4;
+      need(ticketLength + DIGEST_BYTES, "ticket");
+      const ticket = bytes.slice(offset, offset + ticketLength);
+      const mac = bytes.slice(offset + ticketLength, offset + ticketLength + DIGEST_BYTES);
+      offset += ticketLength + DIGEST_BYTES;
       done();
       return { type, id, payloadBytes, ticket, mac };
     }
     case "data": {
       need(4, "seq");
-      const seq = view.getUint32(o);
-      const payload = bytes.slice(o + 4);
-      return bytes[1] === DATA_ACK_NOW
+      const seq = view.getUint32(offset);
+      const payload = bytes.slice(offset + 4);
+      return code === DATA_ACK_NOW
         ? { type, id, seq, payload, ackNow: true }
         : { type, id, seq, payload };
     }
     case "ack": {
       need(13, "fields");
-      const cum = view.getUint32(o);
-      const window = view.getUint32(o + 4);
-      const dups = view.getUint32(o + 8);
-      const count = bytes[o + 12]!;
+      const cum = view.getUint32(offset);
+      const window = view.getUint32(offset + 4);
+      const dups = view.getUint32(offset + 8);
+      const count = bytes[offset + 12]!;
       if (count > MAX_SACK_RANGES) throw new MalformedPacketError("too many SACK ranges");
-      o += 13;
+      offset += 13;
       need(8 * count, "ranges");
       const ranges: SeqRange[] = [];
       let prev = cum;
       for (let i = 0; i < count; i++) {
-        const start = view.getUint32(o);
-        const end = view.getUint32(o + 4);
+        const start = view.getUint32(offset);
+        const end = view.getUint32(offset + 4);
         if (start <= prev || end <= start) {
           throw new MalformedPacketError("SACK ranges not ascending above cum");
         }
         ranges.push({ start, end });
         prev = end;
-        o += 8;
+        offset += 8;
       }
       done();
       return { type, id, cum, window, dups, ranges };
@@ -348,46 +355,46 @@ export function decodePacket(bytes: Uint8Array): Packet {
     case "fin":
     case "fin_ack": {
       need(DIGEST_BYTES, "sha256");
-      const sha256 = bytes.slice(o, o + DIGEST_BYTES);
-      o += DIGEST_BYTES;
+      const sha256 = bytes.slice(offset, offset + DIGEST_BYTES);
+      offset += DIGEST_BYTES;
       done();
       return { type, id, sha256 };
     }
     case "abort": {
       need(3, "fields");
-      const code = bytes[o]!;
-      const len = view.getUint16(o + 1);
+      const code = bytes[offset]!;
+      const len = view.getUint16(offset + 1);
       if (len > MAX_REASON_BYTES) throw new MalformedPacketError("abort reason too long");
-      o += 3;
+      offset += 3;
       need(len, "reason");
       let reason: string;
       try {
-        reason = decoder.decode(bytes.subarray(o, o + len));
+        reason = decoder.decode(bytes.subarray(offset, offset + len));
       } catch {
         throw new MalformedPacketError("abort reason is not UTF-8");
       }
-      o += len;
+      offset += len;
       done();
       return { type, id, code, reason };
     }
     case "chat": {
       need(10, "number and text length");
-      const number = getU64(view, o);
-      const xl = view.getUint16(o + 8);
-      if (xl > MAX_CHAT_TEXT_BYTES) throw new MalformedPacketError("chat text too long");
-      o += 10;
-      need(xl + DIGEST_BYTES, "text and tag");
-      const text = bytes.slice(o, o + xl);
-      const tag = bytes.slice(o + xl, o + xl + DIGEST_BYTES);
-      o += xl + DIGEST_BYTES;
+      const number = getU64(view, offset);
+      const textLength = view.getUint16(offset + 8);
+      if (textLength > MAX_CHAT_TEXT_BYTES) throw new MalformedPacketError("chat text too long");
+      offset += 10;
+      need(textLength + DIGEST_BYTES, "text and tag");
+      const text = bytes.slice(offset, offset + textLength);
+      const tag = bytes.slice(offset + textLength, offset + textLength + DIGEST_BYTES);
+      offset += textLength + DIGEST_BYTES;
       done();
       return { type, id, number, text, tag };
     }
     case "chat_ack": {
       need(8 + DIGEST_BYTES, "number and tag");
-      const number = getU64(view, o);
-      const tag = bytes.slice(o + 8, o + 8 + DIGEST_BYTES);
-      o += 8 + DIGEST_BYTES;
+      const number = getU64(view, offset);
+      const tag = bytes.slice(offset + 8, offset + 8 + DIGEST_BYTES);
+      offset += 8 + DIGEST_BYTES;
       done();
       return { type, id, number, tag };
     }
@@ -412,31 +419,195 @@ export function decodePacket(bytes: Uint8Array): Packet {
 export function packetLength(bytes: Uint8Array): number | undefined {
   const n = bytes.length;
   if (n < HEADER_BYTES || bytes[0] !== PACKET_MAGIC) return undefined;
-  const u16 = (o: number) => o + 2 <= n ? (bytes[o]! << 8) | bytes[o + 1]! : -1;
-  const o = HEADER_BYTES;
-  switch (bytes[1]) {
+  const u16 = (at: number) => at + 2 <= n ? (bytes[at]! << 8) | bytes[at + 1]! : -1;
+  const body = HEADER_BYTES;
+  switch (bytes[TYPE_OFFSET]) {
     case PacketType.start: {
-      const tl = u16(o + 2);
-      return tl < 0 ? undefined : o + 4 + tl + DIGEST_BYTES;
+      const ticketLength = u16(body + 2);
+      return ticketLength < 0 ? undefined : body + 4 + ticketLength + DIGEST_BYTES;
     }
     case PacketType.ack:
-      return o + 13 <= n ? o + 13 + 8 * bytes[o + 12]! : undefined;
+      return body + 13 <= n ? body + 13 + 8 * bytes[body + 12]! : undefined;
     case PacketType.fin:
     case PacketType.fin_ack:
-      return o + DIGEST_BYTES;
+      return body + DIGEST_BYTES;
     case PacketType.abort: {
-      const len = u16(o + 1);
-      return len < 0 ? undefined : o + 3 + len;
+      const reasonLength = u16(body + 1);
+      return reasonLength < 0 ? undefined : body + 3 + reasonLength;
     }
     case PacketType.chat: {
-      const xl = u16(o + 8);
-      return xl < 0 ? undefined : o + 10 + xl + DIGEST_BYTES;
+      const textLength = u16(body + 8);
+      return textLength < 0 ? undefined : body + 10 + textLength + DIGEST_BYTES;
     }
     case PacketType.chat_ack:
-      return o + 8 + DIGEST_BYTES;
+      return body + 8 + DIGEST_BYTES;
     default:
       return undefined;
   }
+}
+
+// ---------------------------------------------------------------- in-place helpers
+//
+// The per-datagram paths (the sender's ring of ready-made DATA datagrams, the endpoint's
+// DATA fast path and its splitting of coalesced reads) read and write header fields in
+// place instead of building a packet object. These helpers are the only code outside
+// encode/decode that knows where a field sits; none of them allocates, except
+// `dataPayload` and `chatTagParts` (views) and `packetIdHex` (a string).
+
+/** Type byte of a datagram being filled: no packet type, so it is malformed if sent. */
+const NO_TYPE = 0;
+
+/**
+ * Bytes of a DATA datagram that carries `payloadBytes` bytes of the file.
+ *
+ * @param payloadBytes the payload length.
+ * @returns header plus payload.
+ * @example
+ * ```ts
+ * import { dataDatagramBytes } from "./packet.ts";
+ * console.assert(dataDatagramBytes(1400) === 1422);
+ * ```
+ */
+export function dataDatagramBytes(payloadBytes: number): number {
+  return DATA_HEADER_BYTES + payloadBytes;
+}
+
+/**
+ * Whether `bytes` begins with a whole DATA header (either type code) of this version.
+ * Reads three bytes; the rest is not checked (the payload is "the rest").
+ *
+ * @param bytes a datagram, or several DATA datagrams back to back.
+ * @returns `true` for a DATA header.
+ */
+export function isDataDatagram(bytes: Uint8Array): boolean {
+  const type = bytes[TYPE_OFFSET];
+  return bytes.length >= DATA_HEADER_BYTES && bytes[0] === PACKET_MAGIC &&
+    (type === PacketType.data || type === DATA_ACK_NOW);
+}
+
+/**
+ * Whether the datagram's id field equals `id` (no hex string, no copy).
+ *
+ * @param bytes a datagram.
+ * @param id a 16-byte id.
+ * @returns `true` when the header is whole and its id is `id`.
+ */
+export function hasPacketId(bytes: Uint8Array, id: Uint8Array): boolean {
+  if (bytes.length < HEADER_BYTES) return false;
+  for (let i = 0; i < ID_BYTES; i++) if (bytes[ID_OFFSET + i] !== id[i]) return false;
+  return true;
+}
+
+/**
+ * The datagram's id field in hex (a map key), without decoding the rest.
+ *
+ * @param bytes a datagram with a whole header.
+ * @returns lower-case hex of its id.
+ * @throws {RangeError} when the header is not whole.
+ */
+export function packetIdHex(bytes: Uint8Array): string {
+  if (bytes.length < HEADER_BYTES) throw new RangeError("datagram shorter than a header");
+  return idToHex(bytes.subarray(ID_OFFSET, HEADER_BYTES));
+}
+
+/**
+ * The `seq` of a DATA datagram ({@linkcode isDataDatagram} must hold).
+ *
+ * @param bytes the datagram.
+ * @returns its sequence number.
+ */
+export function dataSeq(bytes: Uint8Array): number {
+  const at = HEADER_BYTES;
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) |
+    bytes[at + 3]!) >>> 0;
+}
+
+/**
+ * Whether a DATA datagram asks for an ACK at once (type code {@linkcode DATA_ACK_NOW}).
+ *
+ * @param bytes the datagram.
+ * @returns `true` for type 9.
+ */
+export function dataAsksAckNow(bytes: Uint8Array): boolean {
+  return bytes[TYPE_OFFSET] === DATA_ACK_NOW;
+}
+
+/**
+ * The payload of a DATA datagram, as a view of `bytes` (not a copy).
+ *
+ * @param bytes the datagram ({@linkcode isDataDatagram} must hold).
+ * @returns the bytes after the DATA header.
+ */
+export function dataPayload(bytes: Uint8Array): Uint8Array {
+  return bytes.subarray(DATA_HEADER_BYTES);
+}
+
+/**
+ * Prepares a reusable DATA datagram buffer for transfer `id`: writes the fields that
+ * never change (magic, id) and marks it unsendable (as {@linkcode invalidateDatagram})
+ * until {@linkcode writeDataHeader} gives it a type and a seq.
+ *
+ * @param datagram at least {@linkcode DATA_HEADER_BYTES} bytes.
+ * @param id the 16-byte transfer id.
+ */
+export function initDataDatagram(datagram: Uint8Array, id: Uint8Array): void {
+  datagram[0] = PACKET_MAGIC;
+  datagram[TYPE_OFFSET] = NO_TYPE;
+  datagram.set(id, ID_OFFSET);
+}
+
+/**
+ * Writes the fields of a DATA header that change per send, in place: the type code
+ * (DATA, or {@linkcode DATA_ACK_NOW}) and `seq`. Magic and id are already there
+ * ({@linkcode initDataDatagram}).
+ *
+ * @param datagram a buffer prepared by {@linkcode initDataDatagram}, payload filled.
+ * @param seq the packet's sequence number (u32).
+ * @param ackNow whether to ask the receiver for an ACK at once.
+ * @example
+ * ```ts
+ * import { dataPayload, decodePacket, initDataDatagram, writeDataHeader } from "./packet.ts";
+ * const datagram = new Uint8Array(22 + 3);
+ * initDataDatagram(datagram, new Uint8Array(16).fill(1));
+ * dataPayload(datagram).set([7, 8, 9]);
+ * writeDataHeader(datagram, 42, false);
+ * const p = decodePacket(datagram);
+ * console.assert(p.type === "data" && p.seq === 42 && p.payload[2] === 9);
+ * ```
+ */
+export function writeDataHeader(datagram: Uint8Array, seq: number, ackNow: boolean): void {
+  const at = HEADER_BYTES;
+  datagram[TYPE_OFFSET] = ackNow ? DATA_ACK_NOW : PacketType.data;
+  datagram[at] = seq >>> 24;
+  datagram[at + 1] = (seq >>> 16) & 0xff;
+  datagram[at + 2] = (seq >>> 8) & 0xff;
+  datagram[at + 3] = seq & 0xff;
+}
+
+/**
+ * Marks a datagram buffer that is being refilled as no packet at all (its type byte
+ * becomes 0): a stale view of it that a deferred send still holds then reaches the
+ * peer as a malformed datagram, dropped, never misread as another packet.
+ *
+ * @param datagram the buffer.
+ */
+export function invalidateDatagram(datagram: Uint8Array): void {
+  datagram[TYPE_OFFSET] = NO_TYPE;
+}
+
+/**
+ * A CHAT or CHAT_ACK datagram split at its tag: the bytes the tag covers (every byte
+ * before it, header included) and the tag, as views.
+ *
+ * @param datagram an encoded or received CHAT / CHAT_ACK.
+ * @returns the two parts, or `undefined` when the datagram is shorter than a tag.
+ */
+export function chatTagParts(
+  datagram: Uint8Array,
+): { covered: Uint8Array; tag: Uint8Array } | undefined {
+  const end = datagram.length - DIGEST_BYTES;
+  if (end < 0) return undefined;
+  return { covered: datagram.subarray(0, end), tag: datagram.subarray(end) };
 }
 
 /**

@@ -1,14 +1,26 @@
 import assert from "node:assert/strict";
 import {
+  chatTagParts,
   DATA_ACK_NOW,
   DATA_HEADER_BYTES,
+  dataAsksAckNow,
+  dataDatagramBytes,
+  dataPayload,
+  dataSeq,
   decodePacket,
+  DIGEST_BYTES,
   encodePacket,
+  hasPacketId,
   hexToId,
   idToHex,
+  initDataDatagram,
+  invalidateDatagram,
+  isDataDatagram,
   MalformedPacketError,
   type Packet,
+  packetIdHex,
   packetLength,
+  writeDataHeader,
 } from "./packet.ts";
 import { mulberry32 } from "./loss_model.ts";
 
@@ -168,4 +180,57 @@ Deno.test("packetLength reads every self-describing length and splits coalesced 
 Deno.test("ids convert to and from hex", () => {
   assert.deepEqual(hexToId(idToHex(id)), id);
   assert.throws(() => hexToId("xyz"), SyntaxError);
+});
+
+Deno.test("the DATA header readers agree with decodePacket on every DATA sample", () => {
+  for (const p of samples) {
+    const bytes = encodePacket(p);
+    assert.equal(isDataDatagram(bytes), p.type === "data", p.type);
+    assert.ok(hasPacketId(bytes, id), p.type);
+    assert.equal(packetIdHex(bytes), idToHex(id));
+    if (p.type !== "data") continue;
+    assert.equal(dataSeq(bytes), p.seq);
+    assert.equal(dataAsksAckNow(bytes), p.ackNow === true);
+    assert.deepEqual(dataPayload(bytes), p.payload);
+    assert.equal(bytes.length, dataDatagramBytes(p.payload.length));
+  }
+});
+
+Deno.test("the DATA header readers refuse what is not a whole DATA header of this version", () => {
+  const data = encodePacket({ type: "data", id, seq: 1, payload: new Uint8Array(4) });
+  assert.ok(isDataDatagram(data.subarray(0, DATA_HEADER_BYTES)), "an empty payload is DATA");
+  assert.equal(isDataDatagram(data.subarray(0, DATA_HEADER_BYTES - 1)), false, "cut seq");
+  const otherVersion = data.slice();
+  otherVersion[0] = 0xb1;
+  assert.equal(isDataDatagram(otherVersion), false);
+  assert.equal(hasPacketId(data.subarray(0, 17), id), false, "cut id");
+  const otherId = id.slice();
+  otherId[15]! ^= 1;
+  assert.equal(hasPacketId(data, otherId), false);
+  assert.throws(() => packetIdHex(data.subarray(0, 17)), RangeError);
+});
+
+Deno.test("a DATA datagram written in place decodes as the packet encodePacket would make", () => {
+  const payload = Uint8Array.from({ length: 100 }, (_, i) => i);
+  const datagram = new Uint8Array(dataDatagramBytes(payload.length));
+  initDataDatagram(datagram, id);
+  assert.throws(() => decodePacket(datagram), MalformedPacketError, "not a packet before a header");
+  dataPayload(datagram).set(payload);
+  for (const [seq, ackNow] of [[0, false], [0xffff_ffff, true], [77, false]] as const) {
+    writeDataHeader(datagram, seq, ackNow);
+    assert.deepEqual(datagram, encodePacket({ type: "data", id, seq, payload, ackNow }));
+    if (!ackNow) assert.deepEqual(datagram, encodePacket({ type: "data", id, seq, payload }));
+  }
+  invalidateDatagram(datagram);
+  assert.throws(() => decodePacket(datagram), MalformedPacketError, "invalidated");
+  assert.equal(isDataDatagram(datagram), false);
+});
+
+Deno.test("chatTagParts splits a chat datagram at its tag", () => {
+  const chat = encodePacket({ type: "chat", id, number: 3, text: new Uint8Array(5), tag: d32 });
+  const parts = chatTagParts(chat)!;
+  assert.deepEqual(parts.tag, d32);
+  assert.equal(parts.covered.length + DIGEST_BYTES, chat.length);
+  assert.deepEqual(parts.covered, chat.subarray(0, chat.length - DIGEST_BYTES));
+  assert.equal(chatTagParts(new Uint8Array(DIGEST_BYTES - 1)), undefined);
 });

@@ -38,20 +38,20 @@ export interface RttOptions {
  * ```
  */
 export class RttEstimator {
-  #opts: RttOptions;
+  #options: RttOptions;
   #srtt: number | undefined;
   #rttvar = 0;
   #rto: number;
   #minRtt = Infinity;
 
-  /** @param opts bounds and the initial RTO. */
-  constructor(opts: RttOptions) {
-    this.#opts = opts;
-    this.#rto = this.#clamp(opts.initialRtoMs);
+  /** @param options bounds and the initial RTO. */
+  constructor(options: RttOptions) {
+    this.#options = options;
+    this.#rto = this.#clamp(options.initialRtoMs);
   }
 
   #clamp(rto: number): number {
-    return Math.min(this.#opts.maxRtoMs, Math.max(this.#opts.minRtoMs, rto));
+    return Math.min(this.#options.maxRtoMs, Math.max(this.#options.minRtoMs, rto));
   }
 
   /** Smoothed RTT, or `undefined` before the first sample. */
@@ -83,7 +83,7 @@ export class RttEstimator {
    */
   sample(r: number): void {
     if (!(r >= 0)) return;
-    const { clockGranularityMs: g } = this.#opts;
+    const { clockGranularityMs: g } = this.#options;
     if (this.#srtt === undefined) {
       this.#srtt = r;
       this.#rttvar = r / 2;
@@ -98,6 +98,6 @@ export class RttEstimator {
 
   /** Timer expired: RTO = min(2 × RTO, max) (RFC 6298 §5.5). */
   backOff(): void {
-    this.#rto = Math.min(this.#opts.maxRtoMs, this.#rto * 2);
+    this.#rto = Math.min(this.#options.maxRtoMs, this.#rto * 2);
   }
 }

@@ -22,11 +22,15 @@ export const MAX_TICKET_FILENAME_CHARS = 255;
 
 /** A ticket introducing one file transfer from `from` to `to`. */
 export interface FileTicket {
+  /** The kind of ticket. */
   kind: "file";
   /** 16 random bytes, lower-case hex. */
   transferId: string;
+  /** The sending device. */
   from: string;
+  /** The receiving device, whose key signs the ticket. */
   to: string;
+  /** The file's name as the sender gives it. */
   filename: string;
   /** Exact file size in bytes. */
   size: number;
@@ -39,7 +43,9 @@ export type Ticket = FileTicket;
 
 /** A ticket and its HMAC-SHA256 tag (lower-case hex), as the server hands it out. JSON-safe. */
 export interface SignedTicket<T extends Ticket = Ticket> {
+  /** The ticket's fields. */
   ticket: T;
+  /** HMAC-SHA256 of the ticket's canonical bytes, lower-case hex. */
   mac: string;
 }
 
@@ -222,12 +228,20 @@ export function verifyTicketBytes(key: Uint8Array, bytes: Uint8Array, mac: Uint8
   return timingSafeEqual(expect, mac);
 }
 
-/** @returns a fresh random 32-byte ticket key (the server gives one to each device at login). */
+/**
+ * Draws a ticket key: the server gives one to each device at login.
+ *
+ * @returns a fresh random 32-byte key.
+ */
 export function newTicketKey(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(TICKET_KEY_BYTES));
 }
 
-/** @returns a fresh random transfer id: 16 bytes as lower-case hex. */
+/**
+ * Draws a transfer id for a new file ticket.
+ *
+ * @returns 16 random bytes as lower-case hex.
+ */
 export function newTransferId(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(16)));
 }

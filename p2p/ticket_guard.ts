@@ -48,54 +48,54 @@ export class TicketGuard {
     if (!verifyTicketBytes(this.#key, bytes, mac)) {
       return { ok: false, reason: "bad_ticket", message: "ticket MAC does not verify" };
     }
-    let t: Ticket;
+    let ticket: Ticket;
     try {
-      t = decodeTicket(bytes);
+      ticket = decodeTicket(bytes);
     } catch (e) {
       if (!(e instanceof MalformedTicketError)) throw e;
       return { ok: false, reason: "bad_ticket", message: e.message };
     }
-    if (this.#name !== undefined && t.to !== this.#name) {
+    if (this.#name !== undefined && ticket.to !== this.#name) {
       return { ok: false, reason: "bad_ticket", message: "ticket is for another device" };
     }
-    if (t.expiresAt <= now) return { ok: false, reason: "expired", message: "ticket expired" };
-    return { ok: true, ticket: t };
+    if (ticket.expiresAt <= now) return { ok: false, reason: "expired", message: "ticket expired" };
+    return { ok: true, ticket };
   }
 
   /**
    * Admits a START. On success the transfer id is marked used (one-time tickets).
    *
-   * @param p the START packet.
+   * @param start the START packet.
    * @param now current time, ms since the epoch.
    * @param refuse the caller's own check of a valid, unused ticket (busy, blocked); a
    * ticket it refuses stays unused.
    */
   admitStart(
-    p: StartPacket,
+    start: StartPacket,
     now: number,
-    refuse?: (t: FileTicket) => { reason: AbortReason; message: string } | undefined,
+    refuse?: (ticket: FileTicket) => { reason: AbortReason; message: string } | undefined,
   ): Admission<FileTicket> {
-    const v = this.#verify(p.ticket, p.mac, now);
-    if (!v.ok) return v;
-    const t = v.ticket;
-    if (t.transferId !== idToHex(p.id)) {
+    const verified = this.#verify(start.ticket, start.mac, now);
+    if (!verified.ok) return verified;
+    const ticket = verified.ticket;
+    if (ticket.transferId !== idToHex(start.id)) {
       return { ok: false, reason: "bad_ticket", message: "transfer id does not match ticket" };
     }
-    if (this.#used.has(t.transferId)) {
+    if (this.#used.has(ticket.transferId)) {
       return { ok: false, reason: "replayed", message: "ticket already used" };
     }
-    const refused = refuse?.(t);
+    const refused = refuse?.(ticket);
     if (refused) return { ok: false, ...refused };
-    this.#remember(this.#used, t.transferId, t.expiresAt, now);
-    return { ok: true, ticket: t };
+    this.#remember(this.#used, ticket.transferId, ticket.expiresAt, now);
+    return { ok: true, ticket };
   }
 
-  #remember(map: Map<string, number>, k: string, expiresAt: number, now: number): void {
+  #remember(map: Map<string, number>, id: string, expiresAt: number, now: number): void {
     if (map.size >= MAX_REMEMBERED_TICKETS) {
-      for (const [id, exp] of map) if (exp <= now) map.delete(id);
+      for (const [old, oldExpiresAt] of map) if (oldExpiresAt <= now) map.delete(old);
       // Still full: forget the oldest entry (insertion order).
       if (map.size >= MAX_REMEMBERED_TICKETS) map.delete(map.keys().next().value!);
     }
-    map.set(k, expiresAt);
+    map.set(id, expiresAt);
   }
 }

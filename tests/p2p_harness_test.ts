@@ -22,12 +22,13 @@ import {
   idToHex,
   MalformedPacketError,
 } from "../p2p/packet.ts";
-import { ReceiverCore } from "../p2p/receiver.ts";
+import { type ReceiverAction, ReceiverCore } from "../p2p/receiver.ts";
 import { SenderCore } from "../p2p/sender.ts";
 import { encodeTicket, fromHex, newTicketKey, newTransferId, signTicket } from "../p2p/ticket.ts";
 import { TicketGuard } from "../p2p/ticket_guard.ts";
 import type { PeerAddr } from "../p2p/udp_socket.ts";
 import { type LossConfig, LossyLink } from "./_helpers/lossy_relay.ts";
+import { actionsUntilWait } from "./_helpers/core_actions.ts";
 import { MemorySocket } from "./_helpers/memory_socket.ts";
 import { waitUntil } from "./_helpers/wait.ts";
 
@@ -110,37 +111,59 @@ async function run(o: RunOptions): Promise<RunResult> {
   let maxDatagram = 0;
   let maxPayload = 0;
   let dataSends = 0;
+  /** When each core last said it waits until (its timer). */
+  let senderWakeAt: number | undefined;
+  let receiverWakeAt: number | undefined;
 
+  /** Carries out the sender's actions until it waits; reads and writes complete at once. */
   function pumpSender(): void {
     const now = clock.now();
-    let want: number;
-    while ((want = sender.wantBytes()) > 0) {
-      const n = Math.min(want, limits.readBlockBytes);
-      sender.push(src.subarray(fed, fed + n));
-      fed += n;
-    }
-    let d: Uint8Array | undefined;
-    while ((d = sender.pollTransmit(now))) {
-      maxDatagram = Math.max(maxDatagram, d.length);
-      const p = decodePacket(d);
-      if (p.type === "data") {
-        dataSends++;
-        maxPayload = Math.max(maxPayload, p.payload.length);
+    for (;;) {
+      const action = sender.poll(now);
+      if (action.type === "read") {
+        sender.push(src.subarray(fed, fed + action.bytes));
+        fed += action.bytes;
+      } else if (action.type === "send") {
+        const d = action.bytes;
+        maxDatagram = Math.max(maxDatagram, d.length);
+        const p = decodePacket(d);
+        if (p.type === "data") {
+          dataSends++;
+          maxPayload = Math.max(maxPayload, p.payload.length);
+        }
+        link.send("a", d);
+      } else if (action.type === "wait") {
+        senderWakeAt = action.until;
+        return;
       }
-      link.send("a", d);
     }
   }
   function pumpReceiver(): void {
     if (!receiver) return;
     const now = clock.now();
-    const data = receiver.takeData();
-    chunks.push(...data.map((c) => c.slice()));
-    if (data.length) receiver.consumed(data.length, now);
-    if (receiver.state === "committing") receiver.committed(now);
-    let d: Uint8Array | undefined;
-    while ((d = receiver.pollTransmit(now))) {
-      maxDatagram = Math.max(maxDatagram, d.length);
-      link.send("b", d);
+    for (;;) {
+      const action = receiver.poll(now);
+      switch (action.type) {
+        case "open":
+          receiver.opened(now);
+          break;
+        case "write":
+          chunks.push(...action.chunks.map((c) => c.slice()));
+          receiver.written(now);
+          break;
+        case "commit":
+          receiver.committed(now);
+          break;
+        case "send":
+          maxDatagram = Math.max(maxDatagram, action.datagram.length);
+          link.send("b", action.datagram);
+          break;
+        case "wait":
+          receiverWakeAt = action.until;
+          return;
+        default:
+          break;
+      }
     }
   }
   link.on("b", (bytes) => {
@@ -157,7 +180,6 @@ async function run(o: RunOptions): Promise<RunResult> {
         limits,
         now,
       });
-      receiver.opened(now);
     } else {
       receiver.handle(p, now);
     }
@@ -180,7 +202,7 @@ async function run(o: RunOptions): Promise<RunResult> {
     if (sender.ended && endedAt === 0) endedAt = now;
     if (sender.ended && (!receiver || receiver.ended) && link.inFlight === 0) break;
     if (now > maxT) throw new Error(`harness did not finish in ${o.maxVirtualMs} virtual ms`);
-    let t = Math.min(sender.pollTimeout(now) ?? Infinity, receiver?.pollTimeout(now) ?? Infinity);
+    let t = Math.min(senderWakeAt ?? Infinity, receiverWakeAt ?? Infinity);
     if (o.deadAfterMs !== undefined && !link.dead) t = Math.min(t, T0 + o.deadAfterMs);
     const step = Math.max(1, Math.min(t - now, 50));
     clock.advance(step);
@@ -387,13 +409,13 @@ Deno.test("harness: only new bytes hold off the stall timeout; invalid, duplicat
       limits,
       now: T0,
     });
-    core.opened(T0);
+    openAtOnce(core, T0);
     return core;
   };
   const packet = new Uint8Array(1400);
   const deliver = (core: ReceiverCore, seq: number, now: number) => {
     core.handleData(seq, packet, now);
-    core.consumed(core.takeData().length, now); // written at once
+    writeAtOnce(core, now);
   };
   const hostile = receiver();
   const trickle = receiver();
@@ -433,15 +455,16 @@ Deno.test("harness: while accepted bytes wait for the disk, the stall timeout do
     limits,
     now: T0,
   });
-  core.opened(T0);
+  openAtOnce(core, T0);
   core.handleData(0, new Uint8Array(1400), T0);
-  while (core.pollTransmit(T0)); // the ACKs
-  const chunks = core.takeData(); // a write that takes 5 s
-  assert.equal(core.pollTimeout(T0), undefined);
+  // The ACKs, and a write that takes 5 s:
+  const actions = receiverActions(core, T0);
+  assert.ok(actions.some((a) => a.type === "write"));
+  assert.equal(waitUntilOf(actions), undefined);
   core.handleTimeout(T0 + 5_000);
   assert.equal(core.state, "receiving");
-  core.consumed(chunks.length, T0 + 5_000);
-  assert.equal(core.pollTimeout(T0 + 5_000), T0 + 6_000);
+  core.written(T0 + 5_000);
+  assert.equal(waitUntilOf(receiverActions(core, T0 + 5_000)), T0 + 6_000);
   core.handleTimeout(T0 + 5_999);
   assert.equal(core.state, "receiving");
   core.handleTimeout(T0 + 6_000);
@@ -634,6 +657,33 @@ Deno.test("harness: an edited, replayed, reflected or re-sent-from-another-port 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Every action of `core` up to and including its `wait`, answering none. */
+function receiverActions(core: ReceiverCore, now: number): ReceiverAction[] {
+  return actionsUntilWait(() => core.poll(now));
+}
+
+/** The time the last action (a `wait`) asks to be woken at. */
+function waitUntilOf(actions: ReceiverAction[]): number | undefined {
+  const last = actions.at(-1);
+  assert.ok(last?.type === "wait");
+  return last.until;
+}
+
+/** Answers the core's `open` at once. */
+function openAtOnce(core: ReceiverCore, now: number): void {
+  assert.equal(core.poll(now).type, "open");
+  core.opened(now);
+}
+
+/** Answers every `write` the core asks for at once, until it waits. */
+function writeAtOnce(core: ReceiverCore, now: number): void {
+  for (;;) {
+    const action = core.poll(now);
+    if (action.type === "wait") return;
+    if (action.type === "write") core.written(now);
+  }
+}
 
 function flipLast(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();

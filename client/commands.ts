@@ -237,16 +237,11 @@ async function sendFile(env: CommandEnv, device: string, filename: string): Prom
   }
   const name = basename(path);
   const intro = await env.connection.request("uvf", { to: device, filename: name, size });
-  if (intro.ticket.kind !== "file") {
-    return fail("UVF", "internal", "the server sent a ticket that is not for a file");
-  }
-  const ticket = { ticket: { ...intro.ticket, kind: "file" as const }, mac: intro.mac };
   const progress = env.backgroundProgress(`UVF ${name} → ${device}`);
   try {
     const result = await env.peer.sendFile(
-      { hostname: intro.ip, port: intro.udpPort },
+      intro,
       path,
-      ticket,
       (sent, total) => progress.update(sent, total),
     );
     const rate = result.ms > 0

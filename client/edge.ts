@@ -9,7 +9,7 @@
 
 import { visible } from "../internal/visible_text.ts";
 import { RemoteError } from "../protocol/errors.ts";
-import type { Push } from "../protocol/messages.ts";
+import type { Push, PushFields } from "../protocol/messages.ts";
 import { type CommandEnv, failure, helpText, runCommand } from "./commands.ts";
 import { parseCommand } from "./command_parser.ts";
 import { EdgeConnection } from "./connection.ts";
@@ -310,16 +310,14 @@ class EdgeSession {
   #onPush(push: Push): void {
     const { output } = this.#io;
     switch (push.event) {
-      case "presence": {
-        const state = push.state === "online" ? "online" : "offline";
+      case "presence":
         output.event({
           event: "presence",
           device: push.device,
-          state,
-          message: `${visible(push.device)} is ${state}`,
+          state: push.state,
+          message: `${visible(push.device)} is ${push.state}`,
         });
         return;
-      }
       case "message": {
         const kind = push.kind;
         const label = kind === "direct" ? "" : ` (${kind})`;
@@ -331,7 +329,7 @@ class EdgeSession {
           message: `${visible(push.from)}${label}: ${visible(push.text)}`,
         });
         // A stored message leaves the server only once it has been shown here.
-        if (push.id !== undefined) {
+        if (push.kind === "offline") {
           void this.#connection.request("ack", { message: push.id }).catch(() => {});
         }
         return;
@@ -345,7 +343,7 @@ class EdgeSession {
         );
         return;
       case "private":
-        return this.#onPrivate(push.device, push.state, push.reason);
+        return this.#onPrivate(push);
       case "logout":
         this.#loggedOutByServer = true;
         for (const early of this.#early?.splice(0) ?? []) this.#onPush(early);
@@ -358,33 +356,44 @@ class EdgeSession {
     }
   }
 
-  #onPrivate(device: string, state: string, reason: string | undefined): void {
+  #onPrivate(push: PushFields<"private">): void {
+    const { device } = push;
     // A request withdrawn (the requester blocked this device) rather than a chat ended.
-    const withdrawn = state === "ended" && !this.#peer.hasChat(device) &&
+    const withdrawn = push.state === "ended" && !this.#peer.hasChat(device) &&
       this.#requests.includes(device);
     // A repeated request moves to the back: it is the newest now.
     this.#dropRequest(device);
-    if (state === "requested") this.#requests.push(device);
-    if (state === "ended") this.#peer.endChat(device);
+    if (push.state === "requested") this.#requests.push(device);
+    if (push.state === "ended") this.#peer.endChat(device);
     const oldest = this.#requests[0];
     const shown = visible(device);
-    const messages: Record<string, string> = {
-      requested: oldest === device
-        ? `${shown} wants a private chat with you; answer y or n`
-        : `${shown} wants a private chat with you; answer y ${shown} or n ${shown} ` +
-          `(a bare y or n answers the oldest request, from ${visible(oldest ?? "")})`,
-      accepted: `${shown} accepted your private chat; use: private ${shown} <text>`,
-      declined: `${shown} declined your private chat`,
-      ended: withdrawn
-        ? `${shown} withdrew its private chat request`
-        : `Private chat with ${shown} ended` + (reason === "left" ? ` (${shown} left)` : ""),
-    };
+    let message: string;
+    switch (push.state) {
+      case "requested":
+        message = oldest === device
+          ? `${shown} wants a private chat with you; answer y or n`
+          : `${shown} wants a private chat with you; answer y ${shown} or n ${shown} ` +
+            `(a bare y or n answers the oldest request, from ${visible(oldest ?? "")})`;
+        break;
+      case "accepted":
+        message = `${shown} accepted your private chat; use: private ${shown} <text>`;
+        break;
+      case "declined":
+        message = `${shown} declined your private chat`;
+        break;
+      case "ended":
+        message = withdrawn
+          ? `${shown} withdrew its private chat request`
+          : `Private chat with ${shown} ended` + (push.reason === "left" ? ` (${shown} left)` : "");
+        break;
+    }
+    const reason = "reason" in push ? push.reason : undefined;
     this.#io.output.event({
       event: "private",
       device,
-      state,
+      state: push.state,
       ...(reason !== undefined && { reason }),
-      message: messages[state] ?? `${shown}: ${visible(state)}`,
+      message,
     });
   }
 

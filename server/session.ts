@@ -41,7 +41,7 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
-import type { Message, Push, Request, RequestArgs } from "../protocol/messages.ts";
+import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
 import { BufferPool } from "../internal/buffer_pool.ts";
 import type { TimerId } from "../internal/clock.ts";
 import type { AdmissionSlot } from "./admission.ts";
@@ -376,7 +376,7 @@ export class Session {
     }
   }
 
-  #expire(reason: string, message: string): void {
+  #expire(reason: PushFields<"logout">["reason"], message: string): void {
     this.push({ t: "push", event: "logout", reason, message });
     void this.close(message);
   }

@@ -20,12 +20,12 @@ import { ERROR_CODES, ProtocolError } from "./errors.ts";
 import { type Message, type Op, PUSHES, REQUESTS, RESULTS } from "./messages.ts";
 import {
   type Field,
-  OneOf,
-  Optional,
+  isOneOf,
+  isOptional,
+  isVariants,
   schemaFits,
   schemaProblem,
   type Shape,
-  Variants,
 } from "./schema.ts";
 
 const ROUND_TRIP_RUNS = 250;
@@ -46,8 +46,8 @@ const stringArb = fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), fc.stri
 
 /** Values that fit one field of a schema, built from the field's description. */
 function fieldArb(field: Field): fc.Arbitrary<unknown> {
-  if (field instanceof Optional) return fieldArb(field.field);
-  if (field instanceof OneOf) return fc.constantFrom(...field.values);
+  if (isOptional(field)) return fieldArb(field.$optional);
+  if (isOneOf(field)) return fc.constantFrom(...field.$oneOf);
   if (Array.isArray(field)) return fc.array(shapeArb(field[0] as Shape), { maxLength: 4 });
   if (typeof field === "object") return shapeArb(field as Shape);
   switch (field) {
@@ -65,10 +65,10 @@ function fieldArb(field: Field): fc.Arbitrary<unknown> {
 
 /** Objects that fit a shape: every required field, optional ones present or absent. */
 function shapeArb(shape: Shape): fc.Arbitrary<Record<string, unknown>> {
-  if (shape instanceof Variants) {
+  if (isVariants(shape)) {
     return fc.oneof(
-      ...Object.entries(shape.shapes).map(([tag, schema]) =>
-        shapeArb(schema).map((fields) => ({ ...fields, [shape.tag]: tag }))
+      ...Object.entries(shape.$variants).map(([tag, schema]) =>
+        shapeArb(schema).map((fields) => ({ ...fields, [shape.$tag]: tag }))
       ),
     );
   }
@@ -76,7 +76,7 @@ function shapeArb(shape: Shape): fc.Arbitrary<Record<string, unknown>> {
   const required: string[] = [];
   for (const [key, field] of Object.entries(shape)) {
     model[key] = fieldArb(field);
-    if (!(field instanceof Optional)) required.push(key);
+    if (!isOptional(field)) required.push(key);
   }
   // fast-check makes null-prototype records; JSON.parse gives plain objects.
   return fc.record(model, { requiredKeys: required }).map((r) => ({ ...r }));
@@ -376,8 +376,8 @@ Deno.test("pathological JSON is a ProtocolError or a fitting message, not a cras
  * for variants, with a tag that may name one of them or not.
  */
 function nearArb(shape: Shape): fc.Arbitrary<unknown> {
-  if (shape instanceof Variants) {
-    const tags = Object.keys(shape.shapes);
+  if (isVariants(shape)) {
+    const tags = Object.keys(shape.$variants);
     return fc.tuple(
       fc.constantFrom(...tags),
       fc.oneof(
@@ -386,9 +386,9 @@ function nearArb(shape: Shape): fc.Arbitrary<unknown> {
         { weight: 1, arbitrary: fc.constant(undefined) },
       ),
     ).chain(([shapeTag, tag]) =>
-      nearArb(shape.shapes[shapeTag]!).map((value) =>
+      nearArb(shape.$variants[shapeTag]!).map((value) =>
         typeof value === "object" && value !== null && !Array.isArray(value)
-          ? { ...value, [shape.tag]: tag }
+          ? { ...value, [shape.$tag]: tag }
           : value
       )
     );
@@ -397,7 +397,7 @@ function nearArb(shape: Shape): fc.Arbitrary<unknown> {
   for (const [key, field] of Object.entries(shape)) {
     const near = Array.isArray(field)
       ? fc.array(nearArb(field[0] as Shape), { maxLength: 3 })
-      : typeof field === "object" && !(field instanceof OneOf) && !(field instanceof Optional)
+      : typeof field === "object" && !isOneOf(field) && !isOptional(field)
       ? nearArb(field as Shape)
       : fieldArb(field);
     model[key] = fc.oneof(

@@ -1,16 +1,16 @@
 /**
  * Every message of the iotnet TCP protocol, in three tables: requests (client → server),
  * their results (server → client), and pushes (server → client, unasked). The tables are
- * the single source of both validation and TypeScript types: a field listed as
- * `oneOf([...])` is a literal union on both sides, and a value outside it is a protocol
- * error. See `docs/PROTOCOL.md`.
+ * the single source of both validation and TypeScript types (`schema.ts`): a field listed
+ * as `{ $oneOf: [...] }` is a literal union on both sides, and a value outside it is a
+ * protocol error. See `docs/PROTOCOL.md`.
  *
  * @module
  */
 
 import { OPERATIONS } from "./compute.ts";
 import type { ErrorCode } from "./errors.ts";
-import { type Infer, oneOf, optional, type Shape, variants } from "./schema.ts";
+import type { Infer, Shape } from "./schema.ts";
 
 const device = { name: "string", since: "string", ip: "string", udpPort: "int" } as const;
 
@@ -19,16 +19,19 @@ const device = { name: "string", since: "string", ip: "string", udpPort: "int" }
  * introduces, and only file transfers exist today. Its type is the one `p2p/ticket.ts`
  * signs and checks (the server passes that type in, the edge passes this one out).
  */
-const ticket = variants("kind", {
-  file: {
-    transferId: "string",
-    from: "string",
-    to: "string",
-    filename: "string",
-    size: "int",
-    expiresAt: "int",
+const ticket = {
+  $tag: "kind",
+  $variants: {
+    file: {
+      transferId: "string",
+      from: "string",
+      to: "string",
+      filename: "string",
+      size: "int",
+      expiresAt: "int",
+    },
   },
-});
+} as const;
 
 /** A UVF receiver's address and a ticket signed with its key, given to the sender. */
 const transferIntroduction = { ip: "string", udpPort: "int", ticket, mac: "string" } as const;
@@ -40,7 +43,7 @@ export const REQUESTS = {
   udp_port: { port: "int" },
   upload: { fileID: "int", bytes: "int" },
   upload_abort: { upload: "int" },
-  compute: { fileID: "int", operation: oneOf(OPERATIONS) },
+  compute: { fileID: "int", operation: { $oneOf: OPERATIONS } },
   delete: { fileID: "int" },
   devices: {},
   uvf: { to: "string", filename: "string", size: "int" },
@@ -60,15 +63,15 @@ export const REQUESTS = {
 /** Request op → the fields of its successful result besides `t`, `id` and `ok`. */
 export const RESULTS = {
   hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int" },
-  login: { ticketKey: "string", registered: optional("bool") },
+  login: { ticketKey: "string", registered: { $optional: "bool" } },
   udp_port: {},
   upload: { fileID: "int", dataAmount: "int" },
   upload_abort: {},
-  compute: { op: oneOf(OPERATIONS), result: "string" },
+  compute: { op: { $oneOf: OPERATIONS }, result: "string" },
   delete: { fileID: "int", dataAmount: "int" },
   devices: { devices: [device] },
   uvf: transferIntroduction,
-  message: { delivery: oneOf(["online", "stored"]) },
+  message: { delivery: { $oneOf: ["online", "stored"] } },
   broadcast: { delivered: "int", refused: "int" },
   ack: {},
   whoelse: { devices: "string[]" },
@@ -83,24 +86,30 @@ export const RESULTS = {
 
 /** Push event → its fields besides `t` and `event`. */
 export const PUSHES = {
-  presence: { device: "string", state: oneOf(["online", "offline"]) },
+  presence: { device: "string", state: { $oneOf: ["online", "offline"] } },
   /** A message through the server; a stored one (`offline`) must be acknowledged by its id. */
-  message: variants("kind", {
-    direct: { from: "string", text: "string" },
-    broadcast: { from: "string", text: "string" },
-    offline: { from: "string", text: "string", id: "int", sentAt: "int" },
-  }),
+  message: {
+    $tag: "kind",
+    $variants: {
+      direct: { from: "string", text: "string" },
+      broadcast: { from: "string", text: "string" },
+      offline: { from: "string", text: "string", id: "int", sentAt: "int" },
+    },
+  },
   /** The life of a private chat; `reason` says why one was declined or ended. */
-  private: variants("state", {
-    requested: { device: "string" },
-    accepted: { device: "string" },
-    declined: { device: "string", reason: optional(oneOf(["blocked"])) },
-    ended: { device: "string", reason: oneOf(["stopped", "left", "blocked"]) },
-  }),
+  private: {
+    $tag: "state",
+    $variants: {
+      requested: { device: "string" },
+      accepted: { device: "string" },
+      declined: { device: "string", reason: { $optional: { $oneOf: ["blocked"] } } },
+      ended: { device: "string", reason: { $oneOf: ["stopped", "left", "blocked"] } },
+    },
+  },
   /** An accepted private chat: the partner, its address, the chat id and secret (base64). */
   peer: { device: "string", ip: "string", udpPort: "int", chatId: "string", secret: "string" },
   logout: {
-    reason: oneOf(["login_timeout", "idle", "shutdown", "protocol", "busy"]),
+    reason: { $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy"] },
     message: "string",
   },
 } as const satisfies Record<string, Shape>;

@@ -1,30 +1,34 @@
 /**
  * A very small schema language for the JSON messages of the protocol: enough to validate
  * untrusted objects field by field and to infer their TypeScript types from one table.
+ * Schemas are plain `as const` data, so the tables that use them are data too.
  *
  * A field is one of:
  *
  * - `"string"`, `"int"` (a safe integer), `"bool"` or `"string[]"`;
- * - {@linkcode oneOf}`(["a", "b"])`: a string that is one of the listed literals, typed as
- *   their union (`"a" | "b"`);
- * - a nested object schema `{ name: field, ... }`;
- * - {@linkcode variants}`("kind", { a: {...}, b: {...} })`: an object whose `kind` field
+ * - `{ $oneOf: ["a", "b"] }`: a string that is one of the listed literals, typed as their
+ *   union (`"a" | "b"`);
+ * - a nested object schema `{ name: field, ... }` (names starting with `$` are reserved);
+ * - `{ $tag: "kind", $variants: { a: {...}, b: {...} } }`: an object whose `kind` field
  *   says which of the listed object schemas the rest of it follows, typed as a
  *   discriminated union;
  * - a one-element array `[shape]`: a list of objects of that shape (an object schema or
  *   variants);
- * - {@linkcode optional}`(field)`: any of the above, which may also be absent.
+ * - `{ $optional: field }`: any of the above, which may also be absent (never `null`).
  *
  * Fields a schema does not list are ignored.
  *
  * @example
  * ```ts
- * import { type Infer, oneOf, optional, schemaProblem, variants } from "./schema.ts";
+ * import { type Infer, schemaProblem } from "./schema.ts";
  * import assert from "node:assert/strict";
- * const pet = variants("kind", {
- *   cat: { name: "string", lives: "int" },
- *   dog: { name: "string", size: oneOf(["small", "large"]), good: optional("bool") },
- * });
+ * const pet = {
+ *   $tag: "kind",
+ *   $variants: {
+ *     cat: { name: "string", lives: "int" },
+ *     dog: { name: "string", size: { $oneOf: ["small", "large"] }, good: { $optional: "bool" } },
+ *   },
+ * } as const;
  * const rex: Infer<typeof pet> = { kind: "dog", name: "Rex", size: "large" };
  * assert.equal(schemaProblem(rex, pet), undefined);
  * assert.equal(
@@ -38,102 +42,22 @@
 
 /** Primitive field types. */
 export type Primitive = "string" | "int" | "bool" | "string[]";
-
-/** A string field that must be one of `values`; build it with {@linkcode oneOf}. */
-export class OneOf<V extends string> {
-  /** The literals allowed, in the order messages name them. */
-  readonly values: readonly V[];
-  /** Keeps the class nominal: an object schema with a `values` field is not a `OneOf`. */
-  readonly #oneOf = true;
-
-  /** @param values the literals allowed. */
-  constructor(values: readonly V[]) {
-    this.values = values;
-  }
-}
-
-/** A field that may be absent; build it with {@linkcode optional}. */
-export class Optional<F extends RequiredField> {
-  /** What the field holds when it is present. */
-  readonly field: F;
-  /** Keeps the class nominal. */
-  readonly #optional = true;
-
-  /** @param field what the field holds when it is present. */
-  constructor(field: F) {
-    this.field = field;
-  }
-}
-
-/**
- * An object whose `tag` field names which of `shapes` it follows; build it with
- * {@linkcode variants}.
- */
-export class Variants<Tag extends string, M extends VariantShapes> {
-  /** The field that tells the variants apart. */
-  readonly tag: Tag;
-  /** Tag value → the object schema of the other fields. */
-  readonly shapes: M;
-  /** Keeps the class nominal. */
-  readonly #variants = true;
-
-  /**
-   * @param tag the field that tells the variants apart.
-   * @param shapes tag value → the object schema of the other fields.
-   */
-  constructor(tag: Tag, shapes: M) {
-    this.tag = tag;
-    this.shapes = shapes;
-  }
-}
-
-/** Tag value → object schema, as {@linkcode variants} takes them. */
+/** A string field that must be one of the listed literals. */
+export type OneOf = { readonly $oneOf: readonly [string, ...string[]] };
+/** A field that may be absent. */
+export type Optional = { readonly $optional: RequiredField };
+/** An object whose `$tag` field names which of `$variants` the rest of it follows. */
+export type Variants = { readonly $tag: string; readonly $variants: VariantShapes };
+/** Tag value → object schema, as {@linkcode Variants} lists them. */
 export type VariantShapes = { readonly [value: string]: Schema };
 /** Something a list or a message body can be: an object schema or variants of them. */
-export type Shape = Schema | Variants<string, VariantShapes>;
+export type Shape = Schema | Variants;
 /** A field that must be present. */
-export type RequiredField = Primitive | OneOf<string> | Shape | readonly [Shape];
+export type RequiredField = Primitive | OneOf | Shape | readonly [Shape];
 /** One field of a schema. */
-export type Field = RequiredField | Optional<RequiredField>;
-/** An object schema: field name → field type. */
+export type Field = RequiredField | Optional;
+/** An object schema: field name → field type (names starting with `$` are reserved). */
 export type Schema = { readonly [key: string]: Field };
-
-/**
- * A string field that must be one of `values`.
- *
- * @param values the literals allowed (at least one).
- * @returns the field, typed as the union of the literals.
- */
-export function oneOf<const V extends readonly [string, ...string[]]>(
-  values: V,
-): OneOf<V[number]> {
-  return new OneOf<V[number]>(values);
-}
-
-/**
- * A field that may be absent (but, when present, not `null`).
- *
- * @param field what the field holds when it is present.
- * @returns the optional field.
- */
-export function optional<const F extends RequiredField>(field: F): Optional<F> {
-  return new Optional(field);
-}
-
-/**
- * An object that is one of several shapes, told apart by its `tag` field: a discriminated
- * union.
- *
- * @param tag the field that tells the variants apart (not listed in the shapes).
- * @param shapes tag value → the object schema of the other fields.
- * @returns the variants.
- */
-export function variants<const Tag extends string, const M extends VariantShapes>(
-  tag: Tag,
-  shapes: M,
-): Variants<Tag, M> {
-  return new Variants(tag, shapes);
-}
 
 // --- types inferred from schemas ---
 
@@ -143,13 +67,13 @@ type PrimitiveType<P> = P extends "string" ? string
   : P extends "string[]" ? string[]
   : never;
 
-type FieldType<F> = F extends Optional<infer G> ? FieldType<G>
-  : F extends OneOf<infer V> ? V
+type FieldType<F> = F extends Optional ? FieldType<F["$optional"]>
+  : F extends OneOf ? F["$oneOf"][number]
   : F extends readonly [infer S] ? Infer<S>[]
   : F extends Primitive ? PrimitiveType<F>
   : Infer<F>;
 
-type OptionalKeys<S> = { [K in keyof S]: S[K] extends Optional<infer _> ? K : never }[keyof S];
+type OptionalKeys<S> = { [K in keyof S]: S[K] extends Optional ? K : never }[keyof S];
 type RequiredKeys<S> = Exclude<keyof S, OptionalKeys<S>>;
 
 /** Flattens an intersection into one object type (for readable hovers and errors). */
@@ -160,13 +84,15 @@ type ObjectType<S> = Flat<
   & { -readonly [K in OptionalKeys<S>]?: FieldType<S[K]> }
 >;
 
-type VariantsType<Tag extends string, M> = {
-  [V in keyof M & string]: Flat<{ -readonly [T in Tag]: V } & ObjectType<M[V]>>;
-}[keyof M & string];
+type VariantsType<S extends Variants> = {
+  [V in keyof S["$variants"] & string]: Flat<
+    & { -readonly [T in S["$tag"]]: V }
+    & ObjectType<S["$variants"][V]>
+  >;
+}[keyof S["$variants"] & string];
 
 /** The TypeScript type of values a shape (object schema or variants) accepts. */
-export type Infer<S> = S extends Variants<infer Tag, infer M> ? VariantsType<Tag, M>
-  : ObjectType<S>;
+export type Infer<S> = S extends Variants ? VariantsType<S> : ObjectType<S>;
 
 // --- checking ---
 
@@ -192,12 +118,12 @@ export function schemaFits(value: unknown, shape: Shape): boolean {
  */
 export function schemaProblem(value: unknown, shape: Shape, path = ""): string | undefined {
   if (!isRecord(value)) return `${path || "message"} is not an object`;
-  if (shape instanceof Variants) {
-    const where = path ? `${path}.${shape.tag}` : shape.tag;
-    const tag = value[shape.tag];
+  if (isVariants(shape)) {
+    const where = path ? `${path}.${shape.$tag}` : shape.$tag;
+    const tag = value[shape.$tag];
     if (tag === undefined) return `${where} is missing`;
     const schema = variantOf(shape, tag);
-    if (!schema) return `${where} is not one of ${Object.keys(shape.shapes).join(", ")}`;
+    if (!schema) return `${where} is not one of ${Object.keys(shape.$variants).join(", ")}`;
     return objectProblem(value, schema, path);
   }
   return objectProblem(value, shape, path);
@@ -217,14 +143,14 @@ function objectProblem(
 }
 
 function fieldProblem(value: unknown, field: Field, where: string): string | undefined {
-  if (field instanceof Optional) {
-    return value === undefined ? undefined : fieldProblem(value, field.field, where);
+  if (isOptional(field)) {
+    return value === undefined ? undefined : fieldProblem(value, field.$optional, where);
   }
   if (value === undefined) return `${where} is missing`;
-  if (field instanceof OneOf) {
-    return field.values.includes(value as string)
+  if (isOneOf(field)) {
+    return field.$oneOf.includes(value as string)
       ? undefined
-      : `${where} is not one of ${field.values.join(", ")}`;
+      : `${where} is not one of ${field.$oneOf.join(", ")}`;
   }
   if (Array.isArray(field)) {
     if (!Array.isArray(value)) return `${where} is not a list`;
@@ -266,7 +192,7 @@ const COMPILED = new WeakMap<Shape, Fits>();
 function fitsShape(shape: Shape): Fits {
   let fits = COMPILED.get(shape);
   if (!fits) {
-    fits = shape instanceof Variants ? compileVariants(shape) : compileObject(shape);
+    fits = isVariants(shape) ? compileVariants(shape) : compileObject(shape);
     COMPILED.set(shape, fits);
   }
   return fits;
@@ -282,13 +208,10 @@ function compileObject(schema: Schema): Fits {
   };
 }
 
-function compileVariants(shape: Variants<string, VariantShapes>): Fits {
-  const { tag } = shape;
+function compileVariants(shape: Variants): Fits {
+  const tag = shape.$tag;
   const byTag = new Map(
-    Object.entries(shape.shapes).map(([value, schema]) => [
-      value,
-      fitsShape(schema),
-    ]),
+    Object.entries(shape.$variants).map(([value, schema]) => [value, fitsShape(schema)]),
   );
   return (value) => {
     if (!isRecord(value)) return false;
@@ -298,12 +221,12 @@ function compileVariants(shape: Variants<string, VariantShapes>): Fits {
 }
 
 function fitsField(field: Field): Fits {
-  if (field instanceof Optional) {
-    const fits = fitsField(field.field);
+  if (isOptional(field)) {
+    const fits = fitsField(field.$optional);
     return (v) => v === undefined || fits(v);
   }
-  if (field instanceof OneOf) {
-    const allowed = new Set<unknown>(field.values);
+  if (isOneOf(field)) {
+    const allowed = new Set<unknown>(field.$oneOf);
     return (v) => allowed.has(v);
   }
   if (Array.isArray(field)) {
@@ -314,10 +237,40 @@ function fitsField(field: Field): Fits {
   return PRIMITIVE_FITS[field as Primitive];
 }
 
-function variantOf(shape: Variants<string, VariantShapes>, tag: unknown): Schema | undefined {
-  return typeof tag === "string" && Object.hasOwn(shape.shapes, tag)
-    ? shape.shapes[tag]
+function variantOf(shape: Variants, tag: unknown): Schema | undefined {
+  return typeof tag === "string" && Object.hasOwn(shape.$variants, tag)
+    ? shape.$variants[tag]
     : undefined;
+}
+
+/**
+ * Whether a field is the `$oneOf` form.
+ *
+ * @param field a field of a schema.
+ * @returns whether it lists literals.
+ */
+export function isOneOf(field: Field): field is OneOf {
+  return typeof field === "object" && Object.hasOwn(field, "$oneOf");
+}
+
+/**
+ * Whether a field is the `$optional` form.
+ *
+ * @param field a field of a schema.
+ * @returns whether it may be absent.
+ */
+export function isOptional(field: Field): field is Optional {
+  return typeof field === "object" && Object.hasOwn(field, "$optional");
+}
+
+/**
+ * Whether a field (or a shape) is the `$variants` form.
+ *
+ * @param field a field of a schema, or a shape.
+ * @returns whether it is variants told apart by a tag.
+ */
+export function isVariants(field: Field): field is Variants {
+  return typeof field === "object" && Object.hasOwn(field, "$variants");
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

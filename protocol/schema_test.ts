@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  type Infer,
-  oneOf,
-  optional,
-  schemaFits,
-  schemaProblem,
-  type Shape,
-  variants,
-} from "./schema.ts";
+import { type Infer, schemaFits, schemaProblem, type Shape } from "./schema.ts";
 
 /** Checks that the quick check and the named problem agree, and returns the problem. */
 function problem(value: unknown, shape: Shape): string | undefined {
@@ -17,12 +9,12 @@ function problem(value: unknown, shape: Shape): string | undefined {
 }
 
 const reading = {
-  unit: oneOf(["C", "F"]),
-  note: optional("string"),
-  level: optional(oneOf(["low", "high"])),
+  unit: { $oneOf: ["C", "F"] },
+  note: { $optional: "string" },
+  level: { $optional: { $oneOf: ["low", "high"] } },
 } as const;
 
-Deno.test("oneOf takes only its literals and names them when a value is not one", () => {
+Deno.test("$oneOf takes only its literals and names them when a value is not one", () => {
   assert.equal(problem({ unit: "C" }, reading), undefined);
   assert.equal(problem({ unit: "F" }, reading), undefined);
   for (const unit of ["K", "c", "", "C ", 1, null, ["C"], { C: 1 }]) {
@@ -41,12 +33,15 @@ Deno.test("optional fields may be absent but not null or of another type", () =>
   assert.equal(problem({ unit: "C", level: "mid" }, reading), "level is not one of low, high");
 });
 
-const event = variants("kind", {
-  tick: { at: "int" },
-  alarm: { at: "int", level: oneOf(["low", "high"]), reason: optional("string") },
-});
+const event = {
+  $tag: "kind",
+  $variants: {
+    tick: { at: "int" },
+    alarm: { at: "int", level: { $oneOf: ["low", "high"] }, reason: { $optional: "string" } },
+  },
+} as const;
 
-Deno.test("variants check the rest of an object against the shape its tag names", () => {
+Deno.test("$variants check the rest of an object against the shape its tag names", () => {
   assert.equal(problem({ kind: "tick", at: 1 }, event), undefined);
   assert.equal(problem({ kind: "alarm", at: 1, level: "low" }, event), undefined);
   // A field of another variant does not count: each tag has its own required fields.
@@ -55,7 +50,7 @@ Deno.test("variants check the rest of an object against the shape its tag names"
   assert.equal(problem({ kind: "alarm", at: 1, level: 2 }, event), "level is not one of low, high");
 });
 
-Deno.test("variants refuse a missing, unknown or non-string tag, prototype names included", () => {
+Deno.test("$variants refuse a missing, unknown or non-string tag, prototype names included", () => {
   assert.equal(problem({ at: 1 }, event), "kind is missing");
   for (const kind of ["boom", "TICK", "__proto__", "toString", "constructor", 1, null, ["tick"]]) {
     assert.equal(
@@ -68,7 +63,7 @@ Deno.test("variants refuse a missing, unknown or non-string tag, prototype names
   assert.equal(problem([{ kind: "tick", at: 1 }], event), "message is not an object");
 });
 
-Deno.test("variants nest as fields and in lists, and problems name the path", () => {
+Deno.test("$variants nest as fields and in lists, and problems name the path", () => {
   const log = { latest: event, history: [event] } as const;
   const ok = {
     latest: { kind: "tick", at: 2 },

@@ -7,7 +7,7 @@
 
 import { basename, isAbsolute, join } from "node:path";
 import { visible } from "../internal/visible_text.ts";
-import { RemoteError } from "../protocol/errors.ts";
+import { RequestError } from "../protocol/errors.ts";
 import { PeerUnreachableError, TransferError } from "../p2p/mod.ts";
 import { ConnectionClosedError, type EdgeConnection } from "./connection.ts";
 import type { EdgeCommand } from "./command_parser.ts";
@@ -279,7 +279,7 @@ function fail(cmd: string, error: string, message: string): CommandResult {
  */
 export function failure(cmd: string, error: unknown): CommandResult {
   const message = visible(error instanceof Error ? error.message : String(error));
-  if (error instanceof RemoteError) return fail(cmd, error.code, message);
+  if (error instanceof RequestError) return fail(cmd, error.code, message);
   if (error instanceof ConnectionClosedError) {
     return fail(cmd, "offline", `lost the connection to the server: ${message}`);
   }

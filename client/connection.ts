@@ -7,7 +7,7 @@
  */
 
 import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
-import { ProtocolError, RemoteError } from "../protocol/errors.ts";
+import { ProtocolError, requestErrorOf } from "../protocol/errors.ts";
 import { DATA_FRAME_HEADER_BYTES, FrameDecoder, writeDataFrameHeader } from "../protocol/frame.ts";
 import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol/limits.ts";
 import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
@@ -116,7 +116,8 @@ export class EdgeConnection {
   /**
    * Sends a request and waits for its result.
    *
-   * @throws {RemoteError} when the server answers with an error.
+   * @throws {RequestError} when the server answers with an error: the class of its code
+   *   (`NotFoundError`, `BlockedError`, ...).
    * @throws {ConnectionClosedError} when the connection ends first.
    */
   request<O extends Op>(op: O, args: RequestArgs<O>): Promise<ResultFields<O>> {
@@ -148,7 +149,7 @@ export class EdgeConnection {
    * @param source where the `size` bytes come from: an open file, or anything that reads
    *   like one.
    * @param onProgress called after each chunk with bytes sent and total.
-   * @throws {RemoteError} when the server refuses the file (e.g. `invalid_data`).
+   * @throws {RequestError} when the server refuses the file (e.g. `InvalidDataError`).
    */
   async upload(
     fileID: number,
@@ -232,7 +233,7 @@ export class EdgeConnection {
       const { t: _t, id: _id, ok: _ok, ...fields } = message;
       pending.resolve(fields);
     } else {
-      pending.reject(new RemoteError(message.error, message.message));
+      pending.reject(requestErrorOf(message.error, message.message));
     }
   }
 

@@ -8,7 +8,7 @@
  */
 
 import { visible } from "../internal/visible_text.ts";
-import { RemoteError } from "../protocol/errors.ts";
+import { BadCredentialsError } from "../protocol/errors.ts";
 import type { Push, PushFields } from "../protocol/messages.ts";
 import { type CommandEnv, failure, helpText, runCommand } from "./commands.ts";
 import { parseCommand } from "./command_parser.ts";
@@ -273,7 +273,7 @@ class EdgeSession {
           message: string;
         };
         output.event(loginFailed(code, message));
-        if (!(error instanceof RemoteError) || error.code !== "bad_credentials") return undefined;
+        if (!(error instanceof BadCredentialsError)) return undefined;
       }
     }
   }

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { compute as computeOperation, isOperation, OPERATIONS } from "../../protocol/compute.ts";
+import { compute as computeOperation } from "../../protocol/compute.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { BadArgumentsError, NotFoundError } from "../../protocol/errors.ts";
+import { NotFoundError } from "../../protocol/errors.ts";
 import type { CommandContext } from "../context.ts";
 import { checkFileID } from "./file_id.ts";
 
@@ -17,9 +17,6 @@ export function compute(
 ): Promise<ResultFields<"compute">> {
   const { fileID, operation } = args;
   checkFileID(fileID);
-  if (!isOperation(operation)) {
-    throw new BadArgumentsError(`operation must be one of ${OPERATIONS.join(", ")}`);
-  }
   const file = ctx.server.store.getFile(ctx.device, fileID);
   if (!file) {
     throw new NotFoundError(`file ${fileID} has not been uploaded by ${ctx.device}`);

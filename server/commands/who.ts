@@ -8,11 +8,9 @@
 
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import { BadArgumentsError } from "../../protocol/errors.ts";
+import { MAX_SINCE_SECONDS } from "../../protocol/limits.ts";
 import type { CommandContext } from "../context.ts";
 import { visibleDevices } from "../presence.ts";
-
-/** Longest look-back of `whoelsesince`: ten years. */
-const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
 
 /** Handles `whoelse`. */
 export function whoelse(ctx: CommandContext): Promise<ResultFields<"whoelse">> {

@@ -410,9 +410,9 @@ export class Session {
       const result = await this.#handle(request);
       this.#queue(encodeResponse(request.id, result));
     } catch (error) {
-      if (!(error instanceof OutOfTurnError)) return this.#pushFailure(request, error);
-      this.#pushFailure(request, error.refusal);
-      if (this.#state.phase !== "active") this.#countRefusalBeforeLogin();
+      const outOfTurn = error instanceof OutOfTurnError;
+      this.#pushFailure(request, outOfTurn ? error.refusal : error);
+      if (outOfTurn && this.#state.phase !== "active") this.#countRefusalBeforeLogin();
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
     if (request.op === "udp_port" && this.#state.phase === "active") {

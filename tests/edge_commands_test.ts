@@ -60,6 +60,14 @@ Deno.test("a success is cmd, ok and message, then the command's fields in order"
   });
 });
 
+Deno.test("fields a server adds to a result do not reach the output", async () => {
+  await using edge = await edgeOver((r) => [ok(r, { devices: ["watch2"], extra: "\x1b[2J" })]);
+  assert.equal(
+    JSON.stringify(await edge.run("whoelse")),
+    '{"cmd":"WHOELSE","ok":true,"message":"watch2","devices":["watch2"]}',
+  );
+});
+
 Deno.test("a refusal keeps the code of its class; a local failure gets its own", async () => {
   await using edge = await edgeOver((r) => [
     { t: "res", id: r.id, ok: false, error: "not_found", message: "file 7 is not there" },

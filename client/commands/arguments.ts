@@ -10,6 +10,7 @@
 import { isOperation, type Operation, OPERATIONS } from "../../protocol/compute.ts";
 import { BadArgumentsError } from "../../protocol/errors.ts";
 import { MAX_FILE_ID } from "../../protocol/limits.ts";
+import type { DeviceArgs, NoArgs } from "./command.ts";
 
 /** The arguments of one typed command line. */
 export class CommandArguments {
@@ -60,6 +61,26 @@ export class CommandArguments {
     if (this.count < count) {
       throw new BadArgumentsError(`${this.command.toLowerCase()} needs ${what}`);
     }
+  }
+
+  /**
+   * Reads no arguments, for commands that take none.
+   *
+   * @throws {BadArgumentsError} when there are some.
+   */
+  none(): NoArgs {
+    this.expect(0, "");
+    return {};
+  }
+
+  /**
+   * Reads one device name, for commands that take just that.
+   *
+   * @throws {BadArgumentsError} when there is not exactly one word.
+   */
+  device(): DeviceArgs {
+    this.expect(1, "a device name");
+    return { device: this.arg(0) };
   }
 
   /**

@@ -41,7 +41,9 @@ export interface CommandSpec<Word extends string, Args, Outcome, Fields = Outcom
   /** Runs in the background, the prompt staying free, and reports when done (UVF). */
   readonly background?: true;
   /**
-   * Does the work.
+   * Does the work. The outcome is built field by field, never a server's result passed
+   * on whole: a result may carry fields its schema does not list, and `--json` would show
+   * them.
    *
    * @throws {Error} any failure: a `RequestError` keeps its code in the result, others
    *   are given one by `failure()` in `run_command.ts`.

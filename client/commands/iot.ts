@@ -130,10 +130,7 @@ export const aed: TypedCommandSpec<"AED", NoArgs, ResultFields<"devices">> = {
   word: "AED",
   synopsis: "AED",
   summary: "list the other active edge devices",
-  parse(args) {
-    args.expect(0, "");
-    return {};
-  },
+  parse: (args) => args.none(),
   async run(env) {
     const { devices } = await env.connection.request("devices", {});
     return { devices };

@@ -12,10 +12,7 @@ export const out: TypedCommandSpec<"OUT", NoArgs, DeviceArgs, NoArgs> = {
   aliases: ["LOGOUT"],
   synopsis: "OUT",
   summary: "log out",
-  parse(args) {
-    args.expect(0, "");
-    return {};
-  },
+  parse: (args) => args.none(),
   async run(env) {
     await env.connection.request("logout", {});
     return { device: env.device };

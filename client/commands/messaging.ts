@@ -34,33 +34,33 @@ export const message: TypedCommandSpec<
 };
 
 /** broadcast: text to every online device but those that block this one. */
-export const broadcast: TypedCommandSpec<"BROADCAST", { text: string }, ResultFields<"broadcast">> =
-  {
-    word: "BROADCAST",
-    synopsis: "broadcast text",
-    summary: "send text to every online device",
-    parse(args) {
-      args.expectText(1, "some text");
-      return { text: args.textAfter(0) };
-    },
-    async run(env, { text }) {
-      const { delivered, refused } = await env.connection.request("broadcast", { text });
-      return { delivered, refused };
-    },
-    render: ({ delivered, refused }) =>
-      `Broadcast sent to ${delivered} device${delivered === 1 ? "" : "s"}` +
-      (refused > 0 ? `; ${refused} could not receive it (they have blocked you)` : ""),
-  };
+export const broadcast: TypedCommandSpec<
+  "BROADCAST",
+  { text: string },
+  ResultFields<"broadcast">
+> = {
+  word: "BROADCAST",
+  synopsis: "broadcast text",
+  summary: "send text to every online device",
+  parse(args) {
+    args.expectText(1, "some text");
+    return { text: args.textAfter(0) };
+  },
+  async run(env, { text }) {
+    const { delivered, refused } = await env.connection.request("broadcast", { text });
+    return { delivered, refused };
+  },
+  render: ({ delivered, refused }) =>
+    `Broadcast sent to ${delivered} device${delivered === 1 ? "" : "s"}` +
+    (refused > 0 ? `; ${refused} could not receive it (they have blocked you)` : ""),
+};
 
 /** whoelse: the other online devices. */
 export const whoelse: TypedCommandSpec<"WHOELSE", NoArgs, ResultFields<"whoelse">> = {
   word: "WHOELSE",
   synopsis: "whoelse",
   summary: "list the other online devices",
-  parse(args) {
-    args.expect(0, "");
-    return {};
-  },
+  parse: (args) => args.none(),
   async run(env) {
     const { devices } = await env.connection.request("whoelse", {});
     return { devices };
@@ -105,10 +105,7 @@ export const block: TypedCommandSpec<
   word: "BLOCK",
   synopsis: "block device",
   summary: "stop a device from messaging or seeing you",
-  parse(args) {
-    args.expect(1, "a device name");
-    return { device: args.arg(0) };
-  },
+  parse: (args) => args.device(),
   async run(env, { device }) {
     await env.connection.request("block", { device });
     env.peer.blocked(device);
@@ -124,10 +121,7 @@ export const unblock: TypedCommandSpec<"UNBLOCK", DeviceArgs, DeviceArgs> = {
   word: "UNBLOCK",
   synopsis: "unblock device",
   summary: "lift a block",
-  parse(args) {
-    args.expect(1, "a device name");
-    return { device: args.arg(0) };
-  },
+  parse: (args) => args.device(),
   async run(env, { device }) {
     await env.connection.request("unblock", { device });
     return { device };

@@ -25,10 +25,7 @@ const help: TypedCommandSpec<"HELP", NoArgs, NoArgs> = {
   word: "HELP",
   synopsis: "help",
   summary: "show this list",
-  parse(args) {
-    args.expect(0, "");
-    return {};
-  },
+  parse: (args) => args.none(),
   run: () => Promise.resolve({}),
   render: () => helpText(),
 };

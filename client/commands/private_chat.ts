@@ -15,10 +15,7 @@ export const startprivate: TypedCommandSpec<"STARTPRIVATE", DeviceArgs, DeviceAr
   word: "STARTPRIVATE",
   synopsis: "startprivate device",
   summary: "ask a device for a private (peer-to-peer) chat",
-  parse(args) {
-    args.expect(1, "a device name");
-    return { device: args.arg(0) };
-  },
+  parse: (args) => args.device(),
   async run(env, { device }) {
     await env.connection.request("startprivate", { device });
     return { device };
@@ -51,10 +48,7 @@ export const stopprivate: TypedCommandSpec<"STOPPRIVATE", DeviceArgs, DeviceArgs
   word: "STOPPRIVATE",
   synopsis: "stopprivate device",
   summary: "end a private chat",
-  parse(args) {
-    args.expect(1, "a device name");
-    return { device: args.arg(0) };
-  },
+  parse: (args) => args.device(),
   async run(env, { device }) {
     env.peer.endChat(device);
     await env.connection.request("stopprivate", { device });

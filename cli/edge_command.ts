@@ -40,7 +40,9 @@ export function edgeCommand() {
         }
       } catch (error) {
         if (error instanceof UsageError) throw error;
-        throw new UsageError(`--dir ${opts.dir} cannot be used: ${(error as Error).message}`);
+        throw new UsageError(`--dir ${opts.dir} cannot be used: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
       const json = opts.json ?? false;

@@ -57,7 +57,7 @@ ${formatParams(HASH_PROFILES.standard)}; fast is for load tests only). See docs/
       try {
         params = hashParamsFromEnv();
       } catch (error) {
-        throw new UsageError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`);
+        throw new UsageError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`, { cause: error });
       }
       try {
         const password = Deno.stdin.isTerminal()
@@ -93,7 +93,9 @@ async function requireDirectory(dir: string): Promise<void> {
   try {
     if ((await Deno.stat(dir)).isDirectory) return;
   } catch (error) {
-    throw new UsageError(`--data-dir ${dir} cannot be used: ${(error as Error).message}`);
+    throw new UsageError(`--data-dir ${dir} cannot be used: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   throw new UsageError(`--data-dir ${dir} is not a directory`);
 }

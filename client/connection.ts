@@ -7,7 +7,7 @@
  */
 
 import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
-import { ProtocolError, RemoteError } from "../protocol/errors.ts";
+import { ProtocolError, requestErrorOf } from "../protocol/errors.ts";
 import { DATA_FRAME_HEADER_BYTES, FrameDecoder, writeDataFrameHeader } from "../protocol/frame.ts";
 import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol/limits.ts";
 import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
@@ -26,6 +26,26 @@ export interface ConnectOptions {
   onPush?: (push: Push) => void;
 }
 
+/**
+ * The byte stream a connection runs over: the shape of `Deno.Conn`, so a test can give
+ * an in-memory one.
+ */
+export interface ConnectionStream {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Options of {@linkcode EdgeConnection.open}. */
+export interface OpenOptions {
+  /** This end's address, where the server sees this edge (the peer port listens there). */
+  localHostname: string;
+  /** Names the server in messages (`host:port`). */
+  server: string;
+  /** Receives every server push. */
+  onPush?: (push: Push) => void;
+}
+
 interface Pending {
   op: Op;
   resolve(fields: Record<string, unknown>): void;
@@ -40,7 +60,8 @@ export interface UploadSource {
 
 /** A connection to the iotnet server. */
 export class EdgeConnection {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: ConnectionStream;
+  readonly #localHostname: string;
   readonly #pending = new Map<number, Pending>();
   readonly #closed = deferred<string>();
   #onPush: (push: Push) => void;
@@ -48,8 +69,9 @@ export class EdgeConnection {
   #writeChain: Promise<unknown> = Promise.resolve();
   #closeReason: string | undefined;
 
-  private constructor(conn: Deno.TcpConn, onPush: (push: Push) => void) {
+  private constructor(conn: ConnectionStream, localHostname: string, onPush: (push: Push) => void) {
     this.#conn = conn;
+    this.#localHostname = localHostname;
     this.#onPush = onPush;
     void this.#readLoop();
   }
@@ -72,22 +94,37 @@ export class EdgeConnection {
       });
     }
     conn.setNoDelay(true);
+    return await EdgeConnection.open(conn, {
+      localHostname: conn.localAddr.hostname,
+      server: `${options.hostname}:${options.port}`,
+      ...(options.onPush && { onPush: options.onPush }),
+    });
+  }
+
+  /**
+   * Says hello over an open byte stream (a TCP connection, or an in-memory one in tests).
+   *
+   * @param conn the stream; the connection owns it from now on and closes it (at once,
+   *   when the hello fails).
+   * @throws {Error} naming the server, when it refuses the connection.
+   * @throws {RequestError} when it refuses the hello (`UnsupportedVersionError`).
+   * @throws {ConnectionClosedError} when the stream ends first.
+   */
+  static async open(conn: ConnectionStream, options: OpenOptions): Promise<EdgeConnection> {
     // A server that turns the connection away says why in a logout push first.
     let refusal: string | undefined;
-    const connection = new EdgeConnection(conn, (push) => {
+    const connection = new EdgeConnection(conn, options.localHostname, (push) => {
       if (push.event === "logout") refusal = push.message;
       options.onPush?.(push);
     });
     try {
       await connection.request("hello", { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
     } catch (error) {
+      connection.close();
       if (refusal === undefined) throw error;
-      throw new Error(
-        `the server at ${options.hostname}:${options.port} refused the connection: ${refusal}`,
-        {
-          cause: error,
-        },
-      );
+      throw new Error(`the server at ${options.server} refused the connection: ${refusal}`, {
+        cause: error,
+      });
     }
     connection.onPush = options.onPush ?? (() => {});
     return connection;
@@ -95,7 +132,7 @@ export class EdgeConnection {
 
   /** This end's address on the connection (where the server sees this edge). */
   get localHostname(): string {
-    return this.#conn.localAddr.hostname;
+    return this.#localHostname;
   }
 
   /** Replaces the push callback. */
@@ -116,7 +153,8 @@ export class EdgeConnection {
   /**
    * Sends a request and waits for its result.
    *
-   * @throws {RemoteError} when the server answers with an error.
+   * @throws {RequestError} when the server answers with an error: the class of its code
+   *   (`NotFoundError`, `BlockedError`, ...).
    * @throws {ConnectionClosedError} when the connection ends first.
    */
   request<O extends Op>(op: O, args: RequestArgs<O>): Promise<ResultFields<O>> {
@@ -148,7 +186,7 @@ export class EdgeConnection {
    * @param source where the `size` bytes come from: an open file, or anything that reads
    *   like one.
    * @param onProgress called after each chunk with bytes sent and total.
-   * @throws {RemoteError} when the server refuses the file (e.g. `invalid_data`).
+   * @throws {RequestError} when the server refuses the file (e.g. `InvalidDataError`).
    */
   async upload(
     fileID: number,
@@ -232,7 +270,7 @@ export class EdgeConnection {
       const { t: _t, id: _id, ok: _ok, ...fields } = message;
       pending.resolve(fields);
     } else {
-      pending.reject(new RemoteError(message.error, message.message));
+      pending.reject(requestErrorOf(message.error, message.message));
     }
   }
 

@@ -8,15 +8,19 @@
  */
 
 import { visible } from "../internal/visible_text.ts";
-import { RemoteError } from "../protocol/errors.ts";
-import type { Push } from "../protocol/messages.ts";
-import { type CommandEnv, failure, helpText, runCommand } from "./commands.ts";
+import { BadCredentialsError, type ErrorCode } from "../protocol/errors.ts";
+import type { Push, PushFields } from "../protocol/messages.ts";
+import { ChatRequests } from "./chat_requests.ts";
 import { parseCommand } from "./command_parser.ts";
+import type { CommandEnv } from "./commands/command.ts";
+import { helpText } from "./commands/mod.ts";
+import { parseAnswer } from "./commands/private_chat.ts";
 import { EdgeConnection } from "./connection.ts";
 import type { LineInput } from "./line_input.ts";
-import type { CommandResult, EdgeEvent, Output } from "./output.ts";
+import type { EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
 import { milestoneProgress, noProgress, type Progress } from "./progress.ts";
+import { commandSpecOf, failure, runCommand } from "./run_command.ts";
 
 /** Options of {@linkcode runEdge}. */
 export interface EdgeOptions {
@@ -44,12 +48,6 @@ export interface EdgeIO {
 
 /** Exit codes of the edge. */
 export const EXIT = { ok: 0, failed: 1 } as const;
-
-/**
- * A line that answers a private-chat request: `y`/`yes`/`n`/`no`, optionally followed by
- * the device whose request it answers (`y watch3`); bare, it answers the oldest.
- */
-const ANSWER = /^\s*(y|yes|n|no)(?:\s+(\S+))?\s*$/i;
 
 /**
  * Runs the edge until the user logs out, input ends, or the server goes away.
@@ -102,8 +100,8 @@ class EdgeSession {
   readonly #connection: EdgeConnection;
   readonly #peer: PeerLink;
   readonly #lost: Promise<{ lost: string }>;
-  /** Devices that asked for a private chat, oldest first, awaiting y/n. */
-  readonly #requests: string[] = [];
+  /** Devices that asked for a private chat, awaiting y/n. */
+  readonly #chatRequests = new ChatRequests();
   /** Transfers running in the background. */
   readonly #transfers = new Set<Promise<void>>();
   #loggedOutByServer = false;
@@ -169,6 +167,7 @@ class EdgeSession {
       device,
       dir: this.#options.dir,
       peer: this.#peer,
+      chatRequests: this.#chatRequests,
       progress: this.#io.progress,
       backgroundProgress: (label) =>
         this.#io.interactive && !output.json
@@ -180,9 +179,10 @@ class EdgeSession {
       if (next !== null && typeof next === "object") return this.#disconnected(next.lost);
       if (next === null) return await this.#logout(env);
       if (next.trim() === "") continue;
-      const answer = this.#requests.length > 0 ? ANSWER.exec(next) : null;
+      const oldest = this.#chatRequests.oldest;
+      const answer = oldest === undefined ? undefined : parseAnswer(next, oldest);
       if (answer) {
-        output.result(await this.#answer(/^y/i.test(answer[1]!), answer[2]));
+        output.result(await runCommand(env, { cmd: "ANSWER", ...answer }));
         continue;
       }
       const parsed = parseCommand(next);
@@ -192,17 +192,13 @@ class EdgeSession {
       }
       const command = parsed.command;
       if (command.cmd === "OUT") return await this.#logout(env);
-      if (command.cmd === "UVF") {
+      if (commandSpecOf(command).background) {
         const task = runCommand(env, command).then((r) => output.result(r));
         this.#transfers.add(task);
         void task.finally(() => this.#transfers.delete(task));
         continue;
       }
-      const result = await runCommand(env, command);
-      if (command.cmd === "BLOCK" && result.ok && this.#dropRequest(command.device)) {
-        result.message += `; its private chat request was cancelled`;
-      }
-      output.result(result);
+      output.result(await runCommand(env, command));
       if (this.#connection.isClosed) return this.#disconnected((await this.#lost).lost);
     }
   }
@@ -268,58 +264,24 @@ class EdgeSession {
         this.#peer.setTicketKey(ticketKey, name);
         return { device: name, registered: registered ?? false };
       } catch (error) {
-        const { error: code, message } = failure("login", error) as {
-          error: string;
-          message: string;
-        };
+        const { error: code, message } = failure("login", error);
         output.event(loginFailed(code, message));
-        if (!(error instanceof RemoteError) || error.code !== "bad_credentials") return undefined;
+        if (!(error instanceof BadCredentialsError)) return undefined;
       }
-    }
-  }
-
-  /** Answers `device`'s private-chat request, or the oldest one. */
-  async #answer(accept: boolean, named: string | undefined): Promise<CommandResult> {
-    const device = named ?? this.#requests[0]!;
-    if (!this.#dropRequest(device)) {
-      return {
-        cmd: "ANSWER",
-        ok: false,
-        error: "not_found",
-        message: `no private chat request from ${visible(device)} is waiting; ` +
-          `answer one of: ${this.#requests.map((r) => visible(r)).join(", ")}`,
-        device,
-      };
-    }
-    try {
-      await this.#connection.request("private_answer", { device, accept });
-      return {
-        cmd: "ANSWER",
-        ok: true,
-        message: accept
-          ? `Private chat with ${device} started`
-          : `Declined ${device}'s private chat`,
-        device,
-        accept,
-      };
-    } catch (error) {
-      return { ...failure("ANSWER", error), device };
     }
   }
 
   #onPush(push: Push): void {
     const { output } = this.#io;
     switch (push.event) {
-      case "presence": {
-        const state = push.state === "online" ? "online" : "offline";
+      case "presence":
         output.event({
           event: "presence",
           device: push.device,
-          state,
-          message: `${visible(push.device)} is ${state}`,
+          state: push.state,
+          message: `${visible(push.device)} is ${push.state}`,
         });
         return;
-      }
       case "message": {
         const kind = push.kind;
         const label = kind === "direct" ? "" : ` (${kind})`;
@@ -331,7 +293,7 @@ class EdgeSession {
           message: `${visible(push.from)}${label}: ${visible(push.text)}`,
         });
         // A stored message leaves the server only once it has been shown here.
-        if (push.id !== undefined) {
+        if (push.kind === "offline") {
           void this.#connection.request("ack", { message: push.id }).catch(() => {});
         }
         return;
@@ -345,7 +307,7 @@ class EdgeSession {
         );
         return;
       case "private":
-        return this.#onPrivate(push.device, push.state, push.reason);
+        return this.#onPrivate(push);
       case "logout":
         this.#loggedOutByServer = true;
         for (const early of this.#early?.splice(0) ?? []) this.#onPush(early);
@@ -358,45 +320,48 @@ class EdgeSession {
     }
   }
 
-  #onPrivate(device: string, state: string, reason: string | undefined): void {
+  #onPrivate(push: PushFields<"private">): void {
+    const { device } = push;
     // A request withdrawn (the requester blocked this device) rather than a chat ended.
-    const withdrawn = state === "ended" && !this.#peer.hasChat(device) &&
-      this.#requests.includes(device);
+    const withdrawn = push.state === "ended" && !this.#peer.hasChat(device) &&
+      this.#chatRequests.has(device);
     // A repeated request moves to the back: it is the newest now.
-    this.#dropRequest(device);
-    if (state === "requested") this.#requests.push(device);
-    if (state === "ended") this.#peer.endChat(device);
-    const oldest = this.#requests[0];
+    if (push.state === "requested") this.#chatRequests.add(device);
+    else this.#chatRequests.drop(device);
+    if (push.state === "ended") this.#peer.endChat(device);
+    const oldest = this.#chatRequests.oldest;
     const shown = visible(device);
-    const messages: Record<string, string> = {
-      requested: oldest === device
-        ? `${shown} wants a private chat with you; answer y or n`
-        : `${shown} wants a private chat with you; answer y ${shown} or n ${shown} ` +
-          `(a bare y or n answers the oldest request, from ${visible(oldest ?? "")})`,
-      accepted: `${shown} accepted your private chat; use: private ${shown} <text>`,
-      declined: `${shown} declined your private chat`,
-      ended: withdrawn
-        ? `${shown} withdrew its private chat request`
-        : `Private chat with ${shown} ended` + (reason === "left" ? ` (${shown} left)` : ""),
-    };
+    let message: string;
+    switch (push.state) {
+      case "requested":
+        message = oldest === device
+          ? `${shown} wants a private chat with you; answer y or n`
+          : `${shown} wants a private chat with you; answer y ${shown} or n ${shown} ` +
+            `(a bare y or n answers the oldest request, from ${visible(oldest ?? "")})`;
+        break;
+      case "accepted":
+        message = `${shown} accepted your private chat; use: private ${shown} <text>`;
+        break;
+      case "declined":
+        message = `${shown} declined your private chat`;
+        break;
+      case "ended":
+        message = withdrawn
+          ? `${shown} withdrew its private chat request`
+          : `Private chat with ${shown} ended` + (push.reason === "left" ? ` (${shown} left)` : "");
+        break;
+    }
+    const reason = "reason" in push ? push.reason : undefined;
     this.#io.output.event({
       event: "private",
       device,
-      state,
+      state: push.state,
       ...(reason !== undefined && { reason }),
-      message: messages[state] ?? `${shown}: ${visible(state)}`,
+      message,
     });
-  }
-
-  /** Forgets `device`'s private-chat request; returns whether there was one. */
-  #dropRequest(device: string): boolean {
-    const index = this.#requests.indexOf(device);
-    if (index < 0) return false;
-    this.#requests.splice(index, 1);
-    return true;
   }
 }
 
-function loginFailed(error: string, message: string): EdgeEvent {
+function loginFailed(error: ErrorCode, message: string): EdgeEvent {
   return { event: "login", ok: false, error, message };
 }

@@ -7,24 +7,50 @@
  */
 
 import { visible } from "../internal/visible_text.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
+import type { PushFields } from "../protocol/messages.ts";
+import type { CommandSuccess } from "./commands/mod.ts";
 import type { LineInput } from "./line_input.ts";
 
-/** The result of one command, as printed. */
-export type CommandResult =
-  & { cmd: string; message: string }
-  & ({ ok: true } | { ok: false; error: string })
-  & Record<string, unknown>;
+/** A command that failed, as printed; `cmd` is the word typed, even an unknown one. */
+export type CommandFailure = {
+  cmd: string;
+  ok: false;
+  error: ErrorCode;
+  message: string;
+  /** The device an answer to a private-chat request named (`ANSWER`). */
+  device?: string;
+};
+
+/** The result of one command, as printed: a union over the command table. */
+export type CommandResult = CommandSuccess | CommandFailure;
 
 /** Something that happened without being asked for. */
 export type EdgeEvent =
   | { event: "login"; ok: true; message: string; device: string; registered: boolean }
-  | { event: "login"; ok: false; message: string; error: string }
-  | { event: "presence"; device: string; state: "online" | "offline"; message: string }
-  | { event: "message"; from: string; text: string; kind: string; message: string }
+  | { event: "login"; ok: false; message: string; error: ErrorCode }
+  | { event: "presence"; message: string } & PushFields<"presence">
+  | {
+    event: "message";
+    from: string;
+    text: string;
+    kind: PushFields<"message">["kind"] | "private";
+    message: string;
+  }
   | { event: "file"; from: string; path: string; bytes: number; message: string }
   | { event: "file"; ok: false; from: string; error: string; message: string }
-  | { event: "private"; device: string; state: string; reason?: string; message: string }
-  | { event: "logout"; reason: string; message: string };
+  | {
+    event: "private";
+    device: string;
+    state: PushFields<"private">["state"];
+    reason?: Extract<PushFields<"private">, { state: "ended" }>["reason"];
+    message: string;
+  }
+  | {
+    event: "logout";
+    reason: PushFields<"logout">["reason"] | "connection_lost";
+    message: string;
+  };
 
 /** Prints results and events. */
 export interface Output {

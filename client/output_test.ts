@@ -27,7 +27,7 @@ Deno.test("human output lets no control character but line breaks reach the term
     kind: "direct",
     message: `watch1: ${HOSTILE}`,
   });
-  output.result({ cmd: "AED", ok: true, message: "watch2\nwatch3\x1b[1A" });
+  output.result({ cmd: "AED", ok: true, message: "watch2\nwatch3\x1b[1A", devices: [] });
   output.result({ cmd: "UVF", ok: false, error: "io", message: "peer said \x1b[31mno" });
   output.info("line one\nline two\x07");
   assert.deepEqual(input.printed, [

@@ -10,7 +10,7 @@
 
 import { PeerEndpoint } from "../p2p/mod.ts";
 import { TRANSFER_TICKET_TTL_MS } from "../protocol/limits.ts";
-import type { FileTicket, SignedTicket } from "../p2p/mod.ts";
+import type { TransferIntroduction } from "../protocol/messages.ts";
 import type { PeerAddr } from "../p2p/udp_socket.ts";
 
 /** The peer channel of one edge. */
@@ -106,14 +106,22 @@ export class PeerLink {
     await this.endpoint.sendChat(chatId, text);
   }
 
-  /** Sends a file under a server ticket. */
+  /**
+   * Sends a file to the receiver the server introduced (a `uvf` result: its address and
+   * the ticket it signed).
+   */
   sendFile(
-    to: PeerAddr,
+    intro: TransferIntroduction,
     path: string,
-    ticket: SignedTicket<FileTicket>,
     onProgress: (sent: number, total: number) => void,
   ): ReturnType<PeerEndpoint["sendFile"]> {
-    return this.endpoint.sendFile({ to, path, ticket, onProgress });
+    const { ip: hostname, udpPort: port, ticket, mac } = intro;
+    return this.endpoint.sendFile({
+      to: { hostname, port },
+      path,
+      ticket: { ticket, mac },
+      onProgress,
+    });
   }
 
   /** Closes the endpoint. */

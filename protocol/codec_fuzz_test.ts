@@ -18,7 +18,15 @@ import fc from "fast-check";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { ERROR_CODES, ProtocolError } from "./errors.ts";
 import { type Message, type Op, PUSHES, REQUESTS, RESULTS } from "./messages.ts";
-import { type Field, type Schema, schemaFits, schemaProblem } from "./schema.ts";
+import {
+  type Field,
+  isOneOf,
+  isOptional,
+  isVariants,
+  schemaFits,
+  schemaProblem,
+  type Shape,
+} from "./schema.ts";
 
 const ROUND_TRIP_RUNS = 250;
 const MUTATED_RUNS = 25_000;
@@ -38,9 +46,11 @@ const stringArb = fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), fc.stri
 
 /** Values that fit one field of a schema, built from the field's description. */
 function fieldArb(field: Field): fc.Arbitrary<unknown> {
-  if (Array.isArray(field)) return fc.array(schemaArb(field[0] as Schema), { maxLength: 4 });
-  if (typeof field === "object") return schemaArb(field as Schema);
-  switch ((field as string).replace(/\?$/, "")) {
+  if (isOptional(field)) return fieldArb(field.$optional);
+  if (isOneOf(field)) return fc.constantFrom(...field.$oneOf);
+  if (Array.isArray(field)) return fc.array(shapeArb(field[0] as Shape), { maxLength: 4 });
+  if (typeof field === "object") return shapeArb(field as Shape);
+  switch (field) {
     case "string":
       return stringArb;
     case "int":
@@ -53,13 +63,20 @@ function fieldArb(field: Field): fc.Arbitrary<unknown> {
   throw new Error(`no arbitrary for schema field ${field}`);
 }
 
-/** Objects that fit a schema: every required field, optional ones present or absent. */
-function schemaArb(schema: Schema): fc.Arbitrary<Record<string, unknown>> {
+/** Objects that fit a shape: every required field, optional ones present or absent. */
+function shapeArb(shape: Shape): fc.Arbitrary<Record<string, unknown>> {
+  if (isVariants(shape)) {
+    return fc.oneof(
+      ...Object.entries(shape.$variants).map(([tag, schema]) =>
+        shapeArb(schema).map((fields) => ({ ...fields, [shape.$tag]: tag }))
+      ),
+    );
+  }
   const model: Record<string, fc.Arbitrary<unknown>> = {};
   const required: string[] = [];
-  for (const [key, field] of Object.entries(schema)) {
+  for (const [key, field] of Object.entries(shape)) {
     model[key] = fieldArb(field);
-    if (typeof field !== "string" || !field.endsWith("?")) required.push(key);
+    if (!isOptional(field)) required.push(key);
   }
   // fast-check makes null-prototype records; JSON.parse gives plain objects.
   return fc.record(model, { requiredKeys: required }).map((r) => ({ ...r }));
@@ -68,19 +85,19 @@ function schemaArb(schema: Schema): fc.Arbitrary<Record<string, unknown>> {
 const idArb = fc.integer({ min: 0, max: 0xffff_ffff });
 
 function requestArb(op: Op): fc.Arbitrary<Message> {
-  return fc.tuple(idArb, schemaArb(REQUESTS[op])).map(
+  return fc.tuple(idArb, shapeArb(REQUESTS[op])).map(
     ([id, fields]) => ({ ...fields, t: "req", id, op }) as Message,
   );
 }
 
 function resultArb(op: Op): fc.Arbitrary<Message> {
-  return fc.tuple(idArb, schemaArb(RESULTS[op])).map(
+  return fc.tuple(idArb, shapeArb(RESULTS[op])).map(
     ([id, fields]) => ({ ...fields, t: "res", id, ok: true }) as Message,
   );
 }
 
 function pushArb(event: keyof typeof PUSHES): fc.Arbitrary<Message> {
-  return schemaArb(PUSHES[event]).map((fields) => ({ ...fields, t: "push", event }) as Message);
+  return shapeArb(PUSHES[event]).map((fields) => ({ ...fields, t: "push", event }) as Message);
 }
 
 const errorArb: fc.Arbitrary<Message> = fc.record({
@@ -354,14 +371,34 @@ Deno.test("pathological JSON is a ProtocolError or a fitting message, not a cras
   assert.deepEqual(accepted, [cases[1]]);
 });
 
-/** Values shaped like a schema whose fields may each fit, have another type or be absent. */
-function nearArb(schema: Schema): fc.Arbitrary<unknown> {
+/**
+ * Values shaped like a schema whose fields may each fit, have another type or be absent;
+ * for variants, with a tag that may name one of them or not.
+ */
+function nearArb(shape: Shape): fc.Arbitrary<unknown> {
+  if (isVariants(shape)) {
+    const tags = Object.keys(shape.$variants);
+    return fc.tuple(
+      fc.constantFrom(...tags),
+      fc.oneof(
+        { weight: 12, arbitrary: fc.constantFrom<unknown>(...tags) },
+        { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+        { weight: 1, arbitrary: fc.constant(undefined) },
+      ),
+    ).chain(([shapeTag, tag]) =>
+      nearArb(shape.$variants[shapeTag]!).map((value) =>
+        typeof value === "object" && value !== null && !Array.isArray(value)
+          ? { ...value, [shape.$tag]: tag }
+          : value
+      )
+    );
+  }
   const model: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const [key, field] of Object.entries(schema)) {
+  for (const [key, field] of Object.entries(shape)) {
     const near = Array.isArray(field)
-      ? fc.array(nearArb(field[0] as Schema), { maxLength: 3 })
-      : typeof field === "object"
-      ? nearArb(field as Schema)
+      ? fc.array(nearArb(field[0] as Shape), { maxLength: 3 })
+      : typeof field === "object" && !isOneOf(field) && !isOptional(field)
+      ? nearArb(field as Shape)
       : fieldArb(field);
     model[key] = fc.oneof(
       { weight: 12, arbitrary: near },

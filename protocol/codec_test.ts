@@ -103,3 +103,87 @@ Deno.test("decoder rejects malformed messages with a ProtocolError", () => {
   }
   assert.throws(() => decodeMessage(new Uint8Array([0x7b, 0xff, 0x7d])), /UTF-8/);
 });
+
+Deno.test("literal fields of the tables refuse values outside their unions", () => {
+  const cases: [string, RegExp][] = [
+    [
+      '{"t":"req","id":1,"op":"compute","fileID":1,"operation":"MEDIAN"}',
+      /operation is not one of SUM, AVERAGE, MAX, MIN/,
+    ],
+    ['{"t":"req","id":1,"op":"compute","fileID":1,"operation":"sum"}', /operation is not one of/],
+    [
+      '{"t":"push","event":"presence","device":"a","state":"away"}',
+      /state is not one of online, offline/,
+    ],
+    [
+      '{"t":"push","event":"message","from":"a","text":"hi","kind":"shout"}',
+      /kind is not one of direct, broadcast, offline/,
+    ],
+    ['{"t":"push","event":"message","from":"a","text":"hi"}', /kind is missing/],
+    [
+      '{"t":"push","event":"message","from":"a","text":"hi","kind":"offline"}',
+      /push message: id is missing/,
+    ],
+    ['{"t":"push","event":"private","device":"a","state":"ended"}', /reason is missing/],
+    [
+      '{"t":"push","event":"private","device":"a","state":"ended","reason":"bored"}',
+      /reason is not one of stopped, left, blocked/,
+    ],
+    [
+      '{"t":"push","event":"private","device":"a","state":"declined","reason":"left"}',
+      /reason is not one of blocked/,
+    ],
+    [
+      '{"t":"push","event":"private","device":"a","state":"paused"}',
+      /state is not one of requested, accepted, declined, ended/,
+    ],
+    [
+      '{"t":"push","event":"logout","reason":"bored","message":"x"}',
+      /reason is not one of login_timeout/,
+    ],
+  ];
+  for (const [text, pattern] of cases) {
+    assert.throws(() => decodeMessage(body(text)), (e: unknown) => {
+      assert.ok(e instanceof ProtocolError, text);
+      assert.match(e.message, pattern, text);
+      return true;
+    });
+  }
+  const results: [string, Parameters<typeof decodeMessage>[1], RegExp][] = [
+    [
+      '{"t":"res","id":1,"ok":true,"delivery":"lost"}',
+      () => "message",
+      /delivery is not one of online, stored/,
+    ],
+    [
+      '{"t":"res","id":1,"ok":true,"op":"MEDIAN","result":"1"}',
+      () => "compute",
+      /op is not one of/,
+    ],
+    [
+      '{"t":"res","id":1,"ok":true,"ip":"::1","udpPort":1,"mac":"00","ticket":{"kind":"chat","from":"a"}}',
+      () => "uvf",
+      /result of uvf: ticket\.kind is not one of file/,
+    ],
+    [
+      '{"t":"res","id":1,"ok":true,"ip":"::1","udpPort":1,"mac":"00","ticket":{"kind":"file","from":"a"}}',
+      () => "uvf",
+      /ticket\.transferId is missing/,
+    ],
+  ];
+  for (const [text, opOf, pattern] of results) {
+    assert.throws(() => decodeMessage(body(text), opOf), pattern, text);
+  }
+});
+
+Deno.test("every variant of a discriminated push round-trips with its own fields", () => {
+  const pushes: Message[] = [
+    { t: "push", event: "message", from: "a", text: "hi", kind: "broadcast" },
+    { t: "push", event: "message", from: "a", text: "hi", kind: "offline", id: 7, sentAt: 1 },
+    { t: "push", event: "private", device: "a", state: "requested" },
+    { t: "push", event: "private", device: "a", state: "declined" },
+    { t: "push", event: "private", device: "a", state: "declined", reason: "blocked" },
+    { t: "push", event: "private", device: "a", state: "ended", reason: "left" },
+  ];
+  for (const m of pushes) assert.deepEqual(roundTrip(m), m);
+});

@@ -39,6 +39,8 @@ export const MAX_PASSWORD_BYTES = 128;
 export const MAX_FILE_ID = 2_147_483_647;
 /** Most samples one `EDG` generates. */
 export const MAX_GENERATE_SAMPLES = 100_000_000;
+/** Longest look-back of `whoelsesince`, in seconds: ten years. */
+export const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
 /** Most decimal digits in one sample; keeps every sample exact in a float64. */
 export const MAX_SAMPLE_DIGITS = 15;
 

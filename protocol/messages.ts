@@ -1,34 +1,40 @@
 /**
  * Every message of the iotnet TCP protocol, in three tables: requests (client → server),
  * their results (server → client), and pushes (server → client, unasked). The tables are
- * the single source of both validation and TypeScript types. See `docs/PROTOCOL.md`.
+ * the single source of both validation and TypeScript types (`schema.ts`): a field listed
+ * as `{ $oneOf: [...] }` is a literal union on both sides, and a value outside it is a
+ * protocol error. See `docs/PROTOCOL.md`.
  *
  * @module
  */
 
+import { OPERATIONS } from "./compute.ts";
 import type { ErrorCode } from "./errors.ts";
-import type { Infer, Schema } from "./schema.ts";
+import type { Infer, Shape } from "./schema.ts";
 
 const device = { name: "string", since: "string", ip: "string", udpPort: "int" } as const;
 
 /**
- * A UVF receiver's address and a file ticket signed with its key (see `docs/P2P.md`),
- * given to the sender.
+ * A one-time transfer ticket (see `docs/P2P.md`, "Tickets"): `kind` says what it
+ * introduces, and only file transfers exist today. Its type is the one `p2p/ticket.ts`
+ * signs and checks (the server passes that type in, the edge passes this one out).
  */
-const peerTicket = {
-  ip: "string",
-  udpPort: "int",
-  ticket: {
-    kind: "string",
-    transferId: "string",
-    from: "string",
-    to: "string",
-    filename: "string",
-    size: "int",
-    expiresAt: "int",
+const ticket = {
+  $tag: "kind",
+  $variants: {
+    file: {
+      transferId: "string",
+      from: "string",
+      to: "string",
+      filename: "string",
+      size: "int",
+      expiresAt: "int",
+    },
   },
-  mac: "string",
 } as const;
+
+/** A UVF receiver's address and a ticket signed with its key, given to the sender. */
+const transferIntroduction = { ip: "string", udpPort: "int", ticket, mac: "string" } as const;
 
 /** Request op → the fields it carries besides `t`, `id` and `op`. */
 export const REQUESTS = {
@@ -37,7 +43,7 @@ export const REQUESTS = {
   udp_port: { port: "int" },
   upload: { fileID: "int", bytes: "int" },
   upload_abort: { upload: "int" },
-  compute: { fileID: "int", operation: "string" },
+  compute: { fileID: "int", operation: { $oneOf: OPERATIONS } },
   delete: { fileID: "int" },
   devices: {},
   uvf: { to: "string", filename: "string", size: "int" },
@@ -52,20 +58,20 @@ export const REQUESTS = {
   private_answer: { device: "string", accept: "bool" },
   stopprivate: { device: "string" },
   logout: {},
-} as const satisfies Record<string, Schema>;
+} as const satisfies Record<string, Shape>;
 
 /** Request op → the fields of its successful result besides `t`, `id` and `ok`. */
 export const RESULTS = {
   hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int" },
-  login: { ticketKey: "string", registered: "bool?" },
+  login: { ticketKey: "string", registered: { $optional: "bool" } },
   udp_port: {},
   upload: { fileID: "int", dataAmount: "int" },
   upload_abort: {},
-  compute: { op: "string", result: "string" },
+  compute: { op: { $oneOf: OPERATIONS }, result: "string" },
   delete: { fileID: "int", dataAmount: "int" },
   devices: { devices: [device] },
-  uvf: peerTicket,
-  message: { delivery: "string" },
+  uvf: transferIntroduction,
+  message: { delivery: { $oneOf: ["online", "stored"] } },
   broadcast: { delivered: "int", refused: "int" },
   ack: {},
   whoelse: { devices: "string[]" },
@@ -76,17 +82,37 @@ export const RESULTS = {
   private_answer: { device: "string", accept: "bool" },
   stopprivate: { device: "string" },
   logout: {},
-} as const satisfies { [K in keyof typeof REQUESTS]: Schema };
+} as const satisfies { [K in keyof typeof REQUESTS]: Shape };
 
 /** Push event → its fields besides `t` and `event`. */
 export const PUSHES = {
-  presence: { device: "string", state: "string" },
-  message: { from: "string", text: "string", kind: "string", id: "int?", sentAt: "int?" },
-  private: { device: "string", state: "string", reason: "string?" },
+  presence: { device: "string", state: { $oneOf: ["online", "offline"] } },
+  /** A message through the server; a stored one (`offline`) must be acknowledged by its id. */
+  message: {
+    $tag: "kind",
+    $variants: {
+      direct: { from: "string", text: "string" },
+      broadcast: { from: "string", text: "string" },
+      offline: { from: "string", text: "string", id: "int", sentAt: "int" },
+    },
+  },
+  /** The life of a private chat; `reason` says why one was declined or ended. */
+  private: {
+    $tag: "state",
+    $variants: {
+      requested: { device: "string" },
+      accepted: { device: "string" },
+      declined: { device: "string", reason: { $optional: { $oneOf: ["blocked"] } } },
+      ended: { device: "string", reason: { $oneOf: ["stopped", "left", "blocked"] } },
+    },
+  },
   /** An accepted private chat: the partner, its address, the chat id and secret (base64). */
   peer: { device: "string", ip: "string", udpPort: "int", chatId: "string", secret: "string" },
-  logout: { reason: "string", message: "string" },
-} as const satisfies Record<string, Schema>;
+  logout: {
+    reason: { $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy"] },
+    message: "string",
+  },
+} as const satisfies Record<string, Shape>;
 
 /** Names of requests. */
 export type Op = keyof typeof REQUESTS;
@@ -99,6 +125,8 @@ export type RequestArgs<O extends Op> = Infer<typeof REQUESTS[O]>;
 export type ResultFields<O extends Op> = Infer<typeof RESULTS[O]>;
 /** The fields of push `E`. */
 export type PushFields<E extends PushEvent> = Infer<typeof PUSHES[E]>;
+/** What a UVF sender is given: the receiver's address and a signed ticket. */
+export type TransferIntroduction = ResultFields<"uvf">;
 
 /** A request on the wire. */
 export type Request = { [O in Op]: { t: "req"; id: number; op: O } & RequestArgs<O> }[Op];

@@ -8,11 +8,30 @@
 export { decodeMessage, encodeMessage } from "./codec.ts";
 export { compute, type Operation, OPERATIONS } from "./compute.ts";
 export {
+  AlreadyActiveError,
+  BadArgumentsError,
+  BadCredentialsError,
+  BlockedError,
+  BusyError,
+  ERROR_CLASSES,
   ERROR_CODES,
   type ErrorCode,
   FrameTooLargeError,
+  InternalError,
+  InvalidDataError,
+  IoError,
+  NotFoundError,
+  NotLoggedInError,
+  OfflineError,
   ProtocolError,
-  RemoteError,
+  ProtocolViolationError,
+  RequestError,
+  type RequestErrorClass,
+  requestErrorOf,
+  RequestTimeoutError,
+  SelfTargetError,
+  TooLargeError,
+  UnsupportedVersionError,
 } from "./errors.ts";
 export { encodeDataFrame, encodeMessageFrame, type Frame, FrameDecoder } from "./frame.ts";
 export * as limits from "./limits.ts";

@@ -27,7 +27,7 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { EdgeConnection } from "../client/connection.ts";
-import { RemoteError } from "../protocol/errors.ts";
+import { BusyError, NotFoundError, RequestError } from "../protocol/errors.ts";
 import type { Push } from "../protocol/messages.ts";
 import { ACCOUNTS, ServerProcess } from "../tests/_helpers/server_process.ts";
 
@@ -230,7 +230,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
                 );
               }
             } catch (error) {
-              if (error instanceof RemoteError || !killed) {
+              if (error instanceof RequestError || !killed) {
                 fail(`DTE ${device} ${fileID}: ${error}`);
               }
               return;
@@ -244,8 +244,8 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
               await conn.request("delete", { fileID });
               fail(`DTE ${device} ${fileID} of a file that does not exist succeeded`);
             } catch (error) {
-              if (!(error instanceof RemoteError) && killed) return;
-              if (!(error instanceof RemoteError) || error.code !== "not_found") {
+              if (!(error instanceof RequestError) && killed) return;
+              if (!(error instanceof NotFoundError)) {
                 fail(`DTE of a missing file: ${error}`);
               }
             }
@@ -261,7 +261,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
                 fail(`UED ${device} ${fileID} said ${r.dataAmount} samples, not ${content.count}`);
               }
             } catch (error) {
-              if (error instanceof RemoteError || !killed) {
+              if (error instanceof RequestError || !killed) {
                 fail(`UED ${device} ${fileID}: ${error}`);
               }
               return;
@@ -293,9 +293,9 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
               if (r.delivery === "stored") box.due.add(text);
             }
           } catch (error) {
-            if (error instanceof RemoteError && error.code === "busy") {
+            if (error instanceof BusyError) {
               box.maybe.delete(text);
-            } else if (error instanceof RemoteError || !killed) {
+            } else if (error instanceof RequestError || !killed) {
               fail(`message to ${to}: ${error}`);
             } else {
               return;
@@ -329,7 +329,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
           // The stored messages are pushed before this answer.
           await conn.request("devices", {});
         } catch (error) {
-          if (error instanceof RemoteError || !killed) fail(`login of ${name}: ${error}`);
+          if (error instanceof RequestError || !killed) fail(`login of ${name}: ${error}`);
           return false;
         }
         const texts = batch.map((m) => m.text);
@@ -356,7 +356,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
           try {
             await conn.request("ack", { message: m.id });
           } catch (error) {
-            if (error instanceof RemoteError || !killed) fail(`ack of ${m.text}: ${error}`);
+            if (error instanceof RequestError || !killed) fail(`ack of ${m.text}: ${error}`);
             return false;
           }
           box.maybe.delete(m.text);
@@ -366,7 +366,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
         try {
           await conn.request("logout", {});
         } catch (error) {
-          if (error instanceof RemoteError || !killed) fail(`logout of ${name}: ${error}`);
+          if (error instanceof RequestError || !killed) fail(`logout of ${name}: ${error}`);
           return false;
         }
         await conn.closed;
@@ -576,7 +576,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
                 fail(`SCS ${device} ${fileID} ${operation} is ${r.result}, expected ${want}`);
               }
             } catch (error) {
-              if (!(error instanceof RemoteError) || state || error.code !== "not_found") {
+              if (!(error instanceof NotFoundError) || state) {
                 throw error;
               }
             }

@@ -6,7 +6,6 @@
  */
 
 import type { Clock } from "../internal/clock.ts";
-import type { ErrorCode } from "../protocol/errors.ts";
 import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
 import type { PrivateChats } from "./private_chats.ts";
@@ -89,15 +88,4 @@ export interface CommandContext {
   openStream(id: number, sink: StreamSink): void;
   /** Stops routing stream `id` to `sink`; frames still in flight for it are dropped. */
   closeStream(id: number, sink: StreamSink): void;
-}
-
-/** A command that failed in a way the client is told about. */
-export class CommandError extends Error {
-  override name = "CommandError";
-  readonly code: ErrorCode;
-
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

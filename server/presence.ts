@@ -7,13 +7,14 @@
  */
 
 import { encodeMessage } from "../protocol/codec.ts";
+import type { PushFields } from "../protocol/messages.ts";
 import type { ServerContext } from "./context.ts";
 
 /** Tells the others that `device` went online or offline. */
 export function announcePresence(
   server: Pick<ServerContext, "active" | "store">,
   device: string,
-  state: "online" | "offline",
+  state: PushFields<"presence">["state"],
 ): void {
   const hidden = server.store.blockedBy(device);
   const frame = encodeMessage({ t: "push", event: "presence", device, state });

@@ -40,9 +40,10 @@
  */
 
 import { basename, join } from "node:path";
+import { IoError } from "../protocol/errors.ts";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
 import type { SampleAggregates } from "../protocol/samples.ts";
-import { CommandError, type ServerContext } from "./context.ts";
+import type { ServerContext } from "./context.ts";
 import { type DataDir, statOrUndefined, syncDirectory } from "./data_dir.ts";
 import {
   type PendingDelete,
@@ -89,7 +90,7 @@ export class RecoveryError extends StoreError {
  * Moves a finished upload into place, records it and logs it, in the journalled order of
  * the module table. Waits for any other change to the same file first.
  *
- * @throws {CommandError} `io` with a sentence saying whether the file was stored.
+ * @throws {IoError} with a sentence saying whether the file was stored.
  */
 export function commitUpload(target: CommitTarget, upload: UploadCommit): Promise<void> {
   const { dataDir, store } = target;
@@ -115,11 +116,9 @@ export function commitUpload(target: CommitTarget, upload: UploadCommit): Promis
       await onDisk(() => Deno.remove(upload.temp)).catch(() => {});
       // Left behind, the row is rolled back later: the final name lacks its inode.
       await bestEffort(store.dropPendingUpload(device, fileID));
-      throw new CommandError(
-        "io",
-        `the server could not store file ${fileID}: ${describeIoError(error)}`,
-        { cause: error },
-      );
+      throw new IoError(`the server could not store file ${fileID}: ${describeIoError(error)}`, {
+        cause: error,
+      });
     }
     // Committed: from here on, recovery finishes whatever is cut short.
     try {
@@ -130,7 +129,7 @@ export function commitUpload(target: CommitTarget, upload: UploadCommit): Promis
     } catch (error) {
       // Let SCS answer for the file now in place; the journal row stays for recovery.
       await bestEffort(store.putFile(record));
-      throw new CommandError("io", `file ${fileID} is stored, but ${unfinished(error)}`, {
+      throw new IoError(`file ${fileID} is stored, but ${unfinished(error)}`, {
         cause: error,
       });
     }
@@ -148,7 +147,7 @@ function unfinished(error: unknown): string {
  * other change to the same file first.
  *
  * @returns the record of the deleted file, or `undefined` when there was none.
- * @throws {CommandError} `io` with a sentence saying whether the file was deleted.
+ * @throws {IoError} with a sentence saying whether the file was deleted.
  */
 export function commitDelete(
   target: CommitTarget,
@@ -172,18 +171,16 @@ export function commitDelete(
       };
       await store.beginDelete(pending);
     } catch (error) {
-      throw new CommandError(
-        "io",
-        `the server could not delete file ${fileID}: ${describeIoError(error)}`,
-        { cause: error },
-      );
+      throw new IoError(`the server could not delete file ${fileID}: ${describeIoError(error)}`, {
+        cause: error,
+      });
     }
     // Committed: the record is gone; recovery finishes the rest if cut short.
     try {
       await finishDelete(dataDir, pending);
       await store.dropPendingDelete(device, fileID);
     } catch (error) {
-      throw new CommandError("io", `file ${fileID} is deleted, but ${unfinished(error)}`, {
+      throw new IoError(`file ${fileID} is deleted, but ${unfinished(error)}`, {
         cause: error,
       });
     }
@@ -276,8 +273,7 @@ async function settleLeftovers(target: CommitTarget, device: string, fileID: num
     const del = store.pendingDelete(device, fileID);
     if (del) log(`recovery: ${await settleDelete(target, del)}`);
   } catch (error) {
-    throw new CommandError(
-      "io",
+    throw new IoError(
       `the server could not finish an earlier change to file ${fileID}: ${describeIoError(error)}`,
       { cause: error },
     );

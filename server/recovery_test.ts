@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SampleAggregator } from "../protocol/samples.ts";
-import { CommandError } from "./context.ts";
+import { IoError } from "../protocol/errors.ts";
 import { DataDir } from "./data_dir.ts";
 import { commitDelete, type CommitTarget, commitUpload, recoverDataDir } from "./recovery.ts";
 import { Store, type StoredFile } from "./store.ts";
@@ -293,7 +293,7 @@ Deno.test("commit: an upload that fails before its rename stores nothing and kee
   await assert.rejects(
     commitUpload(f.target, { ...upload, uploadedAt: T0 + 1 }),
     (e) =>
-      e instanceof CommandError && e.code === "io" &&
+      e instanceof IoError &&
       /^the server could not store file 2: /.test(e.message),
   );
   assert.deepEqual(f.store.getFile("watch1", 2), old);
@@ -312,7 +312,7 @@ Deno.test("commit: an upload that fails after its rename is finished by the next
       await assert.rejects(
         commitUpload(f.target, { ...upload, uploadedAt: T0 }),
         (e) =>
-          e instanceof CommandError && e.code === "io" &&
+          e instanceof IoError &&
           /^file 3 is stored, but the server could not finish recording it/.test(e.message),
       );
       assert.equal(f.store.pendingUploads().length, 1);
@@ -348,7 +348,7 @@ Deno.test("commit: a delete that fails after forgetting the record is finished a
   await assert.rejects(
     commitDelete(f.target, { device: "watch1", fileID: 4, deletedAt: T0 }),
     (e) =>
-      e instanceof CommandError && e.code === "io" &&
+      e instanceof IoError &&
       /^file 4 is deleted, but the server could not finish/.test(e.message),
   );
   assert.equal(f.store.getFile("watch1", 4), undefined);

@@ -6,10 +6,10 @@
  * @module
  */
 
+import { BadArgumentsError, BadCredentialsError } from "../protocol/errors.ts";
 import { MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 import { BAD_CREDENTIALS_MESSAGE } from "./auth.ts";
 import { AccountExistsError, appendAccount } from "./credentials.ts";
-import { CommandError } from "./context.ts";
 import { hashPassword } from "./password_hash.ts";
 
 /** Why a chosen password cannot be stored, or `undefined` when it can. */
@@ -27,8 +27,8 @@ export function newPasswordProblem(password: string): string | undefined {
 /**
  * Creates the account `name` with `password`.
  *
- * @throws {CommandError} `bad_args` for an unusable password, `already_active` when the
- *   name was registered meanwhile.
+ * @throws {BadArgumentsError} for an unusable password.
+ * @throws {BadCredentialsError} when the name was registered meanwhile.
  */
 export async function registerAccount(
   credentialsPath: string,
@@ -36,12 +36,12 @@ export async function registerAccount(
   password: string,
 ): Promise<void> {
   const problem = newPasswordProblem(password);
-  if (problem) throw new CommandError("bad_args", `cannot register ${name}: ${problem}`);
+  if (problem) throw new BadArgumentsError(`cannot register ${name}: ${problem}`);
   try {
     await appendAccount(credentialsPath, name, await hashPassword(password));
   } catch (error) {
     if (error instanceof AccountExistsError) {
-      throw new CommandError("bad_credentials", BAD_CREDENTIALS_MESSAGE);
+      throw new BadCredentialsError(BAD_CREDENTIALS_MESSAGE);
     }
     throw error;
   }

@@ -33,13 +33,13 @@ import type { ServerSettings } from "./context.ts";
 import { CREDENTIALS_FILE_MODE, CredentialsFile } from "./credentials.ts";
 import { DataDir, statOrUndefined } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
-import { hashParamsFromEnv } from "./password_hash.ts";
+import { HASH_PROFILE_ENV, hashParamsFromEnv } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { describeIoError, recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
-import { Store } from "./store.ts";
+import { Store, StoreError } from "./store.ts";
 import { UploadTurns } from "./upload_turns.ts";
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
@@ -116,12 +116,12 @@ export interface IotServer extends AsyncDisposable {
 /**
  * Starts a server.
  *
- * @throws {RangeError} on an option out of range or an unknown `IOTNET_HASH_PROFILE`.
- * @throws {StartupError} when the data directory cannot be used or another server holds it
- *   (`DataDirInUseError`), the credentials file cannot be read, or the address cannot be
- *   listened on.
- * @throws {StoreError} when the database cannot be used, or (as its subclass
- *   `RecoveryError`) when the data directory cannot be made consistent.
+ * @throws {RangeError} on an option out of range (the caller's mistake).
+ * @throws {StartupError} when what the server finds around it does not let it start: an
+ *   unknown `IOTNET_HASH_PROFILE`, a data directory it cannot use or that another server
+ *   holds (`DataDirInUseError`), a credentials file it cannot read, a database it cannot
+ *   use or a data directory it cannot make consistent (with the `StoreError` or
+ *   `RecoveryError` as `cause`), an address it cannot listen on.
  * @example
  * ```ts ignore
  * import { startServer } from "./server.ts";
@@ -130,9 +130,24 @@ export interface IotServer extends AsyncDisposable {
  * ```
  */
 export async function startServer(options: ServerOptions): Promise<IotServer> {
+  try {
+    return await start(options);
+  } catch (error) {
+    // The database's errors say what is wrong with it and what to do; to whoever starts
+    // the server they are one more reason it cannot start.
+    if (error instanceof StoreError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+async function start(options: ServerOptions): Promise<IotServer> {
   const settings = resolveSettings(options);
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
-  hashParamsFromEnv();
+  try {
+    hashParamsFromEnv();
+  } catch (error) {
+    throw new StartupError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`, { cause: error });
+  }
   const clock = options.clock ?? systemClock;
   const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout);
   const print = options.log ?? ((line: string) => stdoutLog!.line(line));
@@ -330,6 +345,7 @@ async function readCredentials(
       throw new StartupError(
         `credentials file ${path} does not exist; create it with one ` +
           "`name password` line per device, or pass --credentials",
+        { cause: error },
       );
     }
     throw new StartupError(
@@ -354,6 +370,7 @@ function listen(settings: ServerSettings): Deno.TcpListener {
     if (error instanceof Deno.errors.AddrInUse) {
       throw new StartupError(
         `${where}: the port is in use; stop what uses it or pick another port (0 picks a free one)`,
+        { cause: error },
       );
     }
     throw new StartupError(`${where}: ${describeIoError(error)}; check --host and the port`, {

@@ -27,7 +27,18 @@
  */
 
 import { decodeMessage, encodeMessage, encodeResponse } from "../protocol/codec.ts";
-import { FrameTooLargeError, ProtocolError } from "../protocol/errors.ts";
+import {
+  AlreadyActiveError,
+  BadArgumentsError,
+  BusyError,
+  FrameTooLargeError,
+  IoError,
+  NotLoggedInError,
+  ProtocolError,
+  RequestError,
+  requestErrorOf,
+  UnsupportedVersionError,
+} from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame.ts";
 import {
   CONCURRENT_UPLOADS,
@@ -41,7 +52,7 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
-import type { Message, Push, Request, RequestArgs } from "../protocol/messages.ts";
+import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
 import { BufferPool } from "../internal/buffer_pool.ts";
 import type { TimerId } from "../internal/clock.ts";
 import type { AdmissionSlot } from "./admission.ts";
@@ -50,12 +61,7 @@ import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import { registerAccount } from "./registration.ts";
-import {
-  type CommandContext,
-  CommandError,
-  type ServerContext,
-  type StreamSink,
-} from "./context.ts";
+import type { CommandContext, ServerContext, StreamSink } from "./context.ts";
 import type { UploadTurn } from "./upload_turns.ts";
 
 /** Where a session is in its life. */
@@ -85,9 +91,20 @@ export interface SessionConn {
   close(): void;
 }
 
-/** A request the session's phase does not allow (out of turn); strangers get a few. */
-class OutOfTurnError extends CommandError {
+/**
+ * A request the session's phase does not allow (out of turn): carries the refusal the
+ * request is answered with, and marks it, as strangers get only a few.
+ */
+class OutOfTurnError extends Error {
   override name = "OutOfTurnError";
+  /** What the request is answered with. */
+  readonly refusal: RequestError;
+
+  /** @param refusal what the request is answered with. */
+  constructor(refusal: RequestError) {
+    super(refusal.message, { cause: refusal });
+    this.refusal = refusal;
+  }
 }
 
 /** What a handler asks of the session once its reply is queued: close, maybe saying why. */
@@ -376,7 +393,7 @@ export class Session {
     }
   }
 
-  #expire(reason: string, message: string): void {
+  #expire(reason: PushFields<"logout">["reason"], message: string): void {
     this.push({ t: "push", event: "logout", reason, message });
     void this.close(message);
   }
@@ -393,10 +410,9 @@ export class Session {
       const result = await this.#handle(request);
       this.#queue(encodeResponse(request.id, result));
     } catch (error) {
-      this.#pushFailure(request, error);
-      if (error instanceof OutOfTurnError && this.#state.phase !== "active") {
-        this.#countRefusalBeforeLogin();
-      }
+      const outOfTurn = error instanceof OutOfTurnError;
+      this.#pushFailure(request, outOfTurn ? error.refusal : error);
+      if (outOfTurn && this.#state.phase !== "active") this.#countRefusalBeforeLogin();
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
     if (request.op === "udp_port" && this.#state.phase === "active") {
@@ -430,7 +446,7 @@ export class Session {
   #pushFailure(request: Request, error: unknown): void {
     // Requests read before a close are answered by nobody, and logged by nobody.
     if (this.#state.phase === "closed") return;
-    if (error instanceof CommandError) {
+    if (error instanceof RequestError) {
       if (request.op !== "login") {
         this.#host.log(
           `${this.device ?? this.ip}: ${request.op} refused (${error.code}): ${error.message}`,
@@ -483,19 +499,17 @@ export class Session {
         );
     }
     throw new OutOfTurnError(
-      "not_logged_in",
-      `${request.op} is not allowed before login completes`,
+      new NotLoggedInError(`${request.op} is not allowed before login completes`),
     );
   }
 
   #hello(request: RequestArgs<"hello">): Record<string, unknown> {
     if (this.#state.phase !== "greeting") {
-      throw new OutOfTurnError("bad_args", "hello was already sent");
+      throw new OutOfTurnError(new BadArgumentsError("hello was already sent"));
     }
     if (request.protocol !== PROTOCOL_NAME || request.version !== PROTOCOL_VERSION) {
       this.#closeAfterReply = { reason: "spoke an unsupported protocol version" };
-      throw new CommandError(
-        "unsupported_version",
+      throw new UnsupportedVersionError(
         `this server speaks ${PROTOCOL_NAME} version ${PROTOCOL_VERSION}, not ` +
           `${request.protocol} version ${request.version}; update the edge program`,
       );
@@ -510,11 +524,13 @@ export class Session {
 
   async #login(request: RequestArgs<"login">): Promise<Record<string, unknown>> {
     if (this.#state.phase !== "authenticating") {
-      throw new OutOfTurnError("bad_args", "login is only allowed once, right after hello");
+      throw new OutOfTurnError(
+        new BadArgumentsError("login is only allowed once, right after hello"),
+      );
     }
     const { name, password } = request;
     if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
-      throw new CommandError("bad_args", `password is longer than ${MAX_PASSWORD_BYTES} bytes`);
+      throw new BadArgumentsError(`password is longer than ${MAX_PASSWORD_BYTES} bytes`);
     }
     // A second login cannot overlap this one while the check runs.
     this.#state = { phase: "checking" };
@@ -527,8 +543,7 @@ export class Session {
       if (registering) {
         const waitMs = host.registrations.take(this.ip);
         if (waitMs > 0) {
-          throw new CommandError(
-            "busy",
+          throw new BusyError(
             `too many new accounts from ${this.ip} (at most ${host.registrations.perMinute} ` +
               `a minute); try again in ${Math.ceil(waitMs / 1000)} s`,
           );
@@ -540,15 +555,15 @@ export class Session {
     } finally {
       if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
     }
-    if (this.state.phase === "closed") throw new CommandError("io", "connection closed");
+    if (this.state.phase === "closed") throw new IoError("connection closed");
     const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
     if (!outcome.ok) {
       this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
-      throw new CommandError(outcome.code, outcome.message);
+      throw requestErrorOf(outcome.code, outcome.message);
     }
     if (!this.#host.active.claim(name)) {
       this.#host.log(`refused second login of ${name} from ${this.ip}`);
-      throw new CommandError("already_active", `${name} is already logged in from another edge`);
+      throw new AlreadyActiveError(`${name} is already logged in from another edge`);
     }
     this.#state = { phase: "registering", device: name };
     this.#admission.loggedIn();
@@ -559,10 +574,12 @@ export class Session {
   #registerUdpPort(request: RequestArgs<"udp_port">): Record<string, unknown> {
     const state = this.#state;
     if (state.phase !== "registering") {
-      throw new OutOfTurnError("bad_args", "udp_port is only allowed once, right after login");
+      throw new OutOfTurnError(
+        new BadArgumentsError("udp_port is only allowed once, right after login"),
+      );
     }
     if (request.port < 1 || request.port > 65535) {
-      throw new CommandError("bad_args", `UDP port must be 1..65535, not ${request.port}`);
+      throw new BadArgumentsError(`UDP port must be 1..65535, not ${request.port}`);
     }
     if (this.#loginTimer !== undefined) this.#host.clock.clearTimeout(this.#loginTimer);
     this.#loginTimer = undefined;
@@ -606,11 +623,10 @@ export class Session {
       ip: this.ip,
       openStream: (id, sink) => {
         if (this.#streams.has(id) || this.#abandoned.has(id)) {
-          throw new CommandError("bad_args", `stream ${id} is already open`);
+          throw new BadArgumentsError(`stream ${id} is already open`);
         }
         if (this.#streams.size >= MAX_OPEN_UPLOADS) {
-          throw new CommandError(
-            "busy",
+          throw new BusyError(
             `this connection already has ${MAX_OPEN_UPLOADS} uploads open, the most allowed; ` +
               "wait for one to finish",
           );

@@ -19,8 +19,9 @@ function assertOneLineFailure(
 /** Runs `iotnet <args>`, which must exit by itself within 20 s (a server that starts does not). */
 async function runToExit(
   args: string[],
+  hashProfile = "fast",
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = iotnetCommand(args, { env: { IOTNET_HASH_PROFILE: "fast" } }).spawn();
+  const child = iotnetCommand(args, { env: { IOTNET_HASH_PROFILE: hashProfile } }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
   try {
     const out = await child.output();
@@ -83,6 +84,19 @@ Deno.test("start-up problems are one line and exit 1: a --host that is no addres
     assertOneLineFailure(
       await runToExit(["server", "0", "3", "--data-dir", dir, "--credentials", dir]),
       /^iotnet: cannot read the credentials file .*: .*; /,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an unknown IOTNET_HASH_PROFILE stops the server at start: one line naming the variable, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "credentials.txt"), "watch1 pw1\n");
+    assertOneLineFailure(
+      await runToExit(["server", "0", "3", "--data-dir", dir], "turbo"),
+      /^iotnet: IOTNET_HASH_PROFILE: unknown password hash profile "turbo"; use one of standard, fast$/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -115,6 +115,8 @@ Deno.test("requests before login are refused and a wrong protocol version is tur
     hello.message,
     new RegExp(`speaks iotnet version ${PROTOCOL_VERSION}, not iotnet version 99`),
   );
+  // Closed right after the reply, not at the login deadline.
+  await server.waitForLog(/spoke an unsupported protocol version/, 10_000);
   await old.drainUntilClosed();
 });
 

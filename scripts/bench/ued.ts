@@ -60,7 +60,7 @@ export async function runUedBench(): Promise<string> {
     for (let i = 0; i < 3; i++) socatTimes.push(await socatCopy(big, join(work, "socat-copy.txt")));
 
     const scsTimes: number[] = [];
-    const ops = ["SUM", "AVERAGE", "MAX", "MIN"];
+    const ops = ["SUM", "AVERAGE", "MAX", "MIN"] as const;
     for (let i = 0; i < SCS_ROUNDS; i++) {
       const operation = ops[i % 4]!;
       scsTimes.push(await timed(() => connection.request("compute", { fileID: 1, operation })));

@@ -8,7 +8,8 @@
 
 import { encodeMessage } from "../../protocol/codec.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { type CommandContext, CommandError } from "../context.ts";
+import { BadArgumentsError } from "../../protocol/errors.ts";
+import type { CommandContext } from "../context.ts";
 import { checkOtherDevice } from "./peer_names.ts";
 
 /**
@@ -24,7 +25,7 @@ export async function block(
   await checkOtherDevice(ctx, device);
   const { store, log, privateChats, active } = ctx.server;
   if (!(await store.addBlock(ctx.device, device))) {
-    throw new CommandError("bad_args", `${device} is already blocked`);
+    throw new BadArgumentsError(`${device} is already blocked`);
   }
   for (const request of privateChats.cancelRequests(ctx.device, device, ctx.server.clock.now())) {
     active.get(device)?.deliver(
@@ -60,7 +61,7 @@ export async function unblock(
   const { device } = args;
   await checkOtherDevice(ctx, device);
   if (!(await ctx.server.store.removeBlock(ctx.device, device))) {
-    throw new CommandError("bad_args", `${device} is not blocked`);
+    throw new BadArgumentsError(`${device} is not blocked`);
   }
   ctx.server.log(`${ctx.device} unblocked ${device}`);
   return { device };

@@ -4,9 +4,10 @@
  * @module
  */
 
-import { compute as computeOperation, isOperation, OPERATIONS } from "../../protocol/compute.ts";
+import { compute as computeOperation } from "../../protocol/compute.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { type CommandContext, CommandError } from "../context.ts";
+import { NotFoundError } from "../../protocol/errors.ts";
+import type { CommandContext } from "../context.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `compute`. */
@@ -16,12 +17,9 @@ export function compute(
 ): Promise<ResultFields<"compute">> {
   const { fileID, operation } = args;
   checkFileID(fileID);
-  if (!isOperation(operation)) {
-    throw new CommandError("bad_args", `operation must be one of ${OPERATIONS.join(", ")}`);
-  }
   const file = ctx.server.store.getFile(ctx.device, fileID);
   if (!file) {
-    throw new CommandError("not_found", `file ${fileID} has not been uploaded by ${ctx.device}`);
+    throw new NotFoundError(`file ${fileID} has not been uploaded by ${ctx.device}`);
   }
   const result = computeOperation(operation, file);
   ctx.server.log(`${ctx.device} computed ${operation} on file ${fileID}: ${result}`);

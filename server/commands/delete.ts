@@ -5,7 +5,8 @@
  */
 
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { type CommandContext, CommandError } from "../context.ts";
+import { NotFoundError } from "../../protocol/errors.ts";
+import type { CommandContext } from "../context.ts";
 import { commitDelete } from "../recovery.ts";
 import { checkFileID } from "./file_id.ts";
 
@@ -25,7 +26,7 @@ export async function deleteFile(
     deletedAt: clock.now(),
   });
   if (!file) {
-    throw new CommandError("not_found", `file ${fileID} has not been uploaded by ${ctx.device}`);
+    throw new NotFoundError(`file ${fileID} has not been uploaded by ${ctx.device}`);
   }
   log(`${ctx.device} deleted file ${fileID}`);
   return { fileID, dataAmount: file.count };

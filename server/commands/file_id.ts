@@ -5,14 +5,11 @@
  */
 
 import { MAX_FILE_ID } from "../../protocol/limits.ts";
-import { CommandError } from "../context.ts";
+import { BadArgumentsError } from "../../protocol/errors.ts";
 
-/** @throws {CommandError} `bad_args` when `fileID` is not an integer 0..MAX_FILE_ID. */
+/** @throws {BadArgumentsError} when `fileID` is not an integer 0..MAX_FILE_ID. */
 export function checkFileID(fileID: number): void {
   if (fileID < 0 || fileID > MAX_FILE_ID) {
-    throw new CommandError(
-      "bad_args",
-      `file ID must be an integer 0..${MAX_FILE_ID}, not ${fileID}`,
-    );
+    throw new BadArgumentsError(`file ID must be an integer 0..${MAX_FILE_ID}, not ${fileID}`);
   }
 }

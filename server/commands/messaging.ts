@@ -8,7 +8,8 @@
 
 import { encodeMessage } from "../../protocol/codec.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { type CommandContext, CommandError } from "../context.ts";
+import { BlockedError, BusyError, NotFoundError } from "../../protocol/errors.ts";
+import type { CommandContext } from "../context.ts";
 import { checkOtherDevice, checkText } from "./peer_names.ts";
 
 /** Handles `message`. */
@@ -23,7 +24,7 @@ export async function message(
   // Before anything that depends on whether `to` is online (`delivery`, a full mailbox).
   if (store.isBlocked(to, ctx.device)) {
     log(`${ctx.device}: message to ${to} refused (blocked)`);
-    throw new CommandError("blocked", `${to} has blocked you; your message was not delivered`);
+    throw new BlockedError(`${to} has blocked you; your message was not delivered`);
   }
   const target = active.get(to);
   if (target) {
@@ -44,8 +45,7 @@ export async function message(
     },
   );
   if ("full" in stored) {
-    throw new CommandError(
-      "busy",
+    throw new BusyError(
       stored.full === "sender"
         ? `${to} is offline and you already have the most messages waiting for it that one ` +
           `sender may leave (${settings.maxOfflineMessagesPerSender} or ` +
@@ -99,7 +99,7 @@ export async function ack(
 ): Promise<ResultFields<"ack">> {
   // Durable before the reply: an acknowledged message never comes again.
   if (!(await ctx.server.store.deleteMessage(ctx.device, args.message))) {
-    throw new CommandError("not_found", `no stored message ${args.message} for ${ctx.device}`);
+    throw new NotFoundError(`no stored message ${args.message} for ${ctx.device}`);
   }
   return {};
 }

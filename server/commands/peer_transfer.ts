@@ -15,7 +15,8 @@ import {
 } from "../../p2p/ticket.ts";
 import { MAX_NAME_BYTES, TRANSFER_TICKET_TTL_MS } from "../../protocol/limits.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { type CommandContext, CommandError } from "../context.ts";
+import { BadArgumentsError, BlockedError } from "../../protocol/errors.ts";
+import type { CommandContext } from "../context.ts";
 import { checkOtherDevice } from "./peer_names.ts";
 import { onlinePeer } from "./private_chat.ts";
 
@@ -46,10 +47,9 @@ export async function uvf(
 ): Promise<ResultFields<"uvf">> {
   const { to, filename, size } = args;
   checkFileName(filename);
-  if (size < 0) throw new CommandError("bad_args", "size must not be negative");
+  if (size < 0) throw new BadArgumentsError("size must not be negative");
   if (size > MAX_FILE_BYTES) {
-    throw new CommandError(
-      "bad_args",
+    throw new BadArgumentsError(
       `size ${size} is over the ${MAX_FILE_BYTES}-byte largest file a transfer can announce`,
     );
   }
@@ -57,7 +57,7 @@ export async function uvf(
   // Blocked before offline: the answer must not tell a blocked device whether its
   // blocker is online.
   if (ctx.server.store.isBlocked(to, ctx.device)) {
-    throw new CommandError("blocked", `${to} has blocked you; the file cannot be sent`);
+    throw new BlockedError(`${to} has blocked you; the file cannot be sent`);
   }
   const target = onlinePeer(ctx, to);
   const signed = await signTicket(target.ticketKey, {
@@ -73,22 +73,18 @@ export async function uvf(
   return { ip: target.ip, udpPort: target.udpPort, ticket: signed.ticket, mac: signed.mac };
 }
 
-/** @throws {CommandError} `bad_args` for a file name no ticket can carry. */
+/** @throws {BadArgumentsError} for a file name no ticket can carry. */
 function checkFileName(filename: string): void {
   if (filename.length === 0 || filename.length > MAX_TICKET_FILENAME_CHARS) {
-    throw new CommandError(
-      "bad_args",
-      `file name must be 1..${MAX_TICKET_FILENAME_CHARS} characters`,
-    );
+    throw new BadArgumentsError(`file name must be 1..${MAX_TICKET_FILENAME_CHARS} characters`);
   }
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(filename)) {
-    throw new CommandError("bad_args", "file name may not contain control characters");
+    throw new BadArgumentsError("file name may not contain control characters");
   }
   const bytes = jsonBytes(filename);
   if (bytes > MAX_UVF_FILENAME_BYTES) {
-    throw new CommandError(
-      "bad_args",
+    throw new BadArgumentsError(
       `file name is too long: it takes ${bytes} bytes in a transfer ticket, which holds ` +
         `${MAX_UVF_FILENAME_BYTES}; use a shorter name`,
     );

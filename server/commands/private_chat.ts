@@ -11,9 +11,15 @@
 import { encodeMessage } from "../../protocol/codec.ts";
 import { PRIVATE_REQUEST_TIMEOUT_MS } from "../../protocol/limits.ts";
 import type { Push, RequestArgs, ResultFields } from "../../protocol/messages.ts";
+import {
+  BadArgumentsError,
+  BlockedError,
+  NotFoundError,
+  OfflineError,
+} from "../../protocol/errors.ts";
 import { newChatSecret } from "../../p2p/chat_keys.ts";
 import type { ActiveDevice } from "../active_devices.ts";
-import { type CommandContext, CommandError } from "../context.ts";
+import type { CommandContext } from "../context.ts";
 import { checkOtherDevice } from "./peer_names.ts";
 
 /** Handles `startprivate`: asks the target, answers at once; the outcome comes as a push. */
@@ -27,11 +33,11 @@ export async function startprivate(
   // Blocked before offline: the answer must not tell a blocked device whether its
   // blocker is online.
   if (store.isBlocked(device, ctx.device)) {
-    throw new CommandError("blocked", `${device} has blocked you; no private chat is possible`);
+    throw new BlockedError(`${device} has blocked you; no private chat is possible`);
   }
   const target = onlinePeer(ctx, device);
   if (privateChats.chatId(ctx.device, device)) {
-    throw new CommandError("bad_args", `you are already in a private chat with ${device}`);
+    throw new BadArgumentsError(`you are already in a private chat with ${device}`);
   }
   privateChats.request(ctx.device, device, clock.now() + PRIVATE_REQUEST_TIMEOUT_MS);
   target.deliver(push({ t: "push", event: "private", device: ctx.device, state: "requested" }));
@@ -40,7 +46,7 @@ export async function startprivate(
 }
 
 /** Handles `private_answer`: the target's yes or no to a request. */
-// deno-lint-ignore require-await -- a handler: its CommandErrors must become rejections
+// deno-lint-ignore require-await -- a handler: its RequestErrors must become rejections
 export async function privateAnswer(
   ctx: CommandContext,
   args: RequestArgs<"private_answer">,
@@ -48,7 +54,7 @@ export async function privateAnswer(
   const { device: requester, accept } = args;
   const { privateChats, clock, log } = ctx.server;
   if (!privateChats.takeRequest(requester, ctx.device, clock.now())) {
-    throw new CommandError("not_found", `there is no open private chat request from ${requester}`);
+    throw new NotFoundError(`there is no open private chat request from ${requester}`);
   }
   const other = onlinePeer(ctx, requester);
   const me = ctx.server.active.get(ctx.device)!;
@@ -74,7 +80,7 @@ export async function stopprivate(
   const { device } = args;
   await checkOtherDevice(ctx, device);
   if (!ctx.server.privateChats.end(ctx.device, device)) {
-    throw new CommandError("not_found", `you are not in a private chat with ${device}`);
+    throw new NotFoundError(`you are not in a private chat with ${device}`);
   }
   ctx.server.active.get(device)?.deliver(
     push({ t: "push", event: "private", device: ctx.device, state: "ended", reason: "stopped" }),
@@ -83,10 +89,10 @@ export async function stopprivate(
   return { device };
 }
 
-/** @throws {CommandError} `offline` when `device` is not online. */
+/** @throws {OfflineError} when `device` is not online. */
 export function onlinePeer(ctx: CommandContext, device: string): ActiveDevice {
   const target = ctx.server.active.get(device);
-  if (!target) throw new CommandError("offline", `${device} is not online`);
+  if (!target) throw new OfflineError(`${device} is not online`);
   return target;
 }
 

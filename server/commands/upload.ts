@@ -13,10 +13,17 @@ import {
   SampleAggregator,
 } from "../../protocol/samples.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
+import {
+  BadArgumentsError,
+  InvalidDataError,
+  IoError,
+  RequestError,
+  TooLargeError,
+} from "../../protocol/errors.ts";
 import { deferred } from "../../internal/deferred.ts";
 import { BufferPool } from "../../internal/buffer_pool.ts";
 import { CONCURRENT_UPLOADS } from "../../protocol/limits.ts";
-import { type CommandContext, CommandError, type StreamSink } from "../context.ts";
+import type { CommandContext, StreamSink } from "../context.ts";
 import { onDisk } from "../disk.ts";
 import { commitUpload, describeIoError } from "../recovery.ts";
 import { checkFileID } from "./file_id.ts";
@@ -31,8 +38,7 @@ export async function upload(
   checkFileID(fileID);
   const { dataDir, clock, log, settings } = ctx.server;
   if (bytes < 0 || bytes > settings.maxUploadBytes) {
-    throw new CommandError(
-      "too_large",
+    throw new TooLargeError(
       `upload of ${bytes} bytes is over the server's ${settings.maxUploadBytes}-byte limit`,
     );
   }
@@ -117,10 +123,7 @@ class UploadSink implements StreamSink {
     this.#received += bytes.length;
     if (this.#received > this.#expected) {
       await this.#fail(
-        new CommandError(
-          "bad_args",
-          `upload sent more than the ${this.#expected} bytes it declared`,
-        ),
+        new BadArgumentsError(`upload sent more than the ${this.#expected} bytes it declared`),
       );
       return false;
     }
@@ -165,7 +168,7 @@ class UploadSink implements StreamSink {
   }
 
   abort(reason: string): Promise<void> {
-    return this.#fail(new CommandError("io", `upload abandoned: ${reason}`));
+    return this.#fail(new IoError(`upload abandoned: ${reason}`));
   }
 
   /**
@@ -222,16 +225,14 @@ class UploadSink implements StreamSink {
       await this.#writing?.catch(() => {});
       await onDisk(() => Deno.remove(this.#temp)).catch(() => {});
     }
-    this.#done.reject(asCommandError(error));
+    this.#done.reject(asRequestError(error));
   }
 }
 
-function asCommandError(error: unknown): CommandError {
-  if (error instanceof CommandError) return error;
-  if (error instanceof InvalidSamplesError) return new CommandError("invalid_data", error.message);
-  return new CommandError(
-    "io",
-    `the server could not store the file: ${describeIoError(error)}`,
-    { cause: error },
-  );
+function asRequestError(error: unknown): RequestError {
+  if (error instanceof RequestError) return error;
+  if (error instanceof InvalidSamplesError) return new InvalidDataError(error.message);
+  return new IoError(`the server could not store the file: ${describeIoError(error)}`, {
+    cause: error,
+  });
 }

@@ -7,11 +7,10 @@
  */
 
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
-import { type CommandContext, CommandError } from "../context.ts";
+import { BadArgumentsError } from "../../protocol/errors.ts";
+import { MAX_SINCE_SECONDS } from "../../protocol/limits.ts";
+import type { CommandContext } from "../context.ts";
 import { visibleDevices } from "../presence.ts";
-
-/** Longest look-back of `whoelsesince`: ten years. */
-const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
 
 /** Handles `whoelse`. */
 export function whoelse(ctx: CommandContext): Promise<ResultFields<"whoelse">> {
@@ -25,7 +24,7 @@ export function whoelsesince(
 ): Promise<ResultFields<"whoelsesince">> {
   const { seconds } = args;
   if (seconds < 0 || seconds > MAX_SINCE_SECONDS) {
-    throw new CommandError("bad_args", `seconds must be 0..${MAX_SINCE_SECONDS}, not ${seconds}`);
+    throw new BadArgumentsError(`seconds must be 0..${MAX_SINCE_SECONDS}, not ${seconds}`);
   }
   const { store, clock } = ctx.server;
   const blockers = store.blockersOf(ctx.device);

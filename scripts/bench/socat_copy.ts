@@ -13,13 +13,13 @@ import { startToolServer } from "./tool_server.ts";
  *
  * @param path the file sent.
  * @param target the file written (created or truncated).
- * @returns the time in milliseconds, and whether the sender succeeded.
+ * @returns the time in milliseconds, or `NaN` and what the sender said when it failed.
  * @throws {ToolServerError} when the receiving socat does not listen.
  */
 export async function socatCopy(
   path: string,
   target: string,
-): Promise<{ ms: number; ok: boolean }> {
+): Promise<{ ms: number; failure?: string }> {
   // One-shot: the receiver exits when the sender closes the connection.
   await using receiver = await startToolServer({
     transport: "tcp",
@@ -35,6 +35,14 @@ export async function socatCopy(
   const sender = await new Deno.Command("socat", {
     args: ["-u", `OPEN:${path}`, `TCP:127.0.0.1:${receiver.port}`],
   }).output();
+  if (!sender.success) {
+    // The receiver may never have had a connection: it is stopped, not waited for.
+    const said = new TextDecoder().decode(sender.stderr).trim();
+    return {
+      ms: NaN,
+      failure: `the socat sender exited with ${sender.code}: ${said || "no message"}`,
+    };
+  }
   await receiver.child.status;
-  return { ms: performance.now() - start, ok: sender.success };
+  return { ms: performance.now() - start };
 }

@@ -60,7 +60,7 @@ export async function runUedBench(): Promise<string> {
     const socatTimes: number[] = [];
     for (let i = 0; i < 3; i++) {
       const copy = await socatCopy(big, join(work, "socat-copy.txt"));
-      if (!copy.ok) throw new Error("the socat sender failed; run the benchmark again");
+      if (copy.failure) throw new Error(copy.failure);
       socatTimes.push(copy.ms);
     }
 

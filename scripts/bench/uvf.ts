@@ -201,8 +201,8 @@ export async function uvfRun(
 async function tcpRun(dir: string, src: string): Promise<Row> {
   const dst = `${dir}/tcp_out.bin`;
   const copy = await socatCopy(src, dst);
-  const ok = copy.ok && (await sha256sum(dst)) === (await sha256sum(src));
-  return { name: "TCP copy (socat)", ms: copy.ms, ok };
+  const ok = !copy.failure && (await sha256sum(dst)) === (await sha256sum(src));
+  return { name: "TCP copy (socat)", ms: copy.ms, ok, ...(copy.failure && { note: copy.failure }) };
 }
 
 /** One windowed TFTP download of `src` (atftpd + atftp, blksize 1428, windowsize 64). */

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { parseCli, usageError } from "./_cli.ts";
 import { runBroadcastBench } from "./bench/broadcast.ts";
 import { runHostileBench } from "./bench/hostile.ts";
 import { runLoadBench } from "./bench/load.ts";
@@ -24,11 +25,15 @@ const SECTIONS: Record<string, { run: () => Promise<string>; heading: string }> 
   hostile: { run: runHostileBench, heading: "## Hostile" },
 };
 
-const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);
+const USAGE = `usage: deno task bench [section...]
+  runs the sections named (all when none: ${Object.keys(SECTIONS).join(", ")}) beside their
+  reference tools and writes docs/BENCHMARKS.md, keeping the sections not run`;
+
+const { positionals } = parseCli(Deno.args, { usage: USAGE, options: {}, positionals: true });
+const chosen = positionals.length > 0 ? positionals : Object.keys(SECTIONS);
 for (const name of chosen) {
   if (!SECTIONS[name]) {
-    console.error(`unknown section ${name}; choose from ${Object.keys(SECTIONS).join(", ")}`);
-    Deno.exit(2);
+    usageError(USAGE, `unknown section ${name}; choose from ${Object.keys(SECTIONS).join(", ")}`);
   }
 }
 

@@ -9,9 +9,16 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { parseCli, usageError } from "./_cli.ts";
+
+const USAGE = `usage: deno task compile [output]
+  builds the iotnet executable into output (default dist/iotnet); set DENORT_BIN to a
+  denort binary of the same Deno version to build offline`;
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const output = Deno.args[0] ?? `${root}dist/iotnet`;
+const { positionals } = parseCli(Deno.args, { usage: USAGE, options: {}, positionals: true });
+if (positionals.length > 1) usageError(USAGE, "name one output file");
+const output = positionals[0] ?? `${root}dist/iotnet`;
 const denort = Deno.env.get("DENORT_BIN");
 console.log(
   denort

@@ -9,10 +9,23 @@
 
 import { fileURLToPath } from "node:url";
 import { startServer } from "../server/mod.ts";
+import { numberOption, parseCli, usageError } from "./_cli.ts";
+
+const USAGE = `usage: deno task demo [port]
+  a demo server on port (default 0: any free one) with two scripted edges; Ctrl-C stops it`;
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const dataDir = `${root}demo`;
-const port = Number(Deno.args[0] ?? 0);
+const { positionals } = parseCli(Deno.args, { usage: USAGE, options: {}, positionals: true });
+if (positionals.length > 1) usageError(USAGE, "name one port");
+const port = numberOption(positionals[0], {
+  name: "<port>",
+  min: 0,
+  max: 65_535,
+  fallback: 0,
+  whole: true,
+  usage: USAGE,
+});
 
 const server = await startServer({
   attempts: 3,

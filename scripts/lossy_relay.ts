@@ -13,43 +13,54 @@
  */
 
 import { startLossyRelay } from "../tests/_helpers/lossy_relay.ts";
+import { numberOption, parseCli, usageError } from "./_cli.ts";
 
-function parse(args: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < args.length; i += 2) {
-    const k = args[i];
-    const v = args[i + 1];
-    if (!k?.startsWith("--") || v === undefined) throw new TypeError(`bad argument near ${k}`);
-    out[k.slice(2)] = v;
-  }
-  return out;
-}
+const USAGE =
+  `usage: deno run -A scripts/lossy_relay.ts --target host:port [--loss p] [--duplicate p]
+    [--reorder p] [--reorder-ms n] [--delay-ms n] [--seed n]
+  rates p are 0..1 (default 0); --reorder-ms default 3, --delay-ms default 0, --seed default 1`;
 
 async function main(): Promise<void> {
-  let a: Record<string, string>;
-  try {
-    a = parse(Deno.args);
-    if (!a.target) throw new TypeError("--target host:port is required");
-  } catch (e) {
-    console.error(
-      `${
-        (e as Error).message
-      }\nusage: lossy_relay.ts --target host:port [--loss p] [--duplicate p] [--reorder p] [--reorder-ms n] [--delay-ms n] [--seed n]`,
-    );
-    Deno.exit(2);
-  }
-  const [hostname, port] = a.target!.split(":");
-  const rate = (k: string) => Number(a[k] ?? 0);
+  const { values: a } = parseCli(Deno.args, {
+    usage: USAGE,
+    options: Object.fromEntries(
+      ["target", "loss", "duplicate", "reorder", "reorder-ms", "delay-ms", "seed"]
+        .map((name) => [name, { type: "string" as const }]),
+    ),
+  });
+  const target = /^(.+):(\d+)$/.exec(a.target ?? "");
+  if (!target) usageError(USAGE, "--target host:port is required");
+  const rate = (name: string) =>
+    numberOption(a[name], { name: `--${name}`, min: 0, max: 1, fallback: 0, usage: USAGE });
   const cfg = {
-    seed: Number(a.seed ?? 1),
+    seed: numberOption(a.seed, {
+      name: "--seed",
+      min: 0,
+      max: 2 ** 32 - 1,
+      fallback: 1,
+      whole: true,
+      usage: USAGE,
+    }),
     loss: rate("loss"),
     duplicate: rate("duplicate"),
     reorder: rate("reorder"),
-    reorderMs: Number(a["reorder-ms"] ?? 3),
-    delayMs: Number(a["delay-ms"] ?? 0),
+    reorderMs: numberOption(a["reorder-ms"], {
+      name: "--reorder-ms",
+      min: 0,
+      max: 60_000,
+      fallback: 3,
+      usage: USAGE,
+    }),
+    delayMs: numberOption(a["delay-ms"], {
+      name: "--delay-ms",
+      min: 0,
+      max: 60_000,
+      fallback: 0,
+      usage: USAGE,
+    }),
   };
   const relay = startLossyRelay({
-    target: { hostname: hostname!, port: Number(port) },
+    target: { hostname: target[1]!, port: Number(target[2]) },
     forward: cfg,
     backward: { ...cfg, seed: cfg.seed + 1 },
   });

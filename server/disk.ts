@@ -16,7 +16,7 @@
  * **The caller resumes in a new task.** Code that runs straight on from a finished file
  * operation keeps sockets waiting: with 8 loops each awaiting a `Deno.stat` and doing
  * 1 ms of work after it, an echo on a socket took 155 ms (p50); with a zero-delay timer
- * between the two, 4.4 ms (`deno run -A scripts/socket_starvation.ts` shows both). So
+ * between the two, 4.4 ms (`deno run -A scripts/experiments/socket_starvation.ts` shows both). So
  * {@linkcode onDisk} hands its result back through a timer whenever other operations are
  * in flight: in the load test SCS p99 fell from 137–216 ms to 65–112 ms over four
  * interleaved runs each, UED unchanged.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { refusingPort } from "./_helpers/bound_ports.ts";
 import { runIotnet } from "./_helpers/iotnet_command.ts";
 
 Deno.test("server refuses attempts outside 1..5 at once, naming the value and range", async () => {
@@ -51,11 +52,9 @@ Deno.test("edge with missing arguments or a bad port is a usage error", async ()
 });
 
 Deno.test("edge that cannot reach the server says so and exits 1", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  await using refusing = await refusingPort();
   const { code, stdout } = await runIotnet(
-    ["edge", "127.0.0.1", String(port), "0", "--json"],
+    ["edge", "127.0.0.1", String(refusing.port), "0", "--json"],
     "a\nb\n",
   );
   assert.equal(code, 1);

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { crashLoop, formatSummary } from "../scripts/crash_test.ts";
+import { crashLoop, formatSummary } from "./_helpers/crash_loop.ts";
 import { appendLogLine } from "../server/text_log.ts";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir } from "./_helpers/wait.ts";
 
 Deno.test("SIGKILL at random moments during uploads, deletes and offline delivery loses nothing acknowledged", async () => {
-  // The same loop as scripts/crash_test.ts, short enough for the suite.
+  // The same loop as scripts/crash_loop.ts, short enough for the suite.
   const summary = await crashLoop({ iterations: 22, seed: 20_260_115 });
   console.log(formatSummary(summary));
   assert.equal(summary.iterations, 22);

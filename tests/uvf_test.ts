@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
+import { waitForBoundPort } from "./_helpers/bound_ports.ts";
 import { type LossConfig, type LossyRelay, startLossyRelay } from "./_helpers/lossy_relay.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir, waitUntil } from "./_helpers/wait.ts";
@@ -25,28 +26,27 @@ async function randomFile(path: string, bytes: number): Promise<void> {
   }
 }
 
-/** A UDP port that was free a moment ago, for a receiver that must sit behind a relay. */
-function freeUdpPort(): number {
-  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  const port = (socket.addr as Deno.NetAddr).port;
-  socket.close();
-  return port;
-}
-
 /** watch2 behind a relay on its advertised UDP port, so every datagram to it passes the relay. */
 async function receiverBehindRelay(
   server: ServerProcess,
   forward: LossConfig,
   args: string[] = [],
 ): Promise<{ relay: LossyRelay; edge: EdgeProcess } & AsyncDisposable> {
-  const realPort = freeUdpPort();
-  const relay = startLossyRelay({ target: { hostname: "127.0.0.1", port: realPort }, forward });
+  // The edge binds UDP port 0 and advertises the relay's port; the relay learns the
+  // edge's own port from /proc once it is bound, before any transfer starts.
+  const relay = startLossyRelay({ forward });
   try {
     const edge = await EdgeProcess.start(server, {
       login: "watch2",
-      udpPort: realPort,
       args: ["--udp-advertise", String(relay.addr.port), ...args],
     });
+    try {
+      const port = await waitForBoundPort(edge.pid, "udp", { exited: edge.exited() });
+      relay.setTarget({ hostname: "127.0.0.1", port });
+    } catch (error) {
+      await edge[Symbol.asyncDispose]();
+      throw error;
+    }
     return {
       relay,
       edge,

@@ -5,11 +5,9 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { fdCount } from "./tools.ts";
+import { fdCount, sleep, stopProcess } from "./helpers.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A real `iotnet server` process for a benchmark, in `dataDir`. Its stdout and stderr go
@@ -79,8 +77,7 @@ export class BenchServer {
       if (port) return new BenchServer(child, port, logs);
       await sleep(20);
     }
-    if (!exited) child.kill("SIGKILL");
-    await child.status;
+    await stopProcess(child, "SIGKILL");
     const stderr = await Deno.readTextFile(logs.stderr).catch(() => "");
     throw new Error(`the server did not start: ${stderr.trim() || "no output"}`);
   }
@@ -95,12 +92,7 @@ export class BenchServer {
    * that report a problem.
    */
   async stop(): Promise<string[]> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    await this.#child.status;
+    await stopProcess(this.#child);
     const stdout = await Deno.readTextFile(this.#logs.stdout).catch(() => "");
     const stderr = await Deno.readTextFile(this.#logs.stderr).catch(() => "");
     await Deno.remove(this.#logs.stdout).catch(() => {});

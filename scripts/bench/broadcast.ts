@@ -10,8 +10,10 @@
 
 import { join } from "node:path";
 import { EdgeConnection } from "../../client/connection.ts";
+import { ensureTools } from "../tools.ts";
 import { BenchServer } from "./bench_server.ts";
-import { ensureTool, mb, percentile, sampleRss, table } from "./tools.ts";
+import { mb, percentile, sampleRss, table } from "./helpers.ts";
+import { startToolServer } from "./tool_server.ts";
 
 const RECEIVERS = 1000;
 const MESSAGES = 100;
@@ -25,7 +27,7 @@ interface FanOut {
 
 /** Runs the benchmark and returns its Markdown section. */
 export async function runBroadcastBench(): Promise<string> {
-  await ensureTool("mosquitto", "mosquitto");
+  await ensureTools(["mosquitto"]);
   const iotnet = await iotnetFanOut();
   const mqtt = await mosquittoFanOut();
   const rate = (f: FanOut) => f.deliveries / f.seconds;
@@ -147,22 +149,22 @@ async function iotnetFanOut(): Promise<FanOut> {
 }
 
 async function mosquittoFanOut(): Promise<FanOut> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
   const work = await Deno.makeTempDir({ prefix: "iotnet-bench-mqtt-" });
   const config = join(work, "mosquitto.conf");
-  await Deno.writeTextFile(
-    config,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`,
-  );
-  const broker = new Deno.Command("mosquitto", {
-    args: ["-c", config],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
   try {
-    await waitForPort(port);
+    // mosquitto cannot listen on port 0 (`listener 0` is a Unix socket): it gets a port.
+    await using broker = await startToolServer({
+      transport: "tcp",
+      port: "chosen",
+      async command(port) {
+        await Deno.writeTextFile(
+          config,
+          `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`,
+        );
+        return ["mosquitto", "-c", config];
+      },
+    });
+    const port = broker.port;
     const arrivals = new Arrivals(MESSAGES * RECEIVERS);
     const subscribers: Deno.TcpConn[] = [];
     for (let i = 0; i < RECEIVERS; i += 100) {
@@ -183,29 +185,15 @@ async function mosquittoFanOut(): Promise<FanOut> {
     }
     const publisher = await mqttConnect(port, "publisher");
     const result = await measureFanOut(
-      broker.pid,
+      broker.child.pid,
       arrivals,
       (payload) => writeAll(publisher, mqttPublish("bench", payload)),
     );
     for (const c of [publisher, ...subscribers]) c.close();
     return result;
   } finally {
-    broker.kill("SIGTERM");
-    await broker.status;
     await Deno.remove(work, { recursive: true });
   }
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  throw new Error(`mosquitto did not listen on ${port}`);
 }
 
 // --- just enough MQTT 3.1.1 for QoS 0 fan-out ---

@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { EdgeConnection } from "../../client/connection.ts";
 import { BenchServer } from "./bench_server.ts";
-import { percentile, table } from "./tools.ts";
+import { formatMs, median, msNumber, percentile, sleep, table } from "./helpers.ts";
 
 /** Requests a second the attacker sends in either flood. */
 const FLOOD_RATE = 1_000;
@@ -70,8 +70,10 @@ export async function runHostileBench(): Promise<string> {
       for (const flood of order) {
         const phase = await runPhase(victim, attacker, flood);
         console.log(
-          `round ${round + 1} ${flood}: victim p50 ${fmt(percentile(phase.latencies, 50))} ms, ` +
-            `p99 ${fmt(percentile(phase.latencies, 99))} ms; attacker ${phase.ok}/${phase.sent} ok`,
+          `round ${round + 1} ${flood}: victim p50 ${formatMs(percentile(phase.latencies, 50))}, ` +
+            `p99 ${
+              formatMs(percentile(phase.latencies, 99))
+            }; attacker ${phase.ok}/${phase.sent} ok`,
         );
         phases.push(phase);
       }
@@ -114,7 +116,7 @@ async function runPhase(
     const began = performance.now();
     await victim.request("whoelse", {});
     phase.latencies.push(performance.now() - began);
-    await new Promise((resolve) => setTimeout(resolve, PROBE_GAP_MS));
+    await sleep(PROBE_GAP_MS);
   }
   clearInterval(timer);
   await Promise.all(replies);
@@ -126,7 +128,6 @@ async function runPhase(
 function markdown(phases: Phase[], complaints: string[]): string {
   const of = (flood: Flood) => phases.filter((p) => p.flood === flood);
   const p = (phase: Phase, q: number) => percentile(phase.latencies, q);
-  const median = (values: number[]) => percentile(values, 50);
   const summary = (flood: Flood) => {
     const list = of(flood);
     const p50s = list.map((x) => p(x, 50));
@@ -139,11 +140,12 @@ function markdown(phases: Phase[], complaints: string[]): string {
   const write = summary("write");
   const read = summary("read");
   const ratio = median(write.p99s) / median(read.p99s);
-  const range = (values: number[]) => `${fmt(Math.min(...values))}–${fmt(Math.max(...values))} ms`;
+  const range = (values: number[]) =>
+    `${msNumber(Math.min(...values))}–${formatMs(Math.max(...values))}`;
   const row = (name: string, s: ReturnType<typeof summary>) => [
     name,
-    `${fmt(median(s.p50s))} ms (${range(s.p50s)})`,
-    `${fmt(median(s.p99s))} ms (${range(s.p99s)})`,
+    `${formatMs(median(s.p50s))} (${range(s.p50s)})`,
+    `${formatMs(median(s.p99s))} (${range(s.p99s)})`,
     `${s.ok.toLocaleString("en")} / ${s.sent.toLocaleString("en")}`,
   ];
   return [
@@ -162,8 +164,8 @@ function markdown(phases: Phase[], complaints: string[]): string {
       [
         [
           "nothing",
-          `${fmt(p(alone, 50))} ms`,
-          `${fmt(p(alone, 99))} ms`,
+          formatMs(p(alone, 50)),
+          formatMs(p(alone, 99)),
           "—",
         ],
         row("`block`/`unblock` (writes)", write),
@@ -173,14 +175,10 @@ function markdown(phases: Phase[], complaints: string[]): string {
     "",
     `Victim p99 under the write flood / under the read flood (medians): ${ratio.toFixed(2)}× ` +
     `(target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? "pass" : "FAIL"}).`,
-    `Victim p99 of each round, write flood: ${write.p99s.map(fmt).join(", ")} ms; ` +
-    `read flood: ${read.p99s.map(fmt).join(", ")} ms.`,
+    `Victim p99 of each round, write flood: ${write.p99s.map(msNumber).join(", ")} ms; ` +
+    `read flood: ${read.p99s.map(msNumber).join(", ")} ms.`,
     ...(complaints.length > 0
       ? ["", `Server log lines reporting a problem: ${complaints.slice(0, 5).join("; ")}`]
       : []),
   ].join("\n");
-}
-
-function fmt(ms: number): string {
-  return ms < 10 ? ms.toFixed(2) : ms.toFixed(0);
 }

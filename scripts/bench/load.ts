@@ -24,7 +24,9 @@ import {
 } from "../../protocol/compute.ts";
 import { HASH_PROFILES, hashPassword } from "../../server/password_hash.ts";
 import { BenchServer } from "./bench_server.ts";
-import { formatMs, latency, loadMarkdown, type LoadReport, row, TARGETS } from "./load_report.ts";
+import { waitUntil, within } from "../../tests/_helpers/wait.ts";
+import { formatMs, mb, peakRss, rssBytes, sleep, sum } from "./helpers.ts";
+import { latency, loadMarkdown, type LoadReport, row, TARGETS } from "./load_report.ts";
 import {
   checkMachine,
   cpuNow,
@@ -32,10 +34,8 @@ import {
   fileSystemOf,
   isWritableDir,
   LagMonitor,
-  peakRss,
   ProcSampler,
 } from "./machine.ts";
-import { mb, rssBytes, sum } from "./tools.ts";
 
 /** Options of {@linkcode runLoad}. */
 export interface LoadOptions {
@@ -309,7 +309,11 @@ async function phaseOne(
     cpuStep("UED, SCS, AED, message");
     // Direct messages are pushed to the peer before the sender's reply; give the last ones
     // a moment to be read.
-    await waitFor(() => sum(fleet.map((d) => d.received)) >= counts.messagesOnline, 5_000);
+    await waitAtMost(
+      () => sum(fleet.map((d) => d.received)) >= counts.messagesOnline,
+      "the last direct messages",
+      5_000,
+    );
     const messagesReceived = sum(fleet.map((d) => d.received));
 
     start = performance.now();
@@ -319,7 +323,7 @@ async function phaseOne(
         const c = device.connection!;
         const began = performance.now();
         await c.request("logout", {});
-        await within(c.closed, 10_000, "the server closing the connection after logout");
+        await within(c.closed, "the server closing the connection after logout", 10_000);
         t.logout.push(performance.now() - began);
         counts.loggedOut++;
       })
@@ -330,13 +334,13 @@ async function phaseOne(
 
     // The server closes its side of each session after the logout reply; give it a moment.
     start = performance.now();
-    await waitFor(() => server.fdCount() <= fdBefore, 5_000);
+    await waitAtMost(() => server.fdCount() <= fdBefore, "the server's descriptors", 5_000);
     const fdSettleMs = performance.now() - start;
     const fdAfter = server.fdCount();
     sampler.stop();
     const rssPeak = Math.max(sampler.rssPeak, peakRss(server.pid));
     const activeLog = join(dataDir, "edge-device-log.txt");
-    await waitFor(async () => (await countLines(activeLog)) === 0, 5_000);
+    await waitAtMost(async () => (await countLines(activeLog)) === 0, "an empty active log", 5_000);
     const activeLeft = await countLines(activeLog);
     const uploadLines = await countLines(join(dataDir, "upload-log.txt"));
 
@@ -616,7 +620,7 @@ class Failures {
     fn: () => Promise<void>,
   ): Promise<void> {
     try {
-      await within(fn(), STEP_DEADLINE_MS, step);
+      await within(fn(), step, STEP_DEADLINE_MS);
     } catch (error) {
       this.add(`${device.name}: ${step}: ${(error as Error).message}`);
       device.connection?.close();
@@ -625,17 +629,16 @@ class Failures {
   }
 }
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function waitFor(test: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await test()) && performance.now() < end) await sleep(20);
+/**
+ * Waits until `test` holds, for `ms` at most, and goes on either way: the figures taken
+ * next report the state it did not reach.
+ */
+async function waitAtMost(
+  test: () => boolean | Promise<boolean>,
+  what: string,
+  ms: number,
+): Promise<void> {
+  await waitUntil(test, what, ms, 20).catch(() => {});
 }
 
 /** Non-blank lines of a file; -1 when it cannot be read. */
@@ -645,10 +648,6 @@ async function countLines(path: string): Promise<number> {
   } catch {
     return -1;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function seconds(since: number): number {

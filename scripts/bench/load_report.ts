@@ -6,7 +6,7 @@
  */
 
 import type { MachineCheck, StepCpu } from "./machine.ts";
-import { percentile, sum, table } from "./tools.ts";
+import { formatMs, percentile, sum, table } from "./helpers.ts";
 
 /** Targets of the hardening issue (item 6). */
 export const TARGETS = {
@@ -88,10 +88,6 @@ export function row(
   return { figure, measured, target, pass };
 }
 
-export function formatMs(ms: number): string {
-  return ms < 10 ? `${ms.toFixed(2)} ms` : `${Math.round(ms).toLocaleString("en")} ms`;
-}
-
 function verdict(pass: boolean | undefined): string {
   return pass === undefined ? "—" : pass ? "pass" : "**FAIL**";
 }
@@ -103,7 +99,7 @@ function verdict(pass: boolean | undefined): string {
  * @param report what `runLoad` returned.
  * @returns one sentence or two per line.
  */
-export function conditions(report: LoadReport): string[] {
+function conditions(report: LoadReport): string[] {
   const cores = navigator.hardwareConcurrency;
   const wall = sum(report.cpu.map((c) => c.wallSeconds));
   const others = sum(report.cpu.map((c) => c.others));
@@ -182,4 +178,40 @@ export function loadMarkdown(report: LoadReport, runs: string[] = []): string {
       ]
       : []),
   ].join("\n").trimEnd();
+}
+
+/** Whether every figure that has a target met it. */
+export function allTargetsMet(report: LoadReport): boolean {
+  return report.figures.every((f) => f.pass !== false);
+}
+
+/**
+ * The report as terminal lines: one per figure, then the run's conditions and failures.
+ *
+ * @param report what `runLoad` returned.
+ * @returns the lines joined.
+ */
+export function loadSummary(report: LoadReport): string {
+  const width = Math.max(...report.figures.map((f) => f.figure.length));
+  const lines = report.figures.map((f) =>
+    [
+      f.figure.padEnd(width),
+      f.measured,
+      f.target === "—" ? "" : `(target ${f.target})`,
+      f.pass === undefined ? "" : f.pass ? "PASS" : "FAIL",
+    ].filter(Boolean).join("  ")
+  );
+  return [
+    `${report.devices} devices logged in with the cheap hash profile (IOTNET_HASH_PROFILE=fast), ` +
+    `${report.samples} samples each, one driver process; then ${report.burst} logins at once ` +
+    "with the standard profile.",
+    "",
+    ...lines,
+    "",
+    ...conditions(report),
+    ...report.failures.map((f) => `failure: ${f}`),
+    ...report.serverComplaints.slice(0, 10).map((l) => `server: ${l}`),
+    "",
+    allTargetsMet(report) ? "all targets met" : "SOME TARGETS MISSED",
+  ].join("\n");
 }

@@ -8,10 +8,7 @@
 
 import { join } from "node:path";
 import { SampleAggregator } from "../../protocol/samples.ts";
-import { fdCount, percentile, procStatusBytes, rssBytes, sum } from "./tools.ts";
-
-/** Kernel clock ticks per second in `/proc/<pid>/stat` and `/proc/stat` (USER_HZ). */
-const CLOCK_TICKS = 100;
+import { fdCount, machineBusySeconds, percentile, rssBytes, statCpuSeconds } from "./helpers.ts";
 
 /** Wall and CPU seconds of one step of the first phase. */
 export interface StepCpu {
@@ -79,21 +76,13 @@ export class LagMonitor {
   }
 }
 
-/** The kernel's record of a process's peak resident memory (`VmHWM`), in bytes. */
-export function peakRss(pid: number): number {
-  return procStatusBytes(pid, "VmHWM");
-}
-
 /** CPU seconds so far of the server, this driver and the whole machine, with wall time. */
 export type CpuReading = Record<"wall" | "server" | "driver" | "machine", number>;
 
 export function cpuNow(serverPid: number): CpuReading {
   let machine = 0;
   try {
-    // cpu  user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait.
-    const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/)
-      .slice(1).map(Number);
-    machine = (sum(fields.slice(0, 8)) - fields[3]! - fields[4]!) / CLOCK_TICKS;
+    machine = machineBusySeconds();
   } catch {
     machine = 0;
   }
@@ -117,10 +106,8 @@ export function cpuSpent(step: string, from: CpuReading, to: CpuReading): StepCp
 /** User plus system CPU seconds of a process (all its threads), from `/proc/<pid>/stat`. */
 function cpuSeconds(pid: number): number {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // The fields after the command name (which may hold spaces); utime is the 14th field.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const { user, system } = statCpuSeconds(Deno.readTextFileSync(`/proc/${pid}/stat`));
+    return user + system;
   } catch {
     return 0;
   }

@@ -9,9 +9,11 @@
 
 import { join } from "node:path";
 import { EdgeConnection } from "../../client/connection.ts";
-import { BenchServer } from "./bench_server.ts";
 import { generateDataFile } from "../../client/generate.ts";
-import { ensureTool, mb, percentile, rssBytes, sampleRss, sh, table, timed } from "./tools.ts";
+import { ensureTools } from "../tools.ts";
+import { BenchServer } from "./bench_server.ts";
+import { mb, percentile, rssBytes, sampleRss, sh, table, timed } from "./helpers.ts";
+import { socatCopy } from "./socat_copy.ts";
 
 const SAMPLES = 10_000_000;
 const SMALL_SAMPLES = 1_000_000;
@@ -19,8 +21,7 @@ const SCS_ROUNDS = 200;
 
 /** Runs the benchmark and returns its Markdown section. */
 export async function runUedBench(): Promise<string> {
-  await ensureTool("socat", "socat");
-  await ensureTool("gawk", "gawk");
+  await ensureTools(["socat", "gawk"]);
   const work = await Deno.makeTempDir({ prefix: "iotnet-bench-ued-" });
   const big = join(work, "bench-1.txt");
   const small = join(work, "bench-2.txt");
@@ -57,7 +58,11 @@ export async function runUedBench(): Promise<string> {
     }
 
     const socatTimes: number[] = [];
-    for (let i = 0; i < 3; i++) socatTimes.push(await socatCopy(big, join(work, "socat-copy.txt")));
+    for (let i = 0; i < 3; i++) {
+      const copy = await socatCopy(big, join(work, "socat-copy.txt"));
+      if (copy.failure) throw new Error(copy.failure);
+      socatTimes.push(copy.ms);
+    }
 
     const scsTimes: number[] = [];
     const ops = ["SUM", "AVERAGE", "MAX", "MIN"] as const;
@@ -122,34 +127,4 @@ export async function runUedBench(): Promise<string> {
     await server.stop();
     await Deno.remove(work, { recursive: true });
   }
-}
-
-/** Times a socat copy of `path` over loopback TCP into `target`. */
-async function socatCopy(path: string, target: string): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  const receiver = new Deno.Command("socat", {
-    args: ["-u", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `OPEN:${target},creat,trunc`],
-  }).spawn();
-  await waitForListener(port);
-  const start = performance.now();
-  const sender = await new Deno.Command("socat", {
-    args: ["-u", `OPEN:${path}`, `TCP:127.0.0.1:${port}`],
-  }).output();
-  await receiver.status;
-  const ms = performance.now() - start;
-  if (!sender.success) throw new Error("socat sender failed");
-  return ms;
-}
-
-/** Waits until something listens on `port` (socat takes a moment to bind). */
-async function waitForListener(port: number): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
-  for (let i = 0; i < 1000; i++) {
-    const table = await Deno.readTextFile("/proc/net/tcp");
-    if (table.split("\n").some((l) => l.includes(hex) && / 0A /.test(l))) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`socat did not listen on port ${port}`);
 }

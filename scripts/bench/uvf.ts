@@ -4,20 +4,23 @@
  * 1%, 5%, 10% and 25% loss, beside a raw TCP copy (socat) and windowed TFTP (atftpd/atftp, blksize
  * 1428, windowsize 64) in the same run. Everything on 127.0.0.1 in a temp dir.
  *
- * ```
- * deno run -A scripts/bench/uvf.ts      # prints the Markdown section
- * ```
- *
  * @module
  */
 
 import { newTicketKey, newTransferId, signTicket } from "../../p2p/mod.ts";
 import { toHex } from "../../p2p/ticket.ts";
+import { LineCollector } from "../../tests/_helpers/line_collector.ts";
+import { installMissing } from "../tools.ts";
+import { stopProcess, table, timed } from "./helpers.ts";
+import { socatCopy } from "./socat_copy.ts";
+import { startToolServer } from "./tool_server.ts";
 
 /** Size of the benchmark file. */
 export const BENCH_FILE_BYTES = 256 * 1024 * 1024;
 /** One run may take at most this long before it is killed. */
 const RUN_TIMEOUT_MS = 300_000;
+/** How long a peer or the relay may take to print its port. */
+const START_TIMEOUT_MS = 30_000;
 
 const here = new URL(".", import.meta.url).pathname;
 const peerScript = `${here}uvf_peer.ts`;
@@ -59,78 +62,28 @@ function peerArgs(): string[] {
   return ["run", "-A", ...extra, "--unstable-net", peerScript];
 }
 
-async function have(cmd: string): Promise<boolean> {
-  const r = await new Deno.Command("sh", {
-    args: ["-c", `command -v ${cmd}`],
-    stdout: "null",
-    stderr: "null",
-  })
-    .output();
-  return r.success;
-}
-
-/** Installs socat/atftp/atftpd when missing; returns what is still missing. */
-export async function ensureTools(): Promise<string[]> {
-  const missing: string[] = [];
-  for (const bin of ["socat", "atftp", "atftpd"]) {
-    if (!(await have(bin))) missing.push(bin); // the Debian package has the same name
-  }
-  if (missing.length > 0) {
-    await new Deno.Command("apt-get", {
-      args: ["install", "-y", ...missing],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output().catch(() => undefined);
-  }
-  const still: string[] = [];
-  for (const bin of ["socat", "atftp", "atftpd"]) if (!(await have(bin))) still.push(bin);
-  return still;
-}
-
-/** Reads JSON lines from a child's stdout. */
-class Lines {
-  #reader: ReadableStreamDefaultReader<string>;
-  #buf = "";
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-  async next(): Promise<string | undefined> {
-    for (;;) {
-      const i = this.#buf.indexOf("\n");
-      if (i >= 0) {
-        const l = this.#buf.slice(0, i);
-        this.#buf = this.#buf.slice(i + 1);
-        return l;
-      }
-      const r = await this.#reader.read();
-      if (r.done) return undefined;
-      this.#buf += r.value;
-    }
-  }
-  async drain(): Promise<void> {
-    while ((await this.next()) !== undefined) { /* discard */ }
-  }
-}
-
-function kill(p: Deno.ChildProcess): void {
-  try {
-    p.kill("SIGTERM");
-  } catch {
-    // already gone
-  }
-}
-
 async function sha256sum(path: string): Promise<string> {
   const out = await new Deno.Command("sha256sum", { args: [path] }).output();
   return new TextDecoder().decode(out.stdout).split(" ")[0]!;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/** What the receiving peer prints once the file is in (`uvf_peer.ts receive`). */
+interface ReceivedReport {
+  path: string;
+  sha256: string;
+  peakRssKb: number;
+  cpuMs: number;
+  stats: { datagramsIn: number; reads: number };
+  threads: Record<string, number>;
+}
+
+/** The first JSON line a peer or the relay prints at or after line `from`. */
+async function jsonLine<T>(out: LineCollector, from: number, what: string): Promise<T> {
+  const index = await out.waitFor((line) => line.startsWith("{"), START_TIMEOUT_MS, from)
+    .catch((error) => {
+      throw new Error(`${what}: ${(error as Error).message}`);
+    });
+  return JSON.parse(out.lines[index]!) as T;
 }
 
 /**
@@ -149,22 +102,17 @@ export async function uvfRun(
   const key = newTicketKey();
   const size = (await Deno.stat(src)).size;
   const receiver = new Deno.Command(Deno.execPath(), {
-    args: [
-      ...peerArgs(),
-      "receive",
-      inDir,
-      toHex(key),
-      "bob",
-    ],
+    args: [...peerArgs(), "receive", inDir, toHex(key), "bob"],
     env,
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const rLines = new Lines(receiver.stdout);
+  const receiverOut = new LineCollector(receiver.stdout);
   let relay: Deno.ChildProcess | undefined;
-  let relayLines: Lines | undefined;
+  let relayOut: LineCollector | undefined;
   try {
-    const { port } = JSON.parse((await rLines.next())!);
+    // The receiver and the relay bind port 0 and print the port they got.
+    const { port } = await jsonLine<{ port: number }>(receiverOut, 0, "the receiver's port");
     let target = port;
     if (viaRelay) {
       relay = new Deno.Command(Deno.execPath(), {
@@ -184,8 +132,8 @@ export async function uvfRun(
         stdout: "piped",
         stderr: "inherit",
       }).spawn();
-      relayLines = new Lines(relay.stdout);
-      target = JSON.parse((await relayLines.next())!).port;
+      relayOut = new LineCollector(relay.stdout);
+      target = (await jsonLine<{ port: number }>(relayOut, 0, "the relay's port")).port;
     }
     const ticket = await signTicket(key, {
       kind: "file",
@@ -220,7 +168,7 @@ export async function uvfRun(
       };
     }
     const s = JSON.parse(sOut.split("\n").pop()!);
-    const r = JSON.parse((await rLines.next())!);
+    const r = await jsonLine<ReceivedReport>(receiverOut, 1, "the receiver's file");
     const ok = r.sha256 === s.result.sha256 && (await sha256sum(r.path)) === (await sha256sum(src));
     return {
       name,
@@ -232,9 +180,9 @@ export async function uvfRun(
       cpuSender: s.cpuMs,
       cpuReceiver: r.cpuMs,
       datagramsOut: s.stats?.datagramsOut,
-      datagramsIn: r.stats?.datagramsIn,
+      datagramsIn: r.stats.datagramsIn,
       sendsSender: s.stats?.sends,
-      readsReceiver: r.stats?.reads,
+      readsReceiver: r.stats.reads,
       threadsSender: s.threads,
       threadsReceiver: r.threads,
       ok,
@@ -242,81 +190,32 @@ export async function uvfRun(
   } finally {
     if (relay) {
       await relay.stdin.close().catch(() => {});
-      kill(relay);
-      await relayLines?.drain();
-      await relay.status;
+      await stopProcess(relay);
+      await relayOut?.done;
     }
-    kill(receiver);
-    await rLines.drain();
-    await receiver.status;
+    await stopProcess(receiver);
+    await receiverOut.done;
   }
-}
-
-async function timed(
-  cmd: string,
-  args: string[],
-): Promise<{ ms: number; ok: boolean; err: string }> {
-  const t0 = performance.now();
-  const out = await new Deno.Command(cmd, {
-    args,
-    stdout: "null",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).output();
-  return {
-    ms: performance.now() - t0,
-    ok: out.success,
-    err: new TextDecoder().decode(out.stderr).slice(0, 200),
-  };
 }
 
 async function tcpRun(dir: string, src: string): Promise<Row> {
-  const port = freePort();
   const dst = `${dir}/tcp_out.bin`;
-  const server = new Deno.Command("socat", {
-    args: ["-u", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `OPEN:${dst},creat,trunc`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    // Wait until the listener accepts (bounded).
-    for (let i = 0; i < 200; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
-    // The probe connection above was accepted by socat (one-shot): start a fresh one.
-    await server.status;
-    const server2 = new Deno.Command("socat", {
-      args: ["-u", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `OPEN:${dst},creat,trunc`],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await new Promise((r) => setTimeout(r, 100));
-    const t0 = performance.now();
-    const c = await new Deno.Command("socat", {
-      args: ["-u", `OPEN:${src}`, `TCP:127.0.0.1:${port}`],
-    }).output();
-    await server2.status;
-    const ms = performance.now() - t0;
-    const ok = c.success && (await sha256sum(dst)) === (await sha256sum(src));
-    return { name: "TCP copy (socat)", ms, ok };
-  } finally {
-    kill(server);
-  }
+  const copy = await socatCopy(src, dst);
+  const ok = !copy.failure && (await sha256sum(dst)) === (await sha256sum(src));
+  return { name: "TCP copy (socat)", ms: copy.ms, ok, ...(copy.failure && { note: copy.failure }) };
 }
 
 /** One windowed TFTP download of `src` (atftpd + atftp, blksize 1428, windowsize 64). */
 export async function tftpRun(dir: string, src: string): Promise<Row> {
-  const port = freePort();
   const root = await Deno.makeTempDir({ dir, prefix: "tftp_root_" });
   await Deno.copyFile(src, `${root}/bench.bin`);
   await Deno.chmod(root, 0o777);
-  const server = new Deno.Command("atftpd", {
-    args: [
+  // atftpd cannot bind port 0 (`--port 0` means 69): it gets a port.
+  await using server = await startToolServer({
+    transport: "udp",
+    port: "chosen",
+    command: (port) => [
+      "atftpd",
       "--daemon",
       "--no-fork",
       "--port",
@@ -329,36 +228,36 @@ export async function tftpRun(dir: string, src: string): Promise<Row> {
       "/dev/null",
       root,
     ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await new Promise((r) => setTimeout(r, 300));
-    const dst = `${root}.out`;
-    const r = await timed("atftp", [
-      "--option",
-      "blksize 1428",
-      "--option",
-      "windowsize 64",
-      "-g",
-      "-r",
-      "bench.bin",
-      "-l",
-      dst,
-      "127.0.0.1",
-      String(port),
-    ]);
-    const ok = r.ok && (await sha256sum(dst)) === (await sha256sum(src));
-    return {
-      name: "TFTP (atftp, blksize 1428, windowsize 64)",
-      ms: r.ms,
-      ok,
-      note: r.ok ? "" : r.err,
-    };
-  } finally {
-    kill(server);
-    await server.status;
-  }
+  });
+  const dst = `${root}.out`;
+  let client: Deno.CommandOutput | undefined;
+  const ms = await timed(async () => {
+    client = await new Deno.Command("atftp", {
+      args: [
+        "--option",
+        "blksize 1428",
+        "--option",
+        "windowsize 64",
+        "-g",
+        "-r",
+        "bench.bin",
+        "-l",
+        dst,
+        "127.0.0.1",
+        String(server.port),
+      ],
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
+    }).output();
+  });
+  const ok = client!.success && (await sha256sum(dst)) === (await sha256sum(src));
+  return {
+    name: "TFTP (atftp, blksize 1428, windowsize 64)",
+    ms,
+    ok,
+    note: client!.success ? "" : new TextDecoder().decode(client!.stderr).slice(0, 200),
+  };
 }
 
 /**
@@ -394,7 +293,7 @@ export async function runUvfBench(): Promise<string> {
   try {
     const src = `${dir}/bench.bin`;
     await writeBenchFile(src, BENCH_FILE_BYTES);
-    const missing = await ensureTools();
+    const missing = await installMissing(["socat", "atftp", "atftpd"]);
     const rows: Row[] = [];
     rows.push(await uvfRun(dir, src, 0));
     // The relay is a Deno process of its own and caps the rate, so loss is compared with
@@ -413,16 +312,26 @@ export async function runUvfBench(): Promise<string> {
       `256 MiB file on 127.0.0.1, ${Deno.build.os}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}; ` +
       "UVF sender, receiver and relay each in their own process; payload 1400 bytes per datagram.",
       "",
-      "| run | wall time (ms) | MB/s | datagrams retransmitted | peak RSS sender / receiver (MiB) | intact |",
-      "| --- | ---: | ---: | ---: | --- | --- |",
-      ...rows.map((r) =>
-        `| ${r.name} | ${Number.isFinite(r.ms) ? r.ms.toFixed(0) : "failed"} | ${mbps(r.ms)} | ${
-          r.retransmits ?? "–"
-        } | ${
+      table(
+        [
+          "run",
+          "wall time (ms)",
+          "MB/s",
+          "datagrams retransmitted",
+          "peak RSS sender / receiver (MiB)",
+          "intact",
+        ],
+        rows.map((r) => [
+          r.name,
+          Number.isFinite(r.ms) ? r.ms.toFixed(0) : "failed",
+          mbps(r.ms),
+          r.retransmits ?? "–",
           r.rssSender
             ? `${(r.rssSender / 1024).toFixed(0)} / ${(r.rssReceiver! / 1024).toFixed(0)}`
-            : "–"
-        } | ${r.ok ? "yes" : `no ${r.note ?? ""}`} |`
+            : "–",
+          r.ok ? "yes" : `no ${r.note ?? ""}`,
+        ]),
+        ["left", "right", "right", "right"],
       ),
       "",
       tftp && Number.isFinite(tftp.ms) && Number.isFinite(uvf.ms)
@@ -446,5 +355,3 @@ function lossRatio(rows: Row[], loss: number): string {
   return `At ${loss * 100}% loss: ${(lossy.ms / base.ms).toFixed(2)}× the lossless time through ` +
     `the same relay, ${lossy.ok ? "intact" : "NOT intact"}.`;
 }
-
-if (import.meta.main) console.log(await runUvfBench());

@@ -16,6 +16,7 @@ import { Session } from "node:inspector";
 import { cpuUsage } from "node:process";
 import { type P2pLimits, PeerEndpoint } from "../../p2p/mod.ts";
 import { fromHex } from "../../p2p/ticket.ts";
+import { peakRss, statCpuSeconds } from "./helpers.ts";
 
 /** CPU time (user + system) this process used so far, ms. */
 function cpuMs(): number {
@@ -33,9 +34,9 @@ function threadCpuMs(): Record<string, number> {
     for (const t of Deno.readDirSync("/proc/self/task")) {
       const stat = Deno.readTextFileSync(`/proc/self/task/${t.name}/stat`);
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
-      out[`${name} sys`] = (out[`${name} sys`] ?? 0) + Number(f[12]) * 10;
+      const { user, system } = statCpuSeconds(stat);
+      out[name] = (out[name] ?? 0) + Math.round((user + system) * 1000);
+      out[`${name} sys`] = (out[`${name} sys`] ?? 0) + Math.round(system * 1000);
     }
   } catch {
     // not Linux, or not --allow-all
@@ -43,13 +44,9 @@ function threadCpuMs(): Record<string, number> {
   return out;
 }
 
+/** This process's peak resident memory in KiB. */
 function peakRssKb(): number {
-  try {
-    const m = /VmHWM:\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/status"));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
+  return peakRss(Deno.pid) / 1024;
 }
 
 /** Optional limit overrides for experiments: `UVF_LIMITS='{"windowPackets":256}'`. */
@@ -61,7 +58,7 @@ function limits(): Partial<P2pLimits> {
 /**
  * When `UVF_CPU_PROFILE` names a file prefix, records a V8 CPU profile of this peer and
  * returns a function that writes it to `<prefix>.<mode>.cpuprofile` (summarise it with
- * `uvf_profile.ts`).
+ * `scripts/experiments/uvf_profile.ts`).
  */
 function startProfile(mode: string): () => Promise<void> {
   const prefix = Deno.env.get("UVF_CPU_PROFILE");

@@ -16,7 +16,6 @@ export type JsonLine = Record<string, unknown>;
 export interface EdgeProcessOptions {
   /** Folder for data files; a fresh temp dir otherwise. */
   dir?: string;
-  udpPort?: number;
   /** Log in as this device with its test password (from ACCOUNTS). */
   login?: string;
   env?: Record<string, string>;
@@ -58,7 +57,7 @@ export class EdgeProcess implements AsyncDisposable {
         "edge",
         "127.0.0.1",
         String(server.port),
-        String(options.udpPort ?? 0),
+        "0", // UDP port: the kernel picks one (bound_ports.ts reads it back)
         "--dir",
         dir,
         "--json",
@@ -75,6 +74,11 @@ export class EdgeProcess implements AsyncDisposable {
       }
     }
     return edge;
+  }
+
+  /** The edge's process id. */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   /** Writes lines to the edge's stdin. */

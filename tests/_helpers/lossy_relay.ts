@@ -79,8 +79,11 @@ export class LossyLink {
 
 /** Options of {@linkcode startLossyRelay}. */
 export interface RelayOptions {
-  /** Where datagrams from "the other side" go: the receiving endpoint. */
-  target: PeerAddr;
+  /**
+   * Where datagrams from "the other side" go: the receiving endpoint. Without it, the
+   * relay drops what it receives until {@linkcode LossyRelay.setTarget} is called.
+   */
+  target?: PeerAddr;
   /** Impairments toward the target. */
   forward: LossConfig;
   /** Impairments back toward the client (default: same rates, seed + 1). */
@@ -93,6 +96,11 @@ export interface LossyRelay extends AsyncDisposable {
   readonly addr: PeerAddr;
   /** Counters per direction. */
   readonly counters: { forward: LossCounters; backward: LossCounters };
+  /**
+   * Sets the receiving endpoint, for one that must know the relay's port before it can
+   * be started (it advertises the relay as its own address).
+   */
+  setTarget(target: PeerAddr): void;
   /** Stops the relay and waits for its loop to end. */
   close(): Promise<void>;
 }
@@ -111,7 +119,8 @@ export function startLossyRelay(opts: RelayOptions): LossyRelay {
   const sock: DatagramSocket = openUdpSocket("127.0.0.1", 0);
   const fwd = new LossModel(opts.forward);
   const back = new LossModel(opts.backward ?? { ...opts.forward, seed: opts.forward.seed + 1 });
-  const targetKey = addrKey(opts.target);
+  let target = opts.target;
+  let targetKey = target && addrKey(target);
   let client: PeerAddr | undefined;
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let closed = false;
@@ -140,7 +149,7 @@ export function startLossyRelay(opts: RelayOptions): LossyRelay {
         if (client) forward(bytes, client, back);
       } else {
         client = d.from;
-        forward(bytes, opts.target, fwd);
+        if (target) forward(bytes, target, fwd);
       }
     }
   })();
@@ -157,6 +166,10 @@ export function startLossyRelay(opts: RelayOptions): LossyRelay {
   return {
     addr: sock.addr,
     counters: { forward: fwd.counters, backward: back.counters },
+    setTarget(to) {
+      target = to;
+      targetKey = addrKey(to);
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

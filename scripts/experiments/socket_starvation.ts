@@ -1,15 +1,19 @@
 /**
- * `deno run -A scripts/socket_starvation.ts [--loops N] [--work-ms W]`: shows why
- * `server/disk.ts` resumes its callers through a timer. N loops each await a file
- * operation (`Deno.stat`) and then do W ms of work, first straight on, then after a
- * zero-delay timer, while a second process measures the round trip of a one-byte echo on
- * a socket of this one. Run straight on, the echo waits for the loops; after the timer it
- * does not.
+ * `deno run -A scripts/experiments/socket_starvation.ts [--loops N] [--work-ms W]`: shows
+ * why `server/disk.ts` resumes its callers through a timer (docs/DECISIONS.md, "After a
+ * file operation the server resumes in a new task"). N loops each await a file operation
+ * (`Deno.stat`) and then do W ms of work, first straight on, then after a zero-delay
+ * timer, while a second process measures the round trip of a one-byte echo on a socket of
+ * this one. Run straight on, the echo waits for the loops; after the timer it does not.
  *
  * @module
  */
 
-const USAGE = "usage: deno run -A scripts/socket_starvation.ts [--loops N] [--work-ms W]";
+import { numberOption, parseCli } from "../_cli.ts";
+
+const USAGE = `usage: deno run -A scripts/experiments/socket_starvation.ts [--loops N] [--work-ms W]
+  --loops    loops doing a file operation and then work, 0..1000 (default 8)
+  --work-ms  milliseconds of work after each file operation, 0..100 (default 1)`;
 const ECHOES = 200;
 
 if (Deno.args[0] === "--client") {
@@ -17,29 +21,27 @@ if (Deno.args[0] === "--client") {
   Deno.exit(0);
 }
 
-if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-
-const options = { loops: 8, workMs: 1 };
-for (let i = 0; i < Deno.args.length; i += 2) {
-  const [flag, text] = [Deno.args[i]!, Deno.args[i + 1]];
-  const value = Number(text);
-  if (flag === "--loops" && Number.isInteger(value) && value >= 0 && value <= 1000) {
-    options.loops = value;
-  } else if (flag === "--work-ms" && text !== undefined && value >= 0 && value <= 100) {
-    options.workMs = value;
-  } else {
-    const problem = flag === "--loops"
-      ? `--loops needs a whole number 0..1000, not ${text ?? "nothing"}`
-      : flag === "--work-ms"
-      ? `--work-ms needs a number of milliseconds 0..100, not ${text ?? "nothing"}`
-      : `unknown argument ${flag}`;
-    console.error(`${problem}\n${USAGE}`);
-    Deno.exit(2);
-  }
-}
+const { values } = parseCli(Deno.args, {
+  usage: USAGE,
+  options: { loops: { type: "string" }, "work-ms": { type: "string" } },
+});
+const options = {
+  loops: numberOption(values.loops, {
+    whole: true,
+    name: "--loops",
+    min: 0,
+    max: 1000,
+    fallback: 8,
+    usage: USAGE,
+  }),
+  workMs: numberOption(values["work-ms"], {
+    name: "--work-ms",
+    min: 0,
+    max: 100,
+    fallback: 1,
+    usage: USAGE,
+  }),
+};
 
 for (const yieldToTimers of [false, true]) {
   const rtts = await measure(options.loops, options.workMs, yieldToTimers);

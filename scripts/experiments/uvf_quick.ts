@@ -1,12 +1,12 @@
 /**
- * Quick UVF throughput harness for tuning: repeats UVF (direct, 0% loss) and optionally
- * windowed TFTP and relayed lossy runs, interleaved, and prints per-run figures, medians
- * and the machine load.
+ * Quick UVF throughput harness for tuning (docs/P2P.md, "Performance notes"): repeats UVF
+ * (direct, 0% loss) and optionally windowed TFTP and relayed lossy runs, interleaved, and
+ * prints per-run figures, medians and the machine load.
  *
  * ```
- * deno run -A scripts/bench/uvf_quick.ts [--mib 256] [--runs 3] [--tftp] [--loss 0,0.1]
- * UVF_LIMITS='{"maxCwndPackets":128}' deno run -A scripts/bench/uvf_quick.ts
- * deno run -A scripts/bench/uvf_quick.ts --variants '[{}, {"maxCwndPackets":128}]'
+ * deno run -A scripts/experiments/uvf_quick.ts [--mib 256] [--runs 3] [--tftp] [--loss 0,0.1]
+ * UVF_LIMITS='{"maxCwndPackets":128}' deno run -A scripts/experiments/uvf_quick.ts
+ * deno run -A scripts/experiments/uvf_quick.ts --variants '[{}, {"maxCwndPackets":128}]'
  * ```
  *
  * `--variants` takes a JSON array of `UVF_LIMITS` objects; each round runs every variant
@@ -15,19 +15,20 @@
  * @module
  */
 
-import { ensureTools, type Row, tftpRun, uvfRun, writeBenchFile } from "./uvf.ts";
+import { numberOption, parseCli, usageError } from "../_cli.ts";
+import { machineBusySeconds, median } from "../bench/helpers.ts";
+import { type Row, tftpRun, uvfRun, writeBenchFile } from "../bench/uvf.ts";
+import { installMissing } from "../tools.ts";
 
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && Deno.args[i + 1] !== undefined ? Deno.args[i + 1]! : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+const USAGE = `usage: deno run -A scripts/experiments/uvf_quick.ts [options]
+  --mib N          file size in MiB, 1..4096 (default 256)
+  --runs N         rounds, 1..100 (default 3)
+  --tftp           a windowed TFTP run (atftp) in every round
+  --loss P,P...    relayed runs at these loss rates (0..1) in every round
+  --variants JSON  a JSON array of UVF_LIMITS objects, each run once per round
+  --threads        per-thread CPU of both peers after each UVF run
+environment: UVF_LIMITS (JSON limits for both peers), UVF_DENO_FLAGS (e.g. --deny-ffi),
+  UVF_CPU_PROFILE=<prefix> (V8 profiles, see scripts/experiments/uvf_profile.ts)`;
 
 function load(): string {
   try {
@@ -37,22 +38,15 @@ function load(): string {
   }
 }
 
-let lastStat: number[] | undefined;
-
-/** CPU time (ms, all cores) spent busy since the previous call, from /proc/stat. */
-function busyMs(): number {
-  try {
-    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1)
-      .map(Number);
-    const prev = lastStat;
-    lastStat = f;
-    if (!prev) return NaN;
-    const d = f.map((x, i) => x - prev[i]!);
-    const busy = d.reduce((a, b) => a + b, 0) - d[3]! - d[4]!;
-    return busy * 10; // USER_HZ = 100
-  } catch {
-    return NaN;
-  }
+/** A meter of the CPU ms (all cores) the machine spent busy since its previous reading. */
+function busyMeter(): () => number {
+  let last = machineBusySeconds();
+  return () => {
+    const now = machineBusySeconds();
+    const busy = (now - last) * 1000;
+    last = now;
+    return busy;
+  };
 }
 
 async function cleanup(dir: string, keep: string): Promise<void> {
@@ -64,12 +58,49 @@ async function cleanup(dir: string, keep: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const mib = Number(arg("mib", "256"));
-  const runs = Number(arg("runs", "3"));
-  const withTftp = Deno.args.includes("--tftp");
-  const losses = arg("loss", "").split(",").filter((x) => x !== "").map(Number);
-  const variants: Record<string, unknown>[] = JSON.parse(arg("variants", "[null]"));
+  const { values } = parseCli(Deno.args, {
+    usage: USAGE,
+    options: {
+      mib: { type: "string" },
+      runs: { type: "string" },
+      tftp: { type: "boolean" },
+      loss: { type: "string" },
+      variants: { type: "string" },
+      threads: { type: "boolean" },
+    },
+  });
+  const mib = numberOption(values.mib, {
+    whole: true,
+    name: "--mib",
+    min: 1,
+    max: 4096,
+    fallback: 256,
+    usage: USAGE,
+  });
+  const runs = numberOption(values.runs, {
+    whole: true,
+    name: "--runs",
+    min: 1,
+    max: 100,
+    fallback: 3,
+    usage: USAGE,
+  });
+  const withTftp = values.tftp === true;
+  const losses = (values.loss ?? "").split(",").filter((x) => x !== "").map(Number);
+  if (losses.some((loss) => !(loss >= 0 && loss <= 1))) {
+    usageError(USAGE, `--loss needs rates 0..1 separated by commas, not ${values.loss}`);
+  }
+  let variants: (Record<string, unknown> | null)[] = [null];
+  try {
+    if (values.variants !== undefined) variants = JSON.parse(values.variants);
+  } catch (error) {
+    usageError(USAGE, `--variants needs a JSON array: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(variants)) usageError(USAGE, "--variants needs a JSON array");
   const bytes = mib * 1024 * 1024;
+  const busyMs = busyMeter();
+  /** The median of the runs that did not fail. */
+  const medianOk = (ms: number[]) => median(ms.filter(Number.isFinite));
   const dir = await Deno.makeTempDir({ prefix: "uvf_quick_" });
   const results = new Map<string, number[]>();
   const add = (name: string, r: Row) => {
@@ -94,7 +125,7 @@ async function main(): Promise<void> {
         }` +
         `  others ${(100 * others / (cores * r.ms)).toFixed(0)}% load ${load()}`,
     );
-    if (Deno.args.includes("--threads") && r.threadsSender) {
+    if (values.threads && r.threadsSender) {
       console.log(
         `   datagrams out ${r.datagramsOut} in ${r.sendsSender} sends; in ${r.datagramsIn} in ${r.readsReceiver} reads`,
       );
@@ -106,7 +137,7 @@ async function main(): Promise<void> {
     const src = `${dir}/bench.bin`;
     await writeBenchFile(src, bytes);
     busyMs();
-    const missing = withTftp ? await ensureTools() : [];
+    const missing = withTftp ? await installMissing(["atftp", "atftpd"]) : [];
     for (let i = 0; i < runs; i++) {
       for (const v of variants) {
         const env: Record<string, string> = v ? { UVF_LIMITS: JSON.stringify(v) } : {};
@@ -127,17 +158,17 @@ async function main(): Promise<void> {
     }
     console.log(`--- medians over ${runs} runs, ${mib} MiB`);
     for (const [name, ms] of results) {
-      const m = median(ms);
+      const m = medianOk(ms);
       console.log(`${name.padEnd(28)} ${m.toFixed(0)} ms ${(bytes / m / 1000).toFixed(1)} MB/s`);
     }
     const u = results.get("uvf") ?? results.get(`uvf ${JSON.stringify(variants[0])}`);
     const t = results.get("tftp");
-    if (u && t) console.log(`UVF/TFTP ratio: ${(median(t) / median(u)).toFixed(2)}`);
+    if (u && t) console.log(`UVF/TFTP ratio: ${(medianOk(t) / medianOk(u)).toFixed(2)}`);
     const base = results.get("relay 0%");
     if (base) {
       for (const loss of losses.filter((l) => l > 0)) {
         const l = results.get(`relay ${loss * 100}%`)!;
-        console.log(`loss ratio ${loss * 100}%: ${(median(l) / median(base)).toFixed(2)}`);
+        console.log(`loss ratio ${loss * 100}%: ${(medianOk(l) / medianOk(base)).toFixed(2)}`);
       }
     }
   } finally {

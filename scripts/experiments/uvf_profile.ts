@@ -1,15 +1,18 @@
 /**
- * Summarises a V8 `.cpuprofile` (as written by `uvf_peer.ts` with `UVF_CPU_PROFILE`):
- * self time per function, largest first. `(idle)` is time the JavaScript thread spent
- * outside JavaScript: waiting in the event loop, but also Deno's own Rust work.
+ * Summarises a V8 `.cpuprofile` (as written by `scripts/bench/uvf_peer.ts` with
+ * `UVF_CPU_PROFILE`): self time per function, largest first. `(idle)` is time the
+ * JavaScript thread spent outside JavaScript: waiting in the event loop, but also Deno's
+ * own Rust work. The tuning of docs/P2P.md ("Performance notes") used it.
  *
  * ```
- * UVF_CPU_PROFILE=/tmp/p deno run -A scripts/bench/uvf_quick.ts --runs 1
- * deno run -A scripts/bench/uvf_profile.ts /tmp/p.send.cpuprofile [top=30]
+ * UVF_CPU_PROFILE=/tmp/p deno run -A scripts/experiments/uvf_quick.ts --runs 1
+ * deno run -A scripts/experiments/uvf_profile.ts /tmp/p.send.cpuprofile [top=30]
  * ```
  *
  * @module
  */
+
+import { numberOption, parseCli, usageError } from "../_cli.ts";
 
 interface CallFrame {
   functionName: string;
@@ -44,15 +47,24 @@ export function selfTimes(p: Profile): { total: number; rows: [string, number][]
   return { total, rows: [...byName].sort((a, b) => b[1] - a[1]) };
 }
 
+const USAGE = `usage: deno run -A scripts/experiments/uvf_profile.ts <file.cpuprofile> [top]
+  prints the self time of the top (default 30) functions of a V8 CPU profile`;
+
 if (import.meta.main) {
-  const [path, top = "30"] = Deno.args;
-  if (!path) {
-    console.error("usage: uvf_profile.ts <file.cpuprofile> [top]");
-    Deno.exit(2);
-  }
+  const { positionals } = parseCli(Deno.args, { usage: USAGE, options: {}, positionals: true });
+  const [path, topText] = positionals;
+  if (!path || positionals.length > 2) usageError(USAGE, "name one .cpuprofile file");
+  const top = numberOption(topText, {
+    whole: true,
+    name: "[top]",
+    min: 1,
+    max: 10_000,
+    fallback: 30,
+    usage: USAGE,
+  });
   const { total, rows } = selfTimes(JSON.parse(await Deno.readTextFile(path)));
   console.log(`total ${(total / 1000).toFixed(0)} ms`);
-  for (const [k, t] of rows.slice(0, Number(top))) {
+  for (const [k, t] of rows.slice(0, top)) {
     console.log(
       `${(t / 1000).toFixed(0).padStart(6)} ms ${(100 * t / total).toFixed(1).padStart(5)}%  ${k}`,
     );

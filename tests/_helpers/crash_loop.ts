@@ -15,10 +15,11 @@
  *   recipient's next login, and once the recipient's `ack` is answered it never comes
  *   again; one delivered but not acked before the kill may come again (at least once).
  *
- * `tests/fault_test.ts` runs a short loop in the suite; run the long one with
+ * `tests/fault_test.ts` runs a short loop in the suite; `scripts/crash_loop.ts` runs the
+ * long one:
  *
  * ```sh
- * deno run -A scripts/crash_test.ts [--iterations 120] [--seed 1]
+ * deno run -A scripts/crash_loop.ts [--iterations 120] [--seed 1]
  * ```
  *
  * @module
@@ -26,10 +27,10 @@
 
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { EdgeConnection } from "../client/connection.ts";
-import { BusyError, NotFoundError, RequestError } from "../protocol/errors.ts";
-import type { Push } from "../protocol/messages.ts";
-import { ACCOUNTS, ServerProcess } from "../tests/_helpers/server_process.ts";
+import { EdgeConnection } from "../../client/connection.ts";
+import { BusyError, NotFoundError, RequestError } from "../../protocol/errors.ts";
+import type { Push } from "../../protocol/messages.ts";
+import { ACCOUNTS, ServerProcess } from "./server_process.ts";
 
 /** Options of {@linkcode crashLoop}. */
 export interface CrashLoopOptions {
@@ -108,20 +109,11 @@ function prng(seed: number): () => number {
   };
 }
 
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
+/** English month names, from `Intl` rather than the server's own table. */
+const MONTHS = Array.from(
+  { length: 12 },
+  (_, month) => new Date(2000, month, 1).toLocaleString("en", { month: "long" }),
+);
 /** SPEC §2 `name; d MMMM yyyy HH:mm:ss; fileID; dataAmount`, written out independently. */
 const LOG_LINE = new RegExp(
   `^([A-Za-z0-9][A-Za-z0-9._-]*); ([1-9]|[12][0-9]|3[01]) (${MONTHS.join("|")}) ([0-9]{4}) ` +
@@ -600,7 +592,7 @@ function repairKind(line: string): string | undefined {
   return undefined;
 }
 
-/** The one-line summary the script prints. */
+/** The one-line summary of a loop: `scripts/crash_loop.ts` prints it, the suite logs it. */
 export function formatSummary(s: CrashSummary): string {
   const repairs = Object.entries(s.repairs).map(([k, n]) => `${n} ${k}`).join(", ") || "none";
   return `crash test: ${s.iterations} kills (seed ${s.seed}) in ${(s.ms / 1000).toFixed(1)} s, ` +
@@ -610,29 +602,4 @@ export function formatSummary(s: CrashSummary): string {
     `${s.deletes.rolledBack} rolled back; messages ${s.messages.stored} stored, ` +
     `${s.messages.delivered} delivered (${s.messages.redelivered} again: shown but not acked), ` +
     `${s.messages.acked} acked; recovery: ${repairs}`;
-}
-
-if (import.meta.main) {
-  const arg = (name: string, fallback: number) => {
-    const i = Deno.args.indexOf(`--${name}`);
-    const value = i >= 0 ? Number(Deno.args[i + 1]) : fallback;
-    if (!Number.isInteger(value) || value < 0) {
-      console.error(`crash_test: --${name} needs a whole number`);
-      Deno.exit(2);
-    }
-    return value;
-  };
-  const iterations = arg("iterations", 120);
-  const seed = arg("seed", 1);
-  try {
-    const summary = await crashLoop({
-      iterations,
-      seed,
-      log: (line) => console.error(line),
-    });
-    console.log(formatSummary(summary));
-  } catch (error) {
-    console.log(`crash test FAILED: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
 }

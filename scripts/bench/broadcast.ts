@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { EdgeConnection } from "../../client/connection.ts";
 import { BenchServer } from "./bench_server.ts";
 import { ensureTool, mb, percentile, sampleRss, table } from "./tools.ts";
+import { writeAll } from "../../internal/write_all.ts";
 
 const RECEIVERS = 1000;
 const MESSAGES = 100;
@@ -286,8 +287,4 @@ async function* mqttReader(conn: Deno.TcpConn): AsyncGenerator<string> {
     }
     pending = joined.slice(at);
   }
-}
-
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }

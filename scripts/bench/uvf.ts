@@ -13,6 +13,7 @@
 
 import { newTicketKey, newTransferId, signTicket } from "../../p2p/mod.ts";
 import { toHex } from "../../p2p/ticket.ts";
+import { writeAll } from "../../internal/write_all.ts";
 
 /** Size of the benchmark file. */
 export const BENCH_FILE_BYTES = 256 * 1024 * 1024;
@@ -374,8 +375,7 @@ export async function writeBenchFile(path: string, bytes: number): Promise<void>
   for (let i = 0; i < big.length; i += block.length) big.set(block, i);
   for (let left = bytes; left > 0; left -= big.length) {
     big[0] = left & 0xff; // vary the blocks a little
-    let o = 0;
-    while (o < big.length) o += await f.write(big.subarray(o));
+    await writeAll(f, big);
   }
   f.close();
 }

@@ -8,9 +8,9 @@
 
 import { MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 import { BAD_CREDENTIALS_MESSAGE } from "./auth.ts";
-import { AccountExistsError, appendAccount } from "./credentials.ts";
 import { CommandError } from "./context.ts";
-import { hashPassword } from "./password_hash.ts";
+import { AccountExistsError, appendAccount } from "./credentials_writer.ts";
+import type { PasswordHasher } from "./password_hash.ts";
 
 /** Why a chosen password cannot be stored, or `undefined` when it can. */
 export function newPasswordProblem(password: string): string | undefined {
@@ -24,21 +24,29 @@ export function newPasswordProblem(password: string): string | undefined {
   return undefined;
 }
 
+/** Where {@linkcode registerAccount} writes, and how it hashes. */
+export interface RegistrationOptions {
+  /** The credentials file. */
+  credentialsPath: string;
+  /** The server's hasher. */
+  hasher: PasswordHasher;
+}
+
 /**
  * Creates the account `name` with `password`.
  *
- * @throws {CommandError} `bad_args` for an unusable password, `already_active` when the
+ * @throws {CommandError} `bad_args` for an unusable password, `bad_credentials` when the
  *   name was registered meanwhile.
  */
 export async function registerAccount(
-  credentialsPath: string,
   name: string,
   password: string,
+  options: RegistrationOptions,
 ): Promise<void> {
   const problem = newPasswordProblem(password);
   if (problem) throw new CommandError("bad_args", `cannot register ${name}: ${problem}`);
   try {
-    await appendAccount(credentialsPath, name, await hashPassword(password));
+    await appendAccount(options.credentialsPath, name, await options.hasher.hash(password));
   } catch (error) {
     if (error instanceof AccountExistsError) {
       throw new CommandError("bad_credentials", BAD_CREDENTIALS_MESSAGE);

@@ -10,7 +10,7 @@ import { type CommandContext, CommandError } from "../context.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `compute`. */
-export function compute(
+export async function compute(
   ctx: CommandContext,
   args: RequestArgs<"compute">,
 ): Promise<ResultFields<"compute">> {
@@ -19,11 +19,11 @@ export function compute(
   if (!isOperation(operation)) {
     throw new CommandError("bad_args", `operation must be one of ${OPERATIONS.join(", ")}`);
   }
-  const file = ctx.server.store.getFile(ctx.device, fileID);
+  const file = await ctx.server.files.get(ctx.device, fileID);
   if (!file) {
     throw new CommandError("not_found", `file ${fileID} has not been uploaded by ${ctx.device}`);
   }
   const result = computeOperation(operation, file);
   ctx.server.log(`${ctx.device} computed ${operation} on file ${fileID}: ${result}`);
-  return Promise.resolve({ op: operation, result });
+  return { op: operation, result };
 }

@@ -57,13 +57,12 @@ export class Coalesced<T> {
       this.#queued = undefined;
       return this.#task();
     });
-    const last = run.then(ignore, ignore);
-    this.#last = last;
-    void last.then(() => {
+    // Settles when the run does, never fails; the next run starts after it.
+    const forget = () => {
       if (this.#last === last) this.#last = undefined;
-    });
+    };
+    const last: Promise<void> = run.then(forget, forget);
+    this.#last = last;
     return run;
   }
 }
-
-function ignore(): void {}

@@ -35,136 +35,133 @@ interface PendingDeleteRow {
 
 const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_at";
 
-/** File records and the commit journal in one SQLite database. */
-export class SqliteFileRecords implements FileRecords {
-  readonly #db: Database;
-  readonly #commits: GroupCommit;
-
-  constructor(db: Database, commits: GroupCommit) {
-    this.#db = db;
-    this.#commits = commits;
-  }
-
-  get(device: string, fileID: number): Promise<StoredFile | undefined> {
-    return Promise.try(() => {
-      const row = this.#db.get<FileRow>(
-        "SELECT * FROM files WHERE device = ? AND file_id = ?",
-        device,
-        fileID,
-      );
-      return row && fileFromRow(row);
-    });
-  }
-
-  list(): Promise<StoredFile[]> {
-    return Promise.try(() =>
-      this.#db.all<FileRow>("SELECT * FROM files ORDER BY device, file_id").map(fileFromRow)
-    );
-  }
-
-  put(file: StoredFile): Promise<void> {
-    return this.#commits.run(() => this.#put(file));
-  }
-
-  remove(device: string, fileID: number): Promise<boolean> {
-    return this.#commits.run(() => this.#remove(device, fileID));
-  }
-
-  beginUpload(pending: PendingUpload): Promise<void> {
-    return this.#commits.run(() => {
-      this.#db.run(
-        `INSERT OR REPLACE INTO pending_uploads (${FILE_COLUMNS}, ino, log_offset)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ...fileValues(pending),
-        pending.ino,
-        pending.logOffset,
-      );
-    });
-  }
-
-  finishUpload(file: StoredFile): Promise<void> {
-    return this.#commits.run(() => {
-      this.#put(file);
-      this.#dropPendingUpload(file.device, file.fileID);
-    });
-  }
-
-  dropPendingUpload(device: string, fileID: number): Promise<void> {
-    return this.#commits.run(() => this.#dropPendingUpload(device, fileID));
-  }
-
-  pendingUpload(device: string, fileID: number): Promise<PendingUpload | undefined> {
-    return Promise.try(() => {
-      const row = this.#db.get<PendingUploadRow>(
-        "SELECT * FROM pending_uploads WHERE device = ? AND file_id = ?",
-        device,
-        fileID,
-      );
-      return row && pendingUploadFromRow(row);
-    });
-  }
-
-  pendingUploads(): Promise<PendingUpload[]> {
-    return Promise.try(() =>
-      this.#db.all<PendingUploadRow>("SELECT * FROM pending_uploads ORDER BY device, file_id")
-        .map(pendingUploadFromRow)
-    );
-  }
-
-  beginDelete(pending: PendingDelete): Promise<boolean> {
-    return this.#commits.run(() => {
-      const existed = this.#remove(pending.device, pending.fileID);
-      this.#db.run(
-        `INSERT OR REPLACE INTO pending_deletes (device, file_id, samples, deleted_at, log_offset)
-         VALUES (?, ?, ?, ?, ?)`,
-        pending.device,
-        pending.fileID,
-        pending.count,
-        pending.deletedAt,
-        pending.logOffset,
-      );
-      return existed;
-    });
-  }
-
-  dropPendingDelete(device: string, fileID: number): Promise<void> {
-    return this.#commits.run(() => {
-      this.#db.run("DELETE FROM pending_deletes WHERE device = ? AND file_id = ?", device, fileID);
-    });
-  }
-
-  pendingDelete(device: string, fileID: number): Promise<PendingDelete | undefined> {
-    return Promise.try(() => {
-      const row = this.#db.get<PendingDeleteRow>(
-        "SELECT * FROM pending_deletes WHERE device = ? AND file_id = ?",
-        device,
-        fileID,
-      );
-      return row && pendingDeleteFromRow(row);
-    });
-  }
-
-  pendingDeletes(): Promise<PendingDelete[]> {
-    return Promise.try(() =>
-      this.#db.all<PendingDeleteRow>("SELECT * FROM pending_deletes ORDER BY device, file_id")
-        .map(pendingDeleteFromRow)
-    );
-  }
-
-  #put(file: StoredFile): void {
-    this.#db.run(
+/**
+ * File records and the commit journal in one SQLite database (`db`), written through its
+ * group commit (`commits`).
+ */
+export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecords {
+  function putFile(file: StoredFile): void {
+    db.run(
       `INSERT OR REPLACE INTO files (${FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ...fileValues(file),
     );
   }
 
-  #remove(device: string, fileID: number): boolean {
-    return this.#db.run("DELETE FROM files WHERE device = ? AND file_id = ?", device, fileID) > 0;
+  function removeFile(device: string, fileID: number): boolean {
+    return db.run("DELETE FROM files WHERE device = ? AND file_id = ?", device, fileID) > 0;
   }
 
-  #dropPendingUpload(device: string, fileID: number): void {
-    this.#db.run("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?", device, fileID);
+  function dropUpload(device: string, fileID: number): void {
+    db.run("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?", device, fileID);
   }
+
+  return {
+    get(device: string, fileID: number): Promise<StoredFile | undefined> {
+      return Promise.try(() => {
+        const row = db.get<FileRow>(
+          "SELECT * FROM files WHERE device = ? AND file_id = ?",
+          device,
+          fileID,
+        );
+        return row && fileFromRow(row);
+      });
+    },
+
+    list(): Promise<StoredFile[]> {
+      return Promise.try(() =>
+        db.all<FileRow>("SELECT * FROM files ORDER BY device, file_id").map(fileFromRow)
+      );
+    },
+
+    put(file: StoredFile): Promise<void> {
+      return commits.run(() => putFile(file));
+    },
+
+    remove(device: string, fileID: number): Promise<boolean> {
+      return commits.run(() => removeFile(device, fileID));
+    },
+
+    beginUpload(pending: PendingUpload): Promise<void> {
+      return commits.run(() => {
+        db.run(
+          `INSERT OR REPLACE INTO pending_uploads (${FILE_COLUMNS}, ino, log_offset)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ...fileValues(pending),
+          pending.ino,
+          pending.logOffset,
+        );
+      });
+    },
+
+    finishUpload(file: StoredFile): Promise<void> {
+      return commits.run(() => {
+        putFile(file);
+        dropUpload(file.device, file.fileID);
+      });
+    },
+
+    dropPendingUpload(device: string, fileID: number): Promise<void> {
+      return commits.run(() => dropUpload(device, fileID));
+    },
+
+    pendingUpload(device: string, fileID: number): Promise<PendingUpload | undefined> {
+      return Promise.try(() => {
+        const row = db.get<PendingUploadRow>(
+          "SELECT * FROM pending_uploads WHERE device = ? AND file_id = ?",
+          device,
+          fileID,
+        );
+        return row && pendingUploadFromRow(row);
+      });
+    },
+
+    pendingUploads(): Promise<PendingUpload[]> {
+      return Promise.try(() =>
+        db.all<PendingUploadRow>("SELECT * FROM pending_uploads ORDER BY device, file_id")
+          .map(pendingUploadFromRow)
+      );
+    },
+
+    beginDelete(pending: PendingDelete): Promise<boolean> {
+      return commits.run(() => {
+        const existed = removeFile(pending.device, pending.fileID);
+        db.run(
+          `INSERT OR REPLACE INTO pending_deletes (device, file_id, samples, deleted_at, log_offset)
+           VALUES (?, ?, ?, ?, ?)`,
+          pending.device,
+          pending.fileID,
+          pending.count,
+          pending.deletedAt,
+          pending.logOffset,
+        );
+        return existed;
+      });
+    },
+
+    dropPendingDelete(device: string, fileID: number): Promise<void> {
+      return commits.run(() => {
+        db.run("DELETE FROM pending_deletes WHERE device = ? AND file_id = ?", device, fileID);
+      });
+    },
+
+    pendingDelete(device: string, fileID: number): Promise<PendingDelete | undefined> {
+      return Promise.try(() => {
+        const row = db.get<PendingDeleteRow>(
+          "SELECT * FROM pending_deletes WHERE device = ? AND file_id = ?",
+          device,
+          fileID,
+        );
+        return row && pendingDeleteFromRow(row);
+      });
+    },
+
+    pendingDeletes(): Promise<PendingDelete[]> {
+      return Promise.try(() =>
+        db.all<PendingDeleteRow>("SELECT * FROM pending_deletes ORDER BY device, file_id")
+          .map(pendingDeleteFromRow)
+      );
+    },
+  };
 }
 
 function fileFromRow(row: FileRow): StoredFile {

@@ -8,31 +8,25 @@ import type { Database } from "./database.ts";
 import type { GroupCommit } from "./group_commit.ts";
 import type { Lockouts } from "./interfaces.ts";
 
-/** Login lockouts in one SQLite database. */
-export class SqliteLockouts implements Lockouts {
-  readonly #db: Database;
-  readonly #commits: GroupCommit;
+/** Login lockouts in one SQLite database (`db`), written through its group commit (`commits`). */
+export function sqliteLockouts(db: Database, commits: GroupCommit): Lockouts {
+  return {
+    until(device: string): Promise<number | undefined> {
+      return Promise.try(() =>
+        db.get<{ until: number }>("SELECT until FROM lockouts WHERE device = ?", device)?.until
+      );
+    },
 
-  constructor(db: Database, commits: GroupCommit) {
-    this.#db = db;
-    this.#commits = commits;
-  }
+    set(device: string, until: number): Promise<void> {
+      return commits.run(() => {
+        db.run("INSERT OR REPLACE INTO lockouts (device, until) VALUES (?, ?)", device, until);
+      });
+    },
 
-  until(device: string): Promise<number | undefined> {
-    return Promise.try(() =>
-      this.#db.get<{ until: number }>("SELECT until FROM lockouts WHERE device = ?", device)?.until
-    );
-  }
-
-  set(device: string, until: number): Promise<void> {
-    return this.#commits.run(() => {
-      this.#db.run("INSERT OR REPLACE INTO lockouts (device, until) VALUES (?, ?)", device, until);
-    });
-  }
-
-  clear(device: string): Promise<void> {
-    return this.#commits.run(() => {
-      this.#db.run("DELETE FROM lockouts WHERE device = ?", device);
-    });
-  }
+    clear(device: string): Promise<void> {
+      return commits.run(() => {
+        db.run("DELETE FROM lockouts WHERE device = ?", device);
+      });
+    },
+  };
 }

@@ -9,14 +9,14 @@
  */
 
 import { type Clock, systemClock } from "../../internal/clock.ts";
-import { SqliteBlocks } from "./blocks.ts";
+import { sqliteBlocks } from "./blocks.ts";
 import { Database } from "./database.ts";
-import { SqliteFileRecords } from "./files.ts";
+import { sqliteFileRecords } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
 import type { Store } from "./interfaces.ts";
-import { SqliteLockouts } from "./lockouts.ts";
-import { SqliteMailbox } from "./mailbox.ts";
-import { SqlitePresenceHistory } from "./presence_history.ts";
+import { sqliteLockouts } from "./lockouts.ts";
+import { sqliteMailbox } from "./mailbox.ts";
+import { sqlitePresenceHistory } from "./presence_history.ts";
 import { StoreError } from "./store_error.ts";
 
 /**
@@ -51,11 +51,11 @@ export function openSqliteStore(path: string, clock: Clock = systemClock): Store
   }
   let closed: Promise<void> | undefined;
   return {
-    files: new SqliteFileRecords(db, commits),
-    lockouts: new SqliteLockouts(db, commits),
-    mailbox: new SqliteMailbox(db, commits),
-    blocks: new SqliteBlocks(db, commits),
-    presenceHistory: new SqlitePresenceHistory(db, commits),
+    files: sqliteFileRecords(db, commits),
+    lockouts: sqliteLockouts(db, commits),
+    mailbox: sqliteMailbox(db, commits),
+    blocks: sqliteBlocks(db, commits),
+    presenceHistory: sqlitePresenceHistory(db, commits),
     close() {
       return closed ??= (() => {
         // Commit what waits for its group, then close: SQLite checkpoints the WAL.

@@ -135,8 +135,8 @@ export class Session {
   #outboundBytes = 0;
   /**
    * The write loop, while one runs: frames queued meanwhile go out together in its next
-   * write. A loop of its own rather than `Coalesced` (whose run starts a microtask later and
-   * costs three promises): this runs for every frame to every connection, and the load
+   * write. A loop of its own rather than `Coalesced` (whose runs start a microtask later and
+   * cost promises of their own): this runs for every frame to every connection, and the load
    * test's SCS p99 was better with it (docs/DECISIONS.md, "Server structure").
    */
   #writing: Promise<void> | undefined;

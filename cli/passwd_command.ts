@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { splitLines } from "../client/line_input.ts";
 import { TerminalInput } from "../client/terminal_input.ts";
 import { deviceNameProblem, MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
-import { setAccount } from "../server/credentials.ts";
+import { setAccount } from "../server/credentials_writer.ts";
 import {
   formatParams,
   HASH_PROFILE_ENV,

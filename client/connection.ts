@@ -12,6 +12,7 @@ import { DATA_FRAME_HEADER_BYTES, FrameDecoder, writeDataFrameHeader } from "../
 import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol/limits.ts";
 import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
 import { deferred } from "../internal/deferred.ts";
+import { writeAll } from "../internal/write_all.ts";
 
 /** The connection is gone; requests in flight fail with this. */
 export class ConnectionClosedError extends Error {
@@ -231,7 +232,7 @@ export class EdgeConnection {
 
   #write(bytes: Uint8Array): Promise<void> {
     const next = this.#writeChain.then(async () => {
-      for (let at = 0; at < bytes.length;) at += await this.#conn.write(bytes.subarray(at));
+      await writeAll(this.#conn, bytes);
     });
     this.#writeChain = next.catch(() => {});
     return next;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { writeAll } from "../internal/write_all.ts";
+
 /** Smallest generated sample. */
 export const SAMPLE_MIN = -1_000_000_000;
 /** Largest generated sample. */
@@ -56,7 +58,7 @@ export async function generateDataFile(path: string, dataAmount: number): Promis
     using file = await Deno.open(temp, { write: true, createNew: true });
     for (let done = 0; done < dataAmount; done += BLOCK_SAMPLES) {
       const block = encoder.encode(randomSampleLines(Math.min(BLOCK_SAMPLES, dataAmount - done)));
-      for (let at = 0; at < block.length;) at += await file.write(block.subarray(at));
+      await writeAll(file, block);
       bytes += block.length;
     }
     await Deno.rename(temp, path);

@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { MAX_NAME_COUNTER } from "./limits.ts";
 import { numberedFileName } from "./safe_file_name.ts";
+import { writeAll } from "../internal/write_all.ts";
 
 /** Reads a file sequentially in blocks. */
 export class BlockReader {
@@ -180,8 +181,7 @@ export class PartFile {
           o += chunks[k]!.length;
         }
       }
-      let off = 0;
-      while (off < buf.length) off += await this.#file.write(buf.subarray(off));
+      await writeAll(this.#file, buf);
       i = j;
     }
   }

@@ -8,7 +8,9 @@
  * @module
  */
 
-import { writeFileAtomic } from "./data_dir.ts";
+import { Coalesced } from "../internal/coalesced.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import type { Disk } from "./disk.ts";
 import { formatTimestamp } from "./timestamp.ts";
 
 /** One active device. */
@@ -32,26 +34,40 @@ interface Listing {
   json: string;
 }
 
+/** Options of {@linkcode ActiveDevices}. */
+export interface ActiveDevicesOptions {
+  /** The server's disk. */
+  disk: Disk;
+  /** Told when rewriting the log fails (the registry stays right). */
+  onError: (error: unknown) => void;
+}
+
 /** The registry of devices that are logged in. */
 export class ActiveDevices {
-  readonly #path: string;
   /** Names that passed login, active or still registering their UDP port. */
   readonly #claimed = new Set<string>();
   /** Active devices in the order they became active. */
   readonly #active = new Map<string, ActiveDevice>();
   /** Each active device's AED entry, made once: a thousand AEDs list it a thousand times. */
   readonly #listings = new Map<string, Listing>();
-  #writing: Promise<void> | undefined;
-  #dirty = false;
-  #onError: (error: unknown) => void;
+  /** Rewrites of the log from the registry as it is when each starts. */
+  readonly #rewrite: Coalesced<void>;
+  /** The last rewrite asked for: settled once the log reflects every change so far. */
+  #rewritten: Promise<void> = Promise.resolve();
 
   /**
    * @param path the active-device log.
-   * @param onError told when rewriting the log fails (the registry stays right).
+   * @param options the server's disk, and who hears of a failed rewrite.
    */
-  constructor(path: string, onError: (error: unknown) => void) {
-    this.#path = path;
-    this.#onError = onError;
+  constructor(path: string, options: ActiveDevicesOptions) {
+    this.#rewrite = new Coalesced(async () => {
+      try {
+        const text = renderActiveLog(this.list(), (d) => this.#listings.get(d.name)!.since);
+        await writeFileAtomic(path, new TextEncoder().encode(text), { disk: options.disk });
+      } catch (error) {
+        options.onError(error);
+      }
+    });
   }
 
   /** Reserves `name` for a session that just logged in; false if it is taken. */
@@ -94,27 +110,22 @@ export class ActiveDevices {
     return [...this.#active.values()];
   }
 
+  /**
+   * The active devices `viewer` may see now: all but itself and `blockers` (those that
+   * block it, read from the store first). A caller that renders the list (AED's
+   * {@linkcode listingsJson}) does so in the same task, before a device in it can leave.
+   */
+  visibleTo(viewer: string, blockers: Set<string>): ActiveDevice[] {
+    return this.list().filter((d) => d.name !== viewer && !blockers.has(d.name));
+  }
+
   /** Resolves when the log on disk reflects every change made so far. */
-  async flushed(): Promise<void> {
-    while (this.#writing) await this.#writing;
+  flushed(): Promise<void> {
+    return this.#rewritten;
   }
 
   #scheduleWrite(): void {
-    this.#dirty = true;
-    this.#writing ??= this.#writeLoop();
-  }
-
-  async #writeLoop(): Promise<void> {
-    while (this.#dirty) {
-      this.#dirty = false;
-      try {
-        const text = renderActiveLog(this.list(), (d) => this.#listings.get(d.name)!.since);
-        await writeFileAtomic(this.#path, new TextEncoder().encode(text));
-      } catch (error) {
-        this.#onError(error);
-      }
-    }
-    this.#writing = undefined;
+    this.#rewritten = this.#rewrite.run();
   }
 }
 

@@ -18,32 +18,29 @@
  */
 
 import type { Clock } from "../internal/clock.ts";
+import { KeyedLock } from "../internal/keyed_lock.ts";
 import { deviceNameProblem } from "../protocol/limits.ts";
-import type { AccountSource } from "./credentials.ts";
+import type { AccountSource } from "./credentials_file.ts";
 import {
-  dummyHash,
   formatParams,
   hashParamsFromEnv,
   isPasswordHash,
   parsePasswordHash,
+  PasswordHasher,
   passwordHashProblem,
   type ScryptParams,
-  verifyPassword,
 } from "./password_hash.ts";
-import type { Store } from "./store.ts";
+import type { Lockouts } from "./store/interfaces.ts";
 
 /** The result of one login attempt. */
 export type LoginOutcome =
   | { ok: true }
   | { ok: false; code: "bad_credentials" | "blocked"; message: string };
 
-/** The part of the store that keeps lockouts. */
-export type LockoutStore = Pick<Store, "lockoutUntil" | "setLockout" | "clearLockout">;
-
 /** Options of {@linkcode Authenticator}. */
 export interface AuthenticatorOptions {
   credentials: AccountSource;
-  store: LockoutStore;
+  lockouts: Lockouts;
   clock: Clock;
   /** Consecutive failures that block a name (1..5). */
   attempts: number;
@@ -54,7 +51,9 @@ export interface AuthenticatorOptions {
    * Default: the profile named by `IOTNET_HASH_PROFILE` (`password_hash.ts`).
    */
   hashParams?: ScryptParams;
-  /** The password check; default `verifyPassword`. Tests wrap it to count the work done. */
+  /** The server's hasher, which limits the scrypt work in flight. Default: one of its own. */
+  hasher?: PasswordHasher;
+  /** The password check; default the hasher's. Tests wrap it to count the work done. */
   verify?: (stored: string, password: string) => Promise<boolean>;
 }
 
@@ -70,11 +69,12 @@ export const MAX_TRACKED_NAMES = 100_000;
 /** Checks logins and keeps the failure counts. */
 export class Authenticator {
   readonly #options: AuthenticatorOptions;
+  readonly #hasher: PasswordHasher;
   readonly #verify: (stored: string, password: string) => Promise<boolean>;
   readonly #fallbackParams: ScryptParams;
   readonly #failures = new Map<string, number>();
-  /** Name → the end of its queue of attempts being checked. */
-  readonly #queues = new Map<string, Promise<void>>();
+  /** Attempts being checked, by name: one at a time per name. */
+  readonly #attempts = new KeyedLock();
   #paramsFor: { accounts: Map<string, string>; params: ScryptParams } | undefined;
 
   /**
@@ -84,7 +84,8 @@ export class Authenticator {
    */
   constructor(options: AuthenticatorOptions) {
     this.#options = options;
-    this.#verify = options.verify ?? verifyPassword;
+    const hasher = this.#hasher = options.hasher ?? new PasswordHasher();
+    this.#verify = options.verify ?? ((stored, password) => hasher.verify(stored, password));
     this.#fallbackParams = options.hashParams ?? hashParamsFromEnv();
   }
 
@@ -96,25 +97,17 @@ export class Authenticator {
    * @param password the password as sent.
    * @returns success, or the refusal to send back.
    */
-  async login(name: string, password: string): Promise<LoginOutcome> {
-    const previous = this.#queues.get(name) ?? Promise.resolve();
-    const attempt = previous.then(() => this.#attempt(name, password));
-    const tail = attempt.then(() => {}, () => {});
-    this.#queues.set(name, tail);
-    try {
-      return await attempt;
-    } finally {
-      if (this.#queues.get(name) === tail) this.#queues.delete(name);
-    }
+  login(name: string, password: string): Promise<LoginOutcome> {
+    return this.#attempts.run(name, () => this.#attempt(name, password));
   }
 
   async #attempt(name: string, password: string): Promise<LoginOutcome> {
-    const { store, clock, attempts, blockMs } = this.#options;
-    const until = store.lockoutUntil(name);
+    const { lockouts, clock, attempts, blockMs } = this.#options;
+    const until = await lockouts.until(name);
     if (until !== undefined) {
       // Refused before any hashing: a blocked name costs the server nothing.
       if (until > clock.now()) return blockedOutcome(name, until - clock.now());
-      await store.clearLockout(name);
+      await lockouts.clear(name);
     }
     const accounts = await this.#options.credentials.accounts();
     const validName = deviceNameProblem(name) === undefined;
@@ -129,7 +122,7 @@ export class Authenticator {
     if (failures >= attempts) {
       // Durable before this attempt ends, so the next one for the name (queued behind it)
       // reads the lockout: parallel guesses cannot slip past it while it commits.
-      await store.setLockout(name, clock.now() + blockMs);
+      await lockouts.set(name, clock.now() + blockMs);
       return blockedOutcome(name, blockMs);
     }
     this.#failures.set(name, failures);
@@ -146,7 +139,7 @@ export class Authenticator {
     accounts: Map<string, string>,
   ): Promise<boolean> {
     if (stored !== undefined && isPasswordHash(stored)) return await this.#verify(stored, password);
-    const dummy = dummyHash(this.#dummyParams(accounts));
+    const dummy = this.#hasher.dummy(this.#dummyParams(accounts));
     if (stored === undefined) {
       await this.#verify(dummy, password);
       return false;

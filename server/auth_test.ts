@@ -7,7 +7,6 @@ import {
   Authenticator,
   type AuthenticatorOptions,
   BAD_CREDENTIALS_MESSAGE,
-  type LockoutStore,
   type LoginOutcome,
   MAX_TRACKED_NAMES,
 } from "./auth.ts";
@@ -15,10 +14,11 @@ import {
   HASH_PROFILES,
   hashPassword,
   parsePasswordHash,
+  PasswordHasher,
   type ScryptParams,
-  verifyPassword,
 } from "./password_hash.ts";
-import { Store } from "./store.ts";
+import type { Lockouts } from "./store/interfaces.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
 
 const fast = HASH_PROFILES.fast;
 const standard = HASH_PROFILES.standard;
@@ -26,20 +26,23 @@ const HASHED_FAST = await hashPassword("pw1", fast);
 const HASHED_STANDARD = await hashPassword("pw1", standard);
 
 /** Lockouts in a map: the store's contract without SQLite. */
-class MapLockouts implements LockoutStore {
-  readonly until = new Map<string, number>();
-  lockoutUntil(device: string): number | undefined {
-    return this.until.get(device);
+class MapLockouts implements Lockouts {
+  readonly entries = new Map<string, number>();
+  until(device: string): Promise<number | undefined> {
+    return Promise.resolve(this.entries.get(device));
   }
-  setLockout(device: string, until: number): Promise<void> {
-    this.until.set(device, until);
+  set(device: string, until: number): Promise<void> {
+    this.entries.set(device, until);
     return Promise.resolve();
   }
-  clearLockout(device: string): Promise<void> {
-    this.until.delete(device);
+  clear(device: string): Promise<void> {
+    this.entries.delete(device);
     return Promise.resolve();
   }
 }
+
+/** The hasher the tests check with. */
+const hasher = new PasswordHasher();
 
 interface Harness {
   auth: Authenticator;
@@ -59,14 +62,14 @@ function harness(
   const map = new Map(Object.entries(accounts));
   const auth = new Authenticator({
     credentials: { accounts: () => Promise.resolve(map) },
-    store: lockouts,
+    lockouts,
     clock,
     attempts: 3,
     blockMs: 10_000,
     hashParams: fast,
     verify: (stored, password) => {
       checked.push(stored);
-      return verifyPassword(stored, password);
+      return hasher.verify(stored, password);
     },
     ...options,
   });
@@ -131,7 +134,7 @@ Deno.test("a blocked name is refused without hashing, even with the right passwo
     assert.equal(outcome.ok ? "ok" : outcome.code, expected);
   }
   assert.equal(checked.length, 3);
-  const until = lockouts.lockoutUntil("watch1");
+  const until = lockouts.entries.get("watch1");
   assert.equal(until, clock.now() + 10_000);
 
   clock.advance(4_000);
@@ -140,11 +143,11 @@ Deno.test("a blocked name is refused without hashing, even with the right passwo
   assert.match(right.message, /watch1 is blocked for 6 s/);
   for (let i = 0; i < 10; i++) await auth.login("watch1", "nope");
   assert.equal(checked.length, 3, "no hashing while blocked");
-  assert.equal(lockouts.lockoutUntil("watch1"), until, "failures during a block do not extend it");
+  assert.equal(lockouts.entries.get("watch1"), until, "failures during a block do not extend it");
 
   clock.advance(6_000);
   assert.deepEqual(await auth.login("watch1", "pw1"), { ok: true });
-  assert.equal(lockouts.lockoutUntil("watch1"), undefined);
+  assert.equal(lockouts.entries.get("watch1"), undefined);
 });
 
 Deno.test("after a block ends the count starts again from zero", async () => {
@@ -179,7 +182,7 @@ Deno.test("unknown names are counted and blocked like known ones", async () => {
     unknown.push(b.ok ? "ok" : b.code);
   }
   assert.deepEqual(unknown, known);
-  assert.ok(lockouts.lockoutUntil("ghost") !== undefined);
+  assert.ok(lockouts.entries.get("ghost") !== undefined);
 });
 
 Deno.test("parallel guesses for one name cannot overshoot the attempts", async () => {
@@ -197,10 +200,10 @@ Deno.test("parallel guesses for one name cannot overshoot the attempts", async (
 
 Deno.test("with the real store, whose lockout waits for a group commit, parallel guesses still stop at the attempts", async () => {
   const dir = await Deno.makeTempDir({ prefix: "iotnet-auth-" });
-  const store = new Store(join(dir, "iotnet.db"));
+  const store = openSqliteStore(join(dir, "iotnet.db"));
   const reader = new DatabaseSync(join(dir, "iotnet.db"), { readOnly: true });
   try {
-    const { auth, checked, clock } = harness({ watch1: HASHED_FAST }, { store });
+    const { auth, checked, clock } = harness({ watch1: HASHED_FAST }, { lockouts: store.lockouts });
     // The right password among the guesses, after the third: it must not get in.
     const passwords = Array.from({ length: 12 }, (_, i) => i === 5 ? "pw1" : "nope");
     const outcomes = await Promise.all(
@@ -220,7 +223,7 @@ Deno.test("with the real store, whose lockout waits for a group commit, parallel
     assert.ok(outcomes.slice(3).every((c) => c === "blocked"), outcomes.join(" "));
   } finally {
     reader.close();
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -255,7 +258,7 @@ Deno.test("an invalid name is never blocked and gets the same reply", async () =
         message: BAD_CREDENTIALS_MESSAGE,
       });
     }
-    assert.equal(lockouts.lockoutUntil(name), undefined);
+    assert.equal(lockouts.entries.get(name), undefined);
   }
   assert.equal(checked.length, 16, "every attempt did the same scrypt check");
 });
@@ -272,7 +275,7 @@ Deno.test("failure counts of a flood of made-up names stay bounded", async () =>
 Deno.test("with real hashes, an unknown name takes as long as a wrong password", async () => {
   const { auth } = harness(
     Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`dev${i}`, HASHED_STANDARD])),
-    { attempts: 5, verify: verifyPassword },
+    { attempts: 5, verify: (stored, password) => hasher.verify(stored, password) },
   );
   const time = async (name: string) => {
     const start = performance.now();

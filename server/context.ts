@@ -5,11 +5,14 @@
  * @module
  */
 
+import type { BufferPool } from "../internal/buffer_pool.ts";
 import type { Clock } from "../internal/clock.ts";
 import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
+import type { Disk } from "./disk.ts";
+import type { FileCommits } from "./file_commits.ts";
 import type { PrivateChats } from "./private_chats.ts";
-import type { Store } from "./store.ts";
+import type { Blocks, FileRecords, Mailbox, PresenceHistory } from "./store/interfaces.ts";
 import type { UploadTurns } from "./upload_turns.ts";
 
 /** Server settings after defaults were applied. */
@@ -45,17 +48,33 @@ export interface ServerSettings {
   frameDeadlineMs: number;
 }
 
-/** Shared state of one running server. */
+/**
+ * Shared state of one running server, all of it made in `startServer`: two servers in one
+ * process share none of it.
+ */
 export interface ServerContext {
   readonly settings: ServerSettings;
   readonly clock: Clock;
   readonly log: (line: string) => void;
-  readonly store: Store;
   readonly dataDir: DataDir;
+  /** The server's turns for file operations and its shared fsyncs. */
+  readonly disk: Disk;
+  /** Uploaded files' records (SCS reads them; UED and DTE change them through `commits`). */
+  readonly files: FileRecords;
+  /** UED and DTE in their journalled order. */
+  readonly commits: FileCommits;
+  /** Messages stored for offline devices. */
+  readonly mailbox: Mailbox;
+  /** Who blocks whom. */
+  readonly blocks: Blocks;
+  /** When devices were last seen online. */
+  readonly presenceHistory: PresenceHistory;
   readonly active: ActiveDevices;
   readonly privateChats: PrivateChats;
   /** Turns of the connections taking in upload bytes (server-wide, first come first served). */
   readonly uploadTurns: UploadTurns;
+  /** Write batches of the uploads taking in bytes, passed on from one upload to the next. */
+  readonly writeBatches: BufferPool;
   /** Whether `name` has an account. */
   knownDevice(name: string): Promise<boolean>;
 }

@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  AccountExistsError,
-  appendAccount,
-  CREDENTIALS_FILE_MODE,
-  CredentialsFile,
   MAX_CREDENTIALS_LINE_BYTES,
   parseCredentials,
   parseCredentialsBytes,
-  setAccount,
   withAccountLine,
-} from "./credentials.ts";
+} from "./credentials_format.ts";
+import { CredentialsFile } from "./credentials_file.ts";
+import {
+  AccountExistsError,
+  appendAccount,
+  CREDENTIALS_FILE_MODE,
+  setAccount,
+} from "./credentials_writer.ts";
+import { Disk } from "./disk.ts";
 import { HASH_PROFILES, hashPassword } from "./password_hash.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -94,7 +97,10 @@ Deno.test("CredentialsFile reports file:line problems without passwords and re-r
   const lines = MALFORMED.map(([, line]) => line);
   await Deno.writeTextFile(path, ["watch1 pw1", ...lines].join("\n") + "\n");
   const reports: string[] = [];
-  const file = new CredentialsFile(path, (line) => reports.push(line));
+  const file = new CredentialsFile(path, {
+    disk: new Disk(),
+    onProblem: (line) => reports.push(line),
+  });
   const first = await file.accounts();
   assert.deepEqual([...first.keys()], ["watch1"]);
   assert.equal(reports.length, MALFORMED.length);
@@ -122,7 +128,7 @@ Deno.test("CredentialsFile: callers asking at once share one look at the file; l
   try {
     const path = join(dir, "credentials.txt");
     await Deno.writeTextFile(path, "watch1 pw1\n");
-    const file = new CredentialsFile(path, () => {});
+    const file = new CredentialsFile(path, { disk: new Disk(), onProblem: () => {} });
     const stat = Deno.stat;
     let stats = 0;
     Deno.stat = (p) => {

@@ -12,6 +12,7 @@
  */
 
 import { join } from "node:path";
+import { writeAll } from "../internal/write_all.ts";
 import { StartupError } from "./startup_error.ts";
 
 /** Name of the lock file in the data directory. */
@@ -56,7 +57,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     if (!(await file.tryLock(true))) throw new DataDirInUseError(dir, await holderOf(path));
     await file.truncate(0);
     const pid = new TextEncoder().encode(`${Deno.pid}\n`);
-    for (let at = 0; at < pid.length;) at += await file.write(pid.subarray(at));
+    await writeAll(file, pid);
   } catch (error) {
     file.close();
     throw error;

@@ -11,7 +11,9 @@
  * @module
  */
 
+import { Coalesced } from "../internal/coalesced.ts";
 import { visible } from "../internal/visible_text.ts";
+import { writeAll, type Writer } from "../internal/write_all.ts";
 
 /** Log bytes that may wait for a slow stdout before lines are dropped. */
 export const MAX_QUEUED_LOG_BYTES = 1024 * 1024;
@@ -27,9 +29,7 @@ export interface EventLog {
 }
 
 /** Where the log goes: the shape of `Deno.stdout`. */
-export interface LogWriter {
-  write(bytes: Uint8Array): Promise<number>;
-}
+export type LogWriter = Writer;
 
 /**
  * Creates the event log over `out`.
@@ -52,28 +52,27 @@ export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_B
   let queue: string[] = [];
   let queuedBytes = 0;
   let dropped = 0;
-  let writing: Promise<void> | undefined;
-
-  async function drain(): Promise<void> {
+  /** The last write asked for: settled once every line queued so far is written. */
+  let written: Promise<void> = Promise.resolve();
+  // One write in flight; lines queued meanwhile go out together in the next.
+  const writes = new Coalesced(async () => {
+    if (queue.length === 0) return;
+    const text = queue.join("");
+    queue = [];
+    queuedBytes = 0;
     try {
-      while (queue.length > 0) {
-        const text = queue.join("");
-        queue = [];
-        queuedBytes = 0;
-        const bytes = encoder.encode(text);
-        for (let at = 0; at < bytes.length;) at += await out.write(bytes.subarray(at));
-        if (dropped > 0 && queue.length === 0) {
-          queue.push(`(${dropped} log lines were dropped while stdout was not being read)\n`);
-          dropped = 0;
-        }
-      }
+      await writeAll(out, encoder.encode(text));
     } catch {
       // stdout is gone (closed pipe): nothing more can be logged.
       queue = [];
-    } finally {
-      writing = undefined;
+      return;
     }
-  }
+    if (dropped > 0 && queue.length === 0) {
+      queue.push(`(${dropped} log lines were dropped while stdout was not being read)\n`);
+      dropped = 0;
+      written = writes.run();
+    }
+  });
 
   return {
     line(text) {
@@ -86,14 +85,15 @@ export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_B
       }
       queue.push(entry);
       queuedBytes += entry.length;
-      // Start on a microtask, so every line logged in this turn goes out in one write.
-      writing ??= Promise.resolve().then(drain);
+      // Runs start on a microtask, so every line logged in this turn goes out in one write.
+      written = writes.run();
     },
     async flush() {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<void>((r) => (timer = setTimeout(r, FLUSH_TIMEOUT_MS)));
       const drained = (async () => {
-        while (writing) await writing;
+        // A write can ask for one more (the dropped-lines notice): wait until none is new.
+        for (let last; last !== written;) await (last = written);
       })();
       await Promise.race([drained, timeout]);
       clearTimeout(timer);

@@ -6,7 +6,7 @@
 
 export { type IotServer, type ServerOptions, startServer } from "./server.ts";
 export type { ServerSettings } from "./context.ts";
-export { StoreError } from "./store.ts";
+export { StoreError } from "./store/store_error.ts";
 export { StartupError } from "./startup_error.ts";
 export { DataDirInUseError } from "./data_dir_lock.ts";
-export { parseCredentials } from "./credentials.ts";
+export { parseCredentials } from "./credentials_format.ts";

@@ -8,8 +8,9 @@
  * ```
  *
  * Hashing uses `node:crypto`'s asynchronous `scrypt`, which runs on the runtime's worker
- * threads, never on the event loop's thread; at most {@linkcode MAX_CONCURRENT_HASHES}
- * run at once so a burst of logins cannot claim unbounded memory. The cost parameters
+ * threads, never on the event loop's thread; a {@linkcode PasswordHasher} (one per server)
+ * runs at most {@linkcode MAX_CONCURRENT_HASHES} at once so a burst of logins cannot claim
+ * unbounded memory. The cost parameters
  * live in {@linkcode HASH_PROFILES}; {@linkcode HASH_PROFILE_ENV} picks a profile (the
  * cheap `fast` one is for load tests only). A stored value that does not start with
  * `scrypt$` is a plain-text password, still accepted and compared in constant time.
@@ -18,6 +19,7 @@
  */
 
 import { createHash, scrypt, timingSafeEqual } from "node:crypto";
+import { Semaphore } from "../internal/semaphore.ts";
 
 /** The scrypt cost parameters (RFC 7914): CPU/memory cost `N`, block size `r`, parallelism `p`. */
 export interface ScryptParams {
@@ -142,7 +144,128 @@ export function formatParams(params: ScryptParams): string {
 }
 
 /**
- * Hashes a password with a fresh random salt.
+ * Hashes and checks passwords, at most {@linkcode MAX_CONCURRENT_HASHES} scrypt
+ * computations at once (the rest wait their turn), and keeps the dummy hashes that
+ * unknown names are checked against. One per server, made in `startServer`.
+ */
+export class PasswordHasher {
+  readonly #slots = new Semaphore(MAX_CONCURRENT_HASHES);
+  /** Dummy tokens by parameter set: made once each. */
+  readonly #dummies = new Map<string, string>();
+
+  /**
+   * Hashes a password with a fresh random salt.
+   *
+   * @param password the password.
+   * @param params the cost; default {@linkcode hashParamsFromEnv}.
+   * @returns a token for the credentials file.
+   * @throws {InvalidHashError} when `params` are out of range.
+   * @example
+   * ```ts
+   * import { HASH_PROFILES, PasswordHasher } from "./password_hash.ts";
+   * import assert from "node:assert/strict";
+   * const hasher = new PasswordHasher();
+   * const token = await hasher.hash("pw1", HASH_PROFILES.fast);
+   * assert.match(token, /^scrypt\$N=1024,r=8,p=1\$/);
+   * assert.equal(await hasher.verify(token, "pw1"), true);
+   * assert.equal(await hasher.verify(token, "pw2"), false);
+   * ```
+   */
+  async hash(password: string, params: ScryptParams = hashParamsFromEnv()): Promise<string> {
+    const problem = paramsProblem(params);
+    if (problem) throw new InvalidHashError(problem);
+    const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
+    const hash = await this.#derive(password, salt, params, HASH_BYTES);
+    return formatToken({ params, salt, hash });
+  }
+
+  /**
+   * Checks a password against a stored value: a hash token, or a plain-text password.
+   * Hashes are compared with `timingSafeEqual` after the scrypt work; plain values are
+   * compared through their SHA-256 digests with `timingSafeEqual`, so the time depends on
+   * neither the content nor the length of the stored password.
+   *
+   * @param stored the credentials-file value.
+   * @param password what the device sent.
+   * @returns whether they match; `false` for a token that does not parse.
+   * @example
+   * ```ts
+   * import { PasswordHasher } from "./password_hash.ts";
+   * import assert from "node:assert/strict";
+   * const hasher = new PasswordHasher();
+   * assert.equal(await hasher.verify("pw1", "pw1"), true);
+   * assert.equal(await hasher.verify("pw1", "pw12"), false);
+   * ```
+   */
+  async verify(stored: string, password: string): Promise<boolean> {
+    if (!isPasswordHash(stored)) return plainEqual(stored, password);
+    let parsed: ParsedHash;
+    try {
+      parsed = parsePasswordHash(stored);
+    } catch (error) {
+      if (error instanceof InvalidHashError) return false;
+      throw error;
+    }
+    const candidate = await this.#derive(password, parsed.salt, parsed.params, parsed.hash.length);
+    return timingSafeEqual(candidate, parsed.hash);
+  }
+
+  /**
+   * A well-formed hash token that no password matches (its hash is random bytes, not the
+   * hash of anything), for checking an unknown name with the same work as a known one.
+   * Made once per parameter set.
+   *
+   * @param params the cost the check should have; default {@linkcode hashParamsFromEnv}.
+   * @returns the dummy token.
+   * @example
+   * ```ts
+   * import { HASH_PROFILES, PasswordHasher } from "./password_hash.ts";
+   * import assert from "node:assert/strict";
+   * const hasher = new PasswordHasher();
+   * assert.equal(await hasher.verify(hasher.dummy(HASH_PROFILES.fast), ""), false);
+   * ```
+   */
+  dummy(params: ScryptParams = hashParamsFromEnv()): string {
+    const key = formatParams(params);
+    let token = this.#dummies.get(key);
+    if (token === undefined) {
+      token = formatToken({
+        params,
+        salt: crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
+        hash: crypto.getRandomValues(new Uint8Array(HASH_BYTES)),
+      });
+      this.#dummies.set(key, token);
+    }
+    return token;
+  }
+
+  /** Runs one scrypt off the event loop's thread, waiting for a free slot first. */
+  async #derive(
+    password: string,
+    salt: Uint8Array,
+    params: ScryptParams,
+    keyBytes: number,
+  ): Promise<Uint8Array> {
+    const slot = await this.#slots.acquire();
+    try {
+      return await new Promise<Uint8Array>((resolve, reject) => {
+        scrypt(
+          password,
+          salt,
+          keyBytes,
+          { N: params.N, r: params.r, p: params.p, maxmem: 2 * MAX_SCRYPT_MEMORY_BYTES },
+          (error, key) => error ? reject(error) : resolve(new Uint8Array(key)),
+        );
+      });
+    } finally {
+      slot.release();
+    }
+  }
+}
+
+/**
+ * Hashes a password with a fresh random salt, with a {@linkcode PasswordHasher} of its
+ * own: for one hash outside a server (`iotnet passwd`, scripts, tests).
  *
  * @param password the password.
  * @param params the cost; default {@linkcode hashParamsFromEnv}.
@@ -150,84 +273,14 @@ export function formatParams(params: ScryptParams): string {
  * @throws {InvalidHashError} when `params` are out of range.
  * @example
  * ```ts
- * import { HASH_PROFILES, hashPassword, verifyPassword } from "./password_hash.ts";
+ * import { HASH_PROFILES, hashPassword } from "./password_hash.ts";
  * import assert from "node:assert/strict";
- * const token = await hashPassword("pw1", HASH_PROFILES.fast);
- * assert.match(token, /^scrypt\$N=1024,r=8,p=1\$/);
- * assert.equal(await verifyPassword(token, "pw1"), true);
- * assert.equal(await verifyPassword(token, "pw2"), false);
+ * assert.match(await hashPassword("pw1", HASH_PROFILES.fast), /^scrypt\$N=1024,r=8,p=1\$/);
  * ```
  */
-export async function hashPassword(
-  password: string,
-  params: ScryptParams = hashParamsFromEnv(),
-): Promise<string> {
-  const problem = paramsProblem(params);
-  if (problem) throw new InvalidHashError(problem);
-  const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  const hash = await derive(password, salt, params, HASH_BYTES);
-  return formatToken({ params, salt, hash });
+export function hashPassword(password: string, params?: ScryptParams): Promise<string> {
+  return new PasswordHasher().hash(password, params);
 }
-
-/**
- * Checks a password against a stored value: a hash token, or a plain-text password.
- * Hashes are compared with `timingSafeEqual` after the scrypt work; plain values are
- * compared through their SHA-256 digests with `timingSafeEqual`, so the time depends on
- * neither the content nor the length of the stored password.
- *
- * @param stored the credentials-file value.
- * @param password what the device sent.
- * @returns whether they match; `false` for a token that does not parse.
- * @example
- * ```ts
- * import { verifyPassword } from "./password_hash.ts";
- * import assert from "node:assert/strict";
- * assert.equal(await verifyPassword("pw1", "pw1"), true);
- * assert.equal(await verifyPassword("pw1", "pw12"), false);
- * ```
- */
-export async function verifyPassword(stored: string, password: string): Promise<boolean> {
-  if (!isPasswordHash(stored)) return plainEqual(stored, password);
-  let parsed: ParsedHash;
-  try {
-    parsed = parsePasswordHash(stored);
-  } catch (error) {
-    if (error instanceof InvalidHashError) return false;
-    throw error;
-  }
-  const candidate = await derive(password, parsed.salt, parsed.params, parsed.hash.length);
-  return timingSafeEqual(candidate, parsed.hash);
-}
-
-/**
- * A well-formed hash token that no password matches (its hash is random bytes, not the
- * hash of anything), for checking an unknown name with the same work as a known one.
- * Made once per parameter set.
- *
- * @param params the cost the check should have; default {@linkcode hashParamsFromEnv}.
- * @returns the dummy token.
- * @example
- * ```ts
- * import { dummyHash, HASH_PROFILES, verifyPassword } from "./password_hash.ts";
- * import assert from "node:assert/strict";
- * assert.equal(await verifyPassword(dummyHash(HASH_PROFILES.fast), ""), false);
- * ```
- */
-export function dummyHash(params: ScryptParams = hashParamsFromEnv()): string {
-  const key = formatParams(params);
-  let token = dummies.get(key);
-  if (token === undefined) {
-    token = formatToken({
-      params,
-      salt: crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
-      hash: crypto.getRandomValues(new Uint8Array(HASH_BYTES)),
-    });
-    dummies.set(key, token);
-  }
-  return token;
-}
-
-const dummies = new Map<string, string>();
 
 /**
  * Tells a hash token from a plain-text password (by its `scrypt$` prefix alone).
@@ -331,45 +384,4 @@ function plainEqual(stored: string, password: string): boolean {
   const a = createHash("sha256").update(stored, "utf8").digest();
   const b = createHash("sha256").update(password, "utf8").digest();
   return timingSafeEqual(a, b);
-}
-
-/** Runs one scrypt off the event loop's thread, waiting for a free slot first. */
-async function derive(
-  password: string,
-  salt: Uint8Array,
-  params: ScryptParams,
-  keyBytes: number,
-): Promise<Uint8Array> {
-  await acquireSlot();
-  try {
-    return await new Promise<Uint8Array>((resolve, reject) => {
-      scrypt(
-        password,
-        salt,
-        keyBytes,
-        { N: params.N, r: params.r, p: params.p, maxmem: 2 * MAX_SCRYPT_MEMORY_BYTES },
-        (error, key) => error ? reject(error) : resolve(new Uint8Array(key)),
-      );
-    });
-  } finally {
-    releaseSlot();
-  }
-}
-
-let running = 0;
-const waiting: (() => void)[] = [];
-
-function acquireSlot(): Promise<void> {
-  if (running < MAX_CONCURRENT_HASHES) {
-    running++;
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => waiting.push(resolve));
-}
-
-function releaseSlot(): void {
-  // Hand the slot straight to the next waiter, so `running` never dips below the queue.
-  const next = waiting.shift();
-  if (next) next();
-  else running--;
 }

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  dummyHash,
   HASH_BYTES,
   HASH_PROFILE_ENV,
   HASH_PROFILES,
@@ -11,13 +10,16 @@ import {
   isPasswordHash,
   MAX_HASH_TOKEN_CHARS,
   parsePasswordHash,
+  PasswordHasher,
   passwordHashProblem,
   SALT_BYTES,
-  verifyPassword,
 } from "./password_hash.ts";
 
 const fast = HASH_PROFILES.fast;
 const standard = HASH_PROFILES.standard;
+
+/** The hasher the tests check with (a server makes one of its own). */
+const hasher = new PasswordHasher();
 
 Deno.test("a hash is one scrypt token without spaces, salted afresh each time", async () => {
   const a = await hashPassword("pw1", standard);
@@ -34,29 +36,29 @@ Deno.test("a hash is one scrypt token without spaces, salted afresh each time", 
   assert.notDeepEqual(parsePasswordHash(a).salt, parsePasswordHash(b).salt);
 });
 
-Deno.test("verifyPassword accepts exactly the hashed password", async () => {
+Deno.test("a hasher verifies exactly the hashed password", async () => {
   for (const password of ["pw1", "pässwörd ✓", " lead and trail ", "x".repeat(128), ""]) {
     const token = await hashPassword(password, fast);
-    assert.equal(await verifyPassword(token, password), true, JSON.stringify(password));
+    assert.equal(await hasher.verify(token, password), true, JSON.stringify(password));
     for (const wrong of [password + "x", password.slice(1), password.toUpperCase() + "!"]) {
       if (wrong === password) continue;
-      assert.equal(await verifyPassword(token, wrong), false, JSON.stringify(wrong));
+      assert.equal(await hasher.verify(token, wrong), false, JSON.stringify(wrong));
     }
   }
   const strong = await hashPassword("pw1", standard);
-  assert.equal(await verifyPassword(strong, "pw1"), true);
-  assert.equal(await verifyPassword(strong, "pw2"), false);
+  assert.equal(await hasher.verify(strong, "pw1"), true);
+  assert.equal(await hasher.verify(strong, "pw2"), false);
 });
 
 Deno.test("plain-text entries still work and compare whole values only", async () => {
-  assert.equal(await verifyPassword("pw1", "pw1"), true);
+  assert.equal(await hasher.verify("pw1", "pw1"), true);
   for (const wrong of ["pw", "pw12", "PW1", "", "pw1\u0000"]) {
-    assert.equal(await verifyPassword("pw1", wrong), false, JSON.stringify(wrong));
+    assert.equal(await hasher.verify("pw1", wrong), false, JSON.stringify(wrong));
   }
   assert.equal(isPasswordHash("pw1"), false);
   assert.equal(isPasswordHash("scrypt$anything"), true);
   // A plain password that merely contains "scrypt" is plain.
-  assert.equal(await verifyPassword("myscrypt$pw", "myscrypt$pw"), true);
+  assert.equal(await hasher.verify("myscrypt$pw", "myscrypt$pw"), true);
 });
 
 Deno.test("malformed hash tokens are refused with a reason that never repeats the token", async () => {
@@ -89,30 +91,30 @@ Deno.test("malformed hash tokens are refused with a reason that never repeats th
       return true;
     });
     assert.match(passwordHashProblem(token) ?? "", pattern);
-    assert.equal(await verifyPassword(token, "pw1"), false, token);
+    assert.equal(await hasher.verify(token, "pw1"), false, token);
   }
   assert.equal(passwordHashProblem(good), undefined);
 });
 
 Deno.test("the dummy hash is well-formed, stable per parameter set, and matches nothing", async () => {
-  const dummy = dummyHash(fast);
+  const dummy = hasher.dummy(fast);
   assert.equal(passwordHashProblem(dummy), undefined);
   assert.deepEqual(parsePasswordHash(dummy).params, fast);
-  assert.equal(dummyHash(fast), dummy);
-  assert.notEqual(dummyHash(standard), dummy);
+  assert.equal(hasher.dummy(fast), dummy);
+  assert.notEqual(hasher.dummy(standard), dummy);
   for (const guess of ["", "pw1", "dummy", "\u0000unknown"]) {
-    assert.equal(await verifyPassword(dummy, guess), false);
+    assert.equal(await hasher.verify(dummy, guess), false);
   }
 });
 
 Deno.test("checking the dummy hash costs what checking a real hash costs", async () => {
   const real = await hashPassword("pw1", standard);
-  const dummy = dummyHash(standard);
+  const dummy = hasher.dummy(standard);
   const median = async (token: string) => {
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {
       const start = performance.now();
-      await verifyPassword(token, "wrong");
+      await hasher.verify(token, "wrong");
       times.push(performance.now() - start);
     }
     return times.sort((a, b) => a - b)[3]!;
@@ -143,9 +145,9 @@ Deno.test("hashing runs off the event loop's thread: timers fire while it works"
 
 Deno.test("more hashes than slots all complete", async () => {
   const tokens = await Promise.all(
-    Array.from({ length: 12 }, (_, i) => hashPassword(`pw${i}`, fast)),
+    Array.from({ length: 12 }, (_, i) => hasher.hash(`pw${i}`, fast)),
   );
-  const checks = await Promise.all(tokens.map((t, i) => verifyPassword(t, `pw${i}`)));
+  const checks = await Promise.all(tokens.map((t, i) => hasher.verify(t, `pw${i}`)));
   assert.ok(checks.every((ok) => ok));
 });
 

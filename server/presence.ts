@@ -11,25 +11,15 @@ import type { PushFields } from "../protocol/messages.ts";
 import type { ServerContext } from "./context.ts";
 
 /** Tells the others that `device` went online or offline. */
-export function announcePresence(
-  server: Pick<ServerContext, "active" | "store">,
+export async function announcePresence(
+  server: Pick<ServerContext, "active" | "blocks">,
   device: string,
   state: PushFields<"presence">["state"],
-): void {
-  const hidden = server.store.blockedBy(device);
+): Promise<void> {
+  const hidden = await server.blocks.blockedBy(device);
+  // From here on in one task: the list is the one the notice goes to.
   const frame = encodeMessage({ t: "push", event: "presence", device, state });
   for (const other of server.active.list()) {
     if (other.name !== device && !hidden.has(other.name)) other.deliver(frame);
   }
-}
-
-/**
- * The active devices `viewer` may see: all but itself and those that block it.
- */
-export function visibleDevices(
-  server: Pick<ServerContext, "active" | "store">,
-  viewer: string,
-): ReturnType<ServerContext["active"]["list"]> {
-  const blockers = server.store.blockersOf(viewer);
-  return server.active.list().filter((d) => d.name !== viewer && !blockers.has(d.name));
 }

@@ -9,8 +9,8 @@
 import { BadArgumentsError, BadCredentialsError } from "../protocol/errors.ts";
 import { MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 import { BAD_CREDENTIALS_MESSAGE } from "./auth.ts";
-import { AccountExistsError, appendAccount } from "./credentials.ts";
-import { hashPassword } from "./password_hash.ts";
+import { AccountExistsError, appendAccount } from "./credentials_writer.ts";
+import type { PasswordHasher } from "./password_hash.ts";
 
 /** Why a chosen password cannot be stored, or `undefined` when it can. */
 export function newPasswordProblem(password: string): string | undefined {
@@ -24,6 +24,14 @@ export function newPasswordProblem(password: string): string | undefined {
   return undefined;
 }
 
+/** Where {@linkcode registerAccount} writes, and how it hashes. */
+export interface RegistrationOptions {
+  /** The credentials file. */
+  credentialsPath: string;
+  /** The server's hasher. */
+  hasher: PasswordHasher;
+}
+
 /**
  * Creates the account `name` with `password`.
  *
@@ -31,14 +39,14 @@ export function newPasswordProblem(password: string): string | undefined {
  * @throws {BadCredentialsError} when the name was registered meanwhile.
  */
 export async function registerAccount(
-  credentialsPath: string,
   name: string,
   password: string,
+  options: RegistrationOptions,
 ): Promise<void> {
   const problem = newPasswordProblem(password);
   if (problem) throw new BadArgumentsError(`cannot register ${name}: ${problem}`);
   try {
-    await appendAccount(credentialsPath, name, await hashPassword(password));
+    await appendAccount(options.credentialsPath, name, await options.hasher.hash(password));
   } catch (error) {
     if (error instanceof AccountExistsError) {
       throw new BadCredentialsError(BAD_CREDENTIALS_MESSAGE);

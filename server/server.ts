@@ -25,21 +25,28 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
+import { BufferPool } from "../internal/buffer_pool.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { Authenticator } from "./auth.ts";
+import { UPLOAD_WRITE_BYTES } from "./commands/upload.ts";
 import type { ServerSettings } from "./context.ts";
-import { CREDENTIALS_FILE_MODE, CredentialsFile } from "./credentials.ts";
-import { DataDir, statOrUndefined } from "./data_dir.ts";
+import { CredentialsFile } from "./credentials_file.ts";
+import { CREDENTIALS_FILE_MODE } from "./credentials_writer.ts";
+import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
-import { HASH_PROFILE_ENV, hashParamsFromEnv } from "./password_hash.ts";
+import { Disk } from "./disk.ts";
+import { FileCommits } from "./file_commits.ts";
+import { describeIoError } from "./io_error.ts";
+import { HASH_PROFILE_ENV, hashParamsFromEnv, PasswordHasher } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
-import { describeIoError, recoverDataDir } from "./recovery.ts";
-import { Session, type SessionHost } from "./session.ts";
+import { recoverDataDir } from "./recovery.ts";
+import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
-import { Store, StoreError } from "./store.ts";
+import { openSqliteStore } from "./store/sqlite_store.ts";
+import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
@@ -156,13 +163,18 @@ async function start(options: ServerOptions): Promise<IotServer> {
   let early: string[] | undefined = [];
   const log = (line: string) => early ? early.push(line) : print(line);
   const dataDir = new DataDir(settings.dataDir);
+  // Everything below is this server's own: two servers in one process share nothing.
+  const disk = new Disk();
   // What start-up opens is closed again if a later step fails, in reverse order.
-  using opened = new DisposableStack();
-  opened.use(await openDataDir(dataDir, log));
-  const store = opened.adopt(new Store(dataDir.database, clock), (s) => s.close());
+  await using opened = new AsyncDisposableStack();
+  opened.use(await openDataDir(dataDir, disk, log));
+  const store = opened.adopt(openSqliteStore(dataDir.database, clock), (s) => s.close());
+  const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
-  for (const repair of await recoverDataDir(dataDir, store)) log(`recovery: ${repair}`);
-  const credentials = new CredentialsFile(settings.credentialsPath, log);
+  for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
+    log(`recovery: ${repair}`);
+  }
+  const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.TcpListener;
   try {
@@ -177,25 +189,36 @@ async function start(options: ServerOptions): Promise<IotServer> {
   early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
+  const hasher = new PasswordHasher();
   const host: SessionHost = {
     settings,
     clock,
     log,
-    store,
     dataDir,
-    active: new ActiveDevices(
-      dataDir.activeLog,
-      (e) => log(`cannot rewrite active-device log: ${e}`),
-    ),
+    disk,
+    files: store.files,
+    commits,
+    mailbox: store.mailbox,
+    blocks: store.blocks,
+    presenceHistory: store.presenceHistory,
+    active: new ActiveDevices(dataDir.activeLog, {
+      disk,
+      onError: (e) => log(`cannot rewrite active-device log: ${e}`),
+    }),
     auth: new Authenticator({
       credentials,
-      store,
+      lockouts: store.lockouts,
       clock,
       attempts: settings.attempts,
       blockMs: settings.blockSeconds * 1000,
+      hasher,
     }),
+    hasher,
     privateChats: new PrivateChats(),
     uploadTurns: new UploadTurns(CONCURRENT_UPLOADS, clock),
+    // A buffer per upload turn at most is in use; the pools keep that many for reuse.
+    readBuffers: new BufferPool(UPLOAD_READ_BUFFER_BYTES, CONCURRENT_UPLOADS),
+    writeBatches: new BufferPool(UPLOAD_WRITE_BYTES, CONCURRENT_UPLOADS),
     registrations: new RateLimit(settings.registrationsPerMinute, clock),
     knownDevice: async (name) => (await credentials.accounts()).has(name),
     onClosed: (session) => sessions.delete(session),
@@ -234,7 +257,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         return s.close("server shut down");
       }));
       await host.active.flushed();
-      resources.dispose(); // the database, then the data directory's lock
+      await resources.disposeAsync(); // the database, then the data directory's lock
       await stdoutLog?.flush();
     })();
 
@@ -289,17 +312,21 @@ function resolveSettings(options: ServerOptions): ServerSettings {
  * @throws {StartupError} when it is not a directory, cannot be created, locked or
  *   prepared, or another server holds it (`DataDirInUseError`).
  */
-async function openDataDir(dataDir: DataDir, log: (line: string) => void): Promise<DataDirLock> {
+async function openDataDir(
+  dataDir: DataDir,
+  disk: Disk,
+  log: (line: string) => void,
+): Promise<DataDirLock> {
   const root = dataDir.root;
   let lock: DataDirLock | undefined;
   try {
-    const info = await statOrUndefined(root);
+    const info = await disk.stat(root);
     if (info && !info.isDirectory) {
       throw new StartupError(`data directory ${root} is not a directory`);
     }
     if (!info) await Deno.mkdir(root, { recursive: true });
     lock = await lockDataDir(root);
-    for (const removed of await dataDir.prepare()) log(`removed unfinished file ${removed}`);
+    for (const removed of await dataDir.prepare(disk)) log(`removed unfinished file ${removed}`);
     return lock;
   } catch (error) {
     lock?.[Symbol.dispose]();

@@ -41,7 +41,6 @@ import {
 } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame.ts";
 import {
-  CONCURRENT_UPLOADS,
   deviceNameProblem,
   MAX_FRAME_BYTES,
   MAX_OPEN_UPLOADS,
@@ -53,10 +52,12 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
-import { BufferPool } from "../internal/buffer_pool.ts";
+import type { BufferPool } from "../internal/buffer_pool.ts";
 import type { TimerId } from "../internal/clock.ts";
+import { writeAll } from "../internal/write_all.ts";
 import type { AdmissionSlot } from "./admission.ts";
 import type { Authenticator } from "./auth.ts";
+import type { PasswordHasher } from "./password_hash.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
 import type { RateLimit } from "./rate_limit.ts";
@@ -75,10 +76,12 @@ export type SessionState =
 
 /** Read buffer of a session taking in no upload bytes: small, as most sessions are idle. */
 const IDLE_READ_BUFFER_BYTES = 4 * 1024;
-/** Read buffer while upload bytes stream in (under the turn): large reads keep uploads fast. */
-const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
-/** Read buffers of sessions holding an upload turn, passed on from one to the next. */
-const UPLOAD_READ_BUFFERS = new BufferPool(UPLOAD_READ_BUFFER_BYTES, CONCURRENT_UPLOADS);
+/**
+ * Read buffer while upload bytes stream in (under the turn): large reads keep uploads
+ * fast. The server's pool of them (`SessionHost.readBuffers`) passes them on from one
+ * session holding a turn to the next.
+ */
+export const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
 /** Longest a closing session waits for its queued output to be written. */
 const CLOSE_FLUSH_MS = 2_000;
 /** Streams whose trailing frames are still being dropped; more is a protocol error. */
@@ -118,6 +121,10 @@ interface CloseAfterReply {
 /** Everything a session needs from the server that owns it. */
 export interface SessionHost extends ServerContext {
   readonly auth: Authenticator;
+  /** The hasher of new accounts' passwords. */
+  readonly hasher: PasswordHasher;
+  /** Read buffers of sessions holding an upload turn ({@linkcode UPLOAD_READ_BUFFER_BYTES}). */
+  readonly readBuffers: BufferPool;
   /** Accounts registered per address (`--registrations-per-minute`). */
   readonly registrations: RateLimit;
   /** Called once when the session has fully closed. */
@@ -143,6 +150,12 @@ export class Session {
   #refusedBeforeLogin = 0;
   #outbound: Uint8Array[] = [];
   #outboundBytes = 0;
+  /**
+   * The write loop, while one runs: frames queued meanwhile go out together in its next
+   * write. A loop of its own rather than `Coalesced` (whose runs start a microtask later and
+   * cost promises of their own): this runs for every frame to every connection, and the load
+   * test's SCS p99 was better with it (docs/DECISIONS.md, "Server structure").
+   */
   #writing: Promise<void> | undefined;
   #loginTimer: TimerId | undefined;
   #idleTimer: TimerId | undefined;
@@ -188,6 +201,7 @@ export class Session {
   /** Reads and serves the connection until it ends. Never throws. */
   async run(): Promise<void> {
     const decoder = this.#decoder;
+    const { readBuffers } = this.#host;
     const idle = new Uint8Array(IDLE_READ_BUFFER_BYTES);
     let upload: Uint8Array | undefined;
     let n: number | null = 0;
@@ -199,9 +213,9 @@ export class Session {
         // its next bytes with the small buffer, so a half-finished upload holds 4 KiB.
         const turn = this.#keepsUploadTurn();
         if (turn && n >= IDLE_READ_BUFFER_BYTES) {
-          upload ??= UPLOAD_READ_BUFFERS.take();
+          upload ??= readBuffers.take();
         } else if (upload) {
-          UPLOAD_READ_BUFFERS.give(upload);
+          readBuffers.give(upload);
           upload = undefined;
         }
         const buffer = upload ?? idle;
@@ -233,7 +247,7 @@ export class Session {
         reason = `connection failed (${(error as Error).message})`;
       }
     }
-    if (upload) UPLOAD_READ_BUFFERS.give(upload);
+    if (upload) readBuffers.give(upload);
     await this.close(reason);
   }
 
@@ -280,7 +294,7 @@ export class Session {
         const batch = concat(this.#outbound, this.#outboundBytes);
         this.#outbound = [];
         this.#outboundBytes = 0;
-        for (let at = 0; at < batch.length;) at += await this.#conn.write(batch.subarray(at));
+        await writeAll(this.#conn, batch);
       }
     } catch {
       this.#outbound = [];
@@ -364,8 +378,8 @@ export class Session {
     );
   }
 
-  #deliverStoredMessages(device: string): void {
-    for (const m of this.#host.store.pendingMessages(device)) {
+  async #deliverStoredMessages(device: string): Promise<void> {
+    for (const m of await this.#host.mailbox.pending(device)) {
       this.push({
         t: "push",
         event: "message",
@@ -382,15 +396,22 @@ export class Session {
   #leave(device: string, reason: string): void {
     const host = this.#host;
     const seen = host.clock.now();
-    void host.store.markSeen(device, seen)
+    void host.presenceHistory.markSeen(device, seen)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} left (${reason})`);
-    announcePresence(host, device, "offline");
+    this.#announce(device, "offline");
     for (const partner of host.privateChats.leave(device)) {
       host.active.get(partner)?.deliver(
         encodeMessage({ t: "push", event: "private", device, state: "ended", reason: "left" }),
       );
     }
+  }
+
+  /** Tells the other devices that `device` came or went. */
+  #announce(device: string, state: PushFields<"presence">["state"]): void {
+    announcePresence(this.#host, device, state).catch((error) =>
+      this.#host.log(`cannot tell the others that ${device} is ${state}: ${oneLine(error)}`)
+    );
   }
 
   #expire(reason: PushFields<"logout">["reason"], message: string): void {
@@ -416,7 +437,10 @@ export class Session {
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
     if (request.op === "udp_port" && this.#state.phase === "active") {
-      this.#deliverStoredMessages(this.#state.device);
+      const device = this.#state.device;
+      await this.#deliverStoredMessages(device).catch((error) =>
+        this.#host.log(`cannot deliver the messages stored for ${device}: ${oneLine(error)}`)
+      );
     }
     const closing = this.#closeAfterReply;
     if (closing !== undefined) {
@@ -548,7 +572,10 @@ export class Session {
               `a minute); try again in ${Math.ceil(waitMs / 1000)} s`,
           );
         }
-        await registerAccount(host.settings.credentialsPath, name, password);
+        await registerAccount(name, password, {
+          credentialsPath: host.settings.credentialsPath,
+          hasher: host.hasher,
+        });
         host.log(`${name} registered a new account from ${this.ip}`);
       }
       outcome = await host.auth.login(name, password);
@@ -596,10 +623,10 @@ export class Session {
     });
     this.#state = { phase: "active", device, since };
     // Login history is not acknowledged to anyone: it rides the next group commit.
-    void host.store.markSeen(device, since)
+    void host.presenceHistory.markSeen(device, since)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} joined from ${this.ip}, UDP port ${request.port}`);
-    announcePresence(host, device, "online");
+    this.#announce(device, "online");
     this.#touch();
     return {};
   }

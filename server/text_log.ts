@@ -1,20 +1,16 @@
 /**
  * The server's text logs, `upload-log.txt` and `deletion-log.txt` (SPEC §2): the line
  * format, parsing it back, appending so that a log never keeps a torn line, and cutting
- * off a torn last line left by a crash.
+ * off a torn last line left by a crash. One {@linkcode TextLog} per log file of a server.
  *
  * @module
  */
 
 import { basename } from "node:path";
+import { Coalesced } from "../internal/coalesced.ts";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
-import { syncDirectory, syncFileData } from "./data_dir.ts";
-import { onDisk } from "./disk.ts";
-import { withLock } from "./keyed_lock.ts";
+import type { Disk } from "./disk.ts";
 import { formatTimestamp, MONTHS } from "./timestamp.ts";
-
-/** Appends in progress, by log path. */
-const LOG_LOCKS = new Map<string, Promise<void>>();
 
 /** One parsed line of `upload-log.txt` or `deletion-log.txt`. */
 export interface LogLine {
@@ -72,54 +68,123 @@ export function formatLogLine(
   return `${device}; ${formatTimestamp(at)}; ${fileID}; ${dataAmount}`;
 }
 
-/** Lines waiting for the next write to one log, and that write's outcome. */
-interface WaitingLines {
-  lines: string[];
-  written?: Promise<boolean>;
-}
+/** One text log of a server's data directory, and its appends. */
+export class TextLog {
+  /** The log file. */
+  readonly path: string;
+  readonly #disk: Disk;
+  /** Lines for the next write; the write takes them all when it starts. */
+  #waiting: string[] = [];
+  /** Writes of waiting lines, one at a time; resolves with whether the log was new. */
+  readonly #writes: Coalesced<boolean>;
 
-/** Per log path: the lines that will go out in its next write. */
-const WAITING_LINES = new Map<string, WaitingLines>();
-
-/**
- * Appends one line to a text log and makes it durable. Lines appended while the log's
- * previous write runs wait together and go out in one write, then share an fsync
- * ({@linkcode syncFileData}): a thousand uploads at once cost a few writes of
- * `upload-log.txt`, not a thousand one after another. Writes to one log are serialised in
- * this process, so a failed write (a full disk writes part of it) is cut back off before
- * the next: the log never keeps a torn line, and every line of that write gets the error.
- */
-export async function appendLogLine(path: string, line: string): Promise<void> {
-  const created = await joinNextWrite(path, line);
-  await syncFileData(path);
-  if (created) await syncDirectory(path);
-}
-
-/** Adds `line` to the next write of the log; resolves with whether that write made it. */
-function joinNextWrite(path: string, line: string): Promise<boolean> {
-  const waiting = WAITING_LINES.get(path);
-  if (waiting) {
-    waiting.lines.push(line);
-    return waiting.written!;
+  /**
+   * @param path the log file (created by the first append).
+   * @param disk the server's disk.
+   */
+  constructor(path: string, disk: Disk) {
+    this.path = path;
+    this.#disk = disk;
+    this.#writes = new Coalesced(() => {
+      const lines = this.#waiting;
+      this.#waiting = [];
+      return disk.run(() => appendLines(path, lines));
+    });
   }
-  const next: WaitingLines = { lines: [line] };
-  WAITING_LINES.set(path, next);
-  return next.written = withLock(LOG_LOCKS, path, () => {
-    WAITING_LINES.delete(path); // from here on, new lines wait for the write after this
-    return appendLines(path, next.lines);
-  });
+
+  /**
+   * Appends one line and makes it durable. Lines appended while the log's previous write
+   * runs wait together and go out in one write, then share an fsync
+   * ({@linkcode Disk.syncFileData}): a thousand uploads at once cost a few writes of
+   * `upload-log.txt`, not a thousand one after another. Writes to one log run one at a
+   * time, so a failed write (a full disk writes part of it) is cut back off before the
+   * next: the log never keeps a torn line, and every line of that write gets the error.
+   *
+   * @param line the line, without its newline.
+   * @throws the file system's error when the write or its fsync fails.
+   */
+  async append(line: string): Promise<void> {
+    this.#waiting.push(line);
+    const created = await this.#writes.run();
+    await this.#disk.syncFileData(this.path);
+    if (created) await this.#disk.syncDirectory(this.path);
+  }
+
+  /**
+   * The log's size now; a missing log has 0 bytes. The server appends to its logs all the
+   * time, so their inodes stay in memory: the `stat` reads no disk, so it runs right here
+   * instead of costing a disk turn on every upload.
+   */
+  size(): number {
+    try {
+      return Deno.statSync(this.path).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return 0;
+      throw error;
+    }
+  }
+
+  /** Whether `line` is a whole line of the log at or after byte `offset`. */
+  async hasLineAfter(line: string, offset: number): Promise<boolean> {
+    const start = Math.min(offset, this.size());
+    // Read from one byte early: the first piece is the end of the line before `start`
+    // (empty when `start` is a line boundary), never a line of its own.
+    let first = start > 0;
+    for await (const candidate of readLines(this.path, start > 0 ? start - 1 : 0)) {
+      if (first) {
+        first = false;
+        continue;
+      }
+      if (candidate === line) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Cuts off a last line without its newline (a write cut short by a crash).
+   *
+   * @returns a sentence for the server log saying what was cut, or `undefined` when the
+   *   log ends with a whole line (or does not exist).
+   */
+  async cutTornLine(): Promise<string | undefined> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.path, { read: true, write: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    using _ = file;
+    const size = (await file.stat()).size;
+    let keep = 0;
+    for (let end = size; end > 0;) {
+      const start = Math.max(0, end - 4096);
+      const block = await readAt(file, start, end - start);
+      if (end === size && block.at(-1) === NEWLINE) return undefined;
+      const i = block.lastIndexOf(NEWLINE);
+      if (i >= 0) {
+        keep = start + i + 1;
+        break;
+      }
+      end = start;
+    }
+    if (keep === size) return undefined;
+    const torn = new TextDecoder().decode(await readAt(file, keep, Math.min(size - keep, 80)));
+    await file.truncate(keep);
+    await file.sync();
+    return `cut a torn last line off ${basename(this.path)} (${size - keep} bytes: ${
+      JSON.stringify(torn)
+    })`;
+  }
 }
 
 /** Appends `lines` in one write; cuts a partial write back off. Says if the log was new. */
-function appendLines(path: string, lines: string[]): Promise<boolean> {
+async function appendLines(path: string, lines: string[]): Promise<boolean> {
   const bytes = new TextEncoder().encode(lines.map((line) => `${line}\n`).join(""));
-  return onDisk(() => appendBytes(path, bytes));
-}
-
-async function appendBytes(path: string, bytes: Uint8Array): Promise<boolean> {
   using file = await Deno.open(path, { append: true, create: true });
   const before = (await file.stat()).size;
   try {
+    // One write, not a loop: a line split over two writes could be torn by a crash.
     const written = await file.write(bytes);
     if (written !== bytes.length) {
       throw new Error(`short write to ${path}: ${written} of ${bytes.length} bytes`);
@@ -129,58 +194,6 @@ async function appendBytes(path: string, bytes: Uint8Array): Promise<boolean> {
     throw error;
   }
   return before === 0;
-}
-
-/** Cuts off a last line without its newline (a write cut short by a crash). */
-export async function cutTornLine(path: string): Promise<string | undefined> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true, write: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  using _ = file;
-  const size = (await file.stat()).size;
-  let keep = 0;
-  for (let end = size; end > 0;) {
-    const start = Math.max(0, end - 4096);
-    const block = await readAt(file, start, end - start);
-    if (end === size && block.at(-1) === NEWLINE) return undefined;
-    const i = block.lastIndexOf(NEWLINE);
-    if (i >= 0) {
-      keep = start + i + 1;
-      break;
-    }
-    end = start;
-  }
-  if (keep === size) return undefined;
-  const torn = new TextDecoder().decode(await readAt(file, keep, Math.min(size - keep, 80)));
-  await file.truncate(keep);
-  await file.sync();
-  return `cut a torn last line off ${basename(path)} (${size - keep} bytes: ${
-    JSON.stringify(torn)
-  })`;
-}
-
-/** Whether `line` is a whole line of the log at or after byte `offset`. */
-export async function logHasLineAfter(
-  path: string,
-  line: string,
-  offset: number,
-): Promise<boolean> {
-  const start = Math.min(offset, logSize(path));
-  // Read from one byte early: the first piece is the end of the line before `start`
-  // (empty when `start` is a line boundary), never a line of its own.
-  let first = start > 0;
-  for await (const candidate of readLines(path, start > 0 ? start - 1 : 0)) {
-    if (first) {
-      first = false;
-      continue;
-    }
-    if (candidate === line) return true;
-  }
-  return false;
 }
 
 const NEWLINE = 10;
@@ -220,18 +233,4 @@ async function readAt(file: Deno.FsFile, at: number, length: number): Promise<Ui
     got += n;
   }
   return buffer;
-}
-
-/**
- * A log's size now; a missing log has 0 bytes. For the logs the server appends to all the
- * time, whose inodes stay in memory: the `stat` reads no disk, so it runs right here
- * instead of costing a trip to the thread pool (server/disk.ts) on every upload.
- */
-export function logSize(path: string): number {
-  try {
-    return Deno.statSync(path).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { crashLoop, formatSummary } from "./_helpers/crash_loop.ts";
-import { appendLogLine } from "../server/text_log.ts";
+import { Disk } from "../server/disk.ts";
+import { TextLog } from "../server/text_log.ts";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir } from "./_helpers/wait.ts";
@@ -126,7 +127,7 @@ Deno.test("disk full during a log append: the line is cut back off, never left t
     }
   }
   await assert.rejects(
-    appendLogLine(log, "watch2; 15 January 2026 09:30:01; 2; 20"),
+    new TextLog(log, new Disk()).append("watch2; 15 January 2026 09:30:01; 2; 20"),
     (e) => e instanceof Error && /short write|No space left/.test(e.message),
   );
   assert.equal(await Deno.readTextFile(log), before);

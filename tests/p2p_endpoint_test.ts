@@ -18,6 +18,7 @@ import { newChatId } from "../p2p/chat_keys.ts";
 import { openUdpSocket } from "../p2p/udp_socket.ts";
 import { mulberry32 } from "../p2p/loss_model.ts";
 import { startLossyRelay } from "./_helpers/lossy_relay.ts";
+import { writeAll } from "../internal/write_all.ts";
 
 const FAST: Partial<P2pLimits> = { minRtoMs: 50, giveUpMs: 5_000, stallTimeoutMs: 5_000 };
 
@@ -84,8 +85,7 @@ async function makeFile(dir: string, name: string, size: number, seed = 1): Prom
   for (let left = size; left > 0;) {
     for (let i = 0; i < block.length; i += 4) v.setUint32(i, (r() * 2 ** 32) >>> 0);
     const n = Math.min(left, block.length);
-    let off = 0;
-    while (off < n) off += await f.write(block.subarray(off, n));
+    await writeAll(f, block.subarray(0, n));
     left -= n;
   }
   f.close();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { MIGRATIONS } from "../server/store.ts";
+import { MIGRATIONS } from "../server/store/migrations.ts";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
 import { runIotnet } from "./_helpers/iotnet_command.ts";
 import { RawClient } from "./_helpers/raw_client.ts";

@@ -13,6 +13,7 @@ import { EdgeConnection } from "../../client/connection.ts";
 import { ensureTools } from "../tools.ts";
 import { BenchServer } from "./bench_server.ts";
 import { mb, percentile, sampleRss, table } from "./helpers.ts";
+import { writeAll } from "../../internal/write_all.ts";
 import { startToolServer } from "./tool_server.ts";
 
 const RECEIVERS = 1000;
@@ -274,8 +275,4 @@ async function* mqttReader(conn: Deno.TcpConn): AsyncGenerator<string> {
     }
     pending = joined.slice(at);
   }
-}
-
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }

@@ -9,6 +9,7 @@
 
 import { newTicketKey, newTransferId, signTicket } from "../../p2p/mod.ts";
 import { toHex } from "../../p2p/ticket.ts";
+import { writeAll } from "../../internal/write_all.ts";
 import { LineCollector } from "../../tests/_helpers/line_collector.ts";
 import { installMissing } from "../tools.ts";
 import { stopProcess, table, timed } from "./helpers.ts";
@@ -273,8 +274,7 @@ export async function writeBenchFile(path: string, bytes: number): Promise<void>
   for (let i = 0; i < big.length; i += block.length) big.set(block, i);
   for (let left = bytes; left > 0; left -= big.length) {
     big[0] = left & 0xff; // vary the blocks a little
-    let o = 0;
-    while (o < big.length) o += await f.write(big.subarray(o));
+    await writeAll(f, big);
   }
   f.close();
 }

@@ -23,8 +23,8 @@ export async function block(
 ): Promise<ResultFields<"block">> {
   const { device } = args;
   await checkOtherDevice(ctx, device);
-  const { store, log, privateChats, active } = ctx.server;
-  if (!(await store.addBlock(ctx.device, device))) {
+  const { blocks, log, privateChats, active } = ctx.server;
+  if (!(await blocks.add(ctx.device, device))) {
     throw new BadArgumentsError(`${device} is already blocked`);
   }
   for (const request of privateChats.cancelRequests(ctx.device, device, ctx.server.clock.now())) {
@@ -60,7 +60,7 @@ export async function unblock(
 ): Promise<ResultFields<"unblock">> {
   const { device } = args;
   await checkOtherDevice(ctx, device);
-  if (!(await ctx.server.store.removeBlock(ctx.device, device))) {
+  if (!(await ctx.server.blocks.remove(ctx.device, device))) {
     throw new BadArgumentsError(`${device} is not blocked`);
   }
   ctx.server.log(`${ctx.device} unblocked ${device}`);

@@ -11,17 +11,17 @@ import type { CommandContext } from "../context.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `compute`. */
-export function compute(
+export async function compute(
   ctx: CommandContext,
   args: RequestArgs<"compute">,
 ): Promise<ResultFields<"compute">> {
   const { fileID, operation } = args;
   checkFileID(fileID);
-  const file = ctx.server.store.getFile(ctx.device, fileID);
+  const file = await ctx.server.files.get(ctx.device, fileID);
   if (!file) {
     throw new NotFoundError(`file ${fileID} has not been uploaded by ${ctx.device}`);
   }
   const result = computeOperation(operation, file);
   ctx.server.log(`${ctx.device} computed ${operation} on file ${fileID}: ${result}`);
-  return Promise.resolve({ op: operation, result });
+  return { op: operation, result };
 }

@@ -7,7 +7,6 @@
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import { NotFoundError } from "../../protocol/errors.ts";
 import type { CommandContext } from "../context.ts";
-import { commitDelete } from "../recovery.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `delete`. */
@@ -17,10 +16,10 @@ export async function deleteFile(
 ): Promise<ResultFields<"delete">> {
   const { fileID } = args;
   checkFileID(fileID);
-  const { clock, log } = ctx.server;
+  const { clock, log, commits } = ctx.server;
   // Forget the record and journal the delete in one transaction, then remove the file and
-  // log it: a crash at any step is finished at the next start (server/recovery.ts).
-  const file = await commitDelete(ctx.server, {
+  // log it: a crash at any step is finished at the next start (server/file_commits.ts).
+  const file = await commits.delete({
     device: ctx.device,
     fileID,
     deletedAt: clock.now(),

@@ -20,9 +20,9 @@ export async function message(
   const { to, text } = args;
   checkText(text);
   await checkOtherDevice(ctx, to);
-  const { store, active, clock, log, settings } = ctx.server;
+  const { blocks, mailbox, active, clock, log, settings } = ctx.server;
   // Before anything that depends on whether `to` is online (`delivery`, a full mailbox).
-  if (store.isBlocked(to, ctx.device)) {
+  if (await blocks.isBlocked(to, ctx.device)) {
     log(`${ctx.device}: message to ${to} refused (blocked)`);
     throw new BlockedError(`${to} has blocked you; your message was not delivered`);
   }
@@ -35,7 +35,7 @@ export async function message(
     return { delivery: "online" };
   }
   // Durable (group-committed) before the sender is told it is stored.
-  const stored = await store.storeMessage(
+  const stored = await mailbox.add(
     { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
     {
       maxCount: settings.maxOfflineMessages,
@@ -63,13 +63,13 @@ export async function message(
  * `refused` counts every device that blocks the sender, online or not: counting only the
  * online ones would tell a blocked device when its blocker is online.
  */
-export function broadcast(
+export async function broadcast(
   ctx: CommandContext,
   args: RequestArgs<"broadcast">,
 ): Promise<ResultFields<"broadcast">> {
   checkText(args.text);
-  const { store, active, log } = ctx.server;
-  const blockers = store.blockersOf(ctx.device);
+  const { blocks, active, log } = ctx.server;
+  const blockers = await blocks.blockersOf(ctx.device);
   const frame = encodeMessage({
     t: "push",
     event: "message",
@@ -89,7 +89,7 @@ export function broadcast(
       delivered === 1 ? "" : "s"
     } (${refused} refused)`,
   );
-  return Promise.resolve({ delivered, refused });
+  return { delivered, refused };
 }
 
 /** Handles `ack`: the edge has shown a stored message, so the server may forget it. */
@@ -98,7 +98,7 @@ export async function ack(
   args: RequestArgs<"ack">,
 ): Promise<ResultFields<"ack">> {
   // Durable before the reply: an acknowledged message never comes again.
-  if (!(await ctx.server.store.deleteMessage(ctx.device, args.message))) {
+  if (!(await ctx.server.mailbox.remove(ctx.device, args.message))) {
     throw new NotFoundError(`no stored message ${args.message} for ${ctx.device}`);
   }
   return {};

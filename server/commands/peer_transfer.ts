@@ -56,7 +56,7 @@ export async function uvf(
   await checkOtherDevice(ctx, to);
   // Blocked before offline: the answer must not tell a blocked device whether its
   // blocker is online.
-  if (ctx.server.store.isBlocked(to, ctx.device)) {
+  if (await ctx.server.blocks.isBlocked(to, ctx.device)) {
     throw new BlockedError(`${to} has blocked you; the file cannot be sent`);
   }
   const target = onlinePeer(ctx, to);

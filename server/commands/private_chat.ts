@@ -29,10 +29,10 @@ export async function startprivate(
 ): Promise<ResultFields<"startprivate">> {
   const { device } = args;
   await checkOtherDevice(ctx, device);
-  const { store, privateChats, clock, log } = ctx.server;
+  const { blocks, privateChats, clock, log } = ctx.server;
   // Blocked before offline: the answer must not tell a blocked device whether its
   // blocker is online.
-  if (store.isBlocked(device, ctx.device)) {
+  if (await blocks.isBlocked(device, ctx.device)) {
     throw new BlockedError(`${device} has blocked you; no private chat is possible`);
   }
   const target = onlinePeer(ctx, device);

@@ -2,7 +2,7 @@
  * UED on the server: the file streams in as DATA frames, is validated and aggregated as
  * it passes, written to a temporary file, and renamed into place only when complete and
  * valid. Then its aggregates go to the store and a line to `upload-log.txt`, through the
- * commit journal of `server/recovery.ts`.
+ * commit journal of `server/file_commits.ts`.
  *
  * @module
  */
@@ -21,11 +21,10 @@ import {
   TooLargeError,
 } from "../../protocol/errors.ts";
 import { deferred } from "../../internal/deferred.ts";
-import { BufferPool } from "../../internal/buffer_pool.ts";
-import { CONCURRENT_UPLOADS } from "../../protocol/limits.ts";
+import type { BufferPool } from "../../internal/buffer_pool.ts";
 import type { CommandContext, StreamSink } from "../context.ts";
-import { onDisk } from "../disk.ts";
-import { commitUpload, describeIoError } from "../recovery.ts";
+import type { Disk } from "../disk.ts";
+import { describeIoError } from "../io_error.ts";
 import { checkFileID } from "./file_id.ts";
 
 /** Handles `upload`; resolves once the whole file is stored. */
@@ -36,7 +35,7 @@ export async function upload(
 ): Promise<ResultFields<"upload">> {
   const { fileID, bytes } = args;
   checkFileID(fileID);
-  const { dataDir, clock, log, settings } = ctx.server;
+  const { dataDir, disk, writeBatches, commits, clock, log, settings } = ctx.server;
   if (bytes < 0 || bytes > settings.maxUploadBytes) {
     throw new TooLargeError(
       `upload of ${bytes} bytes is over the server's ${settings.maxUploadBytes}-byte limit`,
@@ -44,7 +43,7 @@ export async function upload(
   }
   const path = dataDir.uploadPath(ctx.device, fileID);
   const temp = dataDir.tempPathFor(path);
-  const sink = new UploadSink(temp, bytes);
+  const sink = new UploadSink({ temp, expected: bytes, disk, batches: writeBatches });
   ctx.openStream(requestId, sink);
   let stored: StoredUpload;
   try {
@@ -52,9 +51,9 @@ export async function upload(
   } finally {
     ctx.closeStream(requestId, sink);
   }
-  // Rename, record, log: in the journalled order of server/recovery.ts, so a crash at any
-  // step is finished or undone at the next start.
-  await commitUpload(ctx.server, {
+  // Rename, record, log: in the journalled order of server/file_commits.ts, so a crash at
+  // any step is finished or undone at the next start.
+  await commits.upload({
     device: ctx.device,
     fileID,
     temp,
@@ -69,16 +68,23 @@ export async function upload(
 /**
  * Bytes an upload collects before writing them to its file: a 100 kB upload is one write,
  * a big one a write per 256 KiB. Each write is a trip to the runtime's blocking thread
- * pool, which costs the event loop far more than copying the bytes does.
+ * pool, which costs the event loop far more than copying the bytes does. The server's
+ * pool of write batches (`ServerContext.writeBatches`) holds buffers of this size, passed
+ * on from one upload to the next; an upload whose sender goes quiet writes its batch out
+ * and gives it back (`rest`), so uploads that wait hold none.
  */
-const UPLOAD_WRITE_BYTES = 256 * 1024;
+export const UPLOAD_WRITE_BYTES = 256 * 1024;
 
-/**
- * Write batches of the uploads taking in bytes, passed on from one upload to the next. An
- * upload whose sender goes quiet writes its batch out and gives it back (`rest`), so
- * uploads that wait hold none.
- */
-const WRITE_BATCHES = new BufferPool(UPLOAD_WRITE_BYTES, CONCURRENT_UPLOADS);
+/** What an {@linkcode UploadSink} writes, and with what. */
+interface UploadSinkOptions {
+  /** The temporary file. */
+  temp: string;
+  /** The bytes the upload declared. */
+  expected: number;
+  disk: Disk;
+  /** The server's write batches ({@linkcode UPLOAD_WRITE_BYTES} each). */
+  batches: BufferPool;
+}
 
 /** A complete, fsynced temporary upload: what it holds, and its inode for the journal. */
 interface StoredUpload extends SampleAggregates {
@@ -92,6 +98,8 @@ interface StoredUpload extends SampleAggregates {
 class UploadSink implements StreamSink {
   readonly #temp: string;
   readonly #expected: number;
+  readonly #disk: Disk;
+  readonly #batches: BufferPool;
   readonly #aggregator = new SampleAggregator();
   readonly #done = deferred<StoredUpload>();
   /** Received bytes not yet written: from the pool while bytes flow, cut to a small upload. */
@@ -106,11 +114,13 @@ class UploadSink implements StreamSink {
   #received = 0;
   #finished = false;
 
-  constructor(temp: string, expected: number) {
-    this.#temp = temp;
-    this.#expected = expected;
+  constructor(options: UploadSinkOptions) {
+    this.#temp = options.temp;
+    this.#expected = options.expected;
+    this.#disk = options.disk;
+    this.#batches = options.batches;
     // A zero-byte upload gets no DATA frames: finish now (the aggregator will refuse it).
-    if (expected === 0) void this.#complete();
+    if (options.expected === 0) void this.#complete();
   }
 
   /** Resolves with the file's aggregates once all bytes arrived and are on disk. */
@@ -131,7 +141,7 @@ class UploadSink implements StreamSink {
     if (this.#finished) return false; // abandoned while its batch was written out
     try {
       this.#aggregator.push(bytes);
-      const batch = this.#batch ??= WRITE_BATCHES.take()
+      const batch = this.#batch ??= this.#batches.take()
         .subarray(0, Math.min(UPLOAD_WRITE_BYTES, this.#expected));
       for (let at = 0; at < bytes.length;) {
         const n = Math.min(bytes.length - at, batch.length - this.#batched);
@@ -181,7 +191,7 @@ class UploadSink implements StreamSink {
     const bytes = batch.subarray(0, this.#batched);
     const options = this.#started ? { append: true, create: false } : { createNew: true };
     this.#started = true;
-    this.#writing = onDisk(() => Deno.writeFile(this.#temp, bytes, options));
+    this.#writing = this.#disk.run(() => Deno.writeFile(this.#temp, bytes, options));
     try {
       await this.#writing;
     } finally {
@@ -192,7 +202,7 @@ class UploadSink implements StreamSink {
 
   /** Gives the batch to the next upload (unless a write still reads it). */
   #giveBatchBack(): void {
-    if (this.#batch && !this.#writing) WRITE_BATCHES.give(this.#batch);
+    if (this.#batch && !this.#writing) this.#batches.give(this.#batch);
     this.#batch = undefined;
   }
 
@@ -205,7 +215,7 @@ class UploadSink implements StreamSink {
         // Opening the file just written, and its fstat, read no disk: no trip to the
         // thread pool for those, one for the fsync.
         using file = Deno.openSync(this.#temp, { read: true });
-        await onDisk(() => file.sync());
+        await this.#disk.run(() => file.sync());
         ino = file.statSync().ino;
       }
       this.#finished = true;
@@ -223,7 +233,7 @@ class UploadSink implements StreamSink {
     if (this.#started) {
       // A file still being created would outlive a removal that ran before it.
       await this.#writing?.catch(() => {});
-      await onDisk(() => Deno.remove(this.#temp)).catch(() => {});
+      await this.#disk.run(() => Deno.remove(this.#temp)).catch(() => {});
     }
     this.#done.reject(asRequestError(error));
   }

@@ -10,15 +10,15 @@ import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import { BadArgumentsError } from "../../protocol/errors.ts";
 import { MAX_SINCE_SECONDS } from "../../protocol/limits.ts";
 import type { CommandContext } from "../context.ts";
-import { visibleDevices } from "../presence.ts";
 
 /** Handles `whoelse`. */
-export function whoelse(ctx: CommandContext): Promise<ResultFields<"whoelse">> {
-  return Promise.resolve({ devices: visibleDevices(ctx.server, ctx.device).map((d) => d.name) });
+export async function whoelse(ctx: CommandContext): Promise<ResultFields<"whoelse">> {
+  const blockers = await ctx.server.blocks.blockersOf(ctx.device);
+  return { devices: ctx.server.active.visibleTo(ctx.device, blockers).map((d) => d.name) };
 }
 
 /** Handles `whoelsesince`. */
-export function whoelsesince(
+export async function whoelsesince(
   ctx: CommandContext,
   args: RequestArgs<"whoelsesince">,
 ): Promise<ResultFields<"whoelsesince">> {
@@ -26,11 +26,11 @@ export function whoelsesince(
   if (seconds < 0 || seconds > MAX_SINCE_SECONDS) {
     throw new BadArgumentsError(`seconds must be 0..${MAX_SINCE_SECONDS}, not ${seconds}`);
   }
-  const { store, clock } = ctx.server;
-  const blockers = store.blockersOf(ctx.device);
-  const names = new Set(visibleDevices(ctx.server, ctx.device).map((d) => d.name));
-  for (const name of store.seenSince(clock.now() - seconds * 1000)) {
+  const { active, blocks, presenceHistory, clock } = ctx.server;
+  const blockers = await blocks.blockersOf(ctx.device);
+  const names = new Set(active.visibleTo(ctx.device, blockers).map((d) => d.name));
+  for (const name of await presenceHistory.seenSince(clock.now() - seconds * 1000)) {
     if (name !== ctx.device && !blockers.has(name)) names.add(name);
   }
-  return Promise.resolve({ devices: [...names].sort() });
+  return { devices: [...names].sort() };
 }

@@ -10,6 +10,7 @@ import { encodeDataFrame, FrameDecoder } from "../../protocol/frame.ts";
 import { PROTOCOL_NAME, PROTOCOL_VERSION } from "../../protocol/limits.ts";
 import type { Message } from "../../protocol/messages.ts";
 import { ACCOUNTS } from "./server_process.ts";
+import { writeAll } from "../../internal/write_all.ts";
 
 /** A raw connection to the server. */
 /** The hello request of this protocol version. */
@@ -41,7 +42,7 @@ export class RawClient implements Disposable {
 
   /** Sends raw bytes. */
   async write(bytes: Uint8Array): Promise<void> {
-    for (let at = 0; at < bytes.length;) at += await this.conn.write(bytes.subarray(at));
+    await writeAll(this.conn, bytes);
   }
 
   /** Sends a request (id filled in) without waiting. */

@@ -1,26 +1,25 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { ManualClock } from "../internal/clock.ts";
-import {
-  GROUP_COMMIT_MS,
-  GROUP_COMMIT_MS_PER_CHANGE,
-  MIGRATIONS,
-  Store,
-  type StoredFile,
-  StoreError,
-} from "./store.ts";
+import { ManualClock } from "../../internal/clock.ts";
+import { StoreError } from "./store_error.ts";
+import { GROUP_COMMIT_MS, GROUP_COMMIT_MS_PER_CHANGE } from "./group_commit.ts";
+import { MIGRATIONS } from "./migrations.ts";
+import { openSqliteStore } from "./sqlite_store.ts";
+import { SAMPLE_FILE, testStoreContract } from "./store_contract.ts";
 
-const FILE: StoredFile = {
-  device: "watch1",
-  fileID: 7,
-  count: 3,
-  sum: 12_345_678_901_234_567_890n,
-  min: -5,
-  max: 999_999_999_999_999,
-  bytes: 42,
-  uploadedAt: 1_700_000_000_000,
-};
+testStoreContract({
+  name: "SQLite",
+  async location() {
+    const dir = await Deno.makeTempDir({ prefix: "iotnet-store-" });
+    return {
+      open: () => Promise.resolve(openSqliteStore(join(dir, "iotnet.db"))),
+      [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+    };
+  },
+});
+
+const FILE = SAMPLE_FILE;
 
 async function tempDb(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "iotnet-store-" });
@@ -62,18 +61,18 @@ function assertOneLine(error: unknown, pattern: RegExp): boolean {
 Deno.test("store: an empty file is migrated to the current schema and then holds data", async () => {
   await using db = await tempDb();
   await Deno.writeFile(db.path, new Uint8Array(0));
-  const store = new Store(db.path);
-  await store.putFile(FILE);
-  store.close();
+  const store = openSqliteStore(db.path);
+  await store.files.put(FILE);
+  await store.close();
   assert.equal(userVersion(db.path), MIGRATIONS.length);
-  const again = new Store(db.path);
-  assert.deepEqual(again.getFile("watch1", 7), FILE);
-  again.close();
+  const again = openSqliteStore(db.path);
+  assert.deepEqual(await again.files.get("watch1", 7), FILE);
+  await again.close();
 });
 
 Deno.test("store: a missing file is created at the current version", async () => {
   await using db = await tempDb();
-  new Store(db.path).close();
+  await openSqliteStore(db.path).close();
   assert.equal(userVersion(db.path), MIGRATIONS.length);
 });
 
@@ -86,23 +85,23 @@ Deno.test("store: a version 1 database is upgraded and keeps its files and locko
     ).run("watch1", 7, 3, FILE.sum.toString(), -5, FILE.max, 42, FILE.uploadedAt);
     d.prepare("INSERT INTO lockouts (device, until) VALUES (?, ?)").run("watch2", 1234);
   });
-  const store = new Store(db.path);
+  const store = openSqliteStore(db.path);
   try {
-    assert.deepEqual(store.getFile("watch1", 7), FILE);
-    assert.equal(store.lockoutUntil("watch2"), 1234);
+    assert.deepEqual(await store.files.get("watch1", 7), FILE);
+    assert.equal(await store.lockouts.until("watch2"), 1234);
     // The tables of later versions work.
-    assert.ok(await store.addBlock("watch1", "watch2"));
+    assert.ok(await store.blocks.add("watch1", "watch2"));
     assert.deepEqual(
-      await store.storeMessage(
+      await store.mailbox.add(
         { recipient: "watch1", sender: "watch2", text: "hi", sentAt: 1 },
         { maxCount: 10, maxBytes: 100, maxCountPerSender: 10, maxBytesPerSender: 100 },
       ),
       { id: 1 },
     );
-    await store.beginUpload({ ...FILE, fileID: 8, ino: 5, logOffset: 0 });
-    assert.equal(store.pendingUploads().length, 1);
+    await store.files.beginUpload({ ...FILE, fileID: 8, ino: 5, logOffset: 0 });
+    assert.equal((await store.files.pendingUploads()).length, 1);
   } finally {
-    store.close();
+    await store.close();
   }
   assert.equal(userVersion(db.path), MIGRATIONS.length);
 });
@@ -116,17 +115,17 @@ Deno.test("store: a version 2 database is upgraded and keeps messages, blocks an
     d.prepare("INSERT INTO blocks (blocker, blocked) VALUES (?, ?)").run("watch1", "watch3");
     d.prepare("INSERT INTO presence_history (device, last_seen) VALUES (?, ?)").run("watch3", 500);
   });
-  const store = new Store(db.path);
+  const store = openSqliteStore(db.path);
   try {
-    assert.deepEqual(store.pendingMessages("watch2"), [
+    assert.deepEqual(await store.mailbox.pending("watch2"), [
       { id: 1, sender: "watch1", text: "kept", sentAt: 99 },
     ]);
-    assert.ok(store.isBlocked("watch1", "watch3"));
-    assert.deepEqual(store.seenSince(500), ["watch3"]);
-    assert.deepEqual(store.pendingUploads(), []);
-    assert.deepEqual(store.pendingDeletes(), []);
+    assert.ok(await store.blocks.isBlocked("watch1", "watch3"));
+    assert.deepEqual(await store.presenceHistory.seenSince(500), ["watch3"]);
+    assert.deepEqual(await store.files.pendingUploads(), []);
+    assert.deepEqual(await store.files.pendingDeletes(), []);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -134,7 +133,7 @@ Deno.test("store: a migration that fails leaves the database at its old version"
   await using db = await tempDb();
   // Version 1 with a table that migration 2 wants to create: the step must roll back.
   oldDatabase(db.path, 1, (d) => d.exec("CREATE TABLE blocks (x TEXT)"));
-  assert.throws(() => new Store(db.path), (e) => assertOneLine(e, /cannot open database/));
+  assert.throws(() => openSqliteStore(db.path), (e) => assertOneLine(e, /cannot open database/));
   assert.equal(userVersion(db.path), 1);
   const db2 = new DatabaseSync(db.path, { readOnly: true });
   const tables = db2.prepare("SELECT name FROM sqlite_master WHERE name = 'messages'").all();
@@ -149,7 +148,7 @@ Deno.test("store: a database from a newer iotnet is refused with a one-line reas
   });
   const before = await Deno.readFile(db.path);
   assert.throws(
-    () => new Store(db.path),
+    () => openSqliteStore(db.path),
     (e) =>
       assertOneLine(
         e,
@@ -172,7 +171,7 @@ Deno.test("store: a file that is not a database is refused and never replaced", 
   ) {
     await Deno.writeFile(db.path, content);
     assert.throws(
-      () => new Store(db.path),
+      () => openSqliteStore(db.path),
       (e) =>
         assertOneLine(e, /cannot open database .*iotnet\.db: .*not a database.*move the file away/),
     );
@@ -183,86 +182,14 @@ Deno.test("store: a file that is not a database is refused and never replaced", 
   }
 });
 
-Deno.test("store: everything it keeps survives closing and reopening", async () => {
-  await using db = await tempDb();
-  const limits = { maxCount: 10, maxBytes: 1000, maxCountPerSender: 10, maxBytesPerSender: 1000 };
-  {
-    const store = new Store(db.path);
-    await store.putFile(FILE);
-    await store.setLockout("dev5", 9_999);
-    await store.storeMessage(
-      { recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 },
-      limits,
-    );
-    await store.storeMessage(
-      { recipient: "watch2", sender: "watch3", text: "b", sentAt: 2 },
-      limits,
-    );
-    await store.addBlock("watch1", "watch3");
-    await store.markSeen("watch1", 10);
-    await store.beginUpload({ ...FILE, fileID: 8, ino: 77, logOffset: 120 });
-    await store.beginDelete({
-      device: "watch1",
-      fileID: 9,
-      count: 4,
-      deletedAt: 11,
-      logOffset: 0,
-    });
-    store.close();
-  }
-  const store = new Store(db.path);
-  try {
-    assert.deepEqual(store.listFiles(), [FILE]);
-    assert.equal(store.lockoutUntil("dev5"), 9_999);
-    assert.deepEqual(store.pendingMessages("watch2").map((m) => m.text), ["a", "b"]);
-    assert.deepEqual(store.blockedBy("watch1"), new Set(["watch3"]));
-    assert.deepEqual(store.blockersOf("watch3"), new Set(["watch1"]));
-    assert.deepEqual(store.seenSince(10), ["watch1"]);
-    assert.deepEqual(store.pendingUpload("watch1", 8), {
-      ...FILE,
-      fileID: 8,
-      ino: 77,
-      logOffset: 120,
-    });
-    assert.deepEqual(store.pendingDeletes(), [
-      { device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 },
-    ]);
-  } finally {
-    store.close();
-  }
-});
-
-Deno.test("store: beginDelete and finishUpload change the record and the journal together", async () => {
-  const store = new Store(":memory:");
-  try {
-    await store.putFile(FILE);
-    const pending = { device: "watch1", fileID: 7, count: 3, deletedAt: 5, logOffset: 0 };
-    assert.equal(await store.beginDelete(pending), true);
-    assert.equal(store.getFile("watch1", 7), undefined);
-    assert.deepEqual(store.pendingDelete("watch1", 7), pending);
-    await store.dropPendingDelete("watch1", 7);
-    assert.deepEqual(store.pendingDeletes(), []);
-    await store.beginUpload({ ...FILE, ino: null, logOffset: 3 });
-    assert.equal(store.pendingUpload("watch1", 7)?.ino, null);
-    await store.dropPendingUpload("watch1", 7);
-    assert.equal(store.pendingUpload("watch1", 7), undefined);
-    await store.beginUpload({ ...FILE, ino: 4, logOffset: 3 });
-    await store.finishUpload(FILE);
-    assert.deepEqual(store.getFile("watch1", 7), FILE);
-    assert.deepEqual(store.pendingUploads(), []);
-  } finally {
-    store.close();
-  }
-});
-
 Deno.test("group commits go at once when alone, and are spaced by the size of the last", async () => {
   const dir = await Deno.makeTempDir();
   const clock = new ManualClock(1_000);
-  const store = new Store(`${dir}/g.db`, clock);
+  const store = openSqliteStore(`${dir}/g.db`, clock);
   const promises: Promise<unknown>[] = [];
   /** `n` changes tagged `tag`, made at once. */
   const group = (n: number, tag: string) => {
-    for (let i = 0; i < n; i++) promises.push(store.addBlock(tag, `${i}`));
+    for (let i = 0; i < n; i++) promises.push(store.blocks.add(tag, `${i}`));
     return { tag, n };
   };
   /**
@@ -270,64 +197,69 @@ Deno.test("group commits go at once when alone, and are spaced by the size of th
    * runs when its group commits (the promise settles later, once the WAL is synced), so
    * the rows are there exactly when the commit has happened.
    */
-  const committedAfter = (changes: { tag: string; n: number }, ms: number) => {
+  const committedAfter = async (changes: { tag: string; n: number }, ms: number) => {
     clock.advance(ms);
-    const rows = store.blockedBy(changes.tag).size;
+    const rows = (await store.blocks.blockedBy(changes.tag)).size;
     assert.ok(rows === 0 || rows === changes.n, "a group commits whole");
     return rows === changes.n;
   };
   try {
-    assert.equal(committedAfter(group(1, "a"), 0), true, "a lone change goes at once");
+    assert.equal(await committedAfter(group(1, "a"), 0), true, "a lone change goes at once");
     // The last commit carried one change: the next waits GROUP_COMMIT_MS_PER_CHANGE.
     const pair = group(2, "b");
-    assert.equal(committedAfter(pair, GROUP_COMMIT_MS_PER_CHANGE - 1), false);
-    assert.equal(committedAfter(pair, 1), true);
+    assert.equal(await committedAfter(pair, GROUP_COMMIT_MS_PER_CHANGE - 1), false);
+    assert.equal(await committedAfter(pair, 1), true);
     // Thirty at once: the next waits the most, GROUP_COMMIT_MS.
     const many = group(30, "c");
-    assert.equal(committedAfter(many, 2 * GROUP_COMMIT_MS_PER_CHANGE), true);
+    assert.equal(await committedAfter(many, 2 * GROUP_COMMIT_MS_PER_CHANGE), true);
     const next = group(1, "d");
-    assert.equal(committedAfter(next, GROUP_COMMIT_MS - 1), false, "waits for the window");
-    assert.equal(committedAfter(next, 1), true);
+    assert.equal(await committedAfter(next, GROUP_COMMIT_MS - 1), false, "waits for the window");
+    assert.equal(await committedAfter(next, 1), true);
     // Long after the last commit, the next one goes at once again.
     clock.advance(10 * GROUP_COMMIT_MS);
-    assert.equal(committedAfter(group(1, "e"), 0), true);
+    assert.equal(await committedAfter(group(1, "e"), 0), true);
     assert.ok((await Promise.all(promises)).every((added) => added === true), "all durable");
   } finally {
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("grouped work shares one commit; a failing piece rolls back alone", async () => {
   const dir = await Deno.makeTempDir();
-  const store = new Store(`${dir}/g.db`);
+  const store = openSqliteStore(`${dir}/g.db`);
   try {
-    await store.putFile(FILE);
-    const ok = store.addBlock("a", "b");
+    await store.files.put(FILE);
+    const ok = store.blocks.add("a", "b");
     // Forgets the record, then fails to journal a count that is not an integer.
-    const bad = store.beginDelete({
+    const bad = store.files.beginDelete({
       device: FILE.device,
       fileID: FILE.fileID,
       count: 1.5,
       deletedAt: 1,
       logOffset: 0,
     });
-    const also = store.addBlock("a", "d");
+    const also = store.blocks.add("a", "d");
     const [added, , alsoAdded] = await Promise.all([ok, assert.rejects(bad, /REAL/), also]);
     assert.equal(added, true);
     assert.equal(alsoAdded, true);
-    assert.deepEqual([...store.blockedBy("a")].sort(), ["b", "d"]);
-    assert.deepEqual(store.getFile(FILE.device, FILE.fileID), FILE, "the delete rolled back");
-    assert.deepEqual(store.pendingDeletes(), []);
+    assert.deepEqual([...await store.blocks.blockedBy("a")].sort(), ["b", "d"]);
+    assert.deepEqual(
+      await store.files.get(FILE.device, FILE.fileID),
+      FILE,
+      "the delete rolled back",
+    );
+    assert.deepEqual(await store.files.pendingDeletes(), []);
   } finally {
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("every write waits for a group commit, none commits on its own", async () => {
   await using db = await tempDb();
-  const store = new Store(db.path);
+  const store = openSqliteStore(db.path);
+  const { files, lockouts, mailbox, blocks, presenceHistory } = store;
   // A second connection sees only what has been committed.
   const reader = new DatabaseSync(db.path, { readOnly: true });
   const tables = [
@@ -350,14 +282,14 @@ Deno.test("every write waits for a group commit, none commits on its own", async
   try {
     // Every kind of write that adds a row, issued in one task.
     const adds = Promise.all([
-      store.putFile(FILE),
-      store.setLockout("dev5", 9_999),
-      store.storeMessage({ recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 }, limits),
-      store.addBlock("watch1", "watch3"),
-      store.markSeen("watch1", 10),
-      store.beginUpload({ ...FILE, fileID: 8, ino: 77, logOffset: 0 }),
-      store.beginUpload({ ...FILE, fileID: 10, ino: 78, logOffset: 0 }),
-      store.beginDelete({ device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 }),
+      files.put(FILE),
+      lockouts.set("dev5", 9_999),
+      mailbox.add({ recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 }, limits),
+      blocks.add("watch1", "watch3"),
+      presenceHistory.markSeen("watch1", 10),
+      files.beginUpload({ ...FILE, fileID: 8, ino: 77, logOffset: 0 }),
+      files.beginUpload({ ...FILE, fileID: 10, ino: 78, logOffset: 0 }),
+      files.beginDelete({ device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 }),
     ]);
     assert.deepEqual(committed(), none, "nothing is committed before the group");
     const [, , stored] = await adds;
@@ -374,19 +306,19 @@ Deno.test("every write waits for a group commit, none commits on its own", async
     // Every kind of write that removes or changes rows.
     assert.ok(stored !== undefined && "id" in stored);
     const removals = Promise.all([
-      store.deleteFile(FILE.device, FILE.fileID),
-      store.clearLockout("dev5"),
-      store.deleteMessage("watch2", stored.id),
-      store.removeBlock("watch1", "watch3"),
-      store.finishUpload({ ...FILE, fileID: 8 }),
-      store.dropPendingUpload("watch1", 10),
-      store.dropPendingDelete("watch1", 9),
+      files.remove(FILE.device, FILE.fileID),
+      lockouts.clear("dev5"),
+      mailbox.remove("watch2", stored.id),
+      blocks.remove("watch1", "watch3"),
+      files.finishUpload({ ...FILE, fileID: 8 }),
+      files.dropPendingUpload("watch1", 10),
+      files.dropPendingDelete("watch1", 9),
     ]);
     assert.deepEqual(committed(), all, "nothing is removed before the group");
     await removals;
     assert.deepEqual(committed(), { ...none, files: 1, presence_history: 1 });
   } finally {
     reader.close();
-    store.close();
+    await store.close();
   }
 });

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { IoError } from "../protocol/errors.ts";
+import { committed, dataDirFixture, T0, tempUpload, uploadLine } from "./_data_dir_fixture.ts";
+
+Deno.test("commit: concurrent uploads and deletes of one file leave file, record and logs agreeing", async () => {
+  await using f = await dataDirFixture();
+  const outcomes = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+    if (i % 3 === 2) {
+      const file = await f.commits.delete({ device: "watch1", fileID: 1, deletedAt: T0 });
+      return file ? "deleted" : "nothing";
+    }
+    const upload = await tempUpload(f, "watch1", 1, Array.from({ length: i + 1 }, () => i));
+    await f.commits.upload({ ...upload, uploadedAt: T0 });
+    return "uploaded";
+  }));
+  const record = await f.files.get("watch1", 1);
+  const path = f.dataDir.uploadPath("watch1", 1);
+  if (record) {
+    const text = await Deno.readTextFile(path);
+    assert.equal(text.split("\n").filter(Boolean).length, record.count);
+    assert.equal(new TextEncoder().encode(text).length, record.bytes);
+  } else {
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  }
+  assert.equal(
+    (await f.lines(f.dataDir.uploadLog)).length,
+    outcomes.filter((o) => o === "uploaded").length,
+  );
+  assert.equal(
+    (await f.lines(f.dataDir.deletionLog)).length,
+    outcomes.filter((o) => o === "deleted").length,
+  );
+  assert.deepEqual(await f.files.pendingUploads(), []);
+  assert.deepEqual(await f.files.pendingDeletes(), []);
+  assert.deepEqual(await f.recover(), []);
+});
+
+Deno.test("commit: an upload that fails before its rename stores nothing and keeps the old file", async () => {
+  await using f = await dataDirFixture();
+  const old = await committed(f, "watch1", 2, [1]);
+  const upload = await tempUpload(f, "watch1", 2, [2, 3]);
+  // The old file turned into a non-empty folder: the rename cannot replace it.
+  const path = f.dataDir.uploadPath("watch1", 2);
+  await Deno.remove(path);
+  await Deno.mkdir(join(path, "x"), { recursive: true });
+  await assert.rejects(
+    f.commits.upload({ ...upload, uploadedAt: T0 + 1 }),
+    (e) =>
+      e instanceof IoError &&
+      /^the server could not store file 2: /.test(e.message),
+  );
+  assert.deepEqual(await f.files.get("watch1", 2), old);
+  assert.deepEqual(await f.files.pendingUploads(), []);
+  assert.deepEqual((await f.uploads()).filter((n) => n.endsWith(".part")), []);
+  assert.deepEqual(await f.lines(f.dataDir.uploadLog), [uploadLine("watch1", T0, 2, 1)]);
+});
+
+Deno.test("commit: an upload that fails after its rename is finished by the next change or start", async (t) => {
+  for (const finisher of ["next start", "next change"]) {
+    await t.step(`finished by the ${finisher}`, async () => {
+      await using f = await dataDirFixture();
+      // upload-log.txt is a folder for a moment: the append fails after the rename.
+      await Deno.mkdir(f.dataDir.uploadLog);
+      const upload = await tempUpload(f, "watch1", 3, [5, 6]);
+      await assert.rejects(
+        f.commits.upload({ ...upload, uploadedAt: T0 }),
+        (e) =>
+          e instanceof IoError &&
+          /^file 3 is stored, but the server could not finish recording it/.test(e.message),
+      );
+      assert.equal((await f.files.pendingUploads()).length, 1);
+      // The record already answers for the file in place, though the line is owed.
+      assert.equal((await f.files.get("watch1", 3))?.sum, 11n);
+      await Deno.remove(f.dataDir.uploadLog);
+      const line = uploadLine("watch1", T0, 3, 2);
+      const message = "finished the upload of watch1's file 3, which was in place before the " +
+        "crash: record written, upload-log.txt line appended";
+      if (finisher === "next start") {
+        assert.deepEqual(await f.recover(), [message]);
+      } else {
+        assert.equal(
+          await f.commits.delete({ device: "watch1", fileID: 3, deletedAt: T0 }).then((r) =>
+            r?.count
+          ),
+          2,
+        );
+        assert.deepEqual(f.logged, [`recovery: ${message}`]);
+        assert.deepEqual(await f.lines(f.dataDir.deletionLog), [line]);
+      }
+      assert.deepEqual(await f.lines(f.dataDir.uploadLog), [line]);
+      assert.deepEqual(await f.files.pendingUploads(), []);
+      assert.deepEqual(await f.recover(), []);
+    });
+  }
+});
+
+Deno.test("commit: a delete that fails after forgetting the record is finished at the next start", async () => {
+  await using f = await dataDirFixture();
+  await committed(f, "watch1", 4, [1, 2, 3]);
+  await Deno.mkdir(f.dataDir.deletionLog);
+  await assert.rejects(
+    f.commits.delete({ device: "watch1", fileID: 4, deletedAt: T0 }),
+    (e) =>
+      e instanceof IoError &&
+      /^file 4 is deleted, but the server could not finish/.test(e.message),
+  );
+  assert.equal(await f.files.get("watch1", 4), undefined);
+  await Deno.remove(f.dataDir.deletionLog);
+  assert.deepEqual(await f.recover(), [
+    "finished the delete of watch1's file 4: file already gone, deletion-log.txt line appended",
+  ]);
+  assert.deepEqual(await f.lines(f.dataDir.deletionLog), [uploadLine("watch1", T0, 4, 3)]);
+});

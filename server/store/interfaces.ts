@@ -1,0 +1,189 @@
+/**
+ * What the server keeps in its database, as the narrow repositories its parts depend on:
+ * {@linkcode FileRecords} (uploaded files' aggregates and the commit journal of uploads
+ * and deletes), {@linkcode Lockouts}, {@linkcode Mailbox}, {@linkcode Blocks} and
+ * {@linkcode PresenceHistory}, gathered in a {@linkcode Store}. A handler is given the
+ * repositories it needs, never the database.
+ *
+ * Every method returns a promise, reads included, so an implementation over a networked
+ * database (PostgreSQL) can satisfy the same interfaces. The SQLite implementation
+ * (`sqlite_store.ts`) answers reads at once from its in-process database (a read costs a
+ * microtask more than a synchronous call) and puts every write into one group commit
+ * (docs/DECISIONS.md, "The store behind interfaces").
+ *
+ * **Durability.** A write's promise resolves once the change is durable: a crash after
+ * that loses nothing. A change may be visible to reads a little earlier (SQLite's group
+ * commit makes it visible when committed, before the WAL is synced); nothing is told to a
+ * client before the write's promise resolves.
+ *
+ * **Atomicity.** Each write method is one transaction: where a method changes two things
+ * (`finishUpload`, `beginDelete`, `add` with its limits check) either both happen or
+ * neither does, and a failed write changes nothing.
+ *
+ * The behaviour every implementation must have is written once, as the contract suite in
+ * `store_contract.ts`.
+ *
+ * @module
+ */
+
+import type { SampleAggregates } from "../../protocol/samples.ts";
+
+/** What the store keeps about one uploaded file. */
+export interface StoredFile extends SampleAggregates {
+  device: string;
+  fileID: number;
+  bytes: number;
+  uploadedAt: number;
+}
+
+/**
+ * An upload between "about to be renamed into place" and "logged" (server/file_commits.ts).
+ * Its fields are the record it will become, plus what recovery needs to tell whether the
+ * rename happened and whether the log line was written.
+ */
+export interface PendingUpload extends StoredFile {
+  /** Inode of the temporary file; the final name has it once the rename happened. */
+  ino: number | null;
+  /** Size of `upload-log.txt` before the upload's line: the line, if written, lies after. */
+  logOffset: number;
+}
+
+/** A delete between "record forgotten" and "logged" (server/file_commits.ts). */
+export interface PendingDelete {
+  device: string;
+  fileID: number;
+  /** Samples the deleted file held (the log line's dataAmount). */
+  count: number;
+  deletedAt: number;
+  /** Size of `deletion-log.txt` before the delete's line. */
+  logOffset: number;
+}
+
+/**
+ * Uploaded files' records (for SCS) and the commit journal of the uploads and deletes
+ * under way, which recovery reads after a crash. At most one journalled upload and one
+ * journalled delete per file: a new one replaces the old.
+ */
+export interface FileRecords {
+  /** The record of `device`'s file `fileID`, if it has one. */
+  get(device: string, fileID: number): Promise<StoredFile | undefined>;
+  /** Every record, ordered by device, then file ID. */
+  list(): Promise<StoredFile[]>;
+  /** Records (or replaces) a file's record. */
+  put(file: StoredFile): Promise<void>;
+  /** Forgets a file's record; resolves with whether there was one. */
+  remove(device: string, fileID: number): Promise<boolean>;
+  /** Journals an upload about to be renamed into place, replacing an earlier row of the file. */
+  beginUpload(pending: PendingUpload): Promise<void>;
+  /** Records an upload's file and removes its journal row, in one transaction. */
+  finishUpload(file: StoredFile): Promise<void>;
+  /** Removes a file's journalled upload, if any. */
+  dropPendingUpload(device: string, fileID: number): Promise<void>;
+  /** The journalled upload of `device`'s file `fileID`, if there is one. */
+  pendingUpload(device: string, fileID: number): Promise<PendingUpload | undefined>;
+  /** Every journalled upload, ordered by device, then file ID. */
+  pendingUploads(): Promise<PendingUpload[]>;
+  /**
+   * Forgets a file's record and journals its delete, in one transaction.
+   *
+   * @returns whether there was a record.
+   */
+  beginDelete(pending: PendingDelete): Promise<boolean>;
+  /** Removes a file's journalled delete, if any. */
+  dropPendingDelete(device: string, fileID: number): Promise<void>;
+  /** The journalled delete of `device`'s file `fileID`, if there is one. */
+  pendingDelete(device: string, fileID: number): Promise<PendingDelete | undefined>;
+  /** Every journalled delete, ordered by device, then file ID. */
+  pendingDeletes(): Promise<PendingDelete[]>;
+}
+
+/** Names blocked after too many failed logins, and until when; kept across restarts. */
+export interface Lockouts {
+  /** Until when `device` is blocked (ms epoch), if a lockout is recorded. */
+  until(device: string): Promise<number | undefined>;
+  /** Records that `device` is blocked until `until` (ms epoch), replacing an earlier one. */
+  set(device: string, until: number): Promise<void>;
+  /** Removes `device`'s lockout, if any. */
+  clear(device: string): Promise<void>;
+}
+
+/** How much one offline device's mailbox holds, in all and from any one sender. */
+export interface MailboxLimits {
+  maxCount: number;
+  maxBytes: number;
+  maxCountPerSender: number;
+  maxBytesPerSender: number;
+}
+
+/** A message for a device that is offline. */
+export interface NewMessage {
+  recipient: string;
+  sender: string;
+  text: string;
+  sentAt: number;
+}
+
+/** What {@linkcode Mailbox.add} did: stored it, or which limit refused it. */
+export type StoreMessageResult = { id: number } | { full: "sender" | "mailbox" };
+
+/** A message stored for a device that was offline. */
+export interface StoredMessage {
+  id: number;
+  sender: string;
+  text: string;
+  sentAt: number;
+}
+
+/** Messages waiting for devices that were offline, until their recipients ack them. */
+export interface Mailbox {
+  /**
+   * Stores a message, unless the recipient's mailbox is full or the sender's share of it
+   * is. Text is measured in UTF-8 bytes.
+   *
+   * @returns the message's id (ids grow: a later message has a larger id), or which limit
+   *   refused it: `sender` when the sender already has `maxCountPerSender` messages or
+   *   would pass `maxBytesPerSender` bytes waiting for this recipient (checked first),
+   *   `mailbox` when the recipient holds `maxCount` messages or would pass `maxBytes`.
+   */
+  add(message: NewMessage, limits: MailboxLimits): Promise<StoreMessageResult>;
+  /** The messages waiting for `recipient`, oldest first. */
+  pending(recipient: string): Promise<StoredMessage[]>;
+  /** Removes a delivered message; only its recipient may. Resolves with whether it existed. */
+  remove(recipient: string, id: number): Promise<boolean>;
+}
+
+/** Who blocks whom; kept across restarts. */
+export interface Blocks {
+  /** Records that `blocker` blocks `blocked`; resolves with false if it already did. */
+  add(blocker: string, blocked: string): Promise<boolean>;
+  /** Lifts a block; resolves with false if there was none. */
+  remove(blocker: string, blocked: string): Promise<boolean>;
+  /** Whether `blocker` blocks `blocked`. */
+  isBlocked(blocker: string, blocked: string): Promise<boolean>;
+  /** The devices that block `device`. */
+  blockersOf(device: string): Promise<Set<string>>;
+  /** The devices `device` blocks. */
+  blockedBy(device: string): Promise<Set<string>>;
+}
+
+/** When each device was last seen online (for `whoelsesince`); kept across restarts. */
+export interface PresenceHistory {
+  /** Records that `device` was online at `at` (ms epoch), replacing an earlier time. */
+  markSeen(device: string, at: number): Promise<void>;
+  /** Devices last seen online at or after `since` (ms epoch), by name. */
+  seenSince(since: number): Promise<string[]>;
+}
+
+/** Every repository of one open store. */
+export interface Store {
+  readonly files: FileRecords;
+  readonly lockouts: Lockouts;
+  readonly mailbox: Mailbox;
+  readonly blocks: Blocks;
+  readonly presenceHistory: PresenceHistory;
+  /**
+   * Makes the changes still waiting durable, then closes the store. Closing twice is
+   * harmless; the repositories must not be used after it.
+   */
+  close(): Promise<void>;
+}

@@ -1,0 +1,91 @@
+/**
+ * The database schema, as steps: {@linkcode MIGRATIONS}[i] upgrades a database from
+ * `user_version` i to i + 1. A step is added, never changed.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+
+/** Schema steps; index i upgrades from user_version i to i + 1. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE files (
+     device TEXT NOT NULL,
+     file_id INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     sum TEXT NOT NULL,
+     min INTEGER NOT NULL,
+     max INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     uploaded_at INTEGER NOT NULL,
+     PRIMARY KEY (device, file_id)
+   ) STRICT;
+   CREATE TABLE lockouts (
+     device TEXT PRIMARY KEY,
+     until INTEGER NOT NULL
+   ) STRICT;`,
+  `CREATE TABLE messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     recipient TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     text TEXT NOT NULL,
+     sent_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX messages_by_recipient ON messages (recipient, id);
+   CREATE TABLE blocks (
+     blocker TEXT NOT NULL,
+     blocked TEXT NOT NULL,
+     PRIMARY KEY (blocker, blocked)
+   ) STRICT;
+   CREATE INDEX blocks_by_blocked ON blocks (blocked);
+   CREATE TABLE presence_history (
+     device TEXT PRIMARY KEY,
+     last_seen INTEGER NOT NULL
+   ) STRICT;`,
+  // The commit journal of uploads and deletes (server/file_commits.ts): a row lives from
+  // just before the change reaches the data directory until its log line is written.
+  `CREATE TABLE pending_uploads (
+     device TEXT NOT NULL,
+     file_id INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     sum TEXT NOT NULL,
+     min INTEGER NOT NULL,
+     max INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     uploaded_at INTEGER NOT NULL,
+     ino INTEGER,
+     log_offset INTEGER NOT NULL,
+     PRIMARY KEY (device, file_id)
+   ) STRICT;
+   CREATE TABLE pending_deletes (
+     device TEXT NOT NULL,
+     file_id INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     deleted_at INTEGER NOT NULL,
+     log_offset INTEGER NOT NULL,
+     PRIMARY KEY (device, file_id)
+   ) STRICT;`,
+];
+
+/** The schema version this iotnet writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Upgrades `db` from schema version `from` to {@linkcode SCHEMA_VERSION}, one transaction
+ * per step: a step that fails leaves the database at the version before it.
+ *
+ * @throws the database's error when a step fails.
+ */
+export function migrate(db: DatabaseSync, from: number): void {
+  for (let version = from; version < MIGRATIONS.length; version++) {
+    db.exec("BEGIN");
+    try {
+      db.exec(MIGRATIONS[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}

@@ -283,24 +283,6 @@ Deno.test("several private-chat requests: a named answer, a bare one for the old
   assert.equal(a.json.filter((j) => j.event === "private" && j.state === "accepted").length, 0);
 });
 
-Deno.test("an idle device is logged out and the others get its offline notice", async () => {
-  await using server = await ServerProcess.start({ args: ["--idle-timeout", "2"] });
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
-  // b keeps talking to the server; a stays silent.
-  const keepAlive = setInterval(() => void b.send("whoelse").catch(() => {}), 500);
-  try {
-    assert.equal((await a.next(isEvent("logout"), 10_000)).reason, "idle");
-    const gone = await b.next(
-      isEvent("presence", (j) => j.device === "watch1" && j.state === "offline"),
-      10_000,
-    );
-    assert.equal(gone.state, "offline");
-  } finally {
-    clearInterval(keepAlive);
-  }
-});
-
 Deno.test("with --allow-registration an unknown name creates its account, hashed, and can log in again", async () => {
   await using server = await ServerProcess.start({ args: ["--allow-registration"] });
   {

@@ -11,14 +11,16 @@ import assert from "node:assert/strict";
 import { encodeMessage } from "../protocol/codec.ts";
 import { BlockedError, BusyError, NotFoundError } from "../protocol/errors.ts";
 import {
+  CONCURRENT_UPLOADS,
   MAX_QUEUED_OUTBOUND_BYTES,
   PRIVATE_REQUEST_TIMEOUT_MS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
+import { TURN_IDLE_MS } from "../server/upload_turns.ts";
 import { TestServer } from "./_helpers/in_process_server.ts";
 import { HELLO, RawClient } from "./_helpers/raw_client.ts";
-import { waitUntil } from "./_helpers/wait.ts";
+import { waitUntil, within } from "./_helpers/wait.ts";
 
 const HELLO_ARGS = { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION };
 
@@ -227,4 +229,33 @@ Deno.test("whoelsesince counts server time: a device that left 10 s ago is in th
   await waitUntil(async () => (await since(11)).includes("watch1"), "watch1's history");
   assert.deepEqual(await since(11), ["watch1"]);
   assert.deepEqual(await since(9), []);
+});
+
+Deno.test("uploads that go quiet give their turns up after TURN_IDLE_MS of server time, so a waiting upload goes on", async () => {
+  await using server = await TestServer.start();
+  const quiet = await Promise.all(
+    Array.from({ length: CONCURRENT_UPLOADS }, (_, i) => RawClient.connect(server.port, `dev${i}`)),
+  );
+  try {
+    for (const raw of quiet) {
+      const id = await raw.send({ op: "upload", fileID: 1, bytes: 10 });
+      await raw.sendData(id, new TextEncoder().encode("1\n2\n")); // 4 of 10 bytes, then silence
+    }
+    await server.waitForTimers(CONCURRENT_UPLOADS); // every turn taken, its idle watch running
+    const late = await server.login("watch1");
+    const bytes = new TextEncoder().encode("5\n");
+    let at = 0;
+    const uploaded = late.connection.upload(7, {
+      read: (buffer) => {
+        if (at === bytes.length) return Promise.resolve(null);
+        buffer.set(bytes);
+        at = bytes.length;
+        return Promise.resolve(bytes.length);
+      },
+    }, bytes.length);
+    server.advance(TURN_IDLE_MS);
+    assert.equal((await within(uploaded, "the waiting upload", 5_000)).fileID, 7);
+  } finally {
+    for (const raw of quiet) raw[Symbol.dispose]();
+  }
 });

@@ -34,15 +34,17 @@ export interface TestServerOptions
 export class Arrivals<T> {
   /** Everything that arrived, oldest first. */
   readonly items: T[] = [];
-  readonly #waiters = new Set<{ match: (item: T) => boolean; resolve: (item: T) => void }>();
+  readonly #waiters = new Set<
+    { match: (item: T) => boolean; resolve: (index: number) => void }
+  >();
 
   /** Adds an item and wakes whoever waits for it. */
   add(item: T): void {
-    this.items.push(item);
+    const index = this.items.push(item) - 1;
     for (const waiter of this.#waiters) {
       if (!waiter.match(item)) continue;
       this.#waiters.delete(waiter);
-      waiter.resolve(item);
+      waiter.resolve(index);
     }
   }
 
@@ -52,9 +54,23 @@ export class Arrivals<T> {
    * @throws {Error} naming `what` after `timeoutMs` of real time.
    */
   async first(match: (item: T) => boolean, what: string, timeoutMs = 5_000): Promise<T> {
-    const found = this.items.find(match);
-    if (found !== undefined) return found;
-    const { promise, resolve } = Promise.withResolvers<T>();
+    return this.items[await this.indexOf(match, { what, timeoutMs })]!;
+  }
+
+  /**
+   * The index of the first item at or after `from` (already here or still to come) that
+   * matches.
+   *
+   * @throws {Error} naming `what` after `timeoutMs` of real time.
+   */
+  async indexOf(
+    match: (item: T) => boolean,
+    options: { what: string; timeoutMs?: number; from?: number },
+  ): Promise<number> {
+    const { what, timeoutMs = 5_000, from = 0 } = options;
+    const found = this.items.findIndex((item, i) => i >= from && match(item));
+    if (found >= 0) return found;
+    const { promise, resolve } = Promise.withResolvers<number>();
     const waiter = { match, resolve };
     this.#waiters.add(waiter);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -135,6 +151,11 @@ export class TestServer implements AsyncDisposable {
       `a log line matching ${pattern}`,
       timeoutMs,
     );
+  }
+
+  /** A file of the data directory, as text. */
+  read(path: string): Promise<string> {
+    return Deno.readTextFile(join(this.dataDir, path));
   }
 
   /** Connects an edge that has said hello, not logged in. */

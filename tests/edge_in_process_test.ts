@@ -12,6 +12,8 @@ import { InProcessEdge } from "./_helpers/in_process_edge.ts";
 import { TestServer } from "./_helpers/in_process_server.ts";
 import { listDir } from "./_helpers/wait.ts";
 
+const DEVICES = 50;
+
 const isEvent = (event: string, extra: (j: JsonLine) => boolean = () => true) => (j: JsonLine) =>
   j.event === event && extra(j);
 
@@ -230,4 +232,47 @@ Deno.test("a wrong password is asked again; the lockout that follows ends the ed
   await using again = await InProcessEdge.start(server, { login: "watch1" });
   assert.equal((await again.command("OUT")).ok, true);
   assert.equal(await again.exited(), 0);
+});
+
+Deno.test("presence: three devices see each other come and go", async () => {
+  await using server = await TestServer.start();
+  await using a = await InProcessEdge.start(server, { login: "watch1" });
+  await using b = await InProcessEdge.start(server, { login: "watch2" });
+  assert.equal((await a.next(isEvent("presence"))).device, "watch2");
+  await using c = await InProcessEdge.start(server, { login: "watch3" });
+  for (const edge of [a, b]) {
+    const seen = await edge.next(isEvent("presence"));
+    assert.deepEqual([seen.device, seen.state], ["watch3", "online"]);
+  }
+  await c.command("OUT");
+  for (const edge of [a, b]) {
+    const seen = await edge.next(isEvent("presence"));
+    assert.deepEqual([seen.device, seen.state], ["watch3", "offline"]);
+  }
+  // whoelsesince still covers the device that left.
+  assert.deepEqual((await a.command("whoelsesince 60")).devices, ["watch2", "watch3"]);
+  assert.deepEqual((await a.command("whoelse")).devices, ["watch2"]);
+});
+
+Deno.test(`${DEVICES} devices logged in at once each run EDG, UED and SCS correctly`, async () => {
+  await using server = await TestServer.start();
+  const edges = await Promise.all(
+    Array.from({ length: DEVICES }, (_, i) => InProcessEdge.start(server, { login: `dev${i}` })),
+  );
+  try {
+    await Promise.all(edges.map(async (edge, i) => {
+      assert.equal((await edge.command(`EDG ${i} 2000`, 60_000)).ok, true);
+      assert.equal((await edge.command(`UED ${i}`, 60_000)).dataAmount, 2000);
+      const text = await Deno.readTextFile(join(edge.dir, `dev${i}-${i}.txt`));
+      const sum = text.trim().split("\n").reduce((a, l) => a + BigInt(l), 0n);
+      assert.equal((await edge.command(`SCS ${i} SUM`, 60_000)).result, String(sum));
+      const aed = await edge.command("AED", 60_000);
+      assert.ok((aed.devices as unknown[]).length >= 1);
+    }));
+    const lines = (await server.read("upload-log.txt")).trim().split("\n");
+    assert.equal(lines.length, DEVICES);
+    assert.equal(new Set(lines.map((l) => l.split("; ")[0])).size, DEVICES);
+  } finally {
+    await Promise.all(edges.map((e) => e[Symbol.asyncDispose]()));
+  }
 });

@@ -6,26 +6,6 @@ import { ServerProcess } from "./_helpers/server_process.ts";
 const isEvent = (event: string, extra: (j: JsonLine) => boolean = () => true) => (j: JsonLine) =>
   j.event === event && extra(j);
 
-Deno.test("presence: three devices see each other come and go", async () => {
-  await using server = await ServerProcess.start();
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
-  assert.equal((await a.next(isEvent("presence"))).device, "watch2");
-  await using c = await EdgeProcess.start(server, { login: "watch3" });
-  for (const edge of [a, b]) {
-    const seen = await edge.next(isEvent("presence"));
-    assert.deepEqual([seen.device, seen.state], ["watch3", "online"]);
-  }
-  await c.command("OUT");
-  for (const edge of [a, b]) {
-    const seen = await edge.next(isEvent("presence"));
-    assert.deepEqual([seen.device, seen.state], ["watch3", "offline"]);
-  }
-  // whoelsesince still covers the device that left.
-  assert.deepEqual((await a.command("whoelsesince 60")).devices, ["watch2", "watch3"]);
-  assert.deepEqual((await a.command("whoelse")).devices, ["watch2"]);
-});
-
 Deno.test("offline messages are delivered in order at next login, also across a server restart, once", async () => {
   const first = await ServerProcess.start();
   const dataDir = first.dataDir;

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-
 import { EdgeProcess } from "./_helpers/edge_process.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 

@@ -276,3 +276,26 @@ Deno.test(`${DEVICES} devices logged in at once each run EDG, UED and SCS correc
     await Promise.all(edges.map((e) => e[Symbol.asyncDispose]()));
   }
 });
+
+Deno.test("an unknown name gets exactly the reply of a wrong password", async () => {
+  await using server = await TestServer.start();
+  await using edge = await InProcessEdge.start(server);
+  await edge.send("nobody", "x");
+  const unknown = await edge.next((j) => j.event === "login");
+  await using other = await InProcessEdge.start(server);
+  await other.send("watch2", "x");
+  const wrong = await other.next((j) => j.event === "login");
+  assert.deepEqual(unknown, wrong);
+  assert.equal(unknown.error, "bad_credentials");
+});
+
+Deno.test("a device already logged in cannot log in twice", async () => {
+  await using server = await TestServer.start();
+  await using first = await InProcessEdge.start(server, { login: "watch1" });
+  await using second = await InProcessEdge.start(server);
+  await second.send("watch1", "pw1");
+  const refused = await second.next((j) => j.event === "login");
+  assert.equal(refused.error, "already_active");
+  assert.equal(await second.finish(), 1);
+  assert.equal((await first.command("AED")).ok, true);
+});

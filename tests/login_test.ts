@@ -29,29 +29,6 @@ Deno.test("three failed logins block the name, also from a second connection", a
   // tested in virtual time (server_timers_test.ts).
 });
 
-Deno.test("an unknown name gets exactly the reply of a wrong password", async () => {
-  await using server = await ServerProcess.start();
-  await using edge = await EdgeProcess.start(server);
-  await edge.send("nobody", "x");
-  const unknown = await edge.next((j) => j.event === "login");
-  await using other = await EdgeProcess.start(server);
-  await other.send("watch2", "x");
-  const wrong = await other.next((j) => j.event === "login");
-  assert.deepEqual(unknown, wrong);
-  assert.equal(unknown.error, "bad_credentials");
-});
-
-Deno.test("a device already logged in cannot log in twice", async () => {
-  await using server = await ServerProcess.start();
-  await using first = await EdgeProcess.start(server, { login: "watch1" });
-  await using second = await EdgeProcess.start(server);
-  await second.send("watch1", "pw1");
-  const refused = await second.next((j) => j.event === "login");
-  assert.equal(refused.error, "already_active");
-  assert.equal((await second.finish()).code, 1);
-  assert.equal((await first.command("AED")).ok, true);
-});
-
 Deno.test("after a wrong password the edge asks again and logs in", async () => {
   await using server = await ServerProcess.start();
   await using edge = await EdgeProcess.start(server);

@@ -25,6 +25,7 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
+import denoJson from "../deno.json" with { type: "json" };
 import { BufferPool } from "../internal/buffer_pool.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
@@ -38,6 +39,16 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
+import { EventLoopLag } from "./http/event_loop_lag.ts";
+import { isLoopbackHost } from "./http/loopback.ts";
+import { type RefusalReason, ServerMetrics } from "./http/metrics.ts";
+import { MetricsSnapshot } from "./http/metrics_snapshot.ts";
+import {
+  type OperatorHttp,
+  type OperatorHttpOptions,
+  startOperatorHttp,
+} from "./http/operator_http.ts";
+import { loadOperatorToken } from "./http/operator_token.ts";
 import { describeIoError } from "./io_error.ts";
 import { HASH_PROFILE_ENV, hashParamsFromEnv, PasswordHasher } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
@@ -105,6 +116,20 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Time source. Default: the system clock. */
   clock?: Clock;
+  /** The operator HTTP port (SPEC §8); none without it. */
+  http?: HttpOptions;
+}
+
+/** Options of the operator HTTP port. */
+export interface HttpOptions {
+  /** 0 picks a free one. */
+  port: number;
+  /** Address to bind. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Allows a non-loopback address without TLS (the token then crosses the network in clear). */
+  insecure?: boolean;
+  /** Certificate and key (PEM): HTTPS. */
+  tls?: { cert: string; key: string };
 }
 
 /** A running server. */
@@ -114,6 +139,8 @@ export interface IotServer extends AsyncDisposable {
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
+  /** The operator HTTP port's address, when it is served. */
+  readonly http?: { hostname: string; port: number; secure: boolean };
   /** Adds a line to the server's event log. */
   log(line: string): void;
   /** Stops accepting, logs every device out and waits until all is written. */
@@ -178,19 +205,57 @@ async function start(options: ServerOptions): Promise<IotServer> {
   }
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
+  const token = options.http && (await loadOperatorToken(settings.dataDir));
+  const metrics = new ServerMetrics();
+  const admission = new Admission(settings);
+  const active = new ActiveDevices(dataDir.activeLog, {
+    disk,
+    onError: (e) => log(`cannot rewrite active-device log: ${e}`),
+  });
+  /** Why `/readyz` says no; `undefined` while the device port accepts. */
+  let notReady: string | undefined = "starting";
   let listener: Deno.TcpListener;
+  let http: OperatorHttp | undefined;
   try {
     listener = listen(settings);
   } catch (error) {
     for (const line of early) print(line);
     throw error;
   }
+  try {
+    if (options.http) {
+      const lag = opened.use(new EventLoopLag());
+      http = opened.use(
+        await listenHttp(options.http, {
+          token: token!.token,
+          snapshot: new MetricsSnapshot({
+            metrics,
+            clock,
+            version: denoJson.version,
+            startedAt: clock.now(),
+            connections: () => ({ open: admission.connections, pendingLogin: admission.pending }),
+            eventLoopLag: lag.histogram,
+          }),
+          notReady: () => notReady,
+          devices: () => active.list(),
+          log,
+        }),
+      );
+    }
+  } catch (error) {
+    listener.close();
+    for (const line of early) print(line);
+    throw error;
+  }
   const resources = opened.move();
   print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
+  if (http) {
+    print(`http on ${http.hostname}:${http.port}`);
+    print(`operator token ${token!.created ? "created in" : "read from"} ${token!.path}`);
+  }
   for (const line of early) print(line);
   early = undefined;
   const sessions = new Set<Session>();
-  const admission = new Admission(settings);
   const hasher = new PasswordHasher();
   const host: SessionHost = {
     settings,
@@ -203,10 +268,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     mailbox: store.mailbox,
     blocks: store.blocks,
     presenceHistory: store.presenceHistory,
-    active: new ActiveDevices(dataDir.activeLog, {
-      disk,
-      onError: (e) => log(`cannot rewrite active-device log: ${e}`),
-    }),
+    active,
     auth: new Authenticator({
       credentials,
       lockouts: store.lockouts,
@@ -223,6 +285,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     writeBatches: new BufferPool(UPLOAD_WRITE_BYTES, CONCURRENT_UPLOADS),
     registrations: new RateLimit(settings.registrationsPerMinute, clock),
     knownDevice: async (name) => (await credentials.accounts()).has(name),
+    metrics,
     onClosed: (session) => sessions.delete(session),
   };
 
@@ -232,10 +295,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
       const ip = conn.remoteAddr.hostname;
       const slot = admission.admit(ip);
       if (typeof slot === "string") {
+        metrics.refusals.add(refusalReason(admission, settings));
         log(`refused a connection from ${ip}: ${slot}`);
         void refuse(conn, slot);
         continue;
       }
+      metrics.connections++;
       const session = new Session(host, conn, slot);
       sessions.add(session);
       void session.run();
@@ -243,10 +308,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
   })().catch(() => {
     // The listener was closed.
   });
+  notReady = undefined;
 
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
+      notReady = "shutting down";
       listener.close();
       await accepting;
       await Promise.all([...sessions].map((s) => {
@@ -256,10 +323,11 @@ async function start(options: ServerOptions): Promise<IotServer> {
           reason: "shutdown",
           message: "the server is shutting down",
         });
-        return s.close("server shut down");
+        return s.close("server shut down", "shutdown");
       }));
       await host.active.flushed();
-      await resources.disposeAsync(); // the database, then the data directory's lock
+      // The HTTP port and the lag sampler, the database, then the data directory's lock.
+      await resources.disposeAsync();
       await stdoutLog?.flush();
     })();
 
@@ -267,6 +335,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     hostname: listener.addr.hostname,
     port: listener.addr.port,
     settings: { ...settings, port: listener.addr.port },
+    ...(http && { http: { hostname: http.hostname, port: http.port, secure: http.secure } }),
     log,
     close,
     [Symbol.asyncDispose]: close,
@@ -406,6 +475,49 @@ function listen(settings: ServerSettings): Deno.TcpListener {
       cause: error,
     });
   }
+}
+
+/**
+ * Starts the operator HTTP port on `options`'s address: loopback, or another with TLS or
+ * `insecure`.
+ *
+ * @throws {StartupError} when the address is not allowed or cannot be listened on.
+ */
+async function listenHttp(
+  options: HttpOptions,
+  serve: Omit<OperatorHttpOptions, "hostname" | "port" | "tls">,
+): Promise<OperatorHttp> {
+  const { port, hostname = "127.0.0.1", insecure = false, tls } = options;
+  if (!isLoopbackHost(hostname) && !tls && !insecure) {
+    throw new StartupError(
+      `--http-host ${hostname} is not a loopback address, and without TLS the operator token ` +
+        "would cross the network in clear; serve it over TLS, bind 127.0.0.1 and reach it " +
+        "through an SSH tunnel, or pass --insecure",
+    );
+  }
+  try {
+    return await startOperatorHttp({ ...serve, hostname, port, ...(tls && { tls }) });
+  } catch (error) {
+    const where = `cannot serve http on ${hostname}:${port}`;
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new StartupError(
+        `${where}: the port is in use; pick another --http port (0 picks a free one)`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw new StartupError(`${where}: ${describeIoError(error)}; check --http-host and --http`, {
+      cause: error,
+    });
+  }
+}
+
+/** Which limit refused a connection just now (for the metrics' `reason` label). */
+function refusalReason(admission: Admission, settings: ServerSettings): RefusalReason {
+  if (admission.connections >= settings.maxConnections) return "max_connections";
+  if (admission.pending >= settings.maxPendingLogins) return "max_pending_logins";
+  return "max_pending_per_address";
 }
 
 /** Tells a connection it was refused, then closes it. */

@@ -56,6 +56,7 @@ import type { BufferPool } from "../internal/buffer_pool.ts";
 import type { TimerId } from "../internal/clock.ts";
 import { writeAll } from "../internal/write_all.ts";
 import type { AdmissionSlot } from "./admission.ts";
+import type { LogoutReason, ServerMetrics } from "./http/metrics.ts";
 import type { Authenticator } from "./auth.ts";
 import type { PasswordHasher } from "./password_hash.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
@@ -127,6 +128,8 @@ export interface SessionHost extends ServerContext {
   readonly readBuffers: BufferPool;
   /** Accounts registered per address (`--registrations-per-minute`). */
   readonly registrations: RateLimit;
+  /** The server's counters (`server/http/metrics.ts`): plain increments, never a wait. */
+  readonly metrics: ServerMetrics;
   /** Called once when the session has fully closed. */
   onClosed(session: Session): void;
 }
@@ -161,6 +164,8 @@ export class Session {
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
   #closing = false;
+  /** Why the session ends, as counted; set by whatever ends it. */
+  #endReason: LogoutReason = "disconnected";
   /** Set by a handler whose reply must be the last thing sent. */
   #closeAfterReply: CloseAfterReply | undefined;
   /** Key this device's peers' tickets are signed with; given to the device at login. */
@@ -224,6 +229,7 @@ export class Session {
           if (decoder.midFrame) reason = "closed the connection in the middle of a frame";
           break;
         }
+        this.#host.metrics.receivedBytes += n;
         // Frames are views into `buffer`: every one is consumed before the next read.
         for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind === "data") await this.#onData(frame.stream, frame.bytes);
@@ -237,6 +243,7 @@ export class Session {
           ? `${error.message} before login`
           : error.message;
         reason = `sent a bad frame (${what})`;
+        this.#endReason = "protocol";
         this.push({
           t: "push",
           event: "logout",
@@ -282,6 +289,7 @@ export class Session {
     if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
       this.#outbound = [];
       this.#outboundBytes = 0;
+      this.#endReason = "slow_reader";
       void this.close(`stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`);
       return;
     }
@@ -294,6 +302,7 @@ export class Session {
         const batch = concat(this.#outbound, this.#outboundBytes);
         this.#outbound = [];
         this.#outboundBytes = 0;
+        this.#host.metrics.sentBytes += batch.length;
         await writeAll(this.#conn, batch);
       }
     } catch {
@@ -309,10 +318,14 @@ export class Session {
   /**
    * Ends the session: aborts open uploads, releases the device name, closes the socket
    * after queued messages are written. Safe to call more than once.
+   *
+   * @param reason for the server's log.
+   * @param kind for the metrics, when the session itself does not know it (a shutdown).
    */
-  async close(reason: string): Promise<void> {
+  async close(reason: string, kind?: LogoutReason): Promise<void> {
     const state = this.#state;
     if (state.phase === "closed") return;
+    if (kind !== undefined) this.#endReason = kind;
     this.#state = { phase: "closed" };
     this.#closing = true;
     this.#whenClosed.abort(new Error("the session closed"));
@@ -399,6 +412,7 @@ export class Session {
     void host.presenceHistory.markSeen(device, seen)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} left (${reason})`);
+    host.metrics.deviceOffline(this.#endReason);
     this.#announce(device, "offline");
     for (const partner of host.privateChats.leave(device)) {
       host.active.get(partner)?.deliver(
@@ -414,7 +428,8 @@ export class Session {
     );
   }
 
-  #expire(reason: PushFields<"logout">["reason"], message: string): void {
+  #expire(reason: "login_timeout" | "idle" | "protocol", message: string): void {
+    this.#endReason = reason;
     this.push({ t: "push", event: "logout", reason, message });
     void this.close(message);
   }
@@ -427,12 +442,16 @@ export class Session {
   }
 
   async #serve(request: Request): Promise<void> {
+    const started = performance.now();
     try {
       const result = await this.#handle(request);
       this.#queue(encodeResponse(request.id, result));
+      this.#count(request, "ok", started, result);
     } catch (error) {
       const outOfTurn = error instanceof OutOfTurnError;
-      this.#pushFailure(request, outOfTurn ? error.refusal : error);
+      const failure = outOfTurn ? error.refusal : error;
+      this.#pushFailure(request, failure);
+      this.#count(request, failure instanceof RequestError ? failure.code : "internal", started);
       if (outOfTurn && this.#state.phase !== "active") this.#countRefusalBeforeLogin();
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
@@ -446,6 +465,38 @@ export class Session {
     if (closing !== undefined) {
       if (closing.notice) this.push(closing.notice);
       await this.close(closing.reason);
+    }
+  }
+
+  /**
+   * Counts a served request: logins by result, commands by command and result with their
+   * duration, and what the successful ones moved (uploads, messages).
+   */
+  #count(request: Request, result: string, started: number, reply?: object): void {
+    const metrics = this.#host.metrics;
+    if (request.op === "login") {
+      metrics.logins.add(result);
+      return;
+    }
+    if (!isCommandOp(request.op)) return;
+    metrics.command(request.op, result, (performance.now() - started) / 1000);
+    if (result !== "ok") return;
+    switch (request.op) {
+      case "upload":
+        metrics.uploads++;
+        metrics.uploadBytes += request.bytes;
+        break;
+      case "message":
+        metrics.messages.add(
+          (reply as { delivery?: string }).delivery === "stored" ? "offline" : "direct",
+        );
+        break;
+      case "broadcast":
+        metrics.messages.add("broadcast");
+        break;
+      case "ack":
+        metrics.offlineAcked++;
+        break;
     }
   }
 
@@ -508,6 +559,7 @@ export class Session {
         return this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
+        this.#endReason = "logout";
         this.#closeAfterReply = { reason: "logged out" };
         return {};
       case "upload_abort":
@@ -622,6 +674,7 @@ export class Session {
       deliver: (frame) => this.#queue(frame),
     });
     this.#state = { phase: "active", device, since };
+    host.metrics.deviceOnline();
     // Login history is not acknowledged to anyone: it rides the next group commit.
     void host.presenceHistory.markSeen(device, since)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));

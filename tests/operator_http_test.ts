@@ -1,0 +1,277 @@
+/**
+ * The operator HTTP port (SPEC §8) in process: health, the token, the login cookie,
+ * `/api/devices`, `/metrics` (checked by `promtool check metrics`), safe defaults.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { StartupError } from "../server/mod.ts";
+import { SECURITY_HEADERS } from "../server/http/security_headers.ts";
+import { TestServer } from "./_helpers/in_process_server.ts";
+import { findCommand, installHint } from "../scripts/tools.ts";
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+async function get(
+  server: TestServer,
+  path: string,
+  init: RequestInit = {},
+): Promise<Answer> {
+  const http = server.server.http!;
+  const response = await fetch(`http://${http.hostname}:${http.port}${path}`, {
+    redirect: "manual",
+    ...init,
+  });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+async function token(server: TestServer): Promise<string> {
+  return (await server.read("operator-token")).trim();
+}
+
+function bearer(value: string): RequestInit {
+  return { headers: { authorization: `Bearer ${value}` } };
+}
+
+Deno.test("http: /healthz and /readyz answer anyone; every other path needs the token", async () => {
+  await using server = await TestServer.start({ http: { port: 0 } });
+  assert.deepEqual(
+    [(await get(server, "/healthz")).status, (await get(server, "/readyz")).body],
+    [200, "ready\n"],
+  );
+  const t = await token(server);
+  const paths = ["/", "/metrics", "/api/devices", "/nothing-here"];
+  for (const path of paths) {
+    const none = await get(server, path);
+    assert.equal(none.status, 401, `${path} without a token`);
+    assert.equal(none.headers.get("www-authenticate"), 'Bearer realm="iotnet"');
+    assert.equal((await get(server, path, bearer(`${t}x`))).status, 401, `${path}, wrong token`);
+    assert.equal((await get(server, path, bearer(t.slice(1)))).status, 401, `${path}, short`);
+    assert.equal(
+      (await get(server, path, { headers: { cookie: `iotnet_session=${t}` } })).status,
+      401,
+      `${path} with the token as the cookie`,
+    );
+    assert.equal(
+      (await get(server, path, bearer(t))).status,
+      path === "/nothing-here" ? 404 : 200,
+      `${path} with the token`,
+    );
+  }
+  assert.equal((await get(server, "/logout", { method: "POST" })).status, 401);
+  // A browser gets the login page with its 401.
+  const page = await get(server, "/", { headers: { accept: "text/html" } });
+  assert.equal(page.status, 401);
+  assert.match(page.body, /<form method="post" action="\/login">/);
+});
+
+Deno.test("http: every answer carries the security headers, CSP default-src 'self'", async () => {
+  await using server = await TestServer.start({ http: { port: 0 } });
+  const t = await token(server);
+  for (const answer of [await get(server, "/healthz"), await get(server, "/metrics", bearer(t))]) {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      assert.equal(answer.headers.get(name), value, name);
+    }
+    assert.match(answer.headers.get("content-security-policy")!, /^default-src 'self'/);
+  }
+});
+
+Deno.test("http: the token file is 0600, its path is logged, its content never", async () => {
+  await using server = await TestServer.start({ http: { port: 0 } });
+  const path = join(server.dataDir, "operator-token");
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  const t = await token(server);
+  assert.match(t, /^[A-Za-z0-9_-]{43}$/);
+  await server.waitForLog(new RegExp(`^operator token created in ${path}$`));
+  const http = server.server.http!;
+  await server.waitForLog(new RegExp(`^http on ${http.hostname}:${http.port}$`));
+  // Use it, log in with it and fail with it: still never in the log.
+  await get(server, "/metrics", bearer(t));
+  await get(server, "/login", { method: "POST", body: new URLSearchParams({ token: t }) });
+  await get(server, "/login", { method: "POST", body: new URLSearchParams({ token: `${t}!` }) });
+  assert.ok(server.log.items.every((line) => !line.includes(t.slice(0, 12))));
+});
+
+Deno.test("http: a token file others may read stops the start, saying how to fix it", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-token-" });
+  try {
+    await Deno.writeTextFile(join(dataDir, "credentials.txt"), "watch1 pw1\n");
+    const path = join(dataDir, "operator-token");
+    await Deno.writeTextFile(path, `${"a".repeat(43)}\n`, { mode: 0o644 });
+    await Deno.chmod(path, 0o644);
+    const { startServer } = await import("../server/mod.ts");
+    await assert.rejects(
+      startServer({ attempts: 3, dataDir, http: { port: 0 }, log: () => {} }),
+      (error: Error) =>
+        error instanceof StartupError && error.message.includes("may be read by others") &&
+        error.message.includes(`chmod 600 ${path}`),
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("http: a non-loopback --http-host needs TLS or --insecure", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-host-" });
+  try {
+    await Deno.writeTextFile(join(dataDir, "credentials.txt"), "watch1 pw1\n");
+    const { startServer } = await import("../server/mod.ts");
+    await assert.rejects(
+      startServer({
+        attempts: 3,
+        dataDir,
+        http: { port: 0, hostname: "0.0.0.0" },
+        log: () => {},
+      }),
+      (error: Error) =>
+        error instanceof StartupError &&
+        /--http-host 0\.0\.0\.0 is not a loopback address.*--insecure/.test(error.message),
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("http: POST /login with the token sets an HttpOnly SameSite=Strict cookie that lets a browser in", async () => {
+  await using server = await TestServer.start({ http: { port: 0 } });
+  const t = await token(server);
+  const wrong = await get(server, "/login", {
+    method: "POST",
+    headers: { accept: "text/html" },
+    body: new URLSearchParams({ token: "not-it" }),
+  });
+  assert.equal(wrong.status, 401);
+  assert.equal(wrong.headers.get("set-cookie"), null);
+  assert.match(wrong.body, /That is not the operator token\./);
+  const right = await get(server, "/login", {
+    method: "POST",
+    body: new URLSearchParams({ token: t }),
+  });
+  assert.equal(right.status, 303);
+  assert.equal(right.headers.get("location"), "/");
+  const cookie = right.headers.get("set-cookie")!;
+  assert.match(cookie, /^iotnet_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict$/);
+  assert.ok(!cookie.includes(t), "the cookie is not the token");
+  const session = cookie.split(";")[0]!;
+  assert.equal((await get(server, "/api/devices", { headers: { cookie: session } })).status, 200);
+  const out = await get(server, "/logout", { method: "POST", headers: { cookie: session } });
+  assert.equal(out.status, 303);
+  assert.match(out.headers.get("set-cookie")!, /^iotnet_session=; .*Max-Age=0/);
+  // An oversized body is not read to its end.
+  const big = await get(server, "/login", {
+    method: "POST",
+    body: `token=${"x".repeat(10_000)}`,
+  });
+  assert.equal(big.status, 401);
+});
+
+Deno.test("http: /api/devices pages and searches the devices online, and drops those that leave", async () => {
+  await using server = await TestServer.start({ http: { port: 0 } });
+  const auth = bearer(await token(server));
+  const names = ["dev1", "dev2", "dev3", "watch1", "watch2"];
+  const edges = [];
+  for (const name of names) edges.push(await server.login(name));
+  const all = JSON.parse((await get(server, "/api/devices", auth)).body);
+  assert.equal(all.total, 5);
+  assert.deepEqual(all.devices.map((d: { name: string }) => d.name), names);
+  const first = all.devices[0];
+  assert.deepEqual(Object.keys(first).sort(), ["ip", "name", "since", "udpPort"]);
+  assert.equal(first.ip, "127.0.0.1");
+  assert.equal(first.udpPort, 9);
+  assert.equal(first.since, new Date(server.clock.now()).toISOString());
+  const page = JSON.parse((await get(server, "/api/devices?q=WATCH&offset=1&limit=1", auth)).body);
+  assert.deepEqual(page, {
+    total: 2,
+    offset: 1,
+    limit: 1,
+    devices: [{ ...all.devices[4] }],
+  });
+  const bad = await get(server, "/api/devices?limit=100000", auth);
+  assert.equal(bad.status, 400);
+  assert.deepEqual(JSON.parse(bad.body), {
+    error: 'limit must be an integer 1..500, not "100000"',
+  });
+  await edges[3]!.connection.request("logout", {});
+  await server.waitForLog(/^watch1 left/);
+  const after = JSON.parse((await get(server, "/api/devices?q=watch", auth)).body);
+  assert.deepEqual(after.devices.map((d: { name: string }) => d.name), ["watch2"]);
+});
+
+/** `promtool check metrics` on `text`: its exit code and what it said. */
+async function promtoolCheck(text: string): Promise<{ code: number; said: string }> {
+  const promtool = findCommand("promtool");
+  if (!promtool) throw new Error(`promtool not found; ${installHint(["promtool"])}`);
+  const child = new Deno.Command(promtool, {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  return { code, said: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr) };
+}
+
+function sampleValue(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+Deno.test("http: /metrics passes promtool, counts what devices did, names no device", async () => {
+  await using server = await TestServer.start({ http: { port: 0 } });
+  const auth = bearer(await token(server));
+  const a = await server.login("watch1");
+  const b = await server.login("watch2");
+  await assert.rejects(server.login("watch3", "wrong"));
+  await a.connection.request("message", { to: "watch2", text: "hi" });
+  await a.connection.request("message", { to: "dev7", text: "later" });
+  await a.connection.request("broadcast", { text: "all" });
+  await a.connection.request("devices", {});
+  await b.connection.request("logout", {});
+  await server.waitForLog(/^watch2 left/);
+
+  const text = (await get(server, "/metrics", auth)).body;
+  const check = await promtoolCheck(text);
+  assert.equal(check.code, 0, check.said);
+  assert.equal(check.said, "", "promtool has nothing to say");
+  for (const name of ["watch1", "watch2", "watch3", "dev7", "127.0.0.1"]) {
+    assert.ok(!text.includes(name), `${name} in the metrics`);
+  }
+  const expected: [string, number][] = [
+    ["iotnet_devices_online", 1],
+    ["iotnet_devices_online_max", 2],
+    ["iotnet_connections_total", 3],
+    ['iotnet_logins_total{result="ok"}', 2],
+    ['iotnet_logins_total{result="bad_credentials"}', 1],
+    ['iotnet_logouts_total{reason="logout"}', 1],
+    ['iotnet_messages_total{kind="direct"}', 1],
+    ['iotnet_messages_total{kind="offline"}', 1],
+    ['iotnet_messages_total{kind="broadcast"}', 1],
+    ['iotnet_commands_total{command="message",result="ok"}', 2],
+    ['iotnet_commands_total{command="devices",result="ok"}', 1],
+    ['iotnet_command_duration_seconds_count{command="message"}', 2],
+    ["iotnet_uploads_total", 0],
+  ];
+  for (const [series, value] of expected) {
+    assert.equal(sampleValue(text, series), value, series);
+  }
+  for (const family of ["iotnet_command_duration_seconds", "iotnet_event_loop_lag_seconds"]) {
+    assert.match(text, new RegExp(`^# TYPE ${family} histogram$`, "m"));
+  }
+  assert.ok(sampleValue(text, "process_resident_memory_bytes")! > 0);
+  assert.ok(sampleValue(text, "iotnet_received_bytes_total")! > 0);
+  assert.ok(sampleValue(text, "iotnet_sent_bytes_total")! > 0);
+
+  // A snapshot at most once a second: the same text until the clock moves a second on.
+  await a.connection.request("broadcast", { text: "again" });
+  assert.equal((await get(server, "/metrics", auth)).body, text);
+  server.advance(1_000);
+  const later = (await get(server, "/metrics", auth)).body;
+  assert.equal(sampleValue(later, 'iotnet_messages_total{kind="broadcast"}'), 2);
+});

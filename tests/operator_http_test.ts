@@ -6,6 +6,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { StartupError } from "../server/mod.ts";
+import { startOperatorHttp } from "../server/http/operator_http.ts";
+import { MetricsSnapshot } from "../server/http/metrics_snapshot.ts";
+import { ServerMetrics } from "../server/http/metrics.ts";
+import { Histogram } from "../server/http/histogram.ts";
+import { ManualClock } from "../internal/clock.ts";
 import { SECURITY_HEADERS } from "../server/http/security_headers.ts";
 import { TestServer } from "./_helpers/in_process_server.ts";
 import { findCommand, installHint } from "../scripts/tools.ts";
@@ -89,6 +94,9 @@ Deno.test("http: the token file is 0600, its path is logged, its content never",
   await server.waitForLog(new RegExp(`^operator token created in ${path}$`));
   const http = server.server.http!;
   await server.waitForLog(new RegExp(`^http on ${http.hostname}:${http.port}$`));
+  // SPEC §8: after the `listening on` line.
+  assert.match(server.log.items[0]!, /^listening on /);
+  assert.match(server.log.items[1]!, /^http on /);
   // Use it, log in with it and fail with it: still never in the log.
   await get(server, "/metrics", bearer(t));
   await get(server, "/login", { method: "POST", body: new URLSearchParams({ token: t }) });
@@ -274,4 +282,35 @@ Deno.test("http: /metrics passes promtool, counts what devices did, names no dev
   server.advance(1_000);
   const later = (await get(server, "/metrics", auth)).body;
   assert.equal(sampleValue(later, 'iotnet_messages_total{kind="broadcast"}'), 2);
+});
+
+Deno.test("http: /readyz says 503 and why while the server is not ready", async () => {
+  let notReady: string | undefined = "starting";
+  await using http = await startOperatorHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    token: "t".repeat(43),
+    snapshot: new MetricsSnapshot({
+      metrics: new ServerMetrics(),
+      clock: new ManualClock(),
+      version: "0",
+      startedAt: 0,
+      connections: () => ({ open: 0, pendingLogin: 0 }),
+      eventLoopLag: new Histogram(),
+    }),
+    notReady: () => notReady,
+    devices: () => [],
+    log: () => {},
+  });
+  const readyz = async () => {
+    const response = await fetch(`http://127.0.0.1:${http.port}/readyz`);
+    return [response.status, await response.text()];
+  };
+  assert.deepEqual(await readyz(), [503, "not ready: starting\n"]);
+  notReady = undefined;
+  assert.deepEqual(await readyz(), [200, "ready\n"]);
+  notReady = "shutting down";
+  assert.deepEqual(await readyz(), [503, "not ready: shutting down\n"]);
+  const health = await fetch(`http://127.0.0.1:${http.port}/healthz`);
+  assert.deepEqual([health.status, await health.text()], [200, "ok\n"]);
 });

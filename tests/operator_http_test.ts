@@ -123,6 +123,26 @@ Deno.test("http: a token file others may read stops the start, saying how to fix
   }
 });
 
+Deno.test("http: a token file without a token stops the start, saying to delete it", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-token-" });
+  try {
+    await Deno.writeTextFile(join(dataDir, "credentials.txt"), "watch1 pw1\n");
+    const path = join(dataDir, "operator-token");
+    await Deno.writeTextFile(path, "short\n", { mode: 0o600 });
+    const { startServer } = await import("../server/mod.ts");
+    await assert.rejects(
+      startServer({ attempts: 3, dataDir, http: { port: 0 }, log: () => {} }),
+      (error: Error) =>
+        error instanceof StartupError &&
+        error.message ===
+          `the operator token ${path} is not a token (one line of at least 32 characters, ` +
+            "no spaces); delete it and the server makes a new one",
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("http: a non-loopback --http-host needs TLS or --insecure", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "iotnet-host-" });
   try {

@@ -169,7 +169,8 @@ function unauthorized(request: Request, notice: string): Response {
 async function formField(request: Request, name: string): Promise<string | undefined> {
   if (!request.body) return undefined;
   const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let body = "";
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -179,18 +180,7 @@ async function formField(request: Request, name: string): Promise<string | undef
       await reader.cancel();
       return undefined;
     }
-    chunks.push(value);
+    body += decoder.decode(value, { stream: true });
   }
-  const body = new TextDecoder().decode(concatChunks(chunks, size));
-  return new URLSearchParams(body).get(name) ?? undefined;
-}
-
-function concatChunks(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return new URLSearchParams(body + decoder.decode()).get(name) ?? undefined;
 }

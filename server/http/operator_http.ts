@@ -1,9 +1,11 @@
 /**
  * The operator HTTP port (SPEC §8): `/healthz`, `/readyz`, `/metrics`, `/api/devices`,
- * the login and the start page. The only file that calls `Deno.serve`.
+ * the login, the fleet overview page and its live feed (`/events`). The only file that calls
+ * `Deno.serve`.
  *
  * Nothing here runs on the device path: answers read the registry of active devices (a
- * bounded, synchronous scan) or the metrics snapshot (rendered at most once a second).
+ * bounded, synchronous scan), the metrics snapshot (rendered at most once a second) or the
+ * live feed (one overview a second for all its clients).
  * TLS: given `tls` (a certificate and key in PEM), the same routes are served over HTTPS.
  *
  * @module
@@ -15,7 +17,11 @@ import { loginPage } from "./login_page.ts";
 import type { MetricsSnapshot } from "./metrics_snapshot.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { withSecurityHeaders } from "./security_headers.ts";
-import { startPage } from "./start_page.ts";
+import type { Clock } from "../../internal/clock.ts";
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
+import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import { fleetOverview } from "./overview.ts";
 
 /** The largest body `POST /login` reads. */
 export const MAX_LOGIN_BODY_BYTES = 4_096;
@@ -28,6 +34,12 @@ export interface OperatorHttpOptions {
   /** The operator token. */
   token: string;
   snapshot: MetricsSnapshot;
+  /** The counters, for the overview. */
+  metrics: ServerMetrics;
+  /** The server's clock: paces the live feed. */
+  clock: Clock;
+  /** The last event-loop lag seen, seconds. */
+  eventLoopLagSeconds(): number;
   /** `undefined` when the server is ready, else why not (for `/readyz`). */
   notReady(): string | undefined;
   /** The devices active now, oldest login first. */
@@ -55,6 +67,7 @@ export interface OperatorHttp extends AsyncDisposable {
 export async function startOperatorHttp(options: OperatorHttpOptions): Promise<OperatorHttp> {
   const secure = options.tls !== undefined;
   const access = await OperatorAccess.create(options.token, secure);
+  const feed = new LiveFeed(options.clock, () => fleetOverview(options));
   const server = Deno.serve({
     hostname: options.hostname,
     port: options.port,
@@ -65,9 +78,10 @@ export async function startOperatorHttp(options: OperatorHttpOptions): Promise<O
       options.log(`operator http: ${error instanceof Error ? error.message : String(error)}`);
       return withSecurityHeaders(text(500, "internal error; see the server's log\n"));
     },
-  }, async (request) => withSecurityHeaders(await route(request, options, access)));
+  }, async (request) => withSecurityHeaders(await route(request, options, access, feed)));
   let closed: Promise<void> | undefined;
-  const close = () => closed ??= server.shutdown();
+  // The live streams never end by themselves: end them, or shutdown waits for them.
+  const close = () => closed ??= (feed.close(), server.shutdown());
   return {
     hostname: server.addr.hostname,
     port: server.addr.port,
@@ -81,6 +95,7 @@ async function route(
   request: Request,
   options: OperatorHttpOptions,
   access: OperatorAccess,
+  feed: LiveFeed,
 ): Promise<Response> {
   const url = new URL(request.url);
   const path = url.pathname;
@@ -125,8 +140,15 @@ async function route(
       return json(200, pageDevices(options.devices(), query));
     }
     case "/":
+      return asset(method, DASHBOARD_HTML, HTML);
+    case "/dashboard.js":
+      return asset(method, DASHBOARD_JS, "text/javascript; charset=utf-8");
+    case "/dashboard.css":
+      return asset(method, DASHBOARD_CSS, "text/css; charset=utf-8");
+    case "/events":
       if (method !== "GET") return notAllowed("GET");
-      return new Response(startPage(), { headers: { "content-type": HTML } });
+      return feed.open() ??
+        text(503, `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`);
     default:
       return text(404, `no such page: ${path.slice(0, 100)}\n`);
   }
@@ -136,6 +158,11 @@ const HTML = "text/html; charset=utf-8";
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+function asset(method: string, body: string, type: string): Response {
+  if (method !== "GET") return notAllowed("GET");
+  return new Response(body, { headers: { "content-type": type } });
 }
 
 function json(status: number, body: unknown): Response {

@@ -207,6 +207,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await readCredentials(credentials, settings.allowRegistration, log);
   const token = options.http && (await loadOperatorToken(settings.dataDir));
   const metrics = new ServerMetrics();
+  metrics.offlineWaiting = await store.mailbox.count();
   const admission = new Admission(settings);
   const active = new ActiveDevices(dataDir.activeLog, {
     disk,

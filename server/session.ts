@@ -487,15 +487,19 @@ export class Session {
         metrics.uploadBytes += request.bytes;
         break;
       case "message":
-        metrics.messages.add(
-          (reply as { delivery?: string }).delivery === "stored" ? "offline" : "direct",
-        );
+        if ((reply as { delivery?: string }).delivery === "stored") {
+          metrics.messages.add("offline");
+          metrics.offlineWaiting++;
+        } else {
+          metrics.messages.add("direct");
+        }
         break;
       case "broadcast":
         metrics.messages.add("broadcast");
         break;
       case "ack":
         metrics.offlineAcked++;
+        metrics.offlineWaiting--;
         break;
     }
   }

@@ -285,6 +285,7 @@ Deno.test("http: /metrics passes promtool, counts what devices did, names no dev
     ['iotnet_commands_total{command="devices",result="ok"}', 1],
     ['iotnet_command_duration_seconds_count{command="message"}', 2],
     ["iotnet_uploads_total", 0],
+    ["iotnet_offline_messages_waiting", 1],
   ];
   for (const [series, value] of expected) {
     assert.equal(sampleValue(text, series), value, series);
@@ -420,4 +421,52 @@ Deno.test("http: closing the server ends the live streams instead of waiting on 
   await sseEvents(reader, 1);
   await server.server.close();
   assert.equal((await reader.read()).done, true);
+});
+
+Deno.test("http: offline messages waiting are counted from the store at start, then kept", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-waiting-" });
+  const { startServer } = await import("../server/mod.ts");
+  const { EdgeConnection } = await import("../client/connection.ts");
+  const clock = new ManualClock(Date.now());
+  const start = () =>
+    startServer({ attempts: 3, dataDir, http: { port: 0 }, log: () => {}, clock });
+  const waiting = async (server: Awaited<ReturnType<typeof start>>, t: string) => {
+    const response = await fetch(
+      `http://127.0.0.1:${server.http!.port}/metrics`,
+      bearer(t),
+    );
+    return sampleValue(await response.text(), "iotnet_offline_messages_waiting");
+  };
+  const login = async (server: Awaited<ReturnType<typeof start>>, name: string) => {
+    const pushes: unknown[] = [];
+    const edge = await EdgeConnection.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      onPush: (push) => pushes.push(push),
+    });
+    await edge.request("login", { name, password: name === "watch1" ? "pw1" : "pw2" });
+    await edge.request("udp_port", { port: 9 });
+    return { edge, pushes };
+  };
+  try {
+    await Deno.writeTextFile(join(dataDir, "credentials.txt"), "watch1 pw1\nwatch2 pw2\n");
+    {
+      await using server = await start();
+      const { edge } = await login(server, "watch1");
+      await edge.request("message", { to: "watch2", text: "one" });
+      await edge.request("message", { to: "watch2", text: "two" });
+      edge.close();
+    }
+    await using server = await start();
+    const t = (await Deno.readTextFile(join(dataDir, "operator-token"))).trim();
+    assert.equal(await waiting(server, t), 2, "counted in the store at start");
+    const { edge, pushes } = await login(server, "watch2");
+    await waitFor(() => Promise.resolve(pushes.length === 2));
+    for (const push of pushes as { id: number }[]) await edge.request("ack", { message: push.id });
+    clock.advance(1_000); // the snapshot's second
+    assert.equal(await waiting(server, t), 0, "acknowledged ones are gone");
+    edge.close();
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });

@@ -31,6 +31,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div><b id="uploads">–</b><span>uploads</span></div>
 <div><b id="uploadBytes">–</b><span>bytes uploaded</span></div>
 <div><b id="messages">–</b><span>messages</span></div>
+<div><b id="offlineWaiting">–</b><span>messages waiting</span></div>
 <div><b id="lag">–</b><span>event-loop lag</span></div>
 </section>
 <h2>Devices online <small id="shown"></small></h2>
@@ -62,7 +63,7 @@ function cell(text) {
 }
 
 function render(o) {
-  for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "messages"]) {
+  for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "messages", "offlineWaiting"]) {
     show(key, o[key].toLocaleString("en"));
   }
   show("uploadBytes", o.uploadBytes.toLocaleString("en"));

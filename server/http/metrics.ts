@@ -65,6 +65,11 @@ export class ServerMetrics {
   readonly messages = new LabelledCounter<"direct" | "offline" | "broadcast">();
   /** Stored messages a device acknowledged (and the server forgot). */
   offlineAcked = 0;
+  /**
+   * Stored messages waiting now: counted in the store once at start, then kept by the
+   * session (+1 stored, -1 acknowledged); only this server changes its data directory.
+   */
+  offlineWaiting = 0;
   receivedBytes = 0;
   sentBytes = 0;
 

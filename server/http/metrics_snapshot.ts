@@ -158,6 +158,12 @@ export function metricFamilies(sources: MetricsSources): MetricFamily[] {
       samples: counted("kind", m.messages.entries()),
     },
     {
+      name: "iotnet_offline_messages_waiting",
+      help: "Stored messages waiting for their offline recipients now.",
+      type: "gauge",
+      samples: one(m.offlineWaiting),
+    },
+    {
       name: "iotnet_offline_messages_acked_total",
       help: "Stored messages delivered and acknowledged (so forgotten by the server).",
       type: "counter",

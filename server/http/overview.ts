@@ -20,6 +20,8 @@ export interface FleetOverview {
   uploads: number;
   uploadBytes: number;
   messages: number;
+  /** Stored messages waiting for offline devices. */
+  offlineWaiting: number;
   /** The last event-loop lag seen, seconds. */
   eventLoopLagSeconds: number;
   /** The first {@linkcode MAX_OVERVIEW_DEVICES} devices online, oldest login first. */
@@ -47,6 +49,7 @@ export function fleetOverview(sources: OverviewSources): FleetOverview {
     uploads: m.uploads,
     uploadBytes: m.uploadBytes,
     messages: sum(m.messages.entries()),
+    offlineWaiting: m.offlineWaiting,
     eventLoopLagSeconds: sources.eventLoopLagSeconds(),
     devices: sources.devices().slice(0, MAX_OVERVIEW_DEVICES).map((d) => ({
       name: d.name,

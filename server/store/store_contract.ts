@@ -185,6 +185,7 @@ export function testStoreContract(implementation: StoreImplementation): void {
       { id: ids[2], sender: "c", text: "two", sentAt: 2 },
     ]);
     assert.deepEqual(await mailbox.pending("nobody"), []);
+    assert.equal(await mailbox.count(), 3);
   });
 
   contract("a message is removed only by its recipient", async (store) => {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Clock, systemClock } from "../internal/clock.ts";
+import { type Clock, systemClock } from "../internal/mod.ts";
 import { AmplificationLimiter } from "./amplification.ts";
 import { ChatChannel, type ChatIntroduction } from "./chat_channel.ts";
 import { AbortCode, type AbortReason, TransferAbortedError } from "./errors.ts";

@@ -60,5 +60,5 @@ export { newTicketKey, newTransferId, signTicket } from "./ticket.ts";
 export type { FileTicket, SignedTicket, Ticket } from "./ticket.ts";
 export { newChatId, newChatSecret } from "./chat_keys.ts";
 export type { P2pLimits } from "./limits.ts";
-export type { Clock, TimerId } from "../internal/clock.ts";
+export type { Clock, TimerId } from "../internal/mod.ts";
 export type { Datagram, DatagramSocket, PeerAddr } from "./udp_socket.ts";

@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { BufferPool } from "../internal/buffer_pool.ts";
-import type { Clock } from "../internal/clock.ts";
+import type { BufferPool, Clock } from "../internal/mod.ts";
 import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
 import type { Disk } from "./disk.ts";

@@ -12,7 +12,7 @@
  */
 
 import { join } from "node:path";
-import { writeAll } from "../internal/write_all.ts";
+import { writeAll } from "../internal/mod.ts";
 import { StartupError } from "./startup_error.ts";
 
 /** Name of the lock file in the data directory. */

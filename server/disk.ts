@@ -20,8 +20,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { Coalesced } from "../internal/coalesced.ts";
-import { Semaphore } from "../internal/semaphore.ts";
+import { Coalesced, Semaphore } from "../internal/mod.ts";
 
 /** File-system operations one server has in flight at once. */
 export const DISK_OPS_IN_FLIGHT = 8;

@@ -19,7 +19,7 @@
  */
 
 import { createHash, scrypt, timingSafeEqual } from "node:crypto";
-import { Semaphore } from "../internal/semaphore.ts";
+import { Semaphore } from "../internal/mod.ts";
 
 /** The scrypt cost parameters (RFC 7914): CPU/memory cost `N`, block size `r`, parallelism `p`. */
 export interface ScryptParams {

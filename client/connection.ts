@@ -15,12 +15,15 @@ import { deferred, writeAll } from "../internal/mod.ts";
 
 /** The connection is gone; requests in flight fail with this. */
 export class ConnectionClosedError extends Error {
+  /** The class name, for logs and stack traces. */
   override name = "ConnectionClosedError";
 }
 
 /** Options of {@linkcode EdgeConnection.connect}. */
 export interface ConnectOptions {
+  /** The server's host name or address. */
   hostname: string;
+  /** The server's TCP port. */
   port: number;
   /** Receives every server push. */
   onPush?: (push: Push) => void;
@@ -31,8 +34,11 @@ export interface ConnectOptions {
  * an in-memory one.
  */
 export interface ConnectionStream {
+  /** Reads into `buffer`; resolves with the count, or `null` at the end of the stream. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves with how many were written. */
   write(bytes: Uint8Array): Promise<number>;
+  /** Closes the stream; a pending `read` then ends. */
   close(): void;
 }
 

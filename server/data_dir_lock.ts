@@ -20,10 +20,15 @@ export const LOCK_FILE_NAME = "server.lock";
 
 /** The data directory is held by another running server. */
 export class DataDirInUseError extends StartupError {
-  override name = "DataDirInUseError";
   /** The holder's process id, when its lock file names one. */
   readonly pid: number | undefined;
 
+  /**
+   * Makes the error.
+   *
+   * @param dir the data directory.
+   * @param pid the holder's process id, when its lock file names one.
+   */
   constructor(dir: string, pid: number | undefined) {
     const holder = pid === undefined
       ? "another iotnet server"

@@ -54,10 +54,11 @@ export class Disk {
    * @throws whatever `op` throws; the turn is given back.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Disk } from "./disk.ts";
    * const disk = new Disk();
    * const info = await disk.run(() => Deno.stat("."));
-   * console.log(info.isDirectory);
+   * assert.ok(info.isDirectory);
    * ```
    */
   async run<T>(op: () => Promise<T>): Promise<T> {

@@ -119,8 +119,10 @@ export function hashProfile(name: string): ScryptParams {
  * @throws {RangeError} when the variable names no profile.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashParamsFromEnv } from "./password_hash.ts";
- * console.log(hashParamsFromEnv().N);
+ * const params = hashParamsFromEnv(); // the default profile unless IOTNET_HASH_PROFILE names one
+ * assert.ok(Number.isInteger(params.N) && params.N > 1);
  * ```
  */
 export function hashParamsFromEnv(): ScryptParams {

@@ -193,6 +193,29 @@ export class EdgeConnection {
    *   like one.
    * @param onProgress called after each chunk with bytes sent and total.
    * @throws {RequestError} when the server refuses the file (e.g. `InvalidDataError`).
+   * @example A data file uploaded as file 3, then summed by the server
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { EdgeConnection } from "./connection.ts";
+   * import { startServer } from "../server/mod.ts";
+   *
+   * const dir = await Deno.makeTempDir();
+   * await Deno.writeTextFile(`${dir}/credentials.txt`, "watch1 pw1\n");
+   * await Deno.writeTextFile(`${dir}/samples.txt`, "1\n2\n39\n");
+   * {
+   *   await using server = await startServer({ attempts: 3, dataDir: dir, log: () => {} });
+   *   const edge = await EdgeConnection.connect({ hostname: "127.0.0.1", port: server.port });
+   *   await edge.request("login", { name: "watch1", password: "pw1" });
+   *   await edge.request("udp_port", { port: 40_000 });
+   *   using file = await Deno.open(`${dir}/samples.txt`);
+   *   const { size } = await file.stat();
+   *   assert.deepEqual(await edge.upload(3, file, size), { fileID: 3, dataAmount: 3 });
+   *   const { result } = await edge.request("compute", { fileID: 3, operation: "SUM" });
+   *   assert.equal(result, "42");
+   *   edge.close();
+   * }
+   * await Deno.remove(dir, { recursive: true });
+   * ```
    */
   async upload(
     fileID: number,

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { type Clock, systemClock } from "../internal/clock.ts";
+import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
@@ -25,7 +25,6 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
-import { BufferPool } from "../internal/buffer_pool.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
@@ -111,6 +110,7 @@ export interface ServerOptions {
 export interface IotServer extends AsyncDisposable {
   /** The address actually bound. */
   readonly hostname: string;
+  /** The TCP port actually bound (the one picked when the options asked for 0). */
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
@@ -129,11 +129,19 @@ export interface IotServer extends AsyncDisposable {
  *   holds (`DataDirInUseError`), a credentials file it cannot read, a database it cannot
  *   use or a data directory it cannot make consistent (with the `StoreError` or
  *   `RecoveryError` as `cause`), an address it cannot listen on.
- * @example
- * ```ts ignore
+ * @example A server on a free port over a fresh data directory, closed at the end of its block
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./server.ts";
- * await using server = await startServer({ attempts: 3, dataDir: "/tmp/iot" });
- * console.log(server.port);
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
+ * {
+ *   await using server = await startServer({ attempts: 3, dataDir, log: () => {} });
+ *   assert.ok(server.port > 0);
+ *   assert.equal(server.settings.blockSeconds, 10);
+ * }
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function startServer(options: ServerOptions): Promise<IotServer> {

@@ -55,7 +55,14 @@
  */
 
 export { DataDirInUseError, startServer, StartupError, StoreError } from "./server/mod.ts";
-export type { Clock, IotServer, ServerOptions, ServerSettings, TimerId } from "./server/mod.ts";
+export type {
+  Clock,
+  IotServer,
+  ScryptParams,
+  ServerOptions,
+  ServerSettings,
+  TimerId,
+} from "./server/mod.ts";
 export {
   AlreadyActiveError,
   BadArgumentsError,

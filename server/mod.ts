@@ -31,6 +31,7 @@
 
 export { startServer } from "./server.ts";
 export type { IotServer, ServerOptions } from "./server.ts";
+export type { ScryptParams } from "./password_hash.ts";
 export type { ServerSettings } from "./context.ts";
 export { StoreError } from "./store/store_error.ts";
 export { StartupError } from "./startup_error.ts";

@@ -38,7 +38,12 @@ import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
 import { describeIoError } from "./io_error.ts";
-import { HASH_PROFILE_ENV, hashParamsFromEnv, PasswordHasher } from "./password_hash.ts";
+import {
+  HASH_PROFILE_ENV,
+  hashParamsFromEnv,
+  PasswordHasher,
+  type ScryptParams,
+} from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
@@ -98,6 +103,12 @@ export interface ServerOptions {
    * Default {@linkcode REGISTRATIONS_PER_MINUTE}.
    */
   registrationsPerMinute?: number;
+  /**
+   * Cost of the hashes the server makes (registration) and of the dummy check that keeps
+   * an unknown name as slow as a known one when the credentials file holds no hashes.
+   * Default: the profile `IOTNET_HASH_PROFILE` names (`standard` when unset).
+   */
+  hashParams?: ScryptParams;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
   /** Receives one line per server event. Default: stdout. */
@@ -158,8 +169,9 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
 async function start(options: ServerOptions): Promise<IotServer> {
   const settings = resolveSettings(options);
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
+  let hashParams: ScryptParams;
   try {
-    hashParamsFromEnv();
+    hashParams = options.hashParams ?? hashParamsFromEnv();
   } catch (error) {
     throw new StartupError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`, { cause: error });
   }
@@ -199,7 +211,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
-  const hasher = new PasswordHasher();
+  const hasher = new PasswordHasher(hashParams);
   const host: SessionHost = {
     settings,
     clock,
@@ -221,6 +233,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
       clock,
       attempts: settings.attempts,
       blockMs: settings.blockSeconds * 1000,
+      hashParams,
       hasher,
     }),
     hasher,

@@ -9,6 +9,8 @@ function recorder(): LineInput & { printed: string[] } {
     printed,
     read: () => Promise.resolve(null),
     print: (text) => void printed.push(text),
+    status: () => {},
+    onInterrupt: undefined,
     close: () => {},
   };
 }

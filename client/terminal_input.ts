@@ -10,7 +10,13 @@
  * @module
  */
 
-import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from "node:readline";
+import {
+  clearScreenDown,
+  createInterface,
+  cursorTo,
+  type Interface,
+  moveCursor,
+} from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { Completer, LineInput, ReadOptions } from "./line_input.ts";
 
@@ -67,12 +73,13 @@ export class TerminalInput implements LineInput {
         this.#reading?.complete?.(line) ?? [[], line],
     });
     this.#internals = this.#rl as unknown as ReadlineInternals;
-    // readline draws the prompt and the typed line through this method: a secret line is
-    // not drawn at all (its prompt is written here, directly).
+    // readline draws the prompt and the typed line through this method: only while a
+    // line is read that is not secret. A secret line's prompt is written here, directly;
+    // keys typed while a command runs are kept and shown at the next prompt.
     const write = this.#internals._writeToOutput.bind(this.#rl);
     this.#writeToOutput = write;
     this.#internals._writeToOutput = (text) => {
-      if (!this.#reading?.secret) write(text);
+      if (this.#drawn) write(text);
     };
     this.#rl.setPrompt("");
     streams.input.prependListener("keypress", (_text: string, key?: { name?: string }) => {
@@ -89,14 +96,14 @@ export class TerminalInput implements LineInput {
   read(prompt: string, options: ReadOptions = {}): Promise<string | null> {
     const early = this.#typeAhead.shift();
     if (early !== undefined) {
+      // Entered while a command ran (not shown then): shown now, at its prompt.
       this.#redraw(`${prompt}${options.secret ? "" : early}\n`);
       return Promise.resolve(early);
     }
     if (this.#ended) return Promise.resolve(null);
     const { promise, resolve } = Promise.withResolvers<string | null>();
     const secret = options.secret ?? false;
-    this.#reading = { prompt, secret, complete: options.complete, resolve };
-    this.#redraw("", { prompt: secret ? "" : prompt });
+    this.#redraw("", { reading: { prompt, secret, complete: options.complete, resolve } });
     return promise;
   }
 
@@ -130,15 +137,18 @@ export class TerminalInput implements LineInput {
    */
   #redraw(
     above: string,
-    options: { clearLine?: boolean; hideStatus?: boolean; prompt?: string } = {},
+    options: { clearLine?: boolean; hideStatus?: boolean; reading?: Reading } = {},
   ): void {
     if (this.#ended) return void this.#out.write(above);
-    const secret = this.#reading?.secret ?? false;
-    const rows = secret ? 0 : this.#rl.getCursorPos().rows;
+    // Measured before anything changes: where readline drew the line last.
+    const rows = this.#drawn ? this.#rl.getCursorPos().rows : 0;
     moveCursor(this.#out, 0, -(rows + this.#statusRows));
     cursorTo(this.#out, 0);
     clearScreenDown(this.#out);
-    if (options.prompt !== undefined) this.#rl.setPrompt(options.prompt);
+    if (options.reading) {
+      this.#reading = options.reading;
+      this.#rl.setPrompt(this.#drawn ? options.reading.prompt : "");
+    }
     if (options.clearLine) {
       this.#internals.line = "";
       this.#internals.cursor = 0;
@@ -149,8 +159,8 @@ export class TerminalInput implements LineInput {
       : [...this.#status.values()].map((line) => `${line.slice(0, width)}\n`);
     this.#statusRows = status.length;
     this.#out.write(`${above}${status.join("")}${"\n".repeat(rows)}`);
-    if (secret) this.#writeToOutput(this.#reading?.prompt ?? "");
-    else this.#rl.prompt(true);
+    if (this.#drawn) this.#rl.prompt(true);
+    else this.#writeToOutput(this.#reading?.prompt ?? "");
   }
 
   /**
@@ -172,17 +182,26 @@ export class TerminalInput implements LineInput {
     else this.#finish(line);
   }
 
-  /** Ctrl-C: a typed line is cleared (left on screen with `^C`, as a shell does). */
+  /**
+   * Ctrl-C: a typed line is cleared (left on screen with `^C`, as a shell does); with none,
+   * or while a command runs (keys typed meanwhile are dropped), the interrupt handler.
+   */
   #interrupted(): void {
-    const typed = this.#internals.line;
-    if (typed === "") {
-      if (this.onInterrupt) this.onInterrupt();
-      else this.print("(Ctrl-C clears a typed line; Ctrl-D on an empty line ends)");
-      return;
-    }
     const reading = this.#reading;
-    const shown = reading?.secret ? "" : typed;
-    this.#redraw(`${reading?.prompt ?? ""}${shown}^C\n`, { clearLine: true });
+    const typed = this.#internals.line;
+    if (reading && typed !== "") {
+      const shown = reading.secret ? "" : typed;
+      return this.#redraw(`${reading.prompt}${shown}^C\n`, { clearLine: true });
+    }
+    this.#internals.line = "";
+    this.#internals.cursor = 0;
+    if (this.onInterrupt) this.onInterrupt();
+    else this.print("(Ctrl-C clears a typed line; Ctrl-D on an empty line ends)");
+  }
+
+  /** Whether readline shows the line being typed. */
+  get #drawn(): boolean {
+    return this.#reading !== undefined && !this.#reading.secret;
   }
 
   #finish(line: string | null): void {

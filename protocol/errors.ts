@@ -135,6 +135,11 @@ export class InternalError extends RequestError {
   override name = "InternalError";
 }
 
+/** The edge's user cancelled the command (Ctrl-C on a running upload); never sent by a server. */
+export class CancelledError extends RequestError {
+  override name = "CancelledError";
+}
+
 /** The constructor of a {@linkcode RequestError} class. */
 export type RequestErrorClass = new (message: string, options?: ErrorOptions) => RequestError;
 
@@ -159,6 +164,7 @@ export const ERROR_CLASSES = {
   io: IoError,
   busy: BusyError,
   internal: InternalError,
+  cancelled: CancelledError,
 } as const satisfies Record<string, RequestErrorClass>;
 
 /** A stable error code carried in failed responses and in `--json` output (SPEC §5). */

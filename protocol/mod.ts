@@ -13,6 +13,7 @@ export {
   BadCredentialsError,
   BlockedError,
   BusyError,
+  CancelledError,
   ERROR_CLASSES,
   ERROR_CODES,
   type ErrorCode,

@@ -12,7 +12,7 @@ Deno.test("lines queue behind a stalled writer without blocking, and drops are r
       written.push(new TextDecoder().decode(bytes));
       return bytes.length;
     },
-  }, 40);
+  }, { maxQueuedBytes: 40 });
   log.line("first");
   await new Promise((r) => setTimeout(r, 0)); // its write has started, and is stalled
   for (let i = 0; i < 10; i++) log.line(`line ${i}`); // 7 bytes each: 5 fit in 40
@@ -54,4 +54,26 @@ Deno.test("control characters in a line reach stdout as escapes", async () => {
     written.join(""),
     'failed login as "\\x9b2J\\u202eevil\\u001b[1A\\n" from 127.0.0.1\n',
   );
+});
+
+Deno.test("every line and the notice of drops go through the format", async () => {
+  const written: string[] = [];
+  let release!: () => void;
+  const stalled = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  const log = createEventLog({
+    async write(bytes) {
+      if (calls++ === 0) await stalled;
+      written.push(new TextDecoder().decode(bytes));
+      return bytes.length;
+    },
+  }, { maxQueuedBytes: 30, format: (m) => `T ${m}` });
+  log.line("first");
+  await new Promise((r) => setTimeout(r, 0));
+  for (let i = 0; i < 10; i++) log.line(`line ${i}`);
+  release();
+  await log.flush();
+  const lines = written.join("").trimEnd().split("\n");
+  assert.ok(lines.every((l) => l.startsWith("T ")), lines.join("\n"));
+  assert.match(lines.at(-1)!, /^T \(\d+ log lines were dropped/);
 });

@@ -10,3 +10,4 @@ export { StoreError } from "./store/store_error.ts";
 export { StartupError } from "./startup_error.ts";
 export { DataDirInUseError } from "./data_dir_lock.ts";
 export { parseCredentials } from "./credentials_format.ts";
+export { formatLogLine, LOG_FORMATS, type LogFormat } from "./log_format.ts";

@@ -29,6 +29,7 @@ import { BufferPool } from "../internal/buffer_pool.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
+import { formatLogLine, type LogFormat } from "./log_format.ts";
 import { Authenticator } from "./auth.ts";
 import { UPLOAD_WRITE_BYTES } from "./commands/upload.ts";
 import type { ServerSettings } from "./context.ts";
@@ -101,8 +102,10 @@ export interface ServerOptions {
   registrationsPerMinute?: number;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
-  /** Receives one line per server event. Default: stdout. */
+  /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
+  /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
+  logFormat?: LogFormat;
   /** Time source. Default: the system clock. */
   clock?: Clock;
 }
@@ -156,7 +159,10 @@ async function start(options: ServerOptions): Promise<IotServer> {
     throw new StartupError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`, { cause: error });
   }
   const clock = options.clock ?? systemClock;
-  const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout);
+  const format = options.logFormat ?? "text";
+  const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout, {
+    format: (message) => formatLogLine(message, clock.now(), format),
+  });
   const print = options.log ?? ((line: string) => stdoutLog!.line(line));
   // SPEC §1: `listening on HOST:PORT` is the first line. What start-up finds (repairs,
   // credential problems) is held back until that has been said.
@@ -167,13 +173,16 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const disk = new Disk();
   // What start-up opens is closed again if a later step fails, in reverse order.
   await using opened = new AsyncDisposableStack();
-  opened.use(await openDataDir(dataDir, disk, log));
+  const repairs: string[] = [];
+  opened.use(await openDataDir(dataDir, disk, repairs));
   const store = opened.adopt(openSqliteStore(dataDir.database, clock), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
-    log(`recovery: ${repair}`);
+    repairs.push(`recovery: ${repair}`);
   }
+  for (const repair of repairs) log(repair);
+  log(startupSummary(repairs.length));
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.TcpListener;
@@ -312,10 +321,19 @@ function resolveSettings(options: ServerOptions): ServerSettings {
  * @throws {StartupError} when it is not a directory, cannot be created, locked or
  *   prepared, or another server holds it (`DataDirInUseError`).
  */
+/** The line that sums up what start-up repaired (the repairs themselves are logged first). */
+function startupSummary(repairs: number): string {
+  return repairs === 0
+    ? "start-up check: the data directory is consistent, nothing to repair"
+    : `start-up check: made ${repairs} repair${repairs === 1 ? "" : "s"} to the data ` +
+      "directory left by an unclean stop (listed above)";
+}
+
+/** Locks the data directory and clears what an unclean stop left; says what in `repairs`. */
 async function openDataDir(
   dataDir: DataDir,
   disk: Disk,
-  log: (line: string) => void,
+  repairs: string[],
 ): Promise<DataDirLock> {
   const root = dataDir.root;
   let lock: DataDirLock | undefined;
@@ -326,7 +344,9 @@ async function openDataDir(
     }
     if (!info) await Deno.mkdir(root, { recursive: true });
     lock = await lockDataDir(root);
-    for (const removed of await dataDir.prepare(disk)) log(`removed unfinished file ${removed}`);
+    for (const removed of await dataDir.prepare(disk)) {
+      repairs.push(`removed unfinished file ${removed}`);
+    }
     return lock;
   } catch (error) {
     lock?.[Symbol.dispose]();

@@ -431,7 +431,7 @@ class EdgeSession {
       case "ended":
         message = withdrawn
           ? `${shown} withdrew its private chat request`
-          : `Private chat with ${shown} ended` + (push.reason === "left" ? ` (${shown} left)` : "");
+          : endedBy(shown, push.reason);
         break;
     }
     const reason = "reason" in push ? push.reason : undefined;
@@ -442,6 +442,20 @@ class EdgeSession {
       ...(reason !== undefined && { reason }),
       message,
     });
+  }
+}
+
+/** Says who ended a private chat with `device` (shown), and how. */
+function endedBy(device: string, reason: string | undefined): string {
+  switch (reason) {
+    case "stopped":
+      return `${device} ended the private chat with you`;
+    case "left":
+      return `Private chat with ${device} ended: ${device} left`;
+    case "blocked":
+      return `${device} blocked you, which ended your private chat`;
+    default:
+      return `Private chat with ${device} ended`;
   }
 }
 

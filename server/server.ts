@@ -182,7 +182,6 @@ async function start(options: ServerOptions): Promise<IotServer> {
     repairs.push(`recovery: ${repair}`);
   }
   for (const repair of repairs) log(repair);
-  log(startupSummary(repairs.length));
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.TcpListener;
@@ -195,6 +194,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const resources = opened.move();
   print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
   for (const line of early) print(line);
+  print(startupSummary(repairs.length));
   early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);

@@ -138,7 +138,7 @@ Deno.test("the command list is the table's entries in order, with the old layout
       "  startprivate device     ask a device for a private (peer-to-peer) chat",
       "  private device text     send text over an accepted private chat",
       "  stopprivate device      end a private chat",
-      "  help                    show this list",
+      "  help [command]          show this list, or how to use one command",
     ].join("\n"),
   );
   // Every word and alias parses to its own entry, and synopses start with the word.

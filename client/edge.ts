@@ -20,7 +20,7 @@ import { completeLine } from "./completion.ts";
 import type { LineInput, ReadOptions } from "./line_input.ts";
 import type { CommandResult, EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
-import { barProgress, noProgress, type Progress } from "./progress.ts";
+import { barProgress, formatBytes, noProgress, type Progress } from "./progress.ts";
 import { commandSpecOf, failure, runCommand } from "./run_command.ts";
 
 /** Options of {@linkcode runEdge}. */
@@ -136,7 +136,7 @@ class EdgeSession {
         from: e.from,
         path: e.path,
         bytes: e.bytes,
-        message: `Received ${visible(e.path)} (${e.bytes} bytes) from ${visible(e.from)}`,
+        message: `Received ${visible(e.path)} (${formatBytes(e.bytes)}) from ${visible(e.from)}`,
       }));
     events.on("file_failed", (e) =>
       io.output.event({
@@ -182,7 +182,7 @@ class EdgeSession {
       dir: this.#options.dir,
       peer: this.#peer,
       chatRequests: this.#chatRequests,
-      progress: (label) => this.#progress(label),
+      progress: (label) => this.#progress(label, false),
     };
     this.#io.input.onInterrupt = () => this.#interrupted();
     const complete = (line: string) => completeLine(line, this.#devices);
@@ -205,8 +205,15 @@ class EdgeSession {
       const command = parsed.command;
       if (command.cmd === "OUT") return await this.#logout(env);
       const spec = commandSpecOf(command);
+      const background = spec.background === "always" ||
+        (spec.background === "terminal" && this.#io.interactive);
       const cancel = spec.cancellable ? new AbortController() : undefined;
-      const task = runCommand(cancel ? { ...env, signal: cancel.signal } : env, command)
+      const commandEnv: CommandEnv = {
+        ...env,
+        progress: (label) => this.#progress(label, background),
+        ...(cancel && { signal: cancel.signal }),
+      };
+      const task = runCommand(commandEnv, command)
         .then((result) => {
           this.#learnDevices(result);
           if (!this.#abandoned) output.result(result);
@@ -215,8 +222,6 @@ class EdgeSession {
         this.#cancellable.set(cancel, next.trim());
         void task.finally(() => this.#cancellable.delete(cancel));
       }
-      const background = spec.background === "always" ||
-        (spec.background === "terminal" && this.#io.interactive);
       if (background) {
         this.#transfers.add(task);
         void task.finally(() => this.#transfers.delete(task));
@@ -295,11 +300,14 @@ class EdgeSession {
     output.info("Nothing to cancel. To log out, type OUT or press Ctrl-D on an empty line.");
   }
 
-  /** A progress bar: on a status line at a terminal, else what the I/O gives. */
-  #progress(label: string): Progress {
+  /**
+   * A progress bar: on a status line at a terminal; with commands from a pipe, what the
+   * I/O gives for a command that holds the next one, none for one behind it.
+   */
+  #progress(label: string, background: boolean): Progress {
     const { input, output, interactive } = this.#io;
     if (output.json) return noProgress;
-    if (!interactive) return this.#transfers.size === 0 ? this.#io.progress(label) : noProgress;
+    if (!interactive) return background ? noProgress : this.#io.progress(label);
     const key = `bar-${++this.#bars}`;
     return barProgress(label, (bar) => input.status(key, bar));
   }

@@ -63,3 +63,11 @@ Deno.test("--json keeps the exact text a device sent", () => {
   assert.equal(JSON.parse(input.printed[0]!).text, HOSTILE);
   assert.doesNotMatch(input.printed[0]!, /\n/);
 });
+
+Deno.test("a failed event reads like a failed command: Error: and the message", () => {
+  const input = recorder();
+  const output = createOutput(input, { json: false, color: false });
+  output.event({ event: "login", ok: false, error: "offline", message: "cannot reach the server" });
+  output.result({ cmd: "SCS", ok: false, error: "not_found", message: "no file 3" });
+  assert.deepEqual(input.printed, ["Error: cannot reach the server", "Error: no file 3"]);
+});

@@ -110,7 +110,7 @@ class EdgeSession {
   readonly #transfers = new Set<Promise<void>>();
   /** Commands running now that Ctrl-C cancels (uploads). */
   readonly #cancellable = new Map<AbortController, string>();
-  /** Device names seen (presence, device lists), for Tab completion. */
+  /** Device names seen (presence, messages, device lists), for Tab completion. */
   readonly #devices = new Set<string>();
   /** While logging out waits for transfers: Ctrl-C presses so far, and what abandons them. */
   #logoutWait: { presses: number; abandon(): void } | undefined;
@@ -374,6 +374,7 @@ class EdgeSession {
         });
         return;
       case "message": {
+        this.#devices.add(push.from);
         const kind = push.kind;
         const label = kind === "direct" ? "" : ` (${kind})`;
         output.event({

@@ -145,9 +145,30 @@ Deno.test({
   },
 });
 
-/** A data file of `bytes` bytes (lines of "1") for `name`'s file 1, written directly. */
-async function bigDataFile(dir: string, name: string, bytes: number): Promise<void> {
-  await Deno.writeTextFile(`${dir}/${name}-1.txt`, "1\n".repeat(bytes / 2));
+/**
+ * An edge at a terminal uploading a 40 MiB file 1 through a proxy that has stalled, the
+ * progress line up: more than the socket buffers between them take in, so the upload
+ * stays in progress until the test resumes the proxy.
+ */
+async function stalledUpload(server: ServerProcess) {
+  const proxy = PausableTcpProxy.start(server.port);
+  const dir = await Deno.makeTempDir({ prefix: "iotnet-edge-" });
+  await Deno.writeTextFile(`${dir}/watch1-1.txt`, "1\n".repeat(20 * 1024 * 1024));
+  const terminal = await edgeAtTerminal(server, "watch1", { port: proxy.port, dir });
+  proxy.pause();
+  await terminal.type("UED 1");
+  await terminal.keys("Enter");
+  // The prompt is back while the upload runs, the bar on its own line just above it.
+  await terminal.waitFor(/^UED 1 \[[#.]+\] +\d+% .*\nwatch1>$/m);
+  return {
+    terminal,
+    proxy,
+    async [Symbol.asyncDispose]() {
+      await terminal[Symbol.asyncDispose]();
+      await proxy[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 Deno.test({
@@ -155,18 +176,10 @@ Deno.test({
   ignore,
   async fn() {
     await using server = await ServerProcess.start();
-    await using proxy = PausableTcpProxy.start(server.port);
-    const dir = await Deno.makeTempDir({ prefix: "iotnet-edge-" });
-    // More than the socket buffers between the edge and the stalled proxy take in.
-    await bigDataFile(dir, "watch1", 40 * 1024 * 1024);
-    await using terminal = await edgeAtTerminal(server, "watch1", { port: proxy.port, dir });
+    await using upload = await stalledUpload(server);
+    const { terminal, proxy } = upload;
     await using other = await EdgeProcess.start(server, { login: "watch2" });
-    await terminal.waitFor(/watch2 is online/);
-    proxy.pause();
-    await terminal.type("UED 1");
-    await terminal.keys("Enter");
-    // The prompt is back while the upload runs, the bar on its own line just above it.
-    await terminal.waitFor(/^UED 1 \[[#.]+\] +\d+% .*\nwatch1>$/m);
+    await terminal.waitFor(/watch2 is online\nUED 1 \[/);
     await terminal.type("whoel");
     await other.send("message watch1 during the upload");
     const screen = await terminal.waitFor(
@@ -182,7 +195,6 @@ Deno.test({
     await terminal.type("SCS 1 SUM");
     await terminal.keys("Enter");
     await terminal.waitFor(/Error: [^\n]*file 1[^\n]*\nwatch1>$/);
-    await Deno.remove(dir, { recursive: true });
   },
 });
 
@@ -191,14 +203,8 @@ Deno.test({
   ignore,
   async fn() {
     await using server = await ServerProcess.start();
-    await using proxy = PausableTcpProxy.start(server.port);
-    const dir = await Deno.makeTempDir({ prefix: "iotnet-edge-" });
-    await bigDataFile(dir, "watch1", 40 * 1024 * 1024);
-    await using terminal = await edgeAtTerminal(server, "watch1", { port: proxy.port, dir });
-    proxy.pause();
-    await terminal.type("UED 1");
-    await terminal.keys("Enter");
-    await terminal.waitFor(/^UED 1 \[/m);
+    await using upload = await stalledUpload(server);
+    const { terminal, proxy } = upload;
     await terminal.type("OUT");
     await terminal.keys("Enter");
     await terminal.waitFor(/Waiting for 1 transfer to finish before logging out/);
@@ -209,10 +215,6 @@ Deno.test({
     assert.equal(await terminal.exitCode(), 130);
     // The server logs the device out once the connection is gone.
     proxy.resume();
-    await server.stdout.waitFor(
-      (line) => /watch1.*(left|logged out|disconnected)/.test(line),
-      20_000,
-    );
-    await Deno.remove(dir, { recursive: true });
+    await server.waitForLog(/watch1 left/, 20_000);
   },
 });

@@ -330,7 +330,7 @@ class EdgeSession {
   async #login(): Promise<{ device: string; registered: boolean } | undefined> {
     const { output } = this.#io;
     const ask = async (prompt: string, secret: boolean) => {
-      const line = await this.#read(prompt, { secret });
+      const line = await this.#read(prompt, { secret, unrecorded: true });
       if (line !== null && typeof line === "object") {
         output.event(loginFailed("offline", `lost the connection to the server: ${line.lost}`));
         return undefined;

@@ -16,6 +16,8 @@ export type Completer = (line: string) => [string[], string];
 export interface ReadOptions {
   /** Do not echo what is typed (passwords); it stays out of the history. */
   secret?: boolean;
+  /** Keep the line out of the history (Up/Down); a secret one always is. */
+  unrecorded?: boolean;
   /** Tab completion for this line. */
   complete?: Completer | undefined;
 }

@@ -32,6 +32,8 @@ export interface TerminalStreams {
 interface Reading {
   prompt: string;
   secret: boolean;
+  /** Kept out of the history. */
+  unrecorded: boolean;
   complete: Completer | undefined;
   resolve(line: string | null): void;
 }
@@ -103,7 +105,10 @@ export class TerminalInput implements LineInput {
     if (this.#ended) return Promise.resolve(null);
     const { promise, resolve } = Promise.withResolvers<string | null>();
     const secret = options.secret ?? false;
-    this.#redraw("", { reading: { prompt, secret, complete: options.complete, resolve } });
+    const unrecorded = secret || (options.unrecorded ?? false);
+    this.#redraw("", {
+      reading: { prompt, secret, unrecorded, complete: options.complete, resolve },
+    });
     return promise;
   }
 
@@ -173,11 +178,11 @@ export class TerminalInput implements LineInput {
 
   #entered(line: string): void {
     const reading = this.#reading;
-    if (reading?.secret) {
-      // A password never goes into the history.
-      if (this.#internals.history[0] === line) this.#internals.history.shift();
-      this.#writeToOutput("\n");
+    // A password, or a device name typed at login, never goes into the history.
+    if (reading?.unrecorded && this.#internals.history[0] === line) {
+      this.#internals.history.shift();
     }
+    if (reading?.secret) this.#writeToOutput("\n");
     if (!reading) this.#typeAhead.push(line);
     else this.#finish(line);
   }

@@ -41,6 +41,7 @@ async function edgeAtTerminal(
   await terminal.type(name === "watch1" ? "pw1" : "pw2");
   await terminal.keys("Enter");
   await terminal.waitFor(new RegExp(`^${name}>$`, "m"));
+  assert.match(await terminal.scrollback(), /^Password:$/m, "the password is not echoed");
   return terminal;
 }
 
@@ -99,6 +100,7 @@ Deno.test({
     await terminal.waitFor(/watch1> message watch2 hello$/);
     await terminal.keys("Up");
     await terminal.waitFor(/watch1> whoelse$/);
+    // The history holds commands only: the name and password typed at login are not in it.
     await terminal.keys("Down");
     await terminal.waitFor(/watch1> message watch2 hello$/);
     // Left and Home move the cursor: typed text lands in the middle and at the start.
@@ -108,6 +110,16 @@ Deno.test({
     await terminal.type(" ");
     await terminal.keys("Enter");
     await other.next((e) => e.event === "message" && e.text === "big hello");
+    for (const line of [" message watch2 big hello", "message watch2 hello", "whoelse"]) {
+      await terminal.keys("Up");
+      await terminal.waitFor(new RegExp(`watch1> ${line}$`));
+    }
+    // Past the oldest command readline gives back what was typed before (nothing): the
+    // name typed at login would show here if it were in the history. Keys are taken in
+    // order, so an X typed after that Up lands on what it showed.
+    await terminal.keys("Up");
+    await terminal.type("X");
+    await terminal.waitFor(/watch1> X$/);
   },
 });
 

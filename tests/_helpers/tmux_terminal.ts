@@ -81,6 +81,12 @@ export class TmuxTerminal implements AsyncDisposable {
     return text.split("\n").map((row) => row.trimEnd()).join("\n").trimEnd();
   }
 
+  /** Everything the terminal showed, scrolled-off rows included. */
+  async scrollback(): Promise<string> {
+    const text = await this.#tmux(["capture-pane", "-p", "-t", "0", "-S", "-"]);
+    return text.split("\n").map((row) => row.trimEnd()).join("\n").trimEnd();
+  }
+
   /** The cursor position on screen (0-based). */
   async cursor(): Promise<{ x: number; y: number }> {
     const text = await this.#tmux(["display-message", "-p", "-t", "0", "#{cursor_x} #{cursor_y}"]);

@@ -58,6 +58,7 @@ export { DataDirInUseError, startServer, StartupError, StoreError } from "./serv
 export type {
   Clock,
   IotServer,
+  LogFormat,
   ScryptParams,
   ServerOptions,
   ServerSettings,
@@ -69,6 +70,7 @@ export {
   BadCredentialsError,
   BlockedError,
   BusyError,
+  CancelledError,
   ConnectionClosedError,
   EdgeConnection,
   InternalError,
@@ -99,6 +101,7 @@ export type {
   RequestArgs,
   ResultFields,
   TransferIntroduction,
+  UploadOptions,
   UploadSource,
 } from "./client/mod.ts";
 

@@ -37,3 +37,4 @@ export { StoreError } from "./store/store_error.ts";
 export { StartupError } from "./startup_error.ts";
 export { DataDirInUseError } from "./data_dir_lock.ts";
 export type { Clock, TimerId } from "../internal/mod.ts";
+export type { LogFormat } from "./log_format.ts";

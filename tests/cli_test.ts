@@ -84,3 +84,20 @@ Deno.test("server on a port already in use exits 1 and says what to do", async (
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("server refuses --node-id without --cluster and a malformed node id", async () => {
+  const alone = await runIotnet(["server", "0", "3", "--node-id", "n1"]);
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--node-id needs --cluster \(or IOTNET_CLUSTER_URL\)/);
+  const bad = await runIotnet([
+    "server",
+    "0",
+    "3",
+    "--cluster",
+    "postgres://127.0.0.1:1/x",
+    "--node-id",
+    "a/b",
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--node-id: node id "a\/b" must be 1\.\.64 letters/);
+});

@@ -57,7 +57,7 @@ interface ContractCase {
  * @param implementation how to get fresh stores of the implementation.
  */
 export function testStoreContract(implementation: StoreImplementation): void {
-  for (const { name, body } of CASES) {
+  for (const { name, body } of contractCases()) {
     Deno.test(
       `store contract (${implementation.name}): ${name}`,
       () => runCase(implementation, body),
@@ -76,7 +76,7 @@ export async function stepStoreContract(
   t: Deno.TestContext,
   implementation: StoreImplementation,
 ): Promise<void> {
-  for (const { name, body } of CASES) {
+  for (const { name, body } of contractCases()) {
     await t.step(name, () => runCase(implementation, body));
   }
 }
@@ -95,295 +95,298 @@ async function runCase(
   }
 }
 
-const CASES: ContractCase[] = [];
-
-/** Adds a case to the contract. */
-function contract(name: string, body: ContractCase["body"]): void {
-  CASES.push({ name, body });
-}
-
-contract("a file record is kept whole, replaced by a new one, and removed", async (store) => {
-  const { files } = store;
-  assert.equal(await files.get("watch1", 7), undefined);
-  await files.put(SAMPLE_FILE);
-  assert.deepEqual(await files.get("watch1", 7), SAMPLE_FILE);
-  assert.equal(await files.get("watch1", 8), undefined);
-  assert.equal(await files.get("watch2", 7), undefined);
-  const replaced = {
-    ...SAMPLE_FILE,
-    count: 1,
-    sum: -3n,
-    min: -3,
-    max: -3,
-    bytes: 3,
-    uploadedAt: 5,
-  };
-  await files.put(replaced);
-  assert.deepEqual(await files.get("watch1", 7), replaced);
-  assert.equal(await files.remove("watch1", 7), true);
-  assert.equal(await files.get("watch1", 7), undefined);
-  assert.equal(await files.remove("watch1", 7), false);
-});
-
-contract("records are listed by device, then file ID", async (store) => {
-  const { files } = store;
-  for (const [device, fileID] of [["watch2", 1], ["watch1", 10], ["watch1", 2], ["a", 0]]) {
-    await files.put({ ...SAMPLE_FILE, device: device as string, fileID: fileID as number });
+/** The contract's cases, made afresh for each caller (nothing is kept at module level). */
+function contractCases(): ContractCase[] {
+  const cases: ContractCase[] = [];
+  /** Adds a case to the contract. */
+  function contract(name: string, body: ContractCase["body"]): void {
+    cases.push({ name, body });
   }
-  assert.deepEqual(
-    (await files.list()).map((f) => `${f.device}/${f.fileID}`),
-    ["a/0", "watch1/2", "watch1/10", "watch2/1"],
-  );
-});
 
-contract(
-  "a journalled upload is kept whole, replaced, and finished with its record",
-  async (store) => {
+  contract("a file record is kept whole, replaced by a new one, and removed", async (store) => {
     const { files } = store;
-    assert.equal(await files.pendingUpload("watch1", 7), undefined);
-    await files.beginUpload({ ...SAMPLE_FILE, ino: null, logOffset: 3 });
-    assert.deepEqual(await files.pendingUpload("watch1", 7), {
+    assert.equal(await files.get("watch1", 7), undefined);
+    await files.put(SAMPLE_FILE);
+    assert.deepEqual(await files.get("watch1", 7), SAMPLE_FILE);
+    assert.equal(await files.get("watch1", 8), undefined);
+    assert.equal(await files.get("watch2", 7), undefined);
+    const replaced = {
       ...SAMPLE_FILE,
-      ino: null,
-      logOffset: 3,
-    });
-    await files.beginUpload({ ...SAMPLE_FILE, count: 4, ino: 12, logOffset: 9 });
-    assert.deepEqual(await files.pendingUploads(), [{
-      ...SAMPLE_FILE,
-      count: 4,
-      ino: 12,
-      logOffset: 9,
-    }]);
-    assert.equal(await files.get("watch1", 7), undefined, "journalling records nothing yet");
-    await files.finishUpload({ ...SAMPLE_FILE, count: 4 });
-    assert.deepEqual(await files.get("watch1", 7), { ...SAMPLE_FILE, count: 4 });
-    assert.deepEqual(await files.pendingUploads(), []);
-  },
-);
+      count: 1,
+      sum: -3n,
+      min: -3,
+      max: -3,
+      bytes: 3,
+      uploadedAt: 5,
+    };
+    await files.put(replaced);
+    assert.deepEqual(await files.get("watch1", 7), replaced);
+    assert.equal(await files.remove("watch1", 7), true);
+    assert.equal(await files.get("watch1", 7), undefined);
+    assert.equal(await files.remove("watch1", 7), false);
+  });
 
-contract(
-  "a journalled upload can be dropped alone, leaving the record as it was",
-  async (store) => {
+  contract("records are listed by device, then file ID", async (store) => {
+    const { files } = store;
+    for (const [device, fileID] of [["watch2", 1], ["watch1", 10], ["watch1", 2], ["a", 0]]) {
+      await files.put({ ...SAMPLE_FILE, device: device as string, fileID: fileID as number });
+    }
+    assert.deepEqual(
+      (await files.list()).map((f) => `${f.device}/${f.fileID}`),
+      ["a/0", "watch1/2", "watch1/10", "watch2/1"],
+    );
+  });
+
+  contract(
+    "a journalled upload is kept whole, replaced, and finished with its record",
+    async (store) => {
+      const { files } = store;
+      assert.equal(await files.pendingUpload("watch1", 7), undefined);
+      await files.beginUpload({ ...SAMPLE_FILE, ino: null, logOffset: 3 });
+      assert.deepEqual(await files.pendingUpload("watch1", 7), {
+        ...SAMPLE_FILE,
+        ino: null,
+        logOffset: 3,
+      });
+      await files.beginUpload({ ...SAMPLE_FILE, count: 4, ino: 12, logOffset: 9 });
+      assert.deepEqual(await files.pendingUploads(), [{
+        ...SAMPLE_FILE,
+        count: 4,
+        ino: 12,
+        logOffset: 9,
+      }]);
+      assert.equal(await files.get("watch1", 7), undefined, "journalling records nothing yet");
+      await files.finishUpload({ ...SAMPLE_FILE, count: 4 });
+      assert.deepEqual(await files.get("watch1", 7), { ...SAMPLE_FILE, count: 4 });
+      assert.deepEqual(await files.pendingUploads(), []);
+    },
+  );
+
+  contract(
+    "a journalled upload can be dropped alone, leaving the record as it was",
+    async (store) => {
+      const { files } = store;
+      await files.put(SAMPLE_FILE);
+      await files.beginUpload({ ...SAMPLE_FILE, count: 9, ino: 4, logOffset: 0 });
+      await files.beginUpload({ ...SAMPLE_FILE, fileID: 8, ino: 5, logOffset: 0 });
+      await files.dropPendingUpload("watch1", 7);
+      await files.dropPendingUpload("watch1", 99);
+      assert.deepEqual((await files.pendingUploads()).map((p) => p.fileID), [8]);
+      assert.deepEqual(await files.get("watch1", 7), SAMPLE_FILE);
+    },
+  );
+
+  contract("beginDelete forgets the record and journals the delete together", async (store) => {
     const { files } = store;
     await files.put(SAMPLE_FILE);
-    await files.beginUpload({ ...SAMPLE_FILE, count: 9, ino: 4, logOffset: 0 });
-    await files.beginUpload({ ...SAMPLE_FILE, fileID: 8, ino: 5, logOffset: 0 });
-    await files.dropPendingUpload("watch1", 7);
-    await files.dropPendingUpload("watch1", 99);
-    assert.deepEqual((await files.pendingUploads()).map((p) => p.fileID), [8]);
-    assert.deepEqual(await files.get("watch1", 7), SAMPLE_FILE);
-  },
-);
+    const pending = { device: "watch1", fileID: 7, count: 3, deletedAt: 5, logOffset: 10 };
+    assert.equal(await files.beginDelete(pending), true);
+    assert.equal(await files.get("watch1", 7), undefined);
+    assert.deepEqual(await files.pendingDelete("watch1", 7), pending);
+    assert.deepEqual(await files.pendingDeletes(), [pending]);
+    // A delete of a file with no record is journalled too, and says there was none.
+    const other = { ...pending, fileID: 8 };
+    assert.equal(await files.beginDelete(other), false);
+    assert.deepEqual(await files.pendingDeletes(), [pending, other]);
+    await files.dropPendingDelete("watch1", 7);
+    assert.deepEqual(await files.pendingDeletes(), [other]);
+    assert.equal(await files.pendingDelete("watch1", 7), undefined);
+  });
 
-contract("beginDelete forgets the record and journals the delete together", async (store) => {
-  const { files } = store;
-  await files.put(SAMPLE_FILE);
-  const pending = { device: "watch1", fileID: 7, count: 3, deletedAt: 5, logOffset: 10 };
-  assert.equal(await files.beginDelete(pending), true);
-  assert.equal(await files.get("watch1", 7), undefined);
-  assert.deepEqual(await files.pendingDelete("watch1", 7), pending);
-  assert.deepEqual(await files.pendingDeletes(), [pending]);
-  // A delete of a file with no record is journalled too, and says there was none.
-  const other = { ...pending, fileID: 8 };
-  assert.equal(await files.beginDelete(other), false);
-  assert.deepEqual(await files.pendingDeletes(), [pending, other]);
-  await files.dropPendingDelete("watch1", 7);
-  assert.deepEqual(await files.pendingDeletes(), [other]);
-  assert.equal(await files.pendingDelete("watch1", 7), undefined);
-});
+  contract("a lockout is kept until cleared, and replaced by a new one", async (store) => {
+    const { lockouts } = store;
+    assert.equal(await lockouts.until("watch1"), undefined);
+    await lockouts.set("watch1", 1_000);
+    await lockouts.set("watch2", 2_000);
+    assert.equal(await lockouts.until("watch1"), 1_000);
+    await lockouts.set("watch1", 3_000);
+    assert.equal(await lockouts.until("watch1"), 3_000);
+    await lockouts.clear("watch1");
+    await lockouts.clear("nobody");
+    assert.equal(await lockouts.until("watch1"), undefined);
+    assert.equal(await lockouts.until("watch2"), 2_000);
+  });
 
-contract("a lockout is kept until cleared, and replaced by a new one", async (store) => {
-  const { lockouts } = store;
-  assert.equal(await lockouts.until("watch1"), undefined);
-  await lockouts.set("watch1", 1_000);
-  await lockouts.set("watch2", 2_000);
-  assert.equal(await lockouts.until("watch1"), 1_000);
-  await lockouts.set("watch1", 3_000);
-  assert.equal(await lockouts.until("watch1"), 3_000);
-  await lockouts.clear("watch1");
-  await lockouts.clear("nobody");
-  assert.equal(await lockouts.until("watch1"), undefined);
-  assert.equal(await lockouts.until("watch2"), 2_000);
-});
+  contract("messages wait for their recipient, oldest first, with growing ids", async (store) => {
+    const { mailbox } = store;
+    const ids: number[] = [];
+    for (
+      const [recipient, sender, text] of [["b", "a", "one"], ["c", "a", "x"], ["b", "c", "two"]]
+    ) {
+      const result = await mailbox.add(
+        { recipient: recipient!, sender: sender!, text: text!, sentAt: ids.length },
+        ROOMY,
+      );
+      assert.ok("id" in result);
+      ids.push(result.id);
+    }
+    assert.ok(ids[0]! < ids[1]! && ids[1]! < ids[2]!);
+    assert.deepEqual(await mailbox.pending("b"), [
+      { id: ids[0], sender: "a", text: "one", sentAt: 0 },
+      { id: ids[2], sender: "c", text: "two", sentAt: 2 },
+    ]);
+    assert.deepEqual(await mailbox.pending("nobody"), []);
+  });
 
-contract("messages wait for their recipient, oldest first, with growing ids", async (store) => {
-  const { mailbox } = store;
-  const ids: number[] = [];
-  for (
-    const [recipient, sender, text] of [["b", "a", "one"], ["c", "a", "x"], ["b", "c", "two"]]
-  ) {
-    const result = await mailbox.add(
-      { recipient: recipient!, sender: sender!, text: text!, sentAt: ids.length },
-      ROOMY,
-    );
+  contract("a message is removed only by its recipient", async (store) => {
+    const { mailbox } = store;
+    const result = await mailbox.add({ recipient: "b", sender: "a", text: "hi", sentAt: 1 }, ROOMY);
     assert.ok("id" in result);
-    ids.push(result.id);
-  }
-  assert.ok(ids[0]! < ids[1]! && ids[1]! < ids[2]!);
-  assert.deepEqual(await mailbox.pending("b"), [
-    { id: ids[0], sender: "a", text: "one", sentAt: 0 },
-    { id: ids[2], sender: "c", text: "two", sentAt: 2 },
-  ]);
-  assert.deepEqual(await mailbox.pending("nobody"), []);
-});
+    assert.equal(await mailbox.remove("a", result.id), false);
+    assert.equal((await mailbox.pending("b")).length, 1);
+    assert.equal(await mailbox.remove("b", result.id), true);
+    assert.equal(await mailbox.remove("b", result.id), false);
+    assert.deepEqual(await mailbox.pending("b"), []);
+  });
 
-contract("a message is removed only by its recipient", async (store) => {
-  const { mailbox } = store;
-  const result = await mailbox.add({ recipient: "b", sender: "a", text: "hi", sentAt: 1 }, ROOMY);
-  assert.ok("id" in result);
-  assert.equal(await mailbox.remove("a", result.id), false);
-  assert.equal((await mailbox.pending("b")).length, 1);
-  assert.equal(await mailbox.remove("b", result.id), true);
-  assert.equal(await mailbox.remove("b", result.id), false);
-  assert.deepEqual(await mailbox.pending("b"), []);
-});
+  contract(
+    "a sender's share of a mailbox is counted in messages and UTF-8 bytes",
+    async (store) => {
+      const { mailbox } = store;
+      const limits = { maxCount: 10, maxBytes: 100, maxCountPerSender: 2, maxBytesPerSender: 8 };
+      const send = (sender: string, text: string) =>
+        mailbox.add({ recipient: "b", sender, text, sentAt: 1 }, limits);
+      assert.ok("id" in await send("a", "é"));
+      // "é" is 2 bytes: 2 + 7 passes the sender's 8.
+      assert.deepEqual(await send("a", "1234567"), { full: "sender" });
+      assert.ok("id" in await send("a", "123456"));
+      assert.deepEqual(await send("a", "x"), { full: "sender" }, "two messages are the most");
+      assert.ok("id" in await send("c", "x"), "another sender has a share of its own");
+      // Reading frees the share.
+      const [first] = await mailbox.pending("b");
+      await mailbox.remove("b", first!.id);
+      assert.ok("id" in await send("a", "x"));
+    },
+  );
 
-contract(
-  "a sender's share of a mailbox is counted in messages and UTF-8 bytes",
-  async (store) => {
-    const { mailbox } = store;
-    const limits = { maxCount: 10, maxBytes: 100, maxCountPerSender: 2, maxBytesPerSender: 8 };
-    const send = (sender: string, text: string) =>
-      mailbox.add({ recipient: "b", sender, text, sentAt: 1 }, limits);
-    assert.ok("id" in await send("a", "é"));
-    // "é" is 2 bytes: 2 + 7 passes the sender's 8.
-    assert.deepEqual(await send("a", "1234567"), { full: "sender" });
-    assert.ok("id" in await send("a", "123456"));
-    assert.deepEqual(await send("a", "x"), { full: "sender" }, "two messages are the most");
-    assert.ok("id" in await send("c", "x"), "another sender has a share of its own");
-    // Reading frees the share.
-    const [first] = await mailbox.pending("b");
-    await mailbox.remove("b", first!.id);
-    assert.ok("id" in await send("a", "x"));
-  },
-);
+  contract(
+    "a full mailbox refuses every sender; the sender's share is checked first",
+    async (store) => {
+      const { mailbox } = store;
+      const limits = { maxCount: 3, maxBytes: 10, maxCountPerSender: 2, maxBytesPerSender: 10 };
+      const send = (sender: string, text: string) =>
+        mailbox.add({ recipient: "b", sender, text, sentAt: 1 }, limits);
+      assert.ok("id" in await send("a", "1"));
+      assert.ok("id" in await send("c", "1"));
+      assert.deepEqual(
+        await send("d", "12345678901"),
+        { full: "sender" },
+        "over both: sender first",
+      );
+      assert.deepEqual(await send("d", "123456789"), { full: "mailbox" }, "10 bytes in all");
+      assert.ok("id" in await send("d", "12345678"));
+      assert.deepEqual(await send("e", "x"), { full: "mailbox" }, "3 messages in all");
+      assert.equal((await mailbox.pending("b")).length, 3);
+      assert.ok(
+        "id" in await mailbox.add({ recipient: "z", sender: "e", text: "x", sentAt: 1 }, limits),
+      );
+    },
+  );
 
-contract(
-  "a full mailbox refuses every sender; the sender's share is checked first",
-  async (store) => {
-    const { mailbox } = store;
-    const limits = { maxCount: 3, maxBytes: 10, maxCountPerSender: 2, maxBytesPerSender: 10 };
-    const send = (sender: string, text: string) =>
-      mailbox.add({ recipient: "b", sender, text, sentAt: 1 }, limits);
-    assert.ok("id" in await send("a", "1"));
-    assert.ok("id" in await send("c", "1"));
-    assert.deepEqual(
-      await send("d", "12345678901"),
-      { full: "sender" },
-      "over both: sender first",
-    );
-    assert.deepEqual(await send("d", "123456789"), { full: "mailbox" }, "10 bytes in all");
-    assert.ok("id" in await send("d", "12345678"));
-    assert.deepEqual(await send("e", "x"), { full: "mailbox" }, "3 messages in all");
-    assert.equal((await mailbox.pending("b")).length, 3);
-    assert.ok(
-      "id" in await mailbox.add({ recipient: "z", sender: "e", text: "x", sentAt: 1 }, limits),
-    );
-  },
-);
+  contract(
+    "blocks go one way, are added and lifted once, and are listed both ways",
+    async (store) => {
+      const { blocks } = store;
+      assert.equal(await blocks.add("a", "b"), true);
+      assert.equal(await blocks.add("a", "b"), false, "already blocked");
+      assert.equal(await blocks.add("c", "b"), true);
+      assert.equal(await blocks.add("a", "d"), true);
+      assert.equal(await blocks.isBlocked("a", "b"), true);
+      assert.equal(await blocks.isBlocked("b", "a"), false);
+      assert.deepEqual(await blocks.blockersOf("b"), new Set(["a", "c"]));
+      assert.deepEqual(await blocks.blockedBy("a"), new Set(["b", "d"]));
+      assert.deepEqual(await blocks.blockersOf("a"), new Set());
+      assert.equal(await blocks.remove("a", "b"), true);
+      assert.equal(await blocks.remove("a", "b"), false, "not blocked any more");
+      assert.equal(await blocks.isBlocked("a", "b"), false);
+      assert.deepEqual(await blocks.blockersOf("b"), new Set(["c"]));
+    },
+  );
 
-contract(
-  "blocks go one way, are added and lifted once, and are listed both ways",
-  async (store) => {
-    const { blocks } = store;
-    assert.equal(await blocks.add("a", "b"), true);
-    assert.equal(await blocks.add("a", "b"), false, "already blocked");
-    assert.equal(await blocks.add("c", "b"), true);
-    assert.equal(await blocks.add("a", "d"), true);
-    assert.equal(await blocks.isBlocked("a", "b"), true);
-    assert.equal(await blocks.isBlocked("b", "a"), false);
-    assert.deepEqual(await blocks.blockersOf("b"), new Set(["a", "c"]));
-    assert.deepEqual(await blocks.blockedBy("a"), new Set(["b", "d"]));
-    assert.deepEqual(await blocks.blockersOf("a"), new Set());
-    assert.equal(await blocks.remove("a", "b"), true);
-    assert.equal(await blocks.remove("a", "b"), false, "not blocked any more");
-    assert.equal(await blocks.isBlocked("a", "b"), false);
-    assert.deepEqual(await blocks.blockersOf("b"), new Set(["c"]));
-  },
-);
+  contract(
+    "the presence history keeps each device's last time and lists by name",
+    async (store) => {
+      const { presenceHistory } = store;
+      await presenceHistory.markSeen("watch2", 100);
+      await presenceHistory.markSeen("watch1", 50);
+      await presenceHistory.markSeen("watch3", 10);
+      assert.deepEqual(await presenceHistory.seenSince(50), ["watch1", "watch2"]);
+      await presenceHistory.markSeen("watch3", 60);
+      await presenceHistory.markSeen("watch2", 20);
+      assert.deepEqual(await presenceHistory.seenSince(50), ["watch1", "watch3"]);
+      assert.deepEqual(await presenceHistory.seenSince(1_000), []);
+    },
+  );
 
-contract(
-  "the presence history keeps each device's last time and lists by name",
-  async (store) => {
-    const { presenceHistory } = store;
-    await presenceHistory.markSeen("watch2", 100);
-    await presenceHistory.markSeen("watch1", 50);
-    await presenceHistory.markSeen("watch3", 10);
-    assert.deepEqual(await presenceHistory.seenSince(50), ["watch1", "watch2"]);
-    await presenceHistory.markSeen("watch3", 60);
-    await presenceHistory.markSeen("watch2", 20);
-    assert.deepEqual(await presenceHistory.seenSince(50), ["watch1", "watch3"]);
-    assert.deepEqual(await presenceHistory.seenSince(1_000), []);
-  },
-);
+  contract(
+    "the presence history answers with what was marked before the question, committed or not",
+    async (store) => {
+      // A device that has just left: its history is on its way to disk when a device asks.
+      const marked = store.presenceHistory.markSeen("watch1", 100);
+      assert.deepEqual(await store.presenceHistory.seenSince(50), ["watch1"]);
+      await marked;
+    },
+  );
 
-contract(
-  "the presence history answers with what was marked before the question, committed or not",
-  async (store) => {
-    // A device that has just left: its history is on its way to disk when a device asks.
-    const marked = store.presenceHistory.markSeen("watch1", 100);
-    assert.deepEqual(await store.presenceHistory.seenSince(50), ["watch1"]);
-    await marked;
-  },
-);
+  contract("writes made at once all land, each with its own answer", async (store) => {
+    const answers = await Promise.all([
+      store.blocks.add("a", "b"),
+      store.blocks.add("a", "b"),
+      store.files.put(SAMPLE_FILE),
+      store.lockouts.set("x", 1),
+      store.mailbox.add({ recipient: "b", sender: "a", text: "hi", sentAt: 1 }, ROOMY),
+      store.presenceHistory.markSeen("a", 5),
+    ]);
+    assert.deepEqual(answers.slice(0, 2).sort(), [false, true]);
+    assert.deepEqual(await store.files.list(), [SAMPLE_FILE]);
+    assert.equal(await store.lockouts.until("x"), 1);
+    assert.equal((await store.mailbox.pending("b")).length, 1);
+    assert.deepEqual(await store.presenceHistory.seenSince(5), ["a"]);
+  });
 
-contract("writes made at once all land, each with its own answer", async (store) => {
-  const answers = await Promise.all([
-    store.blocks.add("a", "b"),
-    store.blocks.add("a", "b"),
-    store.files.put(SAMPLE_FILE),
-    store.lockouts.set("x", 1),
-    store.mailbox.add({ recipient: "b", sender: "a", text: "hi", sentAt: 1 }, ROOMY),
-    store.presenceHistory.markSeen("a", 5),
-  ]);
-  assert.deepEqual(answers.slice(0, 2).sort(), [false, true]);
-  assert.deepEqual(await store.files.list(), [SAMPLE_FILE]);
-  assert.equal(await store.lockouts.until("x"), 1);
-  assert.equal((await store.mailbox.pending("b")).length, 1);
-  assert.deepEqual(await store.presenceHistory.seenSince(5), ["a"]);
-});
+  contract("everything it keeps survives closing and reopening", async (store, location) => {
+    await store.files.put(SAMPLE_FILE);
+    await store.lockouts.set("dev5", 9_999);
+    await store.mailbox.add({ recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 }, ROOMY);
+    await store.mailbox.add({ recipient: "watch2", sender: "watch3", text: "b", sentAt: 2 }, ROOMY);
+    await store.blocks.add("watch1", "watch3");
+    await store.presenceHistory.markSeen("watch1", 10);
+    await store.files.beginUpload({ ...SAMPLE_FILE, fileID: 8, ino: 77, logOffset: 120 });
+    const pendingDelete = { device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 };
+    await store.files.beginDelete(pendingDelete);
+    await store.close();
+    await store.close(); // closing twice is harmless
+    const again = await location.open();
+    try {
+      assert.deepEqual(await again.files.list(), [SAMPLE_FILE]);
+      assert.equal(await again.lockouts.until("dev5"), 9_999);
+      assert.deepEqual((await again.mailbox.pending("watch2")).map((m) => m.text), ["a", "b"]);
+      assert.deepEqual(await again.blocks.blockedBy("watch1"), new Set(["watch3"]));
+      assert.deepEqual(await again.blocks.blockersOf("watch3"), new Set(["watch1"]));
+      assert.deepEqual(await again.presenceHistory.seenSince(10), ["watch1"]);
+      assert.deepEqual(await again.files.pendingUpload("watch1", 8), {
+        ...SAMPLE_FILE,
+        fileID: 8,
+        ino: 77,
+        logOffset: 120,
+      });
+      assert.deepEqual(await again.files.pendingDeletes(), [pendingDelete]);
+    } finally {
+      await again.close();
+    }
+  });
 
-contract("everything it keeps survives closing and reopening", async (store, location) => {
-  await store.files.put(SAMPLE_FILE);
-  await store.lockouts.set("dev5", 9_999);
-  await store.mailbox.add({ recipient: "watch2", sender: "watch1", text: "a", sentAt: 1 }, ROOMY);
-  await store.mailbox.add({ recipient: "watch2", sender: "watch3", text: "b", sentAt: 2 }, ROOMY);
-  await store.blocks.add("watch1", "watch3");
-  await store.presenceHistory.markSeen("watch1", 10);
-  await store.files.beginUpload({ ...SAMPLE_FILE, fileID: 8, ino: 77, logOffset: 120 });
-  const pendingDelete = { device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 };
-  await store.files.beginDelete(pendingDelete);
-  await store.close();
-  await store.close(); // closing twice is harmless
-  const again = await location.open();
-  try {
-    assert.deepEqual(await again.files.list(), [SAMPLE_FILE]);
-    assert.equal(await again.lockouts.until("dev5"), 9_999);
-    assert.deepEqual((await again.mailbox.pending("watch2")).map((m) => m.text), ["a", "b"]);
-    assert.deepEqual(await again.blocks.blockedBy("watch1"), new Set(["watch3"]));
-    assert.deepEqual(await again.blocks.blockersOf("watch3"), new Set(["watch1"]));
-    assert.deepEqual(await again.presenceHistory.seenSince(10), ["watch1"]);
-    assert.deepEqual(await again.files.pendingUpload("watch1", 8), {
-      ...SAMPLE_FILE,
-      fileID: 8,
-      ino: 77,
-      logOffset: 120,
-    });
-    assert.deepEqual(await again.files.pendingDeletes(), [pendingDelete]);
-  } finally {
-    await again.close();
-  }
-});
-
-contract("writes not yet answered when the store closes are kept", async (store, location) => {
-  const writes = [store.blocks.add("a", "b"), store.presenceHistory.markSeen("a", 1)];
-  await store.close();
-  await Promise.all(writes);
-  const again = await location.open();
-  try {
-    assert.equal(await again.blocks.isBlocked("a", "b"), true);
-    assert.deepEqual(await again.presenceHistory.seenSince(1), ["a"]);
-  } finally {
-    await again.close();
-  }
-});
+  contract("writes not yet answered when the store closes are kept", async (store, location) => {
+    const writes = [store.blocks.add("a", "b"), store.presenceHistory.markSeen("a", 1)];
+    await store.close();
+    await Promise.all(writes);
+    const again = await location.open();
+    try {
+      assert.equal(await again.blocks.isBlocked("a", "b"), true);
+      assert.deepEqual(await again.presenceHistory.seenSince(1), ["a"]);
+    } finally {
+      await again.close();
+    }
+  });
+  return cases;
+}

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
 import type { Push } from "../protocol/messages.ts";
 import { type IotServer, startServer, StartupError } from "../server/mod.ts";
+import { memorySource } from "./_helpers/files.ts";
 import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
 import { listDir, waitUntil, within } from "./_helpers/wait.ts";
 
@@ -57,17 +58,7 @@ async function device(server: IotServer, name: string, password: string) {
 }
 
 function upload(connection: EdgeConnection, fileID: number, bytes: Uint8Array) {
-  let at = 0;
-  const source = {
-    read(buffer: Uint8Array): Promise<number | null> {
-      if (at === bytes.length) return Promise.resolve(null);
-      const n = Math.min(buffer.length, bytes.length - at);
-      buffer.set(bytes.subarray(at, at + n), 0);
-      at += n;
-      return Promise.resolve(n);
-    },
-  };
-  return connection.upload(fileID, source, bytes.length);
+  return connection.upload(fileID, memorySource(bytes), bytes.length);
 }
 
 Deno.test({

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { type Clock, systemClock } from "../internal/clock.ts";
+import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
@@ -25,7 +25,6 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
-import { BufferPool } from "../internal/buffer_pool.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
@@ -39,7 +38,12 @@ import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
 import { describeIoError } from "./io_error.ts";
-import { HASH_PROFILE_ENV, hashParamsFromEnv, PasswordHasher } from "./password_hash.ts";
+import {
+  HASH_PROFILE_ENV,
+  hashParamsFromEnv,
+  PasswordHasher,
+  type ScryptParams,
+} from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
@@ -103,6 +107,12 @@ export interface ServerOptions {
    * Default {@linkcode REGISTRATIONS_PER_MINUTE}.
    */
   registrationsPerMinute?: number;
+  /**
+   * Cost of the hashes the server makes (registration) and of the dummy check that keeps
+   * an unknown name as slow as a known one when the credentials file holds no hashes.
+   * Default: the profile `IOTNET_HASH_PROFILE` names (`standard` when unset).
+   */
+  hashParams?: ScryptParams;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
   /**
@@ -126,6 +136,7 @@ export interface ServerOptions {
 export interface IotServer extends AsyncDisposable {
   /** The address actually bound. */
   readonly hostname: string;
+  /** The TCP port actually bound (the one picked when the options asked for 0). */
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
@@ -144,11 +155,19 @@ export interface IotServer extends AsyncDisposable {
  *   holds (`DataDirInUseError`), a credentials file it cannot read, a database it cannot
  *   use or a data directory it cannot make consistent (with the `StoreError` or
  *   `RecoveryError` as `cause`), an address it cannot listen on.
- * @example
- * ```ts ignore
+ * @example A server on a free port over a fresh data directory, closed at the end of its block
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./server.ts";
- * await using server = await startServer({ attempts: 3, dataDir: "/tmp/iot" });
- * console.log(server.port);
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
+ * {
+ *   await using server = await startServer({ attempts: 3, dataDir, log: () => {} });
+ *   assert.ok(server.port > 0);
+ *   assert.equal(server.settings.blockSeconds, 10);
+ * }
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function startServer(options: ServerOptions): Promise<IotServer> {
@@ -165,8 +184,9 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
 async function start(options: ServerOptions): Promise<IotServer> {
   const settings = resolveSettings(options);
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
+  let hashParams: ScryptParams;
   try {
-    hashParamsFromEnv();
+    hashParams = options.hashParams ?? hashParamsFromEnv();
   } catch (error) {
     throw new StartupError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`, { cause: error });
   }
@@ -204,7 +224,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
-  const hasher = new PasswordHasher();
+  const hasher = new PasswordHasher(hashParams);
   const host: SessionHost = {
     settings,
     clock,
@@ -226,6 +246,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
       clock,
       attempts: settings.attempts,
       blockMs: settings.blockSeconds * 1000,
+      hashParams,
       hasher,
     }),
     hasher,

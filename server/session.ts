@@ -52,9 +52,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
-import type { BufferPool } from "../internal/buffer_pool.ts";
-import type { TimerId } from "../internal/clock.ts";
-import { writeAll } from "../internal/write_all.ts";
+import { type BufferPool, type TimerId, writeAll } from "../internal/mod.ts";
 import type { AdmissionSlot } from "./admission.ts";
 import type { LogoutReason, ServerMetrics } from "./http/metrics.ts";
 import type { Authenticator } from "./auth.ts";
@@ -487,19 +485,15 @@ export class Session {
         metrics.uploadBytes += request.bytes;
         break;
       case "message":
-        if ((reply as { delivery?: string }).delivery === "stored") {
-          metrics.messages.add("offline");
-          metrics.offlineWaiting++;
-        } else {
-          metrics.messages.add("direct");
-        }
+        metrics.messages.add(
+          (reply as { delivery?: string }).delivery === "stored" ? "offline" : "direct",
+        );
         break;
       case "broadcast":
         metrics.messages.add("broadcast");
         break;
       case "ack":
         metrics.offlineAcked++;
-        metrics.offlineWaiting--;
         break;
     }
   }

@@ -66,8 +66,8 @@ export class ServerMetrics {
   /** Stored messages a device acknowledged (and the server forgot). */
   offlineAcked = 0;
   /**
-   * Stored messages waiting now: counted in the store once at start, then kept by the
-   * session (+1 stored, -1 acknowledged); only this server changes its data directory.
+   * Stored messages waiting now, for all recipients: read from the store once a second
+   * (`store_gauges.ts`), as in a network of servers the others change it too.
    */
   offlineWaiting = 0;
   receivedBytes = 0;

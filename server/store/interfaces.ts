@@ -150,7 +150,7 @@ export interface Mailbox {
   pending(recipient: string): Promise<StoredMessage[]>;
   /** Removes a delivered message; only its recipient may. Resolves with whether it existed. */
   remove(recipient: string, id: number): Promise<boolean>;
-  /** How many messages wait, for all recipients (read once at start for the metrics). */
+  /** How many messages wait, for all recipients (the metrics read it once a second). */
   count(): Promise<number>;
 }
 

@@ -92,11 +92,12 @@ Deno.test("server --http: says `http on HOST:PORT` after `listening on`, answers
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--http must be an integer 0\.\.65535, not "?web"?/);
   await using server = await ServerProcess.start({ args: ["--http", "0"] });
-  const at = await server.stdout.waitFor((l) => l.startsWith("http on "), 10_000);
+  // Each line starts with its time (ISO 8601), then the message.
+  const at = await server.stdout.waitFor((l) => / http on /.test(l), 10_000);
   assert.equal(at, 1, "the line after `listening on`");
-  const address = server.stdout.lines[at]!.slice("http on ".length);
+  const address = / http on (\S+)$/.exec(server.stdout.lines[at]!)![1]!;
   assert.match(address, /^127\.0\.0\.1:\d+$/);
-  await server.stdout.waitFor((l) => /^operator token created in .*operator-token$/.test(l), 5_000);
+  await server.stdout.waitFor((l) => / operator token created in .*operator-token$/.test(l), 5_000);
   const health = await fetch(`http://${address}/healthz`);
   assert.equal(health.status, 200);
   await health.body?.cancel();

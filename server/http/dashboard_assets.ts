@@ -46,38 +46,40 @@ export const DASHBOARD_HTML = `<!doctype html>
 
 /** `/dashboard.js`: renders each `overview` event of `/events`. */
 export const DASHBOARD_JS = `"use strict";
-const source = new EventSource("/events");
-const status = document.getElementById("status");
-source.addEventListener("open", () => { status.textContent = "live"; });
-source.addEventListener("error", () => { status.textContent = "reconnecting…"; });
-source.addEventListener("overview", (event) => render(JSON.parse(event.data)));
+(() => {
+  const source = new EventSource("/events");
+  const status = document.getElementById("status");
+  source.addEventListener("open", () => { status.textContent = "live"; });
+  source.addEventListener("error", () => { status.textContent = "reconnecting…"; });
+  source.addEventListener("overview", (event) => render(JSON.parse(event.data)));
 
-function show(id, text) {
-  document.getElementById(id).textContent = String(text);
-}
-
-function cell(text) {
-  const td = document.createElement("td");
-  td.textContent = String(text);
-  return td;
-}
-
-function render(o) {
-  for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "messages", "offlineWaiting"]) {
-    show(key, o[key].toLocaleString("en"));
+  function show(id, text) {
+    document.getElementById(id).textContent = String(text);
   }
-  show("uploadBytes", o.uploadBytes.toLocaleString("en"));
-  show("lag", (o.eventLoopLagSeconds * 1000).toFixed(1) + " ms");
-  show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
-  const rows = o.devices.map((d) => {
-    const tr = document.createElement("tr");
-    tr.dataset.device = d.name;
-    tr.append(cell(d.name), cell(new Date(d.since).toLocaleString()), cell(d.ip), cell(d.udpPort));
-    return tr;
-  });
-  document.getElementById("devices").replaceChildren(...rows);
-  document.body.dataset.updated = String(Date.now());
-}
+
+  function cell(text) {
+    const td = document.createElement("td");
+    td.textContent = String(text);
+    return td;
+  }
+
+  function render(o) {
+    for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "messages", "offlineWaiting"]) {
+      show(key, o[key].toLocaleString("en"));
+    }
+    show("uploadBytes", o.uploadBytes.toLocaleString("en"));
+    show("lag", (o.eventLoopLagSeconds * 1000).toFixed(1) + " ms");
+    show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
+    const rows = o.devices.map((d) => {
+      const tr = document.createElement("tr");
+      tr.dataset.device = d.name;
+      tr.append(cell(d.name), cell(new Date(d.since).toLocaleString()), cell(d.ip), cell(d.udpPort));
+      return tr;
+    });
+    document.getElementById("devices").replaceChildren(...rows);
+    document.body.dataset.updated = String(Date.now());
+  }
+})();
 `;
 
 /** `/dashboard.css`. */

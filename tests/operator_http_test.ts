@@ -10,7 +10,7 @@ import { startOperatorHttp } from "../server/http/operator_http.ts";
 import { MetricsSnapshot } from "../server/http/metrics_snapshot.ts";
 import { ServerMetrics } from "../server/http/metrics.ts";
 import { Histogram } from "../server/http/histogram.ts";
-import { ManualClock } from "../internal/clock.ts";
+import { ManualClock } from "../internal/mod.ts";
 import { SECURITY_HEADERS } from "../server/http/security_headers.ts";
 import { TestServer } from "./_helpers/in_process_server.ts";
 import { findCommand, installHint } from "../scripts/tools.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../../internal/clock.ts";
+import type { Clock, TimerId } from "../../internal/mod.ts";
 
 /** Live views open at once. */
 export const MAX_LIVE_CLIENTS = 16;

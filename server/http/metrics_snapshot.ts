@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Clock } from "../../internal/clock.ts";
+import type { Clock } from "../../internal/mod.ts";
 import type { Histogram } from "./histogram.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { type MetricFamily, renderPrometheusText, type Sample } from "./prometheus_text.ts";

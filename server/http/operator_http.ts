@@ -17,7 +17,7 @@ import { loginPage } from "./login_page.ts";
 import type { MetricsSnapshot } from "./metrics_snapshot.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { withSecurityHeaders } from "./security_headers.ts";
-import type { Clock } from "../../internal/clock.ts";
+import type { Clock } from "../../internal/mod.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
 import type { ServerMetrics } from "./metrics.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../../internal/clock.ts";
+import type { Clock, TimerId } from "../../internal/mod.ts";
 import type { Mailbox } from "../store/interfaces.ts";
 import type { ServerMetrics } from "./metrics.ts";
 

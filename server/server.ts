@@ -587,12 +587,8 @@ async function listenHttp(
   } catch (error) {
     const where = `cannot serve http on ${hostname}:${port}`;
     if (error instanceof Deno.errors.AddrInUse) {
-      throw new StartupError(
-        `${where}: the port is in use; pick another --http port (0 picks a free one)`,
-        {
-          cause: error,
-        },
-      );
+      const what = `${where}: the port is in use; pick another --http port (0 picks a free one)`;
+      throw new StartupError(what, { cause: error });
     }
     throw new StartupError(`${where}: ${describeIoError(error)}; check --http-host and --http`, {
       cause: error,

@@ -471,3 +471,21 @@ Deno.test("http: offline messages waiting are read from the store at start and e
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("http: an idle logout is counted by its reason; closing the server closes the port", async () => {
+  const server = await TestServer.start({ http: { port: 0 }, idleTimeoutSeconds: 2 });
+  const auth = bearer(await token(server));
+  const idle = await server.login("watch1");
+  await server.waitForTimers(1);
+  server.advance(2_000);
+  await idle.logout();
+  await server.waitForLog(/^watch1 left/);
+  await server.login("watch2");
+  server.advance(1_000);
+  const text = (await get(server, "/metrics", auth)).body;
+  assert.equal(sampleValue(text, 'iotnet_logouts_total{reason="idle"}'), 1);
+  assert.equal(sampleValue(text, "iotnet_devices_online"), 1);
+  const port = server.server.http!.port;
+  await server[Symbol.asyncDispose]();
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), "the port is closed");
+});

@@ -50,7 +50,6 @@ export class Disk {
     return this.#turns.waiting;
   }
 
-
   /**
    * Runs `op`, a file-system operation that does not itself wait for a turn, in its turn.
    *

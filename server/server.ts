@@ -38,6 +38,7 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
+import { ServerMetrics } from "./http/server_metrics.ts";
 import { describeIoError } from "./io_error.ts";
 import { HASH_PROFILE_ENV, hashParamsFromEnv, PasswordHasher } from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
@@ -190,7 +191,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher();
+  const metrics = new ServerMetrics();
   const host: SessionHost = {
+    metrics,
     settings,
     clock,
     log,
@@ -229,11 +232,13 @@ async function start(options: ServerOptions): Promise<IotServer> {
       conn.setNoDelay(true);
       const ip = conn.remoteAddr.hostname;
       const slot = admission.admit(ip);
-      if (typeof slot === "string") {
-        log(`refused a connection from ${ip}: ${slot}`);
-        void refuse(conn, slot);
+      if ("reason" in slot) {
+        metrics.refusals.inc({ reason: slot.reason });
+        log(`refused a connection from ${ip}: ${slot.message}`);
+        void refuse(conn, slot.message);
         continue;
       }
+      metrics.connections++;
       const session = new Session(host, conn, slot);
       sessions.add(session);
       void session.run();
@@ -254,7 +259,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
           reason: "shutdown",
           message: "the server is shutting down",
         });
-        return s.close("server shut down");
+        return s.close("server shut down", "shutdown");
       }));
       await host.active.flushed();
       await resources.disposeAsync(); // the database, then the data directory's lock

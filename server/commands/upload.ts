@@ -63,6 +63,8 @@ export async function upload(
     ...stored,
   });
   log(`${ctx.device} uploaded file ${fileID} (${stored.count} samples, ${bytes} bytes)`);
+  ctx.server.metrics.uploads++;
+  ctx.server.metrics.uploadBytes += bytes;
   return { fileID, dataAmount: stored.count };
 }
 

@@ -72,6 +72,9 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
+    .option("--http <port>", "also serve the operator HTTP (health, metrics, API) on this port")
+    .option("--http-host <host>", "address of the operator HTTP", "127.0.0.1")
+    .option("--insecure", "allow plain HTTP on a non-loopback --http-host")
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
@@ -109,6 +112,13 @@ export function serverCommand() {
         ),
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
+        ...(opts.http !== undefined && {
+          http: {
+            port: parseIntegerArg("--http", opts.http, 0, 65535),
+            hostname: opts.httpHost,
+            insecure: opts.insecure ?? false,
+          },
+        }),
       });
       const { promise: stop, resolve } = Promise.withResolvers<string>();
       const onSignal = (name: string) => () => resolve(name);

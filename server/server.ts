@@ -216,6 +216,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         dataDir: settings.dataDir,
         metrics,
         active,
+        files: store.files,
         disk,
         clock,
         connections: () => admission.connections,

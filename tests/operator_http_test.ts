@@ -179,3 +179,33 @@ Deno.test("operator HTTP: a non-loopback address without TLS or --insecure is re
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("operator HTTP: an uploaded file's plot summary keeps its one-sample spike", async () => {
+  await withServer(async ({ server, base, token }) => {
+    const bearer = { authorization: `Bearer ${token}` };
+    const one = await login(server, "watch1", "pw1");
+    try {
+      const samples = Array.from({ length: 10_000 }, (_, i) => i === 7_777 ? 4_000_000 : i % 7);
+      const bytes = new TextEncoder().encode(samples.join("\n") + "\n");
+      let at = 0;
+      await one.upload(3, {
+        read(buffer: Uint8Array): Promise<number | null> {
+          if (at === bytes.length) return Promise.resolve(null);
+          const n = Math.min(buffer.length, bytes.length - at);
+          buffer.set(bytes.subarray(at, at + n));
+          at += n;
+          return Promise.resolve(n);
+        },
+      }, bytes.length);
+      const plot = JSON.parse((await get(`${base}/api/files/watch1/3/plot`, bearer)).body);
+      assert.equal(plot.count, 10_000);
+      assert.ok(plot.max.length <= 2048);
+      assert.equal(Math.max(...plot.max), 4_000_000);
+      assert.equal(plot.max[Math.floor(7_777 / plot.width)], 4_000_000);
+      assert.equal((await get(`${base}/api/files/watch1/4/plot`, bearer)).status, 404);
+      assert.equal((await get(`${base}/api/files/watch1/3/plot`)).status, 401);
+    } finally {
+      one.close();
+    }
+  });
+});

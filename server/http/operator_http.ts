@@ -14,6 +14,7 @@
 import type { Clock } from "../../internal/clock.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { Disk } from "../disk.ts";
+import type { FileRecords } from "../store/interfaces.ts";
 import { OperatorAuth } from "./operator_auth.ts";
 import { loadOperatorToken } from "./operator_token.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from "./prometheus_text.ts";
@@ -21,6 +22,9 @@ import { metricFamilies, type ServerMetrics } from "./server_metrics.ts";
 
 /** Longest a rendered `/metrics` is served again before it is rendered anew, in ms. */
 export const METRICS_SNAPSHOT_MS = 1_000;
+
+/** `/api/files/<device>/<id>/plot`. */
+const PLOT_PATH = /^\/api\/files\/([^/]{1,256})\/(\d{1,9})\/plot$/;
 
 /** The security headers of every response. */
 const SECURITY_HEADERS = {
@@ -48,6 +52,8 @@ export interface OperatorHttpContext {
   dataDir: string;
   metrics: ServerMetrics;
   active: ActiveDevices;
+  /** Stored files' records and plot summaries. */
+  files: FileRecords;
   disk: Disk;
   clock: Clock;
   /** Device connections held now. */
@@ -157,9 +163,15 @@ export async function startOperatorHttp(
             udpPort,
           })),
         );
-      default:
-        return text(404, `no such page: ${url.pathname}\n`);
     }
+    const plotPath = PLOT_PATH.exec(url.pathname);
+    if (plotPath) {
+      const device = decodeURIComponent(plotPath[1]!);
+      const fileID = Number(plotPath[2]);
+      const plot = await ctx.files.plot(device, fileID);
+      return plot ? json(plot) : text(404, `no plot summary for ${device}'s file ${fileID}\n`);
+    }
+    return text(404, `no such page: ${url.pathname}\n`);
   }
 
   async function login(request: Request): Promise<Response> {

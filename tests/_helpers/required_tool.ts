@@ -5,7 +5,7 @@
  * @module
  */
 
-import { findCommand, TOOLS, type ToolName } from "../../scripts/tools.ts";
+import { findCommand, type ToolName, TOOLS } from "../../scripts/tools.ts";
 
 /**
  * Whether tests needing `tool` should be skipped: true only outside CI with the tool

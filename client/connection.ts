@@ -11,17 +11,19 @@ import { ProtocolError, requestErrorOf } from "../protocol/errors.ts";
 import { DATA_FRAME_HEADER_BYTES, FrameDecoder, writeDataFrameHeader } from "../protocol/frame.ts";
 import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol/limits.ts";
 import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
-import { deferred } from "../internal/deferred.ts";
-import { writeAll } from "../internal/write_all.ts";
+import { deferred, writeAll } from "../internal/mod.ts";
 
 /** The connection is gone; requests in flight fail with this. */
 export class ConnectionClosedError extends Error {
+  /** The class name, for logs and stack traces. */
   override name = "ConnectionClosedError";
 }
 
 /** Options of {@linkcode EdgeConnection.connect}. */
 export interface ConnectOptions {
+  /** The server's host name or address. */
   hostname: string;
+  /** The server's TCP port. */
   port: number;
   /** Receives every server push. */
   onPush?: (push: Push) => void;
@@ -32,8 +34,11 @@ export interface ConnectOptions {
  * an in-memory one.
  */
 export interface ConnectionStream {
+  /** Reads into `buffer`; resolves with the count, or `null` at the end of the stream. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves with how many were written. */
   write(bytes: Uint8Array): Promise<number>;
+  /** Closes the stream; a pending `read` then ends. */
   close(): void;
 }
 
@@ -188,6 +193,29 @@ export class EdgeConnection {
    *   like one.
    * @param onProgress called after each chunk with bytes sent and total.
    * @throws {RequestError} when the server refuses the file (e.g. `InvalidDataError`).
+   * @example A data file uploaded as file 3, then summed by the server
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { EdgeConnection } from "./connection.ts";
+   * import { startServer } from "../server/mod.ts";
+   *
+   * const dir = await Deno.makeTempDir();
+   * await Deno.writeTextFile(`${dir}/credentials.txt`, "watch1 pw1\n");
+   * await Deno.writeTextFile(`${dir}/samples.txt`, "1\n2\n39\n");
+   * {
+   *   await using server = await startServer({ attempts: 3, dataDir: dir, log: () => {} });
+   *   const edge = await EdgeConnection.connect({ hostname: "127.0.0.1", port: server.port });
+   *   await edge.request("login", { name: "watch1", password: "pw1" });
+   *   await edge.request("udp_port", { port: 40_000 });
+   *   using file = await Deno.open(`${dir}/samples.txt`);
+   *   const { size } = await file.stat();
+   *   assert.deepEqual(await edge.upload(3, file, size), { fileID: 3, dataAmount: 3 });
+   *   const { result } = await edge.request("compute", { fileID: 3, operation: "SUM" });
+   *   assert.equal(result, "42");
+   *   edge.close();
+   * }
+   * await Deno.remove(dir, { recursive: true });
+   * ```
    */
   async upload(
     fileID: number,

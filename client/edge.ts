@@ -7,7 +7,7 @@
  * @module
  */
 
-import { visible } from "../internal/visible_text.ts";
+import { visible } from "../internal/mod.ts";
 import { BadCredentialsError, type ErrorCode } from "../protocol/errors.ts";
 import type { Push, PushFields } from "../protocol/messages.ts";
 import { ChatRequests } from "./chat_requests.ts";

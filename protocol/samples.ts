@@ -27,10 +27,17 @@ export interface SampleAggregates {
 
 /** Content that is not one integer per line. */
 export class InvalidSamplesError extends Error {
+  /** The class name, for logs and stack traces. */
   override name = "InvalidSamplesError";
   /** 1-based line where the problem is. */
   readonly line: number;
 
+  /**
+   * Makes the error.
+   *
+   * @param line 1-based line where the problem is.
+   * @param problem what is wrong with it, e.g. `is not an integer`.
+   */
   constructor(line: number, problem: string) {
     super(`line ${line} ${problem}; a data file holds one integer per line`);
     this.line = line;
@@ -72,7 +79,11 @@ export class SampleAggregator {
   #carriageReturn = false;
   #line = 1;
 
-  /** @param plot a plot summary that is given every sample, in order, as it is read. */
+  /**
+   * Starts at the beginning of a file.
+   *
+   * @param plot a plot summary that is given every sample, in order, as it is read.
+   */
   constructor(plot?: PlotSummary) {
     this.#plot = plot;
   }

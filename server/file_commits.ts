@@ -33,7 +33,7 @@
  * @module
  */
 
-import { KeyedLock } from "../internal/keyed_lock.ts";
+import { KeyedLock } from "../internal/mod.ts";
 import type { FilePlot } from "../protocol/plot_summary.ts";
 import type { SampleAggregates } from "../protocol/samples.ts";
 import { IoError } from "../protocol/errors.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Clock } from "../../internal/clock.ts";
+import type { Clock } from "../../internal/mod.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { Disk } from "../disk.ts";
 import type { FileRecords } from "../store/interfaces.ts";

@@ -58,7 +58,9 @@ export { DataDirInUseError, startServer, StartupError, StoreError } from "./serv
 export type {
   Clock,
   IotServer,
+  LogFormat,
   OperatorHttpOptions,
+  ScryptParams,
   ServerOptions,
   ServerSettings,
   TimerId,
@@ -69,6 +71,7 @@ export {
   BadCredentialsError,
   BlockedError,
   BusyError,
+  CancelledError,
   ConnectionClosedError,
   EdgeConnection,
   InternalError,
@@ -99,6 +102,7 @@ export type {
   RequestArgs,
   ResultFields,
   TransferIntroduction,
+  UploadOptions,
   UploadSource,
 } from "./client/mod.ts";
 

@@ -1,23 +1,8 @@
 import assert from "node:assert/strict";
 import { metricFamilies, ServerMetrics } from "../server/http/server_metrics.ts";
 import { renderPrometheusText } from "../server/http/prometheus_text.ts";
+import { promtoolCheck } from "./_helpers/promtool.ts";
 import { skipWithout } from "./_helpers/required_tool.ts";
-
-/** Runs `promtool check metrics` on `text`: its exit code and what it printed. */
-async function promtoolCheck(text: string): Promise<{ code: number; output: string }> {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code, output: decode(stdout) + decode(stderr) };
-}
 
 function busyMetrics(): string {
   const m = new ServerMetrics();

@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
 import { type IotServer, startServer, StartupError } from "../server/mod.ts";
+import { promtoolCheck } from "./_helpers/promtool.ts";
 import { skipWithout } from "./_helpers/required_tool.ts";
+import { ServerProcess } from "./_helpers/server_process.ts";
 
 async function withServer(
   body: (s: {
@@ -149,17 +151,7 @@ Deno.test({
       const one = await login(server, "watch1", "pw1");
       one.close();
       const body = (await get(`${base}/metrics`, { authorization: `Bearer ${token}` })).body;
-      const child = new Deno.Command("promtool", {
-        args: ["check", "metrics"],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(body));
-      await writer.close();
-      const { code, stdout, stderr } = await child.output();
-      const said = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      const { code, output: said } = await promtoolCheck(body);
       assert.equal(said, "");
       assert.equal(code, 0);
     });
@@ -208,4 +200,18 @@ Deno.test("operator HTTP: an uploaded file's plot summary keeps its one-sample s
       one.close();
     }
   });
+});
+
+Deno.test("iotnet server --http 0 prints `http on` right after `listening on` and serves /healthz", async () => {
+  await using server = await ServerProcess.start({ args: ["--http", "0"] });
+  const index = await server.waitForLog(/^http on /);
+  assert.equal(index, 1, server.log.join("\n"));
+  const address = server.log[1]!.slice("http on ".length);
+  assert.match(address, /^127\.0\.0\.1:\d+$/);
+  const response = await fetch(`http://${address}/healthz`);
+  assert.equal(await response.text(), "ok\n");
+  const tokenPath = join(server.dataDir, "operator-token");
+  const token = (await Deno.readTextFile(tokenPath)).trim();
+  assert.ok(server.log.some((line) => line.includes(tokenPath)));
+  assert.ok(!server.stdout.lines.some((line) => line.includes(token)));
 });

@@ -57,6 +57,10 @@ import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
+import { checkNodeId } from "./node_id.ts";
+import type { Store } from "./store/interfaces.ts";
+import { PostgresDatabase } from "./store/postgres/database.ts";
+import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
@@ -122,6 +126,17 @@ export interface ServerOptions {
   hashParams?: ScryptParams;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
+  /**
+   * The PostgreSQL database of a network of servers (SPEC §9): the store lives there
+   * instead of in the data directory's embedded database. Default: none, the server runs
+   * alone on SQLite.
+   */
+  clusterUrl?: string;
+  /**
+   * This server's name in the network (with `clusterUrl`): 1 to `MAX_NODE_ID_LENGTH`
+   * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
+   */
+  nodeId?: string;
   /**
    * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
    * none.
@@ -212,9 +227,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
-  // a test in virtual time still sees its changes stored without moving the clock.
-  const store = opened.adopt(openSqliteStore(dataDir.database, systemClock), (s) => s.close());
+  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
@@ -355,6 +368,28 @@ async function start(options: ServerOptions): Promise<IotServer> {
   };
 }
 
+/**
+ * The store: on the network's PostgreSQL database with a cluster URL, else on the data
+ * directory's SQLite file.
+ *
+ * @throws {StoreError} when the database cannot be used.
+ */
+async function openStore(
+  settings: ServerSettings,
+  dataDir: DataDir,
+  log: (line: string) => void,
+): Promise<Store> {
+  const { cluster } = settings;
+  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
+  // a test in virtual time still sees its changes stored without moving the clock.
+  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  const db = await PostgresDatabase.open(cluster.url, {
+    applicationName: `iotnet ${cluster.nodeId}`,
+  });
+  log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
+  return postgresStore(db, cluster.nodeId);
+}
+
 function resolveSettings(options: ServerOptions): ServerSettings {
   const { attempts } = options;
   if (!Number.isInteger(attempts) || attempts < MIN_ATTEMPTS || attempts > MAX_ATTEMPTS) {
@@ -363,7 +398,13 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     );
   }
   const dataDir = options.dataDir ?? Deno.cwd();
+  if (options.nodeId !== undefined && options.clusterUrl === undefined) {
+    throw new RangeError("a node id is given without a cluster URL; give both or neither");
+  }
   return {
+    cluster: options.clusterUrl === undefined
+      ? undefined
+      : { url: options.clusterUrl, nodeId: checkNodeId(options.nodeId ?? Deno.hostname()) },
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     attempts,

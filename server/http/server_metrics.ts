@@ -2,7 +2,7 @@
  * What the server counts for `/metrics` (SPEC §8). The device path only increments plain
  * numbers here (no allocation, no await, nothing shared with HTTP but these numbers);
  * `/metrics` renders them, with the gauges read at that moment, at most once a second
- * ({@linkcode MetricsSnapshot} in `metrics_snapshot.ts`). No label value is a device name:
+ * (`METRICS_SNAPSHOT_MS` in `operator_http.ts`). No label value is a device name:
  * labels come from fixed sets (command names, result and reason codes).
  *
  * @module

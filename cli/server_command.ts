@@ -77,6 +77,9 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
+    .option("--http <port>", "also serve the operator HTTP (health, metrics, API) on this port")
+    .option("--http-host <host>", "address of the operator HTTP", "127.0.0.1")
+    .option("--insecure", "allow plain HTTP on a non-loopback --http-host")
     .addOption(
       new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
         .choices(LOG_FORMATS)
@@ -143,6 +146,13 @@ export function serverCommand() {
         ),
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
+        ...(opts.http !== undefined && {
+          http: {
+            port: parseIntegerArg("--http", opts.http, 0, 65535),
+            hostname: opts.httpHost,
+            insecure: opts.insecure ?? false,
+          },
+        }),
         logFormat: opts.logFormat,
         ...(clusterUrl !== undefined && { clusterUrl }),
         ...(opts.nodeId !== undefined && { nodeId: opts.nodeId }),

@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import packageInfo from "../deno.json" with { type: "json" };
 import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
@@ -38,6 +39,12 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
+import { ServerMetrics } from "./http/server_metrics.ts";
+import {
+  type OperatorHttp,
+  type OperatorHttpOptions,
+  startOperatorHttp,
+} from "./http/operator_http.ts";
 import { describeIoError } from "./io_error.ts";
 import {
   HASH_PROFILE_ENV,
@@ -57,6 +64,9 @@ import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
+
+/** The version this iotnet is (`iotnet_build_info`). */
+const IOTNET_VERSION: string = packageInfo.version;
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -127,6 +137,11 @@ export interface ServerOptions {
    * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
    */
   nodeId?: string;
+  /**
+   * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
+   * none.
+   */
+  http?: OperatorHttpOptions;
   /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
   /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
@@ -143,6 +158,8 @@ export interface IotServer extends AsyncDisposable {
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
+  /** The operator HTTP listener's address, when `http` was given. */
+  readonly http?: { hostname: string; port: number; secure: boolean };
   /** Adds a line to the server's event log. */
   log(line: string): void;
   /** Stops accepting, logs every device out and waits until all is written. */
@@ -226,15 +243,50 @@ async function start(options: ServerOptions): Promise<IotServer> {
     for (const line of early) print(line);
     throw error;
   }
-  const resources = opened.move();
-  print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
-  for (const line of early) print(line);
-  print(startupSummary(repairs.length));
-  early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
+  const metrics = new ServerMetrics();
+  const active = new ActiveDevices(dataDir.activeLog, {
+    disk,
+    onError: (e) => log(`cannot rewrite active-device log: ${e}`),
+  });
+  let closed: Promise<void> | undefined;
+  let http: OperatorHttp | undefined;
+  if (options.http) {
+    try {
+      http = await startOperatorHttp(options.http, {
+        dataDir: settings.dataDir,
+        metrics,
+        active,
+        files: store.files,
+        disk,
+        clock,
+        connections: () => admission.connections,
+        notReady: () => closed ? "the server is shutting down" : undefined,
+        log,
+        version: IOTNET_VERSION,
+      });
+    } catch (error) {
+      listener.close();
+      for (const line of early) print(line);
+      const where = `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`;
+      throw new StartupError(
+        `cannot serve the operator HTTP on ${where}: ${
+          error instanceof RangeError ? error.message : describeIoError(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
+  const resources = opened.move();
+  print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
+  if (http) print(`http on ${http.hostname}:${http.port}`);
+  for (const line of early) print(line);
+  print(startupSummary(repairs.length));
+  early = undefined;
   const host: SessionHost = {
+    metrics,
     settings,
     clock,
     log,
@@ -245,10 +297,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     mailbox: store.mailbox,
     blocks: store.blocks,
     presenceHistory: store.presenceHistory,
-    active: new ActiveDevices(dataDir.activeLog, {
-      disk,
-      onError: (e) => log(`cannot rewrite active-device log: ${e}`),
-    }),
+    active,
     auth: new Authenticator({
       credentials,
       lockouts: store.lockouts,
@@ -274,11 +323,13 @@ async function start(options: ServerOptions): Promise<IotServer> {
       conn.setNoDelay(true);
       const ip = conn.remoteAddr.hostname;
       const slot = admission.admit(ip);
-      if (typeof slot === "string") {
-        log(`refused a connection from ${ip}: ${slot}`);
-        void refuse(conn, slot);
+      if ("reason" in slot) {
+        metrics.refusals.inc({ reason: slot.reason });
+        log(`refused a connection from ${ip}: ${slot.message}`);
+        void refuse(conn, slot.message);
         continue;
       }
+      metrics.connections++;
       const session = new Session(host, conn, slot);
       sessions.add(session);
       void session.run();
@@ -287,9 +338,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
     // The listener was closed.
   });
 
-  let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
+      await http?.close();
       listener.close();
       await accepting;
       await Promise.all([...sessions].map((s) => {
@@ -299,7 +350,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
           reason: "shutdown",
           message: "the server is shutting down",
         });
-        return s.close("server shut down");
+        return s.close("server shut down", "shutdown");
       }));
       await host.active.flushed();
       await resources.disposeAsync(); // the database, then the data directory's lock
@@ -310,6 +361,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     hostname: listener.addr.hostname,
     port: listener.addr.port,
     settings: { ...settings, port: listener.addr.port },
+    ...(http && { http: { hostname: http.hostname, port: http.port, secure: http.secure } }),
     log,
     close,
     [Symbol.asyncDispose]: close,

@@ -24,10 +24,20 @@ interface Reading {
   resolve(line: string | null): void;
 }
 
+/** Options of {@linkcode TerminalInput}. */
+export interface TerminalInputOptions {
+  /**
+   * Where printed lines go when it is not the terminal (stdout piped, `| tee log`): the
+   * prompt and what is typed stay on the terminal, the lines go here, escape-free.
+   */
+  results?: { writeSync(p: Uint8Array): number };
+}
+
 /** Line input from a terminal (`Deno.stdin` with `setRaw`). */
 export class TerminalInput implements LineInput {
   readonly #stdin: typeof Deno.stdin;
   readonly #out: { writeSync(p: Uint8Array): number };
+  readonly #results: { writeSync(p: Uint8Array): number } | undefined;
   readonly #decoder = new TextDecoder();
   #reading: Reading | undefined;
   /** Keys typed while no line was being read. */
@@ -36,9 +46,18 @@ export class TerminalInput implements LineInput {
   #ended = false;
   #escape = false;
 
-  constructor(stdin: typeof Deno.stdin, out: { writeSync(p: Uint8Array): number }) {
+  /**
+   * @param stdin the terminal's input.
+   * @param out the terminal: prompts, echo, and printed lines unless `results` is given.
+   */
+  constructor(
+    stdin: typeof Deno.stdin,
+    out: { writeSync(p: Uint8Array): number },
+    options: TerminalInputOptions = {},
+  ) {
     this.#stdin = stdin;
     this.#out = out;
+    this.#results = options.results === out ? undefined : options.results;
   }
 
   read(prompt: string, options: ReadOptions = {}): Promise<string | null> {
@@ -56,6 +75,12 @@ export class TerminalInput implements LineInput {
 
   print(text: string): void {
     const r = this.#reading;
+    if (this.#results) {
+      if (r) this.#write(CLEAR_LINE);
+      writeAllSync(this.#results, `${text}\n`);
+      if (r) this.#write(`${r.prompt}${r.secret ? "" : r.line}`);
+      return;
+    }
     const lines = text.replaceAll("\n", "\r\n");
     if (!r) return this.#write(`${lines}\r\n`);
     this.#write(`${CLEAR_LINE}${lines}\r\n${r.prompt}${r.secret ? "" : r.line}`);

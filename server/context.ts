@@ -27,6 +27,8 @@ export interface ServerSettings {
   idleTimeoutSeconds: number;
   allowRegistration: boolean;
   loginDeadlineMs: number;
+  /** Keepalive interval: a connection silent this long is pinged, three times this closed. */
+  keepaliveMs: number;
   maxUploadBytes: number;
   /** Messages one offline device may have waiting. */
   maxOfflineMessages: number;

@@ -279,7 +279,7 @@ Deno.test("several private-chat requests: a named answer, a bare one for the old
 
   // Nothing is pending any more: a bare y is not an answer to anyone.
   const bare = await b.command("y");
-  assert.deepEqual([bare.cmd, bare.ok, bare.error], ["Y", false, "bad_args"]);
+  assert.deepEqual([bare.cmd, bare.ok, bare.error], ["Y", false, "unknown_command"]);
   assert.equal(a.json.filter((j) => j.event === "private" && j.state === "accepted").length, 0);
 });
 

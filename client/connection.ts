@@ -23,13 +23,11 @@ import type {
   RequestArgs,
   ResultFields,
 } from "../protocol/messages.ts";
-import { type Clock, systemClock } from "../internal/clock.ts";
-import { deferred } from "../internal/deferred.ts";
-import { SilenceWatch } from "../internal/silence_watch.ts";
-import { writeAll } from "../internal/write_all.ts";
+import { type Clock, deferred, SilenceWatch, systemClock, writeAll } from "../internal/mod.ts";
 
 /** The connection is gone; requests in flight fail with this. */
 export class ConnectionClosedError extends Error {
+  /** The class name, for logs and stack traces. */
   override name = "ConnectionClosedError";
 }
 
@@ -44,7 +42,9 @@ export class ConnectError extends Error {
 
 /** Options of {@linkcode EdgeConnection.connect}. */
 export interface ConnectOptions {
+  /** The server's host name or address. */
   hostname: string;
+  /** The server's TCP port. */
   port: number;
   /** Time the connect and the hello have together. Default {@linkcode CONNECT_TIMEOUT_MS}. */
   timeoutMs?: number;
@@ -59,8 +59,11 @@ export interface ConnectOptions {
  * an in-memory one.
  */
 export interface ConnectionStream {
+  /** Reads into `buffer`; resolves with the count, or `null` at the end of the stream. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves with how many were written. */
   write(bytes: Uint8Array): Promise<number>;
+  /** Closes the stream; a pending `read` then ends. */
   close(): void;
 }
 
@@ -291,6 +294,29 @@ export class EdgeConnection {
    *   like one.
    * @param onProgress called after each chunk with bytes sent and total.
    * @throws {RequestError} when the server refuses the file (e.g. `InvalidDataError`).
+   * @example A data file uploaded as file 3, then summed by the server
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { EdgeConnection } from "./connection.ts";
+   * import { startServer } from "../server/mod.ts";
+   *
+   * const dir = await Deno.makeTempDir();
+   * await Deno.writeTextFile(`${dir}/credentials.txt`, "watch1 pw1\n");
+   * await Deno.writeTextFile(`${dir}/samples.txt`, "1\n2\n39\n");
+   * {
+   *   await using server = await startServer({ attempts: 3, dataDir: dir, log: () => {} });
+   *   const edge = await EdgeConnection.connect({ hostname: "127.0.0.1", port: server.port });
+   *   await edge.request("login", { name: "watch1", password: "pw1" });
+   *   await edge.request("udp_port", { port: 40_000 });
+   *   using file = await Deno.open(`${dir}/samples.txt`);
+   *   const { size } = await file.stat();
+   *   assert.deepEqual(await edge.upload(3, file, size), { fileID: 3, dataAmount: 3 });
+   *   const { result } = await edge.request("compute", { fileID: 3, operation: "SUM" });
+   *   assert.equal(result, "42");
+   *   edge.close();
+   * }
+   * await Deno.remove(dir, { recursive: true });
+   * ```
    */
   async upload(
     fileID: number,

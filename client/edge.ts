@@ -9,9 +9,7 @@
  * @module
  */
 
-import { visible } from "../internal/visible_text.ts";
-import { isoSeconds } from "../internal/iso_time.ts";
-import type { Clock } from "../internal/clock.ts";
+import { type Clock, isoSeconds, visible } from "../internal/mod.ts";
 import { BadCredentialsError } from "../protocol/errors.ts";
 import type { Push, PushFields } from "../protocol/messages.ts";
 import { ChatRequests } from "./chat_requests.ts";

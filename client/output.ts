@@ -6,7 +6,7 @@
  * @module
  */
 
-import { visible } from "../internal/visible_text.ts";
+import { visible } from "../internal/mod.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { PushFields } from "../protocol/messages.ts";
 import type { CommandSuccess } from "./commands/mod.ts";

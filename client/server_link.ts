@@ -11,8 +11,7 @@
  * @module
  */
 
-import { type Clock, systemClock, type TimerId } from "../internal/clock.ts";
-import { deferred } from "../internal/deferred.ts";
+import { type Clock, deferred, systemClock, type TimerId } from "../internal/mod.ts";
 import { BadCredentialsError, BlockedError } from "../protocol/errors.ts";
 import type { Op, Push, PushFields, RequestArgs, ResultFields } from "../protocol/messages.ts";
 import type { EdgeConnection, UploadSource } from "./connection.ts";

@@ -8,8 +8,7 @@
  * @module
  */
 
-import { isoSeconds } from "../internal/iso_time.ts";
-import { Coalesced } from "../internal/coalesced.ts";
+import { Coalesced, isoSeconds } from "../internal/mod.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { Disk } from "./disk.ts";
 import { formatTimestamp } from "./timestamp.ts";

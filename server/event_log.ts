@@ -11,9 +11,7 @@
  * @module
  */
 
-import { Coalesced } from "../internal/coalesced.ts";
-import { visible } from "../internal/visible_text.ts";
-import { writeAll, type Writer } from "../internal/write_all.ts";
+import { Coalesced, visible, writeAll, type Writer } from "../internal/mod.ts";
 
 /** Log bytes that may wait for a slow stdout before lines are dropped. */
 export const MAX_QUEUED_LOG_BYTES = 1024 * 1024;

@@ -19,7 +19,7 @@
  */
 
 import { createHash, scrypt, timingSafeEqual } from "node:crypto";
-import { Semaphore } from "../internal/semaphore.ts";
+import { Semaphore } from "../internal/mod.ts";
 
 /** The scrypt cost parameters (RFC 7914): CPU/memory cost `N`, block size `r`, parallelism `p`. */
 export interface ScryptParams {
@@ -119,8 +119,10 @@ export function hashProfile(name: string): ScryptParams {
  * @throws {RangeError} when the variable names no profile.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashParamsFromEnv } from "./password_hash.ts";
- * console.log(hashParamsFromEnv().N);
+ * const params = hashParamsFromEnv(); // the default profile unless IOTNET_HASH_PROFILE names one
+ * assert.ok(Number.isInteger(params.N) && params.N > 1);
  * ```
  */
 export function hashParamsFromEnv(): ScryptParams {

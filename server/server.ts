@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { type Clock, systemClock } from "../internal/clock.ts";
+import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
@@ -26,7 +26,6 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
-import { BufferPool } from "../internal/buffer_pool.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
@@ -117,6 +116,7 @@ export interface ServerOptions {
 export interface IotServer extends AsyncDisposable {
   /** The address actually bound. */
   readonly hostname: string;
+  /** The TCP port actually bound (the one picked when the options asked for 0). */
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
@@ -135,11 +135,19 @@ export interface IotServer extends AsyncDisposable {
  *   holds (`DataDirInUseError`), a credentials file it cannot read, a database it cannot
  *   use or a data directory it cannot make consistent (with the `StoreError` or
  *   `RecoveryError` as `cause`), an address it cannot listen on.
- * @example
- * ```ts ignore
+ * @example A server on a free port over a fresh data directory, closed at the end of its block
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./server.ts";
- * await using server = await startServer({ attempts: 3, dataDir: "/tmp/iot" });
- * console.log(server.port);
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
+ * {
+ *   await using server = await startServer({ attempts: 3, dataDir, log: () => {} });
+ *   assert.ok(server.port > 0);
+ *   assert.equal(server.settings.blockSeconds, 10);
+ * }
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function startServer(options: ServerOptions): Promise<IotServer> {
@@ -174,7 +182,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
   // What start-up opens is closed again if a later step fails, in reverse order.
   await using opened = new AsyncDisposableStack();
   opened.use(await openDataDir(dataDir, disk, log));
-  const store = opened.adopt(openSqliteStore(dataDir.database, clock), (s) => s.close());
+  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
+  // a test in virtual time still sees its changes stored without moving the clock.
+  const store = opened.adopt(openSqliteStore(dataDir.database, systemClock), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {

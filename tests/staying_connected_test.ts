@@ -4,27 +4,11 @@
  * where nothing answers the handshake.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
+import { randomFile, sha256 } from "./_helpers/files.ts";
 import { iotnetCommand } from "./_helpers/iotnet_command.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  using file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
-}
-
-async function randomFile(path: string, bytes: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const block = new Uint8Array(1 << 20);
-  for (let done = 0; done < bytes; done += block.length) {
-    crypto.getRandomValues(block.subarray(0, 65536));
-    await file.write(block.subarray(0, Math.min(block.length, bytes - done)));
-  }
-}
 
 const connection = (state: string) => (j: JsonLine) =>
   j.event === "connection" && j.state === state;

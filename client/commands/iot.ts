@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { OPERATIONS } from "../../protocol/compute.ts";
 import { NotFoundError } from "../../protocol/errors.ts";
 import { MAX_GENERATE_SAMPLES } from "../../protocol/limits.ts";
-import { visible } from "../../internal/visible_text.ts";
+import { visible } from "../../internal/mod.ts";
 import { generateDataFile } from "../generate.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import type { CommandEnv, NoArgs, TypedCommandSpec } from "./command.ts";

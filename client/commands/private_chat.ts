@@ -6,7 +6,7 @@
  * @module
  */
 
-import { visible } from "../../internal/visible_text.ts";
+import { visible } from "../../internal/mod.ts";
 import { NotFoundError } from "../../protocol/errors.ts";
 import type { CommandSpec, DeviceArgs, TypedCommandSpec } from "./command.ts";
 

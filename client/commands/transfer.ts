@@ -7,7 +7,7 @@
 
 import { basename, isAbsolute, join } from "node:path";
 import { BadArgumentsError, NotFoundError } from "../../protocol/errors.ts";
-import { visible } from "../../internal/visible_text.ts";
+import { visible } from "../../internal/mod.ts";
 import { formatBytes } from "../progress.ts";
 import type { DeviceArgs, TypedCommandSpec } from "./command.ts";
 

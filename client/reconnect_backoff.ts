@@ -22,8 +22,8 @@ const JITTER = 0.2;
  * import { reconnectDelayMs } from "./reconnect_backoff.ts";
  * import assert from "node:assert/strict";
  * assert.equal(reconnectDelayMs(1, () => 0.999), 1_000);
- * assert.equal(reconnectDelayMs(3, () => 0), 3_200);
- * assert.equal(reconnectDelayMs(50, () => 0.999), 30_000);
+ * assert.equal(reconnectDelayMs(3, () => 0.5), 3_600);
+ * assert.equal(reconnectDelayMs(50, () => 0), 30_000);
  * ```
  *
  * @param attempt 1 for the first attempt after the connection dropped.

@@ -44,7 +44,7 @@ Deno.test("blocking hides a device and refuses its messages, chats and files; it
       ["block watch2", "self", /itself/],
       ["block ghost", "not_found", /no device called ghost/],
       ["unblock watch3", "bad_args", /watch3 is not blocked/],
-      ["block", "bad_args", /needs a device name/],
+      ["unblock", "bad_args", /needs a device name/],
     ];
     for (const [line, error, message] of errors) {
       const r = await b.command(line);

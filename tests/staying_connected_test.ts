@@ -9,6 +9,7 @@ import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
 import { randomFile, sha256 } from "./_helpers/files.ts";
 import { iotnetCommand } from "./_helpers/iotnet_command.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
+import { waitUntil } from "./_helpers/wait.ts";
 
 const connection = (state: string) => (j: JsonLine) =>
   j.event === "connection" && j.state === state;
@@ -23,8 +24,14 @@ Deno.test("a server restart: edges reconnect and log in again, a peer transfer i
 
   const from = first.stdout.lines.length;
   await a.send("UVF watch2 big.bin");
-  // The server has introduced the two: from here the transfer needs no server.
+  // The server has introduced the two, and bytes arrive: from here the transfer needs no server.
   await first.waitForLog(/watch1 is sending "big\.bin"/, 15_000, from);
+  await waitUntil(async () => {
+    for await (const entry of Deno.readDir(b.dir)) {
+      if ((await Deno.stat(join(b.dir, entry.name))).size > 0) return true;
+    }
+    return false;
+  }, "the first bytes at the receiver");
   await first.stop("SIGKILL");
   const lostA = await a.next(connection("lost"));
   assert.match(String(lostA.message), /reconnecting/);

@@ -55,13 +55,22 @@
  */
 
 export { DataDirInUseError, startServer, StartupError, StoreError } from "./server/mod.ts";
-export type { Clock, IotServer, ServerOptions, ServerSettings, TimerId } from "./server/mod.ts";
+export type {
+  Clock,
+  IotServer,
+  LogFormat,
+  ScryptParams,
+  ServerOptions,
+  ServerSettings,
+  TimerId,
+} from "./server/mod.ts";
 export {
   AlreadyActiveError,
   BadArgumentsError,
   BadCredentialsError,
   BlockedError,
   BusyError,
+  CancelledError,
   ConnectionClosedError,
   EdgeConnection,
   InternalError,
@@ -92,6 +101,7 @@ export type {
   RequestArgs,
   ResultFields,
   TransferIntroduction,
+  UploadOptions,
   UploadSource,
 } from "./client/mod.ts";
 

@@ -10,6 +10,7 @@ import { runEdge } from "../client/edge.ts";
 import { PipeInput } from "../client/line_input.ts";
 import { createOutput } from "../client/output.ts";
 import { noProgress, terminalProgress } from "../client/progress.ts";
+import process from "node:process";
 import { TerminalInput } from "../client/terminal_input.ts";
 import { CONNECT_TIMEOUT_MS, MAX_KEEPALIVE_SECONDS } from "../protocol/limits.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
@@ -61,9 +62,11 @@ export function edgeCommand() {
       const interactive = Deno.stdin.isTerminal();
       const json = opts.json ?? false;
       const input = interactive
-        ? new TerminalInput(Deno.stdin, Deno.stdout.isTerminal() ? Deno.stdout : Deno.stderr, {
-          results: Deno.stdout,
-        })
+        ? new TerminalInput(
+          Deno.stdout.isTerminal()
+            ? { input: process.stdin, output: process.stdout }
+            : { input: process.stdin, output: process.stderr, results: Deno.stdout },
+        )
         : new PipeInput(Deno.stdin.readable, Deno.stdout);
       const output = createOutput(input, {
         json,

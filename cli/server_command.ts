@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import {
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
@@ -18,8 +18,13 @@ import {
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
+import { formatLogLine, LOG_FORMATS } from "../server/log_format.ts";
 import { startServer } from "../server/mod.ts";
-import { parseIntegerArg } from "./usage_error.ts";
+import { checkNodeId } from "../server/node_id.ts";
+import { parseIntegerArg, UsageError } from "./usage_error.ts";
+
+/** The environment variable that gives `--cluster` when the option is absent. */
+export const CLUSTER_URL_ENV = "IOTNET_CLUSTER_URL";
 
 /** Builds the `server` subcommand. */
 export function serverCommand() {
@@ -79,6 +84,16 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
+    .addOption(
+      new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
+        .choices(LOG_FORMATS)
+        .default("text" as const),
+    )
+    .option(
+      "--cluster <url>",
+      `PostgreSQL database of a network of servers (default: $${CLUSTER_URL_ENV}; none: run alone)`,
+    )
+    .option("--node-id <id>", "this server's name in the network (default: the host name)")
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
@@ -91,6 +106,25 @@ export function serverCommand() {
         0,
         MAX_KEEPALIVE_SECONDS,
       );
+      const clusterUrl = opts.cluster ?? (Deno.env.get(CLUSTER_URL_ENV) || undefined);
+      if (opts.nodeId !== undefined && clusterUrl === undefined) {
+        throw new UsageError(
+          `--node-id needs --cluster (or ${CLUSTER_URL_ENV}): a node id names a server in a network`,
+        );
+      }
+      if (opts.nodeId !== undefined) {
+        try {
+          checkNodeId(opts.nodeId);
+        } catch (error) {
+          throw new UsageError(`--node-id: ${(error as Error).message}`);
+        }
+      }
+      // Listening before start-up: a stop asked for while it runs (its log lines already
+      // out) is a clean stop as soon as it is done.
+      const { promise: stop, resolve } = Promise.withResolvers<string>();
+      const onSignal = (name: string) => () => resolve(name);
+      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const server = await startServer({
         port,
         attempts,
@@ -123,15 +157,14 @@ export function serverCommand() {
         ),
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
+        logFormat: opts.logFormat,
+        ...(clusterUrl !== undefined && { clusterUrl }),
+        ...(opts.nodeId !== undefined && { nodeId: opts.nodeId }),
       });
-      const { promise: stop, resolve } = Promise.withResolvers<string>();
-      const onSignal = (name: string) => () => resolve(name);
-      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
-      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const signal = await stop;
       server.log(`${signal} received: logging everyone out`);
       await server.close();
       for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
-      console.log("server stopped");
+      console.log(formatLogLine("server stopped", Date.now(), opts.logFormat));
     });
 }

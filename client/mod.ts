@@ -37,13 +37,20 @@
  */
 
 export { ConnectionClosedError, EdgeConnection } from "./connection.ts";
-export type { ConnectionStream, ConnectOptions, OpenOptions, UploadSource } from "./connection.ts";
+export type {
+  ConnectionStream,
+  ConnectOptions,
+  OpenOptions,
+  UploadOptions,
+  UploadSource,
+} from "./connection.ts";
 export {
   AlreadyActiveError,
   BadArgumentsError,
   BadCredentialsError,
   BlockedError,
   BusyError,
+  CancelledError,
   InternalError,
   InvalidDataError,
   IoError,

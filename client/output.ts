@@ -105,10 +105,12 @@ export function createOutput(input: LineInput, options: OutputOptions): Output {
   const shown = (text: string) => visible(text, { keepNewlines: true });
   return {
     json: false,
+    // Every failure, a command's or an event's (a login refused, a file not received),
+    // reads the same: `Error: ` and the message, in red.
     result: (r) => input.print(r.ok ? shown(r.message) : paint(31, `Error: ${shown(r.message)}`)),
     event: (e) => {
       const failed = "ok" in e && !e.ok;
-      input.print(paint(failed ? 31 : 36, shown(e.message)));
+      input.print(failed ? paint(31, `Error: ${shown(e.message)}`) : paint(36, shown(e.message)));
     },
     info: (text) => input.print(shown(text)),
   };

@@ -14,7 +14,7 @@
 import { type Clock, deferred, systemClock, type TimerId } from "../internal/mod.ts";
 import { BadCredentialsError, BlockedError } from "../protocol/errors.ts";
 import type { Op, Push, PushFields, RequestArgs, ResultFields } from "../protocol/messages.ts";
-import type { EdgeConnection, UploadSource } from "./connection.ts";
+import type { EdgeConnection, UploadOptions, UploadSource } from "./connection.ts";
 import { reconnectDelayMs } from "./reconnect_backoff.ts";
 
 /** The link to the server is down (it is reconnecting); the command was not sent. */
@@ -131,9 +131,9 @@ export class ServerLink {
     fileID: number,
     source: UploadSource,
     size: number,
-    onProgress?: (sent: number, total: number) => void,
+    options?: UploadOptions,
   ): Promise<ResultFields<"upload">> {
-    return this.#current().upload(fileID, source, size, onProgress);
+    return this.#current().upload(fileID, source, size, options);
   }
 
   /** Stops reconnecting and closes the current connection. */

@@ -126,6 +126,9 @@ export class BusyError extends RequestError {}
 /** The server failed to carry out the request in a way it did not foresee; see its log. */
 export class InternalError extends RequestError {}
 
+/** The edge's user cancelled the command (Ctrl-C on a running upload); never sent by a server. */
+export class CancelledError extends RequestError {}
+
 /** The constructor of a {@linkcode RequestError} class. */
 export type RequestErrorClass = new (message: string, options?: ErrorOptions) => RequestError;
 
@@ -150,6 +153,7 @@ export const ERROR_CLASSES = {
   io: IoError,
   busy: BusyError,
   internal: InternalError,
+  cancelled: CancelledError,
 } as const satisfies Record<string, RequestErrorClass>;
 
 /** A stable error code carried in failed responses and in `--json` output (SPEC §5). */

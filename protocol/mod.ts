@@ -37,6 +37,7 @@ export {
   BadCredentialsError,
   BlockedError,
   BusyError,
+  CancelledError,
   ERROR_CLASSES,
   ERROR_CODES,
   FrameTooLargeError,

@@ -56,6 +56,11 @@ export interface ServerSettings {
   registrationsPerMinute: number;
   /** Time a started frame has to arrive whole. */
   frameDeadlineMs: number;
+  /**
+   * The network this server is a node of (SPEC §9): its PostgreSQL URL and this node's
+   * id; `undefined` when the server runs alone.
+   */
+  cluster: { url: string; nodeId: string } | undefined;
 }
 
 /**

@@ -31,8 +31,10 @@
 
 export { startServer } from "./server.ts";
 export type { IotServer, ServerOptions } from "./server.ts";
+export type { ScryptParams } from "./password_hash.ts";
 export type { ServerSettings } from "./context.ts";
 export { StoreError } from "./store/store_error.ts";
 export { StartupError } from "./startup_error.ts";
 export { DataDirInUseError } from "./data_dir_lock.ts";
 export type { Clock, TimerId } from "../internal/mod.ts";
+export type { LogFormat } from "./log_format.ts";

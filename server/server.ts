@@ -29,6 +29,7 @@ import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
+import { formatLogLine, type LogFormat } from "./log_format.ts";
 import { Authenticator } from "./auth.ts";
 import { UPLOAD_WRITE_BYTES } from "./commands/upload.ts";
 import type { ServerSettings } from "./context.ts";
@@ -39,12 +40,21 @@ import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
 import { describeIoError } from "./io_error.ts";
-import { HASH_PROFILE_ENV, hashParamsFromEnv, PasswordHasher } from "./password_hash.ts";
+import {
+  HASH_PROFILE_ENV,
+  hashParamsFromEnv,
+  PasswordHasher,
+  type ScryptParams,
+} from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
+import { checkNodeId } from "./node_id.ts";
+import type { Store } from "./store/interfaces.ts";
+import { PostgresDatabase } from "./store/postgres/database.ts";
+import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
@@ -104,10 +114,29 @@ export interface ServerOptions {
    * Default {@linkcode REGISTRATIONS_PER_MINUTE}.
    */
   registrationsPerMinute?: number;
+  /**
+   * Cost of the hashes the server makes (registration) and of the dummy check that keeps
+   * an unknown name as slow as a known one when the credentials file holds no hashes.
+   * Default: the profile `IOTNET_HASH_PROFILE` names (`standard` when unset).
+   */
+  hashParams?: ScryptParams;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
-  /** Receives one line per server event. Default: stdout. */
+  /**
+   * The PostgreSQL database of a network of servers (SPEC §9): the store lives there
+   * instead of in the data directory's embedded database. Default: none, the server runs
+   * alone on SQLite.
+   */
+  clusterUrl?: string;
+  /**
+   * This server's name in the network (with `clusterUrl`): 1 to `MAX_NODE_ID_LENGTH`
+   * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
+   */
+  nodeId?: string;
+  /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
+  /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
+  logFormat?: LogFormat;
   /** Time source. Default: the system clock. */
   clock?: Clock;
 }
@@ -164,13 +193,17 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
 async function start(options: ServerOptions): Promise<IotServer> {
   const settings = resolveSettings(options);
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
+  let hashParams: ScryptParams;
   try {
-    hashParamsFromEnv();
+    hashParams = options.hashParams ?? hashParamsFromEnv();
   } catch (error) {
     throw new StartupError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`, { cause: error });
   }
   const clock = options.clock ?? systemClock;
-  const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout);
+  const format = options.logFormat ?? "text";
+  const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout, {
+    format: (message) => formatLogLine(message, clock.now(), format),
+  });
   const print = options.log ?? ((line: string) => stdoutLog!.line(line));
   // SPEC §1: `listening on HOST:PORT` is the first line. What start-up finds (repairs,
   // credential problems) is held back until that has been said.
@@ -181,15 +214,15 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const disk = new Disk();
   // What start-up opens is closed again if a later step fails, in reverse order.
   await using opened = new AsyncDisposableStack();
-  opened.use(await openDataDir(dataDir, disk, log));
-  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
-  // a test in virtual time still sees its changes stored without moving the clock.
-  const store = opened.adopt(openSqliteStore(dataDir.database, systemClock), (s) => s.close());
+  const repairs: string[] = [];
+  opened.use(await openDataDir(dataDir, disk, repairs));
+  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
-    log(`recovery: ${repair}`);
+    repairs.push(`recovery: ${repair}`);
   }
+  for (const repair of repairs) log(repair);
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.TcpListener;
@@ -202,10 +235,11 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const resources = opened.move();
   print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
   for (const line of early) print(line);
+  print(startupSummary(repairs.length));
   early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
-  const hasher = new PasswordHasher();
+  const hasher = new PasswordHasher(hashParams);
   const host: SessionHost = {
     settings,
     clock,
@@ -227,6 +261,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
       clock,
       attempts: settings.attempts,
       blockMs: settings.blockSeconds * 1000,
+      hashParams,
       hasher,
     }),
     hasher,
@@ -287,6 +322,28 @@ async function start(options: ServerOptions): Promise<IotServer> {
   };
 }
 
+/**
+ * The store: on the network's PostgreSQL database with a cluster URL, else on the data
+ * directory's SQLite file.
+ *
+ * @throws {StoreError} when the database cannot be used.
+ */
+async function openStore(
+  settings: ServerSettings,
+  dataDir: DataDir,
+  log: (line: string) => void,
+): Promise<Store> {
+  const { cluster } = settings;
+  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
+  // a test in virtual time still sees its changes stored without moving the clock.
+  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  const db = await PostgresDatabase.open(cluster.url, {
+    applicationName: `iotnet ${cluster.nodeId}`,
+  });
+  log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
+  return postgresStore(db, cluster.nodeId);
+}
+
 function resolveSettings(options: ServerOptions): ServerSettings {
   const { attempts } = options;
   if (!Number.isInteger(attempts) || attempts < MIN_ATTEMPTS || attempts > MAX_ATTEMPTS) {
@@ -295,7 +352,13 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     );
   }
   const dataDir = options.dataDir ?? Deno.cwd();
+  if (options.nodeId !== undefined && options.clusterUrl === undefined) {
+    throw new RangeError("a node id is given without a cluster URL; give both or neither");
+  }
   return {
+    cluster: options.clusterUrl === undefined
+      ? undefined
+      : { url: options.clusterUrl, nodeId: checkNodeId(options.nodeId ?? Deno.hostname()) },
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     attempts,
@@ -329,10 +392,19 @@ function resolveSettings(options: ServerOptions): ServerSettings {
  * @throws {StartupError} when it is not a directory, cannot be created, locked or
  *   prepared, or another server holds it (`DataDirInUseError`).
  */
+/** The line that sums up what start-up repaired (the repairs themselves are logged first). */
+function startupSummary(repairs: number): string {
+  return repairs === 0
+    ? "start-up check: the data directory is consistent, nothing to repair"
+    : `start-up check: made ${repairs} repair${repairs === 1 ? "" : "s"} to the data ` +
+      "directory left by an unclean stop (listed above)";
+}
+
+/** Locks the data directory and clears what an unclean stop left; says what in `repairs`. */
 async function openDataDir(
   dataDir: DataDir,
   disk: Disk,
-  log: (line: string) => void,
+  repairs: string[],
 ): Promise<DataDirLock> {
   const root = dataDir.root;
   let lock: DataDirLock | undefined;
@@ -343,7 +415,9 @@ async function openDataDir(
     }
     if (!info) await Deno.mkdir(root, { recursive: true });
     lock = await lockDataDir(root);
-    for (const removed of await dataDir.prepare(disk)) log(`removed unfinished file ${removed}`);
+    for (const removed of await dataDir.prepare(disk)) {
+      repairs.push(`removed unfinished file ${removed}`);
+    }
     return lock;
   } catch (error) {
     lock?.[Symbol.dispose]();

@@ -1,3 +1,4 @@
+import denoJson from "../deno.json" with { type: "json" };
 import assert from "node:assert/strict";
 import { refusingPort } from "./_helpers/bound_ports.ts";
 import { runIotnet } from "./_helpers/iotnet_command.ts";
@@ -39,7 +40,7 @@ Deno.test("every subcommand has --help, and --version prints the version", async
   }
   const version = await runIotnet(["--version"]);
   assert.equal(version.code, 0);
-  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.equal(version.stdout, `iotnet ${denoJson.version} (Deno ${Deno.version.deno})\n`);
 });
 
 Deno.test("edge with missing arguments or a bad port is a usage error", async () => {
@@ -83,4 +84,41 @@ Deno.test("server on a port already in use exits 1 and says what to do", async (
     /cannot listen on 127\.0\.0\.1:\d+: the port is in use; stop what uses it or pick another port/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("server refuses --node-id without --cluster and a malformed node id", async () => {
+  const alone = await runIotnet(["server", "0", "3", "--node-id", "n1"]);
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--node-id needs --cluster \(or IOTNET_CLUSTER_URL\)/);
+  const bad = await runIotnet([
+    "server",
+    "0",
+    "3",
+    "--cluster",
+    "postgres://127.0.0.1:1/x",
+    "--node-id",
+    "a/b",
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--node-id: node id "a\/b" must be 1\.\.64 letters/);
+});
+
+Deno.test("server takes the cluster URL from IOTNET_CLUSTER_URL and never prints its password", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-cli-cluster-" });
+  try {
+    await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
+    // Port 1 of 127.0.0.1: nothing listens, so start-up stops at the database.
+    const { code, stdout, stderr } = await runIotnet(
+      ["server", "0", "3", "--data-dir", dataDir, "--node-id", "n1"],
+      "",
+      { env: { IOTNET_CLUSTER_URL: "postgres://iot:secret@127.0.0.1:1/net" } },
+    );
+    assert.equal(code, 1);
+    assert.equal(stdout, "");
+    assert.match(stderr, /cannot use PostgreSQL database 127\.0\.0\.1:1\/net: .*--cluster/);
+    assert.doesNotMatch(stderr, /secret/);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });

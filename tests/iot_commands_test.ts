@@ -143,5 +143,5 @@ Deno.test("server shutdown by SIGTERM logs everyone out and empties the active l
   assert.match(String(lost.message), /shutting down|shut down|stopp/i);
   assert.equal((await edge.exited()).code, 1);
   assert.equal(await server.read("edge-device-log.txt"), "");
-  assert.ok(server.stdout.lines.includes("server stopped"));
+  assert.ok(server.log.includes("server stopped"));
 });

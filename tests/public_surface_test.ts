@@ -61,6 +61,7 @@ Deno.test("the root entry exports the server, the edge connection and the errors
     "BadCredentialsError",
     "BlockedError",
     "BusyError",
+    "CancelledError",
     "ConnectionClosedError",
     "DataDirInUseError",
     "ERROR_CLASSES",

@@ -54,7 +54,7 @@ export const stopprivate: TypedCommandSpec<"STOPPRIVATE", DeviceArgs, DeviceArgs
     await env.connection.request("stopprivate", { device });
     return { device };
   },
-  render: ({ device }) => `Private chat with ${device} ended`,
+  render: ({ device }) => `You ended the private chat with ${device}`,
 };
 
 /**

@@ -21,6 +21,7 @@ import { ManualClock } from "../../internal/clock.ts";
 import { EdgeConnection } from "../../client/connection.ts";
 import type { Push, PushFields } from "../../protocol/messages.ts";
 import { type IotServer, type ServerOptions, startServer } from "../../server/mod.ts";
+import { HASH_PROFILES } from "../../server/password_hash.ts";
 import { ACCOUNTS } from "./server_process.ts";
 import { waitUntil } from "./wait.ts";
 
@@ -126,6 +127,9 @@ export class TestServer implements AsyncDisposable {
       // The edges here answer keepalives in real time, not in the server's virtual time:
       // keepalive is off unless a test asks for it (tests/server_keepalive_test.ts).
       keepaliveMs: 0,
+      // As the spawned test servers (IOTNET_HASH_PROFILE=fast): the dummy check of a
+      // plain-text account costs 1 ms, not 50.
+      hashParams: HASH_PROFILES.fast,
       ...rest,
       dataDir,
       clock,

@@ -71,6 +71,7 @@ export {
   BlockedError,
   BusyError,
   CancelledError,
+  ConnectError,
   ConnectionClosedError,
   EdgeConnection,
   InternalError,

@@ -37,6 +37,7 @@ export class ConnectionClosedError extends Error {
  * and what to check.
  */
 export class ConnectError extends Error {
+  /** The class name, for logs and stack traces. */
   override name = "ConnectError";
 }
 

@@ -20,6 +20,7 @@ export const DEAD_AFTER_INTERVALS = 3;
 
 /** Options of {@linkcode SilenceWatch}. */
 export interface SilenceWatchOptions {
+  /** Times the watch. */
   clock: Clock;
   /** The keepalive interval, in milliseconds; 0 or less watches nothing. */
   intervalMs: number;
@@ -58,7 +59,11 @@ export class SilenceWatch {
   #timer: TimerId | undefined;
   #stopped = false;
 
-  /** @param options the clock, the interval and what to do. */
+  /**
+   * Starts watching: the peer counts as heard now.
+   *
+   * @param options the clock, the interval and what to do.
+   */
   constructor(options: SilenceWatchOptions) {
     this.#options = options;
     this.#lastHeard = options.clock.now();

@@ -72,6 +72,7 @@ export {
   BlockedError,
   BusyError,
   CancelledError,
+  ConnectError,
   ConnectionClosedError,
   EdgeConnection,
   InternalError,

@@ -35,6 +35,8 @@ export interface ServerSettings {
   allowRegistration: boolean;
   /** Time a connection has to say hello and log in. */
   loginDeadlineMs: number;
+  /** Keepalive interval: a connection silent this long is pinged, three times this closed. */
+  keepaliveMs: number;
   /** Largest upload, in bytes. */
   maxUploadBytes: number;
   /** Messages one offline device may have waiting. */

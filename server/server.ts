@@ -12,6 +12,7 @@ import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
+  KEEPALIVE_MS,
   LOGIN_DEADLINE_MS,
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
@@ -88,6 +89,11 @@ export interface ServerOptions {
   allowRegistration?: boolean;
   /** Time to say hello and log in. Default {@linkcode LOGIN_DEADLINE_MS}. */
   loginDeadlineMs?: number;
+  /**
+   * Keepalive interval: a connection silent this long is sent a `keepalive`, one silent
+   * three times this long is closed. 0 turns it off. Default {@linkcode KEEPALIVE_MS}.
+   */
+  keepaliveMs?: number;
   /** Largest upload. Default {@linkcode MAX_UPLOAD_BYTES}. */
   maxUploadBytes?: number;
   /** Messages an offline device may have waiting. Default {@linkcode MAX_OFFLINE_MESSAGES}. */
@@ -414,6 +420,7 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
     allowRegistration: options.allowRegistration ?? false,
     loginDeadlineMs: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
+    keepaliveMs: options.keepaliveMs ?? KEEPALIVE_MS,
     maxUploadBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES,
     maxOfflineMessages: options.maxOfflineMessages ?? MAX_OFFLINE_MESSAGES,
     maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,

@@ -52,7 +52,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
-import { type BufferPool, type TimerId, writeAll } from "../internal/mod.ts";
+import { type BufferPool, SilenceWatch, type TimerId, writeAll } from "../internal/mod.ts";
 import type { AdmissionSlot } from "./admission.ts";
 import type { Authenticator } from "./auth.ts";
 import type { PasswordHasher } from "./password_hash.ts";
@@ -114,6 +114,7 @@ export type LeaveCode =
   | "disconnect"
   | "protocol"
   | "idle"
+  | "silent"
   | "login_timeout"
   | "slow_consumer"
   | "shutdown";
@@ -170,6 +171,10 @@ export class Session {
   #loginTimer: TimerId | undefined;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
+  /** Notices a peer gone silent: pings it, and closes it after three keepalive intervals. */
+  readonly #silence: SilenceWatch;
+  /** Whether the read loop waits for bytes (only then is silence the peer's doing). */
+  #awaitingBytes = false;
   #closing = false;
   /** Set by a handler whose reply must be the last thing sent. */
   #closeAfterReply: CloseAfterReply | undefined;
@@ -195,6 +200,20 @@ export class Session {
         this.#expire("login_timeout", `no login within ${host.settings.loginDeadlineMs / 1000} s`),
       host.settings.loginDeadlineMs,
     );
+    const keepaliveMs = host.settings.keepaliveMs;
+    this.#silence = new SilenceWatch({
+      clock: host.clock,
+      intervalMs: keepaliveMs,
+      onQuiet: () => this.push({ t: "push", event: "keepalive" }),
+      onDead: (silentMs) =>
+        this.#expire(
+          "silent",
+          `nothing heard from the device for ${Math.round(silentMs / 1000)} s ` +
+            `(keepalive ${keepaliveMs / 1000} s); logged out`,
+        ),
+      // Silence while a frame is being served (an upload waiting for its turn) is ours.
+      excused: () => !this.#awaitingBytes,
+    });
   }
 
   /** The session's state. */
@@ -230,7 +249,10 @@ export class Session {
           upload = undefined;
         }
         const buffer = upload ?? idle;
+        this.#awaitingBytes = true;
         n = await this.#conn.read(buffer);
+        this.#awaitingBytes = false;
+        this.#silence.heard();
         if (n === null) {
           if (decoder.midFrame) reason = "closed the connection in the middle of a frame";
           break;
@@ -340,6 +362,7 @@ export class Session {
     if (this.#loginTimer !== undefined) clock.clearTimeout(this.#loginTimer);
     if (this.#idleTimer !== undefined) clock.clearTimeout(this.#idleTimer);
     if (this.#frameTimer !== undefined) clock.clearTimeout(this.#frameTimer);
+    this.#silence.stop();
     const sinks = [...this.#streams.values()];
     this.#streams.clear();
     await Promise.all(sinks.map((sink) => sink.abort(`the device ${reason}`)));
@@ -437,7 +460,10 @@ export class Session {
 
   #expire(reason: PushFields<"logout">["reason"], message: string): void {
     this.push({ t: "push", event: "logout", reason, message });
-    void this.close(message, reason === "idle" || reason === "login_timeout" ? reason : "protocol");
+    const leave = reason === "idle" || reason === "silent" || reason === "login_timeout"
+      ? reason
+      : "protocol";
+    void this.close(message, leave);
   }
 
   #onMessage(message: Message): void {
@@ -538,6 +564,9 @@ export class Session {
         if (state.phase !== "active") break;
         this.#closeAfterReply = { reason: "logged out", code: "logout" };
         return {};
+      case "keepalive":
+        // Allowed in every phase, and never a command for --idle-timeout (SPEC §1).
+        return {};
       case "upload_abort":
         if (state.phase !== "active") break;
         return await this.#abortStream(request.upload);
@@ -571,6 +600,7 @@ export class Session {
       version: PROTOCOL_VERSION,
       loginDeadlineMs: this.#host.settings.loginDeadlineMs,
       maxFrameBytes: MAX_FRAME_BYTES,
+      keepaliveMs: this.#host.settings.keepaliveMs,
     };
   }
 

@@ -86,3 +86,41 @@ Deno.test("with stdout piped (| tee log) the password is not echoed, on the term
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a login deadline in a terminal says so and asks again on a fresh connection", async () => {
+  await using server = await ServerProcess.start({ args: ["--login-timeout", "1"] });
+  const dir = await Deno.makeTempDir({ prefix: "iotnet-edge-" });
+  await using tmux = new Tmux();
+  const edge = [
+    Deno.execPath(),
+    "run -A --quiet --config",
+    `${ROOT}deno.json`,
+    `${ROOT}mod.ts`,
+    `edge 127.0.0.1 ${server.port} 0 --dir`,
+    dir,
+  ].join(" ");
+  await tmux.run(
+    "new-session",
+    "-d",
+    "-s",
+    "edge",
+    "-x",
+    "160",
+    "-y",
+    "40",
+    "bash",
+    "-c",
+    `NO_COLOR=1 ${edge}; echo "exit=$?"; sleep 30`,
+  );
+  await tmux.waitForPane(/Device name:/);
+  // Nothing typed: the server's deadline passes, the edge says why and asks again.
+  const again = await tmux.waitForPane(/no login within 1 s[\s\S]*Device name:/);
+  assert.doesNotMatch(again, /exit=/, "the edge is still running");
+  await tmux.run("send-keys", "-t", "edge", "watch1", "Enter");
+  await tmux.waitForPane(/Password:/);
+  await tmux.run("send-keys", "-t", "edge", "pw1", "Enter");
+  await tmux.waitForPane(/Welcome, watch1!/);
+  await tmux.run("send-keys", "-t", "edge", "OUT", "Enter");
+  assert.match(await tmux.waitForPane(/exit=\d+/), /exit=0/);
+  await Deno.remove(dir, { recursive: true });
+});

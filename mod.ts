@@ -57,9 +57,9 @@
 export { DataDirInUseError, startServer, StartupError, StoreError } from "./server/mod.ts";
 export type {
   Clock,
-  HttpOptions,
   IotServer,
   LogFormat,
+  OperatorHttpOptions,
   ScryptParams,
   ServerOptions,
   ServerSettings,
@@ -72,6 +72,7 @@ export {
   BlockedError,
   BusyError,
   CancelledError,
+  ConnectError,
   ConnectionClosedError,
   EdgeConnection,
   InternalError,

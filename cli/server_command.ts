@@ -8,8 +8,10 @@ import { Command, Option } from "@commander-js/extra-typings";
 import {
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
+  KEEPALIVE_MS,
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
+  MAX_KEEPALIVE_SECONDS,
   MAX_PENDING_LOGINS,
   MAX_PENDING_LOGINS_PER_ADDRESS,
   MAX_UPLOAD_BYTES,
@@ -46,6 +48,11 @@ export function serverCommand() {
     )
     .option("--idle-timeout <seconds>", "log out devices silent this long (0 = never)", "0")
     .option("--login-timeout <seconds>", "time a new connection has to log in", "60")
+    .option(
+      "--keepalive <seconds>",
+      "ping a connection silent this long; close it after 3 times this (0 = never)",
+      String(KEEPALIVE_MS / 1000),
+    )
     .option("--allow-registration", "let unknown names create an account")
     .option(
       "--registrations-per-minute <n>",
@@ -77,9 +84,9 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
-    .option("--http <port>", "serve the operator dashboard, metrics and health on this port")
-    .option("--http-host <host>", "address for --http", "127.0.0.1")
-    .option("--insecure", "allow a non-loopback --http-host without TLS")
+    .option("--http <port>", "also serve the operator HTTP (health, metrics, API) on this port")
+    .option("--http-host <host>", "address of the operator HTTP", "127.0.0.1")
+    .option("--insecure", "allow plain HTTP on a non-loopback --http-host")
     .addOption(
       new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
         .choices(LOG_FORMATS)
@@ -96,6 +103,12 @@ export function serverCommand() {
       const blockSeconds = parseIntegerArg("--block-seconds", opts.blockSeconds, 1, 86_400);
       const idleTimeoutSeconds = parseIntegerArg("--idle-timeout", opts.idleTimeout, 0, 86_400);
       const loginSeconds = parseIntegerArg("--login-timeout", opts.loginTimeout, 1, 3_600);
+      const keepaliveSeconds = parseIntegerArg(
+        "--keepalive",
+        opts.keepalive,
+        0,
+        MAX_KEEPALIVE_SECONDS,
+      );
       const clusterUrl = opts.cluster ?? (Deno.env.get(CLUSTER_URL_ENV) || undefined);
       if (opts.nodeId !== undefined && clusterUrl === undefined) {
         throw new UsageError(
@@ -124,6 +137,7 @@ export function serverCommand() {
         blockSeconds,
         idleTimeoutSeconds,
         loginDeadlineMs: loginSeconds * 1000,
+        keepaliveMs: keepaliveSeconds * 1000,
         maxUploadBytes: parseIntegerArg("--max-upload-mb", opts.maxUploadMb, 1, 2 ** 30) * 2 ** 20,
         maxConnections: parseIntegerArg("--max-connections", opts.maxConnections, 1, 1_000_000),
         maxPendingLogins: parseIntegerArg(

@@ -6,11 +6,13 @@
  */
 
 import { join } from "node:path";
+import packageInfo from "../deno.json" with { type: "json" };
 import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
+  KEEPALIVE_MS,
   LOGIN_DEADLINE_MS,
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
@@ -25,7 +27,6 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
-import denoJson from "../deno.json" with { type: "json" };
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
@@ -39,17 +40,12 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
-import { EventLoopLag } from "./http/event_loop_lag.ts";
-import { StoreGauges } from "./http/store_gauges.ts";
-import { isLoopbackHost } from "./http/loopback.ts";
-import { type RefusalReason, ServerMetrics } from "./http/metrics.ts";
-import { MetricsSnapshot } from "./http/metrics_snapshot.ts";
+import { ServerMetrics } from "./http/server_metrics.ts";
 import {
   type OperatorHttp,
   type OperatorHttpOptions,
   startOperatorHttp,
 } from "./http/operator_http.ts";
-import { loadOperatorToken } from "./http/operator_token.ts";
 import { describeIoError } from "./io_error.ts";
 import {
   HASH_PROFILE_ENV,
@@ -69,6 +65,9 @@ import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
+
+/** The version this iotnet is (`iotnet_build_info`). */
+const IOTNET_VERSION: string = packageInfo.version;
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -90,6 +89,11 @@ export interface ServerOptions {
   allowRegistration?: boolean;
   /** Time to say hello and log in. Default {@linkcode LOGIN_DEADLINE_MS}. */
   loginDeadlineMs?: number;
+  /**
+   * Keepalive interval: a connection silent this long is sent a `keepalive`, one silent
+   * three times this long is closed. 0 turns it off. Default {@linkcode KEEPALIVE_MS}.
+   */
+  keepaliveMs?: number;
   /** Largest upload. Default {@linkcode MAX_UPLOAD_BYTES}. */
   maxUploadBytes?: number;
   /** Messages an offline device may have waiting. Default {@linkcode MAX_OFFLINE_MESSAGES}. */
@@ -139,26 +143,17 @@ export interface ServerOptions {
    * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
    */
   nodeId?: string;
+  /**
+   * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
+   * none.
+   */
+  http?: OperatorHttpOptions;
   /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
   /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
   logFormat?: LogFormat;
   /** Time source. Default: the system clock. */
   clock?: Clock;
-  /** The operator HTTP port (SPEC §8); none without it. */
-  http?: HttpOptions;
-}
-
-/** Options of the operator HTTP port. */
-export interface HttpOptions {
-  /** 0 picks a free one. */
-  port: number;
-  /** Address to bind. Default `127.0.0.1`. */
-  hostname?: string;
-  /** Allows a non-loopback address without TLS (the token then crosses the network in clear). */
-  insecure?: boolean;
-  /** Certificate and key (PEM): HTTPS. */
-  tls?: { cert: string; key: string };
 }
 
 /** A running server. */
@@ -169,7 +164,7 @@ export interface IotServer extends AsyncDisposable {
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
-  /** The operator HTTP port's address, when it is served. */
+  /** The operator HTTP listener's address, when `http` was given. */
   readonly http?: { hostname: string; port: number; secure: boolean };
   /** Adds a line to the server's event log. */
   log(line: string): void;
@@ -247,64 +242,57 @@ async function start(options: ServerOptions): Promise<IotServer> {
   for (const repair of repairs) log(repair);
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
-  const token = options.http && (await loadOperatorToken(settings.dataDir));
-  const metrics = new ServerMetrics();
-  const admission = new Admission(settings);
-  const active = new ActiveDevices(dataDir.activeLog, {
-    disk,
-    onError: (e) => log(`cannot rewrite active-device log: ${e}`),
-  });
-  /** Why `/readyz` says no; `undefined` while the device port accepts. */
-  let notReady: string | undefined = "starting";
   let listener: Deno.TcpListener;
-  let http: OperatorHttp | undefined;
   try {
     listener = listen(settings);
   } catch (error) {
     for (const line of early) print(line);
     throw error;
   }
-  try {
-    if (options.http) {
-      const lag = opened.use(new EventLoopLag());
-      opened.use(await StoreGauges.start({ clock, mailbox: store.mailbox, metrics, log }));
-      http = opened.use(
-        await listenHttp(options.http, {
-          token: token!.token,
-          snapshot: new MetricsSnapshot({
-            metrics,
-            clock,
-            version: denoJson.version,
-            startedAt: clock.now(),
-            connections: () => ({ open: admission.connections, pendingLogin: admission.pending }),
-            eventLoopLag: lag.histogram,
-          }),
-          metrics,
-          clock,
-          eventLoopLagSeconds: () => lag.last,
-          notReady: () => notReady,
-          devices: () => active.list(),
-          log,
-        }),
+  const sessions = new Set<Session>();
+  const admission = new Admission(settings);
+  const hasher = new PasswordHasher(hashParams);
+  const metrics = new ServerMetrics();
+  const active = new ActiveDevices(dataDir.activeLog, {
+    disk,
+    onError: (e) => log(`cannot rewrite active-device log: ${e}`),
+  });
+  let closed: Promise<void> | undefined;
+  let http: OperatorHttp | undefined;
+  if (options.http) {
+    try {
+      http = await startOperatorHttp(options.http, {
+        dataDir: settings.dataDir,
+        metrics,
+        active,
+        files: store.files,
+        disk,
+        clock,
+        connections: () => admission.connections,
+        notReady: () => closed ? "the server is shutting down" : undefined,
+        log,
+        version: IOTNET_VERSION,
+      });
+    } catch (error) {
+      listener.close();
+      for (const line of early) print(line);
+      const where = `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`;
+      throw new StartupError(
+        `cannot serve the operator HTTP on ${where}: ${
+          error instanceof RangeError ? error.message : describeIoError(error)
+        }`,
+        { cause: error },
       );
     }
-  } catch (error) {
-    listener.close();
-    for (const line of early) print(line);
-    throw error;
   }
   const resources = opened.move();
   print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
-  if (http) {
-    print(`http on ${http.hostname}:${http.port}`);
-    print(`operator token ${token!.created ? "created in" : "read from"} ${token!.path}`);
-  }
+  if (http) print(`http on ${http.hostname}:${http.port}`);
   for (const line of early) print(line);
   print(startupSummary(repairs.length));
   early = undefined;
-  const sessions = new Set<Session>();
-  const hasher = new PasswordHasher(hashParams);
   const host: SessionHost = {
+    metrics,
     settings,
     clock,
     log,
@@ -333,7 +321,6 @@ async function start(options: ServerOptions): Promise<IotServer> {
     writeBatches: new BufferPool(UPLOAD_WRITE_BYTES, CONCURRENT_UPLOADS),
     registrations: new RateLimit(settings.registrationsPerMinute, clock),
     knownDevice: async (name) => (await credentials.accounts()).has(name),
-    metrics,
     onClosed: (session) => sessions.delete(session),
   };
 
@@ -342,10 +329,10 @@ async function start(options: ServerOptions): Promise<IotServer> {
       conn.setNoDelay(true);
       const ip = conn.remoteAddr.hostname;
       const slot = admission.admit(ip);
-      if (typeof slot === "string") {
-        metrics.refusals.add(refusalReason(admission, settings));
-        log(`refused a connection from ${ip}: ${slot}`);
-        void refuse(conn, slot);
+      if ("reason" in slot) {
+        metrics.refusals.inc({ reason: slot.reason });
+        log(`refused a connection from ${ip}: ${slot.message}`);
+        void refuse(conn, slot.message);
         continue;
       }
       metrics.connections++;
@@ -356,12 +343,10 @@ async function start(options: ServerOptions): Promise<IotServer> {
   })().catch(() => {
     // The listener was closed.
   });
-  notReady = undefined;
 
-  let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
-      notReady = "shutting down";
+      await http?.close();
       listener.close();
       await accepting;
       await Promise.all([...sessions].map((s) => {
@@ -374,8 +359,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         return s.close("server shut down", "shutdown");
       }));
       await host.active.flushed();
-      // The HTTP port and the lag sampler, the database, then the data directory's lock.
-      await resources.disposeAsync();
+      await resources.disposeAsync(); // the database, then the data directory's lock
       await stdoutLog?.flush();
     })();
 
@@ -436,6 +420,7 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
     allowRegistration: options.allowRegistration ?? false,
     loginDeadlineMs: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
+    keepaliveMs: options.keepaliveMs ?? KEEPALIVE_MS,
     maxUploadBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES,
     maxOfflineMessages: options.maxOfflineMessages ?? MAX_OFFLINE_MESSAGES,
     maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,
@@ -562,45 +547,6 @@ function listen(settings: ServerSettings): Deno.TcpListener {
       cause: error,
     });
   }
-}
-
-/**
- * Starts the operator HTTP port on `options`'s address: loopback, or another with TLS or
- * `insecure`.
- *
- * @throws {StartupError} when the address is not allowed or cannot be listened on.
- */
-async function listenHttp(
-  options: HttpOptions,
-  serve: Omit<OperatorHttpOptions, "hostname" | "port" | "tls">,
-): Promise<OperatorHttp> {
-  const { port, hostname = "127.0.0.1", insecure = false, tls } = options;
-  if (!isLoopbackHost(hostname) && !tls && !insecure) {
-    throw new StartupError(
-      `--http-host ${hostname} is not a loopback address, and without TLS the operator token ` +
-        "would cross the network in clear; serve it over TLS, bind 127.0.0.1 and reach it " +
-        "through an SSH tunnel, or pass --insecure",
-    );
-  }
-  try {
-    return await startOperatorHttp({ ...serve, hostname, port, ...(tls && { tls }) });
-  } catch (error) {
-    const where = `cannot serve http on ${hostname}:${port}`;
-    if (error instanceof Deno.errors.AddrInUse) {
-      const what = `${where}: the port is in use; pick another --http port (0 picks a free one)`;
-      throw new StartupError(what, { cause: error });
-    }
-    throw new StartupError(`${where}: ${describeIoError(error)}; check --http-host and --http`, {
-      cause: error,
-    });
-  }
-}
-
-/** Which limit refused a connection just now (for the metrics' `reason` label). */
-function refusalReason(admission: Admission, settings: ServerSettings): RefusalReason {
-  if (admission.connections >= settings.maxConnections) return "max_connections";
-  if (admission.pending >= settings.maxPendingLogins) return "max_pending_logins";
-  return "max_pending_per_address";
 }
 
 /** Tells a connection it was refused, then closes it. */

@@ -52,9 +52,8 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
-import { type BufferPool, type TimerId, writeAll } from "../internal/mod.ts";
+import { type BufferPool, SilenceWatch, type TimerId, writeAll } from "../internal/mod.ts";
 import type { AdmissionSlot } from "./admission.ts";
-import type { LogoutReason, ServerMetrics } from "./http/metrics.ts";
 import type { Authenticator } from "./auth.ts";
 import type { PasswordHasher } from "./password_hash.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
@@ -109,10 +108,23 @@ class OutOfTurnError extends Error {
   }
 }
 
+/** Why a logged-in device left, as `iotnet_logouts_total` counts it. */
+export type LeaveCode =
+  | "logout"
+  | "disconnect"
+  | "protocol"
+  | "idle"
+  | "silent"
+  | "login_timeout"
+  | "slow_consumer"
+  | "shutdown";
+
 /** What a handler asks of the session once its reply is queued: close, maybe saying why. */
 interface CloseAfterReply {
   /** For the server's log. */
   reason: string;
+  /** For the metrics. */
+  code: LeaveCode;
   /** Told to the peer as a `logout` push, if given. */
   notice?: Push;
 }
@@ -126,8 +138,6 @@ export interface SessionHost extends ServerContext {
   readonly readBuffers: BufferPool;
   /** Accounts registered per address (`--registrations-per-minute`). */
   readonly registrations: RateLimit;
-  /** The server's counters (`server/http/metrics.ts`): plain increments, never a wait. */
-  readonly metrics: ServerMetrics;
   /** Called once when the session has fully closed. */
   onClosed(session: Session): void;
 }
@@ -161,9 +171,11 @@ export class Session {
   #loginTimer: TimerId | undefined;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
+  /** Notices a peer gone silent: pings it, and closes it after three keepalive intervals. */
+  readonly #silence: SilenceWatch;
+  /** Whether the read loop waits for bytes (only then is silence the peer's doing). */
+  #awaitingBytes = false;
   #closing = false;
-  /** Why the session ends, as counted; set by whatever ends it. */
-  #endReason: LogoutReason = "disconnected";
   /** Set by a handler whose reply must be the last thing sent. */
   #closeAfterReply: CloseAfterReply | undefined;
   /** Key this device's peers' tickets are signed with; given to the device at login. */
@@ -188,6 +200,20 @@ export class Session {
         this.#expire("login_timeout", `no login within ${host.settings.loginDeadlineMs / 1000} s`),
       host.settings.loginDeadlineMs,
     );
+    const keepaliveMs = host.settings.keepaliveMs;
+    this.#silence = new SilenceWatch({
+      clock: host.clock,
+      intervalMs: keepaliveMs,
+      onQuiet: () => this.push({ t: "push", event: "keepalive" }),
+      onDead: (silentMs) =>
+        this.#expire(
+          "silent",
+          `nothing heard from the device for ${Math.round(silentMs / 1000)} s ` +
+            `(keepalive ${keepaliveMs / 1000} s); logged out`,
+        ),
+      // Silence while a frame is being served (an upload waiting for its turn) is ours.
+      excused: () => !this.#awaitingBytes,
+    });
   }
 
   /** The session's state. */
@@ -209,6 +235,7 @@ export class Session {
     let upload: Uint8Array | undefined;
     let n: number | null = 0;
     let reason = "closed the connection";
+    let code: LeaveCode = "disconnect";
     try {
       for (;;) {
         // The big buffer is for a connection holding the upload turn whose bytes keep
@@ -222,12 +249,14 @@ export class Session {
           upload = undefined;
         }
         const buffer = upload ?? idle;
+        this.#awaitingBytes = true;
         n = await this.#conn.read(buffer);
+        this.#awaitingBytes = false;
+        this.#silence.heard();
         if (n === null) {
           if (decoder.midFrame) reason = "closed the connection in the middle of a frame";
           break;
         }
-        this.#host.metrics.receivedBytes += n;
         // Frames are views into `buffer`: every one is consumed before the next read.
         for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind === "data") await this.#onData(frame.stream, frame.bytes);
@@ -241,7 +270,7 @@ export class Session {
           ? `${error.message} before login`
           : error.message;
         reason = `sent a bad frame (${what})`;
-        this.#endReason = "protocol";
+        code = "protocol";
         this.push({
           t: "push",
           event: "logout",
@@ -253,7 +282,7 @@ export class Session {
       }
     }
     if (upload) readBuffers.give(upload);
-    await this.close(reason);
+    await this.close(reason, code);
   }
 
   /** Whether login has succeeded (the phase is registering or active). */
@@ -287,8 +316,10 @@ export class Session {
     if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
       this.#outbound = [];
       this.#outboundBytes = 0;
-      this.#endReason = "slow_reader";
-      void this.close(`stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`);
+      void this.close(
+        `stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`,
+        "slow_consumer",
+      );
       return;
     }
     this.#writing ??= this.#writeLoop();
@@ -300,7 +331,6 @@ export class Session {
         const batch = concat(this.#outbound, this.#outboundBytes);
         this.#outbound = [];
         this.#outboundBytes = 0;
-        this.#host.metrics.sentBytes += batch.length;
         await writeAll(this.#conn, batch);
       }
     } catch {
@@ -318,12 +348,11 @@ export class Session {
    * after queued messages are written. Safe to call more than once.
    *
    * @param reason for the server's log.
-   * @param kind for the metrics, when the session itself does not know it (a shutdown).
+   * @param code why, for the metrics (when a logged-in device leaves).
    */
-  async close(reason: string, kind?: LogoutReason): Promise<void> {
+  async close(reason: string, code: LeaveCode = "disconnect"): Promise<void> {
     const state = this.#state;
     if (state.phase === "closed") return;
-    if (kind !== undefined) this.#endReason = kind;
     this.#state = { phase: "closed" };
     this.#closing = true;
     this.#whenClosed.abort(new Error("the session closed"));
@@ -333,12 +362,16 @@ export class Session {
     if (this.#loginTimer !== undefined) clock.clearTimeout(this.#loginTimer);
     if (this.#idleTimer !== undefined) clock.clearTimeout(this.#idleTimer);
     if (this.#frameTimer !== undefined) clock.clearTimeout(this.#frameTimer);
+    this.#silence.stop();
     const sinks = [...this.#streams.values()];
     this.#streams.clear();
     await Promise.all(sinks.map((sink) => sink.abort(`the device ${reason}`)));
     if (state.phase === "registering" || state.phase === "active") {
       active.release(state.device);
-      if (state.phase === "active") this.#leave(state.device, reason);
+      if (state.phase === "active") {
+        this.#host.metrics.logouts.inc({ reason: code });
+        this.#leave(state.device, reason);
+      }
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
     }
@@ -410,7 +443,6 @@ export class Session {
     void host.presenceHistory.markSeen(device, seen)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} left (${reason})`);
-    host.metrics.deviceOffline(this.#endReason);
     this.#announce(device, "offline");
     for (const partner of host.privateChats.leave(device)) {
       host.active.get(partner)?.deliver(
@@ -426,10 +458,12 @@ export class Session {
     );
   }
 
-  #expire(reason: "login_timeout" | "idle" | "protocol", message: string): void {
-    this.#endReason = reason;
+  #expire(reason: PushFields<"logout">["reason"], message: string): void {
     this.push({ t: "push", event: "logout", reason, message });
-    void this.close(message);
+    const leave = reason === "idle" || reason === "silent" || reason === "login_timeout"
+      ? reason
+      : "protocol";
+    void this.close(message, leave);
   }
 
   #onMessage(message: Message): void {
@@ -441,15 +475,17 @@ export class Session {
 
   async #serve(request: Request): Promise<void> {
     const started = performance.now();
+    const metrics = this.#host.metrics;
     try {
       const result = await this.#handle(request);
       this.#queue(encodeResponse(request.id, result));
-      this.#count(request, "ok", started, result);
+      metrics.command(request.op, "ok", (performance.now() - started) / 1000);
     } catch (error) {
       const outOfTurn = error instanceof OutOfTurnError;
-      const failure = outOfTurn ? error.refusal : error;
-      this.#pushFailure(request, failure);
-      this.#count(request, failure instanceof RequestError ? failure.code : "internal", started);
+      const refusal = outOfTurn ? error.refusal : error;
+      const result = refusal instanceof RequestError ? refusal.code : "internal";
+      metrics.command(request.op, result, (performance.now() - started) / 1000);
+      this.#pushFailure(request, refusal);
       if (outOfTurn && this.#state.phase !== "active") this.#countRefusalBeforeLogin();
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
@@ -462,39 +498,7 @@ export class Session {
     const closing = this.#closeAfterReply;
     if (closing !== undefined) {
       if (closing.notice) this.push(closing.notice);
-      await this.close(closing.reason);
-    }
-  }
-
-  /**
-   * Counts a served request: logins by result, commands by command and result with their
-   * duration, and what the successful ones moved (uploads, messages).
-   */
-  #count(request: Request, result: string, started: number, reply?: object): void {
-    const metrics = this.#host.metrics;
-    if (request.op === "login") {
-      metrics.logins.add(result);
-      return;
-    }
-    if (!isCommandOp(request.op)) return;
-    metrics.command(request.op, result, (performance.now() - started) / 1000);
-    if (result !== "ok") return;
-    switch (request.op) {
-      case "upload":
-        metrics.uploads++;
-        metrics.uploadBytes += request.bytes;
-        break;
-      case "message":
-        metrics.messages.add(
-          (reply as { delivery?: string }).delivery === "stored" ? "offline" : "direct",
-        );
-        break;
-      case "broadcast":
-        metrics.messages.add("broadcast");
-        break;
-      case "ack":
-        metrics.offlineAcked++;
-        break;
+      await this.close(closing.reason, closing.code);
     }
   }
 
@@ -507,6 +511,7 @@ export class Session {
     const n = this.#refusedBeforeLogin;
     this.#closeAfterReply ??= {
       reason: `had ${n} requests refused before login`,
+      code: "protocol",
       notice: {
         t: "push",
         event: "logout",
@@ -557,8 +562,10 @@ export class Session {
         return this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
-        this.#endReason = "logout";
-        this.#closeAfterReply = { reason: "logged out" };
+        this.#closeAfterReply = { reason: "logged out", code: "logout" };
+        return {};
+      case "keepalive":
+        // Allowed in every phase, and never a command for --idle-timeout (SPEC §1).
         return {};
       case "upload_abort":
         if (state.phase !== "active") break;
@@ -582,7 +589,7 @@ export class Session {
       throw new OutOfTurnError(new BadArgumentsError("hello was already sent"));
     }
     if (request.protocol !== PROTOCOL_NAME || request.version !== PROTOCOL_VERSION) {
-      this.#closeAfterReply = { reason: "spoke an unsupported protocol version" };
+      this.#closeAfterReply = { reason: "spoke an unsupported protocol version", code: "protocol" };
       throw new UnsupportedVersionError(
         `this server speaks ${PROTOCOL_NAME} version ${PROTOCOL_VERSION}, not ` +
           `${request.protocol} version ${request.version}; update the edge program`,
@@ -593,6 +600,7 @@ export class Session {
       version: PROTOCOL_VERSION,
       loginDeadlineMs: this.#host.settings.loginDeadlineMs,
       maxFrameBytes: MAX_FRAME_BYTES,
+      keepaliveMs: this.#host.settings.keepaliveMs,
     };
   }
 
@@ -634,6 +642,7 @@ export class Session {
     }
     if (this.state.phase === "closed") throw new IoError("connection closed");
     const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
+    host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
     if (!outcome.ok) {
       this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
       throw requestErrorOf(outcome.code, outcome.message);
@@ -672,7 +681,7 @@ export class Session {
       deliver: (frame) => this.#queue(frame),
     });
     this.#state = { phase: "active", device, since };
-    host.metrics.deviceOnline();
+    host.metrics.online(host.active.count);
     // Login history is not acknowledged to anyone: it rides the next group commit.
     void host.presenceHistory.markSeen(device, since)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));

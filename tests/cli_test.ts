@@ -2,7 +2,6 @@ import denoJson from "../deno.json" with { type: "json" };
 import assert from "node:assert/strict";
 import { refusingPort } from "./_helpers/bound_ports.ts";
 import { runIotnet } from "./_helpers/iotnet_command.ts";
-import { ServerProcess } from "./_helpers/server_process.ts";
 
 Deno.test("server refuses attempts outside 1..5 at once, naming the value and range", async () => {
   for (const bad of ["0", "6", "2.5", "abc", "-1"]) {
@@ -85,27 +84,6 @@ Deno.test("server on a port already in use exits 1 and says what to do", async (
     /cannot listen on 127\.0\.0\.1:\d+: the port is in use; stop what uses it or pick another port/,
   );
   await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("server --http: says `http on HOST:PORT` after `listening on`, answers health, asks for the token", async () => {
-  const bad = await runIotnet(["server", "0", "3", "--http", "web"]);
-  assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--http must be an integer 0\.\.65535, not "?web"?/);
-  await using server = await ServerProcess.start({ args: ["--http", "0"] });
-  // Each line starts with its time (ISO 8601), then the message.
-  const at = await server.stdout.waitFor((l) => / http on /.test(l), 10_000);
-  assert.equal(at, 1, "the line after `listening on`");
-  const address = / http on (\S+)$/.exec(server.stdout.lines[at]!)![1]!;
-  assert.match(address, /^127\.0\.0\.1:\d+$/);
-  await server.stdout.waitFor((l) => / operator token created in .*operator-token$/.test(l), 5_000);
-  const health = await fetch(`http://${address}/healthz`);
-  assert.equal(health.status, 200);
-  await health.body?.cancel();
-  const metrics = await fetch(`http://${address}/metrics`);
-  assert.equal(metrics.status, 401);
-  await metrics.body?.cancel();
-  const token = (await Deno.readTextFile(`${server.dataDir}/operator-token`)).trim();
-  assert.ok(server.stdout.lines.every((l) => !l.includes(token)));
 });
 
 Deno.test("server refuses --node-id without --cluster and a malformed node id", async () => {

@@ -1,198 +1,214 @@
 /**
- * The operator HTTP port (SPEC §8): `/healthz`, `/readyz`, `/metrics`, `/api/devices`,
- * the login, the fleet overview page and its live feed (`/events`). The only file that calls
- * `Deno.serve`.
+ * The operator's HTTP listener (SPEC §8): `/healthz` and `/readyz` for anyone, and behind
+ * the operator token `/metrics` and `/api/devices` (paged and searched here, `devices_api.ts`). It reads what the device path keeps
+ * (plain counters, the registry of active devices) and never makes the device path wait:
+ * `/metrics` renders at most once a second and hands out that text until it is a second
+ * old. This is the only file that calls `Deno.serve`.
  *
- * Nothing here runs on the device path: answers read the registry of active devices (a
- * bounded, synchronous scan), the metrics snapshot (rendered at most once a second) or the
- * live feed (one overview a second for all its clients).
- * TLS: given `tls` (a certificate and key in PEM), the same routes are served over HTTPS.
+ * TLS: given `tls` (the server's certificate and key, when the server runs with TLS) it
+ * serves HTTPS; a non-loopback address needs it, or `insecure`.
  *
  * @module
  */
 
-import { OperatorAccess } from "./access.ts";
-import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
-import { loginPage } from "./login_page.ts";
-import type { MetricsSnapshot } from "./metrics_snapshot.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
-import { withSecurityHeaders } from "./security_headers.ts";
 import type { Clock } from "../../internal/mod.ts";
-import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
-import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
-import type { ServerMetrics } from "./metrics.ts";
-import { fleetOverview } from "./overview.ts";
+import type { ActiveDevices } from "../active_devices.ts";
+import type { Disk } from "../disk.ts";
+import type { FileRecords } from "../store/interfaces.ts";
+import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { OperatorAuth } from "./operator_auth.ts";
+import { loadOperatorToken } from "./operator_token.ts";
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from "./prometheus_text.ts";
+import { metricFamilies, type ServerMetrics } from "./server_metrics.ts";
 
-/** The largest body `POST /login` reads. */
+/** Longest a rendered `/metrics` is served again before it is rendered anew, in ms. */
+export const METRICS_SNAPSHOT_MS = 1_000;
+
+/** The largest body `POST /login` reads; a bigger one is refused unread. */
 export const MAX_LOGIN_BODY_BYTES = 4_096;
 
-/** What the port serves, and where. */
+/** `/api/files/<device>/<id>/plot`. */
+const PLOT_PATH = /^\/api\/files\/([^/]{1,256})\/(\d{1,9})\/plot$/;
+
+/** The security headers of every response. */
+const SECURITY_HEADERS = {
+  "content-security-policy": "default-src 'self'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+} as const;
+
+/** `--http` and its company. */
 export interface OperatorHttpOptions {
-  hostname: string;
-  /** 0 picks a free one. */
+  /** Port; 0 picks a free one. */
   port: number;
-  /** The operator token. */
-  token: string;
-  snapshot: MetricsSnapshot;
-  /** The counters, for the overview. */
-  metrics: ServerMetrics;
-  /** The server's clock: paces the live feed. */
-  clock: Clock;
-  /** The last event-loop lag seen, seconds. */
-  eventLoopLagSeconds(): number;
-  /** `undefined` when the server is ready, else why not (for `/readyz`). */
-  notReady(): string | undefined;
-  /** The devices active now, oldest login first. */
-  devices(): readonly { name: string; since: number; ip: string; udpPort: number }[];
-  /** Told of a request that failed inside the server (one line). */
-  log(line: string): void;
-  /** Certificate and key (PEM): serve HTTPS. */
+  /** Address; default `127.0.0.1`. */
+  hostname?: string;
+  /** Serve plain HTTP on a non-loopback address. */
+  insecure?: boolean;
+  /** Certificate and key (PEM) to serve HTTPS with: the server's own, when it has TLS. */
   tls?: { cert: string; key: string };
 }
 
-/** The running port. */
-export interface OperatorHttp extends AsyncDisposable {
+/** What the listener reads from its server. */
+export interface OperatorHttpContext {
+  dataDir: string;
+  metrics: ServerMetrics;
+  active: ActiveDevices;
+  /** Stored files' records and plot summaries. */
+  files: FileRecords;
+  disk: Disk;
+  clock: Clock;
+  /** Device connections held now. */
+  connections(): number;
+  /** Why the server is not ready, or `undefined` when it is. */
+  notReady(): string | undefined;
+  log(line: string): void;
+  version: string;
+}
+
+/** A running operator listener. */
+export interface OperatorHttp {
   readonly hostname: string;
   readonly port: number;
-  /** Whether it is HTTPS. */
+  /** Whether it speaks HTTPS. */
   readonly secure: boolean;
   close(): Promise<void>;
 }
 
 /**
- * Starts serving.
+ * Whether `hostname` is a loopback address (only the machine itself can reach it).
  *
- * @throws {Deno.errors.AddrInUse} and the like when the address cannot be listened on.
+ * @example
+ * ```ts
+ * import { isLoopback } from "./operator_http.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(isLoopback("127.0.0.1") && isLoopback("::1") && isLoopback("localhost"));
+ * assert.ok(!isLoopback("0.0.0.0"));
+ * ```
  */
-export async function startOperatorHttp(options: OperatorHttpOptions): Promise<OperatorHttp> {
-  const secure = options.tls !== undefined;
-  const access = await OperatorAccess.create(options.token, secure);
-  const feed = new LiveFeed(options.clock, () => fleetOverview(options));
-  const server = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    ...options.tls,
-    onListen: () => {},
-    onError: (error) => {
-      // One line, never a stack.
-      options.log(`operator http: ${error instanceof Error ? error.message : String(error)}`);
-      return withSecurityHeaders(text(500, "internal error; see the server's log\n"));
-    },
-  }, async (request) => withSecurityHeaders(await route(request, options, access, feed)));
-  let closed: Promise<void> | undefined;
-  // The live streams never end by themselves: end them, or shutdown waits for them.
-  const close = () => closed ??= (feed.close(), server.shutdown());
-  return {
-    hostname: server.addr.hostname,
-    port: server.addr.port,
-    secure,
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-async function route(
-  request: Request,
+/**
+ * Starts the listener; logs the token file's path (never its content) when it is made.
+ *
+ * @throws {RangeError} for a non-loopback address without TLS or `insecure`.
+ * @throws the runtime's error when the address cannot be listened on or the token file
+ *   cannot be read or made.
+ */
+export async function startOperatorHttp(
   options: OperatorHttpOptions,
-  access: OperatorAccess,
-  feed: LiveFeed,
-): Promise<Response> {
-  const url = new URL(request.url);
-  const path = url.pathname;
-  const method = request.method;
-  // The two paths open to anyone: they say only whether the server runs and is ready.
-  if (path === "/healthz") return method === "GET" ? text(200, "ok\n") : notAllowed("GET");
-  if (path === "/readyz") {
-    if (method !== "GET") return notAllowed("GET");
-    const reason = options.notReady();
-    return reason === undefined ? text(200, "ready\n") : text(503, `not ready: ${reason}\n`);
+  ctx: OperatorHttpContext,
+): Promise<OperatorHttp> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  if (!isLoopback(hostname) && !options.tls && !options.insecure) {
+    throw new RangeError(
+      `--http-host ${hostname} is not a loopback address: serve it over TLS, or pass --insecure ` +
+        "to send the operator token in clear",
+    );
   }
-  if (path === "/login") {
-    if (method !== "POST") return notAllowed("POST");
-    const token = await formField(request, "token");
-    if (token === undefined || !access.isToken(token)) {
-      return unauthorized(request, "That is not the operator token.");
+  const { path, token, created } = await loadOperatorToken(ctx.dataDir);
+  ctx.log(`operator token ${created ? "created in" : "read from"} ${path} (mode 0600)`);
+  const auth = await OperatorAuth.create(token);
+  const secure = options.tls !== undefined;
+  const started = ctx.clock.now();
+  let snapshot: { text: string; at: number } | undefined;
+
+  function metricsText(): string {
+    const now = ctx.clock.now();
+    if (snapshot && now - snapshot.at < METRICS_SNAPSHOT_MS) return snapshot.text;
+    const text = renderPrometheusText(metricFamilies(ctx.metrics, {
+      devicesOnline: ctx.active.count,
+      connectionsOpen: ctx.connections(),
+      diskOperationsWaiting: ctx.disk.waiting,
+      residentMemoryBytes: Deno.memoryUsage().rss,
+      startTimeSeconds: Math.floor(started / 1000),
+      version: ctx.version,
+    }));
+    snapshot = { text, at: now };
+    return text;
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (request.method !== "GET" && !(request.method === "POST" && url.pathname === "/login")) {
+      return text(405, "only GET (and POST /login) are served\n");
+    }
+    switch (url.pathname) {
+      case "/healthz":
+        return text(200, "ok\n");
+      case "/readyz": {
+        const reason = ctx.notReady();
+        return reason === undefined ? text(200, "ready\n") : text(503, `not ready: ${reason}\n`);
+      }
+      case "/login":
+        if (request.method === "POST") return await login(request);
+    }
+    if (!auth.allows(request)) {
+      return text(
+        401,
+        "give the operator token: `Authorization: Bearer <token>` " +
+          "(the token is in the data directory's operator-token file)\n",
+        { "www-authenticate": 'Bearer realm="iotnet"' },
+      );
+    }
+    switch (url.pathname) {
+      case "/metrics":
+        return text(200, metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
+      case "/api/devices": {
+        const query = parseDeviceQuery(url.searchParams);
+        if (typeof query === "string") return json({ error: query }, 400);
+        return json(pageDevices(ctx.active.list(), query));
+      }
+    }
+    const plotPath = PLOT_PATH.exec(url.pathname);
+    if (plotPath) {
+      const device = decodeURIComponent(plotPath[1]!);
+      const fileID = Number(plotPath[2]);
+      const plot = await ctx.files.plot(device, fileID);
+      return plot ? json(plot) : text(404, `no plot summary for ${device}'s file ${fileID}\n`);
+    }
+    return text(404, `no such page: ${url.pathname}\n`);
+  }
+
+  async function login(request: Request): Promise<Response> {
+    const given = await formField(request, "token");
+    if (given === undefined || !auth.isToken(given.trim())) {
+      return text(401, "wrong operator token\n");
     }
     return new Response(null, {
       status: 303,
-      headers: { location: "/", "set-cookie": access.sessionCookie() },
+      headers: { ...SECURITY_HEADERS, location: "/", "set-cookie": auth.setCookie(secure) },
     });
   }
-  if (!access.allows(request)) {
-    return unauthorized(request, "Give the operator token to see the dashboard.");
-  }
-  switch (path) {
-    case "/logout":
-      if (method !== "POST") return notAllowed("POST");
-      return new Response(null, {
-        status: 303,
-        headers: { location: "/", "set-cookie": access.clearedCookie() },
-      });
-    case "/metrics":
-      if (method !== "GET") return notAllowed("GET");
-      return new Response(options.snapshot.text(), {
-        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
-      });
-    case "/api/devices": {
-      if (method !== "GET") return notAllowed("GET");
-      const query = parseDeviceQuery(url.searchParams);
-      if (typeof query === "string") return json(400, { error: query });
-      return json(200, pageDevices(options.devices(), query));
-    }
-    case "/":
-      return asset(method, DASHBOARD_HTML, HTML);
-    case "/dashboard.js":
-      return asset(method, DASHBOARD_JS, "text/javascript; charset=utf-8");
-    case "/dashboard.css":
-      return asset(method, DASHBOARD_CSS, "text/css; charset=utf-8");
-    case "/events":
-      if (method !== "GET") return notAllowed("GET");
-      return feed.open() ??
-        text(503, `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`);
-    default:
-      return text(404, `no such page: ${path.slice(0, 100)}\n`);
-  }
+
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname,
+    port: options.port,
+    ...options.tls,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+    onError: (error) => {
+      ctx.log(`operator HTTP: ${error instanceof Error ? error.message : String(error)}`);
+      return text(500, "the server failed to answer; see its log\n");
+    },
+  }, handle);
+  const addr = await listening;
+  return {
+    hostname: addr.hostname,
+    port: addr.port,
+    secure,
+    close: () => server.shutdown(),
+  };
 }
 
-const HTML = "text/html; charset=utf-8";
-
-function text(status: number, body: string): Response {
-  return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
-}
-
-function asset(method: string, body: string, type: string): Response {
-  if (method !== "GET") return notAllowed("GET");
-  return new Response(body, { headers: { "content-type": type } });
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json" },
-  });
-}
-
-function notAllowed(allowed: string): Response {
-  const response = text(405, `method not allowed; use ${allowed}\n`);
-  response.headers.set("allow", allowed);
-  return response;
-}
-
-/** 401: the login page for a browser, a sentence for anything else. */
-function unauthorized(request: Request, notice: string): Response {
-  const browser = (request.headers.get("accept") ?? "").includes("text/html");
-  const response = browser
-    ? new Response(loginPage(notice), { status: 401, headers: { "content-type": HTML } })
-    : text(
-      401,
-      "the operator token is needed: send Authorization: Bearer <token> " +
-        "(the token is in <data-dir>/operator-token)\n",
-    );
-  response.headers.set("www-authenticate", 'Bearer realm="iotnet"');
-  return response;
-}
-
-/** Field `name` of a form-encoded body of at most {@linkcode MAX_LOGIN_BODY_BYTES}. */
+/**
+ * Field `name` of a form-encoded body, read as it streams in and given up past
+ * {@linkcode MAX_LOGIN_BODY_BYTES}: a stranger cannot make the server hold a large body.
+ */
 async function formField(request: Request, name: string): Promise<string | undefined> {
   if (!request.body) return undefined;
   const reader = request.body.getReader();
@@ -210,4 +226,18 @@ async function formField(request: Request, name: string): Promise<string | undef
     body += decoder.decode(value, { stream: true });
   }
   return new URLSearchParams(body + decoder.decode()).get(name) ?? undefined;
+}
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS, ...headers },
+  });
+}
+
+function json(value: unknown, status = 200): Response {
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json", ...SECURITY_HEADERS },
+  });
 }

@@ -1,8 +1,8 @@
 /**
- * The Prometheus text exposition format, version 0.0.4, as a pure writer: metric families
- * in, text out. A small writer rather than npm `prom-client` (docs/DECISIONS.md, "Metrics
- * writer"): the server keeps its own plain counters and renders them here at most once a
- * second.
+ * The Prometheus text exposition format, version 0.0.4: metric families to text, pure.
+ * A small writer rather than npm `prom-client` (docs/DECISIONS.md, "Metrics: a small
+ * writer"): iotnet keeps its counters as plain numbers the device path increments, and
+ * this renders them when scraped.
  *
  * @module
  */
@@ -10,111 +10,85 @@
 /** The content type of {@linkcode renderPrometheusText}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** Label name to value; values may be any text (escaped on output). */
+/** Label names and values of one sample. */
 export type Labels = Readonly<Record<string, string>>;
 
-/** One sample of a counter or gauge. */
+/** One value of a counter or gauge. */
 export interface Sample {
   labels?: Labels;
   value: number;
 }
 
-/** One series of a histogram: cumulative counts per upper bound, sum and count. */
+/** A histogram's state: cumulative counts per upper bound (`+Inf` added by the writer). */
 export interface HistogramSample {
   labels?: Labels;
-  /** Upper bounds, ascending, without `+Inf`. */
+  /** Upper bounds, ascending. */
   bounds: readonly number[];
-  /** Observations at or below each bound (not cumulative: one count per bucket), then above the last. */
-  counts: readonly number[];
+  /** Observations at or under each bound (cumulative), same length as `bounds`. */
+  cumulative: readonly number[];
+  count: number;
   sum: number;
 }
 
-/** A metric family: its name, help text, type and samples. */
+/** One metric family. */
 export type MetricFamily =
   | { name: string; help: string; type: "counter" | "gauge"; samples: readonly Sample[] }
   | { name: string; help: string; type: "histogram"; samples: readonly HistogramSample[] };
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
 /**
- * Renders families as exposition text. Counters must be named `*_total`, and nothing else
- * may be: the Prometheus naming rules, checked here so a mistake fails the writer's tests
- * rather than a scrape.
+ * Renders metric families as text format 0.0.4.
  *
- * @throws {RangeError} on a bad metric or label name, a counter not named `*_total` or a
- *   gauge or histogram that is.
  * @example
  * ```ts
  * import { renderPrometheusText } from "./prometheus_text.ts";
  * import assert from "node:assert/strict";
  * const text = renderPrometheusText([
- *   { name: "up_total", help: "Starts.", type: "counter", samples: [{ value: 1 }] },
+ *   { name: "x_total", help: "Xs.", type: "counter", samples: [{ labels: { a: "b" }, value: 2 }] },
  * ]);
- * assert.equal(text, "# HELP up_total Starts.\n# TYPE up_total counter\nup_total 1\n");
+ * assert.equal(text, '# HELP x_total Xs.\n# TYPE x_total counter\nx_total{a="b"} 2\n');
  * ```
  */
 export function renderPrometheusText(families: readonly MetricFamily[]): string {
-  const lines: string[] = [];
+  const out: string[] = [];
   for (const family of families) {
-    const { name, type } = family;
-    if (!METRIC_NAME.test(name)) throw new RangeError(`bad metric name ${JSON.stringify(name)}`);
-    if ((type === "counter") !== name.endsWith("_total")) {
-      throw new RangeError(`${name}: only counters, and all of them, end in _total`);
-    }
-    lines.push(`# HELP ${name} ${escapeHelp(family.help)}`, `# TYPE ${name} ${type}`);
+    out.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
+    out.push(`# TYPE ${family.name} ${family.type}`);
     if (family.type === "histogram") {
-      for (const s of family.samples) lines.push(...histogramLines(name, s));
+      for (const h of family.samples) {
+        h.bounds.forEach((bound, i) => {
+          const le = { ...h.labels, le: formatValue(bound) };
+          out.push(`${family.name}_bucket${formatLabels(le)} ${formatValue(h.cumulative[i]!)}`);
+        });
+        out.push(`${family.name}_bucket${formatLabels({ ...h.labels, le: "+Inf" })} ${h.count}`);
+        out.push(`${family.name}_sum${formatLabels(h.labels)} ${formatValue(h.sum)}`);
+        out.push(`${family.name}_count${formatLabels(h.labels)} ${h.count}`);
+      }
     } else {
-      for (const s of family.samples) lines.push(`${name}${labelText(s.labels)} ${num(s.value)}`);
+      for (const s of family.samples) {
+        out.push(`${family.name}${formatLabels(s.labels)} ${formatValue(s.value)}`);
+      }
     }
   }
-  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+  return out.join("\n") + "\n";
 }
 
-function histogramLines(name: string, s: HistogramSample): string[] {
-  if (s.counts.length !== s.bounds.length + 1) {
-    throw new RangeError(`${name}: ${s.bounds.length} bounds need ${s.bounds.length + 1} counts`);
-  }
-  const lines: string[] = [];
-  let cumulative = 0;
-  s.bounds.forEach((bound, i) => {
-    cumulative += s.counts[i]!;
-    lines.push(`${name}_bucket${labelText(s.labels, ["le", num(bound)])} ${cumulative}`);
-  });
-  cumulative += s.counts[s.bounds.length]!;
-  lines.push(`${name}_bucket${labelText(s.labels, ["le", "+Inf"])} ${cumulative}`);
-  lines.push(`${name}_sum${labelText(s.labels)} ${num(s.sum)}`);
-  lines.push(`${name}_count${labelText(s.labels)} ${cumulative}`);
-  return lines;
+function formatLabels(labels: Labels | undefined): string {
+  if (!labels) return "";
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
 }
 
-function labelText(labels: Labels | undefined, extra?: [string, string]): string {
-  const pairs = Object.entries(labels ?? {});
-  if (extra) pairs.push(extra);
-  if (pairs.length === 0) return "";
-  return `{${
-    pairs.map(([k, v]) => {
-      if (!LABEL_NAME.test(k) || k.startsWith("__")) {
-        throw new RangeError(`bad label name ${JSON.stringify(k)}`);
-      }
-      return `${k}="${escapeLabelValue(v)}"`;
-    }).join(",")
-  }}`;
-}
-
-/** A label value as the format wants it: backslash, double quote and newline escaped. */
-export function escapeLabelValue(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-}
-
-function escapeHelp(help: string): string {
-  return help.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
-}
-
-function num(value: number): string {
+function formatValue(value: number): string {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
   return String(value);
+}
+
+function escapeLabel(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+function escapeHelp(text: string): string {
+  return text.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
 }

@@ -65,10 +65,6 @@ export function sqliteMailbox(db: Database, commits: GroupCommit): Mailbox {
       );
     },
 
-    count(): Promise<number> {
-      return Promise.try(() => db.get<{ n: number }>("SELECT count(*) AS n FROM messages")!.n);
-    },
-
     remove(recipient: string, id: number): Promise<boolean> {
       return commits.run(() =>
         db.run("DELETE FROM messages WHERE id = ? AND recipient = ?", id, recipient) > 0

@@ -6,7 +6,14 @@
  */
 
 import type { Sql, TransactionSql } from "postgres";
-import type { FileRecords, PendingDelete, PendingUpload, StoredFile } from "../interfaces.ts";
+import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
+import type {
+  FileRecords,
+  NewFile,
+  PendingDelete,
+  PendingUpload,
+  StoredFile,
+} from "../interfaces.ts";
 
 /** A row of `files` as postgres.js returns it: int8 and numeric as strings. */
 interface FileRow {
@@ -21,6 +28,7 @@ interface FileRow {
 }
 
 interface PendingUploadRow extends FileRow {
+  plot: string | null;
   ino: string | null;
   log_offset: string;
 }
@@ -40,14 +48,15 @@ const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_a
  * directory holds the files it journals and records).
  */
 export function postgresFileRecords(sql: Sql, node: string): FileRecords {
-  function putFile(tx: Sql | TransactionSql, file: StoredFile) {
+  function putFile(tx: Sql | TransactionSql, file: NewFile) {
     return tx.unsafe(
-      `INSERT INTO files (${FILE_COLUMNS}, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO files (${FILE_COLUMNS}, node, plot)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (device, file_id) DO UPDATE SET
          samples = excluded.samples, sum = excluded.sum, min = excluded.min,
          max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-         node = excluded.node`,
-      [...fileValues(file), node],
+         node = excluded.node, plot = excluded.plot`,
+      [...fileValues(file), node, plotText(file)],
     );
   }
 
@@ -60,13 +69,19 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
       return row && fileFromRow(row);
     },
 
+    async plot(device: string, fileID: number): Promise<FilePlot | undefined> {
+      const [row] = await sql<{ plot: string | null }[]>`
+        SELECT plot FROM files WHERE device = ${device} AND file_id = ${fileID}`;
+      return row?.plot == null ? undefined : checkFilePlot(JSON.parse(row.plot));
+    },
+
     async list(): Promise<StoredFile[]> {
       const rows = await sql<FileRow[]>`
         SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files ORDER BY device COLLATE "C", file_id`;
       return rows.map(fileFromRow);
     },
 
-    async put(file: StoredFile): Promise<void> {
+    async put(file: NewFile): Promise<void> {
       await putFile(sql, file);
     },
 
@@ -77,17 +92,17 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
 
     async beginUpload(pending: PendingUpload): Promise<void> {
       await sql.unsafe(
-        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, plot)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (node, device, file_id) DO UPDATE SET
            samples = excluded.samples, sum = excluded.sum, min = excluded.min,
            max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-           ino = excluded.ino, log_offset = excluded.log_offset`,
-        [node, ...fileValues(pending), pending.ino, pending.logOffset],
+           ino = excluded.ino, log_offset = excluded.log_offset, plot = excluded.plot`,
+        [node, ...fileValues(pending), pending.ino, pending.logOffset, plotText(pending)],
       );
     },
 
-    async finishUpload(file: StoredFile): Promise<void> {
+    async finishUpload(file: NewFile): Promise<void> {
       await sql.begin(async (tx) => {
         await putFile(tx, file);
         await tx`DELETE FROM pending_uploads
@@ -102,14 +117,14 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
 
     async pendingUpload(device: string, fileID: number): Promise<PendingUpload | undefined> {
       const [row] = await sql<PendingUploadRow[]>`
-        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset FROM pending_uploads
+        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset, plot FROM pending_uploads
         WHERE node = ${node} AND device = ${device} AND file_id = ${fileID}`;
       return row && pendingUploadFromRow(row);
     },
 
     async pendingUploads(): Promise<PendingUpload[]> {
       const rows = await sql<PendingUploadRow[]>`
-        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset FROM pending_uploads
+        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset, plot FROM pending_uploads
         WHERE node = ${node} ORDER BY device COLLATE "C", file_id`;
       return rows.map(pendingUploadFromRow);
     },
@@ -180,11 +195,18 @@ function fileValues(file: StoredFile): (string | number)[] {
 }
 
 function pendingUploadFromRow(row: PendingUploadRow): PendingUpload {
-  return {
+  const pending: PendingUpload = {
     ...fileFromRow(row),
     ino: row.ino === null ? null : Number(row.ino),
     logOffset: Number(row.log_offset),
   };
+  if (row.plot !== null) pending.plot = checkFilePlot(JSON.parse(row.plot));
+  return pending;
+}
+
+/** A record's plot summary as stored: JSON text, or NULL without one. */
+function plotText(file: NewFile): string | null {
+  return file.plot ? JSON.stringify(file.plot) : null;
 }
 
 function pendingDeleteFromRow(row: PendingDeleteRow): PendingDelete {

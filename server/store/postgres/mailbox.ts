@@ -66,11 +66,6 @@ export function postgresMailbox(sql: Sql): Mailbox {
       }));
     },
 
-    async count(): Promise<number> {
-      const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM messages`;
-      return Number(row!.n);
-    },
-
     async remove(recipient: string, id: number): Promise<boolean> {
       const result = await sql`DELETE FROM messages
                                WHERE id = ${id} AND recipient = ${recipient}`;

@@ -79,6 +79,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      log_offset bigint NOT NULL,
      PRIMARY KEY (node, device, file_id)
    );`,
+  // Each file's plot summary (protocol/plot_summary.ts) as JSON text, written with its
+  // record; NULL for files stored before it existed.
+  `ALTER TABLE files ADD COLUMN plot text;
+   ALTER TABLE pending_uploads ADD COLUMN plot text;`,
 ];
 
 /** The schema version this iotnet writes. */

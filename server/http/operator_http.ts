@@ -1,6 +1,8 @@
 /**
  * The operator's HTTP listener (SPEC §8): `/healthz` and `/readyz` for anyone, and behind
- * the operator token `/metrics` and `/api/devices` (paged and searched here, `devices_api.ts`). It reads what the device path keeps
+ * the operator token `/metrics`, `/api/devices` (paged and searched, `devices_api.ts`), the
+ * fleet overview page `/` with its script and style, and its live feed `/events`
+ * (`live_feed.ts`, one overview a second for all its clients). It reads what the device path keeps
  * (plain counters, the registry of active devices) and never makes the device path wait:
  * `/metrics` renders at most once a second and hands out that text until it is a second
  * old. This is the only file that calls `Deno.serve`.
@@ -15,7 +17,11 @@ import type { Clock } from "../../internal/mod.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { Disk } from "../disk.ts";
 import type { FileRecords } from "../store/interfaces.ts";
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
+import { loginPage } from "./login_page.ts";
+import { fleetOverview } from "./overview.ts";
 import { OperatorAuth } from "./operator_auth.ts";
 import { loadOperatorToken } from "./operator_token.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from "./prometheus_text.ts";
@@ -116,6 +122,10 @@ export async function startOperatorHttp(
   const secure = options.tls !== undefined;
   const started = ctx.clock.now();
   let snapshot: { text: string; at: number } | undefined;
+  const feed = new LiveFeed(
+    ctx.clock,
+    () => fleetOverview({ metrics: ctx.metrics, devices: () => ctx.active.list() }),
+  );
 
   function metricsText(): string {
     const now = ctx.clock.now();
@@ -148,6 +158,9 @@ export async function startOperatorHttp(
         if (request.method === "POST") return await login(request);
     }
     if (!auth.allows(request)) {
+      if (wantsHtml(request)) {
+        return html(401, loginPage("Give the operator token to see the dashboard."));
+      }
       return text(
         401,
         "give the operator token: `Authorization: Bearer <token>` " +
@@ -156,6 +169,22 @@ export async function startOperatorHttp(
       );
     }
     switch (url.pathname) {
+      case "/":
+        return html(200, DASHBOARD_HTML);
+      case "/dashboard.js":
+        return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
+      case "/dashboard.css":
+        return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
+      case "/events": {
+        const stream = feed.open();
+        if (stream) {
+          for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+            stream.headers.set(name, value);
+          }
+          return stream;
+        }
+        return text(503, `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`);
+      }
       case "/metrics":
         return text(200, metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
       case "/api/devices": {
@@ -177,6 +206,7 @@ export async function startOperatorHttp(
   async function login(request: Request): Promise<Response> {
     const given = await formField(request, "token");
     if (given === undefined || !auth.isToken(given.trim())) {
+      if (wantsHtml(request)) return html(401, loginPage("That is not the operator token."));
       return text(401, "wrong operator token\n");
     }
     return new Response(null, {
@@ -201,7 +231,11 @@ export async function startOperatorHttp(
     hostname: addr.hostname,
     port: addr.port,
     secure,
-    close: () => server.shutdown(),
+    // The live streams never end by themselves: end them, or shutdown waits for them.
+    close: () => {
+      feed.close();
+      return server.shutdown();
+    },
   };
 }
 
@@ -233,6 +267,19 @@ function text(status: number, body: string, headers: Record<string, string> = {}
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS, ...headers },
   });
+}
+
+/** Whether the request comes from a browser page (which gets the login page with a 401). */
+function wantsHtml(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes("text/html");
+}
+
+function html(status: number, body: string): Response {
+  return text(status, body, { "content-type": "text/html; charset=utf-8" });
+}
+
+function asset(body: string, type: string): Response {
+  return text(200, body, { "content-type": type });
 }
 
 function json(value: unknown, status = 200): Response {

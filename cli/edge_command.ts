@@ -27,6 +27,7 @@ export function edgeCommand() {
       "UDP port to register with the server, when a NAT or relay forwards it to <udp_port>",
     )
     .option("--stall-timeout <seconds>", "abandon an incoming file transfer silent this long", "30")
+    .option("--tls-ca <file>", "the deployment's ca.crt: connect with TLS, trust only that CA")
     .action(async (host, portText, udpText, opts) => {
       const serverPort = parseIntegerArg("<server_port>", portText, 1, 65535);
       const udpPort = parseIntegerArg("<udp_port>", udpText, 0, 65535);
@@ -43,6 +44,18 @@ export function edgeCommand() {
         throw new UsageError(`--dir ${opts.dir} cannot be used: ${(error as Error).message}`, {
           cause: error,
         });
+      }
+      let tlsCa: string | undefined;
+      if (opts.tlsCa !== undefined) {
+        try {
+          tlsCa = await Deno.readTextFile(opts.tlsCa);
+        } catch (error) {
+          throw new UsageError(
+            `--tls-ca ${opts.tlsCa} cannot be read: ${(error as Error).message}; give the ` +
+              "ca.crt that `iotnet cert` wrote",
+            { cause: error },
+          );
+        }
       }
       const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
       const json = opts.json ?? false;
@@ -62,6 +75,7 @@ export function edgeCommand() {
             udpPort,
             dir: opts.dir,
             stallTimeoutMs: stallSeconds * 1000,
+            ...(tlsCa !== undefined && { tlsCa }),
             ...(advertised !== undefined && { advertisedUdpPort: advertised }),
           },
           {

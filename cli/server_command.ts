@@ -16,8 +16,8 @@ import {
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
-import { startServer } from "../server/mod.ts";
-import { parseIntegerArg } from "./usage_error.ts";
+import { startServer, StartupError } from "../server/mod.ts";
+import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
 /** Builds the `server` subcommand. */
 export function serverCommand() {
@@ -72,13 +72,19 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
+    .option("--tls-cert <file>", "server certificate (PEM, from `iotnet cert`): speak TLS 1.3")
+    .option("--tls-key <file>", "the server certificate's private key (PEM)")
+    .option("--insecure", "allow a non-loopback --host without TLS (passwords cross in clear)")
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
       const blockSeconds = parseIntegerArg("--block-seconds", opts.blockSeconds, 1, 86_400);
       const idleTimeoutSeconds = parseIntegerArg("--idle-timeout", opts.idleTimeout, 0, 86_400);
       const loginSeconds = parseIntegerArg("--login-timeout", opts.loginTimeout, 1, 3_600);
+      const tls = await readTlsIdentity(opts.tlsCert, opts.tlsKey);
       const server = await startServer({
+        ...(tls && { tls }),
+        insecure: opts.insecure ?? false,
         port,
         attempts,
         hostname: opts.host,
@@ -120,4 +126,29 @@ export function serverCommand() {
       for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
       console.log("server stopped");
     });
+}
+
+/**
+ * Reads `--tls-cert` and `--tls-key`, which come together or not at all.
+ *
+ * @throws {UsageError} when only one is given.
+ * @throws {StartupError} when a file cannot be read.
+ */
+async function readTlsIdentity(certPath: string | undefined, keyPath: string | undefined) {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both (from `iotnet cert`)");
+  }
+  const read = async (flag: string, path: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new StartupError(
+        `${flag} ${path} cannot be read: ${(error as Error).message}; ` +
+          "make the files with `iotnet cert <dir>`",
+        { cause: error },
+      );
+    }
+  };
+  return { cert: await read("--tls-cert", certPath), key: await read("--tls-key", keyPath) };
 }

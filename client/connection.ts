@@ -9,7 +9,13 @@
 import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
 import { ProtocolError, requestErrorOf } from "../protocol/errors.ts";
 import { DATA_FRAME_HEADER_BYTES, FrameDecoder, writeDataFrameHeader } from "../protocol/frame.ts";
-import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol/limits.ts";
+import {
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  TLS_ALPN_PROTOCOL,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+  UPLOAD_CHUNK_BYTES,
+} from "../protocol/limits.ts";
 import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
 import { deferred } from "../internal/deferred.ts";
 import { writeAll } from "../internal/write_all.ts";
@@ -25,6 +31,10 @@ export interface ConnectOptions {
   port: number;
   /** Receives every server push. */
   onPush?: (push: Push) => void;
+  /** The deployment's CA certificate (PEM text): connect with TLS and trust only it. */
+  tlsCa?: string;
+  /** Time the TLS handshake may take. Default {@linkcode TLS_HANDSHAKE_TIMEOUT_MS}. */
+  tlsHandshakeTimeoutMs?: number;
 }
 
 /**
@@ -94,9 +104,20 @@ export class EdgeConnection {
         cause: error,
       });
     }
+    // Before startTls: a TlsConn has no setNoDelay, and Nagle costs the handshake ~40 ms.
     conn.setNoDelay(true);
-    return await EdgeConnection.open(conn, {
-      localHostname: conn.localAddr.hostname,
+    const localHostname = conn.localAddr.hostname;
+    let stream: ConnectionStream = conn;
+    if (options.tlsCa !== undefined) {
+      stream = await startTls(conn, {
+        hostname: options.hostname,
+        port: options.port,
+        ca: options.tlsCa,
+        timeoutMs: options.tlsHandshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
+      });
+    }
+    return await EdgeConnection.open(stream, {
+      localHostname,
       server: `${options.hostname}:${options.port}`,
       ...(options.onPush && { onPush: options.onPush }),
     });
@@ -242,10 +263,17 @@ export class EdgeConnection {
     const decoder = new FrameDecoder();
     const buffer = new Uint8Array(64 * 1024);
     let reason = "the server closed the connection";
+    let first = true;
     try {
       for (;;) {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
+        if (first && isTlsRecord(buffer.subarray(0, n))) {
+          throw new ProtocolError(
+            "it answered in TLS: the server expects TLS; give --tls-ca <ca.crt of the deployment>",
+          );
+        }
+        first = false;
         for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind !== "message") throw new ProtocolError("the server sent a data frame");
           this.#dispatch(decodeMessage(frame.body, (id) => this.#pending.get(id)?.op));
@@ -287,4 +315,80 @@ export class EdgeConnection {
     this.#pending.clear();
     this.#closed.resolve(reason);
   }
+}
+
+/**
+ * Whether `bytes` begin with a TLS record header (handshake or alert, version 3.x): what
+ * a TLS server answers a plain hello with.
+ */
+function isTlsRecord(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03 &&
+    bytes[2]! <= 0x04;
+}
+
+/**
+ * Starts TLS on `conn` and finishes the handshake within `timeoutMs`, trusting only `ca`
+ * and requiring the certificate to name `hostname` (a DNS name or an IP address).
+ *
+ * @throws {Error} saying what did not match and what to do; the connection is closed.
+ */
+async function startTls(
+  conn: Deno.TcpConn,
+  options: { hostname: string; port: number; ca: string; timeoutMs: number },
+): Promise<Deno.TlsConn> {
+  const where = `${options.hostname}:${options.port}`;
+  const tls = await Deno.startTls(conn, {
+    hostname: options.hostname,
+    caCerts: [options.ca],
+    alpnProtocols: [TLS_ALPN_PROTOCOL],
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no TLS handshake within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+  });
+  try {
+    const info = await Promise.race([tls.handshake(), late]);
+    if (info.alpnProtocol !== TLS_ALPN_PROTOCOL) {
+      throw new Error(`it does not offer ALPN ${TLS_ALPN_PROTOCOL}; is it an iotnet server?`);
+    }
+    return tls;
+  } catch (error) {
+    tls.close();
+    throw new Error(
+      `TLS with the server at ${where} failed: ${tlsAdvice(error as Error, options.hostname)}`,
+      {
+        cause: error,
+      },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Turns a rustls failure into what it means for the operator, and what to do. */
+function tlsAdvice(error: Error, hostname: string): string {
+  const m = error.message;
+  if (/UnknownIssuer|unknown ?issuer/i.test(m)) {
+    return "its certificate is not signed by the CA in --tls-ca; give the ca.crt of that " +
+      "deployment (the one `iotnet cert` wrote beside its server.crt)";
+  }
+  if (/not valid for name|NotValidForName/i.test(m)) {
+    return `its certificate does not name ${hostname}; dial a name it lists, or issue a new ` +
+      `one with \`iotnet cert <dir> --host ${hostname}\``;
+  }
+  if (/expired|NotValidYet|not valid yet/i.test(m)) {
+    return "its certificate has expired (or is not valid yet; check both clocks); issue a new " +
+      "one with `iotnet cert <dir>` and restart the server";
+  }
+  if (
+    /corrupt message|InvalidContentType|invalid content type|peer is incompatible|HandshakeFailure|closed|reset|eof/i
+      .test(m)
+  ) {
+    return `it does not speak TLS (${m}); drop --tls-ca, or start the server with ` +
+      "--tls-cert and --tls-key";
+  }
+  return m;
 }

@@ -34,6 +34,8 @@ export interface EdgeOptions {
   advertisedUdpPort?: number;
   /** Abandon an incoming transfer silent this long (ms); default from `p2p/limits.ts`. */
   stallTimeoutMs?: number;
+  /** The deployment's CA certificate (PEM text): connect with TLS (SPEC §7). */
+  tlsCa?: string;
 }
 
 /** The edge's terminal or pipe. */
@@ -61,6 +63,7 @@ export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number>
     connection = await EdgeConnection.connect({
       hostname: options.serverHost,
       port: options.serverPort,
+      ...(options.tlsCa !== undefined && { tlsCa: options.tlsCa }),
     });
   } catch (error) {
     output.event(loginFailed("offline", (error as Error).message));

@@ -8,6 +8,10 @@
 
 /** Protocol name sent in the handshake. */
 export const PROTOCOL_NAME = "iotnet";
+/** ALPN protocol of the device port over TLS (SPEC §7). */
+export const TLS_ALPN_PROTOCOL = "iotnet/1";
+/** Time an edge gives the server's TLS handshake, in milliseconds (the connect timeout). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /**
  * Protocol version; a server refuses any other. 2: the `peer` push carries a chat id and
  * secret instead of a chat ticket (`docs/PROTOCOL.md`).

@@ -4,7 +4,7 @@
  * @module
  */
 
-export { type IotServer, type ServerOptions, startServer } from "./server.ts";
+export { type IotServer, type ServerOptions, startServer, type TlsIdentity } from "./server.ts";
 export type { ServerSettings } from "./context.ts";
 export { StoreError } from "./store/store_error.ts";
 export { StartupError } from "./startup_error.ts";

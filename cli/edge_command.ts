@@ -11,6 +11,7 @@ import { PipeInput } from "../client/line_input.ts";
 import { createOutput } from "../client/output.ts";
 import { noProgress, terminalProgress } from "../client/progress.ts";
 import { TerminalInput } from "../client/terminal_input.ts";
+import { importDevicePrivateKey } from "../tls/device_key.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
 /** Builds the `edge` subcommand; the action sets `Deno.exitCode`. */
@@ -27,6 +28,7 @@ export function edgeCommand() {
       "UDP port to register with the server, when a NAT or relay forwards it to <udp_port>",
     )
     .option("--stall-timeout <seconds>", "abandon an incoming file transfer silent this long", "30")
+    .option("--key <file>", "log in with this device key (from `iotnet keygen`), no password")
     .option("--tls-ca <file>", "the deployment's ca.crt: connect with TLS, trust only that CA")
     .action(async (host, portText, udpText, opts) => {
       const serverPort = parseIntegerArg("<server_port>", portText, 1, 65535);
@@ -57,6 +59,14 @@ export function edgeCommand() {
           );
         }
       }
+      let deviceKey: CryptoKey | undefined;
+      if (opts.key !== undefined) {
+        try {
+          deviceKey = await importDevicePrivateKey(await Deno.readTextFile(opts.key));
+        } catch (error) {
+          throw new UsageError(`--key ${opts.key}: ${(error as Error).message}`, { cause: error });
+        }
+      }
       const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
       const json = opts.json ?? false;
       const input = interactive
@@ -76,6 +86,7 @@ export function edgeCommand() {
             dir: opts.dir,
             stallTimeoutMs: stallSeconds * 1000,
             ...(tlsCa !== undefined && { tlsCa }),
+            ...(deviceKey !== undefined && { deviceKey }),
             ...(advertised !== undefined && { advertisedUdpPort: advertised }),
           },
           {

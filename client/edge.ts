@@ -19,6 +19,7 @@ import { EdgeConnection } from "./connection.ts";
 import type { LineInput } from "./line_input.ts";
 import type { EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
+import { signKeyLogin } from "../tls/device_key.ts";
 import { milestoneProgress, noProgress, type Progress } from "./progress.ts";
 import { commandSpecOf, failure, runCommand } from "./run_command.ts";
 
@@ -36,6 +37,8 @@ export interface EdgeOptions {
   stallTimeoutMs?: number;
   /** The deployment's CA certificate (PEM text): connect with TLS (SPEC §7). */
   tlsCa?: string;
+  /** The device key (`iotnet keygen`): log in by signing, no password asked (SPEC §7). */
+  deviceKey?: CryptoKey;
 }
 
 /** The edge's terminal or pipe. */
@@ -256,6 +259,22 @@ class EdgeSession {
     const typed = await ask("Device name: ", false);
     if (typed === undefined) return undefined;
     const name = typed.trim();
+    const key = this.#options.deviceKey;
+    if (key !== undefined) {
+      try {
+        const { challenge } = await this.#connection.request("key_challenge", {});
+        const bytes = Uint8Array.from(atob(challenge), (c) => c.charCodeAt(0));
+        const signature = await signKeyLogin(key, { challenge: bytes, name });
+        const { ticketKey } = await this.#connection.request("key_login", { name, signature });
+        this.#peer.setTicketKey(ticketKey, name);
+        return { device: name, registered: false };
+      } catch (error) {
+        const { error: code, message } = failure("login", error);
+        // Another try would sign with the same key: say so and stop.
+        output.event(loginFailed(code, message));
+        return undefined;
+      }
+    }
     for (;;) {
       const password = await ask("Password: ", true);
       if (password === undefined) return undefined;

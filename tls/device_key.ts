@@ -80,7 +80,7 @@ export async function importDevicePrivateKey(pem: string): Promise<CryptoKey> {
  * @param text the part after the name: `ed25519$<base64>`.
  * @returns the raw public key, or undefined when `text` is not one.
  */
-export function parsePublicKey(text: string): Uint8Array | undefined {
+export function parsePublicKey(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!text.startsWith(ED25519_PREFIX)) return undefined;
   const b64 = text.slice(ED25519_PREFIX.length);
   if (!/^[A-Za-z0-9+/]{43}=$/.test(b64)) return undefined;
@@ -93,6 +93,83 @@ function toPem(der: Uint8Array): string {
   return `-----BEGIN ${PEM_LABEL}-----\n${lines.join("\n")}\n-----END ${PEM_LABEL}-----\n`;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
+/** Context string that starts every key-login signature (domain separation). */
+export const KEY_LOGIN_CONTEXT = "iotnet/1 key login\0";
+/** Bytes of the server's key-login challenge. */
+export const KEY_LOGIN_CHALLENGE_BYTES = 32;
+
+/**
+ * What a device signs to log in with its key: the context string, the server's
+ * challenge (fresh, per connection, used once) and the name.
+ *
+ * @param challenge the server's challenge.
+ * @param name the device name.
+ * @returns the bytes to sign.
+ */
+export function keyLoginPayload(challenge: Uint8Array, name: string): Uint8Array<ArrayBuffer> {
+  const context = new TextEncoder().encode(KEY_LOGIN_CONTEXT);
+  const nameBytes = new TextEncoder().encode(name);
+  const out = new Uint8Array(context.length + challenge.length + nameBytes.length);
+  out.set(context, 0);
+  out.set(challenge, context.length);
+  out.set(nameBytes, context.length + challenge.length);
+  return out;
+}
+
+/**
+ * Signs a key login.
+ *
+ * @param key the device's private key.
+ * @param options the server's challenge and the name.
+ * @returns the Ed25519 signature, base64.
+ */
+export async function signKeyLogin(
+  key: CryptoKey,
+  options: { challenge: Uint8Array; name: string },
+): Promise<string> {
+  const payload = keyLoginPayload(options.challenge, options.name);
+  return toBase64(new Uint8Array(await crypto.subtle.sign("Ed25519", key, payload)));
+}
+
+/**
+ * Checks a key-login signature; any malformed input is simply not valid.
+ *
+ * @param publicKey the raw public key from the credentials file.
+ * @param options the challenge, the name and the signature (base64) as sent.
+ * @returns whether the signature is valid.
+ */
+export async function verifyKeyLogin(
+  publicKey: Uint8Array<ArrayBuffer>,
+  options: { challenge: Uint8Array; name: string; signature: string },
+): Promise<boolean> {
+  let signature: Uint8Array<ArrayBuffer>;
+  try {
+    signature = Uint8Array.from(atob(options.signature), (c) => c.charCodeAt(0));
+  } catch {
+    return false;
+  }
+  if (signature.length !== 64) return false;
+  try {
+    const key = await crypto.subtle.importKey("raw", publicKey, "Ed25519", false, ["verify"]);
+    return await crypto.subtle.verify(
+      "Ed25519",
+      key,
+      signature,
+      keyLoginPayload(options.challenge, options.name),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Encodes bytes as base64.
+ *
+ * @param bytes any bytes.
+ * @returns their base64 text.
+ */
+export function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text);
 }

@@ -26,7 +26,10 @@ export type Handler<O extends Op> = (
 ) => Promise<EncodableFields<ResultFields<O>>>;
 
 /** Ops handled by the dispatch table. */
-export type CommandOp = Exclude<Op, "hello" | "login" | "udp_port" | "upload_abort" | "logout">;
+export type CommandOp = Exclude<
+  Op,
+  "hello" | "login" | "key_challenge" | "key_login" | "udp_port" | "upload_abort" | "logout"
+>;
 
 /** Op → handler. */
 export const HANDLERS: { [O in CommandOp]: Handler<O> } = {

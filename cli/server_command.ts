@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import {
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
@@ -16,6 +16,7 @@ import {
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
+import { formatLogLine, LOG_FORMATS } from "../server/log_format.ts";
 import { startServer, StartupError } from "../server/mod.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
@@ -75,6 +76,11 @@ export function serverCommand() {
     .option("--tls-cert <file>", "server certificate (PEM, from `iotnet cert`): speak TLS 1.3")
     .option("--tls-key <file>", "the server certificate's private key (PEM)")
     .option("--insecure", "allow a non-loopback --host without TLS (passwords cross in clear)")
+    .addOption(
+      new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
+        .choices(LOG_FORMATS)
+        .default("text" as const),
+    )
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
@@ -82,6 +88,12 @@ export function serverCommand() {
       const idleTimeoutSeconds = parseIntegerArg("--idle-timeout", opts.idleTimeout, 0, 86_400);
       const loginSeconds = parseIntegerArg("--login-timeout", opts.loginTimeout, 1, 3_600);
       const tls = await readTlsIdentity(opts.tlsCert, opts.tlsKey);
+      // Listening before start-up: a stop asked for while it runs (its log lines already
+      // out) is a clean stop as soon as it is done.
+      const { promise: stop, resolve } = Promise.withResolvers<string>();
+      const onSignal = (name: string) => () => resolve(name);
+      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const server = await startServer({
         ...(tls && { tls }),
         insecure: opts.insecure ?? false,
@@ -115,16 +127,13 @@ export function serverCommand() {
         ),
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
+        logFormat: opts.logFormat,
       });
-      const { promise: stop, resolve } = Promise.withResolvers<string>();
-      const onSignal = (name: string) => () => resolve(name);
-      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
-      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const signal = await stop;
       server.log(`${signal} received: logging everyone out`);
       await server.close();
       for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
-      console.log("server stopped");
+      console.log(formatLogLine("server stopped", Date.now(), opts.logFormat));
     });
 }
 

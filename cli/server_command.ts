@@ -73,7 +73,10 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
-    .option("--tls-cert <file>", "server certificate (PEM, from `iotnet cert`): speak TLS 1.3")
+    .option(
+      "--tls-cert <file>",
+      "server certificate (PEM, from `iotnet cert`): the port speaks only TLS",
+    )
     .option("--tls-key <file>", "the server certificate's private key (PEM)")
     .option("--insecure", "allow a non-loopback --host without TLS (passwords cross in clear)")
     .addOption(

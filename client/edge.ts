@@ -20,7 +20,7 @@ import { completeLine } from "./completion.ts";
 import type { LineInput, ReadOptions } from "./line_input.ts";
 import type { CommandResult, EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
-import { signKeyLogin } from "../tls/device_key.ts";
+import { loginWithKey } from "./key_login.ts";
 import { barProgress, formatBytes, noProgress, type Progress } from "./progress.ts";
 import { commandSpecOf, failure, runCommand } from "./run_command.ts";
 
@@ -352,10 +352,7 @@ class EdgeSession {
     const key = this.#options.deviceKey;
     if (key !== undefined) {
       try {
-        const { challenge } = await this.#connection.request("key_challenge", {});
-        const bytes = Uint8Array.from(atob(challenge), (c) => c.charCodeAt(0));
-        const signature = await signKeyLogin(key, { challenge: bytes, name });
-        const { ticketKey } = await this.#connection.request("key_login", { name, signature });
+        const { ticketKey } = await loginWithKey(this.#connection, { key, name });
         this.#peer.setTicketKey(ticketKey, name);
         return { device: name, registered: false };
       } catch (error) {

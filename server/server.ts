@@ -226,6 +226,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   let listener: Deno.Listener;
   try {
     listener = listen(settings, options.tls);
+    requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
     for (const line of early) print(line);
     throw error;
@@ -346,14 +347,6 @@ async function start(options: ServerOptions): Promise<IotServer> {
 function resolveSettings(options: ServerOptions): ServerSettings {
   const { attempts } = options;
   const hostname = options.hostname ?? "127.0.0.1";
-  if (!options.tls && !options.insecure && !isLoopback(hostname)) {
-    // SPEC §7: a server other machines can reach speaks TLS, unless told otherwise.
-    throw new StartupError(
-      `--host ${hostname} is reachable from other machines: give --tls-cert and --tls-key ` +
-        "(make them with `iotnet cert <dir> --host <name>`), or --insecure to send " +
-        "passwords and data in clear",
-    );
-  }
   if (!Number.isInteger(attempts) || attempts < MIN_ATTEMPTS || attempts > MAX_ATTEMPTS) {
     throw new RangeError(
       `attempts must be an integer ${MIN_ATTEMPTS}..${MAX_ATTEMPTS}, not ${attempts}`,
@@ -547,6 +540,24 @@ async function tlsHandshake(
   } finally {
     if (timer !== undefined) clock.clearTimeout(timer);
   }
+}
+
+/**
+ * SPEC §7: a server other machines can reach speaks TLS, unless told otherwise. Checked
+ * once the address is bound, so an address that cannot be used at all says so first.
+ *
+ * @throws {StartupError} (after closing `listener`) when the rule is broken.
+ */
+function requireTlsOffLoopback(listener: Deno.Listener, options: ServerOptions): void {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const bound = (listener.addr as Deno.NetAddr).hostname;
+  if (options.tls || options.insecure || isLoopback(bound)) return;
+  listener.close();
+  throw new StartupError(
+    `--host ${hostname} is reachable from other machines: give --tls-cert and --tls-key ` +
+      "(make them with `iotnet cert <dir> --host <name>`), or --insecure to send " +
+      "passwords and data in clear",
+  );
 }
 
 /** Whether `hostname` is a loopback address, reachable only from this machine. */

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
+import { loginWithKey } from "../client/key_login.ts";
 import { RequestError } from "../protocol/errors.ts";
 import { startServer } from "../server/mod.ts";
 import {
@@ -44,14 +45,11 @@ async function connect(port: number) {
   return await EdgeConnection.connect({ hostname: "127.0.0.1", port });
 }
 
-/** A key login's outcome: "ok", or the error code and message the server sent. */
-async function keyLogin(port: number, name: string, key: CryptoKey): Promise<string> {
+/** Runs one login on a new connection: "ok", or the error code and message the server sent. */
+async function outcome(port: number, login: (c: EdgeConnection) => Promise<unknown>) {
   const connection = await connect(port);
   try {
-    const { challenge } = await connection.request("key_challenge", {});
-    const bytes = Uint8Array.from(atob(challenge), (c) => c.charCodeAt(0));
-    const signature = await signKeyLogin(key, { challenge: bytes, name });
-    await connection.request("key_login", { name, signature });
+    await login(connection);
     return "ok";
   } catch (error) {
     if (!(error instanceof RequestError)) throw error;
@@ -61,17 +59,12 @@ async function keyLogin(port: number, name: string, key: CryptoKey): Promise<str
   }
 }
 
-async function passwordLogin(port: number, name: string, password: string): Promise<string> {
-  const connection = await connect(port);
-  try {
-    await connection.request("login", { name, password });
-    return "ok";
-  } catch (error) {
-    if (!(error instanceof RequestError)) throw error;
-    return `${error.code}: ${error.message}`;
-  } finally {
-    connection.close();
-  }
+function keyLogin(port: number, name: string, key: CryptoKey): Promise<string> {
+  return outcome(port, (c) => loginWithKey(c, { key, name }));
+}
+
+function passwordLogin(port: number, name: string, password: string): Promise<string> {
+  return outcome(port, (c) => c.request("login", { name, password }));
 }
 
 Deno.test("a device logs in by signing the server's challenge with its key", async () => {

@@ -15,8 +15,8 @@ import {
   credentialsLine,
   generateDeviceKey,
   importDevicePrivateKey,
-  signKeyLogin,
 } from "../../tls/device_key.ts";
+import { loginWithKey } from "../../client/key_login.ts";
 import { formatMs, median, percentile, table } from "./helpers.ts";
 
 /** Logins started at once in the concurrency comparison. */
@@ -47,12 +47,8 @@ export async function runTlsBench(): Promise<string> {
       maxPendingLoginsPerAddress: 4 * CONCURRENT_LOGINS,
     };
 
-    const keyLogin = async (connection: EdgeConnection, name: string) => {
-      const { challenge } = await connection.request("key_challenge", {});
-      const bytes = Uint8Array.from(atob(challenge), (c) => c.charCodeAt(0));
-      const signature = await signKeyLogin(signing, { challenge: bytes, name });
-      await connection.request("key_login", { name, signature });
-    };
+    const keyLogin = (connection: EdgeConnection, name: string) =>
+      loginWithKey(connection, { key: signing, name });
     const passwordLogin = (connection: EdgeConnection, name: string) =>
       connection.request("login", { name, password: "pw" });
 

@@ -59,6 +59,7 @@ export type {
   Clock,
   IotServer,
   LogFormat,
+  OperatorHttpOptions,
   ScryptParams,
   ServerOptions,
   ServerSettings,

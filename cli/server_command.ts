@@ -18,7 +18,11 @@ import {
 } from "../protocol/limits.ts";
 import { formatLogLine, LOG_FORMATS } from "../server/log_format.ts";
 import { startServer, StartupError } from "../server/mod.ts";
+import { checkNodeId } from "../server/node_id.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
+
+/** The environment variable that gives `--cluster` when the option is absent. */
+export const CLUSTER_URL_ENV = "IOTNET_CLUSTER_URL";
 
 /** Builds the `server` subcommand. */
 export function serverCommand() {
@@ -78,18 +82,41 @@ export function serverCommand() {
       "server certificate (PEM, from `iotnet cert`): the port speaks only TLS",
     )
     .option("--tls-key <file>", "the server certificate's private key (PEM)")
-    .option("--insecure", "allow a non-loopback --host without TLS (passwords cross in clear)")
+    .option("--http <port>", "also serve the operator HTTP (health, metrics, API) on this port")
+    .option("--http-host <host>", "address of the operator HTTP", "127.0.0.1")
+    .option(
+      "--insecure",
+      "allow a non-loopback --host without TLS and plain HTTP on a non-loopback --http-host",
+    )
     .addOption(
       new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
         .choices(LOG_FORMATS)
         .default("text" as const),
     )
+    .option(
+      "--cluster <url>",
+      `PostgreSQL database of a network of servers (default: $${CLUSTER_URL_ENV}; none: run alone)`,
+    )
+    .option("--node-id <id>", "this server's name in the network (default: the host name)")
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
       const blockSeconds = parseIntegerArg("--block-seconds", opts.blockSeconds, 1, 86_400);
       const idleTimeoutSeconds = parseIntegerArg("--idle-timeout", opts.idleTimeout, 0, 86_400);
       const loginSeconds = parseIntegerArg("--login-timeout", opts.loginTimeout, 1, 3_600);
+      const clusterUrl = opts.cluster ?? (Deno.env.get(CLUSTER_URL_ENV) || undefined);
+      if (opts.nodeId !== undefined && clusterUrl === undefined) {
+        throw new UsageError(
+          `--node-id needs --cluster (or ${CLUSTER_URL_ENV}): a node id names a server in a network`,
+        );
+      }
+      if (opts.nodeId !== undefined) {
+        try {
+          checkNodeId(opts.nodeId);
+        } catch (error) {
+          throw new UsageError(`--node-id: ${(error as Error).message}`);
+        }
+      }
       const tls = await readTlsIdentity(opts.tlsCert, opts.tlsKey);
       // Listening before start-up: a stop asked for while it runs (its log lines already
       // out) is a clean stop as soon as it is done.
@@ -130,7 +157,16 @@ export function serverCommand() {
         ),
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
+        ...(opts.http !== undefined && {
+          http: {
+            port: parseIntegerArg("--http", opts.http, 0, 65535),
+            hostname: opts.httpHost,
+            insecure: opts.insecure ?? false,
+          },
+        }),
         logFormat: opts.logFormat,
+        ...(clusterUrl !== undefined && { clusterUrl }),
+        ...(opts.nodeId !== undefined && { nodeId: opts.nodeId }),
       });
       const signal = await stop;
       server.log(`${signal} received: logging everyone out`);

@@ -95,6 +95,11 @@ export class ActiveDevices {
     if (this.#active.delete(name)) this.#scheduleWrite();
   }
 
+  /** How many devices are active. */
+  get count(): number {
+    return this.#active.size;
+  }
+
   /** The active device called `name`. */
   get(name: string): ActiveDevice | undefined {
     return this.#active.get(name);

@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import packageInfo from "../deno.json" with { type: "json" };
 import { BufferPool, type Clock, systemClock, type TimerId } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
@@ -39,6 +40,12 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
+import { ServerMetrics } from "./http/server_metrics.ts";
+import {
+  type OperatorHttp,
+  type OperatorHttpOptions,
+  startOperatorHttp,
+} from "./http/operator_http.ts";
 import { describeIoError } from "./io_error.ts";
 import {
   HASH_PROFILE_ENV,
@@ -51,9 +58,16 @@ import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
+import { checkNodeId } from "./node_id.ts";
+import type { Store } from "./store/interfaces.ts";
+import { PostgresDatabase } from "./store/postgres/database.ts";
+import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
+
+/** The version this iotnet is (`iotnet_build_info`). */
+const IOTNET_VERSION: string = packageInfo.version;
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -113,6 +127,22 @@ export interface ServerOptions {
   hashParams?: ScryptParams;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
+  /**
+   * The PostgreSQL database of a network of servers (SPEC §9): the store lives there
+   * instead of in the data directory's embedded database. Default: none, the server runs
+   * alone on SQLite.
+   */
+  clusterUrl?: string;
+  /**
+   * This server's name in the network (with `clusterUrl`): 1 to `MAX_NODE_ID_LENGTH`
+   * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
+   */
+  nodeId?: string;
+  /**
+   * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
+   * none.
+   */
+  http?: OperatorHttpOptions;
   /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
   /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
@@ -145,6 +175,8 @@ export interface IotServer extends AsyncDisposable {
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
+  /** The operator HTTP listener's address, when `http` was given. */
+  readonly http?: { hostname: string; port: number; secure: boolean };
   /** Adds a line to the server's event log. */
   log(line: string): void;
   /** Stops accepting, logs every device out and waits until all is written. */
@@ -212,9 +244,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
-  // a test in virtual time still sees its changes stored without moving the clock.
-  const store = opened.adopt(openSqliteStore(dataDir.database, systemClock), (s) => s.close());
+  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
@@ -231,9 +261,46 @@ async function start(options: ServerOptions): Promise<IotServer> {
     for (const line of early) print(line);
     throw error;
   }
+  const sessions = new Set<Session>();
+  const admission = new Admission(settings);
+  const hasher = new PasswordHasher(hashParams);
+  const metrics = new ServerMetrics();
+  const active = new ActiveDevices(dataDir.activeLog, {
+    disk,
+    onError: (e) => log(`cannot rewrite active-device log: ${e}`),
+  });
+  let closed: Promise<void> | undefined;
+  let http: OperatorHttp | undefined;
+  if (options.http) {
+    try {
+      http = await startOperatorHttp(options.http, {
+        dataDir: settings.dataDir,
+        metrics,
+        active,
+        files: store.files,
+        disk,
+        clock,
+        connections: () => admission.connections,
+        notReady: () => closed ? "the server is shutting down" : undefined,
+        log,
+        version: IOTNET_VERSION,
+      });
+    } catch (error) {
+      listener.close();
+      for (const line of early) print(line);
+      const where = `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`;
+      throw new StartupError(
+        `cannot serve the operator HTTP on ${where}: ${
+          error instanceof RangeError ? error.message : describeIoError(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
   const resources = opened.move();
   const addr = listener.addr as Deno.NetAddr;
   print(`listening on ${addr.hostname}:${addr.port}`);
+  if (http) print(`http on ${http.hostname}:${http.port}`);
   if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
   if (!options.tls && !isLoopback(settings.hostname)) {
     print(
@@ -244,10 +311,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
   for (const line of early) print(line);
   print(startupSummary(repairs.length));
   early = undefined;
-  const sessions = new Set<Session>();
-  const admission = new Admission(settings);
-  const hasher = new PasswordHasher(hashParams);
   const host: SessionHost = {
+    metrics,
     settings,
     clock,
     log,
@@ -258,10 +323,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     mailbox: store.mailbox,
     blocks: store.blocks,
     presenceHistory: store.presenceHistory,
-    active: new ActiveDevices(dataDir.activeLog, {
-      disk,
-      onError: (e) => log(`cannot rewrite active-device log: ${e}`),
-    }),
+    active,
     auth: new Authenticator({
       credentials,
       lockouts: store.lockouts,
@@ -287,11 +349,13 @@ async function start(options: ServerOptions): Promise<IotServer> {
       if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);
-      if (typeof slot === "string") {
-        log(`refused a connection from ${ip}: ${slot}`);
-        void refuse(conn, slot);
+      if ("reason" in slot) {
+        metrics.refusals.inc({ reason: slot.reason });
+        log(`refused a connection from ${ip}: ${slot.message}`);
+        void refuse(conn, slot.message);
         continue;
       }
+      metrics.connections++;
       const start = () => {
         const session = new Session(host, conn, slot);
         sessions.add(session);
@@ -315,9 +379,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
     // The listener was closed.
   });
 
-  let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
+      await http?.close();
       listener.close();
       await accepting;
       await Promise.all([...sessions].map((s) => {
@@ -327,7 +391,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
           reason: "shutdown",
           message: "the server is shutting down",
         });
-        return s.close("server shut down");
+        return s.close("server shut down", "shutdown");
       }));
       await host.active.flushed();
       await resources.disposeAsync(); // the database, then the data directory's lock
@@ -338,23 +402,51 @@ async function start(options: ServerOptions): Promise<IotServer> {
     hostname: addr.hostname,
     port: addr.port,
     settings: { ...settings, port: addr.port },
+    ...(http && { http: { hostname: http.hostname, port: http.port, secure: http.secure } }),
     log,
     close,
     [Symbol.asyncDispose]: close,
   };
 }
 
+/**
+ * The store: on the network's PostgreSQL database with a cluster URL, else on the data
+ * directory's SQLite file.
+ *
+ * @throws {StoreError} when the database cannot be used.
+ */
+async function openStore(
+  settings: ServerSettings,
+  dataDir: DataDir,
+  log: (line: string) => void,
+): Promise<Store> {
+  const { cluster } = settings;
+  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
+  // a test in virtual time still sees its changes stored without moving the clock.
+  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  const db = await PostgresDatabase.open(cluster.url, {
+    applicationName: `iotnet ${cluster.nodeId}`,
+  });
+  log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
+  return postgresStore(db, cluster.nodeId);
+}
+
 function resolveSettings(options: ServerOptions): ServerSettings {
   const { attempts } = options;
-  const hostname = options.hostname ?? "127.0.0.1";
   if (!Number.isInteger(attempts) || attempts < MIN_ATTEMPTS || attempts > MAX_ATTEMPTS) {
     throw new RangeError(
       `attempts must be an integer ${MIN_ATTEMPTS}..${MAX_ATTEMPTS}, not ${attempts}`,
     );
   }
   const dataDir = options.dataDir ?? Deno.cwd();
+  if (options.nodeId !== undefined && options.clusterUrl === undefined) {
+    throw new RangeError("a node id is given without a cluster URL; give both or neither");
+  }
   return {
-    hostname,
+    cluster: options.clusterUrl === undefined
+      ? undefined
+      : { url: options.clusterUrl, nodeId: checkNodeId(options.nodeId ?? Deno.hostname()) },
+    hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     attempts,
     dataDir,

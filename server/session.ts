@@ -109,10 +109,22 @@ class OutOfTurnError extends Error {
   }
 }
 
+/** Why a logged-in device left, as `iotnet_logouts_total` counts it. */
+export type LeaveCode =
+  | "logout"
+  | "disconnect"
+  | "protocol"
+  | "idle"
+  | "login_timeout"
+  | "slow_consumer"
+  | "shutdown";
+
 /** What a handler asks of the session once its reply is queued: close, maybe saying why. */
 interface CloseAfterReply {
   /** For the server's log. */
   reason: string;
+  /** For the metrics. */
+  code: LeaveCode;
   /** Told to the peer as a `logout` push, if given. */
   notice?: Push;
 }
@@ -207,6 +219,7 @@ export class Session {
     let upload: Uint8Array | undefined;
     let n: number | null = 0;
     let reason = "closed the connection";
+    let code: LeaveCode = "disconnect";
     try {
       for (;;) {
         // The big buffer is for a connection holding the upload turn whose bytes keep
@@ -238,6 +251,7 @@ export class Session {
           ? `${error.message} before login`
           : error.message;
         reason = `sent a bad frame (${what})`;
+        code = "protocol";
         this.push({
           t: "push",
           event: "logout",
@@ -249,7 +263,7 @@ export class Session {
       }
     }
     if (upload) readBuffers.give(upload);
-    await this.close(reason);
+    await this.close(reason, code);
   }
 
   /** Whether login has succeeded (the phase is registering or active). */
@@ -283,7 +297,10 @@ export class Session {
     if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
       this.#outbound = [];
       this.#outboundBytes = 0;
-      void this.close(`stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`);
+      void this.close(
+        `stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`,
+        "slow_consumer",
+      );
       return;
     }
     this.#writing ??= this.#writeLoop();
@@ -310,8 +327,11 @@ export class Session {
   /**
    * Ends the session: aborts open uploads, releases the device name, closes the socket
    * after queued messages are written. Safe to call more than once.
+   *
+   * @param reason for the server's log.
+   * @param code why, for the metrics (when a logged-in device leaves).
    */
-  async close(reason: string): Promise<void> {
+  async close(reason: string, code: LeaveCode = "disconnect"): Promise<void> {
     const state = this.#state;
     if (state.phase === "closed") return;
     this.#state = { phase: "closed" };
@@ -328,7 +348,10 @@ export class Session {
     await Promise.all(sinks.map((sink) => sink.abort(`the device ${reason}`)));
     if (state.phase === "registering" || state.phase === "active") {
       active.release(state.device);
-      if (state.phase === "active") this.#leave(state.device, reason);
+      if (state.phase === "active") {
+        this.#host.metrics.logouts.inc({ reason: code });
+        this.#leave(state.device, reason);
+      }
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
     }
@@ -417,7 +440,7 @@ export class Session {
 
   #expire(reason: PushFields<"logout">["reason"], message: string): void {
     this.push({ t: "push", event: "logout", reason, message });
-    void this.close(message);
+    void this.close(message, reason === "idle" || reason === "login_timeout" ? reason : "protocol");
   }
 
   #onMessage(message: Message): void {
@@ -428,12 +451,18 @@ export class Session {
   }
 
   async #serve(request: Request): Promise<void> {
+    const started = performance.now();
+    const metrics = this.#host.metrics;
     try {
       const result = await this.#handle(request);
       this.#queue(encodeResponse(request.id, result));
+      metrics.command(request.op, "ok", (performance.now() - started) / 1000);
     } catch (error) {
       const outOfTurn = error instanceof OutOfTurnError;
-      this.#pushFailure(request, outOfTurn ? error.refusal : error);
+      const refusal = outOfTurn ? error.refusal : error;
+      const result = refusal instanceof RequestError ? refusal.code : "internal";
+      metrics.command(request.op, result, (performance.now() - started) / 1000);
+      this.#pushFailure(request, refusal);
       if (outOfTurn && this.#state.phase !== "active") this.#countRefusalBeforeLogin();
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
@@ -446,7 +475,7 @@ export class Session {
     const closing = this.#closeAfterReply;
     if (closing !== undefined) {
       if (closing.notice) this.push(closing.notice);
-      await this.close(closing.reason);
+      await this.close(closing.reason, closing.code);
     }
   }
 
@@ -459,6 +488,7 @@ export class Session {
     const n = this.#refusedBeforeLogin;
     this.#closeAfterReply ??= {
       reason: `had ${n} requests refused before login`,
+      code: "protocol",
       notice: {
         t: "push",
         event: "logout",
@@ -513,7 +543,7 @@ export class Session {
         return this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
-        this.#closeAfterReply = { reason: "logged out" };
+        this.#closeAfterReply = { reason: "logged out", code: "logout" };
         return {};
       case "upload_abort":
         if (state.phase !== "active") break;
@@ -537,7 +567,7 @@ export class Session {
       throw new OutOfTurnError(new BadArgumentsError("hello was already sent"));
     }
     if (request.protocol !== PROTOCOL_NAME || request.version !== PROTOCOL_VERSION) {
-      this.#closeAfterReply = { reason: "spoke an unsupported protocol version" };
+      this.#closeAfterReply = { reason: "spoke an unsupported protocol version", code: "protocol" };
       throw new UnsupportedVersionError(
         `this server speaks ${PROTOCOL_NAME} version ${PROTOCOL_VERSION}, not ` +
           `${request.protocol} version ${request.version}; update the edge program`,
@@ -631,6 +661,7 @@ export class Session {
   #finishLogin(name: string, outcome: LoginOutcome): { ticketKey: string } {
     if (this.state.phase === "closed") throw new IoError("connection closed");
     const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
+    this.#host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
     if (!outcome.ok) {
       this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
       throw requestErrorOf(outcome.code, outcome.message);
@@ -669,6 +700,7 @@ export class Session {
       deliver: (frame) => this.#queue(frame),
     });
     this.#state = { phase: "active", device, since };
+    host.metrics.online(host.active.count);
     // Login history is not acknowledged to anyone: it rides the next group commit.
     void host.presenceHistory.markSeen(device, since)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));

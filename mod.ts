@@ -64,6 +64,7 @@ export type {
   ServerOptions,
   ServerSettings,
   TimerId,
+  TlsIdentity,
 } from "./server/mod.ts";
 export {
   AlreadyActiveError,

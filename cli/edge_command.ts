@@ -13,6 +13,7 @@ import { noProgress, terminalProgress } from "../client/progress.ts";
 import process from "node:process";
 import { TerminalInput } from "../client/terminal_input.ts";
 import { CONNECT_TIMEOUT_MS, MAX_KEEPALIVE_SECONDS } from "../protocol/limits.ts";
+import { importDevicePrivateKey } from "../tls/device_key.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
 /** Builds the `edge` subcommand; the action sets `Deno.exitCode`. */
@@ -40,6 +41,8 @@ export function edgeCommand() {
       "UDP port to register with the server, when a NAT or relay forwards it to <udp_port>",
     )
     .option("--stall-timeout <seconds>", "abandon an incoming file transfer silent this long", "30")
+    .option("--key <file>", "log in with this device key (from `iotnet keygen`), no password")
+    .option("--tls-ca <file>", "the deployment's ca.crt: connect with TLS, trust only that CA")
     .action(async (host, portText, udpText, opts) => {
       const serverPort = parseIntegerArg("<server_port>", portText, 1, 65535);
       const udpPort = parseIntegerArg("<udp_port>", udpText, 0, 65535);
@@ -57,6 +60,26 @@ export function edgeCommand() {
       const password = opts.passwordFile === undefined
         ? undefined
         : await readPasswordFile(opts.passwordFile);
+      let tlsCa: string | undefined;
+      if (opts.tlsCa !== undefined) {
+        try {
+          tlsCa = await Deno.readTextFile(opts.tlsCa);
+        } catch (error) {
+          throw new UsageError(
+            `--tls-ca ${opts.tlsCa} cannot be read: ${(error as Error).message}; give the ` +
+              "ca.crt that `iotnet cert` wrote",
+            { cause: error },
+          );
+        }
+      }
+      let deviceKey: CryptoKey | undefined;
+      if (opts.key !== undefined) {
+        try {
+          deviceKey = await importDevicePrivateKey(await Deno.readTextFile(opts.key));
+        } catch (error) {
+          throw new UsageError(`--key ${opts.key}: ${(error as Error).message}`, { cause: error });
+        }
+      }
       // A person types at a terminal: then nothing secret is echoed, whatever stdout is
       // (`| tee log`); prompts and echo go to the terminal, results to stdout.
       const interactive = Deno.stdin.isTerminal();
@@ -84,6 +107,8 @@ export function edgeCommand() {
             connectTimeoutMs: connectSeconds * 1000,
             reconnect: opts.reconnect,
             ...(password !== undefined && { password }),
+            ...(tlsCa !== undefined && { tlsCa }),
+            ...(deviceKey !== undefined && { deviceKey }),
             ...(advertised !== undefined && { advertisedUdpPort: advertised }),
           },
           {

@@ -19,7 +19,7 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { formatLogLine, LOG_FORMATS } from "../server/log_format.ts";
-import { startServer } from "../server/mod.ts";
+import { startServer, StartupError } from "../server/mod.ts";
 import { checkNodeId } from "../server/node_id.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
@@ -84,9 +84,17 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
+    .option(
+      "--tls-cert <file>",
+      "server certificate (PEM, from `iotnet cert`): the port speaks only TLS",
+    )
+    .option("--tls-key <file>", "the server certificate's private key (PEM)")
     .option("--http <port>", "also serve the operator HTTP (health, metrics, API) on this port")
     .option("--http-host <host>", "address of the operator HTTP", "127.0.0.1")
-    .option("--insecure", "allow plain HTTP on a non-loopback --http-host")
+    .option(
+      "--insecure",
+      "allow a non-loopback --host without TLS and plain HTTP on a non-loopback --http-host",
+    )
     .addOption(
       new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
         .choices(LOG_FORMATS)
@@ -122,6 +130,7 @@ export function serverCommand() {
           throw new UsageError(`--node-id: ${(error as Error).message}`);
         }
       }
+      const tls = await readTlsIdentity(opts.tlsCert, opts.tlsKey);
       // Listening before start-up: a stop asked for while it runs (its log lines already
       // out) is a clean stop as soon as it is done.
       const { promise: stop, resolve } = Promise.withResolvers<string>();
@@ -129,6 +138,8 @@ export function serverCommand() {
       const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
       for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const server = await startServer({
+        ...(tls && { tls }),
+        insecure: opts.insecure ?? false,
         port,
         attempts,
         hostname: opts.host,
@@ -177,4 +188,29 @@ export function serverCommand() {
       for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
       console.log(formatLogLine("server stopped", Date.now(), opts.logFormat));
     });
+}
+
+/**
+ * Reads `--tls-cert` and `--tls-key`, which come together or not at all.
+ *
+ * @throws {UsageError} when only one is given.
+ * @throws {StartupError} when a file cannot be read.
+ */
+async function readTlsIdentity(certPath: string | undefined, keyPath: string | undefined) {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both (from `iotnet cert`)");
+  }
+  const read = async (flag: string, path: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new StartupError(
+        `${flag} ${path} cannot be read: ${(error as Error).message}; ` +
+          "make the files with `iotnet cert <dir>`",
+        { cause: error },
+      );
+    }
+  };
+  return { cert: await read("--tls-cert", certPath), key: await read("--tls-key", keyPath) };
 }

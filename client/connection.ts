@@ -13,6 +13,7 @@ import {
   CONNECT_TIMEOUT_MS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
+  TLS_ALPN_PROTOCOL,
   UPLOAD_CHUNK_BYTES,
 } from "../protocol/limits.ts";
 import type {
@@ -53,6 +54,8 @@ export interface ConnectOptions {
   clock?: Clock;
   /** Receives every server push. */
   onPush?: (push: Push) => void;
+  /** The deployment's CA certificate (PEM text): connect with TLS and trust only it. */
+  tlsCa?: string;
 }
 
 /**
@@ -148,11 +151,21 @@ export class EdgeConnection {
         port: options.port,
         signal: deadline.signal,
       });
+      // Before startTls too: a TlsConn has no setNoDelay, and Nagle costs the handshake ~40 ms.
       conn.setNoDelay(true);
-      const stream = conn;
-      // Past the deadline the stream is closed, which ends the hello.
+      let stream: ConnectionStream = conn;
+      // Past the deadline the stream is closed, which ends the hello (startTls ends its
+      // own handshake).
       deadline.signal.addEventListener("abort", () => closeQuietly(stream), { once: true });
-      return await EdgeConnection.open(conn, {
+      if (options.tlsCa !== undefined) {
+        stream = await startTls(conn, {
+          hostname: options.hostname,
+          port: options.port,
+          ca: options.tlsCa,
+          signal: deadline.signal,
+        });
+      }
+      return await EdgeConnection.open(stream, {
         localHostname: conn.localAddr.hostname,
         server: address,
         clock,
@@ -402,11 +415,18 @@ export class EdgeConnection {
     const decoder = new FrameDecoder();
     const buffer = new Uint8Array(64 * 1024);
     let reason = "the server closed the connection";
+    let first = true;
     try {
       for (;;) {
         const n = await this.#conn.read(buffer);
         this.#silence?.heard();
         if (n === null) break;
+        if (first && isTlsRecord(buffer.subarray(0, n))) {
+          throw new ProtocolError(
+            "it answered in TLS: the server expects TLS; give --tls-ca <ca.crt of the deployment>",
+          );
+        }
+        first = false;
         for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind !== "message") throw new ProtocolError("the server sent a data frame");
           this.#dispatch(decodeMessage(frame.body, (id) => this.#pending.get(id)?.op));
@@ -461,4 +481,74 @@ function closeQuietly(conn: { close(): void }): void {
   } catch {
     // already closed
   }
+}
+/**
+ * Whether `bytes` begin with a TLS record header (handshake or alert, version 3.x): what
+ * a TLS server answers a plain hello with.
+ */
+function isTlsRecord(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03 &&
+    bytes[2]! <= 0x04;
+}
+
+/**
+ * Starts TLS on `conn` and finishes the handshake (until `signal` aborts), trusting only
+ * `ca` and requiring the certificate to name `hostname` (a DNS name or an IP address).
+ *
+ * @throws {ConnectError} saying what did not match and what to do; the connection is closed.
+ */
+async function startTls(
+  conn: Deno.TcpConn,
+  options: { hostname: string; port: number; ca: string; signal: AbortSignal },
+): Promise<Deno.TlsConn> {
+  const where = `${options.hostname}:${options.port}`;
+  const tls = await Deno.startTls(conn, {
+    hostname: options.hostname,
+    caCerts: [options.ca],
+    alpnProtocols: [TLS_ALPN_PROTOCOL],
+  });
+  // The connect deadline ends the handshake: the TCP connection is the TLS one's now.
+  const onAbort = () => closeQuietly(tls);
+  options.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const info = await tls.handshake();
+    if (info.alpnProtocol !== TLS_ALPN_PROTOCOL) {
+      throw new Error(`it does not offer ALPN ${TLS_ALPN_PROTOCOL}; is it an iotnet server?`);
+    }
+    return tls;
+  } catch (error) {
+    closeQuietly(tls);
+    if (options.signal.aborted) throw error; // the caller says the deadline passed
+    throw new ConnectError(
+      `TLS with the server at ${where} failed: ${tlsAdvice(error as Error, options.hostname)}`,
+      { cause: error },
+    );
+  } finally {
+    options.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Turns a rustls failure into what it means for the operator, and what to do. */
+function tlsAdvice(error: Error, hostname: string): string {
+  const m = error.message;
+  if (/UnknownIssuer|unknown ?issuer/i.test(m)) {
+    return "its certificate is not signed by the CA in --tls-ca; give the ca.crt of that " +
+      "deployment (the one `iotnet cert` wrote beside its server.crt)";
+  }
+  if (/not valid for name|NotValidForName/i.test(m)) {
+    return `its certificate does not name ${hostname}; dial a name it lists, or issue a new ` +
+      `one with \`iotnet cert <dir> --host ${hostname}\``;
+  }
+  if (/expired|NotValidYet|not valid yet/i.test(m)) {
+    return "its certificate has expired (or is not valid yet; check both clocks); issue a new " +
+      "one with `iotnet cert <dir>` and restart the server";
+  }
+  if (
+    /corrupt message|InvalidContentType|invalid content type|peer is incompatible|HandshakeFailure|closed|reset|eof/i
+      .test(m)
+  ) {
+    return `it does not speak TLS (${m}); drop --tls-ca, or start the server with ` +
+      "--tls-cert and --tls-key";
+  }
+  return m;
 }

@@ -22,6 +22,7 @@ import { completeLine } from "./completion.ts";
 import type { LineInput, ReadOptions } from "./line_input.ts";
 import type { CommandReport, CommandResult, EdgeErrorCode, EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
+import { loginWithKey } from "./key_login.ts";
 import { barProgress, formatBytes, noProgress, type Progress } from "./progress.ts";
 import { commandSpecOf, failure, runCommand } from "./run_command.ts";
 import { isFinalLogout, type LinkEnd, type LinkEvent, ServerLink } from "./server_link.ts";
@@ -48,6 +49,10 @@ export interface EdgeOptions {
   clock?: Clock;
   /** Jitter of the reconnect waits; `Math.random` by default. */
   random?: () => number;
+  /** The deployment's CA certificate (PEM text): connect with TLS (SPEC §7). */
+  tlsCa?: string;
+  /** The device key (`iotnet keygen`): log in by signing, no password asked (SPEC §7). */
+  deviceKey?: CryptoKey;
 }
 
 /** The edge's terminal or pipe. */
@@ -79,6 +84,7 @@ export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number>
       port: options.serverPort,
       ...(options.connectTimeoutMs !== undefined && { timeoutMs: options.connectTimeoutMs }),
       ...(options.clock !== undefined && { clock: options.clock }),
+      ...(options.tlsCa !== undefined && { tlsCa: options.tlsCa }),
     });
   let connection: EdgeConnection;
   try {
@@ -115,11 +121,8 @@ export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number>
   }
 }
 
-/** The credentials of the first login, used again on reconnecting. */
-interface Credentials {
-  name: string;
-  password: string;
-}
+/** The credentials of the first login, used again on reconnecting: a password or a key. */
+type Credentials = { name: string; password: string } | { name: string; key: CryptoKey };
 
 /** One logged-in (or logging-in) edge. */
 class EdgeSession {
@@ -469,8 +472,24 @@ class EdgeSession {
     const typed = await ask("Device name: ", false);
     if (typed === null || typeof typed === "object") return typed ?? undefined;
     const name = typed.trim();
+    const key = this.#options.deviceKey;
     for (;;) {
-      const given = this.#options.password;
+      const given = key === undefined ? this.#options.password : undefined;
+      if (key !== undefined) {
+        // Signing again would give the same answer: one try, then stop.
+        try {
+          await this.#loginWith(connection, { name, key });
+        } catch (error) {
+          if (connection.isClosed) return { lost: (await lost).lost };
+          const { error: code, message } = failure("login", error);
+          output.event(loginFailed(code, message));
+          connection.close();
+          return undefined;
+        }
+        this.#credentials = { name, key };
+        this.#link.attach(connection);
+        return { device: name, registered: false };
+      }
       const password = given ?? await ask("Password: ", true);
       if (password === null || typeof password === "object") return password ?? undefined;
       let registered: boolean;
@@ -497,12 +516,14 @@ class EdgeSession {
     connection: EdgeConnection,
     credentials: Credentials,
   ): Promise<{ registered: boolean }> {
-    const { ticketKey, registered } = await connection.request("login", credentials);
+    const { ticketKey, registered = false } = "key" in credentials
+      ? { ...await loginWithKey(connection, credentials), registered: false }
+      : await connection.request("login", credentials);
     this.#peer.setTicketKey(ticketKey, credentials.name);
     await connection.request("udp_port", {
       port: this.#options.advertisedUdpPort ?? this.#peer.port,
     });
-    return { registered: registered ?? false };
+    return { registered };
   }
 
   /** Logs in again over a new connection, as the first login did. */

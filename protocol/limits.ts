@@ -8,6 +8,8 @@
 
 /** Protocol name sent in the handshake. */
 export const PROTOCOL_NAME = "iotnet";
+/** ALPN protocol of the device port over TLS (SPEC §7). */
+export const TLS_ALPN_PROTOCOL = "iotnet/1";
 /**
  * Protocol version; a server refuses any other. 2: the `peer` push carries a chat id and
  * secret instead of a chat ticket (`docs/PROTOCOL.md`). 3: the `keepalive` push and

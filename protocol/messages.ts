@@ -40,6 +40,8 @@ const transferIntroduction = { ip: "string", udpPort: "int", ticket, mac: "strin
 export const REQUESTS = {
   hello: { protocol: "string", version: "int" },
   login: { name: "string", password: "string" },
+  key_challenge: {},
+  key_login: { name: "string", signature: "string" },
   udp_port: { port: "int" },
   upload: { fileID: "int", bytes: "int" },
   upload_abort: { upload: "int" },
@@ -66,6 +68,8 @@ export const REQUESTS = {
 export const RESULTS = {
   hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int", keepaliveMs: "int" },
   login: { ticketKey: "string", registered: { $optional: "bool" } },
+  key_challenge: { challenge: "string" },
+  key_login: { ticketKey: "string" },
   udp_port: {},
   upload: { fileID: "int", dataAmount: "int" },
   upload_abort: {},

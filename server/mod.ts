@@ -30,7 +30,7 @@
  */
 
 export { startServer } from "./server.ts";
-export type { IotServer, ServerOptions } from "./server.ts";
+export type { IotServer, ServerOptions, TlsIdentity } from "./server.ts";
 export type { ScryptParams } from "./password_hash.ts";
 export type { ServerSettings } from "./context.ts";
 export type { OperatorHttpOptions } from "./http/operator_http.ts";

@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import packageInfo from "../deno.json" with { type: "json" };
-import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
+import { BufferPool, type Clock, systemClock, type TimerId } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
@@ -25,6 +25,7 @@ import {
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
+  TLS_ALPN_PROTOCOL,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
@@ -154,6 +155,22 @@ export interface ServerOptions {
   logFormat?: LogFormat;
   /** Time source. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Certificate and key (PEM text) for TLS: with them the port speaks only TLS with ALPN
+   * {@linkcode TLS_ALPN_PROTOCOL} (SPEC §7). Without them a non-loopback `hostname` needs
+   * `insecure`.
+   */
+  tls?: TlsIdentity;
+  /** Lets a server on a non-loopback address run without TLS (it warns). Default false. */
+  insecure?: boolean;
+}
+
+/** A server's certificate chain and private key, both PEM text. */
+export interface TlsIdentity {
+  /** The certificate chain, PEM (`server.crt` from `iotnet cert`). */
+  cert: string;
+  /** Its private key, PKCS#8 PEM (`server.key`). */
+  key: string;
 }
 
 /** A running server. */
@@ -242,9 +259,10 @@ async function start(options: ServerOptions): Promise<IotServer> {
   for (const repair of repairs) log(repair);
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
-  let listener: Deno.TcpListener;
+  let listener: Deno.Listener;
   try {
-    listener = listen(settings);
+    listener = listen(settings, options.tls);
+    requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
     for (const line of early) print(line);
     throw error;
@@ -286,8 +304,16 @@ async function start(options: ServerOptions): Promise<IotServer> {
     }
   }
   const resources = opened.move();
-  print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
+  const addr = listener.addr as Deno.NetAddr;
+  print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
+  if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
+  if (!options.tls && !isLoopback(settings.hostname)) {
+    print(
+      `WARNING: --insecure: passwords and data cross the network to ${settings.hostname} in ` +
+        "clear; give --tls-cert and --tls-key (make them with `iotnet cert`)",
+    );
+  }
   for (const line of early) print(line);
   print(startupSummary(repairs.length));
   early = undefined;
@@ -326,8 +352,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
 
   const accepting = (async () => {
     for await (const conn of listener) {
-      conn.setNoDelay(true);
-      const ip = conn.remoteAddr.hostname;
+      if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
+      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);
       if ("reason" in slot) {
         metrics.refusals.inc({ reason: slot.reason });
@@ -336,9 +362,24 @@ async function start(options: ServerOptions): Promise<IotServer> {
         continue;
       }
       metrics.connections++;
-      const session = new Session(host, conn, slot);
-      sessions.add(session);
-      void session.run();
+      const start = () => {
+        const session = new Session(host, conn, slot);
+        sessions.add(session);
+        void session.run();
+      };
+      if (!options.tls) {
+        start();
+        continue;
+      }
+      // Handshake at once (no round trip waits on the first read), off the accept loop.
+      void tlsHandshake(conn as Deno.TlsConn, { deadlineMs: settings.loginDeadlineMs, clock }).then(
+        (problem) => {
+          if (problem === undefined) return start();
+          log(`TLS handshake with ${ip} failed: ${problem}`);
+          slot.release();
+          conn.close();
+        },
+      );
     }
   })().catch(() => {
     // The listener was closed.
@@ -364,9 +405,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
     })();
 
   return {
-    hostname: listener.addr.hostname,
-    port: listener.addr.port,
-    settings: { ...settings, port: listener.addr.port },
+    hostname: addr.hostname,
+    port: addr.port,
+    settings: { ...settings, port: addr.port },
     ...(http && { http: { hostname: http.hostname, port: http.port, secure: http.secure } }),
     log,
     close,
@@ -531,9 +572,19 @@ async function readCredentials(
  *
  * @throws {StartupError} when the address cannot be listened on.
  */
-function listen(settings: ServerSettings): Deno.TcpListener {
+function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Listener {
   const { hostname, port } = settings;
   try {
+    if (tls) {
+      return Deno.listenTls({
+        hostname,
+        port,
+        transport: "tcp",
+        cert: tls.cert,
+        key: tls.key,
+        alpnProtocols: [TLS_ALPN_PROTOCOL],
+      });
+    }
     return Deno.listen({ hostname, port, transport: "tcp" });
   } catch (error) {
     const where = `cannot listen on ${hostname}:${port}`;
@@ -543,14 +594,78 @@ function listen(settings: ServerSettings): Deno.TcpListener {
         { cause: error },
       );
     }
+    if (tls && error instanceof Deno.errors.InvalidData) {
+      throw new StartupError(
+        `${where} with TLS: ${(error as Error).message}; give --tls-cert and --tls-key the ` +
+          "server.crt and server.key that `iotnet cert` wrote",
+        { cause: error },
+      );
+    }
     throw new StartupError(`${where}: ${describeIoError(error)}; check --host and the port`, {
       cause: error,
     });
   }
 }
 
+/**
+ * Runs a TLS handshake within `deadlineMs`.
+ *
+ * @returns undefined when it succeeded, else what went wrong.
+ */
+async function tlsHandshake(
+  conn: Deno.TlsConn,
+  options: { deadlineMs: number; clock: Clock },
+): Promise<string | undefined> {
+  const { deadlineMs, clock } = options;
+  let timer: TimerId | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = clock.setTimeout(() => resolve(`no handshake within ${deadlineMs} ms`), deadlineMs);
+  });
+  try {
+    return await Promise.race([
+      conn.handshake().then((info) =>
+        info.alpnProtocol === TLS_ALPN_PROTOCOL
+          ? undefined
+          : `the client did not offer ALPN ${TLS_ALPN_PROTOCOL}`
+      ),
+      late,
+    ]);
+  } catch (error) {
+    const message = (error as Error).message;
+    // rustls reads a plain iotnet frame as a record of an unknown content type.
+    return /InvalidContentType|corrupt message|invalid content type/i.test(message)
+      ? `the client does not speak TLS (${message}); the device needs --tls-ca`
+      : message;
+  } finally {
+    if (timer !== undefined) clock.clearTimeout(timer);
+  }
+}
+
+/**
+ * SPEC §7: a server other machines can reach speaks TLS, unless told otherwise. Checked
+ * once the address is bound, so an address that cannot be used at all says so first.
+ *
+ * @throws {StartupError} (after closing `listener`) when the rule is broken.
+ */
+function requireTlsOffLoopback(listener: Deno.Listener, options: ServerOptions): void {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const bound = (listener.addr as Deno.NetAddr).hostname;
+  if (options.tls || options.insecure || isLoopback(bound)) return;
+  listener.close();
+  throw new StartupError(
+    `--host ${hostname} is reachable from other machines: give --tls-cert and --tls-key ` +
+      "(make them with `iotnet cert <dir> --host <name>`), or --insecure to send " +
+      "passwords and data in clear",
+  );
+}
+
+/** Whether `hostname` is a loopback address, reachable only from this machine. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 /** Tells a connection it was refused, then closes it. */
-async function refuse(conn: Deno.TcpConn, reason: string): Promise<void> {
+async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
   const frame = encodeMessage({
     t: "push",
     event: "logout",

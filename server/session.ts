@@ -54,7 +54,8 @@ import {
 import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
 import { type BufferPool, SilenceWatch, type TimerId, writeAll } from "../internal/mod.ts";
 import type { AdmissionSlot } from "./admission.ts";
-import type { Authenticator } from "./auth.ts";
+import type { Authenticator, LoginOutcome } from "./auth.ts";
+import { KEY_LOGIN_CHALLENGE_BYTES, toBase64, verifyKeyLogin } from "../tls/device_key.ts";
 import type { PasswordHasher } from "./password_hash.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
@@ -169,6 +170,8 @@ export class Session {
    */
   #writing: Promise<void> | undefined;
   #loginTimer: TimerId | undefined;
+  /** The challenge a key login on this connection must sign; cleared when used. */
+  #keyLoginChallenge: Uint8Array | undefined;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
   /** Notices a peer gone silent: pings it, and closes it after three keepalive intervals. */
@@ -525,7 +528,7 @@ export class Session {
     // Requests read before a close are answered by nobody, and logged by nobody.
     if (this.#state.phase === "closed") return;
     if (error instanceof RequestError) {
-      if (request.op !== "login") {
+      if (request.op !== "login" && request.op !== "key_login") {
         this.#host.log(
           `${this.device ?? this.ip}: ${request.op} refused (${error.code}): ${error.message}`,
         );
@@ -558,6 +561,10 @@ export class Session {
         return this.#hello(request);
       case "login":
         return await this.#login(request);
+      case "key_challenge":
+        return this.#keyChallenge();
+      case "key_login":
+        return await this.#keyLogin(request);
       case "udp_port":
         return this.#registerUdpPort(request);
       case "logout":
@@ -618,7 +625,7 @@ export class Session {
     this.#state = { phase: "checking" };
     const host = this.#host;
     let registering = false;
-    let outcome: Awaited<ReturnType<Authenticator["login"]>>;
+    let outcome: LoginOutcome;
     try {
       registering = host.settings.allowRegistration && !deviceNameProblem(name) &&
         !(await host.knownDevice(name));
@@ -640,9 +647,51 @@ export class Session {
     } finally {
       if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
     }
+    return { ...this.#finishLogin(name, outcome), registered: registering };
+  }
+
+  /** A fresh challenge for a key login on this connection (SPEC §7); each is used once. */
+  #keyChallenge(): Record<string, unknown> {
+    if (this.#state.phase !== "authenticating") {
+      throw new OutOfTurnError(
+        new BadArgumentsError("key_challenge is only allowed after hello, before login"),
+      );
+    }
+    this.#keyLoginChallenge = crypto.getRandomValues(new Uint8Array(KEY_LOGIN_CHALLENGE_BYTES));
+    return { challenge: toBase64(this.#keyLoginChallenge) };
+  }
+
+  /**
+   * A key login: the signature over this connection's challenge, throttled and answered as
+   * a password login (`Authenticator.loginWithKey`).
+   */
+  async #keyLogin(request: RequestArgs<"key_login">): Promise<Record<string, unknown>> {
+    const challenge = this.#keyLoginChallenge;
+    if (this.#state.phase !== "authenticating" || challenge === undefined) {
+      throw new OutOfTurnError(
+        new BadArgumentsError("key_login needs a key_challenge first, after hello"),
+      );
+    }
+    this.#keyLoginChallenge = undefined; // used once, whatever the outcome
+    const { name, signature } = request;
+    this.#state = { phase: "checking" };
+    let outcome: LoginOutcome;
+    try {
+      outcome = await this.#host.auth.loginWithKey(
+        name,
+        (publicKey) => verifyKeyLogin(publicKey, { challenge, name, signature }),
+      );
+    } finally {
+      if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
+    }
+    return this.#finishLogin(name, outcome);
+  }
+
+  /** After a password or key check: refuse, or move on to registering the UDP port. */
+  #finishLogin(name: string, outcome: LoginOutcome): { ticketKey: string } {
     if (this.state.phase === "closed") throw new IoError("connection closed");
     const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
-    host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
+    this.#host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
     if (!outcome.ok) {
       this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
       throw requestErrorOf(outcome.code, outcome.message);
@@ -654,7 +703,7 @@ export class Session {
     this.#state = { phase: "registering", device: name };
     this.#admission.loggedIn();
     this.#decoder.maxFrameBytes = MAX_FRAME_BYTES;
-    return { ticketKey: btoa(String.fromCharCode(...this.#ticketKey)), registered: registering };
+    return { ticketKey: toBase64(this.#ticketKey) };
   }
 
   #registerUdpPort(request: RequestArgs<"udp_port">): Record<string, unknown> {

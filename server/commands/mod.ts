@@ -28,7 +28,14 @@ export type Handler<O extends Op> = (
 /** Ops handled by the dispatch table. */
 export type CommandOp = Exclude<
   Op,
-  "hello" | "login" | "udp_port" | "upload_abort" | "logout" | "keepalive"
+  | "hello"
+  | "login"
+  | "key_challenge"
+  | "key_login"
+  | "udp_port"
+  | "upload_abort"
+  | "logout"
+  | "keepalive"
 >;
 
 /** Op → handler. */

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
+import { openAead } from "./aead.ts";
 import { TicketGuard } from "./ticket_guard.ts";
-import {
-  encodeTicket,
-  type FileTicket,
-  fromHex,
-  newTicketKey,
-  newTransferId,
-  signTicket,
-} from "./ticket.ts";
+import { type FileTicket, fromBase64, newTicketKey, newTransferId, sealTicket } from "./ticket.ts";
 import { hexToId, type StartPacket } from "./packet.ts";
 
 const NOW = 1_700_000_000_000;
@@ -23,19 +17,18 @@ async function start(key: Uint8Array, over: Partial<FileTicket> = {}): Promise<S
     expiresAt: NOW + 60_000,
     ...over,
   };
-  const s = await signTicket(key, t);
+  const s = sealTicket(key, t);
   return {
     type: "start",
     id: hexToId(t.transferId),
     payloadBytes: 1400,
-    ticket: encodeTicket(s.ticket),
-    mac: fromHex(s.mac),
+    sealedTicket: fromBase64(s.sealed),
   };
 }
 
 Deno.test("a valid START is admitted once and its replay is refused", async () => {
   const key = newTicketKey();
-  const g = new TicketGuard();
+  const g = new TicketGuard(openAead("node"));
   g.setIdentity(key, "bob");
   const p = await start(key);
   const first = g.admitStart(p, NOW);
@@ -44,9 +37,9 @@ Deno.test("a valid START is admitted once and its replay is refused", async () =
   assert.deepEqual(again.ok ? "ok" : again.reason, "replayed");
 });
 
-Deno.test("a START signed with another key, for another device, or expired is refused", async () => {
+Deno.test("a START sealed with another key, for another device, or expired is refused", async () => {
   const key = newTicketKey();
-  const g = new TicketGuard();
+  const g = new TicketGuard(openAead("node"));
   g.setIdentity(key, "bob");
   const wrongKey = g.admitStart(await start(newTicketKey()), NOW);
   assert.equal(wrongKey.ok ? "ok" : wrongKey.reason, "bad_ticket");
@@ -58,7 +51,7 @@ Deno.test("a START signed with another key, for another device, or expired is re
 
 Deno.test("a START whose id differs from the ticket's transferId is refused", async () => {
   const key = newTicketKey();
-  const g = new TicketGuard();
+  const g = new TicketGuard(openAead("node"));
   g.setIdentity(key, "bob");
   const p = await start(key);
   p.id = hexToId(newTransferId());
@@ -67,7 +60,7 @@ Deno.test("a START whose id differs from the ticket's transferId is refused", as
 });
 
 Deno.test("nothing is admitted before a key is set", async () => {
-  const g = new TicketGuard();
+  const g = new TicketGuard(openAead("node"));
   const r = g.admitStart(await start(newTicketKey()), NOW);
   assert.equal(r.ok, false);
 });

@@ -10,9 +10,10 @@
 export const PROTOCOL_NAME = "iotnet";
 /**
  * Protocol version; a server refuses any other. 2: the `peer` push carries a chat id and
- * secret instead of a chat ticket (`docs/PROTOCOL.md`).
+ * secret instead of a chat ticket. 3: the `uvf` result carries the ticket sealed for the
+ * receiver and the transfer's secret instead of a MAC (`docs/PROTOCOL.md`).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Largest frame body (kind byte + payload) either side accepts. Bigger is a protocol error. */
 export const MAX_FRAME_BYTES = 1024 * 1024;

@@ -10,7 +10,7 @@ import {
   PeerEndpoint,
   PeerUnreachableError,
   ReceiverStorageError,
-  signTicket,
+  sealTicket,
   TransferAbortedError,
   TransferRejectedError,
 } from "../p2p/mod.ts";
@@ -64,7 +64,7 @@ async function ticket(
   size: number,
   over: Partial<FileTicket> = {},
 ) {
-  return await signTicket(to.key, {
+  return sealTicket(to.key, {
     kind: "file",
     transferId: newTransferId(),
     from: from.name,
@@ -276,7 +276,7 @@ Deno.test("endpoint: spoofed, malformed and badly signed datagrams are dropped, 
     const path = await makeFile(alice.dir, "real.bin", size, 5);
     const tk = await ticket(alice, bob, "real.bin", size);
     const { encodePacket, hexToId } = await import("../p2p/packet.ts");
-    const { encodeTicket, fromHex } = await import("../p2p/ticket.ts");
+    const { fromBase64 } = await import("../p2p/ticket.ts");
     const id = hexToId(tk.ticket.transferId);
     const sending = alice.ep.sendFile({ to: addr(bob), path, ticket: tk });
     let rawOut = 0;
@@ -284,7 +284,7 @@ Deno.test("endpoint: spoofed, malformed and badly signed datagrams are dropped, 
       rawOut += b.length;
       await raw.send(b, addr(bob));
     };
-    const forged = await signTicket(newTicketKey(), { ...tk.ticket, transferId: newTransferId() });
+    const forged = sealTicket(newTicketKey(), { ...tk.ticket, transferId: newTransferId() });
     for (let seq = 0; seq < 20; seq++) {
       await send(encodePacket({ type: "data", id, seq, payload: new Uint8Array(1400).fill(0xee) }));
     }
@@ -293,8 +293,7 @@ Deno.test("endpoint: spoofed, malformed and badly signed datagrams are dropped, 
       type: "start",
       id: hexToId(forged.ticket.transferId),
       payloadBytes: 1400,
-      ticket: encodeTicket(forged.ticket),
-      mac: fromHex(forged.mac),
+      sealedTicket: fromBase64(forged.sealed),
     }));
     await send(
       encodePacket({ type: "fin", id: hexToId(newTransferId()), sha256: new Uint8Array(32) }),
@@ -321,7 +320,7 @@ Deno.test("endpoint: a ticket signed with the wrong key is refused with a clear 
   await using alice = await device("alice");
   await using bob = await device("bob");
   const path = await makeFile(alice.dir, "x", 100);
-  const bad = await signTicket(newTicketKey(), {
+  const bad = sealTicket(newTicketKey(), {
     kind: "file",
     transferId: newTransferId(),
     from: "alice",

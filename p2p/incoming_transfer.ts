@@ -189,7 +189,10 @@ export class IncomingTransfer {
       const action = this.#core.poll(now);
       switch (action.type) {
         case "send":
-          this.#host.send(this.#sealer.seal(action.datagram), this.#from);
+          // A closed endpoint has no socket and no AEAD left: nothing to seal or send.
+          if (!this.#host.isClosed()) {
+            this.#host.send(this.#sealer.seal(action.datagram), this.#from);
+          }
           break;
         case "open":
           this.#open();

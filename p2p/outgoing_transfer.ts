@@ -246,6 +246,8 @@ export class OutgoingTransfer {
       const action = core.poll(now, segments);
       switch (action.type) {
         case "send":
+          // A closed endpoint has no socket and no AEAD left: nothing to seal or send.
+          if (this.#host.isClosed()) break;
           this.#host.send(this.#seal(action.bytes, action.datagrams), this.#to, action.datagrams);
           if (action.retransmissions > 0) this.#host.countRetransmits(action.retransmissions);
           break;

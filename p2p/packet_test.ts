@@ -146,7 +146,8 @@ Deno.test("encodePacket rejects out-of-range fields with RangeError", () => {
     RangeError,
   );
   assert.throws(
-    () => encodePacket({ type: "start", id, payloadBytes: 1400, sealedTicket: new Uint8Array(539) }),
+    () =>
+      encodePacket({ type: "start", id, payloadBytes: 1400, sealedTicket: new Uint8Array(539) }),
     RangeError,
   );
   assert.throws(

@@ -75,7 +75,7 @@ interface RunResult {
   link: LossyLink;
 }
 
-async function run(o: RunOptions): Promise<RunResult> {
+function run(o: RunOptions): RunResult {
   const limits = resolveLimits({
     minRtoMs: 100,
     giveUpMs: 5_000,
@@ -244,30 +244,30 @@ function assertIntact(r: RunResult): void {
   assert.equal(sha(r.received), sha(r.sent));
 }
 
-Deno.test("harness: a clean link delivers the file byte-identical with no retransmission", async () => {
-  const r = await run({ size: 1_000_000 });
+Deno.test("harness: a clean link delivers the file byte-identical with no retransmission", () => {
+  const r = run({ size: 1_000_000 });
   assertIntact(r);
   assert.equal(r.sender.stats.retransmits, 0);
   assert.equal(r.dataSends, Math.ceil(1_000_000 / r.limits.payloadBytes));
 });
 
-Deno.test("harness: an empty file completes with START, FIN and FIN_ACK only", async () => {
-  const r = await run({ size: 0 });
+Deno.test("harness: an empty file completes with START, FIN and FIN_ACK only", () => {
+  const r = run({ size: 0 });
   assertIntact(r);
   assert.equal(r.dataSends, 0);
 });
 
-Deno.test("harness: duplicated ACKs never cause extra data packets", async () => {
+Deno.test("harness: duplicated ACKs never cause extra data packets", () => {
   const size = 2_000_000;
-  const r = await run({ size, bToA: { duplicate: 1, reorder: 0.2, reorderMs: 3 } });
+  const r = run({ size, bToA: { duplicate: 1, reorder: 0.2, reorderMs: 3 } });
   assertIntact(r);
   assert.equal(r.sender.stats.retransmits, 0);
   assert.equal(r.dataSends, Math.ceil(size / r.limits.payloadBytes));
 });
 
-Deno.test("harness: reordering alone causes at most 1% spurious retransmissions", async () => {
+Deno.test("harness: reordering alone causes at most 1% spurious retransmissions", () => {
   const size = 4_000_000;
-  const r = await run({
+  const r = run({
     size,
     aToB: { reorder: 0.1, reorderMs: 4 },
     bToA: { reorder: 0.1, reorderMs: 4 },
@@ -281,9 +281,9 @@ Deno.test("harness: reordering alone causes at most 1% spurious retransmissions"
   );
 });
 
-Deno.test("harness: no datagram exceeds the configured payload size, even under loss", async () => {
+Deno.test("harness: no datagram exceeds the configured payload size, even under loss", () => {
   const payloadBytes = 1100;
-  const r = await run({
+  const r = run({
     size: 1_500_000,
     limits: { payloadBytes, readBlockBytes: 70_001 },
     aToB: { loss: 0.1, duplicate: 0.05, reorder: 0.05 },
@@ -298,18 +298,18 @@ Deno.test("harness: no datagram exceeds the configured payload size, even under 
 });
 
 for (const loss of [0.05, 0.25]) {
-  Deno.test(`harness: ${loss * 100}% loss with duplication and reordering completes byte-identical`, async () => {
+  Deno.test(`harness: ${loss * 100}% loss with duplication and reordering completes byte-identical`, () => {
     const impair = { loss, duplicate: 0.05, reorder: 0.05, reorderMs: 5 };
     for (const seed of [1, 2]) {
-      const r = await run({ size: 1_500_000, seed, aToB: impair, bToA: impair });
+      const r = run({ size: 1_500_000, seed, aToB: impair, bToA: impair });
       assertIntact(r);
       assert.ok(r.sender.stats.retransmits > 0);
     }
   });
 }
 
-Deno.test("harness: a link that dies mid-transfer ends in PeerUnreachableError within the give-up time", async () => {
-  const r = await run({ size: 50_000_000, deadAfterMs: 300 });
+Deno.test("harness: a link that dies mid-transfer ends in PeerUnreachableError within the give-up time", () => {
+  const r = run({ size: 50_000_000, deadAfterMs: 300 });
   assert.equal(r.sender.state, "failed");
   const err = r.sender.error as TransferError;
   assert.ok(err instanceof PeerUnreachableError, String(err));
@@ -319,8 +319,8 @@ Deno.test("harness: a link that dies mid-transfer ends in PeerUnreachableError w
   assert.equal(r.receiver?.failure?.reason, "stalled");
 });
 
-Deno.test("harness: a receiver that never answers fails the sender within the give-up time", async () => {
-  const r = await run({ size: 10_000, aToB: { loss: 1 } });
+Deno.test("harness: a receiver that never answers fails the sender within the give-up time", () => {
+  const r = run({ size: 10_000, aToB: { loss: 1 } });
   assert.ok(r.sender.error instanceof PeerUnreachableError);
   assert.match(r.sender.error.message, /never answered/);
   assert.ok(r.endedAt <= r.limits.giveUpMs + 1);
@@ -328,11 +328,11 @@ Deno.test("harness: a receiver that never answers fails the sender within the gi
   assert.ok(r.sender.stats.datagramsSent <= 8, `${r.sender.stats.datagramsSent} STARTs`);
 });
 
-Deno.test("harness: RTO retransmissions never sample RTT (Karn) and back off", async () => {
+Deno.test("harness: RTO retransmissions never sample RTT (Karn) and back off", () => {
   // Lose every data packet in the first 400 ms: only RTO recovers; samples would be
   // wildly low if retransmitted packets were timed against their first send.
-  const clean = await run({ size: 200_000 });
-  const r = await run({ size: 200_000, aToB: { loss: 0.5 }, seed: 9 });
+  const clean = run({ size: 200_000 });
+  const r = run({ size: 200_000, aToB: { loss: 0.5 }, seed: 9 });
   assertIntact(r);
   assert.ok(r.sender.stats.retransmits > 0);
   const srtt = r.sender.rtt.srtt!;
@@ -340,7 +340,7 @@ Deno.test("harness: RTO retransmissions never sample RTT (Karn) and back off", a
   assert.ok(clean.sender.rtt.minRtt >= 20);
 });
 
-Deno.test("harness: before validation the receiver sends ≤ 3× what it got from an address", async () => {
+Deno.test("harness: before validation the receiver sends ≤ 3× what it got from an address", () => {
   const key = newTicketKey();
   const guard = new TicketGuard(openAead("node"));
   guard.setIdentity(key, "bob");
@@ -492,7 +492,7 @@ Deno.test("harness: one sender holds at most 4 of a receiver's slots, and invali
     bob.on("file_started", (e) => started.push(e.from));
     const failed: FileFailedEvent[] = [];
     bob.on("file_failed", (e) => failed.push(e));
-    const start = async (from: string, addr: PeerAddr): Promise<Uint8Array> => {
+    const start = (from: string, addr: PeerAddr): Uint8Array => {
       const t = sealTicket(key, {
         kind: "file",
         transferId: newTransferId(),
@@ -518,7 +518,7 @@ Deno.test("harness: one sender holds at most 4 of a receiver's slots, and invali
       socket.sent.filter((d) => d.type === type && d.id === idToHex(id));
     const limit = MAX_INCOMING_TRANSFERS_PER_SENDER;
     const ids: Uint8Array[] = [];
-    for (let i = 0; i <= limit; i++) ids.push(await start("mallory", mallory));
+    for (let i = 0; i <= limit; i++) ids.push(start("mallory", mallory));
     const extra = ids.pop()!;
     await waitUntil(() => sentTo(extra, "refuse").length > 0, "the extra START to be refused");
     const refusal = sentTo(extra, "refuse")[0]!.packet;
@@ -527,7 +527,7 @@ Deno.test("harness: one sender holds at most 4 of a receiver's slots, and invali
     assert.match(refusal.reason, /already receiving 4 files from mallory/);
     assert.equal(started.length, limit);
     // Another sender still gets a slot.
-    const fromCarol = await start("carol", carol);
+    const fromCarol = start("carol", carol);
     await waitUntil(
       () => [...ids, fromCarol].every((id) => sentTo(id, "ack").length > 0),
       "every admitted transfer to open",
@@ -548,7 +548,7 @@ Deno.test("harness: one sender holds at most 4 of a receiver's slots, and invali
     await waitUntil(() => failed.length === limit + 1, "the stalled transfers to end");
     assert.deepEqual(new Set(failed.map((f) => f.reason)), new Set(["stalled"]));
     // The slots are free again.
-    await start("mallory", mallory);
+    start("mallory", mallory);
     await waitUntil(() => started.length === limit + 2, "a new transfer from mallory");
   } finally {
     await bob.close();

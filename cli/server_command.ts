@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import {
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
@@ -16,6 +16,7 @@ import {
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
+import { formatLogLine, LOG_FORMATS } from "../server/log_format.ts";
 import { startServer } from "../server/mod.ts";
 import { parseIntegerArg } from "./usage_error.ts";
 
@@ -72,12 +73,23 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
+    .addOption(
+      new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
+        .choices(LOG_FORMATS)
+        .default("text" as const),
+    )
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
       const blockSeconds = parseIntegerArg("--block-seconds", opts.blockSeconds, 1, 86_400);
       const idleTimeoutSeconds = parseIntegerArg("--idle-timeout", opts.idleTimeout, 0, 86_400);
       const loginSeconds = parseIntegerArg("--login-timeout", opts.loginTimeout, 1, 3_600);
+      // Listening before start-up: a stop asked for while it runs (its log lines already
+      // out) is a clean stop as soon as it is done.
+      const { promise: stop, resolve } = Promise.withResolvers<string>();
+      const onSignal = (name: string) => () => resolve(name);
+      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const server = await startServer({
         port,
         attempts,
@@ -109,15 +121,12 @@ export function serverCommand() {
         ),
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
+        logFormat: opts.logFormat,
       });
-      const { promise: stop, resolve } = Promise.withResolvers<string>();
-      const onSignal = (name: string) => () => resolve(name);
-      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
-      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const signal = await stop;
       server.log(`${signal} received: logging everyone out`);
       await server.close();
       for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
-      console.log("server stopped");
+      console.log(formatLogLine("server stopped", Date.now(), opts.logFormat));
     });
 }

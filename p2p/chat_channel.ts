@@ -14,8 +14,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../internal/clock.ts";
-import { type Deferred, deferred } from "../internal/deferred.ts";
+import { type Clock, type Deferred, deferred, type TimerId } from "../internal/mod.ts";
 import type { Aead } from "./aead.ts";
 import { PeerUnreachableError, TransferAbortedError } from "./errors.ts";
 import type { ChatEvent } from "./events.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Clock } from "../internal/clock.ts";
+import type { Clock } from "../internal/mod.ts";
 import type { Aead } from "./aead.ts";
 import type { PeerEventMap } from "./events.ts";
 import type { IncomingTransfer } from "./incoming_transfer.ts";

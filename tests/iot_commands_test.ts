@@ -66,77 +66,6 @@ Deno.test("EDG, UED, SCS and DTE succeed and keep the logs in the SPEC format", 
   assert.equal((await edge.exited()).code, 0);
 });
 
-Deno.test("every IoT command's error path gives a specific error and a new prompt", async () => {
-  await using server = await ServerProcess.start();
-  await using edge = await EdgeProcess.start(server, { login: "watch1" });
-  const cases: [string, string, RegExp][] = [
-    ["EDG", "bad_args", /EDG needs a fileID and a dataAmount/],
-    ["EDG 1", "bad_args", /EDG needs a fileID and a dataAmount/],
-    ["EDG x 10", "bad_args", /fileID must be an integer/],
-    ["EDG 1 ten", "bad_args", /dataAmount must be an integer/],
-    ["EDG 1 0", "bad_args", /dataAmount must be 1\.\./],
-    ["EDG 1 2.5", "bad_args", /dataAmount must be an integer/],
-    ["UED", "bad_args", /UED needs a fileID/],
-    ["UED 9", "not_found", /watch1-9\.txt does not exist/],
-    ["SCS", "bad_args", /SCS needs a fileID and an operation/],
-    ["SCS x SUM", "bad_args", /fileID must be an integer/],
-    ["SCS 1 MEDIAN", "bad_args", /operation must be one of SUM, AVERAGE, MAX, MIN/],
-    ["SCS 1 SUM", "not_found", /file 1 has not been uploaded by watch1/],
-    ["DTE", "bad_args", /DTE needs a fileID/],
-    ["DTE 4", "not_found", /file 4 has not been uploaded by watch1/],
-    ["AED now", "bad_args", /AED takes no arguments/],
-    ["FOO", "bad_args", /unknown command "FOO"/],
-  ];
-  for (const [line, error, message] of cases) {
-    const result = await edge.command(line);
-    assert.equal(result.ok, false, line);
-    assert.equal(result.error, error, line);
-    assert.match(String(result.message), message, line);
-  }
-  // Nothing malformed reached the server: its log shows only the two server-side misses.
-  // The log is written after the reply goes out: wait for the last one's line.
-  await server.waitForLog(/delete refused \(not_found\)/);
-  const refused = server.stdout.lines.filter((l) => l.includes("refused"));
-  assert.equal(refused.length, 2, refused.join("\n"));
-
-  await Deno.writeTextFile(join(edge.dir, "watch1-5.txt"), "1\n2\nthree\n");
-  const invalid = await edge.command("UED 5");
-  assert.equal(invalid.error, "invalid_data");
-  assert.match(String(invalid.message), /line 3 starts with 't', not an integer/);
-  assert.deepEqual(await listDir(join(server.dataDir, "uploads")), []);
-  await Deno.writeTextFile(join(edge.dir, "watch1-6.txt"), "");
-  assert.match(String((await edge.command("UED 6")).message), /holds no samples/);
-  const help = await edge.command("help");
-  assert.equal(help.ok, true);
-  assert.match(String(help.message), /EDG fileID dataAmount/);
-  assert.equal((await edge.command("AED")).ok, true);
-});
-
-Deno.test("re-uploading a fileID replaces the file and its aggregates", async () => {
-  await using server = await ServerProcess.start();
-  await using edge = await EdgeProcess.start(server, { login: "watch1" });
-  await Deno.writeTextFile(join(edge.dir, "watch1-2.txt"), "1\n2\n3\n");
-  assert.equal((await edge.command("UED 2")).dataAmount, 3);
-  await Deno.writeTextFile(join(edge.dir, "watch1-2.txt"), "10\r\n-20\r\n");
-  assert.equal((await edge.command("UED 2")).dataAmount, 2);
-  assert.equal((await edge.command("SCS 2 SUM")).result, "-10");
-  assert.equal((await edge.command("SCS 2 AVERAGE")).result, "-5");
-  assert.equal((await edge.command("SCS 2 MIN")).result, "-20");
-  assert.equal(await server.read("uploads/watch1-2.txt"), "10\r\n-20\r\n");
-  assert.equal((await server.read("upload-log.txt")).trim().split("\n").length, 2);
-});
-
-Deno.test("a device can only compute over or delete its own files", async () => {
-  await using server = await ServerProcess.start();
-  await using owner = await EdgeProcess.start(server, { login: "watch1" });
-  await using other = await EdgeProcess.start(server, { login: "watch2" });
-  await owner.command("EDG 3 5");
-  assert.equal((await owner.command("UED 3")).ok, true);
-  assert.equal((await other.command("SCS 3 SUM")).error, "not_found");
-  assert.equal((await other.command("DTE 3")).error, "not_found");
-  assert.equal((await owner.command("SCS 3 MAX")).ok, true);
-});
-
 Deno.test("two then three devices: AED lists the others and the active log renumbers on OUT", async () => {
   await using server = await ServerProcess.start();
   const logLine = (seq: number, name: string) =>
@@ -206,5 +135,5 @@ Deno.test("server shutdown by SIGTERM logs everyone out and empties the active l
   assert.equal(logout.reason, "shutdown");
   assert.equal((await edge.exited()).code, 1);
   assert.equal(await server.read("edge-device-log.txt"), "");
-  assert.ok(server.stdout.lines.includes("server stopped"));
+  assert.ok(server.log.includes("server stopped"));
 });

@@ -6,62 +6,6 @@ import { ServerProcess } from "./_helpers/server_process.ts";
 const isEvent = (event: string, extra: (j: JsonLine) => boolean = () => true) => (j: JsonLine) =>
   j.event === event && extra(j);
 
-Deno.test("message, broadcast, whoelse and whoelsesince, with their error paths", async () => {
-  await using server = await ServerProcess.start();
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
-
-  const sent = await a.command("message watch2 hello   there, b");
-  assert.deepEqual([sent.ok, sent.delivery], [true, "online"]);
-  const got = await b.next(isEvent("message"));
-  assert.deepEqual([got.from, got.text, got.kind], ["watch1", "hello   there, b", "direct"]);
-
-  const all = await a.command("BROADCAST all hands");
-  assert.deepEqual([all.delivered, all.refused], [1, 0]);
-  assert.equal((await b.next(isEvent("message"))).kind, "broadcast");
-
-  assert.deepEqual((await a.command("whoelse")).devices, ["watch2"]);
-  assert.deepEqual((await a.command("whoelsesince 60")).devices, ["watch2"]);
-
-  const errors: [string, string, RegExp][] = [
-    ["message watch2", "bad_args", /needs a device name and some text/],
-    ["message nobody hi", "not_found", /there is no device called nobody/],
-    ["message watch1 hi", "self", /this device itself/],
-    ["message ../etc hi", "bad_args", /device name may hold only/],
-    ["broadcast", "bad_args", /broadcast needs some text/],
-    ["whoelsesince", "bad_args", /needs a number of seconds/],
-    ["whoelsesince -5", "bad_args", /seconds must be 0\.\./],
-    ["whoelse now", "bad_args", /takes no arguments/],
-    [`message watch2 ${"x".repeat(5000)}`, "too_large", /limit is 4096/],
-  ];
-  for (const [line, error, message] of errors) {
-    const result = await a.command(line);
-    assert.equal(result.ok, false, line.slice(0, 40));
-    assert.equal(result.error, error, line.slice(0, 40));
-    assert.match(String(result.message), message, line.slice(0, 40));
-  }
-});
-
-Deno.test("presence: three devices see each other come and go", async () => {
-  await using server = await ServerProcess.start();
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
-  assert.equal((await a.next(isEvent("presence"))).device, "watch2");
-  await using c = await EdgeProcess.start(server, { login: "watch3" });
-  for (const edge of [a, b]) {
-    const seen = await edge.next(isEvent("presence"));
-    assert.deepEqual([seen.device, seen.state], ["watch3", "online"]);
-  }
-  await c.command("OUT");
-  for (const edge of [a, b]) {
-    const seen = await edge.next(isEvent("presence"));
-    assert.deepEqual([seen.device, seen.state], ["watch3", "offline"]);
-  }
-  // whoelsesince still covers the device that left.
-  assert.deepEqual((await a.command("whoelsesince 60")).devices, ["watch2", "watch3"]);
-  assert.deepEqual((await a.command("whoelse")).devices, ["watch2"]);
-});
-
 Deno.test("offline messages are delivered in order at next login, also across a server restart, once", async () => {
   const first = await ServerProcess.start();
   const dataDir = first.dataDir;
@@ -148,86 +92,6 @@ Deno.test("blocking hides a device and refuses its messages, chats and files; it
   assert.equal((await b2.next(isEvent("message"))).text, "again");
 });
 
-Deno.test("a blocked device gets the same answers whether its blocker is online or not", async () => {
-  await using server = await ServerProcess.start();
-  {
-    await using b = await EdgeProcess.start(server, { login: "watch2" });
-    assert.equal((await b.command("block watch1")).ok, true);
-    await b.finish();
-  }
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await Deno.writeTextFile(join(a.dir, "f.txt"), "data");
-  const answers = async () => {
-    const out: unknown[] = [];
-    for (const line of ["UVF watch2 f.txt", "startprivate watch2", "message watch2 hi"]) {
-      const r = await a.command(line);
-      out.push([line, r.ok, r.error, r.message]);
-    }
-    const all = await a.command("broadcast hi all");
-    out.push(["broadcast", all.refused, all.message]);
-    return out;
-  };
-  const whileOffline = await answers();
-  assert.deepEqual(whileOffline[0], [
-    "UVF watch2 f.txt",
-    false,
-    "blocked",
-    "watch2 has blocked you; the file cannot be sent",
-  ]);
-  await using _blocker = await EdgeProcess.start(server, { login: "watch2" });
-  assert.deepEqual(await answers(), whileOffline);
-});
-
-Deno.test("private chat: declined, accepted, both ways over the peer channel, then stopped", async () => {
-  await using server = await ServerProcess.start();
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
-
-  assert.equal((await a.command("private watch2 too early")).ok, false);
-  assert.equal((await a.command("startprivate watch3")).error, "offline");
-  assert.equal((await a.command("startprivate watch1")).error, "self");
-
-  assert.equal((await a.command("startprivate watch2")).ok, true);
-  assert.equal((await b.next(isEvent("private"))).state, "requested");
-  const no = await b.command("n");
-  assert.deepEqual([no.cmd, no.ok, no.accept], ["ANSWER", true, false]);
-  assert.equal((await a.next(isEvent("private"))).state, "declined");
-  assert.equal((await a.command("private watch2 still no")).ok, false);
-
-  await a.command("startprivate watch2");
-  await b.next(isEvent("private"));
-  assert.equal((await b.command("y")).accept, true);
-  assert.equal((await a.next(isEvent("private"))).state, "accepted");
-  assert.equal((await a.command("private watch2 psst, over the peer channel")).ok, true);
-  const toB = await b.next(isEvent("message"));
-  assert.deepEqual([toB.from, toB.text, toB.kind], [
-    "watch1",
-    "psst, over the peer channel",
-    "private",
-  ]);
-  assert.equal((await b.command("private watch1 got it")).ok, true);
-  assert.equal((await a.next(isEvent("message"))).text, "got it");
-  // The server never carried the text.
-  assert.ok(!server.stdout.lines.some((l) => l.includes("psst") || l.includes("got it")));
-
-  assert.equal((await a.command("stopprivate watch2")).ok, true);
-  const ended = await b.next(isEvent("private"));
-  assert.deepEqual([ended.state, ended.device], ["ended", "watch1"]);
-  assert.equal((await b.command("private watch1 anyone?")).ok, false);
-  assert.equal((await a.command("stopprivate watch2")).error, "not_found");
-
-  // A chat also ends, with notice, when one side leaves.
-  await a.command("startprivate watch2");
-  await b.next(isEvent("private"));
-  await b.command("y");
-  assert.equal((await a.next(isEvent("private"))).state, "accepted");
-  await b.command("OUT");
-  const left = await a.next(isEvent("private"));
-  assert.deepEqual([left.state, left.device], ["ended", "watch2"]);
-  assert.match(String(left.message), /watch2 left/);
-  assert.equal((await a.command("private watch2 hello?")).ok, false);
-});
-
 Deno.test("several private-chat requests: a named answer, a bare one for the oldest; a block cancels a request both ways", async () => {
   await using server = await ServerProcess.start();
   await using b = await EdgeProcess.start(server, { login: "watch2" });
@@ -281,24 +145,6 @@ Deno.test("several private-chat requests: a named answer, a bare one for the old
   const bare = await b.command("y");
   assert.deepEqual([bare.cmd, bare.ok, bare.error], ["Y", false, "bad_args"]);
   assert.equal(a.json.filter((j) => j.event === "private" && j.state === "accepted").length, 0);
-});
-
-Deno.test("an idle device is logged out and the others get its offline notice", async () => {
-  await using server = await ServerProcess.start({ args: ["--idle-timeout", "2"] });
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
-  // b keeps talking to the server; a stays silent.
-  const keepAlive = setInterval(() => void b.send("whoelse").catch(() => {}), 500);
-  try {
-    assert.equal((await a.next(isEvent("logout"), 10_000)).reason, "idle");
-    const gone = await b.next(
-      isEvent("presence", (j) => j.device === "watch1" && j.state === "offline"),
-      10_000,
-    );
-    assert.equal(gone.state, "offline");
-  } finally {
-    clearInterval(keepAlive);
-  }
 });
 
 Deno.test("with --allow-registration an unknown name creates its account, hashed, and can log in again", async () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ManualClock } from "../internal/clock.ts";
+import { ManualClock } from "../internal/mod.ts";
 import { PeerEndpoint } from "../p2p/endpoint.ts";
 import { openAead } from "../p2p/aead.ts";
 import { encodePacket, hexToId, isDataType } from "../p2p/packet.ts";

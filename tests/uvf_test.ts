@@ -1,30 +1,14 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EdgeProcess, type JsonLine } from "./_helpers/edge_process.ts";
 import { waitForBoundPort } from "./_helpers/bound_ports.ts";
 import { type LossConfig, type LossyRelay, startLossyRelay } from "./_helpers/lossy_relay.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { listDir, waitUntil } from "./_helpers/wait.ts";
+import { randomFile, sha256 } from "./_helpers/files.ts";
 
 const isFileEvent = (j: JsonLine) => j.event === "file";
 const isUvf = (j: JsonLine) => j.cmd === "UVF";
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  using file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
-}
-
-async function randomFile(path: string, bytes: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const block = new Uint8Array(65536);
-  for (let done = 0; done < bytes; done += block.length) {
-    crypto.getRandomValues(block);
-    await file.write(block.subarray(0, Math.min(block.length, bytes - done)));
-  }
-}
 
 /** watch2 behind a relay on its advertised UDP port, so every datagram to it passes the relay. */
 async function receiverBehindRelay(
@@ -102,24 +86,6 @@ Deno.test("UVF sends small, empty and 64 MiB files byte-identical, and strips pa
   assert.ok(!(await listDir(b.dir)).some((n) => n.endsWith(".part")));
 });
 
-Deno.test("UVF refuses an offline target, itself, a missing file and an unknown device", async () => {
-  await using server = await ServerProcess.start();
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await Deno.writeTextFile(join(a.dir, "f.txt"), "x");
-  const cases: [string, string, RegExp][] = [
-    ["UVF watch2 f.txt", "offline", /watch2 is not online/],
-    ["UVF watch1 f.txt", "self", /itself/],
-    ["UVF watch2 missing.txt", "not_found", /missing\.txt does not exist/],
-    ["UVF nobody f.txt", "not_found", /no device called nobody/],
-    ["UVF watch2", "bad_args", /UVF needs a device name and a file name/],
-  ];
-  for (const [line, error, message] of cases) {
-    const r = await a.command(line);
-    assert.deepEqual([r.ok, r.error], [false, error], line);
-    assert.match(String(r.message), message, line);
-  }
-});
-
 for (const loss of [0.05, 0.25]) {
   Deno.test(`UVF through the lossy relay at ${loss * 100}% loss with duplication and reordering arrives intact`, async () => {
     await using server = await ServerProcess.start();
@@ -144,30 +110,6 @@ for (const loss of [0.05, 0.25]) {
     assert.ok(relay.counters.forward.dropped > 0);
   });
 }
-
-Deno.test("two devices send to one receiver at once, while it sends too", async () => {
-  await using server = await ServerProcess.start();
-  await using a = await EdgeProcess.start(server, { login: "watch1" });
-  await using b = await EdgeProcess.start(server, { login: "watch2" });
-  await using c = await EdgeProcess.start(server, { login: "watch3" });
-  await randomFile(join(a.dir, "a.bin"), 4 * 1024 * 1024);
-  await randomFile(join(b.dir, "b.bin"), 4 * 1024 * 1024);
-  await randomFile(join(c.dir, "c.bin"), 4 * 1024 * 1024);
-  await Promise.all([
-    a.send("UVF watch3 a.bin"),
-    b.send("UVF watch3 b.bin"),
-    c.send("UVF watch1 c.bin"),
-  ]);
-  for (const edge of [a, b, c]) assert.equal((await edge.next(isUvf, 60_000)).ok, true);
-  await c.stdout.waitFor(() => c.json.filter(isFileEvent).length === 2, 60_000);
-  const arrived = c.json.filter(isFileEvent);
-  assert.deepEqual(arrived.map((e) => e.from).sort(), ["watch1", "watch2"]);
-  assert.equal(await sha256(join(c.dir, "watch1_a.bin")), await sha256(join(a.dir, "a.bin")));
-  assert.equal(await sha256(join(c.dir, "watch2_b.bin")), await sha256(join(b.dir, "b.bin")));
-  // watch1's file event may come before or after its own UVF result.
-  await a.stdout.waitFor((l) => isFileEvent(JSON.parse(l)), 60_000);
-  assert.equal(await sha256(join(a.dir, "watch3_c.bin")), await sha256(join(c.dir, "c.bin")));
-});
 
 Deno.test("a stray datagram at a device's peer port is ignored and the device still receives", async () => {
   await using server = await ServerProcess.start();
@@ -207,32 +149,6 @@ Deno.test("a sender killed mid-transfer leaves no file at the receiver", async (
   const failed = await b.next((j) => j.event === "file" && j.ok === false, 20_000);
   assert.equal(failed.from, "watch1");
   assert.deepEqual(await listDir(b.dir), []);
-});
-
-Deno.test("UVF never replaces a file at the receiver: cam's 1-5.txt to cam_1 leaves cam_1's data file alone", async () => {
-  await using server = await ServerProcess.start({ args: ["--allow-registration"] });
-  const login = async (name: string) => {
-    const edge = await EdgeProcess.start(server);
-    await edge.send(name, "pw-" + name);
-    assert.equal((await edge.next((j) => j.event === "login")).ok, true);
-    return edge;
-  };
-  await using cam1 = await login("cam_1");
-  await using cam = await login("cam");
-  assert.equal((await cam1.command("EDG 5 3")).ok, true);
-  const data = await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt"));
-  await Deno.writeTextFile(join(cam.dir, "1-5.txt"), "999999\n");
-  for (const stored of ["cam_1-5 (1).txt", "cam_1-5 (2).txt"]) {
-    assert.equal((await cam.command("UVF cam_1 1-5.txt")).ok, true);
-    const got = await cam1.next(isFileEvent);
-    assert.equal(got.path, join(cam1.dir, stored));
-    assert.equal(got.message, `Received ${join(cam1.dir, stored)} (7 bytes) from cam`);
-    assert.equal(await Deno.readTextFile(join(cam1.dir, stored)), "999999\n");
-  }
-  assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt")), data);
-  const sum = await cam1.command("UED 5");
-  assert.equal(sum.ok, true);
-  assert.equal(sum.dataAmount, 3);
 });
 
 Deno.test("block ends a running UVF: the blocked sender's UVF fails as blocked and nothing is left behind", async () => {

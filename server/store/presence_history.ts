@@ -22,7 +22,9 @@ export function sqlitePresenceHistory(db: Database, commits: GroupCommit): Prese
     },
 
     seenSince(since: number): Promise<string[]> {
-      return Promise.try(() =>
+      // Read in the next group, after the history queued before it: a device that has just
+      // left (its offline notice already out, its history not yet committed) is not missed.
+      return commits.run(() =>
         db.all<{ device: string }>(
           "SELECT device FROM presence_history WHERE last_seen >= ? ORDER BY device",
           since,

@@ -277,6 +277,16 @@ export function testStoreContract(implementation: StoreImplementation): void {
     },
   );
 
+  contract(
+    "the presence history answers with what was marked before the question, committed or not",
+    async (store) => {
+      // A device that has just left: its history is on its way to disk when a device asks.
+      const marked = store.presenceHistory.markSeen("watch1", 100);
+      assert.deepEqual(await store.presenceHistory.seenSince(50), ["watch1"]);
+      await marked;
+    },
+  );
+
   contract("writes made at once all land, each with its own answer", async (store) => {
     const answers = await Promise.all([
       store.blocks.add("a", "b"),

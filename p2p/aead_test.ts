@@ -119,6 +119,44 @@ Deno.test("aead: libcrypto and node:crypto give identical bytes, in place too", 
   }
 });
 
+Deno.test("aead: one AEAD switching keys (and a key edited in place) agrees with node:crypto", () => {
+  // libcrypto keeps a context keyed between calls: a changed key must re-key it, also
+  // when the new key is the same array with other bytes, and a failed open must not
+  // spoil the next one.
+  const auto = openAead("auto");
+  const node = openAead("node");
+  try {
+    const keys = [0, 1, 2].map(() => crypto.getRandomValues(new Uint8Array(32)));
+    const edited = keys[0]!.slice();
+    const nonce = new Uint8Array(12);
+    const aad = crypto.getRandomValues(new Uint8Array(28));
+    const plaintext = crypto.getRandomValues(new Uint8Array(1400));
+    for (let i = 0; i < 24; i++) {
+      nonce[11] = i >> 2;
+      let key = keys[i % 3]!;
+      if (i % 5 === 4) {
+        edited[i % 32]! ^= 1;
+        key = edited;
+      }
+      const a = new Uint8Array(1400 + AEAD_TAG_BYTES);
+      const b = new Uint8Array(1400 + AEAD_TAG_BYTES);
+      auto.seal(key, nonce, aad, plaintext, a);
+      node.seal(key, nonce, aad, plaintext, b);
+      assert.deepEqual(a, b, `seal ${i}`);
+      const forged = a.slice();
+      forged[i]! ^= 1;
+      assert.equal(auto.open(key, nonce, aad, forged, forged), false, `forged ${i}`);
+      const back = new Uint8Array(1400);
+      assert.equal(auto.open(key, nonce, aad, a, back), true, `open ${i}`);
+      assert.deepEqual(back, plaintext, `open ${i}`);
+      assert.equal(auto.open(keys[(i + 1) % 3]!, nonce, aad, a, back), false, `other key ${i}`);
+    }
+  } finally {
+    auto.close();
+    node.close();
+  }
+});
+
 Deno.test("aead: a closed libcrypto AEAD says so instead of calling into freed memory", () => {
   const aead = openAead("auto");
   aead.close();

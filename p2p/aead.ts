@@ -176,7 +176,7 @@ function ffiGranted(): boolean {
 
 /**
  * One `EVP_CIPHER_CTX` with the key it holds. Re-initialising with the cipher and the key
- * for every datagram cost more than the encryption itself (OpenSSL 3 rebuilds the
+ * for every datagram cost about as much as the encryption itself (OpenSSL 3 rebuilds the
  * provider context); a context keyed once takes only the next nonce.
  */
 interface KeyedContext {

@@ -107,19 +107,19 @@ export class PeerLink {
   }
 
   /**
-   * Sends a file to the receiver the server introduced (a `uvf` result: its address and
-   * the ticket it signed).
+   * Sends a file to the receiver the server introduced (a `uvf` result: its address,
+   * the ticket it sealed for the receiver and the transfer's secret).
    */
   sendFile(
     intro: TransferIntroduction,
     path: string,
     onProgress: (sent: number, total: number) => void,
   ): ReturnType<PeerEndpoint["sendFile"]> {
-    const { ip: hostname, udpPort: port, ticket, mac } = intro;
+    const { ip: hostname, udpPort: port, ticket, sealed, secret } = intro;
     return this.endpoint.sendFile({
       to: { hostname, port },
       path,
-      ticket: { ticket, mac },
+      ticket: { ticket, sealed, secret },
       onProgress,
     });
   }

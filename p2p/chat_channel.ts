@@ -1,46 +1,44 @@
 /**
  * Private-chat messages over the peer channel. The server introduces a chat to both ends
  * with its id, the partner's name and address, and a secret (see `chat_keys.ts`). Each
- * message is one CHAT datagram: the direction's next packet number, the text, and an
- * HMAC-SHA256 tag under the direction's key over all of it. It is resent every
- * `chatRetryMs` until the partner's CHAT_ACK (tagged the other way) comes, at most
- * `chatTries` times. A receiver takes a CHAT only from the partner's introduced address,
- * with a tag that verifies, and a number its replay window has not seen: an edited,
- * forged, reflected or replayed datagram is dropped (a genuine retransmission whose ack
- * was lost is acknowledged again but not delivered twice). The endpoint owns the socket
- * and routes CHAT and CHAT_ACK datagrams here.
+ * message is one CHAT datagram sealed under the direction's key and its next packet
+ * number (`packet_protection.ts`), which is the message's number. It is resent, the
+ * identical datagram, every `chatRetryMs` until the partner's CHAT_ACK (sealed the other
+ * way, under a number of its own) comes, at most `chatTries` times. A receiver takes a
+ * CHAT only from the partner's introduced address, when it opens under the partner's key
+ * and its number is not below the replay window: an edited, forged, reflected or
+ * replayed datagram is dropped (a genuine retransmission whose ack was lost is
+ * acknowledged again but not delivered twice). The endpoint owns the socket and routes
+ * CHAT and CHAT_ACK datagrams here.
  *
  * @module
  */
 
 import { type Clock, type Deferred, deferred, type TimerId } from "../internal/mod.ts";
-import {
-  chatDatagramVerifies,
-  type ChatKeys,
-  deriveChatKeys,
-  sealChatDatagram,
-} from "./chat_keys.ts";
+import type { Aead } from "./aead.ts";
 import { PeerUnreachableError, TransferAbortedError } from "./errors.ts";
 import type { ChatEvent } from "./events.ts";
 import { CHAT_REPLAY_WINDOW, MAX_CHAT_TEXT_BYTES, type P2pLimits } from "./limits.ts";
 import {
-  type ChatAckPacket,
-  type ChatPacket,
-  DIGEST_BYTES,
+  decodePacket,
   encodePacket,
   hexToId,
+  MalformedPacketError,
+  type Packet,
 } from "./packet.ts";
-import { ReplayWindow } from "./replay_window.ts";
+import { type PeerProtection, peerProtection } from "./packet_protection.ts";
 import { addrKey, type PeerAddr } from "./udp_socket.ts";
 
 /** What the chat channel needs from its endpoint. */
 export interface ChatChannelHost {
   readonly clock: Clock;
   readonly limits: Readonly<P2pLimits>;
+  /** The endpoint's AEAD. */
+  readonly aead: Aead;
   /** Sends one datagram. */
   send(bytes: Uint8Array, to: PeerAddr): void;
-  /** A datagram was not acceptable; `rejected` when it failed authentication. */
-  drop(rejected?: boolean): void;
+  /** A datagram was not acceptable; `unauthentic` when it did not open. */
+  drop(unauthentic?: boolean): void;
   /** A new message arrived. */
   deliver(event: ChatEvent): void;
 }
@@ -64,11 +62,8 @@ interface Chat {
   peer: string;
   addr: PeerAddr;
   addrKey: string;
-  keys: ChatKeys;
-  /** The number of the next message this end sends. */
-  nextNumber: number;
-  /** The partner's numbers seen. */
-  window: ReplayWindow;
+  /** Seals what this end sends; opens what the partner sends (its numbers seen). */
+  protection: PeerProtection;
 }
 
 interface PendingChat {
@@ -107,9 +102,14 @@ export class ChatChannel {
       peer: introduction.peer,
       addr: { hostname: introduction.addr.hostname, port: introduction.addr.port },
       addrKey: addrKey(introduction.addr),
-      keys: deriveChatKeys(introduction.secret, idBytes, me, introduction.peer),
-      nextNumber: 0,
-      window: new ReplayWindow(CHAT_REPLAY_WINDOW),
+      protection: peerProtection(this.#host.aead, {
+        secret: introduction.secret,
+        id: idBytes,
+        purpose: "iotnet-chat-v3",
+        me,
+        peer: introduction.peer,
+        windowSize: CHAT_REPLAY_WINDOW,
+      }),
     };
     this.closeChat(chat.id);
     this.#chats.set(chat.id, chat);
@@ -156,20 +156,12 @@ export class ChatChannel {
       );
     }
     const { clock, limits } = this.#host;
-    const number = chat.nextNumber++;
+    const sealer = chat.protection.sealer;
+    const number = sealer.nextPacketNumber;
     const key = `${chat.id}/${number}`;
     const pending: PendingChat = {
       chat,
-      bytes: sealChatDatagram(
-        chat.keys.send,
-        encodePacket({
-          type: "chat",
-          id: chat.idBytes,
-          number,
-          text: body,
-          tag: new Uint8Array(DIGEST_BYTES),
-        }),
-      ),
+      bytes: sealer.seal(encodePacket({ type: "chat", id: chat.idBytes, text: body })),
       tries: 0,
       timer: undefined,
       done: deferred<void>(),
@@ -195,21 +187,41 @@ export class ChatChannel {
   }
 
   /**
-   * Handles a CHAT datagram: from the partner's address, authentic and not seen before,
-   * it is acknowledged and delivered; seen before, only acknowledged again.
+   * Handles a sealed CHAT or CHAT_ACK datagram. A CHAT from the partner's address that
+   * opens under its key and is new is acknowledged and delivered; a repeat (our ack was
+   * lost) is only acknowledged again. An authentic CHAT_ACK settles the message.
    *
-   * @param bytes the datagram exactly (its tag is checked over the rest).
-   * @param packet the same, decoded.
+   * @param bytes the datagram exactly (opened in place).
    * @param id the chat id (hex).
    * @param fromKey the source address (`addrKey`).
    */
-  onChat(bytes: Uint8Array, packet: ChatPacket, id: string, fromKey: string): void {
-    const chat = this.#authentic(bytes, id, fromKey);
-    if (!chat) return this.#host.drop(true);
-    const verdict = chat.window.check(packet.number);
-    if (verdict === "old") return this.#host.drop();
-    if (verdict === "seen") {
-      this.#ack(chat, packet.number); // a retransmission: our ack was lost
+  onDatagram(bytes: Uint8Array, id: string, fromKey: string): void {
+    const chat = this.#chats.get(id);
+    if (!chat || chat.addrKey !== fromKey) return this.#host.drop();
+    const opener = chat.protection.opener;
+    const opened = opener.open(bytes, true);
+    if (opened === undefined) return this.#host.drop(true);
+    let packet: Packet;
+    try {
+      packet = decodePacket(opened);
+    } catch (e) {
+      if (!(e instanceof MalformedPacketError)) throw e;
+      return this.#host.drop();
+    }
+    if (packet.type === "chat_ack") {
+      if (opener.lastSeen) return this.#host.drop(); // a replayed ack
+      const key = `${chat.id}/${packet.number}`;
+      const pending = this.#pending.get(key);
+      if (!pending) return this.#host.drop(); // a repeated ack
+      this.#pending.delete(key);
+      this.#settle(pending);
+      pending.done.resolve();
+      return;
+    }
+    if (packet.type !== "chat") return this.#host.drop();
+    const number = opener.lastPacketNumber;
+    if (opener.lastSeen) {
+      this.#ack(chat, number); // a retransmission: our ack was lost
       return this.#host.drop();
     }
     let text: string;
@@ -218,28 +230,8 @@ export class ChatChannel {
     } catch {
       return this.#host.drop();
     }
-    chat.window.accept(packet.number);
-    this.#ack(chat, packet.number);
+    this.#ack(chat, number);
     this.#host.deliver({ from: chat.peer, chatId: chat.id, text });
-  }
-
-  /**
-   * Handles a CHAT_ACK datagram: an authentic one from the partner settles the message.
-   *
-   * @param bytes the datagram exactly.
-   * @param packet the same, decoded.
-   * @param id the chat id (hex).
-   * @param fromKey the source address (`addrKey`).
-   */
-  onAck(bytes: Uint8Array, packet: ChatAckPacket, id: string, fromKey: string): void {
-    const chat = this.#authentic(bytes, id, fromKey);
-    if (!chat) return this.#host.drop(true);
-    const key = `${chat.id}/${packet.number}`;
-    const pending = this.#pending.get(key);
-    if (!pending) return this.#host.drop(); // a repeated ack
-    this.#pending.delete(key);
-    this.#settle(pending);
-    pending.done.resolve();
   }
 
   /** Fails every message still waiting for its acknowledgement and forgets every chat. */
@@ -252,21 +244,9 @@ export class ChatChannel {
     this.#chats.clear();
   }
 
-  /** The open chat a datagram belongs to, if it came from the partner and verifies. */
-  #authentic(bytes: Uint8Array, id: string, fromKey: string): Chat | undefined {
-    const chat = this.#chats.get(id);
-    if (!chat || chat.addrKey !== fromKey) return undefined;
-    return chatDatagramVerifies(chat.keys.receive, bytes) ? chat : undefined;
-  }
-
   #ack(chat: Chat, number: number): void {
-    const ack = encodePacket({
-      type: "chat_ack",
-      id: chat.idBytes,
-      number,
-      tag: new Uint8Array(DIGEST_BYTES),
-    });
-    this.#host.send(sealChatDatagram(chat.keys.send, ack), chat.addr);
+    const ack = encodePacket({ type: "chat_ack", id: chat.idBytes, number });
+    this.#host.send(chat.protection.sealer.seal(ack), chat.addr);
   }
 
   #settle(pending: PendingChat): void {

@@ -11,6 +11,7 @@
  */
 
 import { type Clock, systemClock } from "../internal/mod.ts";
+import { type Aead, type AeadChoice, openAead } from "./aead.ts";
 import { AmplificationLimiter } from "./amplification.ts";
 import { ChatChannel, type ChatIntroduction } from "./chat_channel.ts";
 import { AbortCode, type AbortReason, TransferAbortedError } from "./errors.ts";
@@ -23,20 +24,26 @@ import {
   type SendFileResult,
 } from "./outgoing_transfer.ts";
 import {
+  DATA_ACK_NOW,
   dataAsksAckNow,
-  dataDatagramBytes,
   dataPayload,
   dataSeq,
   decodePacket,
   encodePacket,
   hasPacketId,
+  HEADER_BYTES,
   idToHex,
   isDataDatagram,
+  isDataType,
+  isPlainDatagram,
   MalformedPacketError,
   type Packet,
+  PACKET_MAGIC,
   packetIdHex,
-  packetLength,
+  PacketType,
   type StartPacket,
+  wireDataBytes,
+  wireLength,
 } from "./packet.ts";
 import { removeStaleParts } from "./storage.ts";
 import type { FileTicket } from "./ticket.ts";
@@ -65,6 +72,11 @@ export interface PeerEndpointOptions {
   deviceName?: string;
   /** A socket to use instead of opening one (tests). */
   socket?: DatagramSocket;
+  /**
+   * Which ChaCha20-Poly1305 seals datagrams: `auto` (default: libcrypto through FFI when
+   * granted, else `node:crypto`), or one forced (tests).
+   */
+  aead?: AeadChoice;
 }
 
 /** Counters of an endpoint. */
@@ -73,8 +85,14 @@ export interface EndpointStats {
   dropped: number;
   /** Of those, undecodable. */
   malformed: number;
-  /** Of those, STARTs or CHATs refused by the ticket check. */
+  /** Of those, STARTs refused by the ticket check. */
   rejected: number;
+  /**
+   * Of those, sealed datagrams of a known transfer or chat that did not open: a tag that
+   * does not verify (edited, forged, reflected), or a packet number already seen or
+   * below the replay window (replayed).
+   */
+  unauthentic: number;
   /** Datagrams received. */
   datagramsIn: number;
   /** Datagrams sent. */
@@ -119,7 +137,8 @@ export class PeerEndpoint {
   #limits: P2pLimits;
   #receiveDir: string;
   #reservedName: (name: string) => boolean;
-  #guard = new TicketGuard();
+  #aead: Aead;
+  #guard: TicketGuard;
   #chat: ChatChannel;
   #limiter: AmplificationLimiter;
   #outgoing = new Map<string, OutgoingTransfer>();
@@ -151,6 +170,7 @@ export class PeerEndpoint {
     dropped: 0,
     malformed: 0,
     rejected: 0,
+    unauthentic: 0,
     datagramsIn: 0,
     datagramsOut: 0,
     reads: 0,
@@ -166,6 +186,8 @@ export class PeerEndpoint {
     limits: P2pLimits,
   ) {
     this.#socket = socket;
+    this.#aead = openAead(options.aead ?? "auto");
+    this.#guard = new TicketGuard(this.#aead);
     this.#coalesced = socket.coalesced === true;
     this.#clock = options.clock ?? systemClock;
     this.#limits = limits;
@@ -175,9 +197,10 @@ export class PeerEndpoint {
     this.#chat = new ChatChannel({
       clock: this.#clock,
       limits,
+      aead: this.#aead,
       send: (bytes, to) => this.#send(bytes, to),
-      drop: (rejected) => {
-        if (rejected) this.stats.rejected++;
+      drop: (unauthentic) => {
+        if (unauthentic) this.stats.unauthentic++;
         this.#drop();
       },
       deliver: (event) => this.events.emit("chat", event),
@@ -185,6 +208,7 @@ export class PeerEndpoint {
     this.#transfers = {
       clock: this.#clock,
       limits,
+      aead: this.#aead,
       isClosed: () => this.#closed,
       send: (bytes, to, datagrams) => this.#send(bytes, to, datagrams),
       segmentsPerSend: () => this.#segmentsPerSend(),
@@ -215,9 +239,7 @@ export class PeerEndpoint {
       openUdpSocket(options.hostname ?? "127.0.0.1", options.port ?? 0, {
         // Every datagram we send is at most a full DATA datagram, so the kernel may split
         // batches of them at exactly that size.
-        ...(limits.segmentsPerSend > 1
-          ? { segmentBytes: dataDatagramBytes(limits.payloadBytes) }
-          : {}),
+        ...(limits.segmentsPerSend > 1 ? { segmentBytes: wireDataBytes(limits.payloadBytes) } : {}),
         receiveBufferBytes: limits.socketBufferBytes,
         sendBufferBytes: limits.socketBufferBytes,
         coalesceReceive: limits.segmentsPerSend > 1,
@@ -232,6 +254,10 @@ export class PeerEndpoint {
   /** The bound address. */
   get addr(): PeerAddr {
     return this.#socket.addr;
+  }
+  /** Which ChaCha20-Poly1305 implementation seals this endpoint's datagrams. */
+  get aeadKind(): Aead["kind"] {
+    return this.#aead.kind;
   }
   /** The effective limits. */
   get limits(): Readonly<P2pLimits> {
@@ -282,14 +308,7 @@ export class PeerEndpoint {
    * first except a shorter last one (the kernel's receive-coalescing contract).
    */
   #onCoalesced(bytes: Uint8Array, from: PeerAddr): void {
-    let size = packetLength(bytes);
-    if (size === undefined && isDataDatagram(bytes)) {
-      const last = this.#lastIn;
-      const inc = last !== undefined && hasPacketId(bytes, last.idBytes)
-        ? last
-        : this.#incoming.get(packetIdHex(bytes));
-      size = inc?.dataBytes;
-    }
+    const size = wireLength(bytes);
     if (size === undefined || size <= 0 || size >= bytes.length) {
       return this.#onDatagram(bytes, from);
     }
@@ -335,81 +354,121 @@ export class PeerEndpoint {
     const key = this.#lastFromKey;
     this.stats.datagramsIn++;
     this.stats.bytesIn += bytes.length;
-    // Fast path: DATA for the transfer that got the previous DATA, straight from the
-    // receive buffer into the core's ring (no decoded object, no copy, no hex id).
+    // Fast path: DATA for the transfer that got the previous DATA, opened in place in the
+    // receive buffer and copied from there into the core's ring (no decoded object).
     const inc = this.#lastIn;
     if (
-      inc !== undefined && isDataDatagram(bytes) && inc.fromKey === key &&
+      inc !== undefined && isDataType(bytes) && inc.fromKey === key &&
       hasPacketId(bytes, inc.idBytes)
     ) {
-      return inc.handleData(dataSeq(bytes), dataPayload(bytes), dataAsksAckNow(bytes), now);
+      const data = inc.opener.open(bytes);
+      if (data === undefined || !isDataDatagram(data)) return this.#unauthentic();
+      return inc.handleData(dataSeq(data), dataPayload(data), dataAsksAckNow(data), now);
     }
+    if (bytes.length < HEADER_BYTES || bytes[0] !== PACKET_MAGIC) {
+      return this.#malformed(bytes, key);
+    }
+    if (isPlainDatagram(bytes)) return this.#onPlain(bytes, from, key, now);
+    const type = bytes[1];
+    if (type === PacketType.chat || type === PacketType.chat_ack) {
+      return this.#chat.onDatagram(bytes, packetIdHex(bytes), key);
+    }
+    // Hex ids are map keys; an ACK for the last outgoing transfer needs none.
+    const last = this.#lastOut;
+    const id = last !== undefined && hasPacketId(bytes, last.idBytes)
+      ? last.id
+      : packetIdHex(bytes);
+    const transfer = this.#sealedFor(type, id, key);
+    if (!transfer) {
+      if (this.#isFinished(id, now)) return;
+      this.#limiter.received(key, bytes.length);
+      return this.#drop();
+    }
+    const opened = transfer.opener.open(bytes);
+    if (opened === undefined) return this.#unauthentic();
+    let packet: Packet;
+    try {
+      packet = decodePacket(opened);
+    } catch (e) {
+      if (!(e instanceof MalformedPacketError)) throw e;
+      this.stats.malformed++;
+      return this.#drop();
+    }
+    if (transfer instanceof IncomingTransfer) {
+      if (packet.type === "data") this.#lastIn = transfer;
+    } else {
+      this.#lastOut = transfer;
+    }
+    transfer.handle(packet, now);
+  }
+
+  /**
+   * The transfer a sealed datagram of `type` belongs to: DATA and FIN go to a transfer
+   * being received, ACK and FIN_ACK to one being sent, ABORT to either; only from the
+   * address the transfer is bound to.
+   */
+  #sealedFor(
+    type: number | undefined,
+    id: string,
+    key: string,
+  ): IncomingTransfer | OutgoingTransfer | undefined {
+    const receiving = type === PacketType.data || type === PacketType.fin ||
+      type === DATA_ACK_NOW || type === PacketType.abort;
+    const sending = type === PacketType.ack || type === PacketType.fin_ack ||
+      type === PacketType.abort;
+    if (sending) {
+      const out = this.#outgoing.get(id);
+      if (out && out.toKey === key) return out;
+    }
+    if (receiving) {
+      const inc = this.#incoming.get(id);
+      if (inc && inc.fromKey === key) return inc;
+    }
+    return undefined;
+  }
+
+  /** START and REFUSE: the datagrams that travel in clear. */
+  #onPlain(bytes: Uint8Array, from: PeerAddr, key: string, now: number): void {
     let packet: Packet;
     try {
       packet = decodePacket(bytes);
     } catch (e) {
       if (!(e instanceof MalformedPacketError)) throw e;
-      this.#limiter.received(key, bytes.length);
-      this.stats.malformed++;
-      this.#drop();
-      return;
+      return this.#malformed(bytes, key);
     }
-    // Hex ids are map keys; an ACK for the last outgoing transfer needs none.
-    const id = packet.type === "ack" && this.#lastOut !== undefined &&
-        hasPacketId(bytes, this.#lastOut.idBytes)
-      ? this.#lastOut.id
-      : idToHex(packet.id);
-    switch (packet.type) {
-      case "start": {
-        const inc = this.#incoming.get(id);
-        if (inc) {
-          if (inc.fromKey !== key) return this.#drop();
-          if (inc.ended) {
-            // The transfer is over (lingering): a START now is a replay of a used ticket.
-            this.#limiter.received(key, bytes.length);
-            this.stats.rejected++;
-            this.#drop();
-            return this.#refuse(packet.id, from, key, "replayed", "ticket already used");
-          }
-          return inc.handle(packet, now);
-        }
+    const id = idToHex(packet.id);
+    if (packet.type === "refuse") {
+      const out = this.#outgoing.get(id);
+      if (out && out.toKey === key) return out.handle(packet, now);
+      if (this.#isFinished(id, now)) return;
+      return this.#drop();
+    }
+    if (packet.type !== "start") return this.#malformed(bytes, key);
+    const inc = this.#incoming.get(id);
+    if (inc) {
+      if (inc.fromKey !== key) return this.#drop();
+      if (inc.ended) {
+        // The transfer is over (lingering): a START now is a replay of a used ticket.
         this.#limiter.received(key, bytes.length);
-        return this.#admit(packet, id, from, key, now);
+        this.stats.rejected++;
+        this.#drop();
+        return this.#refuse(packet.id, from, key, "replayed", "ticket already used");
       }
-      case "data":
-      case "fin": {
-        const inc = this.#incoming.get(id);
-        if (!inc || inc.fromKey !== key) {
-          if (!inc && this.#isFinished(id, now)) return;
-          this.#limiter.received(key, bytes.length);
-          return this.#drop();
-        }
-        if (packet.type === "data") this.#lastIn = inc;
-        return inc.handle(packet, now);
-      }
-      case "ack":
-      case "fin_ack": {
-        const out = this.#outgoing.get(id);
-        if (!out || out.toKey !== key) {
-          if (!out && this.#isFinished(id, now)) return;
-          return this.#drop();
-        }
-        this.#lastOut = out;
-        return out.handle(packet, now);
-      }
-      case "abort": {
-        const out = this.#outgoing.get(id);
-        if (out && out.toKey === key) return out.handle(packet, now);
-        const inc = this.#incoming.get(id);
-        if (inc && inc.fromKey === key) return inc.handle(packet, now);
-        if (this.#isFinished(id, now)) return;
-        return this.#drop();
-      }
-      case "chat":
-        return this.#chat.onChat(bytes, packet, id, key);
-      case "chat_ack":
-        return this.#chat.onAck(bytes, packet, id, key);
+      return inc.handle(packet, now);
     }
+    this.#limiter.received(key, bytes.length);
+    return this.#admit(packet, id, from, key, now);
+  }
+
+  #malformed(bytes: Uint8Array, key: string): void {
+    this.#limiter.received(key, bytes.length);
+    this.stats.malformed++;
+    this.#drop();
+  }
+
+  #unauthentic(): void {
+    this.stats.unauthentic++;
+    this.#drop();
   }
 
   /** Sends a refusal to a not-yet-validated address within its amplification budget. */
@@ -420,7 +479,7 @@ export class PeerEndpoint {
     reason: keyof typeof AbortCode,
     text: string,
   ): void {
-    const reply = encodePacket({ type: "abort", id, code: AbortCode[reason], reason: text });
+    const reply = encodePacket({ type: "refuse", id, code: AbortCode[reason], reason: text });
     if (this.#limiter.trySend(key, reply.length)) this.#send(reply, to);
   }
 
@@ -448,6 +507,7 @@ export class PeerEndpoint {
       start,
       id,
       ticket: admission.ticket,
+      secret: admission.secret,
       from,
       fromKey: key,
       receiveDir: this.#receiveDir,
@@ -550,7 +610,7 @@ export class PeerEndpoint {
   /** DATA datagrams per send: > 1 only when the socket splits batches at our size. */
   #segmentsPerSend(): number {
     const s = this.#socket;
-    if (s.segmentBytes !== dataDatagramBytes(this.#limits.payloadBytes)) return 1;
+    if (s.segmentBytes !== wireDataBytes(this.#limits.payloadBytes)) return 1;
     return Math.min(this.#limits.segmentsPerSend, s.maxSegments ?? 1);
   }
 
@@ -656,6 +716,7 @@ export class PeerEndpoint {
     this.#lastOut = undefined;
     this.#socket.close();
     await this.#loop;
+    this.#aead.close();
   }
 
   /** Same as {@linkcode close}, for `await using`. */

@@ -12,7 +12,9 @@
 import type { Clock } from "../internal/mod.ts";
 import type { FileStartedEvent } from "./events.ts";
 import type { AbortReason } from "./errors.ts";
-import { dataDatagramBytes, type Packet, type StartPacket } from "./packet.ts";
+import { TRANSFER_REPLAY_WINDOW } from "./limits.ts";
+import { type Packet, type StartPacket, wireDataBytes } from "./packet.ts";
+import { type PacketOpener, type PacketSealer, peerProtection } from "./packet_protection.ts";
 import { ReceiverCore, type ReceiverFailure } from "./receiver.ts";
 import { storedFileName } from "./safe_file_name.ts";
 import { classifyStorageError, PartFile } from "./storage.ts";
@@ -37,6 +39,8 @@ export interface IncomingTransferOptions {
   id: string;
   /** The ticket the START carried, already admitted. */
   ticket: FileTicket;
+  /** The transfer's secret, from the ticket. */
+  secret: Uint8Array;
   /** The sender's address and its key (`addrKey`). */
   from: PeerAddr;
   fromKey: string;
@@ -57,8 +61,11 @@ export class IncomingTransfer {
   readonly peer: string;
   /** The transfer id. */
   readonly idBytes: Uint8Array;
-  /** Length of a full DATA datagram of this transfer. */
+  /** Length of a full DATA datagram of this transfer on the wire (sealed). */
   readonly dataBytes: number;
+  /** Opens what the sender sends (its key, its replay window). */
+  readonly opener: PacketOpener;
+  readonly #sealer: PacketSealer;
   /** The sender's address (`addrKey`): the only source accepted. */
   readonly fromKey: string;
   readonly #core: ReceiverCore;
@@ -85,7 +92,17 @@ export class IncomingTransfer {
     this.id = options.id;
     this.peer = options.ticket.from;
     this.idBytes = start.id;
-    this.dataBytes = dataDatagramBytes(start.payloadBytes);
+    this.dataBytes = wireDataBytes(start.payloadBytes);
+    const protection = peerProtection(host.aead, {
+      secret: options.secret,
+      id: start.id,
+      purpose: "iotnet-uvf-v3",
+      me: options.ticket.to,
+      peer: options.ticket.from,
+      windowSize: TRANSFER_REPLAY_WINDOW,
+    });
+    this.opener = protection.opener;
+    this.#sealer = protection.sealer;
     this.#core = new ReceiverCore({
       id: start.id,
       size: options.ticket.size,
@@ -120,7 +137,8 @@ export class IncomingTransfer {
   }
 
   /**
-   * Takes a datagram from the sender (decoded, matched to this transfer and its address).
+   * Takes a datagram from the sender (opened, decoded, matched to this transfer and its
+   * address).
    *
    * @param packet the packet.
    * @param now the current time.
@@ -171,7 +189,10 @@ export class IncomingTransfer {
       const action = this.#core.poll(now);
       switch (action.type) {
         case "send":
-          this.#host.send(action.datagram, this.#from);
+          // A closed endpoint has no socket and no AEAD left: nothing to seal or send.
+          if (!this.#host.isClosed()) {
+            this.#host.send(this.#sealer.seal(action.datagram), this.#from);
+          }
           break;
         case "open":
           this.#open();

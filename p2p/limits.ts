@@ -7,10 +7,24 @@
 
 /** Smallest allowed data payload: a START (with its ticket) must fit in one datagram. */
 export const MIN_PAYLOAD_BYTES = 1024;
-/** Largest allowed data payload: 1450 + 22 header + 28 IP/UDP = 1500, a typical path MTU. */
-export const MAX_PAYLOAD_BYTES = 1450;
-/** Largest encoded ticket carried in a START or CHAT datagram. */
+/**
+ * Largest allowed data payload: 1424 + 22 DATA header + 26 sealing (packet number,
+ * length, tag) = 1472 bytes of UDP payload, + 28 IP/UDP = 1500, a typical path MTU.
+ */
+export const MAX_PAYLOAD_BYTES = 1424;
+/**
+ * Largest encoded ticket; every ticket is padded to exactly this before it is sealed,
+ * so a START's length says nothing about the file name.
+ */
 export const MAX_TICKET_BYTES = 512;
+/** A sealed ticket in START: 12-byte nonce, the padded ticket encrypted, 16-byte tag. */
+export const SEALED_TICKET_BYTES = 12 + MAX_TICKET_BYTES + 16;
+/**
+ * Packet numbers remembered below the highest one received, per direction of a
+ * transfer: one in the window is taken once, one below it is dropped as a replay (a
+ * DATA packet lost that long is retransmitted under a new number anyway).
+ */
+export const TRANSFER_REPLAY_WINDOW = 4096;
 /** Largest chat text, in UTF-8 bytes. */
 export const MAX_CHAT_TEXT_BYTES = 400;
 /**

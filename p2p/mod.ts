@@ -6,20 +6,21 @@
  * size, a sliding window with selective acknowledgements, RFC 6298 retransmission
  * timing, AIMD congestion control with pacing, FIN/FIN_ACK with a whole-file SHA-256,
  * and streaming through bounded buffers on both ends. Peers are admitted only with a
- * one-time ticket the server signed under the receiver's key ({@linkcode signTicket}).
- * Private-chat messages are authenticated per datagram under keys derived from a secret
- * the server gives both ends of the chat (`PeerEndpoint.openChat`).
+ * one-time ticket the server sealed under the receiver's session key
+ * ({@linkcode sealTicket}), with a secret for that transfer alone. Every datagram after
+ * START, file and private chat alike, is encrypted and authenticated (ChaCha20-Poly1305)
+ * under keys derived from the transfer's or chat's secret (`PeerEndpoint.openChat`).
  *
  * What is exported here is what a user of the transport needs: the endpoint, its
  * options, events and errors, and the server's side of admission (ticket keys and
- * signing, chat ids and secrets). The protocol cores, the codec and the socket adapter
+ * sealing, chat ids and secrets). The protocol cores, the codec and the socket adapter
  * are internal; `docs/P2P.md` describes packet layouts, state machines, timers and
  * limits.
  *
- * @example Alice sends bob a file with a ticket the server signed under bob's key
+ * @example Alice sends bob a file with a ticket the server sealed for bob
  * ```ts
  * import assert from "node:assert/strict";
- * import { type FileEvent, newTicketKey, newTransferId, PeerEndpoint, signTicket } from "./mod.ts";
+ * import { type FileEvent, newTicketKey, newTransferId, PeerEndpoint, sealTicket } from "./mod.ts";
  *
  * const [aliceDir, bobDir] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
  * await Deno.writeTextFile(`${aliceDir}/data.txt`, "1\n2\n3\n");
@@ -29,7 +30,7 @@
  * const received = new Promise<FileEvent>((resolve) => bob.on("file", resolve));
  * const alice = await PeerEndpoint.open({ hostname: "127.0.0.1", receiveDir: aliceDir });
  * try {
- *   const ticket = await signTicket(bobKey, {
+ *   const ticket = sealTicket(bobKey, {
  *     kind: "file",
  *     transferId: newTransferId(),
  *     from: "alice",
@@ -75,9 +76,10 @@ export {
   TransferRejectedError,
 } from "./errors.ts";
 export type { AbortReason } from "./errors.ts";
-export { newTicketKey, newTransferId, signTicket } from "./ticket.ts";
-export type { FileTicket, SignedTicket, Ticket } from "./ticket.ts";
+export { newTicketKey, newTransferId, sealTicket } from "./ticket.ts";
+export type { FileTicket, SealedTicket, Ticket } from "./ticket.ts";
 export { newChatId, newChatSecret } from "./chat_keys.ts";
+export type { Aead, AeadChoice } from "./aead.ts";
 export type { P2pLimits } from "./limits.ts";
 export type { Clock, TimerId } from "../internal/mod.ts";
 export type { Datagram, DatagramSocket, PeerAddr } from "./udp_socket.ts";

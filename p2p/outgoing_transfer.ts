@@ -10,10 +10,24 @@
 
 import { type Clock, type Deferred, deferred } from "../internal/mod.ts";
 import { type AbortReason, TransferAbortedError, type TransferError } from "./errors.ts";
-import { hexToId, type Packet } from "./packet.ts";
+import { SEALED_TICKET_BYTES, TRANSFER_REPLAY_WINDOW } from "./limits.ts";
+import {
+  dataDatagramBytes,
+  hexToId,
+  isPlainDatagram,
+  type Packet,
+  SEAL_OVERHEAD_BYTES,
+  wireDataBytes,
+} from "./packet.ts";
+import {
+  type PacketOpener,
+  type PacketSealer,
+  PEER_SECRET_BYTES,
+  peerProtection,
+} from "./packet_protection.ts";
 import { SenderCore } from "./sender.ts";
 import { BlockReader } from "./storage.ts";
-import { encodeTicket, type FileTicket, fromHex, type SignedTicket, toHex } from "./ticket.ts";
+import { type FileTicket, fromBase64, type SealedTicket, toHex } from "./ticket.ts";
 import type { TransferHost } from "./transfer_host.ts";
 import { TransferTimer } from "./transfer_timer.ts";
 import { addrKey, type PeerAddr } from "./udp_socket.ts";
@@ -24,8 +38,8 @@ export interface SendFileOptions {
   to: PeerAddr;
   /** Local file to send. */
   path: string;
-  /** The file ticket from the server (signed under the receiver's key). */
-  ticket: SignedTicket<FileTicket>;
+  /** The file ticket from the server (sealed for the receiver) and the transfer's secret. */
+  ticket: SealedTicket<FileTicket>;
   /** Called as the receiver acknowledges bytes (throttled). */
   onProgress?: (sentBytes: number, totalBytes: number) => void;
   /** Cancels the transfer; the receiver is told and keeps nothing. */
@@ -58,6 +72,17 @@ export class OutgoingTransfer {
   readonly idBytes: Uint8Array;
   /** The receiver's address (`addrKey`): the only source accepted. */
   readonly toKey: string;
+  /** Opens what the receiver sends (its key, its replay window). */
+  readonly opener: PacketOpener;
+  readonly #sealer: PacketSealer;
+  /** Plaintext length of a full DATA packet (the core's datagrams). */
+  readonly #dataBytes: number;
+  /**
+   * Where sends are sealed: a ring, so a send the socket had to defer still finds its
+   * bytes for a while (if not, it sends other sealed datagrams, dropped as repeats).
+   */
+  readonly #sealed: Uint8Array;
+  #sealedAt = 0;
   readonly #core: SenderCore;
   readonly #to: PeerAddr;
   readonly #host: TransferHost;
@@ -81,9 +106,11 @@ export class OutgoingTransfer {
    * @returns the transfer, not yet started ({@linkcode OutgoingTransfer.run}).
    * @throws {TransferAbortedError} (reason `local_io`) when the file cannot be read or
    * its size is not the ticket's.
+   * @throws {TypeError} when the sealed ticket or the secret is not what the server gives.
    */
   static async open(host: TransferHost, options: SendFileOptions): Promise<OutgoingTransfer> {
     const ticket = options.ticket.ticket;
+    checkSealedTicket(options.ticket);
     let opened: { reader: BlockReader; size: number };
     try {
       opened = await BlockReader.open(options.path);
@@ -115,10 +142,24 @@ export class OutgoingTransfer {
     this.id = ticket.transferId;
     this.peer = ticket.to;
     this.idBytes = idBytes;
+    const protection = peerProtection(host.aead, {
+      secret: fromBase64(options.ticket.secret),
+      id: idBytes,
+      purpose: "iotnet-uvf-v3",
+      me: ticket.from,
+      peer: ticket.to,
+      windowSize: TRANSFER_REPLAY_WINDOW,
+    });
+    this.opener = protection.opener;
+    this.#sealer = protection.sealer;
+    this.#dataBytes = dataDatagramBytes(host.limits.payloadBytes);
+    this.#sealed = new Uint8Array(
+      (host.limits.maxCwndPackets + host.limits.segmentsPerSend) *
+        wireDataBytes(host.limits.payloadBytes),
+    );
     this.#core = new SenderCore({
       id: idBytes,
-      ticket: encodeTicket(ticket),
-      mac: fromHex(options.ticket.mac),
+      sealedTicket: fromBase64(options.ticket.sealed),
       size: ticket.size,
       limits: host.limits,
       now,
@@ -170,7 +211,14 @@ export class OutgoingTransfer {
    * @param now the current time.
    */
   handle(packet: Packet, now: number): void {
-    this.#core.handle(packet, now);
+    if (packet.type === "refuse") {
+      // In clear, so anyone could send one: heeded only before the receiver has spoken
+      // under the transfer's keys.
+      if (this.#core.state !== "starting") return;
+      this.#core.handle({ ...packet, type: "abort" }, now);
+    } else {
+      this.#core.handle(packet, now);
+    }
     this.#drive();
   }
 
@@ -197,7 +245,9 @@ export class OutgoingTransfer {
       const action = core.poll(now, segments);
       switch (action.type) {
         case "send":
-          this.#host.send(action.bytes, this.#to, action.datagrams);
+          // A closed endpoint has no socket and no AEAD left: nothing to seal or send.
+          if (this.#host.isClosed()) break;
+          this.#host.send(this.#seal(action.bytes, action.datagrams), this.#to, action.datagrams);
           if (action.retransmissions > 0) this.#host.countRetransmits(action.retransmissions);
           break;
         case "read":
@@ -225,6 +275,17 @@ export class OutgoingTransfer {
           return;
       }
     }
+  }
+
+  /** The core's datagrams sealed, each under the next packet number (START stays plain). */
+  #seal(bytes: Uint8Array, datagrams: number): Uint8Array {
+    if (datagrams === 1 && isPlainDatagram(bytes)) return bytes;
+    const room = bytes.length + datagrams * SEAL_OVERHEAD_BYTES;
+    if (this.#sealedAt + room > this.#sealed.length) this.#sealedAt = 0;
+    const out = this.#sealed.subarray(this.#sealedAt, this.#sealedAt + room);
+    this.#sealer.sealBatch(bytes, datagrams, this.#dataBytes, out);
+    this.#sealedAt += room;
+    return out;
   }
 
   /** Reads the next `bytes` of the file for the core. */
@@ -275,5 +336,21 @@ export class OutgoingTransfer {
     this.#timer.clear();
     this.#reader.close();
     this.#host.ended(this, now);
+  }
+}
+
+/** @throws {TypeError} when the server's sealed ticket or secret has the wrong form. */
+function checkSealedTicket(given: SealedTicket<FileTicket>): void {
+  let sealed: Uint8Array, secret: Uint8Array;
+  try {
+    sealed = fromBase64(given.sealed);
+    secret = fromBase64(given.secret);
+  } catch {
+    throw new TypeError("the sealed ticket and the secret must be base64");
+  }
+  if (sealed.length !== SEALED_TICKET_BYTES || secret.length !== PEER_SECRET_BYTES) {
+    throw new TypeError(
+      `a sealed ticket is ${SEALED_TICKET_BYTES} bytes and a secret ${PEER_SECRET_BYTES}`,
+    );
   }
 }

@@ -3,21 +3,28 @@
  * `docs/P2P.md` ("Packet formats"). Every datagram starts with the same 18-byte header:
  * magic/version (1), type (1), transfer or chat id (16).
  *
+ * Two layers: the packets below (`encodePacket` / `decodePacket`) are what the cores
+ * speak; on the wire every packet but START is sealed (`packet_protection.ts`): the
+ * header, a packet number, the body's length, the body encrypted, and a tag. The
+ * helpers at the end (`wireLength`, `sealedPacketNumber`, ...) read that outer layer.
+ *
  * @module
  */
 
+import { AEAD_TAG_BYTES } from "./aead.ts";
 import {
   MAX_CHAT_TEXT_BYTES,
   MAX_REASON_BYTES,
   MAX_SACK_RANGES,
-  MAX_TICKET_BYTES,
+  SEALED_TICKET_BYTES,
 } from "./limits.ts";
 
 /**
- * First byte of every UVF datagram: protocol magic 0xB (high nibble), version 2 (version
- * 1 had unauthenticated CHAT datagrams under a ticket; its datagrams are dropped).
+ * First byte of every UVF datagram: protocol magic 0xB (high nibble), version 3 (version
+ * 2 sent everything but chat text in clear; version 1 had unauthenticated CHAT
+ * datagrams under a ticket; their datagrams are dropped).
  */
-export const PACKET_MAGIC = 0xb2;
+export const PACKET_MAGIC = 0xb3;
 /** Offset of the type code in the header. */
 const TYPE_OFFSET = 1;
 /** Offset of the 16-byte transfer / chat id in the header. */
@@ -28,8 +35,12 @@ export const HEADER_BYTES = 18;
 export const DATA_HEADER_BYTES = HEADER_BYTES + 4;
 /** Bytes in a transfer / message id. */
 export const ID_BYTES = 16;
-/** Bytes in a SHA-256 digest and in an HMAC-SHA256 tag. */
+/** Bytes in a SHA-256 digest. */
 export const DIGEST_BYTES = 32;
+/** Bytes of a sealed datagram before its ciphertext: header, packet number u64, length u16. */
+export const SEALED_HEADER_BYTES = HEADER_BYTES + 8 + 2;
+/** Bytes sealing adds to a packet: packet number, length and the 16-byte AEAD tag. */
+export const SEAL_OVERHEAD_BYTES = SEALED_HEADER_BYTES - HEADER_BYTES + AEAD_TAG_BYTES;
 /** Largest packet number: numbers are u64 on the wire, kept exact in a double. */
 export const MAX_PACKET_NUMBER = Number.MAX_SAFE_INTEGER;
 
@@ -43,6 +54,7 @@ export const PacketType = {
   abort: 6,
   chat: 7,
   chat_ack: 8,
+  refuse: 10,
 } as const;
 
 /**
@@ -57,14 +69,17 @@ export interface SeqRange {
   end: number;
 }
 
-/** Sender → receiver: the signed ticket opening a transfer. */
+/**
+ * Sender → receiver, never sealed: the ticket the server sealed for the receiver, which
+ * opens the transfer. Nothing in it is readable but to the receiver.
+ */
 export interface StartPacket {
   type: "start";
   id: Uint8Array;
   /** The sender's payload size: DATA packet `seq` holds file bytes from `seq * payloadBytes`. */
   payloadBytes: number;
-  ticket: Uint8Array;
-  mac: Uint8Array;
+  /** The sealed ticket, exactly {@linkcode SEALED_TICKET_BYTES} (`ticket.ts`). */
+  sealedTicket: Uint8Array;
 }
 /** Sender → receiver: file bytes. */
 export interface DataPacket {
@@ -108,23 +123,30 @@ export interface AbortPacket {
   reason: string;
 }
 /**
- * One private-chat message. `id` is the chat id; `number` counts this direction's
- * messages (never reused); `tag` is the HMAC-SHA256, under the direction's key, of every
- * byte before it (see `chat_keys.ts`).
+ * Receiver → sender, never sealed: a START refused before the receiver has keys for
+ * the transfer (its ticket did not open, or was not admitted). Laid out as ABORT; a
+ * sender heeds it only while it is still starting.
+ */
+export interface RefusePacket {
+  type: "refuse";
+  id: Uint8Array;
+  code: number;
+  reason: string;
+}
+/**
+ * One private-chat message. `id` is the chat id; the message's number is the packet
+ * number it is sealed under (`packet_protection.ts`), so the body is the text alone.
  */
 export interface ChatPacket {
   type: "chat";
   id: Uint8Array;
-  number: number;
   text: Uint8Array;
-  tag: Uint8Array;
 }
-/** Acknowledges chat message `number`; `tag` as in {@linkcode ChatPacket}, the other way. */
+/** Acknowledges the partner's chat message `number` (the packet number it came under). */
 export interface ChatAckPacket {
   type: "chat_ack";
   id: Uint8Array;
   number: number;
-  tag: Uint8Array;
 }
 
 /** Every UVF datagram, discriminated on `type`. */
@@ -135,6 +157,7 @@ export type Packet =
   | FinPacket
   | FinAckPacket
   | AbortPacket
+  | RefusePacket
   | ChatPacket
   | ChatAckPacket;
 
@@ -153,7 +176,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 function bodyLength(packet: Packet): number {
   switch (packet.type) {
     case "start":
-      return 2 + 2 + packet.ticket.length + DIGEST_BYTES;
+      return 2 + SEALED_TICKET_BYTES;
     case "data":
       return 4 + packet.payload.length;
     case "ack":
@@ -162,11 +185,12 @@ function bodyLength(packet: Packet): number {
     case "fin_ack":
       return DIGEST_BYTES;
     case "abort":
+    case "refuse":
       return 1 + 2 + encoder.encode(packet.reason).length;
     case "chat":
-      return 8 + 2 + packet.text.length + DIGEST_BYTES;
+      return packet.text.length;
     case "chat_ack":
-      return 8 + DIGEST_BYTES;
+      return 8;
   }
 }
 
@@ -217,12 +241,11 @@ export function encodePacket(packet: Packet): Uint8Array {
   let offset = HEADER_BYTES;
   switch (packet.type) {
     case "start":
-      if (packet.ticket.length > MAX_TICKET_BYTES) throw new RangeError("ticket too long");
-      if (packet.mac.length !== DIGEST_BYTES) throw new RangeError("mac must be 32 bytes");
+      if (packet.sealedTicket.length !== SEALED_TICKET_BYTES) {
+        throw new RangeError(`a sealed ticket must be ${SEALED_TICKET_BYTES} bytes`);
+      }
       view.setUint16(offset, packet.payloadBytes);
-      view.setUint16(offset + 2, packet.ticket.length);
-      out.set(packet.ticket, offset + 4);
-      out.set(packet.mac, offset + 4 + packet.ticket.length);
+      out.set(packet.sealedTicket, offset + 2);
       break;
     case "data":
       checkU32(packet.seq, "seq");
@@ -251,7 +274,8 @@ export function encodePacket(packet: Packet): Uint8Array {
       if (packet.sha256.length !== DIGEST_BYTES) throw new RangeError("sha256 must be 32 bytes");
       out.set(packet.sha256, offset);
       break;
-    case "abort": {
+    case "abort":
+    case "refuse": {
       const text = encoder.encode(packet.reason);
       if (text.length > MAX_REASON_BYTES) throw new RangeError("abort reason too long");
       out[offset] = packet.code;
@@ -261,16 +285,10 @@ export function encodePacket(packet: Packet): Uint8Array {
     }
     case "chat":
       if (packet.text.length > MAX_CHAT_TEXT_BYTES) throw new RangeError("chat text too long");
-      if (packet.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
-      setU64(view, offset, packet.number);
-      view.setUint16(offset + 8, packet.text.length);
-      out.set(packet.text, offset + 10);
-      out.set(packet.tag, offset + 10 + packet.text.length);
+      out.set(packet.text, offset);
       break;
     case "chat_ack":
-      if (packet.tag.length !== DIGEST_BYTES) throw new RangeError("tag must be 32 bytes");
       setU64(view, offset, packet.number);
-      out.set(packet.tag, offset + 8);
       break;
   }
   return out;
@@ -308,17 +326,12 @@ export function decodePacket(bytes: Uint8Array): Packet {
   };
   switch (type) {
     case "start": {
-      need(4, "lengths");
+      need(2 + SEALED_TICKET_BYTES, "payload size and sealed ticket");
       const payloadBytes = view.getUint16(offset);
-      const ticketLength = view.getUint16(offset + 2);
-      if (ticketLength > MAX_TICKET_BYTES) throw new MalformedPacketError("ticket too long");
-      offset += 4;
-      need(ticketLength + DIGEST_BYTES, "ticket");
-      const ticket = bytes.slice(offset, offset + ticketLength);
-      const mac = bytes.slice(offset + ticketLength, offset + ticketLength + DIGEST_BYTES);
-      offset += ticketLength + DIGEST_BYTES;
+      const sealedTicket = bytes.slice(offset + 2, offset + 2 + SEALED_TICKET_BYTES);
+      offset += 2 + SEALED_TICKET_BYTES;
       done();
-      return { type, id, payloadBytes, ticket, mac };
+      return { type, id, payloadBytes, sealedTicket };
     }
     case "data": {
       need(4, "seq");
@@ -360,7 +373,8 @@ export function decodePacket(bytes: Uint8Array): Packet {
       done();
       return { type, id, sha256 };
     }
-    case "abort": {
+    case "abort":
+    case "refuse": {
       need(3, "fields");
       const code = bytes[offset]!;
       const len = view.getUint16(offset + 1);
@@ -378,72 +392,118 @@ export function decodePacket(bytes: Uint8Array): Packet {
       return { type, id, code, reason };
     }
     case "chat": {
-      need(10, "number and text length");
-      const number = getU64(view, offset);
-      const textLength = view.getUint16(offset + 8);
-      if (textLength > MAX_CHAT_TEXT_BYTES) throw new MalformedPacketError("chat text too long");
-      offset += 10;
-      need(textLength + DIGEST_BYTES, "text and tag");
-      const text = bytes.slice(offset, offset + textLength);
-      const tag = bytes.slice(offset + textLength, offset + textLength + DIGEST_BYTES);
-      offset += textLength + DIGEST_BYTES;
-      done();
-      return { type, id, number, text, tag };
+      if (n - offset > MAX_CHAT_TEXT_BYTES) throw new MalformedPacketError("chat text too long");
+      return { type, id, text: bytes.slice(offset) };
     }
     case "chat_ack": {
-      need(8 + DIGEST_BYTES, "number and tag");
+      need(8, "number");
       const number = getU64(view, offset);
-      const tag = bytes.slice(offset + 8, offset + 8 + DIGEST_BYTES);
-      offset += 8 + DIGEST_BYTES;
+      offset += 8;
       done();
-      return { type, id, number, tag };
+      return { type, id, number };
     }
   }
 }
 
 /**
- * The length of the datagram at the start of `bytes` as its own header fields give it,
- * for splitting a coalesced read (several datagrams back to back). DATA carries no
- * length (its payload is "the rest"), so its length must come from the transfer.
+ * The length of the wire datagram at the start of `bytes` as its own header gives it,
+ * for splitting a coalesced read (several datagrams back to back): a START's is fixed,
+ * a sealed datagram's is its header, its length field and the tag.
  *
- * @param bytes one or more datagrams.
- * @returns the first datagram's length, or `undefined` for DATA or when the header is
- * too short or not UVF.
+ * @param bytes one or more wire datagrams.
+ * @returns the first datagram's length, or `undefined` when the header is too short or
+ * not UVF.
  * @example
  * ```ts
- * import { encodePacket, packetLength } from "./packet.ts";
- * const ack = encodePacket({ type: "ack", id: new Uint8Array(16), cum: 1, window: 8, dups: 0, ranges: [] });
- * console.assert(packetLength(ack) === ack.length);
+ * import { SEAL_OVERHEAD_BYTES, SEALED_HEADER_BYTES, wireLength } from "./packet.ts";
+ * const sealed = new Uint8Array(SEALED_HEADER_BYTES + 16);
+ * sealed[0] = 0xb3;
+ * sealed[1] = 3; // ACK
+ * console.assert(wireLength(sealed) === 18 + SEAL_OVERHEAD_BYTES);
  * ```
  */
-export function packetLength(bytes: Uint8Array): number | undefined {
+export function wireLength(bytes: Uint8Array): number | undefined {
   const n = bytes.length;
   if (n < HEADER_BYTES || bytes[0] !== PACKET_MAGIC) return undefined;
-  const u16 = (at: number) => at + 2 <= n ? (bytes[at]! << 8) | bytes[at + 1]! : -1;
-  const body = HEADER_BYTES;
-  switch (bytes[TYPE_OFFSET]) {
-    case PacketType.start: {
-      const ticketLength = u16(body + 2);
-      return ticketLength < 0 ? undefined : body + 4 + ticketLength + DIGEST_BYTES;
-    }
-    case PacketType.ack:
-      return body + 13 <= n ? body + 13 + 8 * bytes[body + 12]! : undefined;
-    case PacketType.fin:
-    case PacketType.fin_ack:
-      return body + DIGEST_BYTES;
-    case PacketType.abort: {
-      const reasonLength = u16(body + 1);
-      return reasonLength < 0 ? undefined : body + 3 + reasonLength;
-    }
-    case PacketType.chat: {
-      const textLength = u16(body + 8);
-      return textLength < 0 ? undefined : body + 10 + textLength + DIGEST_BYTES;
-    }
-    case PacketType.chat_ack:
-      return body + 8 + DIGEST_BYTES;
-    default:
-      return undefined;
+  if (bytes[TYPE_OFFSET] === PacketType.start) return HEADER_BYTES + 2 + SEALED_TICKET_BYTES;
+  if (bytes[TYPE_OFFSET] === PacketType.refuse) {
+    return n >= HEADER_BYTES + 3
+      ? HEADER_BYTES + 3 + ((bytes[HEADER_BYTES + 1]! << 8) | bytes[HEADER_BYTES + 2]!)
+      : undefined;
   }
+  if (n < SEALED_HEADER_BYTES) return undefined;
+  return SEALED_HEADER_BYTES + sealedBodyLength(bytes) + AEAD_TAG_BYTES;
+}
+
+/**
+ * The packet number of a sealed datagram (its header must be whole).
+ *
+ * @param bytes a sealed datagram.
+ * @returns the number, or -1 when it is out of range.
+ */
+export function sealedPacketNumber(bytes: Uint8Array): number {
+  const at = HEADER_BYTES;
+  const high = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) |
+    bytes[at + 3]!) >>> 0;
+  const low = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) |
+    bytes[at + 7]!) >>> 0;
+  const pn = high * 2 ** 32 + low;
+  return pn > MAX_PACKET_NUMBER ? -1 : pn;
+}
+
+/**
+ * The encrypted body's length field of a sealed datagram (its header must be whole).
+ *
+ * @param bytes a sealed datagram.
+ * @returns the body's length, tag not included.
+ */
+export function sealedBodyLength(bytes: Uint8Array): number {
+  return (bytes[HEADER_BYTES + 8]! << 8) | bytes[HEADER_BYTES + 9]!;
+}
+
+/**
+ * Writes the packet number and body length of a sealed datagram being built, in place
+ * (the header's first 18 bytes are already there).
+ *
+ * @param out the datagram being sealed.
+ * @param pn its packet number (a safe integer).
+ * @param bodyLength the plaintext body's length (u16).
+ */
+export function writeSealedHeader(out: Uint8Array, pn: number, bodyLength: number): void {
+  const at = HEADER_BYTES;
+  const high = Math.floor(pn / 2 ** 32);
+  const low = pn >>> 0;
+  out[at] = high >>> 24;
+  out[at + 1] = (high >>> 16) & 0xff;
+  out[at + 2] = (high >>> 8) & 0xff;
+  out[at + 3] = high & 0xff;
+  out[at + 4] = low >>> 24;
+  out[at + 5] = (low >>> 16) & 0xff;
+  out[at + 6] = (low >>> 8) & 0xff;
+  out[at + 7] = low & 0xff;
+  out[at + 8] = bodyLength >>> 8;
+  out[at + 9] = bodyLength & 0xff;
+}
+
+/**
+ * Whether a wire datagram is sent in clear: START and REFUSE, which travel before the
+ * receiver has the transfer's keys. Every other type is sealed.
+ *
+ * @param bytes a wire datagram.
+ */
+export function isPlainDatagram(bytes: Uint8Array): boolean {
+  const type = bytes[TYPE_OFFSET];
+  return type === PacketType.start || type === PacketType.refuse;
+}
+
+/**
+ * Whether a wire datagram's type byte says DATA (either code); its magic is checked too.
+ *
+ * @param bytes a wire datagram.
+ */
+export function isDataType(bytes: Uint8Array): boolean {
+  const type = bytes[TYPE_OFFSET];
+  return bytes[0] === PACKET_MAGIC && (type === PacketType.data || type === DATA_ACK_NOW);
 }
 
 // ---------------------------------------------------------------- in-place helpers
@@ -452,13 +512,13 @@ export function packetLength(bytes: Uint8Array): number | undefined {
 // DATA fast path and its splitting of coalesced reads) read and write header fields in
 // place instead of building a packet object. These helpers are the only code outside
 // encode/decode that knows where a field sits; none of them allocates, except
-// `dataPayload` and `chatTagParts` (views) and `packetIdHex` (a string).
+// `dataPayload` (a view) and `packetIdHex` (a string).
 
 /** Type byte of a datagram being filled: no packet type, so it is malformed if sent. */
 const NO_TYPE = 0;
 
 /**
- * Bytes of a DATA datagram that carries `payloadBytes` bytes of the file.
+ * Bytes of a DATA packet (before sealing) that carries `payloadBytes` bytes of the file.
  *
  * @param payloadBytes the payload length.
  * @returns header plus payload.
@@ -470,6 +530,21 @@ const NO_TYPE = 0;
  */
 export function dataDatagramBytes(payloadBytes: number): number {
   return DATA_HEADER_BYTES + payloadBytes;
+}
+
+/**
+ * Bytes of a sealed DATA datagram on the wire that carries `payloadBytes` of the file.
+ *
+ * @param payloadBytes the payload length.
+ * @returns what the socket sends: header, packet number, length, seq, payload, tag.
+ * @example
+ * ```ts
+ * import { wireDataBytes } from "./packet.ts";
+ * console.assert(wireDataBytes(1400) === 1448);
+ * ```
+ */
+export function wireDataBytes(payloadBytes: number): number {
+  return DATA_HEADER_BYTES + payloadBytes + SEAL_OVERHEAD_BYTES;
 }
 
 /**
@@ -593,21 +668,6 @@ export function writeDataHeader(datagram: Uint8Array, seq: number, ackNow: boole
  */
 export function invalidateDatagram(datagram: Uint8Array): void {
   datagram[TYPE_OFFSET] = NO_TYPE;
-}
-
-/**
- * A CHAT or CHAT_ACK datagram split at its tag: the bytes the tag covers (every byte
- * before it, header included) and the tag, as views.
- *
- * @param datagram an encoded or received CHAT / CHAT_ACK.
- * @returns the two parts, or `undefined` when the datagram is shorter than a tag.
- */
-export function chatTagParts(
-  datagram: Uint8Array,
-): { covered: Uint8Array; tag: Uint8Array } | undefined {
-  const end = datagram.length - DIGEST_BYTES;
-  if (end < 0) return undefined;
-  return { covered: datagram.subarray(0, end), tag: datagram.subarray(end) };
 }
 
 /**

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  chatTagParts,
   DATA_ACK_NOW,
   DATA_HEADER_BYTES,
   dataAsksAckNow,
@@ -8,7 +7,6 @@ import {
   dataPayload,
   dataSeq,
   decodePacket,
-  DIGEST_BYTES,
   encodePacket,
   hasPacketId,
   hexToId,
@@ -19,7 +17,8 @@ import {
   MalformedPacketError,
   type Packet,
   packetIdHex,
-  packetLength,
+  SEAL_OVERHEAD_BYTES,
+  wireLength,
   writeDataHeader,
 } from "./packet.ts";
 import { mulberry32 } from "./loss_model.ts";
@@ -28,7 +27,7 @@ const id = Uint8Array.from({ length: 16 }, (_, i) => i * 7);
 const d32 = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
 
 const samples: Packet[] = [
-  { type: "start", id, payloadBytes: 1400, ticket: new TextEncoder().encode('["t"]'), mac: d32 },
+  { type: "start", id, payloadBytes: 1400, sealedTicket: new Uint8Array(540).fill(3) },
   { type: "data", id, seq: 0, payload: new Uint8Array(0) },
   { type: "data", id, seq: 0xffff_ffff, payload: Uint8Array.from({ length: 1400 }, (_, i) => i) },
   { type: "data", id, seq: 3, payload: new Uint8Array([9, 8, 7]), ackNow: true },
@@ -44,9 +43,11 @@ const samples: Packet[] = [
   { type: "fin", id, sha256: d32 },
   { type: "fin_ack", id, sha256: d32 },
   { type: "abort", id, code: 4, reason: "disk full — écrire impossible" },
-  { type: "chat", id, number: 0, text: new TextEncoder().encode("hi ☺"), tag: d32 },
-  { type: "chat", id, number: 2 ** 53 - 1, text: new Uint8Array(400), tag: d32 },
-  { type: "chat_ack", id, number: 2 ** 40 + 7, tag: d32 },
+  { type: "refuse", id, code: 1, reason: "ticket does not open" },
+  { type: "chat", id, text: new TextEncoder().encode("hi ☺") },
+  { type: "chat", id, text: new Uint8Array(400) },
+  { type: "chat_ack", id, number: 2 ** 53 - 1 },
+  { type: "chat_ack", id, number: 2 ** 40 + 7 },
 ];
 
 Deno.test("every packet type round-trips through encode/decode", () => {
@@ -63,6 +64,7 @@ Deno.test("every truncation of every packet is a MalformedPacketError", () => {
     const bytes = encodePacket(p);
     for (let n = 0; n < bytes.length; n++) {
       if (p.type === "data" && n >= DATA_HEADER_BYTES) continue; // shorter payload is valid
+      if (p.type === "chat" && n >= 18) continue; // shorter text is valid (its seal says)
       assert.throws(
         () => decodePacket(bytes.subarray(0, n)),
         MalformedPacketError,
@@ -89,13 +91,14 @@ Deno.test("trailing bytes, bad magic and unknown types are rejected", () => {
 });
 
 Deno.test("a chat packet number beyond 2^53 - 1 or text over 400 bytes is malformed", () => {
-  const ack = encodePacket({ type: "chat_ack", id, number: 1, tag: d32 });
+  const ack = encodePacket({ type: "chat_ack", id, number: 1 });
   ack[18] = 0x00;
   ack[19] = 0x20; // 2^53
   assert.throws(() => decodePacket(ack), /packet number out of range/);
-  const chat = encodePacket({ type: "chat", id, number: 1, text: new Uint8Array(3), tag: d32 });
-  new DataView(chat.buffer).setUint16(26, 401);
-  assert.throws(() => decodePacket(chat), /chat text too long/);
+  const chat = encodePacket({ type: "chat", id, text: new Uint8Array(400) });
+  const longer = new Uint8Array(chat.length + 1);
+  longer.set(chat);
+  assert.throws(() => decodePacket(longer), /chat text too long/);
 });
 
 Deno.test("SACK ranges must ascend above cum; abort reason must be UTF-8", () => {
@@ -121,8 +124,8 @@ Deno.test("random garbage never escapes as anything but MalformedPacketError", (
     const n = Math.floor(rand() * 80);
     const bytes = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
     if (n > 1 && rand() < 0.7) {
-      bytes[0] = 0xb2;
-      bytes[1] = 1 + Math.floor(rand() * 8);
+      bytes[0] = 0xb3;
+      bytes[1] = 1 + Math.floor(rand() * 10);
     }
     try {
       decodePacket(bytes);
@@ -134,12 +137,17 @@ Deno.test("random garbage never escapes as anything but MalformedPacketError", (
 
 Deno.test("encodePacket rejects out-of-range fields with RangeError", () => {
   assert.throws(
-    () => encodePacket({ type: "chat_ack", id: new Uint8Array(3), number: 0, tag: d32 }),
+    () => encodePacket({ type: "chat_ack", id: new Uint8Array(3), number: 0 }),
     RangeError,
   );
-  assert.throws(() => encodePacket({ type: "chat_ack", id, number: -1, tag: d32 }), RangeError);
+  assert.throws(() => encodePacket({ type: "chat_ack", id, number: -1 }), RangeError);
   assert.throws(
-    () => encodePacket({ type: "chat", id, number: 1, text: new Uint8Array(401), tag: d32 }),
+    () => encodePacket({ type: "chat", id, text: new Uint8Array(401) }),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      encodePacket({ type: "start", id, payloadBytes: 1400, sealedTicket: new Uint8Array(539) }),
     RangeError,
   );
   assert.throws(
@@ -156,25 +164,31 @@ Deno.test("a DATA asking for an immediate ACK differs only in its type code", ()
   assert.deepEqual(now.subarray(2), plain.subarray(2));
 });
 
-Deno.test("packetLength reads every self-describing length and splits coalesced reads", () => {
+Deno.test("wireLength reads the length of START, REFUSE and sealed datagrams", () => {
   for (const p of samples) {
     const bytes = encodePacket(p);
-    if (p.type === "data") {
-      assert.equal(packetLength(bytes), undefined, "DATA has no length of its own");
+    if (p.type === "start" || p.type === "refuse") {
+      assert.equal(wireLength(bytes), bytes.length, p.type);
       continue;
     }
-    assert.equal(packetLength(bytes), bytes.length, p.type);
-    const two = new Uint8Array(bytes.length * 2);
-    two.set(bytes);
-    two.set(bytes, bytes.length);
-    assert.equal(packetLength(two), bytes.length, `${p.type} twice`);
+    // Sealed: header, number, length field = the body's length, ciphertext, tag.
+    const sealed = new Uint8Array(bytes.length + SEAL_OVERHEAD_BYTES);
+    sealed.set(bytes.subarray(0, 18));
+    new DataView(sealed.buffer).setUint16(26, bytes.length - 18);
+    assert.equal(wireLength(sealed), sealed.length, p.type);
+    const two = new Uint8Array(sealed.length * 2);
+    two.set(sealed);
+    two.set(sealed, sealed.length);
+    assert.equal(wireLength(two), sealed.length, `${p.type} twice`);
   }
-  assert.equal(packetLength(new Uint8Array(10)), undefined);
-  const start = encodePacket(samples[0]!);
-  assert.equal(packetLength(start.subarray(0, 19)), undefined, "lengths cut off");
-  const bad = start.slice();
+  assert.equal(wireLength(new Uint8Array(10)), undefined);
+  const ack = new Uint8Array(27);
+  ack[0] = 0xb3;
+  ack[1] = 3;
+  assert.equal(wireLength(ack), undefined, "length field cut off");
+  const bad = encodePacket(samples[0]!);
   bad[0] = 0;
-  assert.equal(packetLength(bad), undefined);
+  assert.equal(wireLength(bad), undefined);
 });
 
 Deno.test("ids convert to and from hex", () => {
@@ -224,13 +238,4 @@ Deno.test("a DATA datagram written in place decodes as the packet encodePacket w
   invalidateDatagram(datagram);
   assert.throws(() => decodePacket(datagram), MalformedPacketError, "invalidated");
   assert.equal(isDataDatagram(datagram), false);
-});
-
-Deno.test("chatTagParts splits a chat datagram at its tag", () => {
-  const chat = encodePacket({ type: "chat", id, number: 3, text: new Uint8Array(5), tag: d32 });
-  const parts = chatTagParts(chat)!;
-  assert.deepEqual(parts.tag, d32);
-  assert.equal(parts.covered.length + DIGEST_BYTES, chat.length);
-  assert.deepEqual(parts.covered, chat.subarray(0, chat.length - DIGEST_BYTES));
-  assert.equal(chatTagParts(new Uint8Array(DIGEST_BYTES - 1)), undefined);
 });

@@ -32,7 +32,9 @@
  *
  * DATA datagrams wait in a ring of ready-made datagrams; the header fields that change
  * per send (type, seq) are written in one place, {@linkcode SenderCore} `#stampData`,
- * right before the datagram leaves.
+ * right before the datagram leaves. The core's datagrams are packets in clear: the shell
+ * seals each send under a fresh packet number (`packet_protection.ts`), so a
+ * retransmission never repeats a nonce.
  *
  * @module
  */
@@ -119,10 +121,8 @@ export type SenderAction =
 export interface SenderOptions {
   /** The 16-byte transfer id (from the ticket). */
   id: Uint8Array;
-  /** Canonical ticket bytes. */
-  ticket: Uint8Array;
-  /** The ticket's 32-byte MAC. */
-  mac: Uint8Array;
+  /** The ticket the server sealed for the receiver (START carries it). */
+  sealedTicket: Uint8Array;
   /** File size in bytes (as in the ticket). */
   size: number;
   /** The transfer's limits. */
@@ -153,8 +153,7 @@ const IN_FLIGHT = 4;
 /** Sans-I/O sender of one transfer. */
 export class SenderCore {
   readonly #id: Uint8Array;
-  readonly #ticket: Uint8Array;
-  readonly #mac: Uint8Array;
+  readonly #sealedTicket: Uint8Array;
   readonly #size: number;
   readonly #limits: P2pLimits;
   readonly #payloadBytes: number;
@@ -270,8 +269,7 @@ export class SenderCore {
   constructor(options: SenderOptions) {
     const limits = options.limits;
     this.#id = options.id;
-    this.#ticket = options.ticket;
-    this.#mac = options.mac;
+    this.#sealedTicket = options.sealedTicket;
     this.#size = options.size;
     this.#limits = limits;
     this.#payloadBytes = limits.payloadBytes;
@@ -547,8 +545,7 @@ export class SenderCore {
             type: "start",
             id: this.#id,
             payloadBytes: this.#payloadBytes,
-            ticket: this.#ticket,
-            mac: this.#mac,
+            sealedTicket: this.#sealedTicket,
           }),
           1,
           0,
@@ -635,7 +632,7 @@ export class SenderCore {
 
   /**
    * Writes the per-send header fields of a DATA datagram just before it leaves: the one
-   * place they are written (a per-send packet number would go here too).
+   * place they are written (the packet number is the shell's, when it seals the send).
    */
   #stampData(datagram: Uint8Array, seq: number, ackNow: boolean): void {
     writeDataHeader(datagram, seq, ackNow);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { AbortCode, TransferAbortedError } from "./errors.ts";
-import { resolveLimits } from "./limits.ts";
+import { resolveLimits, SEALED_TICKET_BYTES } from "./limits.ts";
 import {
   DATA_ACK_NOW,
   DATA_HEADER_BYTES,
@@ -48,8 +48,7 @@ function sending(packets: number, limits = {}): { core: SenderCore; file: Uint8A
   const file = Uint8Array.from({ length: packets * PAYLOAD }, (_, i) => (i * 31) & 0xff);
   const core = new SenderCore({
     id,
-    ticket: new Uint8Array(8),
-    mac: new Uint8Array(32),
+    sealedTicket: new Uint8Array(SEALED_TICKET_BYTES),
     size: file.length,
     limits: l,
     now: 0,
@@ -90,8 +89,7 @@ Deno.test("sender: pushed bytes are copied, so the caller may reuse its read buf
   const l = resolveLimits({ payloadBytes: PAYLOAD });
   const core = new SenderCore({
     id,
-    ticket: new Uint8Array(8),
-    mac: new Uint8Array(32),
+    sealedTicket: new Uint8Array(SEALED_TICKET_BYTES),
     size: 3 * PAYLOAD,
     limits: l,
     now: 0,
@@ -144,8 +142,7 @@ Deno.test("sender: a window large enough for delayed ACKs sends no ACK request",
 function started(size: number, limits = {}): { core: SenderCore; firstRead: number } {
   const core = new SenderCore({
     id,
-    ticket: new Uint8Array(8),
-    mac: new Uint8Array(32),
+    sealedTicket: new Uint8Array(SEALED_TICKET_BYTES),
     size,
     limits: resolveLimits({ payloadBytes: PAYLOAD, ...limits }),
     now: 0,

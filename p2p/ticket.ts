@@ -1,19 +1,23 @@
 /**
- * One-time transfer tickets: the server signs them with HMAC-SHA256 under the
- * **receiver's** ticket key; the receiver checks them before it accepts a transfer. The
- * signed bytes are a canonical JSON array (see `docs/P2P.md`, "Tickets"), and those same
- * bytes travel in START datagrams, so the receiver verifies exactly what it parses.
- * (Private chats need no ticket: the server gives both ends a chat secret, `chat_keys.ts`.)
+ * One-time transfer tickets: the server seals each one (ChaCha20-Poly1305) under a key
+ * derived from the **receiver's** session key, with a fresh secret for the transfer
+ * inside; the sender carries the sealed bytes in START without being able to read or
+ * change them, and the receiver opens them before it accepts a transfer. Every ticket is
+ * padded to one length before sealing, so START shows neither the file name nor its size
+ * (see `docs/P2P.md`, "Tickets"). (Private chats need no ticket: the server gives both
+ * ends a chat secret.)
  *
  * @module
  */
 
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { MAX_FILE_BYTES, MAX_TICKET_BYTES } from "./limits.ts";
+import { hkdfSync } from "node:crypto";
+import { type Aead, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, openAead } from "./aead.ts";
+import { MAX_FILE_BYTES, MAX_TICKET_BYTES, SEALED_TICKET_BYTES } from "./limits.ts";
+import { PEER_SECRET_BYTES } from "./packet_protection.ts";
 
 /** Domain-separation tag, first element of every canonical ticket. */
-export const TICKET_TAG = "iotnet-ticket-v1";
-/** Bytes in a ticket key. */
+export const TICKET_TAG = "iotnet-ticket-v3";
+/** Bytes in a ticket key (the session key the server gives a device at login). */
 export const TICKET_KEY_BYTES = 32;
 /** Longest device name a ticket may carry. */
 export const MAX_TICKET_NAME_CHARS = 64;
@@ -41,12 +45,25 @@ export interface FileTicket {
 /** Any ticket (one kind today; `kind` leaves room for others). */
 export type Ticket = FileTicket;
 
-/** A ticket and its HMAC-SHA256 tag (lower-case hex), as the server hands it out. JSON-safe. */
-export interface SignedTicket<T extends Ticket = Ticket> {
+/**
+ * What the server hands the sender (JSON-safe): the ticket's fields, the ticket sealed
+ * for the receiver, and the transfer's secret.
+ */
+export interface SealedTicket<T extends Ticket = Ticket> {
+  /** The ticket's fields, for the sender. */
+  ticket: T;
+  /** The sealed ticket ({@linkcode SEALED_TICKET_BYTES}), base64: START carries it. */
+  sealed: string;
+  /** The transfer's secret ({@linkcode PEER_SECRET_BYTES}), base64. */
+  secret: string;
+}
+
+/** A ticket as the receiver opened it: its fields and the transfer's secret. */
+export interface OpenedTicket<T extends Ticket = Ticket> {
   /** The ticket's fields. */
   ticket: T;
-  /** HMAC-SHA256 of the ticket's canonical bytes, lower-case hex. */
-  mac: string;
+  /** The transfer's secret. */
+  secret: Uint8Array;
 }
 
 /** A ticket that is not well-formed. */
@@ -84,15 +101,29 @@ function checkTicket(t: Ticket): void {
 }
 
 /**
- * The canonical bytes of a ticket: what is signed and what travels on the wire.
+ * The canonical bytes of a ticket with its transfer's secret: what is sealed.
  *
  * @param t the ticket.
+ * @param secret the transfer's secret ({@linkcode PEER_SECRET_BYTES}).
  * @returns UTF-8 JSON array bytes.
  * @throws {MalformedTicketError} when a field is invalid or the encoding is too long.
  */
-export function encodeTicket(t: Ticket): Uint8Array<ArrayBuffer> {
+export function encodeTicket(t: Ticket, secret: Uint8Array): Uint8Array<ArrayBuffer> {
   checkTicket(t);
-  const arr = [TICKET_TAG, "file", t.transferId, t.from, t.to, t.filename, t.size, t.expiresAt];
+  if (secret.length !== PEER_SECRET_BYTES) {
+    throw new MalformedTicketError(`a transfer secret must be ${PEER_SECRET_BYTES} bytes`);
+  }
+  const arr = [
+    TICKET_TAG,
+    "file",
+    t.transferId,
+    t.from,
+    t.to,
+    t.filename,
+    t.size,
+    t.expiresAt,
+    toBase64(secret),
+  ];
   const bytes = encoder.encode(JSON.stringify(arr));
   if (bytes.length > MAX_TICKET_BYTES) {
     throw new MalformedTicketError(
@@ -106,10 +137,10 @@ export function encodeTicket(t: Ticket): Uint8Array<ArrayBuffer> {
  * Parses canonical ticket bytes (the reverse of {@linkcode encodeTicket}).
  *
  * @param bytes canonical ticket bytes.
- * @returns the ticket.
+ * @returns the ticket and its secret.
  * @throws {MalformedTicketError} for anything but a well-formed ticket.
  */
-export function decodeTicket(bytes: Uint8Array): Ticket {
+export function decodeTicket(bytes: Uint8Array): OpenedTicket {
   let arr: unknown;
   try {
     arr = JSON.parse(decoder.decode(bytes));
@@ -120,27 +151,23 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     throw new MalformedTicketError("not an iotnet ticket");
   }
   let t: Ticket;
-  if (arr[1] === "file" && arr.length === 8) {
-    const [, , transferId, from, to, filename, size, expiresAt] = arr;
+  let secret: Uint8Array;
+  if (arr[1] === "file" && arr.length === 9) {
+    const [, , transferId, from, to, filename, size, expiresAt, secretText] = arr;
     t = { kind: "file", transferId, from, to, filename, size, expiresAt };
+    try {
+      secret = fromBase64(String(secretText));
+    } catch {
+      throw new MalformedTicketError("ticket secret is not base64");
+    }
+    if (secret.length !== PEER_SECRET_BYTES) {
+      throw new MalformedTicketError("ticket secret has the wrong length");
+    }
   } else {
     throw new MalformedTicketError("unknown ticket kind or field count");
   }
   checkTicket(t);
-  return t;
-}
-
-async function hmacKey(key: Uint8Array, usage: "sign" | "verify"): Promise<CryptoKey> {
-  if (key.length !== TICKET_KEY_BYTES) {
-    throw new RangeError(`ticket key must be ${TICKET_KEY_BYTES} bytes, got ${key.length}`);
-  }
-  return await crypto.subtle.importKey(
-    "raw",
-    key.slice(),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    [usage],
-  );
+  return { ticket: t, secret };
 }
 
 /** Lower-case hex of bytes. */
@@ -165,67 +192,136 @@ export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Signs a ticket with HMAC-SHA256 under the receiver's ticket key (the server does this).
+ * Base64 of bytes.
  *
- * @param key the receiver's 32-byte ticket key.
+ * @param bytes any bytes.
+ * @returns standard base64 with padding.
+ */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+/**
+ * Parses standard base64.
+ *
+ * @throws {SyntaxError} for text that is not base64.
+ */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    throw new SyntaxError("not base64");
+  }
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/**
+ * The key tickets to a device are sealed under, from its session key:
+ * HKDF-SHA256(ikm = session key, no salt, info = {@linkcode TICKET_TAG}).
+ *
+ * @param sessionKey the device's {@linkcode TICKET_KEY_BYTES}-byte session key.
+ * @returns a 32-byte ChaCha20-Poly1305 key.
+ * @throws {RangeError} when the session key is not 32 bytes.
+ */
+export function ticketSealKey(sessionKey: Uint8Array): Uint8Array {
+  if (sessionKey.length !== TICKET_KEY_BYTES) {
+    throw new RangeError(
+      `ticket key must be ${TICKET_KEY_BYTES} bytes, got ${sessionKey.length}`,
+    );
+  }
+  return new Uint8Array(hkdfSync("sha256", sessionKey, new Uint8Array(0), TICKET_TAG, 32));
+}
+
+/** The associated data of a sealed ticket: the tag and the transfer id (START's id). */
+function ticketAad(transferId: Uint8Array): Uint8Array {
+  const tag = encoder.encode(TICKET_TAG);
+  const aad = new Uint8Array(tag.length + transferId.length);
+  aad.set(tag);
+  aad.set(transferId, tag.length);
+  return aad;
+}
+
+/**
+ * Seals a ticket for its receiver (the server does this): draws the transfer's secret,
+ * pads the canonical ticket to {@linkcode MAX_TICKET_BYTES} and seals it under the key
+ * derived from the receiver's session key, with a random nonce and the transfer id as
+ * associated data.
+ *
+ * @param sessionKey the receiver's 32-byte session key.
  * @param fields the ticket.
- * @returns the ticket with its hex MAC.
+ * @returns what the sender is given.
  * @throws {RangeError} when the key is not 32 bytes.
- * @throws {MalformedTicketError} when a field is invalid.
+ * @throws {MalformedTicketError} when a field is invalid or the ticket too long.
  * @example
  * ```ts
- * import { newTicketKey, newTransferId, signTicket, verifyTicket } from "./ticket.ts";
+ * import { newTicketKey, newTransferId, openTicket, sealTicket, ticketSealKey, fromBase64 } from "./ticket.ts";
+ * import { openAead } from "./aead.ts";
  * const key = newTicketKey();
- * const signed = await signTicket(key, {
- *   kind: "file", transferId: newTransferId(), from: "a", to: "b",
+ * const transferId = newTransferId();
+ * const given = sealTicket(key, {
+ *   kind: "file", transferId, from: "a", to: "b",
  *   filename: "x.txt", size: 3, expiresAt: Date.now() + 60_000,
  * });
- * console.assert(await verifyTicket(key, signed));
+ * const id = Uint8Array.from(transferId.match(/../g)!, (h) => parseInt(h, 16));
+ * const opened = openTicket(openAead("node"), ticketSealKey(key), id, fromBase64(given.sealed));
+ * console.assert(opened.ticket.filename === "x.txt");
  * ```
  */
-export async function signTicket<T extends Ticket>(
-  key: Uint8Array,
-  fields: T,
-): Promise<SignedTicket<T>> {
-  const bytes = encodeTicket(fields);
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(key, "sign"), bytes);
-  return { ticket: { ...fields }, mac: toHex(new Uint8Array(mac)) };
+export function sealTicket<T extends Ticket>(sessionKey: Uint8Array, fields: T): SealedTicket<T> {
+  const key = ticketSealKey(sessionKey);
+  const secret = crypto.getRandomValues(new Uint8Array(PEER_SECRET_BYTES));
+  const plaintext = new Uint8Array(MAX_TICKET_BYTES);
+  plaintext.set(encodeTicket(fields, secret));
+  const sealed = new Uint8Array(SEALED_TICKET_BYTES);
+  const nonce = sealed.subarray(0, AEAD_NONCE_BYTES);
+  crypto.getRandomValues(nonce);
+  const aead = openAead("node");
+  aead.seal(
+    key,
+    nonce,
+    ticketAad(fromHex(fields.transferId)),
+    plaintext,
+    sealed.subarray(AEAD_NONCE_BYTES),
+  );
+  aead.close();
+  return { ticket: { ...fields }, sealed: toBase64(sealed), secret: toBase64(secret) };
 }
 
 /**
- * Checks a ticket's MAC under a key (constant-time). Does not check expiry, replay or
- * the `to` name: the receiving endpoint does that.
+ * Opens a sealed ticket (the receiver does this on START).
  *
- * @param key the 32-byte ticket key.
- * @param signed the ticket and MAC.
- * @returns `true` when the MAC verifies; `false` for a bad MAC or a malformed ticket.
+ * @param aead the endpoint's AEAD.
+ * @param sealKey {@linkcode ticketSealKey} of this device's session key.
+ * @param transferId START's id (the associated data).
+ * @param sealed the {@linkcode SEALED_TICKET_BYTES} from START.
+ * @returns the ticket and the transfer's secret.
+ * @throws {MalformedTicketError} when it does not open under this key (forged, edited,
+ * for another device or session, or moved to another id) or is not a well-formed ticket.
  */
-export async function verifyTicket(key: Uint8Array, signed: SignedTicket): Promise<boolean> {
-  let bytes: Uint8Array<ArrayBuffer>;
-  let mac: Uint8Array<ArrayBuffer>;
-  try {
-    bytes = encodeTicket(signed.ticket);
-    mac = fromHex(signed.mac);
-  } catch {
-    return false;
+export function openTicket(
+  aead: Aead,
+  sealKey: Uint8Array,
+  transferId: Uint8Array,
+  sealed: Uint8Array,
+): OpenedTicket {
+  if (sealed.length !== SEALED_TICKET_BYTES) {
+    throw new MalformedTicketError(`a sealed ticket is ${SEALED_TICKET_BYTES} bytes`);
   }
-  if (mac.length !== 32) return false;
-  return await crypto.subtle.verify("HMAC", await hmacKey(key, "verify"), mac, bytes);
-}
-
-/**
- * Synchronous MAC check over canonical ticket bytes, for the sans-I/O datagram path
- * (same HMAC-SHA256 as {@linkcode verifyTicket}, via `node:crypto`).
- *
- * @param key the 32-byte ticket key.
- * @param bytes canonical ticket bytes as received.
- * @param mac the 32-byte tag as received.
- * @returns `true` when the tag verifies.
- */
-export function verifyTicketBytes(key: Uint8Array, bytes: Uint8Array, mac: Uint8Array): boolean {
-  if (key.length !== TICKET_KEY_BYTES || mac.length !== 32) return false;
-  const expect = createHmac("sha256", key).update(bytes).digest();
-  return timingSafeEqual(expect, mac);
+  const plaintext = new Uint8Array(SEALED_TICKET_BYTES - AEAD_NONCE_BYTES - AEAD_TAG_BYTES);
+  const ok = aead.open(
+    sealKey,
+    sealed.subarray(0, AEAD_NONCE_BYTES),
+    ticketAad(transferId),
+    sealed.subarray(AEAD_NONCE_BYTES),
+    plaintext,
+  );
+  if (!ok) throw new MalformedTicketError("ticket does not open under this device's key");
+  let end = plaintext.length;
+  while (end > 0 && plaintext[end - 1] === 0) end--;
+  return decodeTicket(plaintext.subarray(0, end));
 }
 
 /**

@@ -1,20 +1,22 @@
 /**
- * Admission of transfers: a START is accepted only if its ticket's MAC verifies under
- * this device's own ticket key, it names this device as `to`, it has not expired, and its
- * transfer id matches and was never used before. Pure and synchronous, so the datagram
- * path needs no awaits.
+ * Admission of transfers: a START is accepted only if its sealed ticket opens under the
+ * key derived from this device's session key (with START's id as associated data), it
+ * names this device as `to`, it has not expired, and its transfer id matches and was
+ * never used before. Synchronous, so the datagram path needs no awaits.
  *
  * @module
  */
 
+import type { Aead } from "./aead.ts";
 import type { AbortReason } from "./errors.ts";
 import { idToHex, type StartPacket } from "./packet.ts";
 import {
-  decodeTicket,
   type FileTicket,
   MalformedTicketError,
+  type OpenedTicket,
+  openTicket,
   type Ticket,
-  verifyTicketBytes,
+  ticketSealKey,
 } from "./ticket.ts";
 
 /** Most transfer ids remembered against replay; the oldest-expiring go first. */
@@ -22,44 +24,51 @@ export const MAX_REMEMBERED_TICKETS = 100_000;
 
 /** The outcome of an admission check. */
 export type Admission<T extends Ticket> =
-  | { ok: true; ticket: T }
+  | { ok: true; ticket: T; secret: Uint8Array }
   | { ok: false; reason: AbortReason; message: string };
 
 /** Checks tickets against this device's key, name, the clock and the replay set. */
 export class TicketGuard {
-  #key: Uint8Array | undefined;
+  readonly #aead: Aead;
+  #sealKey: Uint8Array | undefined;
   #name: string | undefined;
   /** transferId → expiresAt */
   #used = new Map<string, number>();
 
+  /** @param aead the endpoint's AEAD, to open sealed tickets with. */
+  constructor(aead: Aead) {
+    this.#aead = aead;
+  }
+
   /**
    * Sets the key (and, when known, the device name `to` must match).
    *
-   * @param key this device's 32-byte ticket key.
+   * @param key this device's 32-byte session (ticket) key.
    * @param name this device's name.
+   * @throws {RangeError} when the key is not 32 bytes.
    */
   setIdentity(key: Uint8Array, name?: string): void {
-    this.#key = key.slice();
+    this.#sealKey = ticketSealKey(key);
     if (name !== undefined) this.#name = name;
   }
 
-  #verify(bytes: Uint8Array, mac: Uint8Array, now: number): Admission<Ticket> {
-    if (!this.#key) return { ok: false, reason: "bad_ticket", message: "no ticket key yet" };
-    if (!verifyTicketBytes(this.#key, bytes, mac)) {
-      return { ok: false, reason: "bad_ticket", message: "ticket MAC does not verify" };
+  #open(start: StartPacket, now: number): Admission<Ticket> {
+    if (!this.#sealKey) {
+      return { ok: false, reason: "bad_ticket", message: "no ticket key yet" };
     }
-    let ticket: Ticket;
+    let opened: OpenedTicket;
     try {
-      ticket = decodeTicket(bytes);
+      opened = openTicket(this.#aead, this.#sealKey, start.id, start.sealedTicket);
     } catch (e) {
       if (!(e instanceof MalformedTicketError)) throw e;
       return { ok: false, reason: "bad_ticket", message: e.message };
     }
+    const ticket = opened.ticket;
     if (this.#name !== undefined && ticket.to !== this.#name) {
       return { ok: false, reason: "bad_ticket", message: "ticket is for another device" };
     }
     if (ticket.expiresAt <= now) return { ok: false, reason: "expired", message: "ticket expired" };
-    return { ok: true, ticket };
+    return { ok: true, ticket, secret: opened.secret };
   }
 
   /**
@@ -75,7 +84,7 @@ export class TicketGuard {
     now: number,
     refuse?: (ticket: FileTicket) => { reason: AbortReason; message: string } | undefined,
   ): Admission<FileTicket> {
-    const verified = this.#verify(start.ticket, start.mac, now);
+    const verified = this.#open(start, now);
     if (!verified.ok) return verified;
     const ticket = verified.ticket;
     if (ticket.transferId !== idToHex(start.id)) {
@@ -87,7 +96,7 @@ export class TicketGuard {
     const refused = refuse?.(ticket);
     if (refused) return { ok: false, ...refused };
     this.#remember(this.#used, ticket.transferId, ticket.expiresAt, now);
-    return { ok: true, ticket };
+    return { ok: true, ticket, secret: verified.secret };
   }
 
   #remember(map: Map<string, number>, id: string, expiresAt: number, now: number): void {

@@ -7,6 +7,7 @@
  */
 
 import type { Clock } from "../internal/mod.ts";
+import type { Aead } from "./aead.ts";
 import type { PeerEventMap } from "./events.ts";
 import type { IncomingTransfer } from "./incoming_transfer.ts";
 import type { P2pLimits } from "./limits.ts";
@@ -17,6 +18,8 @@ import type { PeerAddr } from "./udp_socket.ts";
 export interface TransferHost {
   readonly clock: Clock;
   readonly limits: Readonly<P2pLimits>;
+  /** The endpoint's AEAD, which every transfer seals and opens its datagrams with. */
+  readonly aead: Aead;
   /** Whether the endpoint is closed (no timer is armed any more). */
   isClosed(): boolean;
   /** Sends `bytes` (`datagrams` back-to-back DATA datagrams with segmentation offload). */

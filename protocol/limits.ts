@@ -13,8 +13,9 @@ export const TLS_ALPN_PROTOCOL = "iotnet/1";
 /**
  * Protocol version; a server refuses any other. 2: the `peer` push carries a chat id and
  * secret instead of a chat ticket (`docs/PROTOCOL.md`). 3: the `keepalive` push and
- * request (a version-2 edge would take the push for a protocol error) and the `blocked`
- * request.
+ * request (a version-2 edge would take the push for a protocol error), the `blocked`
+ * request, and the `uvf` result carrying the ticket sealed for the receiver and the
+ * transfer's secret instead of a MAC.
  */
 export const PROTOCOL_VERSION = 3;
 

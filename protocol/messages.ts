@@ -17,7 +17,7 @@ const device = { name: "string", since: "string", ip: "string", udpPort: "int" }
 /**
  * A one-time transfer ticket (see `docs/P2P.md`, "Tickets"): `kind` says what it
  * introduces, and only file transfers exist today. Its type is the one `p2p/ticket.ts`
- * signs and checks (the server passes that type in, the edge passes this one out).
+ * seals and opens (the server passes that type in, the edge passes this one out).
  */
 const ticket = {
   $tag: "kind",
@@ -33,8 +33,17 @@ const ticket = {
   },
 } as const;
 
-/** A UVF receiver's address and a ticket signed with its key, given to the sender. */
-const transferIntroduction = { ip: "string", udpPort: "int", ticket, mac: "string" } as const;
+/**
+ * A UVF receiver's address, the ticket's fields, the ticket sealed for the receiver
+ * (base64) and the transfer's secret (base64), given to the sender.
+ */
+const transferIntroduction = {
+  ip: "string",
+  udpPort: "int",
+  ticket,
+  sealed: "string",
+  secret: "string",
+} as const;
 
 /** Request op → the fields it carries besides `t`, `id` and `op`. */
 export const REQUESTS = {

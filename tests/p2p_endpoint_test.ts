@@ -10,7 +10,7 @@ import {
   PeerEndpoint,
   PeerUnreachableError,
   ReceiverStorageError,
-  signTicket,
+  sealTicket,
   TransferAbortedError,
   TransferRejectedError,
 } from "../p2p/mod.ts";
@@ -57,14 +57,14 @@ async function device(
   };
 }
 
-async function ticket(
+function ticket(
   from: Device,
   to: Device,
   filename: string,
   size: number,
   over: Partial<FileTicket> = {},
 ) {
-  return await signTicket(to.key, {
+  return sealTicket(to.key, {
     kind: "file",
     transferId: newTransferId(),
     from: from.name,
@@ -115,7 +115,7 @@ Deno.test("endpoint: a small file arrives as <sender>_<filename> with a matching
   const res = await alice.ep.sendFile({
     to: addr(bob),
     path,
-    ticket: await ticket(alice, bob, "hello.txt", 10_000),
+    ticket: ticket(alice, bob, "hello.txt", 10_000),
     onProgress: (sent, total) => {
       assert.equal(total, 10_000);
       progress = sent;
@@ -138,7 +138,7 @@ Deno.test("endpoint: one ticket sent twice at once: the second call is refused, 
   await using alice = await device("alice");
   await using bob = await device("bob");
   const path = await makeFile(alice.dir, "twice.bin", 50_000);
-  const t = await ticket(alice, bob, "twice.bin", 50_000);
+  const t = ticket(alice, bob, "twice.bin", 50_000);
   const first = alice.ep.sendFile({ to: addr(bob), path, ticket: t });
   await assert.rejects(
     () => alice.ep.sendFile({ to: addr(bob), path, ticket: t }),
@@ -154,7 +154,7 @@ Deno.test("endpoint: closed while a file to send is opening, sendFile rejects as
   const sending = alice.ep.sendFile({
     to: addr(bob),
     path,
-    ticket: await ticket(alice, bob, "late.bin", 50_000),
+    ticket: ticket(alice, bob, "late.bin", 50_000),
   });
   const refused = assert.rejects(sending, (e: unknown) => {
     assert.ok(e instanceof TransferAbortedError);
@@ -174,7 +174,7 @@ Deno.test("endpoint: an empty file is transferred", async () => {
   const res = await alice.ep.sendFile({
     to: addr(bob),
     path,
-    ticket: await ticket(alice, bob, "empty", 0),
+    ticket: ticket(alice, bob, "empty", 0),
   });
   assert.equal(res.bytes, 0);
   const e = await arrived;
@@ -191,7 +191,7 @@ Deno.test("endpoint: a 64 MiB file arrives byte-identical", async () => {
   const res = await alice.ep.sendFile({
     to: addr(bob),
     path,
-    ticket: await ticket(alice, bob, "big.bin", size),
+    ticket: ticket(alice, bob, "big.bin", size),
   });
   const ms = performance.now() - t0;
   const e = await arrived;
@@ -218,7 +218,7 @@ for (const [loss, size] of [[0.05, 8 * 1024 * 1024], [0.25, 2 * 1024 * 1024]] as
     const res = await alice.ep.sendFile({
       to: relay.addr,
       path,
-      ticket: await ticket(alice, bob, "lossy.bin", size),
+      ticket: ticket(alice, bob, "lossy.bin", size),
     });
     const e = await arrived;
     assert.equal(await sha256File(e.path), await sha256File(path));
@@ -240,9 +240,9 @@ Deno.test("endpoint: two concurrent transfers to one receiver and transfers both
   bob.ep.on("file", (e) => bobGot.push(e.path));
   const aliceGot = alice.ep.events.once("file", undefined, wait(30_000));
   await Promise.all([
-    alice.ep.sendFile({ to: addr(bob), path: a, ticket: await ticket(alice, bob, "a.bin", size) }),
-    carol.ep.sendFile({ to: addr(bob), path: c, ticket: await ticket(carol, bob, "c.bin", size) }),
-    bob.ep.sendFile({ to: addr(alice), path: b, ticket: await ticket(bob, alice, "b.bin", size) }),
+    alice.ep.sendFile({ to: addr(bob), path: a, ticket: ticket(alice, bob, "a.bin", size) }),
+    carol.ep.sendFile({ to: addr(bob), path: c, ticket: ticket(carol, bob, "c.bin", size) }),
+    bob.ep.sendFile({ to: addr(alice), path: b, ticket: ticket(bob, alice, "b.bin", size) }),
   ]);
   assert.deepEqual(bobGot.sort(), [join(bob.dir, "alice_a.bin"), join(bob.dir, "carol_c.bin")]);
   assert.equal(await sha256File(join(bob.dir, "alice_a.bin")), await sha256File(a));
@@ -274,9 +274,9 @@ Deno.test("endpoint: spoofed, malformed and badly signed datagrams are dropped, 
     // A real transfer is running; the attacker knows its transfer id.
     const size = 2 * 1024 * 1024;
     const path = await makeFile(alice.dir, "real.bin", size, 5);
-    const tk = await ticket(alice, bob, "real.bin", size);
+    const tk = ticket(alice, bob, "real.bin", size);
     const { encodePacket, hexToId } = await import("../p2p/packet.ts");
-    const { encodeTicket, fromHex } = await import("../p2p/ticket.ts");
+    const { fromBase64 } = await import("../p2p/ticket.ts");
     const id = hexToId(tk.ticket.transferId);
     const sending = alice.ep.sendFile({ to: addr(bob), path, ticket: tk });
     let rawOut = 0;
@@ -284,7 +284,7 @@ Deno.test("endpoint: spoofed, malformed and badly signed datagrams are dropped, 
       rawOut += b.length;
       await raw.send(b, addr(bob));
     };
-    const forged = await signTicket(newTicketKey(), { ...tk.ticket, transferId: newTransferId() });
+    const forged = sealTicket(newTicketKey(), { ...tk.ticket, transferId: newTransferId() });
     for (let seq = 0; seq < 20; seq++) {
       await send(encodePacket({ type: "data", id, seq, payload: new Uint8Array(1400).fill(0xee) }));
     }
@@ -293,8 +293,7 @@ Deno.test("endpoint: spoofed, malformed and badly signed datagrams are dropped, 
       type: "start",
       id: hexToId(forged.ticket.transferId),
       payloadBytes: 1400,
-      ticket: encodeTicket(forged.ticket),
-      mac: fromHex(forged.mac),
+      sealedTicket: fromBase64(forged.sealed),
     }));
     await send(
       encodePacket({ type: "fin", id: hexToId(newTransferId()), sha256: new Uint8Array(32) }),
@@ -321,7 +320,7 @@ Deno.test("endpoint: a ticket signed with the wrong key is refused with a clear 
   await using alice = await device("alice");
   await using bob = await device("bob");
   const path = await makeFile(alice.dir, "x", 100);
-  const bad = await signTicket(newTicketKey(), {
+  const bad = sealTicket(newTicketKey(), {
     kind: "file",
     transferId: newTransferId(),
     from: "alice",
@@ -348,7 +347,7 @@ Deno.test("endpoint: a file name with path separators is stored under a sanitise
   await alice.ep.sendFile({
     to: addr(bob),
     path,
-    ticket: await ticket(alice, bob, "../../etc\\..\\evil.txt", 500),
+    ticket: ticket(alice, bob, "../../etc\\..\\evil.txt", 500),
   });
   const e = await arrived;
   assert.equal(e.path, join(bob.dir, "alice_evil.txt"));
@@ -368,7 +367,7 @@ Deno.test("endpoint: a received file never replaces anything; a taken name gets 
     await cam.ep.sendFile({
       to: addr(cam1),
       path,
-      ticket: await ticket(cam, cam1, filename, size),
+      ticket: ticket(cam, cam1, filename, size),
     });
     const e = await arrived;
     assert.equal(await Deno.readTextFile(e.path), content, `${filename} arrived intact`);
@@ -398,7 +397,7 @@ Deno.test("endpoint: a sender aborted mid-transfer leaves no file; the receiver 
       await alice.ep.sendFile({
         to: addr(bob),
         path,
-        ticket: await ticket(alice, bob, "abort.bin", size),
+        ticket: ticket(alice, bob, "abort.bin", size),
         signal: ac.signal,
         onProgress: (sent) => sent > 1_000_000 && ac.abort(),
       }),
@@ -430,7 +429,7 @@ Deno.test("endpoint: a sender that vanishes leaves no file and its temp file is 
     const sending = ghost.sendFile({
       to: addr(bob),
       path,
-      ticket: await ticket({ name: "ghost" } as Device, bob, "ghost.bin", size),
+      ticket: ticket({ name: "ghost" } as Device, bob, "ghost.bin", size),
       signal: ac.signal,
       onProgress: (sent) => {
         if (sent > 1_000_000) {
@@ -467,7 +466,7 @@ Deno.test("endpoint: an unwritable receive folder fails clearly on both sides", 
         await alice.ep.sendFile({
           to: addr(bob),
           path,
-          ticket: await ticket(alice, bob, "x.txt", 1000),
+          ticket: ticket(alice, bob, "x.txt", 1000),
         }),
       (e) =>
         e instanceof ReceiverStorageError && e.reason === "unwritable" &&
@@ -494,7 +493,7 @@ Deno.test("endpoint: a dead peer gives PeerUnreachableError within the give-up t
         await alice.ep.sendFile({
           to: silent.addr,
           path,
-          ticket: await ticket(alice, { name: "bob", key: newTicketKey() } as Device, "x", 100),
+          ticket: ticket(alice, { name: "bob", key: newTicketKey() } as Device, "x", 100),
         }),
       (e) => e instanceof PeerUnreachableError && /never answered for 0.6 s/.test(e.message),
     );
@@ -542,7 +541,7 @@ Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer
   const first = alice.ep.sendFile({
     to: relay.addr,
     path: big,
-    ticket: await ticket(alice, bob, "big.bin", 8 * 1024 * 1024),
+    ticket: ticket(alice, bob, "big.bin", 8 * 1024 * 1024),
   });
   await started;
   const small = await makeFile(carol.dir, "small.txt", 1000);
@@ -550,7 +549,7 @@ Deno.test("endpoint: past maxIncomingTransfers a receiver refuses a new transfer
     carol.ep.sendFile({
       to: addr(bob),
       path: small,
-      ticket: await ticket(carol, bob, "small.txt", 1000),
+      ticket: ticket(carol, bob, "small.txt", 1000),
     }),
     (e: unknown) => {
       assert.ok(e instanceof TransferRejectedError, String(e));
@@ -582,14 +581,14 @@ Deno.test("endpoint: blockPeer ends transfers both ways with reason blocked, whi
   const fromAlice = alice.ep.sendFile({
     to: toBob.addr,
     path: a,
-    ticket: await ticket(alice, bob, "a.bin", size),
+    ticket: ticket(alice, bob, "a.bin", size),
   });
   const fromBob = bob.ep.sendFile({
     to: toAlice.addr,
     path: b,
-    ticket: await ticket(bob, alice, "b.bin", size),
+    ticket: ticket(bob, alice, "b.bin", size),
   });
-  const older = await ticket(alice, bob, "later.bin", size);
+  const older = ticket(alice, bob, "later.bin", size);
   await Promise.all([bobStarted, aliceStarted]);
 
   bob.ep.blockPeer("alice", 60_000);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { newTicketKey, newTransferId, signTicket } from "../../p2p/mod.ts";
+import { newTicketKey, newTransferId, sealTicket } from "../../p2p/mod.ts";
 import { toHex } from "../../p2p/ticket.ts";
 import { writeAll } from "../../internal/mod.ts";
 import { LineCollector } from "../../tests/_helpers/line_collector.ts";
@@ -136,7 +136,7 @@ export async function uvfRun(
       relayOut = new LineCollector(relay.stdout);
       target = (await jsonLine<{ port: number }>(relayOut, 0, "the relay's port")).port;
     }
-    const ticket = await signTicket(key, {
+    const ticket = sealTicket(key, {
       kind: "file",
       transferId: newTransferId(),
       from: "alice",

@@ -1,7 +1,9 @@
 /**
  * `uvf`: the server's part of a peer-to-peer file transfer. It checks the target and
- * hands the sender the receiver's address and a one-time ticket signed with the
- * receiver's key; the file itself goes edge to edge over UDP (`p2p/`).
+ * hands the sender the receiver's address, a one-time ticket sealed under the
+ * receiver's session key with a fresh secret for this transfer inside, and that secret;
+ * the file itself goes edge to edge over UDP (`p2p/`), sealed under keys from the
+ * secret. The server keeps neither ticket nor secret.
  *
  * @module
  */
@@ -11,7 +13,7 @@ import {
   encodeTicket,
   MAX_TICKET_FILENAME_CHARS,
   newTransferId,
-  signTicket,
+  sealTicket,
 } from "../../p2p/ticket.ts";
 import { MAX_NAME_BYTES, TRANSFER_TICKET_TTL_MS } from "../../protocol/limits.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
@@ -36,7 +38,7 @@ export const MAX_UVF_FILENAME_BYTES = (() => {
     filename,
     size: MAX_FILE_BYTES,
     expiresAt: 9_999_999_999_999,
-  }).length;
+  }, new Uint8Array(32)).length;
   return MAX_TICKET_BYTES - (bytes - jsonBytes(filename));
 })();
 
@@ -60,7 +62,7 @@ export async function uvf(
     throw new BlockedError(`${to} has blocked you; the file cannot be sent`);
   }
   const target = onlinePeer(ctx, to);
-  const signed = await signTicket(target.ticketKey, {
+  const sealed = sealTicket(target.ticketKey, {
     kind: "file",
     transferId: newTransferId(),
     from: ctx.device,
@@ -70,7 +72,13 @@ export async function uvf(
     expiresAt: ctx.server.clock.now() + TRANSFER_TICKET_TTL_MS,
   });
   ctx.server.log(`${ctx.device} is sending ${JSON.stringify(filename)} (${size} bytes) to ${to}`);
-  return { ip: target.ip, udpPort: target.udpPort, ticket: signed.ticket, mac: signed.mac };
+  return {
+    ip: target.ip,
+    udpPort: target.udpPort,
+    ticket: sealed.ticket,
+    sealed: sealed.sealed,
+    secret: sealed.secret,
+  };
 }
 
 /** @throws {BadArgumentsError} for a file name no ticket can carry. */

@@ -7,19 +7,36 @@
  */
 
 import type { Datagram, DatagramSocket, PeerAddr } from "../../p2p/udp_socket.ts";
-import { decodePacket, type Packet } from "../../p2p/packet.ts";
+import {
+  DATA_ACK_NOW,
+  decodePacket,
+  isPlainDatagram,
+  type Packet,
+  packetIdHex,
+  PacketType,
+} from "../../p2p/packet.ts";
 
 /** A datagram the endpoint sent. */
 export interface SentDatagram {
   bytes: Uint8Array;
-  packet: Packet;
+  /** Its type, from the header (sealed datagrams show only that). */
+  type: Packet["type"];
+  /** Its transfer or chat id, hex. */
+  id: string;
+  /** The packet, for the types sent in clear (START, REFUSE); sealed ones stay sealed. */
+  packet: Packet | undefined;
   to: PeerAddr;
 }
+
+const TYPE_NAMES = new Map<number, Packet["type"]>([
+  ...Object.entries(PacketType).map(([name, code]) => [code, name as Packet["type"]] as const),
+  [DATA_ACK_NOW, "data"],
+]);
 
 /** A socket whose traffic is arrays in memory. */
 export class MemorySocket implements DatagramSocket {
   readonly addr: PeerAddr;
-  /** Everything the endpoint sent, decoded, oldest first. */
+  /** Everything the endpoint sent, oldest first. */
   readonly sent: SentDatagram[] = [];
   readonly #inbox: Datagram[] = [];
   #wake: (() => void) | undefined;
@@ -32,7 +49,10 @@ export class MemorySocket implements DatagramSocket {
 
   send(bytes: Uint8Array, to: PeerAddr): Promise<void> {
     const copy = bytes.slice();
-    this.sent.push({ bytes: copy, packet: decodePacket(copy), to });
+    const type = TYPE_NAMES.get(copy[1]!);
+    if (type === undefined) throw new Error(`the endpoint sent a datagram of type ${copy[1]}`);
+    const packet = isPlainDatagram(copy) ? decodePacket(copy) : undefined;
+    this.sent.push({ bytes: copy, type, id: packetIdHex(copy), packet, to });
     return Promise.resolve();
   }
 

@@ -1,0 +1,287 @@
+/**
+ * Sealing of peer datagrams (QUIC's packet protection, RFC 9001 §5.3, and DTLS 1.3's
+ * replay window, RFC 9147 §4.5.1). Each direction of a transfer or chat has its own key
+ * and IV, derived with HKDF-SHA256 from the secret the server handed both ends; every
+ * datagram it carries gets the next packet number of that direction, never reused, and
+ * is sealed with ChaCha20-Poly1305 under the nonce `IV xor packet number`:
+ *
+ * ```
+ * header (18: magic, type, id) · pn u64 · len u16 · body encrypted (len) · tag (16)
+ * ```
+ *
+ * The header, packet number and length are the associated data. A receiver drops a
+ * datagram whose number its replay window has seen or left behind before it spends a
+ * decryption on it, and slides the window only after the tag verified.
+ *
+ * @module
+ */
+
+import { hkdfSync } from "node:crypto";
+import { type Aead, AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from "./aead.ts";
+import {
+  HEADER_BYTES,
+  MAX_PACKET_NUMBER,
+  SEAL_OVERHEAD_BYTES,
+  SEALED_HEADER_BYTES,
+  sealedBodyLength,
+  sealedPacketNumber,
+  writeSealedHeader,
+} from "./packet.ts";
+import { ReplayWindow } from "./replay_window.ts";
+
+/** Bytes in the secret of one transfer or chat (from the server). */
+export const PEER_SECRET_BYTES = 32;
+
+/** The key and IV of one direction. */
+export interface DirectionKey {
+  /** ChaCha20-Poly1305 key. */
+  key: Uint8Array;
+  /** XORed with the packet number into each nonce. */
+  iv: Uint8Array;
+}
+
+/** What the keys are for: a label per purpose keeps transfer and chat keys apart. */
+export type KeyPurpose = "iotnet-uvf-v3" | "iotnet-chat-v3";
+
+/**
+ * The key of the direction `from` → `to`: HKDF-SHA256 (RFC 5869) with the secret as
+ * input keying material, the transfer or chat id as salt and `[purpose, from, to]`
+ * (JSON) as info; 44 bytes, the key then the IV.
+ *
+ * @param secret the transfer's or chat's secret ({@linkcode PEER_SECRET_BYTES}).
+ * @param id the 16-byte transfer or chat id.
+ * @param purpose the label.
+ * @param route the sending and the receiving device.
+ * @returns the direction's key and IV.
+ * @throws {RangeError} when the secret is not {@linkcode PEER_SECRET_BYTES} bytes.
+ * @example
+ * ```ts
+ * import { deriveDirectionKey } from "./packet_protection.ts";
+ * const secret = new Uint8Array(32), id = new Uint8Array(16);
+ * const ab = deriveDirectionKey(secret, id, "iotnet-uvf-v3", { from: "a", to: "b" });
+ * const ba = deriveDirectionKey(secret, id, "iotnet-uvf-v3", { from: "b", to: "a" });
+ * console.assert(ab.key.join() !== ba.key.join());
+ * ```
+ */
+export function deriveDirectionKey(
+  secret: Uint8Array,
+  id: Uint8Array,
+  purpose: KeyPurpose,
+  route: { from: string; to: string },
+): DirectionKey {
+  if (secret.length !== PEER_SECRET_BYTES) {
+    throw new RangeError(`a peer secret must be ${PEER_SECRET_BYTES} bytes, got ${secret.length}`);
+  }
+  const info = JSON.stringify([purpose, route.from, route.to]);
+  const okm = new Uint8Array(
+    hkdfSync("sha256", secret, id, info, AEAD_KEY_BYTES + AEAD_NONCE_BYTES),
+  );
+  return { key: okm.subarray(0, AEAD_KEY_BYTES), iv: okm.subarray(AEAD_KEY_BYTES) };
+}
+
+/** Writes `iv xor pn` (pn big-endian in the last 8 bytes) into `nonce`. */
+function makeNonce(iv: Uint8Array, pn: number, nonce: Uint8Array): void {
+  nonce.set(iv);
+  let high = Math.floor(pn / 2 ** 32);
+  let low = pn >>> 0;
+  for (let i = 11; i >= 8; i--, low >>>= 8) nonce[i]! ^= low & 0xff;
+  for (let i = 7; i >= 4; i--, high >>>= 8) nonce[i]! ^= high & 0xff;
+}
+
+/** A direction whose packet numbers are used up (2^53 datagrams: never in practice). */
+export class PacketNumbersExhaustedError extends Error {
+  constructor() {
+    super("this direction has used every packet number; start a new transfer or chat");
+    this.name = "PacketNumbersExhaustedError";
+  }
+}
+
+/** The sending half of one direction: its key and its next packet number. */
+export class PacketSealer {
+  readonly #aead: Aead;
+  readonly #key: DirectionKey;
+  readonly #nonce = new Uint8Array(AEAD_NONCE_BYTES);
+  #next = 0;
+
+  /**
+   * @param aead the endpoint's AEAD.
+   * @param key the direction's key.
+   */
+  constructor(aead: Aead, key: DirectionKey) {
+    this.#aead = aead;
+    this.#key = key;
+  }
+
+  /** The packet number the next datagram gets (= datagrams sealed so far). */
+  get nextPacketNumber(): number {
+    return this.#next;
+  }
+
+  /**
+   * Seals one packet into `out` under the next packet number.
+   *
+   * @param packet an encoded packet (header and body, `encodePacket`), not START.
+   * @param out at least `packet.length + SEAL_OVERHEAD_BYTES` bytes; must not overlap
+   * `packet`.
+   * @returns the sealed datagram's length (written from `out[0]`).
+   * @throws {PacketNumbersExhaustedError} after 2^53 datagrams.
+   */
+  sealInto(packet: Uint8Array, out: Uint8Array): number {
+    const pn = this.#next;
+    if (pn > MAX_PACKET_NUMBER) throw new PacketNumbersExhaustedError();
+    this.#next = pn + 1;
+    const bodyLength = packet.length - HEADER_BYTES;
+    out.set(packet.subarray(0, HEADER_BYTES), 0);
+    writeSealedHeader(out, pn, bodyLength);
+    makeNonce(this.#key.iv, pn, this.#nonce);
+    this.#aead.seal(
+      this.#key.key,
+      this.#nonce,
+      out.subarray(0, SEALED_HEADER_BYTES),
+      packet.subarray(HEADER_BYTES),
+      out.subarray(SEALED_HEADER_BYTES, SEALED_HEADER_BYTES + bodyLength + AEAD_TAG_BYTES),
+    );
+    return packet.length + SEAL_OVERHEAD_BYTES;
+  }
+
+  /**
+   * Seals one packet into a new buffer.
+   *
+   * @param packet an encoded packet, not START.
+   * @returns the sealed datagram.
+   */
+  seal(packet: Uint8Array): Uint8Array {
+    const out = new Uint8Array(packet.length + SEAL_OVERHEAD_BYTES);
+    this.sealInto(packet, out);
+    return out;
+  }
+
+  /**
+   * Seals `count` packets lying back to back in `packets`, each `size` bytes but the
+   * last (which may be shorter), into `out` back to back: one `send()` for them all.
+   *
+   * @param packets the packets.
+   * @param count how many.
+   * @param size the length of each but the last.
+   * @param out room for them all sealed.
+   * @returns the bytes written to `out`.
+   */
+  sealBatch(packets: Uint8Array, count: number, size: number, out: Uint8Array): number {
+    let written = 0;
+    for (let i = 0, at = 0; i < count; i++, at += size) {
+      const packet = packets.subarray(at, Math.min(at + size, packets.length));
+      written += this.sealInto(packet, out.subarray(written));
+    }
+    return written;
+  }
+}
+
+/** The receiving half of one direction: its key and its replay window. */
+export class PacketOpener {
+  readonly #aead: Aead;
+  readonly #key: DirectionKey;
+  readonly #window: ReplayWindow;
+  readonly #nonce = new Uint8Array(AEAD_NONCE_BYTES);
+  /** The packet number of the datagram last opened. */
+  #lastPacketNumber = -1;
+  /** Whether that datagram's number had been seen before (opened only on request). */
+  #lastSeen = false;
+
+  /**
+   * @param aead the endpoint's AEAD.
+   * @param key the direction's key (the partner's sending key).
+   * @param windowSize packet numbers remembered below the highest.
+   */
+  constructor(aead: Aead, key: DirectionKey, windowSize: number) {
+    this.#aead = aead;
+    this.#key = key;
+    this.#window = new ReplayWindow(windowSize);
+  }
+
+  /** Packet number of the datagram {@linkcode open} last returned. */
+  get lastPacketNumber(): number {
+    return this.#lastPacketNumber;
+  }
+
+  /** Whether the datagram {@linkcode open} last returned was a repeat (see `allowSeen`). */
+  get lastSeen(): boolean {
+    return this.#lastSeen;
+  }
+
+  /**
+   * Opens a sealed datagram in place. Dropped (`undefined`): a length that does not
+   * match, a number below the window or already seen (unless `allowSeen`), a tag that
+   * does not verify. The window takes the number only after the tag verified.
+   *
+   * @param datagram one sealed datagram as received; overwritten (decrypted in place,
+   * garbage when `undefined` comes back).
+   * @param allowSeen return a repeat of a datagram already opened too (an authentic
+   * retransmission, e.g. a chat message whose ack was lost); `lastSeen` tells.
+   * @returns the packet (header and plaintext body, for `decodePacket`), a view of
+   * `datagram`; `undefined` when the datagram is to be dropped.
+   */
+  open(datagram: Uint8Array, allowSeen = false): Uint8Array | undefined {
+    if (datagram.length < SEALED_HEADER_BYTES + AEAD_TAG_BYTES) return undefined;
+    const bodyLength = sealedBodyLength(datagram);
+    if (datagram.length !== SEALED_HEADER_BYTES + bodyLength + AEAD_TAG_BYTES) return undefined;
+    const pn = sealedPacketNumber(datagram);
+    if (pn < 0) return undefined;
+    const verdict = this.#window.check(pn);
+    if (verdict === "old" || (verdict === "seen" && !allowSeen)) return undefined;
+    makeNonce(this.#key.iv, pn, this.#nonce);
+    const sealed = datagram.subarray(SEALED_HEADER_BYTES);
+    if (
+      !this.#aead.open(
+        this.#key.key,
+        this.#nonce,
+        datagram.subarray(0, SEALED_HEADER_BYTES),
+        sealed,
+        sealed,
+      )
+    ) {
+      return undefined;
+    }
+    if (verdict === "new") this.#window.accept(pn);
+    this.#lastPacketNumber = pn;
+    this.#lastSeen = verdict === "seen";
+    // The packet: its header moved up against the body (over the number and length).
+    const start = SEALED_HEADER_BYTES - HEADER_BYTES;
+    datagram.copyWithin(start, 0, HEADER_BYTES);
+    return datagram.subarray(start, SEALED_HEADER_BYTES + bodyLength);
+  }
+}
+
+/** The two halves one end of a transfer or chat uses. */
+export interface PeerProtection {
+  /** Seals what this end sends. */
+  sealer: PacketSealer;
+  /** Opens what the partner sends. */
+  opener: PacketOpener;
+}
+
+/**
+ * This end's sealer and opener for a transfer or chat between `me` and `peer`.
+ *
+ * @param aead the endpoint's AEAD.
+ * @param options the secret, the id, the purpose, both names and the replay window.
+ * @returns the sealer (`me` → `peer`) and the opener (`peer` → `me`).
+ * @throws {RangeError} when the secret is not {@linkcode PEER_SECRET_BYTES} bytes.
+ */
+export function peerProtection(aead: Aead, options: {
+  secret: Uint8Array;
+  id: Uint8Array;
+  purpose: KeyPurpose;
+  me: string;
+  peer: string;
+  windowSize: number;
+}): PeerProtection {
+  const { secret, id, purpose, me, peer } = options;
+  return {
+    sealer: new PacketSealer(aead, deriveDirectionKey(secret, id, purpose, { from: me, to: peer })),
+    opener: new PacketOpener(
+      aead,
+      deriveDirectionKey(secret, id, purpose, { from: peer, to: me }),
+      options.windowSize,
+    ),
+  };
+}

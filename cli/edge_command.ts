@@ -11,6 +11,7 @@ import { PipeInput } from "../client/line_input.ts";
 import { createOutput } from "../client/output.ts";
 import { noProgress, terminalProgress } from "../client/progress.ts";
 import { TerminalInput } from "../client/terminal_input.ts";
+import { readPemFile } from "./pem_file.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
 /** Builds the `edge` subcommand; the action sets `Deno.exitCode`. */
@@ -26,6 +27,7 @@ export function edgeCommand() {
       "--udp-advertise <port>",
       "UDP port to register with the server, when a NAT or relay forwards it to <udp_port>",
     )
+    .option("--tls-ca <file>", "speak TLS; accept only a server certificate from this CA (PEM)")
     .option("--stall-timeout <seconds>", "abandon an incoming file transfer silent this long", "30")
     .action(async (host, portText, udpText, opts) => {
       const serverPort = parseIntegerArg("<server_port>", portText, 1, 65535);
@@ -44,6 +46,9 @@ export function edgeCommand() {
           cause: error,
         });
       }
+      const tlsCa = opts.tlsCa === undefined
+        ? undefined
+        : await readPemFile("--tls-ca", opts.tlsCa, "certificate");
       const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
       const json = opts.json ?? false;
       const input = interactive
@@ -62,6 +67,7 @@ export function edgeCommand() {
             udpPort,
             dir: opts.dir,
             stallTimeoutMs: stallSeconds * 1000,
+            ...(tlsCa !== undefined && { tls: { caCerts: [tlsCa] } }),
             ...(advertised !== undefined && { advertisedUdpPort: advertised }),
           },
           {

@@ -17,7 +17,8 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { startServer } from "../server/mod.ts";
-import { parseIntegerArg } from "./usage_error.ts";
+import { readPemFile } from "./pem_file.ts";
+import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
 /** Builds the `server` subcommand. */
 export function serverCommand() {
@@ -72,12 +73,24 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
+    .option("--tls-cert <file>", "serve devices over TLS 1.3 with this certificate (PEM)")
+    .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
+    .option("--insecure", "allow a non-loopback --host without TLS (warns at every start)")
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
       const blockSeconds = parseIntegerArg("--block-seconds", opts.blockSeconds, 1, 86_400);
       const idleTimeoutSeconds = parseIntegerArg("--idle-timeout", opts.idleTimeout, 0, 86_400);
       const loginSeconds = parseIntegerArg("--login-timeout", opts.loginTimeout, 1, 3_600);
+      if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
+        throw new UsageError("--tls-cert and --tls-key go together; give both or neither");
+      }
+      const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined
+        ? {
+          cert: await readPemFile("--tls-cert", opts.tlsCert, "certificate"),
+          key: await readPemFile("--tls-key", opts.tlsKey, "private key"),
+        }
+        : undefined;
       const server = await startServer({
         port,
         attempts,
@@ -109,6 +122,8 @@ export function serverCommand() {
         ),
         frameDeadlineMs: parseIntegerArg("--frame-timeout", opts.frameTimeout, 1, 3_600) * 1000,
         allowRegistration: opts.allowRegistration ?? false,
+        ...(tls && { tls }),
+        insecure: opts.insecure ?? false,
       });
       const { promise: stop, resolve } = Promise.withResolvers<string>();
       const onSignal = (name: string) => () => resolve(name);

@@ -1,7 +1,7 @@
 /**
  * The edge's connection to the server: handshake, requests matched to responses by id,
  * server pushes as callbacks, and uploads streamed from disk in DATA frames with the
- * socket's own backpressure. This is the only client file that calls `Deno.connect`.
+ * socket's own backpressure. `dial.ts` opens its TCP or TLS connection.
  *
  * @module
  */
@@ -13,6 +13,8 @@ import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol
 import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
 import { deferred } from "../internal/deferred.ts";
 import { writeAll } from "../internal/write_all.ts";
+import { looksLikeTls } from "../tls/alpn.ts";
+import { dial, type DialTls } from "./dial.ts";
 
 /** The connection is gone; requests in flight fail with this. */
 export class ConnectionClosedError extends Error {
@@ -23,9 +25,14 @@ export class ConnectionClosedError extends Error {
 export interface ConnectOptions {
   hostname: string;
   port: number;
+  /** Speak TLS and accept only a server this CA vouches for (`--tls-ca`). */
+  tls?: DialTls;
   /** Receives every server push. */
   onPush?: (push: Push) => void;
 }
+
+/** Time the TLS handshake has, in milliseconds. */
+export const TLS_HANDSHAKE_MS = 10_000;
 
 /**
  * The byte stream a connection runs over: the shape of `Deno.Conn`, so a test can give
@@ -83,20 +90,13 @@ export class EdgeConnection {
    * @throws {Error} with a message saying what failed and what to do.
    */
   static async connect(options: ConnectOptions): Promise<EdgeConnection> {
-    let conn: Deno.TcpConn;
-    try {
-      conn = await Deno.connect({ hostname: options.hostname, port: options.port });
-    } catch (error) {
-      const what = error instanceof Deno.errors.ConnectionRefused
-        ? "connection refused; is `iotnet server` running on that port?"
-        : (error as Error).message;
-      throw new Error(`cannot reach the server at ${options.hostname}:${options.port}: ${what}`, {
-        cause: error,
-      });
-    }
-    conn.setNoDelay(true);
+    const conn = await dial({
+      hostname: options.hostname,
+      port: options.port,
+      ...(options.tls && { tls: options.tls, signal: AbortSignal.timeout(TLS_HANDSHAKE_MS) }),
+    });
     return await EdgeConnection.open(conn, {
-      localHostname: conn.localAddr.hostname,
+      localHostname: (conn.localAddr as Deno.NetAddr).hostname,
       server: `${options.hostname}:${options.port}`,
       ...(options.onPush && { onPush: options.onPush }),
     });
@@ -242,10 +242,16 @@ export class EdgeConnection {
     const decoder = new FrameDecoder();
     const buffer = new Uint8Array(64 * 1024);
     let reason = "the server closed the connection";
+    let first = true;
     try {
       for (;;) {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
+        if (first && looksLikeTls(buffer.subarray(0, n))) {
+          reason = "the server expects TLS; give --tls-ca the ca.crt of this deployment";
+          break;
+        }
+        first = false;
         for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind !== "message") throw new ProtocolError("the server sent a data frame");
           this.#dispatch(decodeMessage(frame.body, (id) => this.#pending.get(id)?.op));

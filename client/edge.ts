@@ -16,6 +16,7 @@ import type { CommandEnv } from "./commands/command.ts";
 import { helpText } from "./commands/mod.ts";
 import { parseAnswer } from "./commands/private_chat.ts";
 import { EdgeConnection } from "./connection.ts";
+import type { DialTls } from "./dial.ts";
 import type { LineInput } from "./line_input.ts";
 import type { EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
@@ -34,6 +35,8 @@ export interface EdgeOptions {
   advertisedUdpPort?: number;
   /** Abandon an incoming transfer silent this long (ms); default from `p2p/limits.ts`. */
   stallTimeoutMs?: number;
+  /** Speak TLS and accept only a server this CA vouches for (`--tls-ca`). */
+  tls?: DialTls;
 }
 
 /** The edge's terminal or pipe. */
@@ -61,6 +64,7 @@ export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number>
     connection = await EdgeConnection.connect({
       hostname: options.serverHost,
       port: options.serverPort,
+      ...(options.tls && { tls: options.tls }),
     });
   } catch (error) {
     output.event(loginFailed("offline", (error as Error).message));

@@ -1,6 +1,6 @@
 /**
  * The iotnet server: accepts TCP connections and runs a {@linkcode Session} for each,
- * with no lock shared between sessions. This is the only file that calls `Deno.listen`.
+ * with no lock shared between sessions. This is the only file that calls `Deno.listen` or `Deno.listenTls`.
  *
  * @module
  */
@@ -48,6 +48,7 @@ import { StartupError } from "./startup_error.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
+import { TLS_ALPN } from "../tls/alpn.ts";
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -101,10 +102,23 @@ export interface ServerOptions {
   registrationsPerMinute?: number;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
+  /**
+   * Speak only TLS 1.3 with ALPN `iotnet/1` on the device port, with this certificate
+   * chain and key (PEM). Default: clear text, allowed on a loopback `hostname` only.
+   */
+  tls?: TlsIdentity;
+  /** Lets a server on a non-loopback `hostname` run without `tls` (it warns). */
+  insecure?: boolean;
   /** Receives one line per server event. Default: stdout. */
   log?: (line: string) => void;
   /** Time source. Default: the system clock. */
   clock?: Clock;
+}
+
+/** The server's certificate chain and private key, PEM. */
+export interface TlsIdentity {
+  cert: string;
+  key: string;
 }
 
 /** A running server. */
@@ -149,6 +163,7 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
 
 async function start(options: ServerOptions): Promise<IotServer> {
   const settings = resolveSettings(options);
+  const clearText = clearTextProblem(settings.hostname, options);
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
   try {
     hashParamsFromEnv();
@@ -178,15 +193,17 @@ async function start(options: ServerOptions): Promise<IotServer> {
   }
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
-  let listener: Deno.TcpListener;
+  if (clearText) log(`warning: ${clearText}, yet --insecure lets it run in clear text`);
+  let listener: Deno.Listener;
   try {
-    listener = listen(settings);
+    listener = listen(settings, options.tls);
   } catch (error) {
     for (const line of early) print(line);
     throw error;
   }
   const resources = opened.move();
-  print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
+  const bound = listener.addr as Deno.NetAddr;
+  print(`listening on ${bound.hostname}:${bound.port}${options.tls ? " (TLS)" : ""}`);
   for (const line of early) print(line);
   early = undefined;
   const sessions = new Set<Session>();
@@ -228,8 +245,14 @@ async function start(options: ServerOptions): Promise<IotServer> {
 
   const accepting = (async () => {
     for await (const conn of listener) {
-      conn.setNoDelay(true);
-      const ip = conn.remoteAddr.hostname;
+      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+      // At once: left to the first read, the handshake waits on Nagle and delayed ACKs.
+      if ("handshake" in conn) {
+        (conn as Deno.TlsConn).handshake().catch((error: Error) =>
+          log(`TLS handshake with ${ip} failed: ${serverTlsProblem(error)}`)
+        );
+      }
       const slot = admission.admit(ip);
       if (typeof slot === "string") {
         log(`refused a connection from ${ip}: ${slot}`);
@@ -264,9 +287,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
     })();
 
   return {
-    hostname: listener.addr.hostname,
-    port: listener.addr.port,
-    settings: { ...settings, port: listener.addr.port },
+    hostname: bound.hostname,
+    port: bound.port,
+    settings: { ...settings, port: bound.port },
     log,
     close,
     [Symbol.asyncDispose]: close,
@@ -386,19 +409,62 @@ async function readCredentials(
 }
 
 /**
- * Listens on the configured address.
+ * Why clear text is not allowed on `hostname`: set when it is not a loopback address and
+ * there is no TLS.
  *
- * @throws {StartupError} when the address cannot be listened on.
+ * @throws {StartupError} when that is so and `insecure` is not given.
  */
-function listen(settings: ServerSettings): Deno.TcpListener {
+function clearTextProblem(
+  hostname: string,
+  options: Pick<ServerOptions, "tls" | "insecure">,
+): string | undefined {
+  if (options.tls || isLoopback(hostname)) return undefined;
+  const problem = `--host ${hostname} is not a loopback address and the server has no TLS ` +
+    "(passwords and data would cross the network in clear)";
+  if (options.insecure) return problem;
+  throw new StartupError(
+    `${problem}; give --tls-cert and --tls-key (\`iotnet cert <dir>\` makes them), ` +
+      "or --insecure to run without TLS anyway",
+  );
+}
+
+/** Whether `hostname` is a loopback address: `localhost`, 127.0.0.0/8 or `::1`. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
+    hostname === "::1" || hostname === "[::1]";
+}
+
+/**
+ * Listens on the configured address, under TLS 1.3 with ALPN `iotnet/1` when `tls` is given.
+ *
+ * @throws {StartupError} when the address cannot be listened on, or the certificate and
+ *   key cannot be used.
+ */
+function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Listener {
   const { hostname, port } = settings;
   try {
-    return Deno.listen({ hostname, port, transport: "tcp" });
+    if (!tls) return Deno.listen({ hostname, port, transport: "tcp" });
+    return Deno.listenTls({
+      hostname,
+      port,
+      transport: "tcp",
+      cert: tls.cert,
+      key: tls.key,
+      alpnProtocols: [TLS_ALPN],
+    });
   } catch (error) {
     const where = `cannot listen on ${hostname}:${port}`;
     if (error instanceof Deno.errors.AddrInUse) {
       throw new StartupError(
         `${where}: the port is in use; stop what uses it or pick another port (0 picks a free one)`,
+        { cause: error },
+      );
+    }
+    if (tls && !(error instanceof Deno.errors.AddrNotAvailable)) {
+      throw new StartupError(
+        `${where} with TLS: the certificate or key cannot be used (${
+          (error as Error).message
+        }); give --tls-cert and --tls-key the server.crt and server.key that \`iotnet cert\` wrote`,
         { cause: error },
       );
     }
@@ -408,8 +474,19 @@ function listen(settings: ServerSettings): Deno.TcpListener {
   }
 }
 
+/** What a failed server handshake means, for the event log. */
+function serverTlsProblem(error: Error): string {
+  if (/corrupt message|InvalidContentType/i.test(error.message)) {
+    return "it does not speak TLS (an edge without --tls-ca?)";
+  }
+  if (/BadCertificate|UnknownCA|alert/i.test(error.message)) {
+    return `it refused this server's certificate (${error.message}); check its --tls-ca`;
+  }
+  return error.message;
+}
+
 /** Tells a connection it was refused, then closes it. */
-async function refuse(conn: Deno.TcpConn, reason: string): Promise<void> {
+async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
   const frame = encodeMessage({
     t: "push",
     event: "logout",

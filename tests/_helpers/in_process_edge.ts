@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { DialTls } from "../../client/dial.ts";
 import { runEdge } from "../../client/edge.ts";
 import type { LineInput } from "../../client/line_input.ts";
 import { createOutput } from "../../client/output.ts";
@@ -56,6 +57,10 @@ export interface InProcessEdgeOptions {
   login?: string;
   /** Folder for data files; a fresh temp dir otherwise (removed at disposal). */
   dir?: string;
+  /** Connect over TLS, as `--tls-ca` does. */
+  tls?: DialTls;
+  /** The host to dial; default `127.0.0.1`. */
+  host?: string;
 }
 
 /** A running in-process edge. */
@@ -69,7 +74,12 @@ export class InProcessEdge implements AsyncDisposable {
   /** Index of the next unread JSON line. */
   #cursor = 0;
 
-  private constructor(server: TestServer, dir: string, ownsDir: boolean) {
+  private constructor(
+    server: TestServer,
+    dir: string,
+    ownsDir: boolean,
+    connect: Pick<InProcessEdgeOptions, "tls" | "host">,
+  ) {
     this.dir = dir;
     this.#ownsDir = ownsDir;
     this.#input = new ScriptedInput((text) => this.output.add(JSON.parse(text)));
@@ -79,7 +89,13 @@ export class InProcessEdge implements AsyncDisposable {
       interactive: false,
       progress: () => noProgress,
     };
-    const options = { serverHost: "127.0.0.1", serverPort: server.port, udpPort: 0, dir };
+    const options = {
+      serverHost: connect.host ?? "127.0.0.1",
+      serverPort: server.port,
+      udpPort: 0,
+      dir,
+      ...(connect.tls && { tls: connect.tls }),
+    };
     this.#exit = runEdge(options, io);
   }
 
@@ -89,7 +105,7 @@ export class InProcessEdge implements AsyncDisposable {
     options: InProcessEdgeOptions = {},
   ): Promise<InProcessEdge> {
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "iotnet-edge-" });
-    const edge = new InProcessEdge(server, dir, !options.dir);
+    const edge = new InProcessEdge(server, dir, !options.dir, options);
     if (options.login) {
       edge.send(options.login, ACCOUNTS[options.login]!);
       const login = await edge.next((j) => j.event === "login");

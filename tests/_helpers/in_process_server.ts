@@ -18,6 +18,7 @@
 import { join } from "node:path";
 import { ManualClock } from "../../internal/clock.ts";
 import { EdgeConnection } from "../../client/connection.ts";
+import type { DialTls } from "../../client/dial.ts";
 import type { Push, PushFields } from "../../protocol/messages.ts";
 import { type IotServer, type ServerOptions, startServer } from "../../server/mod.ts";
 import { ACCOUNTS } from "./server_process.ts";
@@ -158,12 +159,13 @@ export class TestServer implements AsyncDisposable {
     return Deno.readTextFile(join(this.dataDir, path));
   }
 
-  /** Connects an edge that has said hello, not logged in. */
-  async connect(): Promise<TestEdge> {
+  /** Connects an edge that has said hello, not logged in; over TLS with `tls`. */
+  async connect(tls?: DialTls): Promise<TestEdge> {
     const pushes = new Arrivals<Push>();
     const connection = await EdgeConnection.connect({
       hostname: this.server.hostname,
       port: this.port,
+      ...(tls && { tls }),
       onPush: (push) => pushes.add(push),
     });
     const edge = new TestEdge(connection, pushes);
@@ -172,8 +174,8 @@ export class TestServer implements AsyncDisposable {
   }
 
   /** Connects an edge, logs it in as `name` and registers a UDP port: an active device. */
-  async login(name: string, password = ACCOUNTS[name] ?? ""): Promise<TestEdge> {
-    const edge = await this.connect();
+  async login(name: string, password = ACCOUNTS[name] ?? "", tls?: DialTls): Promise<TestEdge> {
+    const edge = await this.connect(tls);
     await edge.connection.request("login", { name, password });
     await edge.connection.request("udp_port", { port: 9 });
     return edge;

@@ -11,6 +11,7 @@ import { PipeInput } from "../client/line_input.ts";
 import { createOutput } from "../client/output.ts";
 import { noProgress, terminalProgress } from "../client/progress.ts";
 import { TerminalInput } from "../client/terminal_input.ts";
+import { type DeviceKey, importDeviceKey } from "../tls/device_key.ts";
 import { readPemFile } from "./pem_file.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
@@ -27,6 +28,7 @@ export function edgeCommand() {
       "--udp-advertise <port>",
       "UDP port to register with the server, when a NAT or relay forwards it to <udp_port>",
     )
+    .option("--key <file>", "log in with this device key (from `iotnet keygen`), no password")
     .option("--tls-ca <file>", "speak TLS; accept only a server certificate from this CA (PEM)")
     .option("--stall-timeout <seconds>", "abandon an incoming file transfer silent this long", "30")
     .action(async (host, portText, udpText, opts) => {
@@ -49,6 +51,7 @@ export function edgeCommand() {
       const tlsCa = opts.tlsCa === undefined
         ? undefined
         : await readPemFile("--tls-ca", opts.tlsCa, "certificate");
+      const key = opts.key === undefined ? undefined : await readDeviceKey(opts.key);
       const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
       const json = opts.json ?? false;
       const input = interactive
@@ -68,6 +71,7 @@ export function edgeCommand() {
             dir: opts.dir,
             stallTimeoutMs: stallSeconds * 1000,
             ...(tlsCa !== undefined && { tls: { caCerts: [tlsCa] } }),
+            ...(key && { key }),
             ...(advertised !== undefined && { advertisedUdpPort: advertised }),
           },
           {
@@ -81,4 +85,18 @@ export function edgeCommand() {
         input.close();
       }
     });
+}
+
+/**
+ * Reads `--key`: a device's Ed25519 private key.
+ *
+ * @throws {UsageError} when it cannot be read or is no such key.
+ */
+async function readDeviceKey(path: string): Promise<DeviceKey> {
+  const text = await readPemFile("--key", path, "private key", "iotnet keygen");
+  try {
+    return await importDeviceKey(text);
+  } catch (error) {
+    throw new UsageError(`--key ${path}: ${(error as Error).message}`, { cause: error });
+  }
 }

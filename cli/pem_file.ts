@@ -10,12 +10,14 @@ import { UsageError } from "./usage_error.ts";
  * Reads `path`, given to `option`, and checks it holds a PEM block of the kind expected.
  *
  * @param what `certificate` or `private key`.
+ * @param madeBy the command that makes such a file, named in the refusal.
  * @throws {UsageError} when it cannot be read or holds no such block.
  */
 export async function readPemFile(
   option: string,
   path: string,
   what: "certificate" | "private key",
+  madeBy = "iotnet cert",
 ): Promise<string> {
   let text: string;
   try {
@@ -30,7 +32,7 @@ export async function readPemFile(
     : /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/;
   if (!pattern.test(text)) {
     throw new UsageError(
-      `${option} ${path} holds no PEM ${what}; give the file \`iotnet cert\` wrote`,
+      `${option} ${path} holds no PEM ${what}; give the file \`${madeBy}\` wrote`,
     );
   }
   return text;

@@ -14,6 +14,8 @@ import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/m
 import { deferred } from "../internal/deferred.ts";
 import { writeAll } from "../internal/write_all.ts";
 import { looksLikeTls } from "../tls/alpn.ts";
+import { base64, decodeBase64, type DeviceKey } from "../tls/device_key.ts";
+import { keyLoginMessage } from "../tls/key_login.ts";
 import { dial, type DialTls } from "./dial.ts";
 
 /** The connection is gone; requests in flight fail with this. */
@@ -76,6 +78,8 @@ export class EdgeConnection {
   #nextId = 1;
   #writeChain: Promise<unknown> = Promise.resolve();
   #closeReason: string | undefined;
+  /** What a key login on this connection signs, from the server's hello reply. */
+  #challenge: Uint8Array<ArrayBuffer> | undefined;
 
   private constructor(conn: ConnectionStream, localHostname: string, onPush: (push: Push) => void) {
     this.#conn = conn;
@@ -119,7 +123,11 @@ export class EdgeConnection {
       options.onPush?.(push);
     });
     try {
-      await connection.request("hello", { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
+      const { challenge } = await connection.request("hello", {
+        protocol: PROTOCOL_NAME,
+        version: PROTOCOL_VERSION,
+      });
+      connection.#challenge = challenge === undefined ? undefined : decodeBase64(challenge);
     } catch (error) {
       connection.close();
       if (refusal === undefined) throw error;
@@ -129,6 +137,22 @@ export class EdgeConnection {
     }
     connection.onPush = options.onPush ?? (() => {});
     return connection;
+  }
+
+  /**
+   * Logs in as `name` with a device key (SPEC §7): signs this connection's challenge.
+   *
+   * @throws {RequestError} as a password login does (`BadCredentialsError`, ...).
+   * @throws {Error} when the server gave no challenge (it predates key logins).
+   */
+  async loginWithKey(name: string, key: DeviceKey): Promise<ResultFields<"login">> {
+    if (!this.#challenge) {
+      throw new Error(
+        "the server offers no key login (no challenge); update it, or use a password",
+      );
+    }
+    const signature = await key.sign(keyLoginMessage(this.#challenge, name));
+    return await this.request("login", { name, signature: base64(signature) });
   }
 
   /** This end's address on the connection (where the server sees this edge). */

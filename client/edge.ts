@@ -17,6 +17,7 @@ import { helpText } from "./commands/mod.ts";
 import { parseAnswer } from "./commands/private_chat.ts";
 import { EdgeConnection } from "./connection.ts";
 import type { DialTls } from "./dial.ts";
+import type { DeviceKey } from "../tls/device_key.ts";
 import type { LineInput } from "./line_input.ts";
 import type { EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
@@ -37,6 +38,8 @@ export interface EdgeOptions {
   stallTimeoutMs?: number;
   /** Speak TLS and accept only a server this CA vouches for (`--tls-ca`). */
   tls?: DialTls;
+  /** Log in with this device key instead of a password (`--key`). */
+  key?: DeviceKey;
 }
 
 /** The edge's terminal or pipe. */
@@ -257,6 +260,19 @@ class EdgeSession {
     const typed = await ask("Device name: ", false);
     if (typed === undefined) return undefined;
     const name = typed.trim();
+    const { key } = this.#options;
+    if (key) {
+      // No password is asked or sent; a refused key is not worth a second try.
+      try {
+        const { ticketKey, registered } = await this.#connection.loginWithKey(name, key);
+        this.#peer.setTicketKey(ticketKey, name);
+        return { device: name, registered: registered ?? false };
+      } catch (error) {
+        const { error: code, message } = failure("login", error);
+        output.event(loginFailed(code, message));
+        return undefined;
+      }
+    }
     for (;;) {
       const password = await ask("Password: ", true);
       if (password === undefined) return undefined;

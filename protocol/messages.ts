@@ -39,7 +39,8 @@ const transferIntroduction = { ip: "string", udpPort: "int", ticket, mac: "strin
 /** Request op → the fields it carries besides `t`, `id` and `op`. */
 export const REQUESTS = {
   hello: { protocol: "string", version: "int" },
-  login: { name: "string", password: "string" },
+  /** Exactly one of `password` and `signature` (a key login, `tls/key_login.ts`). */
+  login: { name: "string", password: { $optional: "string" }, signature: { $optional: "string" } },
   udp_port: { port: "int" },
   upload: { fileID: "int", bytes: "int" },
   upload_abort: { upload: "int" },
@@ -62,7 +63,13 @@ export const REQUESTS = {
 
 /** Request op → the fields of its successful result besides `t`, `id` and `ok`. */
 export const RESULTS = {
-  hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int" },
+  /** `challenge`: base64 of this connection's key-login challenge. */
+  hello: {
+    version: "int",
+    loginDeadlineMs: "int",
+    maxFrameBytes: "int",
+    challenge: { $optional: "string" },
+  },
   login: { ticketKey: "string", registered: { $optional: "bool" } },
   udp_port: {},
   upload: { fileID: "int", dataAmount: "int" },

@@ -4,6 +4,8 @@
  * name is blocked for `blockMs`, recorded in the store so a restart keeps it.
  *
  * What an attacker can learn or gain is kept small:
+ * - a key login (a device's Ed25519 signature, SPEC §7) is throttled and answered the same
+ *   way: a wrong key, a name with a password and an unknown name get the bad-password reply;
  * - an unknown name gets the same reply bytes as a wrong password, after the same work:
  *   exactly one scrypt check per attempt, against a dummy hash when there is no real
  *   one (also for plain-text accounts, whose own comparison costs nothing);
@@ -31,6 +33,7 @@ import {
   type ScryptParams,
 } from "./password_hash.ts";
 import type { Lockouts } from "./store/interfaces.ts";
+import { ED25519_PREFIX, isPublicKey, verifyDeviceSignature } from "../tls/device_key.ts";
 
 /** The result of one login attempt. */
 export type LoginOutcome =
@@ -56,6 +59,13 @@ export interface AuthenticatorOptions {
   /** The password check; default the hasher's. Tests wrap it to count the work done. */
   verify?: (stored: string, password: string) => Promise<boolean>;
 }
+
+/**
+ * Checked against when the name has no key, so every key login costs one verification:
+ * the public key of RFC 8032's first Ed25519 test vector (its private key is public, which
+ * does not matter: a success against it is never a login).
+ */
+const DUMMY_KEY = `${ED25519_PREFIX}11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=`;
 
 /** The one reply for an unknown name and a wrong password alike. */
 export const BAD_CREDENTIALS_MESSAGE = "Invalid name or password. Please try again.";
@@ -98,10 +108,37 @@ export class Authenticator {
    * @returns success, or the refusal to send back.
    */
   login(name: string, password: string): Promise<LoginOutcome> {
-    return this.#attempts.run(name, () => this.#attempt(name, password));
+    return this.#attempts.run(
+      name,
+      () => this.#attempt(name, (stored, accounts) => this.#check(stored, password, accounts)),
+    );
   }
 
-  async #attempt(name: string, password: string): Promise<LoginOutcome> {
+  /**
+   * Checks one key login for `name` (SPEC §7): `signature` over `signed` with the device
+   * key the credentials file holds for the name. Throttled, blocked and answered exactly
+   * as {@linkcode login}: a wrong key, a name with a password and an unknown name all get
+   * the same reply, after one Ed25519 check each.
+   *
+   * @param signed the bytes the device had to sign (`keyLoginMessage`).
+   */
+  loginWithKey(
+    name: string,
+    signed: Uint8Array<ArrayBuffer>,
+    signature: Uint8Array<ArrayBuffer>,
+  ): Promise<LoginOutcome> {
+    return this.#attempts.run(name, () =>
+      this.#attempt(name, async (stored) => {
+        const key = stored !== undefined && isPublicKey(stored) ? stored : DUMMY_KEY;
+        const valid = await verifyDeviceSignature(key, signed, signature);
+        return valid && key === stored;
+      }));
+  }
+
+  async #attempt(
+    name: string,
+    check: (stored: string | undefined, accounts: Map<string, string>) => Promise<boolean>,
+  ): Promise<LoginOutcome> {
     const { lockouts, clock, attempts, blockMs } = this.#options;
     const until = await lockouts.until(name);
     if (until !== undefined) {
@@ -112,7 +149,7 @@ export class Authenticator {
     const accounts = await this.#options.credentials.accounts();
     const validName = deviceNameProblem(name) === undefined;
     const stored = validName ? accounts.get(name) : undefined;
-    if (await this.#check(stored, password, accounts)) {
+    if (await check(stored, accounts)) {
       this.#failures.delete(name);
       return { ok: true };
     }
@@ -138,6 +175,8 @@ export class Authenticator {
     password: string,
     accounts: Map<string, string>,
   ): Promise<boolean> {
+    // A device with a key has no password: any password fails, after the same work.
+    if (stored !== undefined && isPublicKey(stored)) stored = undefined;
     if (stored !== undefined && isPasswordHash(stored)) return await this.#verify(stored, password);
     const dummy = this.#hasher.dummy(this.#dummyParams(accounts));
     if (stored === undefined) {

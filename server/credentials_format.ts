@@ -9,6 +9,7 @@
  */
 
 import { deviceNameProblem, MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
+import { isPublicKey, publicKeyProblem } from "../tls/device_key.ts";
 import { isPasswordHash, passwordHashProblem } from "./password_hash.ts";
 
 /** Longest credentials line, in bytes, newline excluded; longer lines are refused unread. */
@@ -107,7 +108,12 @@ function lineProblem(raw: string, accounts: Map<string, string>): string | undef
   if (password.length === 0) return "has an empty password";
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(password)) return "has a control character in the password";
-  if (isPasswordHash(password)) {
+  if (isPublicKey(password)) {
+    const keyProblem = publicKeyProblem(password);
+    if (keyProblem) {
+      return `has an invalid device key (${keyProblem}); copy the line \`iotnet keygen\` printed`;
+    }
+  } else if (isPasswordHash(password)) {
     const hashProblem = passwordHashProblem(password);
     if (hashProblem) return `has an invalid password hash (${hashProblem})`;
   } else if (encoder.encode(password).length > MAX_PASSWORD_BYTES) {

@@ -286,3 +286,13 @@ Deno.test("setAccount and appendAccount running together lose nothing", async ()
   assert.match(accounts.get("watch1")!, /^v\d$/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("device key lines sit beside password lines; a malformed key is refused, never a password", () => {
+  const key = "ed25519$11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+  const parsed = parseCredentials(
+    `watch1 pw1\nsensor7 ${key}\nbroken ed25519$abc\nwatch2 pw2\n`,
+  );
+  assert.deepEqual([...parsed.accounts], [["watch1", "pw1"], ["sensor7", key], ["watch2", "pw2"]]);
+  assert.deepEqual(parsed.problems.map((p) => p.line), [3]);
+  assert.match(parsed.problems[0]!.problem, /invalid device key .*iotnet keygen/);
+});

@@ -64,6 +64,8 @@ import type { RateLimit } from "./rate_limit.ts";
 import { registerAccount } from "./registration.ts";
 import type { CommandContext, ServerContext, StreamSink } from "./context.ts";
 import type { UploadTurn } from "./upload_turns.ts";
+import { base64, decodeBase64 } from "../tls/device_key.ts";
+import { keyLoginMessage, newChallenge } from "../tls/key_login.ts";
 
 /** Where a session is in its life. */
 export type SessionState =
@@ -165,6 +167,8 @@ export class Session {
   #closeAfterReply: CloseAfterReply | undefined;
   /** Key this device's peers' tickets are signed with; given to the device at login. */
   readonly #ticketKey = crypto.getRandomValues(new Uint8Array(32));
+  /** What a key login on this connection signs, besides the name (`tls/key_login.ts`). */
+  readonly #challenge = newChallenge();
 
   /**
    * @param host the server.
@@ -543,6 +547,7 @@ export class Session {
       version: PROTOCOL_VERSION,
       loginDeadlineMs: this.#host.settings.loginDeadlineMs,
       maxFrameBytes: MAX_FRAME_BYTES,
+      challenge: base64(this.#challenge),
     };
   }
 
@@ -552,18 +557,25 @@ export class Session {
         new BadArgumentsError("login is only allowed once, right after hello"),
       );
     }
-    const { name, password } = request;
-    if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
+    const { name, password, signature: signatureText } = request;
+    if ((password === undefined) === (signatureText === undefined)) {
+      throw new BadArgumentsError("login takes a password or a signature (key login), one of them");
+    }
+    if (password !== undefined && new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
       throw new BadArgumentsError(`password is longer than ${MAX_PASSWORD_BYTES} bytes`);
     }
+    // A malformed signature is a wrong one: the reply is the same as for a bad password.
+    const signature = signatureText === undefined
+      ? undefined
+      : decodeBase64(signatureText) ?? new Uint8Array(0);
     // A second login cannot overlap this one while the check runs.
     this.#state = { phase: "checking" };
     const host = this.#host;
     let registering = false;
     let outcome: Awaited<ReturnType<Authenticator["login"]>>;
     try {
-      registering = host.settings.allowRegistration && !deviceNameProblem(name) &&
-        !(await host.knownDevice(name));
+      registering = password !== undefined && host.settings.allowRegistration &&
+        !deviceNameProblem(name) && !(await host.knownDevice(name));
       if (registering) {
         const waitMs = host.registrations.take(this.ip);
         if (waitMs > 0) {
@@ -572,13 +584,15 @@ export class Session {
               `a minute); try again in ${Math.ceil(waitMs / 1000)} s`,
           );
         }
-        await registerAccount(name, password, {
+        await registerAccount(name, password!, {
           credentialsPath: host.settings.credentialsPath,
           hasher: host.hasher,
         });
         host.log(`${name} registered a new account from ${this.ip}`);
       }
-      outcome = await host.auth.login(name, password);
+      outcome = signature === undefined
+        ? await host.auth.login(name, password!)
+        : await host.auth.loginWithKey(name, keyLoginMessage(this.#challenge, name), signature);
     } finally {
       if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
     }

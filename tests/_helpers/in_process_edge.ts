@@ -9,6 +9,7 @@
 
 import type { DialTls } from "../../client/dial.ts";
 import { runEdge } from "../../client/edge.ts";
+import type { DeviceKey } from "../../tls/device_key.ts";
 import type { LineInput } from "../../client/line_input.ts";
 import { createOutput } from "../../client/output.ts";
 import { noProgress } from "../../client/progress.ts";
@@ -61,6 +62,8 @@ export interface InProcessEdgeOptions {
   tls?: DialTls;
   /** The host to dial; default `127.0.0.1`. */
   host?: string;
+  /** Log in with this device key, as `--key` does. */
+  key?: DeviceKey;
 }
 
 /** A running in-process edge. */
@@ -78,7 +81,7 @@ export class InProcessEdge implements AsyncDisposable {
     server: TestServer,
     dir: string,
     ownsDir: boolean,
-    connect: Pick<InProcessEdgeOptions, "tls" | "host">,
+    connect: Pick<InProcessEdgeOptions, "tls" | "host" | "key">,
   ) {
     this.dir = dir;
     this.#ownsDir = ownsDir;
@@ -95,6 +98,7 @@ export class InProcessEdge implements AsyncDisposable {
       udpPort: 0,
       dir,
       ...(connect.tls && { tls: connect.tls }),
+      ...(connect.key && { key: connect.key }),
     };
     this.#exit = runEdge(options, io);
   }

@@ -12,7 +12,7 @@ import { createOutput } from "../client/output.ts";
 import { noProgress, terminalProgress } from "../client/progress.ts";
 import { TerminalInput } from "../client/terminal_input.ts";
 import { type DeviceKey, importDeviceKey } from "../tls/device_key.ts";
-import { readPemFile } from "./pem_file.ts";
+import { pemCertificates, readPemFile } from "./pem_file.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
 
 /** Builds the `edge` subcommand; the action sets `Deno.exitCode`. */
@@ -70,7 +70,7 @@ export function edgeCommand() {
             udpPort,
             dir: opts.dir,
             stallTimeoutMs: stallSeconds * 1000,
-            ...(tlsCa !== undefined && { tls: { caCerts: [tlsCa] } }),
+            ...(tlsCa !== undefined && { tls: { caCerts: pemCertificates(tlsCa) } }),
             ...(key && { key }),
             ...(advertised !== undefined && { advertisedUdpPort: advertised }),
           },

@@ -37,3 +37,11 @@ export async function readPemFile(
   }
   return text;
 }
+
+/**
+ * Each certificate of a PEM file on its own: `Deno.startTls` reads only the first of a
+ * string, and a `--tls-ca` file may hold the old and the new CA while the CA changes.
+ */
+export function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { pemCertificates } from "../cli/pem_file.ts";
 import { EdgeConnection } from "../client/connection.ts";
 import { startServer, StartupError } from "../server/mod.ts";
 import { createCa, issueServerCertificate, type PemPair } from "../tls/certificates.ts";
@@ -155,6 +156,19 @@ Deno.test("EdgeConnection.connect over TLS fails with one line for an unknown CA
     }),
     (error: Error) => !error.message.includes("\n") && /--tls-ca/.test(error.message),
   );
+});
+
+Deno.test("a --tls-ca file holding the old and the new CA accepts a server of either", async () => {
+  const old = await createCa("old CA");
+  const { ca, server: identity } = await deployment();
+  const both = pemCertificates(old.cert + ca.cert);
+  assert.equal(both.length, 2);
+  await using server = await TestServer.start({ tls: identity });
+  await server.login("watch1", undefined, { caCerts: both });
+  await using oldServer = await TestServer.start({
+    tls: await issueServerCertificate(old, ["127.0.0.1"]),
+  });
+  await oldServer.login("watch2", undefined, { caCerts: both });
 });
 
 Deno.test("a server on a non-loopback host refuses to start without TLS", async () => {

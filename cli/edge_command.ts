@@ -10,6 +10,7 @@ import { runEdge } from "../client/edge.ts";
 import { PipeInput } from "../client/line_input.ts";
 import { createOutput } from "../client/output.ts";
 import { noProgress, terminalProgress } from "../client/progress.ts";
+import process from "node:process";
 import { TerminalInput } from "../client/terminal_input.ts";
 import { type DeviceKey, importDeviceKey } from "../tls/device_key.ts";
 import { pemCertificates, readPemFile } from "./pem_file.ts";
@@ -55,7 +56,7 @@ export function edgeCommand() {
       const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
       const json = opts.json ?? false;
       const input = interactive
-        ? new TerminalInput(Deno.stdin, Deno.stdout)
+        ? new TerminalInput({ input: process.stdin, output: process.stdout })
         : new PipeInput(Deno.stdin.readable, Deno.stdout);
       const output = createOutput(input, {
         json,

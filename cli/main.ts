@@ -19,11 +19,20 @@ import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
 /** Exit code of a run that failed for any reason but a usage error. */
 export const FAILURE_EXIT_CODE = 1;
 
+/**
+ * What `--version` prints: the program, its version, and the Deno that runs it.
+ *
+ * @returns e.g. `iotnet 0.1.0 (Deno 2.9.6)`.
+ */
+export function versionText(): string {
+  return `iotnet ${denoJson.version} (Deno ${Deno.version.deno})`;
+}
+
 /** Builds the whole command tree. */
 export function buildProgram(): Command {
   const program = new Command("iotnet")
     .description("data collection and sharing network for IoT edge devices")
-    .version(denoJson.version, "-V, --version")
+    .version(versionText(), "-V, --version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   for (

@@ -10,6 +10,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { splitLines } from "../client/line_input.ts";
+import process from "node:process";
 import { TerminalInput } from "../client/terminal_input.ts";
 import { deviceNameProblem, MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 import { setAccount } from "../server/credentials_writer.ts";
@@ -102,7 +103,9 @@ async function requireDirectory(dir: string): Promise<void> {
 
 /** Prompts on stderr (stdout stays for the result), reads twice without echo, compares. */
 async function askTwice(name: string): Promise<string> {
-  const input = new TerminalInput(Deno.stdin, Deno.stderr);
+  const input = new TerminalInput({ input: process.stdin, output: process.stderr });
+  // Ctrl-C on an empty line cancels (on a typed one it clears it).
+  input.onInterrupt = () => input.close();
   try {
     const first = await input.read(`New password for ${name}: `, { secret: true });
     if (first === null) throw new PasswdError("cancelled; the password was not changed");

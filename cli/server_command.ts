@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import {
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
@@ -16,6 +16,7 @@ import {
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
+import { formatLogLine, LOG_FORMATS } from "../server/log_format.ts";
 import { startServer } from "../server/mod.ts";
 import { readPemFile } from "./pem_file.ts";
 import { parseIntegerArg, UsageError } from "./usage_error.ts";
@@ -76,6 +77,11 @@ export function serverCommand() {
     .option("--tls-cert <file>", "serve devices over TLS 1.3 with this certificate (PEM)")
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--insecure", "allow a non-loopback --host without TLS (warns at every start)")
+    .addOption(
+      new Option("--log-format <format>", "stdout log lines: ISO time then text, or JSON")
+        .choices(LOG_FORMATS)
+        .default("text" as const),
+    )
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
@@ -91,6 +97,12 @@ export function serverCommand() {
           key: await readPemFile("--tls-key", opts.tlsKey, "private key"),
         }
         : undefined;
+      // Listening before start-up: a stop asked for while it runs (its log lines already
+      // out) is a clean stop as soon as it is done.
+      const { promise: stop, resolve } = Promise.withResolvers<string>();
+      const onSignal = (name: string) => () => resolve(name);
+      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const server = await startServer({
         port,
         attempts,
@@ -124,15 +136,12 @@ export function serverCommand() {
         allowRegistration: opts.allowRegistration ?? false,
         ...(tls && { tls }),
         insecure: opts.insecure ?? false,
+        logFormat: opts.logFormat,
       });
-      const { promise: stop, resolve } = Promise.withResolvers<string>();
-      const onSignal = (name: string) => () => resolve(name);
-      const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
-      for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
       const signal = await stop;
       server.log(`${signal} received: logging everyone out`);
       await server.close();
       for (const [s, handler] of handlers) Deno.removeSignalListener(s, handler);
-      console.log("server stopped");
+      console.log(formatLogLine("server stopped", Date.now(), opts.logFormat));
     });
 }

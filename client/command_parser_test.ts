@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseCommand } from "./command_parser.ts";
+import { commandNamed } from "./commands/mod.ts";
 
 Deno.test("command words are case-insensitive and extra spaces between arguments are fine", () => {
   assert.deepEqual(parseCommand("  edg   3  10 "), {
@@ -49,4 +50,25 @@ Deno.test("every malformed command names its problem and its usage", () => {
     assert.equal(parsed.ok, false, line);
     if (!parsed.ok) assert.match(parsed.message, pattern, line);
   }
+});
+
+Deno.test("help takes one command word and shows that command's entry", () => {
+  assert.deepEqual(parseCommand("help uvf"), {
+    ok: true,
+    command: { cmd: "HELP", command: "UVF" },
+  });
+  assert.deepEqual(parseCommand("HELP quit"), {
+    ok: true,
+    command: { cmd: "HELP", command: "OUT" },
+  });
+  assert.deepEqual(parseCommand("help"), { ok: true, command: { cmd: "HELP" } });
+  const unknown = parseCommand("help nope");
+  assert.ok(!unknown.ok && /there is no command "nope"; `help` lists them/.test(unknown.message));
+  assert.equal(parseCommand("help a b").ok, false);
+  const help = commandNamed("help")!;
+  assert.equal(
+    help.render({ command: "UVF" }, { command: "UVF" }),
+    "  UVF device filename     send a file to another active device, peer to peer",
+  );
+  assert.match(help.render({}, {}), /^Commands:\n {2}EDG/);
 });

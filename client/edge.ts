@@ -7,7 +7,7 @@
  * @module
  */
 
-import { visible } from "../internal/visible_text.ts";
+import { visible } from "../internal/mod.ts";
 import { BadCredentialsError, type ErrorCode } from "../protocol/errors.ts";
 import type { Push, PushFields } from "../protocol/messages.ts";
 import { ChatRequests } from "./chat_requests.ts";
@@ -18,10 +18,11 @@ import { parseAnswer } from "./commands/private_chat.ts";
 import { EdgeConnection } from "./connection.ts";
 import type { DialTls } from "./dial.ts";
 import type { DeviceKey } from "../tls/device_key.ts";
-import type { LineInput } from "./line_input.ts";
-import type { EdgeEvent, Output } from "./output.ts";
+import { completeLine } from "./completion.ts";
+import type { LineInput, ReadOptions } from "./line_input.ts";
+import type { CommandResult, EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
-import { milestoneProgress, noProgress, type Progress } from "./progress.ts";
+import { barProgress, formatBytes, noProgress, type Progress } from "./progress.ts";
 import { commandSpecOf, failure, runCommand } from "./run_command.ts";
 
 /** Options of {@linkcode runEdge}. */
@@ -46,14 +47,17 @@ export interface EdgeOptions {
 export interface EdgeIO {
   input: LineInput;
   output: Output;
-  /** True when a person is typing (prompts are shown). */
+  /**
+   * True when a person is typing at a terminal: prompts are shown, uploads run behind
+   * the prompt with their progress on a status line, Ctrl-C reaches the session.
+   */
   interactive: boolean;
-  /** A progress bar for a transfer that holds the prompt (drawn on a terminal only). */
+  /** A progress bar for a transfer that holds the next command (commands from a pipe). */
   progress(label: string): Progress;
 }
 
-/** Exit codes of the edge. */
-export const EXIT = { ok: 0, failed: 1 } as const;
+/** Exit codes of the edge; `interrupted` is a shell's code for Ctrl-C (128 + SIGINT). */
+export const EXIT = { ok: 0, failed: 1, interrupted: 130 } as const;
 
 /**
  * Runs the edge until the user logs out, input ends, or the server goes away.
@@ -111,7 +115,17 @@ class EdgeSession {
   readonly #chatRequests = new ChatRequests();
   /** Transfers running in the background. */
   readonly #transfers = new Set<Promise<void>>();
+  /** Commands running now that Ctrl-C cancels (uploads). */
+  readonly #cancellable = new Map<AbortController, string>();
+  /** Device names seen (presence, messages, device lists), for Tab completion. */
+  readonly #devices = new Set<string>();
+  /** While logging out waits for transfers: Ctrl-C presses so far, and what abandons them. */
+  #logoutWait: { presses: number; abandon(): void } | undefined;
+  /** Status lines made so far, to key each progress bar. */
+  #bars = 0;
   #loggedOutByServer = false;
+  /** Transfers were abandoned at logout: their late results are not printed. */
+  #abandoned = false;
   /** Pushes that arrive before the welcome is shown wait here, to keep output in order. */
   #early: Push[] | undefined = [];
 
@@ -129,7 +143,7 @@ class EdgeSession {
         from: e.from,
         path: e.path,
         bytes: e.bytes,
-        message: `Received ${visible(e.path)} (${e.bytes} bytes) from ${visible(e.from)}`,
+        message: `Received ${visible(e.path)} (${formatBytes(e.bytes)}) from ${visible(e.from)}`,
       }));
     events.on("file_failed", (e) =>
       io.output.event({
@@ -175,14 +189,12 @@ class EdgeSession {
       dir: this.#options.dir,
       peer: this.#peer,
       chatRequests: this.#chatRequests,
-      progress: this.#io.progress,
-      backgroundProgress: (label) =>
-        this.#io.interactive && !output.json
-          ? milestoneProgress(label, (line) => output.info(line))
-          : noProgress,
+      progress: (label) => this.#progress(label, false),
     };
+    this.#io.input.onInterrupt = () => this.#interrupted();
+    const complete = (line: string) => completeLine(line, this.#devices);
     for (;;) {
-      const next = await this.#read(`${device}> `);
+      const next = await this.#read(`${device}> `, { complete });
       if (next !== null && typeof next === "object") return this.#disconnected(next.lost);
       if (next === null) return await this.#logout(env);
       if (next.trim() === "") continue;
@@ -199,13 +211,30 @@ class EdgeSession {
       }
       const command = parsed.command;
       if (command.cmd === "OUT") return await this.#logout(env);
-      if (commandSpecOf(command).background) {
-        const task = runCommand(env, command).then((r) => output.result(r));
+      const spec = commandSpecOf(command);
+      const background = spec.background === "always" ||
+        (spec.background === "terminal" && this.#io.interactive);
+      const cancel = spec.cancellable ? new AbortController() : undefined;
+      const commandEnv: CommandEnv = {
+        ...env,
+        progress: (label) => this.#progress(label, background),
+        ...(cancel && { signal: cancel.signal }),
+      };
+      const task = runCommand(commandEnv, command)
+        .then((result) => {
+          this.#learnDevices(result);
+          if (!this.#abandoned) output.result(result);
+        });
+      if (cancel) {
+        this.#cancellable.set(cancel, next.trim());
+        void task.finally(() => this.#cancellable.delete(cancel));
+      }
+      if (background) {
         this.#transfers.add(task);
         void task.finally(() => this.#transfers.delete(task));
         continue;
       }
-      output.result(await runCommand(env, command));
+      await task;
       if (this.#connection.isClosed) return this.#disconnected((await this.#lost).lost);
     }
   }
@@ -222,22 +251,83 @@ class EdgeSession {
     return EXIT.failed;
   }
 
-  /** Waits for transfers in flight, then logs out. */
+  /**
+   * Waits for transfers in flight, then logs out. At a terminal, Ctrl-C twice while it
+   * waits abandons them and exits 130 at once: the connection closes without waiting for
+   * the server (which may be what is stuck), and the server logs the device out for it.
+   */
   async #logout(env: CommandEnv): Promise<number> {
-    if (this.#transfers.size > 0) {
+    const count = this.#transfers.size;
+    if (count > 0) {
+      const { promise: abandoned, resolve: abandon } = Promise.withResolvers<"abandoned">();
+      this.#logoutWait = { presses: 0, abandon: () => abandon("abandoned") };
       this.#io.output.info(
-        `waiting for ${this.#transfers.size} transfer(s) to finish before logging out`,
+        `Waiting for ${transfers(count)} to finish before logging out` +
+          (this.#io.interactive ? " (Ctrl-C twice abandons them)" : ""),
       );
-      await Promise.all(this.#transfers);
+      const ended = await Promise.race([Promise.all(this.#transfers), abandoned]);
+      this.#logoutWait = undefined;
+      if (ended === "abandoned") {
+        this.#abandoned = true;
+        this.#io.output.info(
+          `Abandoned ${transfers(this.#transfers.size)}; logged out without waiting for them`,
+        );
+        return EXIT.interrupted;
+      }
     }
     const result = await runCommand(env, { cmd: "OUT" });
     this.#io.output.result(result);
     return result.ok ? EXIT.ok : EXIT.failed;
   }
 
+  /**
+   * Ctrl-C at the terminal with no typed line (the editor clears a typed one itself): it
+   * cancels the uploads running, or, while logging out waits for transfers, the second
+   * press abandons them. It never logs out.
+   */
+  #interrupted(): void {
+    const { output } = this.#io;
+    const wait = this.#logoutWait;
+    if (wait) {
+      if (++wait.presses >= 2) return wait.abandon();
+      output.info(
+        `Still waiting for ${transfers(this.#transfers.size)}; ` +
+          "press Ctrl-C again to abandon them and log out",
+      );
+      return;
+    }
+    if (this.#cancellable.size > 0) {
+      for (const [cancel, line] of this.#cancellable) {
+        if (cancel.signal.aborted) continue;
+        cancel.abort();
+        output.info(`Cancelling ${visible(line)} (Ctrl-C); the server is told to drop it`);
+      }
+      return;
+    }
+    output.info("Nothing to cancel. To log out, type OUT or press Ctrl-D on an empty line.");
+  }
+
+  /**
+   * A progress bar: on a status line at a terminal; with commands from a pipe, what the
+   * I/O gives for a command that holds the next one, none for one behind it.
+   */
+  #progress(label: string, background: boolean): Progress {
+    const { input, output, interactive } = this.#io;
+    if (output.json) return noProgress;
+    if (!interactive) return background ? noProgress : this.#io.progress(label);
+    const key = `bar-${++this.#bars}`;
+    return barProgress(label, (bar) => input.status(key, bar));
+  }
+
+  /** Device names in a result (`AED`, `whoelse`), for Tab completion. */
+  #learnDevices(result: CommandResult): void {
+    if (!result.ok || !("devices" in result)) return;
+    for (const d of result.devices) this.#devices.add(typeof d === "string" ? d : d.name);
+  }
+
   /** Reads a line, or learns that the connection is gone. */
-  #read(prompt: string, secret = false): Promise<string | null | { lost: string }> {
-    return Promise.race([this.#io.input.read(prompt, { secret }), this.#lost]);
+  #read(prompt: string, options: ReadOptions = {}): Promise<string | null | { lost: string }> {
+    return Promise.race([this.#io.input.read(prompt, options), this.#lost]);
   }
 
   /**
@@ -247,7 +337,7 @@ class EdgeSession {
   async #login(): Promise<{ device: string; registered: boolean } | undefined> {
     const { output } = this.#io;
     const ask = async (prompt: string, secret: boolean) => {
-      const line = await this.#read(prompt, secret);
+      const line = await this.#read(prompt, { secret, unrecorded: true });
       if (line !== null && typeof line === "object") {
         output.event(loginFailed("offline", `lost the connection to the server: ${line.lost}`));
         return undefined;
@@ -295,6 +385,7 @@ class EdgeSession {
     const { output } = this.#io;
     switch (push.event) {
       case "presence":
+        if (push.state === "online") this.#devices.add(push.device);
         output.event({
           event: "presence",
           device: push.device,
@@ -303,6 +394,7 @@ class EdgeSession {
         });
         return;
       case "message": {
+        this.#devices.add(push.from);
         const kind = push.kind;
         const label = kind === "direct" ? "" : ` (${kind})`;
         output.event({
@@ -368,7 +460,7 @@ class EdgeSession {
       case "ended":
         message = withdrawn
           ? `${shown} withdrew its private chat request`
-          : `Private chat with ${shown} ended` + (push.reason === "left" ? ` (${shown} left)` : "");
+          : endedBy(shown, push.reason);
         break;
     }
     const reason = "reason" in push ? push.reason : undefined;
@@ -380,6 +472,25 @@ class EdgeSession {
       message,
     });
   }
+}
+
+/** Says who ended a private chat with `device` (shown), and how. */
+function endedBy(device: string, reason: string | undefined): string {
+  switch (reason) {
+    case "stopped":
+      return `${device} ended the private chat with you`;
+    case "left":
+      return `Private chat with ${device} ended: ${device} left`;
+    case "blocked":
+      return `${device} blocked you, which ended your private chat`;
+    default:
+      return `Private chat with ${device} ended`;
+  }
+}
+
+/** `1 transfer`, `2 transfers`. */
+function transfers(count: number): string {
+  return `${count} transfer${count === 1 ? "" : "s"}`;
 }
 
 function loginFailed(error: ErrorCode, message: string): EdgeEvent {

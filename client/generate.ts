@@ -6,7 +6,7 @@
  * @module
  */
 
-import { writeAll } from "../internal/write_all.ts";
+import { writeAll } from "../internal/mod.ts";
 
 /** Smallest generated sample. */
 export const SAMPLE_MIN = -1_000_000_000;

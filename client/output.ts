@@ -6,7 +6,7 @@
  * @module
  */
 
-import { visible } from "../internal/visible_text.ts";
+import { visible } from "../internal/mod.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { PushFields } from "../protocol/messages.ts";
 import type { CommandSuccess } from "./commands/mod.ts";
@@ -87,10 +87,12 @@ export function createOutput(input: LineInput, options: OutputOptions): Output {
   const shown = (text: string) => visible(text, { keepNewlines: true });
   return {
     json: false,
+    // Every failure, a command's or an event's (a login refused, a file not received),
+    // reads the same: `Error: ` and the message, in red.
     result: (r) => input.print(r.ok ? shown(r.message) : paint(31, `Error: ${shown(r.message)}`)),
     event: (e) => {
       const failed = "ok" in e && !e.ok;
-      input.print(paint(failed ? 31 : 36, shown(e.message)));
+      input.print(failed ? paint(31, `Error: ${shown(e.message)}`) : paint(36, shown(e.message)));
     },
     info: (text) => input.print(shown(text)),
   };

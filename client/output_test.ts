@@ -9,6 +9,8 @@ function recorder(): LineInput & { printed: string[] } {
     printed,
     read: () => Promise.resolve(null),
     print: (text) => void printed.push(text),
+    status: () => {},
+    onInterrupt: undefined,
     close: () => {},
   };
 }
@@ -60,4 +62,12 @@ Deno.test("--json keeps the exact text a device sent", () => {
   });
   assert.equal(JSON.parse(input.printed[0]!).text, HOSTILE);
   assert.doesNotMatch(input.printed[0]!, /\n/);
+});
+
+Deno.test("a failed event reads like a failed command: Error: and the message", () => {
+  const input = recorder();
+  const output = createOutput(input, { json: false, color: false });
+  output.event({ event: "login", ok: false, error: "offline", message: "cannot reach the server" });
+  output.result({ cmd: "SCS", ok: false, error: "not_found", message: "no file 3" });
+  assert.deepEqual(input.printed, ["Error: cannot reach the server", "Error: no file 3"]);
 });

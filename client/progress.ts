@@ -1,6 +1,7 @@
 /**
- * A progress bar with rate for long transfers, drawn on stderr only when stderr is a
- * terminal; in pipes and `--json` mode nothing is drawn.
+ * A progress bar with rate for long transfers: on a terminal, on a status line of its own
+ * above the prompt (`LineInput.status`); with commands from a pipe, on stderr when that is
+ * a terminal; in `--json` mode nothing is drawn.
  *
  * @module
  */
@@ -56,11 +57,15 @@ export function renderBar(label: string, done: number, total: number, elapsedMs:
     `${formatBytes(Math.round(rate))}/s`;
 }
 
-/** A bar on a terminal stream. */
-export function terminalProgress(
-  label: string,
-  out: { writeSync(p: Uint8Array): number },
-): Progress {
+/**
+ * A bar redrawn through `draw` (at most every {@linkcode REDRAW_MS}, and at the end);
+ * `draw(undefined)` takes it away when the transfer ends.
+ *
+ * @param label what is transferred, at the start of the bar.
+ * @param draw shows one frame of the bar, or removes it.
+ * @returns the progress reporter.
+ */
+export function barProgress(label: string, draw: (bar: string | undefined) => void): Progress {
   const start = performance.now();
   let last = -Infinity;
   let drawn = false;
@@ -70,31 +75,18 @@ export function terminalProgress(
       if (now - last < REDRAW_MS && done < total) return;
       last = now;
       drawn = true;
-      writeAllSync(out, `\r\x1b[2K${renderBar(label, done, total, now - start)}`);
+      draw(renderBar(label, done, total, now - start));
     },
     finish() {
-      if (drawn) writeAllSync(out, "\r\x1b[2K");
+      if (drawn) draw(undefined);
     },
   };
 }
 
-/**
- * Progress for a transfer that runs while the prompt is in use: one line printed above
- * the prompt at each quarter, with the rate, instead of a bar that would fight the
- * line being typed.
- */
-export function milestoneProgress(label: string, print: (line: string) => void): Progress {
-  const start = performance.now();
-  let next = 25;
-  return {
-    update(done, total) {
-      const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
-      if (percent < next || percent >= 100) return;
-      const elapsed = performance.now() - start;
-      const rate = elapsed > 0 ? formatBytes(Math.round((done / elapsed) * 1000)) : "?";
-      print(`${label}: ${percent}% of ${formatBytes(total)} at ${rate}/s`);
-      while (next <= percent) next += 25;
-    },
-    finish() {},
-  };
+/** A bar alone on a terminal stream (stderr, when stdin is a pipe: no prompt to share with). */
+export function terminalProgress(
+  label: string,
+  out: { writeSync(p: Uint8Array): number },
+): Progress {
+  return barProgress(label, (bar) => writeAllSync(out, `\r\x1b[2K${bar ?? ""}`));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { visible } from "../internal/visible_text.ts";
+import { visible } from "../internal/mod.ts";
 import { PeerUnreachableError, TransferError } from "../p2p/mod.ts";
 import { type ErrorCode, RequestError } from "../protocol/errors.ts";
 import type { AnyCommandSpec, CommandEnv } from "./commands/command.ts";

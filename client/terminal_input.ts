@@ -1,141 +1,218 @@
 /**
- * A small line editor for a terminal in raw mode: typing, backspace, Ctrl-U, Enter,
- * Ctrl-D (end on an empty line) and Ctrl-C (end). Output printed while a line is being
- * typed appears above it and the prompt and typed text are redrawn, so a message that
- * arrives mid-command never corrupts what the user is typing.
+ * The edge's line editor on a terminal, built on Node's `node:readline` (it runs under
+ * Deno): history (Up/Down), Left/Right/Home/End and the other readline keys, Tab
+ * completion, Ctrl-D on an empty line to end. On top of readline it keeps a status area
+ * (progress lines) between the output and the prompt, and prints output that arrives while
+ * a line is typed above the status area, redrawing the status and the typed line (wrapped
+ * over several rows or not) below it, cursor kept. Ctrl-C clears a typed line; on an empty
+ * line it goes to the interrupt handler (the edge cancels what runs in the foreground).
  *
  * @module
  */
 
-import { type LineInput, type ReadOptions, writeAllSync } from "./line_input.ts";
+import {
+  clearScreenDown,
+  createInterface,
+  cursorTo,
+  type Interface,
+  moveCursor,
+} from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import type { Completer, LineInput, ReadOptions } from "./line_input.ts";
 
-const CTRL_C = 0x03;
-const CTRL_D = 0x04;
-const BACKSPACE = 0x08;
-const CTRL_U = 0x15;
-const ESCAPE = 0x1b;
-const DELETE = 0x7f;
-const CLEAR_LINE = "\r\x1b[2K";
+/** Lines kept in the history (Up/Down). */
+export const HISTORY_LINES = 1000;
+
+/** The streams of a terminal: `process.stdin` and `process.stdout` (or `stderr`). */
+export interface TerminalStreams {
+  input: Readable;
+  output: Writable & { columns?: number };
+}
 
 interface Reading {
   prompt: string;
   secret: boolean;
-  line: string;
+  /** Kept out of the history. */
+  unrecorded: boolean;
+  complete: Completer | undefined;
   resolve(line: string | null): void;
 }
 
-/** Line input from a terminal (`Deno.stdin` with `setRaw`). */
-export class TerminalInput implements LineInput {
-  readonly #stdin: typeof Deno.stdin;
-  readonly #out: { writeSync(p: Uint8Array): number };
-  readonly #decoder = new TextDecoder();
-  #reading: Reading | undefined;
-  /** Keys typed while no line was being read. */
-  #typeAhead: number[] = [];
-  #pump: Promise<void> | undefined;
-  #ended = false;
-  #escape = false;
+/** readline's fields this file reads or resets; they are not in its typings. */
+interface ReadlineInternals {
+  line: string;
+  cursor: number;
+  history: string[];
+  _writeToOutput(text: string): void;
+}
 
-  constructor(stdin: typeof Deno.stdin, out: { writeSync(p: Uint8Array): number }) {
-    this.#stdin = stdin;
-    this.#out = out;
+/** Line input from a terminal, with an editor, history, completion and a status area. */
+export class TerminalInput implements LineInput {
+  readonly #rl: Interface;
+  readonly #internals: ReadlineInternals;
+  readonly #out: Writable & { columns?: number };
+  readonly #writeToOutput: (text: string) => void;
+  #reading: Reading | undefined;
+  /** Lines entered while no line was being read, oldest first. */
+  readonly #typeAhead: string[] = [];
+  /** Progress lines by key, shown between the output and the prompt. */
+  readonly #status = new Map<string, string>();
+  /** Rows of the status area now on screen. */
+  #statusRows = 0;
+  #ended = false;
+  /** Called on Ctrl-C when no typed line is there to clear. */
+  onInterrupt: (() => void) | undefined;
+
+  constructor(streams: TerminalStreams) {
+    this.#out = streams.output;
+    this.#rl = createInterface({
+      input: streams.input,
+      output: streams.output,
+      terminal: true,
+      historySize: HISTORY_LINES,
+      removeHistoryDuplicates: true,
+      completer: (line: string): [string[], string] =>
+        this.#reading?.complete?.(line) ?? [[], line],
+    });
+    this.#internals = this.#rl as unknown as ReadlineInternals;
+    // readline draws the prompt and the typed line through this method: only while a
+    // line is read that is not secret. A secret line's prompt is written here, directly;
+    // keys typed while a command runs are kept and shown at the next prompt.
+    const write = this.#internals._writeToOutput.bind(this.#rl);
+    this.#writeToOutput = write;
+    this.#internals._writeToOutput = (text) => {
+      if (this.#drawn) write(text);
+    };
+    this.#rl.setPrompt("");
+    streams.input.prependListener("keypress", (_text: string, key?: { name?: string }) => {
+      if (key?.name === "return" || key?.name === "enter") this.#enter();
+    });
+    this.#rl.on("line", (line: string) => this.#entered(line));
+    this.#rl.on("SIGINT", () => this.#interrupted());
+    this.#rl.on("close", () => {
+      this.#ended = true;
+      this.#finish(null);
+    });
   }
 
   read(prompt: string, options: ReadOptions = {}): Promise<string | null> {
+    const early = this.#typeAhead.shift();
+    if (early !== undefined) {
+      // Entered while a command ran (not shown then): shown now, at its prompt.
+      this.#redraw(`${prompt}${options.secret ? "" : early}\n`);
+      return Promise.resolve(early);
+    }
     if (this.#ended) return Promise.resolve(null);
-    this.#stdin.setRaw(true);
     const { promise, resolve } = Promise.withResolvers<string | null>();
-    this.#reading = { prompt, secret: options.secret ?? false, line: "", resolve };
-    this.#write(prompt);
-    const typed = this.#typeAhead;
-    this.#typeAhead = [];
-    for (const byte of typed) this.#key(byte);
-    this.#pump ??= this.#pumpKeys();
+    const secret = options.secret ?? false;
+    const unrecorded = secret || (options.unrecorded ?? false);
+    this.#redraw("", {
+      reading: { prompt, secret, unrecorded, complete: options.complete, resolve },
+    });
     return promise;
   }
 
   print(text: string): void {
-    const r = this.#reading;
-    const lines = text.replaceAll("\n", "\r\n");
-    if (!r) return this.#write(`${lines}\r\n`);
-    this.#write(`${CLEAR_LINE}${lines}\r\n${r.prompt}${r.secret ? "" : r.line}`);
+    this.#redraw(`${text}\n`);
+  }
+
+  status(key: string, text: string | undefined): void {
+    if (text === undefined) {
+      if (!this.#status.delete(key)) return;
+    } else {
+      this.#status.set(key, text);
+    }
+    this.#redraw("");
   }
 
   close(): void {
+    if (this.#ended) return;
+    this.#status.clear();
+    this.#redraw("");
     this.#ended = true;
     this.#finish(null);
-    try {
-      this.#stdin.setRaw(false);
-    } catch {
-      // stdin already closed
-    }
+    this.#rl.close();
   }
 
-  async #pumpKeys(): Promise<void> {
-    const buffer = new Uint8Array(1024);
-    while (!this.#ended) {
-      const n = await this.#stdin.read(buffer);
-      if (n === null) {
-        this.#ended = true;
-        this.#finish(null);
-        break;
-      }
-      for (const byte of buffer.subarray(0, n)) {
-        if (this.#reading) this.#key(byte);
-        else this.#typeAhead.push(byte);
-      }
+  /**
+   * Rewrites the screen from the top of the status area down: `above` (output ending in a
+   * newline, or nothing), the status lines, then the prompt and the typed line. readline's
+   * own redraw moves up as many rows as the cursor was down the typed line, so as many
+   * blank rows are written for it to land on the right one.
+   */
+  #redraw(
+    above: string,
+    options: { clearLine?: boolean; hideStatus?: boolean; reading?: Reading } = {},
+  ): void {
+    if (this.#ended) return void this.#out.write(above);
+    // Measured before anything changes: where readline drew the line last.
+    const rows = this.#drawn ? this.#rl.getCursorPos().rows : 0;
+    moveCursor(this.#out, 0, -(rows + this.#statusRows));
+    cursorTo(this.#out, 0);
+    clearScreenDown(this.#out);
+    if (options.reading) {
+      this.#reading = options.reading;
+      this.#rl.setPrompt(this.#drawn ? options.reading.prompt : "");
     }
+    if (options.clearLine) {
+      this.#internals.line = "";
+      this.#internals.cursor = 0;
+    }
+    const width = Math.max(1, (this.#out.columns ?? 80) - 1);
+    const status = options.hideStatus
+      ? []
+      : [...this.#status.values()].map((line) => `${line.slice(0, width)}\n`);
+    this.#statusRows = status.length;
+    this.#out.write(`${above}${status.join("")}${"\n".repeat(rows)}`);
+    if (this.#drawn) this.#rl.prompt(true);
+    else this.#writeToOutput(this.#reading?.prompt ?? "");
   }
 
-  #key(byte: number): void {
-    const r = this.#reading;
-    if (!r) return void this.#typeAhead.push(byte);
-    if (this.#escape) {
-      // Skip escape sequences (arrow keys and the like) up to their final byte.
-      if (byte >= 0x40 && byte !== 0x5b) this.#escape = false;
-      return;
+  /**
+   * Enter, before readline takes the line: the status area is taken off the screen, so
+   * that the line stays where it was typed, above the status area when it comes back.
+   */
+  #enter(): void {
+    if (this.#statusRows > 0) this.#redraw("", { hideStatus: true });
+  }
+
+  #entered(line: string): void {
+    const reading = this.#reading;
+    // A password, or a device name typed at login, never goes into the history.
+    if (reading?.unrecorded && this.#internals.history[0] === line) {
+      this.#internals.history.shift();
     }
-    switch (byte) {
-      case 0x0d:
-      case 0x0a:
-        this.#write("\r\n");
-        return this.#finish(r.line);
-      case CTRL_C:
-        this.#write("^C\r\n");
-        return this.#finish(null);
-      case CTRL_D:
-        if (r.line === "") {
-          this.#write("\r\n");
-          this.#finish(null);
-        }
-        return;
-      case BACKSPACE:
-      case DELETE:
-        if (r.line === "") return;
-        r.line = [...r.line].slice(0, -1).join("");
-        if (!r.secret) this.#write("\b \b");
-        return;
-      case CTRL_U:
-        r.line = "";
-        this.#write(`${CLEAR_LINE}${r.prompt}`);
-        return;
-      case ESCAPE:
-        this.#escape = true;
-        return;
+    if (reading?.secret) this.#writeToOutput("\n");
+    if (!reading) this.#typeAhead.push(line);
+    else this.#finish(line);
+  }
+
+  /**
+   * Ctrl-C: a typed line is cleared (left on screen with `^C`, as a shell does); with none,
+   * or while a command runs (keys typed meanwhile are dropped), the interrupt handler.
+   */
+  #interrupted(): void {
+    const reading = this.#reading;
+    const typed = this.#internals.line;
+    if (reading && typed !== "") {
+      const shown = reading.secret ? "" : typed;
+      return this.#redraw(`${reading.prompt}${shown}^C\n`, { clearLine: true });
     }
-    if (byte < 0x20) return;
-    const text = this.#decoder.decode(new Uint8Array([byte]), { stream: true });
-    r.line += text;
-    if (!r.secret) this.#write(text);
+    this.#internals.line = "";
+    this.#internals.cursor = 0;
+    if (this.onInterrupt) this.onInterrupt();
+    else this.print("(Ctrl-C clears a typed line; Ctrl-D on an empty line ends)");
+  }
+
+  /** Whether readline shows the line being typed. */
+  get #drawn(): boolean {
+    return this.#reading !== undefined && !this.#reading.secret;
   }
 
   #finish(line: string | null): void {
-    const r = this.#reading;
+    const reading = this.#reading;
     this.#reading = undefined;
-    r?.resolve(line);
-  }
-
-  #write(text: string): void {
-    writeAllSync(this.#out, text);
+    if (!this.#ended) this.#rl.setPrompt("");
+    reading?.resolve(line);
   }
 }

@@ -7,10 +7,18 @@
 
 /** A pool of `size`-byte buffers that keeps at most `spare` of them unused. */
 export class BufferPool {
+  /** Bytes in each buffer. */
   readonly size: number;
+  /** Most unused buffers kept; one given back beyond that is left to the collector. */
   readonly spare: number;
   readonly #free: ArrayBuffer[] = [];
 
+  /**
+   * Makes an empty pool.
+   *
+   * @param size bytes in each buffer.
+   * @param spare most unused buffers kept.
+   */
   constructor(size: number, spare: number) {
     this.size = size;
     this.spare = spare;

@@ -48,7 +48,11 @@ export class ManualClock implements Clock {
   #nextId = 1;
   #timers = new Map<TimerId, { at: number; fn: () => void }>();
 
-  /** @param start the initial reading of {@linkcode ManualClock.now}. */
+  /**
+   * Makes a clock that stands still until {@linkcode ManualClock.advance}.
+   *
+   * @param start the initial reading of {@linkcode ManualClock.now}.
+   */
   constructor(start = 0) {
     this.#now = start;
   }

@@ -17,6 +17,8 @@ export class Coalesced<T> {
   #queued: Promise<T> | undefined;
 
   /**
+   * Makes the task, idle.
+   *
    * @param task one run: it reads whatever state it serves (lines waiting, bytes queued)
    *   when it starts, so everything asked for before that is covered.
    */

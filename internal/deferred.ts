@@ -6,8 +6,11 @@
 
 /** A promise with its resolve and reject exposed. */
 export interface Deferred<T> {
+  /** Settles when `resolve` or `reject` is called. */
   promise: Promise<T>;
+  /** Fulfils `promise` with `value`. */
   resolve(value: T): void;
+  /** Rejects `promise` with `reason`. */
   reject(reason: unknown): void;
 }
 

@@ -6,15 +6,23 @@
 
 /** A permit; giving it back twice is harmless. */
 export interface Permit {
+  /** Gives the permit back, to the longest waiter if there is one. */
   release(): void;
 }
 
 /** At most `size` holders at once; the rest wait first come, first served. */
 export class Semaphore {
+  /** Permits in all. */
   readonly size: number;
   #held = 0;
   readonly #waiting: (() => void)[] = [];
 
+  /**
+   * Makes a semaphore with every permit free.
+   *
+   * @param size permits in all, at least 1.
+   * @throws {RangeError} when `size` is not a positive integer.
+   */
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`a semaphore needs at least one permit, not ${size}`);

@@ -13,8 +13,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../internal/clock.ts";
-import { type Deferred, deferred } from "../internal/deferred.ts";
+import { type Clock, type Deferred, deferred, type TimerId } from "../internal/mod.ts";
 import {
   chatDatagramVerifies,
   type ChatKeys,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Clock, systemClock } from "../internal/clock.ts";
+import { type Clock, systemClock } from "../internal/mod.ts";
 import { AmplificationLimiter } from "./amplification.ts";
 import { ChatChannel, type ChatIntroduction } from "./chat_channel.ts";
 import { AbortCode, type AbortReason, TransferAbortedError } from "./errors.ts";
@@ -97,12 +97,20 @@ const FINISHED_MEMORY_MS = 30_000;
 /**
  * A UDP endpoint for peer file transfers and private-chat messages.
  *
- * @example
- * ```ts ignore
- * const ep = await PeerEndpoint.open({ hostname: "127.0.0.1", port: 0, receiveDir: "/tmp/in" });
- * ep.setTicketKey(keyFromServer, "bob");
- * ep.on("file", (e) => console.log(`${e.from} sent ${e.path}`));
- * await ep.close();
+ * @example An endpoint on a free port that admits transfers to "bob" (a full transfer is in `mod.ts`)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PeerEndpoint } from "./endpoint.ts";
+ * import { newTicketKey } from "./ticket.ts";
+ *
+ * const receiveDir = await Deno.makeTempDir();
+ * const endpoint = await PeerEndpoint.open({ hostname: "127.0.0.1", port: 0, receiveDir });
+ * endpoint.setTicketKey(newTicketKey(), "bob"); // the key the server gave bob at login
+ * const stop = endpoint.on("file", (event) => console.log(`${event.from} sent ${event.path}`));
+ * assert.ok(endpoint.port > 0);
+ * stop();
+ * await endpoint.close();
+ * await Deno.remove(receiveDir);
  * ```
  */
 export class PeerEndpoint {

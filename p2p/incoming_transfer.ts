@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Clock } from "../internal/clock.ts";
+import type { Clock } from "../internal/mod.ts";
 import type { FileStartedEvent } from "./events.ts";
 import type { AbortReason } from "./errors.ts";
 import { dataDatagramBytes, type Packet, type StartPacket } from "./packet.ts";

@@ -16,19 +16,38 @@
  * are internal; `docs/P2P.md` describes packet layouts, state machines, timers and
  * limits.
  *
- * @example
- * ```ts ignore
- * import { newTicketKey, newTransferId, PeerEndpoint, signTicket } from "./mod.ts";
+ * @example Alice sends bob a file with a ticket the server signed under bob's key
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type FileEvent, newTicketKey, newTransferId, PeerEndpoint, signTicket } from "./mod.ts";
+ *
+ * const [aliceDir, bobDir] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+ * await Deno.writeTextFile(`${aliceDir}/data.txt`, "1\n2\n3\n");
  * const bobKey = newTicketKey(); // the server's per-device key for bob
- * const bob = await PeerEndpoint.open({ receiveDir: "/tmp/bob" });
+ * const bob = await PeerEndpoint.open({ hostname: "127.0.0.1", receiveDir: bobDir });
  * bob.setTicketKey(bobKey, "bob");
- * const alice = await PeerEndpoint.open({ receiveDir: "/tmp/alice" });
- * const ticket = await signTicket(bobKey, {
- *   kind: "file", transferId: newTransferId(), from: "alice", to: "bob",
- *   filename: "data.txt", size: (await Deno.stat("data.txt")).size,
- *   expiresAt: Date.now() + 60_000,
- * });
- * await alice.sendFile({ to: { hostname: "127.0.0.1", port: bob.port }, path: "data.txt", ticket });
+ * const received = new Promise<FileEvent>((resolve) => bob.on("file", resolve));
+ * const alice = await PeerEndpoint.open({ hostname: "127.0.0.1", receiveDir: aliceDir });
+ * try {
+ *   const ticket = await signTicket(bobKey, {
+ *     kind: "file",
+ *     transferId: newTransferId(),
+ *     from: "alice",
+ *     to: "bob",
+ *     filename: "data.txt",
+ *     size: 6,
+ *     expiresAt: Date.now() + 60_000,
+ *   });
+ *   const to = { hostname: "127.0.0.1", port: bob.port };
+ *   const sent = await alice.sendFile({ to, path: `${aliceDir}/data.txt`, ticket });
+ *   const file = await received;
+ *   assert.equal(file.sha256, sent.sha256);
+ *   assert.equal(await Deno.readTextFile(file.path), "1\n2\n3\n");
+ * } finally {
+ *   await alice.close();
+ *   await bob.close();
+ *   for (const dir of [aliceDir, bobDir]) await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  *
  * @module
@@ -60,5 +79,5 @@ export { newTicketKey, newTransferId, signTicket } from "./ticket.ts";
 export type { FileTicket, SignedTicket, Ticket } from "./ticket.ts";
 export { newChatId, newChatSecret } from "./chat_keys.ts";
 export type { P2pLimits } from "./limits.ts";
-export type { Clock, TimerId } from "../internal/clock.ts";
+export type { Clock, TimerId } from "../internal/mod.ts";
 export type { Datagram, DatagramSocket, PeerAddr } from "./udp_socket.ts";

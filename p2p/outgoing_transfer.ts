@@ -8,8 +8,7 @@
  * @module
  */
 
-import type { Clock } from "../internal/clock.ts";
-import { type Deferred, deferred } from "../internal/deferred.ts";
+import { type Clock, type Deferred, deferred } from "../internal/mod.ts";
 import { type AbortReason, TransferAbortedError, type TransferError } from "./errors.ts";
 import { hexToId, type Packet } from "./packet.ts";
 import { SenderCore } from "./sender.ts";

@@ -426,7 +426,7 @@ export class ReceiverCore {
     if (now >= this.#lastProgress + this.#limits.stallTimeoutMs) {
       this.fail(
         "stalled",
-        `no new data from the sender for ${this.#limits.stallTimeoutMs} ms`,
+        `no new data from the sender for ${this.#limits.stallTimeoutMs / 1000} s`,
         now,
       );
     }

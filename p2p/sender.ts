@@ -463,7 +463,9 @@ export class SenderCore {
       const what = this.#state === "starting" ? "never answered" : "stopped answering";
       this.#fail(
         new PeerUnreachableError(
-          `peer ${what} for ${this.#limits.giveUpMs} ms; check that the receiving device is online and its UDP port is reachable, then try again`,
+          `peer ${what} for ${
+            this.#limits.giveUpMs / 1000
+          } s; check that the receiving device is online and its UDP port is reachable, then try again`,
         ),
         "stalled",
       );

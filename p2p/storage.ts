@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { MAX_NAME_COUNTER } from "./limits.ts";
 import { numberedFileName } from "./safe_file_name.ts";
-import { writeAll } from "../internal/write_all.ts";
+import { writeAll } from "../internal/mod.ts";
 
 /** Reads a file sequentially in blocks. */
 export class BlockReader {

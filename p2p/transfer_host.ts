@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Clock } from "../internal/clock.ts";
+import type { Clock } from "../internal/mod.ts";
 import type { PeerEventMap } from "./events.ts";
 import type { IncomingTransfer } from "./incoming_transfer.ts";
 import type { P2pLimits } from "./limits.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../internal/clock.ts";
+import type { Clock, TimerId } from "../internal/mod.ts";
 
 /** A lazily re-armed timer that calls one callback. */
 export class TransferTimer {

@@ -10,18 +10,29 @@
 
 /** Bytes on the wire that do not form a valid frame or message. */
 export class ProtocolError extends Error {
-  override name = "ProtocolError";
+  /**
+   * Makes the error.
+   *
+   * @param message what about the bytes is wrong.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    // Every subclass is named after itself, for logs and stack traces.
+    this.name = new.target.name;
+  }
 }
 
 /** A frame whose declared length is over the limit; raised before anything is allocated. */
 export class FrameTooLargeError extends ProtocolError {
-  override name = "FrameTooLargeError";
   /** The length the frame header declared. */
   readonly declared: number;
   /** The limit it broke. */
   readonly limit: number;
 
   /**
+   * Makes the error.
+   *
    * @param declared the length the frame header declared.
    * @param limit the limit it broke.
    */
@@ -38,6 +49,18 @@ export class FrameTooLargeError extends ProtocolError {
  * what to do; the code comes from the class, through {@linkcode ERROR_CLASSES}.
  */
 export abstract class RequestError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message a sentence for people: what happened and what to do.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    // Every subclass is named after itself, for logs and stack traces.
+    this.name = new.target.name;
+  }
+
   /** The stable wire code of this error's class (the nearest one in the table). */
   get code(): ErrorCode {
     for (let c = this.constructor; c !== RequestError; c = Object.getPrototypeOf(c)) {
@@ -50,90 +73,61 @@ export abstract class RequestError extends Error {
 }
 
 /** The request's arguments are wrong: malformed, out of range, or not allowed now. */
-export class BadArgumentsError extends RequestError {
-  override name = "BadArgumentsError";
-}
+export class BadArgumentsError extends RequestError {}
 
 /**
  * The name is unknown or the password is wrong (the server does not say which); the
  * caller may ask for the password again.
  */
-export class BadCredentialsError extends RequestError {
-  override name = "BadCredentialsError";
-}
+export class BadCredentialsError extends RequestError {}
 
 /**
  * Refused because of a block: at login, the name is locked out after too many failed
  * logins (try again later); otherwise, the other device has blocked this one.
  */
-export class BlockedError extends RequestError {
-  override name = "BlockedError";
-}
+export class BlockedError extends RequestError {}
 
 /** The name is already logged in from another edge. */
-export class AlreadyActiveError extends RequestError {
-  override name = "AlreadyActiveError";
-}
+export class AlreadyActiveError extends RequestError {}
 
 /** What the request names does not exist: a file, a device, a message, a chat. */
-export class NotFoundError extends RequestError {
-  override name = "NotFoundError";
-}
+export class NotFoundError extends RequestError {}
 
 /** The request needs a logged-in device (hello, login and udp_port come first). */
-export class NotLoggedInError extends RequestError {
-  override name = "NotLoggedInError";
-}
+export class NotLoggedInError extends RequestError {}
 
 /** An upload's content is not one integer per line; the message names the line. */
-export class InvalidDataError extends RequestError {
-  override name = "InvalidDataError";
-}
+export class InvalidDataError extends RequestError {}
 
 /** Over a size limit (an upload, a message's text); the message names the limit. */
-export class TooLargeError extends RequestError {
-  override name = "TooLargeError";
-}
+export class TooLargeError extends RequestError {}
 
 /** The device the request names, or the server, cannot be reached now. */
-export class OfflineError extends RequestError {
-  override name = "OfflineError";
-}
+export class OfflineError extends RequestError {}
 
 /** The request names this device itself (a message, a chat or a file to oneself). */
-export class SelfTargetError extends RequestError {
-  override name = "SelfTargetError";
-}
+export class SelfTargetError extends RequestError {}
 
 /** The request broke the protocol (a reserved code: the server closes the connection instead). */
-export class ProtocolViolationError extends RequestError {
-  override name = "ProtocolViolationError";
-}
+export class ProtocolViolationError extends RequestError {}
 
 /** The server speaks another protocol version; the edge program must be updated. */
-export class UnsupportedVersionError extends RequestError {
-  override name = "UnsupportedVersionError";
-}
+export class UnsupportedVersionError extends RequestError {}
 
 /** The request took too long (a reserved code: no request has a server-side deadline yet). */
-export class RequestTimeoutError extends RequestError {
-  override name = "RequestTimeoutError";
-}
+export class RequestTimeoutError extends RequestError {}
 
 /** Reading or writing a file failed (on the server's disk or the edge's). */
-export class IoError extends RequestError {
-  override name = "IoError";
-}
+export class IoError extends RequestError {}
 
 /** A limit on work in progress is reached (a mailbox, uploads, registrations); try later. */
-export class BusyError extends RequestError {
-  override name = "BusyError";
-}
+export class BusyError extends RequestError {}
 
 /** The server failed to carry out the request in a way it did not foresee; see its log. */
-export class InternalError extends RequestError {
-  override name = "InternalError";
-}
+export class InternalError extends RequestError {}
+
+/** The edge's user cancelled the command (Ctrl-C on a running upload); never sent by a server. */
+export class CancelledError extends RequestError {}
 
 /** The constructor of a {@linkcode RequestError} class. */
 export type RequestErrorClass = new (message: string, options?: ErrorOptions) => RequestError;
@@ -159,6 +153,7 @@ export const ERROR_CLASSES = {
   io: IoError,
   busy: BusyError,
   internal: InternalError,
+  cancelled: CancelledError,
 } as const satisfies Record<string, RequestErrorClass>;
 
 /** A stable error code carried in failed responses and in `--json` output (SPEC §5). */

@@ -44,6 +44,7 @@ Deno.test("the codes are the documented ones, in their order", () => {
     "io",
     "busy",
     "internal",
+    "cancelled",
   ]);
 });
 

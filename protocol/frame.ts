@@ -72,7 +72,7 @@ export function encodeDataFrame(stream: number, bytes: Uint8Array): Uint8Array {
 }
 
 /** Bytes in front of a data frame's payload: length, kind and stream id. */
-export const DATA_FRAME_HEADER_BYTES = LENGTH_BYTES + 1 + STREAM_ID_BYTES;
+export const DATA_FRAME_HEADER_BYTES: number = LENGTH_BYTES + 1 + STREAM_ID_BYTES;
 
 /**
  * Writes a data frame header into the first {@linkcode DATA_FRAME_HEADER_BYTES} of
@@ -155,6 +155,11 @@ export class FrameDecoder {
   /** A chunk is being decoded; still set after one was abandoned or threw. */
   #decoding = false;
 
+  /**
+   * Makes a decoder with nothing buffered.
+   *
+   * @param options the largest frame to accept (default {@linkcode MAX_FRAME_BYTES}).
+   */
   constructor(options: FrameDecoderOptions = {}) {
     this.#max = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   }

@@ -26,10 +26,17 @@ export interface SampleAggregates {
 
 /** Content that is not one integer per line. */
 export class InvalidSamplesError extends Error {
+  /** The class name, for logs and stack traces. */
   override name = "InvalidSamplesError";
   /** 1-based line where the problem is. */
   readonly line: number;
 
+  /**
+   * Makes the error.
+   *
+   * @param line 1-based line where the problem is.
+   * @param problem what is wrong with it, e.g. `is not an integer`.
+   */
   constructor(line: number, problem: string) {
     super(`line ${line} ${problem}; a data file holds one integer per line`);
     this.line = line;

@@ -91,7 +91,12 @@ type VariantsType<S extends Variants> = {
   >;
 }[keyof S["$variants"] & string];
 
-/** The TypeScript type of values a shape (object schema or variants) accepts. */
+/**
+ * The TypeScript type of values a shape (object schema or variants) accepts.
+ *
+ * @internal The machinery behind the public message types (`RequestArgs`, `Push`, ...):
+ * users see the types it produces, not this.
+ */
 export type Infer<S> = S extends Variants ? VariantsType<S> : ObjectType<S>;
 
 // --- checking ---

@@ -53,23 +53,26 @@ async function edge(name: string, lines: string[], keepOpen: boolean) {
       dir,
     ],
     stdin: "piped",
+    // Both piped and every line prefixed: an edge's output (a progress bar on a terminal's
+    // stderr among it) never runs into another's line.
     stdout: "piped",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
   const done = (async () => {
     await writer.write(new TextEncoder().encode(lines.map((l) => `${l}\n`).join("")));
     if (!keepOpen) await writer.close();
   })();
-  const printed = (async () => {
+  const printed = Promise.all([child.stdout, child.stderr].map(async (stream) => {
     let pending = "";
-    for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       pending += text;
       const parts = pending.split("\n");
       pending = parts.pop()!;
       for (const line of parts) console.log(`[${name}] ${line}`);
     }
-  })();
+    if (pending !== "") console.log(`[${name}] ${pending}`);
+  }));
   return { child, writer, done, printed };
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Coalesced } from "../internal/coalesced.ts";
+import { Coalesced } from "../internal/mod.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { Disk } from "./disk.ts";
 import { formatTimestamp } from "./timestamp.ts";

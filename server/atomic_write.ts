@@ -9,7 +9,7 @@
  */
 
 import { Disk } from "./disk.ts";
-import { writeAll } from "../internal/write_all.ts";
+import { writeAll } from "../internal/mod.ts";
 
 /** Suffix of every temporary file the server writes; such files are removed at start. */
 export const TEMP_SUFFIX = ".part";

@@ -19,8 +19,7 @@
  * @module
  */
 
-import type { Clock } from "../internal/clock.ts";
-import { KeyedLock } from "../internal/keyed_lock.ts";
+import { type Clock, KeyedLock } from "../internal/mod.ts";
 import { deviceNameProblem } from "../protocol/limits.ts";
 import type { AccountSource } from "./credentials_file.ts";
 import {

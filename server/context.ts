@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { BufferPool } from "../internal/buffer_pool.ts";
-import type { Clock } from "../internal/clock.ts";
+import type { BufferPool, Clock } from "../internal/mod.ts";
 import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
 import type { Disk } from "./disk.ts";
@@ -17,16 +16,25 @@ import type { UploadTurns } from "./upload_turns.ts";
 
 /** Server settings after defaults were applied. */
 export interface ServerSettings {
+  /** Address to bind (the one asked for; `IotServer.hostname` is the one bound). */
   hostname: string;
+  /** TCP port asked for; 0 picks a free one (`IotServer.port` is the one bound). */
   port: number;
+  /** Consecutive failed logins before a name is blocked. */
   attempts: number;
+  /** Data directory, as given. */
   dataDir: string;
+  /** Credentials file. */
   credentialsPath: string;
+  /** How long a block lasts, in seconds. */
   blockSeconds: number;
   /** Seconds of silence before an active device is logged out; 0 turns it off. */
   idleTimeoutSeconds: number;
+  /** Whether unknown names may create an account at login. */
   allowRegistration: boolean;
+  /** Time a connection has to say hello and log in. */
   loginDeadlineMs: number;
+  /** Largest upload, in bytes. */
   maxUploadBytes: number;
   /** Messages one offline device may have waiting. */
   maxOfflineMessages: number;

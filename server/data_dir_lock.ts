@@ -12,7 +12,7 @@
  */
 
 import { join } from "node:path";
-import { writeAll } from "../internal/write_all.ts";
+import { writeAll } from "../internal/mod.ts";
 import { StartupError } from "./startup_error.ts";
 
 /** Name of the lock file in the data directory. */
@@ -20,10 +20,15 @@ export const LOCK_FILE_NAME = "server.lock";
 
 /** The data directory is held by another running server. */
 export class DataDirInUseError extends StartupError {
-  override name = "DataDirInUseError";
   /** The holder's process id, when its lock file names one. */
   readonly pid: number | undefined;
 
+  /**
+   * Makes the error.
+   *
+   * @param dir the data directory.
+   * @param pid the holder's process id, when its lock file names one.
+   */
   constructor(dir: string, pid: number | undefined) {
     const holder = pid === undefined
       ? "another iotnet server"

@@ -20,8 +20,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { Coalesced } from "../internal/coalesced.ts";
-import { Semaphore } from "../internal/semaphore.ts";
+import { Coalesced, Semaphore } from "../internal/mod.ts";
 
 /** File-system operations one server has in flight at once. */
 export const DISK_OPS_IN_FLIGHT = 8;
@@ -55,10 +54,11 @@ export class Disk {
    * @throws whatever `op` throws; the turn is given back.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Disk } from "./disk.ts";
    * const disk = new Disk();
    * const info = await disk.run(() => Deno.stat("."));
-   * console.log(info.isDirectory);
+   * assert.ok(info.isDirectory);
    * ```
    */
   async run<T>(op: () => Promise<T>): Promise<T> {

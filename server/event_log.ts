@@ -11,9 +11,7 @@
  * @module
  */
 
-import { Coalesced } from "../internal/coalesced.ts";
-import { visible } from "../internal/visible_text.ts";
-import { writeAll, type Writer } from "../internal/write_all.ts";
+import { Coalesced, visible, writeAll, type Writer } from "../internal/mod.ts";
 
 /** Log bytes that may wait for a slow stdout before lines are dropped. */
 export const MAX_QUEUED_LOG_BYTES = 1024 * 1024;
@@ -31,6 +29,14 @@ export interface EventLog {
 /** Where the log goes: the shape of `Deno.stdout`. */
 export type LogWriter = Writer;
 
+/** Options of {@linkcode createEventLog}. */
+export interface EventLogOptions {
+  /** Bytes that may wait for a slow `out` before lines are dropped. */
+  maxQueuedBytes?: number;
+  /** Turns a message into the line written (a timestamp added); the notice of drops too. */
+  format?: (message: string) => string;
+}
+
 /**
  * Creates the event log over `out`.
  *
@@ -47,7 +53,8 @@ export type LogWriter = Writer;
  * assert.equal(written.join(""), "watch1 joined\n");
  * ```
  */
-export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_BYTES): EventLog {
+export function createEventLog(out: LogWriter, options: EventLogOptions = {}): EventLog {
+  const { maxQueuedBytes = MAX_QUEUED_LOG_BYTES, format = (message: string) => message } = options;
   const encoder = new TextEncoder();
   let queue: string[] = [];
   let queuedBytes = 0;
@@ -68,7 +75,9 @@ export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_B
       return;
     }
     if (dropped > 0 && queue.length === 0) {
-      queue.push(`(${dropped} log lines were dropped while stdout was not being read)\n`);
+      queue.push(
+        `${format(`(${dropped} log lines were dropped while stdout was not being read)`)}\n`,
+      );
       dropped = 0;
       written = writes.run();
     }
@@ -78,7 +87,7 @@ export function createEventLog(out: LogWriter, maxQueuedBytes = MAX_QUEUED_LOG_B
     line(text) {
       // Line breaks stay: a stack trace is the server's own; names from the network are
       // JSON-quoted where they are logged.
-      const entry = `${visible(text, { keepNewlines: true })}\n`;
+      const entry = `${format(visible(text, { keepNewlines: true }))}\n`;
       if (queuedBytes + entry.length > maxQueuedBytes) {
         dropped++;
         return;

@@ -1,18 +1,24 @@
 import assert from "node:assert/strict";
-import { createEventLog } from "./event_log.ts";
+import { createEventLog, type LogWriter } from "./event_log.ts";
 
-Deno.test("lines queue behind a stalled writer without blocking, and drops are reported", async () => {
+/** A writer whose first write waits until `release` (stdout not being read). */
+function stalledWriter(): { writer: LogWriter; written: string[]; release(): void } {
   const written: string[] = [];
-  let release!: () => void;
-  const stalled = new Promise<void>((r) => (release = r));
+  const stalled = Promise.withResolvers<void>();
   let calls = 0;
-  const log = createEventLog({
+  const writer: LogWriter = {
     async write(bytes) {
-      if (calls++ === 0) await stalled; // stdout not being read
+      if (calls++ === 0) await stalled.promise;
       written.push(new TextDecoder().decode(bytes));
       return bytes.length;
     },
-  }, 40);
+  };
+  return { writer, written, release: () => stalled.resolve() };
+}
+
+Deno.test("lines queue behind a stalled writer without blocking, and drops are reported", async () => {
+  const { writer, written, release } = stalledWriter();
+  const log = createEventLog(writer, { maxQueuedBytes: 40 });
   log.line("first");
   await new Promise((r) => setTimeout(r, 0)); // its write has started, and is stalled
   for (let i = 0; i < 10; i++) log.line(`line ${i}`); // 7 bytes each: 5 fit in 40
@@ -54,4 +60,17 @@ Deno.test("control characters in a line reach stdout as escapes", async () => {
     written.join(""),
     'failed login as "\\x9b2J\\u202eevil\\u001b[1A\\n" from 127.0.0.1\n',
   );
+});
+
+Deno.test("every line and the notice of drops go through the format", async () => {
+  const { writer, written, release } = stalledWriter();
+  const log = createEventLog(writer, { maxQueuedBytes: 30, format: (m) => `T ${m}` });
+  log.line("first");
+  await new Promise((r) => setTimeout(r, 0));
+  for (let i = 0; i < 10; i++) log.line(`line ${i}`);
+  release();
+  await log.flush();
+  const lines = written.join("").trimEnd().split("\n");
+  assert.ok(lines.every((l) => l.startsWith("T ")), lines.join("\n"));
+  assert.match(lines.at(-1)!, /^T \(\d+ log lines were dropped/);
 });

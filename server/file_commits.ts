@@ -33,7 +33,7 @@
  * @module
  */
 
-import { KeyedLock } from "../internal/keyed_lock.ts";
+import { KeyedLock } from "../internal/mod.ts";
 import type { SampleAggregates } from "../protocol/samples.ts";
 import { IoError } from "../protocol/errors.ts";
 import type { DataDir } from "./data_dir.ts";

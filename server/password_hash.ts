@@ -19,7 +19,7 @@
  */
 
 import { createHash, scrypt, timingSafeEqual } from "node:crypto";
-import { Semaphore } from "../internal/semaphore.ts";
+import { Semaphore } from "../internal/mod.ts";
 
 /** The scrypt cost parameters (RFC 7914): CPU/memory cost `N`, block size `r`, parallelism `p`. */
 export interface ScryptParams {
@@ -119,8 +119,10 @@ export function hashProfile(name: string): ScryptParams {
  * @throws {RangeError} when the variable names no profile.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashParamsFromEnv } from "./password_hash.ts";
- * console.log(hashParamsFromEnv().N);
+ * const params = hashParamsFromEnv(); // the default profile unless IOTNET_HASH_PROFILE names one
+ * assert.ok(Number.isInteger(params.N) && params.N > 1);
  * ```
  */
 export function hashParamsFromEnv(): ScryptParams {
@@ -152,12 +154,23 @@ export class PasswordHasher {
   readonly #slots = new Semaphore(MAX_CONCURRENT_HASHES);
   /** Dummy tokens by parameter set: made once each. */
   readonly #dummies = new Map<string, string>();
+  /** The cost used when a call names none; `undefined`: {@linkcode hashParamsFromEnv}. */
+  readonly #params: ScryptParams | undefined;
+
+  /**
+   * @param params the cost of {@linkcode PasswordHasher.hash} and
+   *   {@linkcode PasswordHasher.dummy} when a call names none; default
+   *   {@linkcode hashParamsFromEnv} at each call.
+   */
+  constructor(params?: ScryptParams) {
+    this.#params = params;
+  }
 
   /**
    * Hashes a password with a fresh random salt.
    *
    * @param password the password.
-   * @param params the cost; default {@linkcode hashParamsFromEnv}.
+   * @param params the cost; default the hasher's (see the constructor).
    * @returns a token for the credentials file.
    * @throws {InvalidHashError} when `params` are out of range.
    * @example
@@ -171,7 +184,7 @@ export class PasswordHasher {
    * assert.equal(await hasher.verify(token, "pw2"), false);
    * ```
    */
-  async hash(password: string, params: ScryptParams = hashParamsFromEnv()): Promise<string> {
+  async hash(password: string, params: ScryptParams = this.#defaultParams()): Promise<string> {
     const problem = paramsProblem(params);
     if (problem) throw new InvalidHashError(problem);
     const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
@@ -215,7 +228,7 @@ export class PasswordHasher {
    * hash of anything), for checking an unknown name with the same work as a known one.
    * Made once per parameter set.
    *
-   * @param params the cost the check should have; default {@linkcode hashParamsFromEnv}.
+   * @param params the cost the check should have; default the hasher's (see the constructor).
    * @returns the dummy token.
    * @example
    * ```ts
@@ -225,7 +238,7 @@ export class PasswordHasher {
    * assert.equal(await hasher.verify(hasher.dummy(HASH_PROFILES.fast), ""), false);
    * ```
    */
-  dummy(params: ScryptParams = hashParamsFromEnv()): string {
+  dummy(params: ScryptParams = this.#defaultParams()): string {
     const key = formatParams(params);
     let token = this.#dummies.get(key);
     if (token === undefined) {
@@ -237,6 +250,9 @@ export class PasswordHasher {
       this.#dummies.set(key, token);
     }
     return token;
+  }
+  #defaultParams(): ScryptParams {
+    return this.#params ?? hashParamsFromEnv();
   }
 
   /** Runs one scrypt off the event loop's thread, waiting for a free slot first. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Clock } from "../internal/clock.ts";
+import type { Clock } from "../internal/mod.ts";
 
 /** Keys a {@linkcode RateLimit} remembers at most. */
 export const MAX_RATE_LIMITED_KEYS = 10_000;
@@ -22,7 +22,7 @@ const MINUTE_MS = 60_000;
  *
  * @example
  * ```ts
- * import { ManualClock } from "../internal/clock.ts";
+ * import { ManualClock } from "../internal/mod.ts";
  * import { RateLimit } from "./rate_limit.ts";
  * import assert from "node:assert/strict";
  * const clock = new ManualClock();

@@ -22,9 +22,7 @@ import type { FileRecords, StoredFile } from "./store/interfaces.ts";
 import { formatLogLine, type LogLine, parseLogLine, readLines, type TextLog } from "./text_log.ts";
 
 /** The data directory could not be made consistent; the server must not start. */
-export class RecoveryError extends StoreError {
-  override name = "RecoveryError";
-}
+export class RecoveryError extends StoreError {}
 
 /** What recovery works on: the parts of a server that own the data directory. */
 export interface RecoveryTarget {

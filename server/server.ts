@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { type Clock, systemClock } from "../internal/clock.ts";
+import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
@@ -25,10 +25,10 @@ import {
   REGISTRATIONS_PER_MINUTE,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
-import { BufferPool } from "../internal/buffer_pool.ts";
 import { ActiveDevices } from "./active_devices.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
+import { formatLogLine, type LogFormat } from "./log_format.ts";
 import { Authenticator } from "./auth.ts";
 import { UPLOAD_WRITE_BYTES } from "./commands/upload.ts";
 import type { ServerSettings } from "./context.ts";
@@ -39,7 +39,12 @@ import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
 import { describeIoError } from "./io_error.ts";
-import { HASH_PROFILE_ENV, hashParamsFromEnv, PasswordHasher } from "./password_hash.ts";
+import {
+  HASH_PROFILE_ENV,
+  hashParamsFromEnv,
+  PasswordHasher,
+  type ScryptParams,
+} from "./password_hash.ts";
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
@@ -100,6 +105,12 @@ export interface ServerOptions {
    * Default {@linkcode REGISTRATIONS_PER_MINUTE}.
    */
   registrationsPerMinute?: number;
+  /**
+   * Cost of the hashes the server makes (registration) and of the dummy check that keeps
+   * an unknown name as slow as a known one when the credentials file holds no hashes.
+   * Default: the profile `IOTNET_HASH_PROFILE` names (`standard` when unset).
+   */
+  hashParams?: ScryptParams;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
   /**
@@ -109,15 +120,19 @@ export interface ServerOptions {
   tls?: TlsIdentity;
   /** Lets a server on a non-loopback `hostname` run without `tls` (it warns). */
   insecure?: boolean;
-  /** Receives one line per server event. Default: stdout. */
+  /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
+  /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
+  logFormat?: LogFormat;
   /** Time source. Default: the system clock. */
   clock?: Clock;
 }
 
 /** The server's certificate chain and private key, PEM. */
 export interface TlsIdentity {
+  /** The server certificate, then any intermediates (PEM). */
   cert: string;
+  /** Its private key (PEM). */
   key: string;
 }
 
@@ -125,6 +140,7 @@ export interface TlsIdentity {
 export interface IotServer extends AsyncDisposable {
   /** The address actually bound. */
   readonly hostname: string;
+  /** The TCP port actually bound (the one picked when the options asked for 0). */
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
@@ -143,11 +159,19 @@ export interface IotServer extends AsyncDisposable {
  *   holds (`DataDirInUseError`), a credentials file it cannot read, a database it cannot
  *   use or a data directory it cannot make consistent (with the `StoreError` or
  *   `RecoveryError` as `cause`), an address it cannot listen on.
- * @example
- * ```ts ignore
+ * @example A server on a free port over a fresh data directory, closed at the end of its block
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./server.ts";
- * await using server = await startServer({ attempts: 3, dataDir: "/tmp/iot" });
- * console.log(server.port);
+ *
+ * const dataDir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
+ * {
+ *   await using server = await startServer({ attempts: 3, dataDir, log: () => {} });
+ *   assert.ok(server.port > 0);
+ *   assert.equal(server.settings.blockSeconds, 10);
+ * }
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function startServer(options: ServerOptions): Promise<IotServer> {
@@ -163,15 +187,18 @@ export async function startServer(options: ServerOptions): Promise<IotServer> {
 
 async function start(options: ServerOptions): Promise<IotServer> {
   const settings = resolveSettings(options);
-  const clearText = clearTextProblem(settings.hostname, options);
   // Refuse a bad IOTNET_HASH_PROFILE before anything is opened.
+  let hashParams: ScryptParams;
   try {
-    hashParamsFromEnv();
+    hashParams = options.hashParams ?? hashParamsFromEnv();
   } catch (error) {
     throw new StartupError(`${HASH_PROFILE_ENV}: ${(error as Error).message}`, { cause: error });
   }
   const clock = options.clock ?? systemClock;
-  const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout);
+  const format = options.logFormat ?? "text";
+  const stdoutLog = options.log ? undefined : createEventLog(Deno.stdout, {
+    format: (message) => formatLogLine(message, clock.now(), format),
+  });
   const print = options.log ?? ((line: string) => stdoutLog!.line(line));
   // SPEC §1: `listening on HOST:PORT` is the first line. What start-up finds (repairs,
   // credential problems) is held back until that has been said.
@@ -182,21 +209,33 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const disk = new Disk();
   // What start-up opens is closed again if a later step fails, in reverse order.
   await using opened = new AsyncDisposableStack();
-  opened.use(await openDataDir(dataDir, disk, log));
+  const repairs: string[] = [];
+  opened.use(await openDataDir(dataDir, disk, repairs));
   // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
   // a test in virtual time still sees its changes stored without moving the clock.
   const store = opened.adopt(openSqliteStore(dataDir.database, systemClock), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
-    log(`recovery: ${repair}`);
+    repairs.push(`recovery: ${repair}`);
   }
+  for (const repair of repairs) log(repair);
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
-  if (clearText) log(`warning: ${clearText}, yet --insecure lets it run in clear text`);
   let listener: Deno.Listener;
   try {
     listener = listen(settings, options.tls);
+    // Checked once the address is known to work, so a bad --host is reported as such; the
+    // listener is closed before anything is accepted.
+    const clearText = options.tls ? undefined : clearTextProblem(settings.hostname);
+    if (clearText && !options.insecure) {
+      listener.close();
+      throw new StartupError(
+        `${clearText}; give --tls-cert and --tls-key (\`iotnet cert <dir>\` makes them), ` +
+          "or --insecure to run without TLS anyway",
+      );
+    }
+    if (clearText) log(`warning: ${clearText}, yet --insecure lets it run in clear text`);
   } catch (error) {
     for (const line of early) print(line);
     throw error;
@@ -205,10 +244,11 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const bound = listener.addr as Deno.NetAddr;
   print(`listening on ${bound.hostname}:${bound.port}${options.tls ? " (TLS)" : ""}`);
   for (const line of early) print(line);
+  print(startupSummary(repairs.length));
   early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
-  const hasher = new PasswordHasher();
+  const hasher = new PasswordHasher(hashParams);
   const host: SessionHost = {
     settings,
     clock,
@@ -230,6 +270,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
       clock,
       attempts: settings.attempts,
       blockMs: settings.blockSeconds * 1000,
+      hashParams,
       hasher,
     }),
     hasher,
@@ -337,10 +378,19 @@ function resolveSettings(options: ServerOptions): ServerSettings {
  * @throws {StartupError} when it is not a directory, cannot be created, locked or
  *   prepared, or another server holds it (`DataDirInUseError`).
  */
+/** The line that sums up what start-up repaired (the repairs themselves are logged first). */
+function startupSummary(repairs: number): string {
+  return repairs === 0
+    ? "start-up check: the data directory is consistent, nothing to repair"
+    : `start-up check: made ${repairs} repair${repairs === 1 ? "" : "s"} to the data ` +
+      "directory left by an unclean stop (listed above)";
+}
+
+/** Locks the data directory and clears what an unclean stop left; says what in `repairs`. */
 async function openDataDir(
   dataDir: DataDir,
   disk: Disk,
-  log: (line: string) => void,
+  repairs: string[],
 ): Promise<DataDirLock> {
   const root = dataDir.root;
   let lock: DataDirLock | undefined;
@@ -351,7 +401,9 @@ async function openDataDir(
     }
     if (!info) await Deno.mkdir(root, { recursive: true });
     lock = await lockDataDir(root);
-    for (const removed of await dataDir.prepare(disk)) log(`removed unfinished file ${removed}`);
+    for (const removed of await dataDir.prepare(disk)) {
+      repairs.push(`removed unfinished file ${removed}`);
+    }
     return lock;
   } catch (error) {
     lock?.[Symbol.dispose]();
@@ -408,28 +460,15 @@ async function readCredentials(
   }
 }
 
-/**
- * Why clear text is not allowed on `hostname`: set when it is not a loopback address and
- * there is no TLS.
- *
- * @throws {StartupError} when that is so and `insecure` is not given.
- */
-function clearTextProblem(
-  hostname: string,
-  options: Pick<ServerOptions, "tls" | "insecure">,
-): string | undefined {
-  if (options.tls || isLoopback(hostname)) return undefined;
-  const problem = `--host ${hostname} is not a loopback address and the server has no TLS ` +
+/** Why clear text is not allowed on `hostname`: it is not a loopback address. */
+function clearTextProblem(hostname: string): string | undefined {
+  if (isLoopback(hostname)) return undefined;
+  return `--host ${hostname} is not a loopback address and the server has no TLS ` +
     "(passwords and data would cross the network in clear)";
-  if (options.insecure) return problem;
-  throw new StartupError(
-    `${problem}; give --tls-cert and --tls-key (\`iotnet cert <dir>\` makes them), ` +
-      "or --insecure to run without TLS anyway",
-  );
 }
 
 /** Whether `hostname` is a loopback address: `localhost`, 127.0.0.0/8 or `::1`. */
-export function isLoopback(hostname: string): boolean {
+function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
     hostname === "::1" || hostname === "[::1]";
 }

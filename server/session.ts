@@ -52,9 +52,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
-import type { BufferPool } from "../internal/buffer_pool.ts";
-import type { TimerId } from "../internal/clock.ts";
-import { writeAll } from "../internal/write_all.ts";
+import { type BufferPool, type TimerId, writeAll } from "../internal/mod.ts";
 import type { AdmissionSlot } from "./admission.ts";
 import type { Authenticator } from "./auth.ts";
 import type { PasswordHasher } from "./password_hash.ts";

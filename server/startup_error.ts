@@ -9,5 +9,15 @@
 
 /** The server cannot start; the operator must change something. */
 export class StartupError extends Error {
-  override name = "StartupError";
+  /**
+   * Makes the error.
+   *
+   * @param message one line for the operator: what is wrong and what to do.
+   * @param options standard `ErrorOptions` (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    // Every subclass is named after itself, for logs and stack traces.
+    this.name = new.target.name;
+  }
 }

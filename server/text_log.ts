@@ -7,7 +7,7 @@
  */
 
 import { basename } from "node:path";
-import { Coalesced } from "../internal/coalesced.ts";
+import { Coalesced } from "../internal/mod.ts";
 import { deviceNameProblem, MAX_FILE_ID } from "../protocol/limits.ts";
 import type { Disk } from "./disk.ts";
 import { formatTimestamp, MONTHS } from "./timestamp.ts";

@@ -24,8 +24,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../internal/clock.ts";
-import { type Permit, Semaphore } from "../internal/semaphore.ts";
+import { type Clock, type Permit, Semaphore, type TimerId } from "../internal/mod.ts";
 
 /** Time a turn stays with a connection whose sender sends nothing. */
 export const TURN_IDLE_MS = 50;

@@ -1,3 +1,4 @@
+import denoJson from "../deno.json" with { type: "json" };
 import assert from "node:assert/strict";
 import { refusingPort } from "./_helpers/bound_ports.ts";
 import { runIotnet } from "./_helpers/iotnet_command.ts";
@@ -39,7 +40,7 @@ Deno.test("every subcommand has --help, and --version prints the version", async
   }
   const version = await runIotnet(["--version"]);
   assert.equal(version.code, 0);
-  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.equal(version.stdout, `iotnet ${denoJson.version} (Deno ${Deno.version.deno})\n`);
 });
 
 Deno.test("edge with missing arguments or a bad port is a usage error", async () => {

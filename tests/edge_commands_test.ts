@@ -26,7 +26,6 @@ async function edgeOver(script: (request: Request) => Message[]) {
     peer,
     chatRequests: new ChatRequests(),
     progress: () => noProgress,
-    backgroundProgress: () => noProgress,
   };
   return {
     env,
@@ -124,12 +123,12 @@ Deno.test("the command list is the table's entries in order, with the old layout
     [
       "Commands:",
       "  EDG fileID dataAmount   generate dataAmount random integers into <name>-<fileID>.txt",
-      "  UED fileID              upload <name>-<fileID>.txt to the server",
+      "  UED fileID              upload <name>-<fileID>.txt to the server (Ctrl-C cancels)",
       "  SCS fileID OP           compute OP (SUM, AVERAGE, MAX, MIN) over an uploaded file",
       "  DTE fileID              delete an uploaded file from the server",
       "  AED                     list the other active edge devices",
       "  UVF device filename     send a file to another active device, peer to peer",
-      "  OUT                     log out (also: logout)",
+      "  OUT                     log out (also: logout, exit, quit)",
       "  message device text     send text to a device (stored if it is offline)",
       "  broadcast text          send text to every online device",
       "  whoelse                 list the other online devices",
@@ -139,7 +138,7 @@ Deno.test("the command list is the table's entries in order, with the old layout
       "  startprivate device     ask a device for a private (peer-to-peer) chat",
       "  private device text     send text over an accepted private chat",
       "  stopprivate device      end a private chat",
-      "  help                    show this list",
+      "  help [command]          show this list, or how to use one command",
     ].join("\n"),
   );
   // Every word and alias parses to its own entry, and synopses start with the word.

@@ -72,3 +72,23 @@ Deno.test("--json keeps the exact text a device sent", async () => {
   assert.equal(got.text, FORGED);
   assert.equal(got.message, `watch1: ${SHOWN}`);
 });
+
+Deno.test("the end of a private chat says who ended it, and how", async () => {
+  await using server = await ServerProcess.start();
+  await using b = await humanEdge(server, "watch2", "pw2");
+  await using a = await EdgeProcess.start(server, { login: "watch3" });
+  const chat = async () => {
+    const from = b.stdout.lines.length;
+    assert.equal((await a.command("startprivate watch2")).ok, true);
+    await b.stdout.waitFor((l) => l.includes("wants a private chat"), 15_000, from);
+    await b.send("y");
+    await a.next((j) => j.event === "private" && j.state === "accepted");
+  };
+  await chat();
+  const stop = await a.command("stopprivate watch2");
+  assert.equal(stop.message, "You ended the private chat with watch2");
+  await b.stdout.waitFor((l) => l === "watch3 ended the private chat with you", 15_000);
+  await chat();
+  assert.equal((await a.command("block watch2")).ok, true);
+  await b.stdout.waitFor((l) => l === "watch3 blocked you, which ended your private chat", 15_000);
+});

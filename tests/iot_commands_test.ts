@@ -135,5 +135,5 @@ Deno.test("server shutdown by SIGTERM logs everyone out and empties the active l
   assert.equal(logout.reason, "shutdown");
   assert.equal((await edge.exited()).code, 1);
   assert.equal(await server.read("edge-device-log.txt"), "");
-  assert.ok(server.stdout.lines.includes("server stopped"));
+  assert.ok(server.log.includes("server stopped"));
 });

@@ -105,7 +105,11 @@ Deno.test("a restart keeps uploads, aggregates, offline messages, blocks, histor
 
   await using server = await ServerProcess.start({ dataDir, args: ["--block-seconds", "30"] });
   // A clean shutdown leaves nothing to repair.
-  assert.deepEqual(server.stdout.lines.filter((l) => l.startsWith("recovery:")), []);
+  assert.deepEqual(server.log.filter((l) => l.startsWith("recovery:")), []);
+  assert.ok(
+    server.log.includes("start-up check: the data directory is consistent, nothing to repair"),
+    server.log.join("\n"),
+  );
   // The block is still running: the right password is refused.
   const still = await loginReply(server.port, "dev5", ACCOUNTS.dev5!);
   assert.ok(still.t === "res" && !still.ok && still.error === "blocked", JSON.stringify(still));

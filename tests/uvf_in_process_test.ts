@@ -74,7 +74,7 @@ Deno.test("UVF never replaces a file at the receiver: cam's 1-5.txt to cam_1 lea
     assert.equal((await cam.command("UVF cam_1 1-5.txt")).ok, true);
     const got = await cam1.next(isFileEvent);
     assert.equal(got.path, join(cam1.dir, stored));
-    assert.equal(got.message, `Received ${join(cam1.dir, stored)} (7 bytes) from cam`);
+    assert.equal(got.message, `Received ${join(cam1.dir, stored)} (7 B) from cam`);
     assert.equal(await Deno.readTextFile(join(cam1.dir, stored)), "999999\n");
   }
   assert.equal(await Deno.readTextFile(join(cam1.dir, "cam_1-5.txt")), data);

@@ -32,6 +32,7 @@ export async function generateDeviceKey(): Promise<DeviceKeyPair> {
 
 /** A device's private key, ready to sign. */
 export interface DeviceKey {
+  /** The Ed25519 signature of `data`. */
   sign(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>;
 }
 

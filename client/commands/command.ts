@@ -24,10 +24,10 @@ export interface CommandEnv {
   readonly peer: PeerLink;
   /** Private-chat requests from other devices, waiting for a y/n answer. */
   readonly chatRequests: ChatRequests;
-  /** Makes a progress reporter for a long transfer that holds the prompt (UED). */
+  /** Makes a progress reporter for a long transfer (UED, UVF). */
   progress(label: string): Progress;
-  /** Makes a progress reporter for a transfer running behind the prompt (UVF). */
-  backgroundProgress(label: string): Progress;
+  /** Aborted when the user cancels the command (Ctrl-C, for a `cancellable` one). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -38,8 +38,13 @@ export interface CommandEnv {
 export interface CommandSpec<Word extends string, Args, Outcome, Fields = Outcome> {
   /** The command word in upper case; also `cmd` in results. */
   readonly word: Word;
-  /** Runs in the background, the prompt staying free, and reports when done (UVF). */
-  readonly background?: true;
+  /**
+   * Runs in the background, the prompt staying free, and reports when done: `always`
+   * (UVF), or only at a terminal (UED: a script's next line may need the upload done).
+   */
+  readonly background?: "always" | "terminal";
+  /** Ctrl-C at the terminal cancels it while it runs (UED). */
+  readonly cancellable?: true;
   /**
    * Does the work. The outcome is built field by field, never a server's result passed
    * on whole: a result may carry fields its schema does not list, and `--json` would show

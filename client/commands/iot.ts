@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { OPERATIONS } from "../../protocol/compute.ts";
 import { NotFoundError } from "../../protocol/errors.ts";
 import { MAX_GENERATE_SAMPLES } from "../../protocol/limits.ts";
-import { visible } from "../../internal/visible_text.ts";
+import { visible } from "../../internal/mod.ts";
 import { generateDataFile } from "../generate.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import type { CommandEnv, NoArgs, TypedCommandSpec } from "./command.ts";
@@ -50,7 +50,9 @@ export const edg: TypedCommandSpec<
 export const ued: TypedCommandSpec<"UED", FileArgs, ResultFields<"upload">> = {
   word: "UED",
   synopsis: "UED fileID",
-  summary: "upload <name>-<fileID>.txt to the server",
+  summary: "upload <name>-<fileID>.txt to the server (Ctrl-C cancels)",
+  background: "terminal",
+  cancellable: true,
   parse(args) {
     args.expect(1, "a fileID");
     return { fileID: args.fileID(0) };
@@ -71,14 +73,12 @@ export const ued: TypedCommandSpec<"UED", FileArgs, ResultFields<"upload">> = {
     }
     using _ = file;
     const { size } = await file.stat();
-    const progress = env.progress("UED");
+    const progress = env.progress(`UED ${fileID}`);
     try {
-      const result = await env.connection.upload(
-        fileID,
-        file,
-        size,
-        (done, total) => progress.update(done, total),
-      );
+      const result = await env.connection.upload(fileID, file, size, {
+        onProgress: (done, total) => progress.update(done, total),
+        signal: env.signal,
+      });
       return { fileID: result.fileID, dataAmount: result.dataAmount };
     } finally {
       progress.finish();

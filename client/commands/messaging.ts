@@ -5,7 +5,7 @@
  * @module
  */
 
-import { visible } from "../../internal/visible_text.ts";
+import { visible } from "../../internal/mod.ts";
 import { MAX_SINCE_SECONDS } from "../../protocol/limits.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import type { DeviceArgs, NoArgs, TypedCommandSpec } from "./command.ts";

@@ -7,27 +7,37 @@
  * @module
  */
 
-import type {
-  AnyTypedCommandSpec,
-  CommandOf,
-  NoArgs,
-  SuccessOf,
-  TypedCommandSpec,
-} from "./command.ts";
+import { BadArgumentsError } from "../../protocol/errors.ts";
+import type { AnyTypedCommandSpec, CommandOf, SuccessOf, TypedCommandSpec } from "./command.ts";
 import { aed, dte, edg, scs, ued } from "./iot.ts";
 import { out } from "./logout.ts";
 import { block, broadcast, message, unblock, whoelse, whoelsesince } from "./messaging.ts";
 import { type answer, privateMessage, startprivate, stopprivate } from "./private_chat.ts";
 import { uvf } from "./transfer.ts";
 
-/** help: the command list. */
-const help: TypedCommandSpec<"HELP", NoArgs, NoArgs> = {
+/** help: the command list, or one command's entry. */
+const help: TypedCommandSpec<"HELP", { command?: string }, { command?: string }> = {
   word: "HELP",
-  synopsis: "help",
-  summary: "show this list",
-  parse: (args) => args.none(),
-  run: () => Promise.resolve({}),
-  render: () => helpText(),
+  synopsis: "help [command]",
+  summary: "show this list, or how to use one command",
+  parse(args) {
+    if (args.count === 0) return {};
+    args.expect(1, "at most one command");
+    const word = args.arg(0);
+    const spec = commandNamed(word);
+    if (!spec) {
+      throw new BadArgumentsError(
+        `there is no command ${JSON.stringify(word.slice(0, 40))}; \`help\` lists them`,
+      );
+    }
+    return { command: spec.word };
+  },
+  run: (_env, args) => Promise.resolve(args),
+  render: ({ command }) => {
+    const spec = command === undefined ? undefined : commandNamed(command);
+    return spec ? entryText(spec) : helpText();
+  },
+  json: () => ({}),
 };
 
 /** Every command typed at the prompt, in the order of the command list. */
@@ -80,11 +90,13 @@ const SUMMARY_COLUMN = 24;
 
 /** The command list, as `help` and the welcome show it. */
 export function helpText(): string {
-  const lines = COMMANDS.map((spec) => {
-    const aliases = spec.aliases?.length
-      ? ` (also: ${spec.aliases.map((a) => a.toLowerCase()).join(", ")})`
-      : "";
-    return `  ${spec.synopsis.padEnd(SUMMARY_COLUMN)}${spec.summary}${aliases}`;
-  });
-  return ["Commands:", ...lines].join("\n");
+  return ["Commands:", ...COMMANDS.map(entryText)].join("\n");
+}
+
+/** One command's line of the command list. */
+function entryText(spec: AnyTypedCommandSpec): string {
+  const aliases = spec.aliases?.length
+    ? ` (also: ${spec.aliases.map((a) => a.toLowerCase()).join(", ")})`
+    : "";
+  return `  ${spec.synopsis.padEnd(SUMMARY_COLUMN)}${spec.summary}${aliases}`;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { visible } from "../../internal/visible_text.ts";
+import { visible } from "../../internal/mod.ts";
 import { NotFoundError } from "../../protocol/errors.ts";
 import type { CommandSpec, DeviceArgs, TypedCommandSpec } from "./command.ts";
 
@@ -54,7 +54,7 @@ export const stopprivate: TypedCommandSpec<"STOPPRIVATE", DeviceArgs, DeviceArgs
     await env.connection.request("stopprivate", { device });
     return { device };
   },
-  render: ({ device }) => `Private chat with ${device} ended`,
+  render: ({ device }) => `You ended the private chat with ${device}`,
 };
 
 /**

@@ -7,7 +7,7 @@
 
 import { basename, isAbsolute, join } from "node:path";
 import { BadArgumentsError, NotFoundError } from "../../protocol/errors.ts";
-import { visible } from "../../internal/visible_text.ts";
+import { visible } from "../../internal/mod.ts";
 import { formatBytes } from "../progress.ts";
 import type { DeviceArgs, TypedCommandSpec } from "./command.ts";
 
@@ -34,7 +34,7 @@ export const uvf: TypedCommandSpec<
   word: "UVF",
   synopsis: "UVF device filename",
   summary: "send a file to another active device, peer to peer",
-  background: true,
+  background: "always",
   parse(args) {
     args.expect(2, "a device name and a file name");
     return { device: args.arg(0), filename: args.arg(1) };
@@ -54,7 +54,7 @@ export const uvf: TypedCommandSpec<
     }
     const name = basename(path);
     const intro = await env.connection.request("uvf", { to: device, filename: name, size });
-    const progress = env.backgroundProgress(`UVF ${name} → ${device}`);
+    const progress = env.progress(`UVF ${name} → ${device}`);
     try {
       const sent = await env.peer.sendFile(intro, path, (done, total) => {
         progress.update(done, total);

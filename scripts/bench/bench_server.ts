@@ -73,7 +73,7 @@ export class BenchServer {
     void child.status.then(() => (exited = true));
     for (const end = performance.now() + 30_000; performance.now() < end && !exited;) {
       const first = (await Deno.readTextFile(logs.stdout).catch(() => "")).split("\n")[0]!;
-      const port = Number(/^listening on .*:(\d+)$/.exec(first)?.[1]);
+      const port = Number(/^\S+Z listening on .*:(\d+)$/.exec(first)?.[1]);
       if (port) return new BenchServer(child, port, logs);
       await sleep(20);
     }

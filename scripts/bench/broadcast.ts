@@ -13,7 +13,7 @@ import { EdgeConnection } from "../../client/connection.ts";
 import { ensureTools } from "../tools.ts";
 import { BenchServer } from "./bench_server.ts";
 import { mb, percentile, sampleRss, table } from "./helpers.ts";
-import { writeAll } from "../../internal/write_all.ts";
+import { writeAll } from "../../internal/mod.ts";
 import { startToolServer } from "./tool_server.ts";
 
 const RECEIVERS = 1000;

@@ -9,7 +9,7 @@
 
 import { newTicketKey, newTransferId, signTicket } from "../../p2p/mod.ts";
 import { toHex } from "../../p2p/ticket.ts";
-import { writeAll } from "../../internal/write_all.ts";
+import { writeAll } from "../../internal/mod.ts";
 import { LineCollector } from "../../tests/_helpers/line_collector.ts";
 import { installMissing } from "../tools.ts";
 import { stopProcess, table, timed } from "./helpers.ts";

@@ -101,5 +101,6 @@ export async function ack(
   if (!(await ctx.server.mailbox.remove(ctx.device, args.message))) {
     throw new NotFoundError(`no stored message ${args.message} for ${ctx.device}`);
   }
+  ctx.server.log(`${ctx.device} received stored message ${args.message}`);
   return {};
 }

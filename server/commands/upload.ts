@@ -20,8 +20,7 @@ import {
   RequestError,
   TooLargeError,
 } from "../../protocol/errors.ts";
-import { deferred } from "../../internal/deferred.ts";
-import type { BufferPool } from "../../internal/buffer_pool.ts";
+import { type BufferPool, deferred } from "../../internal/mod.ts";
 import type { CommandContext, StreamSink } from "../context.ts";
 import type { Disk } from "../disk.ts";
 import { describeIoError } from "../io_error.ts";

@@ -14,7 +14,9 @@ import type { CommandContext } from "../context.ts";
 /** Handles `whoelse`. */
 export async function whoelse(ctx: CommandContext): Promise<ResultFields<"whoelse">> {
   const blockers = await ctx.server.blocks.blockersOf(ctx.device);
-  return { devices: ctx.server.active.visibleTo(ctx.device, blockers).map((d) => d.name) };
+  const devices = ctx.server.active.visibleTo(ctx.device, blockers).map((d) => d.name);
+  ctx.server.log(`${ctx.device} asked who else is online (${others(devices.length)})`);
+  return { devices };
 }
 
 /** Handles `whoelsesince`. */
@@ -32,5 +34,13 @@ export async function whoelsesince(
   for (const name of await presenceHistory.seenSince(clock.now() - seconds * 1000)) {
     if (name !== ctx.device && !blockers.has(name)) names.add(name);
   }
+  ctx.server.log(
+    `${ctx.device} asked who else was online in the last ${seconds} s (${others(names.size)})`,
+  );
   return { devices: [...names].sort() };
+}
+
+/** `1 other`, `2 others`. */
+function others(count: number): string {
+  return `${count} other${count === 1 ? "" : "s"}`;
 }

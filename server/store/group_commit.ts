@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Clock } from "../../internal/clock.ts";
+import type { Clock } from "../../internal/mod.ts";
 import type { Database } from "./database.ts";
 
 /**

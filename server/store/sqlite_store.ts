@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Clock, systemClock } from "../../internal/clock.ts";
+import { type Clock, systemClock } from "../../internal/mod.ts";
 import { sqliteBlocks } from "./blocks.ts";
 import { Database } from "./database.ts";
 import { sqliteFileRecords } from "./files.ts";

@@ -445,7 +445,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
     const from = server.stdout.lines.length;
     (await Deno.connect({ hostname: "127.0.0.1", port: server.port })).close();
     await server.waitForLog(/ended before login/, 10_000, from);
-    const startup = server.stdout.lines.filter((l) =>
+    const startup = server.log.filter((l) =>
       l.startsWith("recovery: ") || l.startsWith("removed unfinished file ")
     );
     for (const line of startup) {
@@ -453,6 +453,12 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashSummary
       if (!kind) fail(`recovery found something the journal does not explain: ${line}`);
       summary.repairs[kind] = (summary.repairs[kind] ?? 0) + 1;
     }
+    // Start-up sums its repairs up in one line.
+    const said = server.log.find((l) => l.startsWith("start-up check: "));
+    const expected = startup.length === 0
+      ? "nothing to repair"
+      : `made ${startup.length} repair${startup.length === 1 ? "" : "s"} `;
+    if (!said?.includes(expected)) fail(`start-up summary ${said} does not say ${expected}`);
 
     const names = new Set<string>();
     for await (const entry of Deno.readDir(join(dataDir, "uploads"))) names.add(entry.name);

@@ -42,9 +42,15 @@ class ScriptedInput implements LineInput {
     return this.#lines.shift()!;
   }
 
+  /** Ctrl-C comes from a terminal only. */
+  onInterrupt: (() => void) | undefined;
+
   print(text: string): void {
     this.#printed(text);
   }
+
+  /** Status lines are drawn on a terminal only. */
+  status(): void {}
 
   close(): void {
     this.#ended = true;
@@ -112,7 +118,8 @@ export class InProcessEdge implements AsyncDisposable {
     const edge = new InProcessEdge(server, dir, !options.dir, options);
     if (options.login) {
       edge.send(options.login, ACCOUNTS[options.login]!);
-      const login = await edge.next((j) => j.event === "login");
+      // Generous: many edges logging in at once on a loaded machine wait their turns.
+      const login = await edge.next((j) => j.event === "login", 30_000);
       if (login.ok !== true) {
         throw new Error(`login as ${options.login} failed: ${JSON.stringify(login)}`);
       }

@@ -21,6 +21,7 @@ import { EdgeConnection } from "../../client/connection.ts";
 import type { DialTls } from "../../client/dial.ts";
 import type { Push, PushFields } from "../../protocol/messages.ts";
 import { type IotServer, type ServerOptions, startServer } from "../../server/mod.ts";
+import { HASH_PROFILES } from "../../server/password_hash.ts";
 import { ACCOUNTS } from "./server_process.ts";
 import { waitUntil } from "./wait.ts";
 
@@ -123,6 +124,9 @@ export class TestServer implements AsyncDisposable {
     const log = new Arrivals<string>();
     const server = await startServer({
       attempts: 3,
+      // As the spawned test servers (IOTNET_HASH_PROFILE=fast): the dummy check of a
+      // plain-text account costs 1 ms, not 50.
+      hashParams: HASH_PROFILES.fast,
       ...rest,
       dataDir,
       clock,

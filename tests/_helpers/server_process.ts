@@ -9,6 +9,20 @@ import { join } from "node:path";
 import { iotnetCommand } from "./iotnet_command.ts";
 import { LineCollector } from "./line_collector.ts";
 
+/** A log line: its ISO 8601 UTC time (`server/log_format.ts`), a space, the message. */
+const LOG_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)$/s;
+
+/**
+ * The message of a server log line.
+ *
+ * @throws {Error} when the line does not start with an ISO 8601 time.
+ */
+export function logMessage(line: string): string {
+  const message = LOG_LINE.exec(line)?.[1];
+  if (message === undefined) throw new Error(`server log line without an ISO time: ${line}`);
+  return message;
+}
+
 /** Accounts every test server knows. */
 export const ACCOUNTS: Record<string, string> = Object.fromEntries(
   Array.from({ length: 60 }, (_, i) => [`dev${i}`, `pw${i}`]).concat([
@@ -85,7 +99,11 @@ export class ServerProcess implements AsyncDisposable {
     const stdout = new LineCollector(child.stdout);
     const stderr = new LineCollector(child.stderr);
     try {
-      const index = await stdout.waitFor((l) => l.startsWith("listening on "), 20_000);
+      // The first line, whatever it is, must be the address (SPEC §1).
+      const index = await stdout.waitFor(() => true, 20_000);
+      if (!logMessage(stdout.lines[index]!).startsWith("listening on ")) {
+        throw new Error(`the first line is not the address: ${stdout.lines[index]}`);
+      }
       const port = Number(stdout.lines[index]!.split(":").at(-1));
       return new ServerProcess(child, dataDir, !options.dataDir, port, stdout, stderr);
     } catch (error) {
@@ -99,9 +117,14 @@ export class ServerProcess implements AsyncDisposable {
     }
   }
 
-  /** Waits for a server log line matching `pattern`. */
+  /** Waits for a server log line whose message matches `pattern`. */
   waitForLog(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<number> {
-    return this.stdout.waitFor((l) => pattern.test(l), timeoutMs, from);
+    return this.stdout.waitFor((l) => pattern.test(logMessage(l)), timeoutMs, from);
+  }
+
+  /** The messages of the log lines so far (each line checked to start with its time). */
+  get log(): string[] {
+    return this.stdout.lines.map(logMessage);
   }
 
   /** The server's process id. */

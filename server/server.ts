@@ -54,6 +54,7 @@ import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { TLS_ALPN } from "../tls/alpn.ts";
+import { setListenerNoDelay } from "./listener_no_delay.ts";
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -242,6 +243,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
   }
   const resources = opened.move();
   const bound = listener.addr as Deno.NetAddr;
+  if (options.tls && !setListenerNoDelay(bound.port)) {
+    log(
+      "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
+        "first reply on each connection may wait ~40 ms for a delayed ACK",
+    );
+  }
   print(`listening on ${bound.hostname}:${bound.port}${options.tls ? " (TLS)" : ""}`);
   for (const line of early) print(line);
   print(startupSummary(repairs.length));

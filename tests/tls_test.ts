@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pemCertificates } from "../cli/pem_file.ts";
 import { EdgeConnection } from "../client/connection.ts";
+import { dial } from "../client/dial.ts";
 import { startServer, StartupError } from "../server/mod.ts";
 import { createCa, issueServerCertificate, type PemPair } from "../tls/certificates.ts";
 import { TestServer } from "./_helpers/in_process_server.ts";
@@ -48,6 +49,33 @@ Deno.test("an edge with --tls-ca logs in over TLS and works", async () => {
     tls: { caCerts: [ca.cert] },
   });
   assert.equal(await inProcess.finish(), 0);
+});
+
+Deno.test("the first reply after the TLS handshake does not wait for a delayed ACK", async () => {
+  const { ca, server: identity } = await deployment();
+  await using tlsServer = await TestServer.start({ tls: identity });
+  await using plainServer = await TestServer.start();
+  // Interleaved, so load from other test files slows both alike. Without TCP_NODELAY on
+  // the TLS listener the hello waited ~40 ms (Nagle behind the unacknowledged tickets).
+  const hello = async (server: TestServer, tls?: { caCerts: string[] }) => {
+    const conn = await dial({ hostname: "127.0.0.1", port: server.port, ...(tls && { tls }) });
+    const started = performance.now();
+    const connection = await EdgeConnection.open(conn, { localHostname: "127.0.0.1", server: "" });
+    const ms = performance.now() - started;
+    connection.close();
+    return ms;
+  };
+  const tlsMs: number[] = [];
+  const plainMs: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    tlsMs.push(await hello(tlsServer, { caCerts: [ca.cert] }));
+    plainMs.push(await hello(plainServer));
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[4]!;
+  assert.ok(
+    median(tlsMs) < median(plainMs) + 25,
+    `hello over TLS ${median(tlsMs).toFixed(1)} ms, plain ${median(plainMs).toFixed(1)} ms`,
+  );
 });
 
 Deno.test("openssl s_client sees TLSv1.3 and ALPN iotnet/1, and the chain verifies", async () => {

@@ -49,17 +49,28 @@ export async function dial(options: DialOptions): Promise<Deno.Conn> {
   // tens of milliseconds to it.
   tcp.setNoDelay(true);
   if (!tls) return tcp;
-  const abort = () => closeQuietly(tcp);
-  signal?.addEventListener("abort", abort, { once: true });
+  // Closing a connection does not end a handshake already waiting on it: the wait is raced
+  // against the signal, and whatever is open is closed when it fires.
+  let conn: Deno.TlsConn | undefined;
+  const { promise: aborted, reject } = Promise.withResolvers<never>();
+  aborted.catch(() => {});
+  const abort = () => {
+    closeQuietly(conn ?? tcp);
+    reject(signal?.reason);
+  };
+  if (signal?.aborted) abort();
+  else signal?.addEventListener("abort", abort, { once: true });
   try {
-    const conn = await Deno.startTls(tcp, {
+    const starting = Deno.startTls(tcp, {
       hostname,
       caCerts: tls.caCerts,
       alpnProtocols: [TLS_ALPN],
     });
-    const { alpnProtocol } = await conn.handshake();
+    // One that comes too late is closed at once.
+    starting.then((late) => signal?.aborted && closeQuietly(late), () => {});
+    conn = await Promise.race([starting, aborted]);
+    const { alpnProtocol } = await Promise.race([conn.handshake(), aborted]);
     if (alpnProtocol !== TLS_ALPN) {
-      closeQuietly(conn);
       throw new DialError(
         `the TLS server at ${address} is not an iotnet server (it did not agree to ` +
           `${TLS_ALPN}); check the host and port`,
@@ -67,7 +78,7 @@ export async function dial(options: DialOptions): Promise<Deno.Conn> {
     }
     return conn;
   } catch (error) {
-    closeQuietly(tcp);
+    closeQuietly(conn ?? tcp);
     if (error instanceof DialError) throw error;
     if (signal?.aborted) {
       throw new DialError(

@@ -199,6 +199,54 @@ Deno.test("a --tls-ca file holding the old and the new CA accepts a server of ei
   await oldServer.login("watch2", undefined, { caCerts: both });
 });
 
+Deno.test("a TLS handshake nobody answers ends when the signal fires, saying so", async () => {
+  const { ca } = await deployment();
+  using silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })().catch(() => {});
+  try {
+    const started = performance.now();
+    await assert.rejects(
+      dial({
+        hostname: "127.0.0.1",
+        port: silent.addr.port,
+        tls: { caCerts: [ca.cert] },
+        signal: AbortSignal.timeout(300),
+      }),
+      /the TLS handshake with 127\.0\.0\.1:\d+ did not finish in time; check that the server runs with --tls-cert/,
+    );
+    assert.ok(performance.now() - started < MISMATCH_BOUND_MS);
+  } finally {
+    for (const conn of held) conn.close();
+    silent.close();
+    await accepting;
+  }
+});
+
+Deno.test("a TLS connection made in time outlives the handshake's deadline", async () => {
+  const { ca, server: identity } = await deployment();
+  await using server = await TestServer.start({ tls: identity });
+  const signal = AbortSignal.timeout(200);
+  const conn = await dial({
+    hostname: "127.0.0.1",
+    port: server.port,
+    tls: { caCerts: [ca.cert] },
+    signal,
+  });
+  const connection = await EdgeConnection.open(conn, { localHostname: "127.0.0.1", server: "" });
+  try {
+    if (!signal.aborted) {
+      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    }
+    const reply = await connection.request("login", { name: "watch1", password: "pw1" });
+    assert.equal(typeof reply.ticketKey, "string");
+  } finally {
+    connection.close();
+  }
+});
+
 Deno.test("a server on a non-loopback host refuses to start without TLS", async () => {
   const dataDir = await Deno.makeTempDir();
   try {

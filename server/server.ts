@@ -243,13 +243,14 @@ async function start(options: ServerOptions): Promise<IotServer> {
   }
   const resources = opened.move();
   const bound = listener.addr as Deno.NetAddr;
+  if (options.tls) log(`devices connect with TLS (ALPN ${TLS_ALPN}) only`);
   if (options.tls && !setListenerNoDelay(bound.port)) {
     log(
       "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
         "first reply on each connection may wait ~40 ms for a delayed ACK",
     );
   }
-  print(`listening on ${bound.hostname}:${bound.port}${options.tls ? " (TLS)" : ""}`);
+  print(`listening on ${bound.hostname}:${bound.port}`);
   for (const line of early) print(line);
   print(startupSummary(repairs.length));
   early = undefined;

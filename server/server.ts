@@ -1,6 +1,7 @@
 /**
  * The iotnet server: accepts TCP connections and runs a {@linkcode Session} for each,
- * with no lock shared between sessions. This is the only file that calls `Deno.listen` or `Deno.listenTls`.
+ * with no lock shared between sessions. This is the only file that calls `Deno.listen`
+ * or `Deno.listenTls`.
  *
  * @module
  */
@@ -115,8 +116,9 @@ export interface ServerOptions {
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
   /**
-   * Speak only TLS 1.3 with ALPN `iotnet/1` on the device port, with this certificate
-   * chain and key (PEM). Default: clear text, allowed on a loopback `hostname` only.
+   * Speak only TLS with ALPN `iotnet/1` on the device port, with this certificate chain
+   * and key (PEM); the edge negotiates TLS 1.3 (`Deno.listenTls` cannot refuse 1.2, see
+   * docs/SECURITY.md). Default: clear text, allowed on a loopback `hostname` only.
    */
   tls?: TlsIdentity;
   /** Lets a server on a non-loopback `hostname` run without `tls` (it warns). */
@@ -482,7 +484,7 @@ function isLoopback(hostname: string): boolean {
 }
 
 /**
- * Listens on the configured address, under TLS 1.3 with ALPN `iotnet/1` when `tls` is given.
+ * Listens on the configured address, under TLS with ALPN `iotnet/1` when `tls` is given.
  *
  * @throws {StartupError} when the address cannot be listened on, or the certificate and
  *   key cannot be used.

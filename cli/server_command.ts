@@ -74,7 +74,10 @@ export function serverCommand() {
       "time a started frame has to arrive whole",
       String(FRAME_DEADLINE_MS / 1000),
     )
-    .option("--tls-cert <file>", "serve devices over TLS (ALPN iotnet/1) with this certificate (PEM)")
+    .option(
+      "--tls-cert <file>",
+      "serve devices over TLS (ALPN iotnet/1) with this certificate (PEM)",
+    )
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--insecure", "allow a non-loopback --host without TLS (warns at every start)")
     .addOption(

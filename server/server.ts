@@ -298,12 +298,6 @@ async function start(options: ServerOptions): Promise<IotServer> {
     for await (const conn of listener) {
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-      // At once: left to the first read, the handshake waits on Nagle and delayed ACKs.
-      if ("handshake" in conn) {
-        (conn as Deno.TlsConn).handshake().catch((error: Error) =>
-          log(`TLS handshake with ${ip} failed: ${serverTlsProblem(error)}`)
-        );
-      }
       const slot = admission.admit(ip);
       if (typeof slot === "string") {
         log(`refused a connection from ${ip}: ${slot}`);
@@ -312,6 +306,14 @@ async function start(options: ServerOptions): Promise<IotServer> {
       }
       const session = new Session(host, conn, slot);
       sessions.add(session);
+      // At once: left to the first read, the handshake waits on Nagle and delayed ACKs.
+      if ("handshake" in conn) {
+        (conn as Deno.TlsConn).handshake().then(({ alpnProtocol }) => {
+          if (alpnProtocol === TLS_ALPN) return;
+          log(`closing a TLS connection from ${ip}: it did not ask for ALPN ${TLS_ALPN}`);
+          void session.close("did not ask for ALPN");
+        }, (error: Error) => log(`TLS handshake with ${ip} failed: ${serverTlsProblem(error)}`));
+      }
       void session.run();
     }
   })().catch(() => {

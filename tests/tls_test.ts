@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pemCertificates } from "../cli/pem_file.ts";
-import { EdgeConnection } from "../client/connection.ts";
+import { ConnectionClosedError, EdgeConnection } from "../client/connection.ts";
 import { dial } from "../client/dial.ts";
 import { startServer, StartupError } from "../server/mod.ts";
 import { createCa, issueServerCertificate, type PemPair } from "../tls/certificates.ts";
@@ -109,6 +109,22 @@ Deno.test("openssl s_client sees TLSv1.3 and ALPN iotnet/1, and the chain verifi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a TLS client that does not ask for ALPN iotnet/1 is closed", async () => {
+  const { ca, server: identity } = await deployment();
+  await using server = await TestServer.start({ tls: identity });
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const conn = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [ca.cert] });
+  assert.equal((await conn.handshake()).alpnProtocol, null);
+  await assert.rejects(
+    EdgeConnection.open(conn, { localHostname: "127.0.0.1", server: "" }),
+    ConnectionClosedError,
+  );
+  assert.match(
+    await server.waitForLog(/closing a TLS connection/),
+    /did not ask for ALPN iotnet\/1/,
+  );
 });
 
 Deno.test("a plain edge against a TLS server is told to give --tls-ca", async () => {

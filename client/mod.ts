@@ -36,7 +36,8 @@
  * @module
  */
 
-export { ConnectionClosedError, EdgeConnection } from "./connection.ts";
+export { ConnectError, ConnectionClosedError, EdgeConnection } from "./connection.ts";
+export type { Clock, TimerId } from "../internal/mod.ts";
 export type {
   ConnectionStream,
   ConnectOptions,
@@ -44,8 +45,6 @@ export type {
   UploadOptions,
   UploadSource,
 } from "./connection.ts";
-export type { DialTls } from "./dial.ts";
-export type { DeviceKey } from "../tls/device_key.ts";
 export {
   AlreadyActiveError,
   BadArgumentsError,

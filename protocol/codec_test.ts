@@ -86,7 +86,7 @@ Deno.test("decoder rejects malformed messages with a ProtocolError", () => {
     ['{"t":"req","id":1.5,"op":"devices"}', /message id/],
     ['{"t":"req","id":1,"op":"__proto__"}', /unknown request op/],
     ['{"t":"req","id":1,"op":"toString"}', /unknown request op/],
-    ['{"t":"req","id":1,"op":"login","password":"a"}', /name is missing/],
+    ['{"t":"req","id":1,"op":"login","name":"a"}', /password is missing/],
     ['{"t":"req","id":1,"op":"upload","fileID":"1","bytes":2}', /fileID is not an integer/],
     ['{"t":"req","id":1,"op":"upload","fileID":1e300,"bytes":2}', /fileID is not an integer/],
     ['{"t":"res","id":1,"ok":false,"error":"nope","message":"x"}', /unknown error code/],

@@ -39,8 +39,9 @@ const transferIntroduction = { ip: "string", udpPort: "int", ticket, mac: "strin
 /** Request op → the fields it carries besides `t`, `id` and `op`. */
 export const REQUESTS = {
   hello: { protocol: "string", version: "int" },
-  /** Exactly one of `password` and `signature` (a key login, `tls/key_login.ts`). */
-  login: { name: "string", password: { $optional: "string" }, signature: { $optional: "string" } },
+  login: { name: "string", password: "string" },
+  key_challenge: {},
+  key_login: { name: "string", signature: "string" },
   udp_port: { port: "int" },
   upload: { fileID: "int", bytes: "int" },
   upload_abort: { upload: "int" },
@@ -55,22 +56,20 @@ export const REQUESTS = {
   whoelsesince: { seconds: "int" },
   block: { device: "string" },
   unblock: { device: "string" },
+  blocked: {},
   startprivate: { device: "string" },
   private_answer: { device: "string", accept: "bool" },
   stopprivate: { device: "string" },
   logout: {},
+  keepalive: {},
 } as const satisfies Record<string, Shape>;
 
 /** Request op → the fields of its successful result besides `t`, `id` and `ok`. */
 export const RESULTS = {
-  /** `challenge`: base64 of this connection's key-login challenge. */
-  hello: {
-    version: "int",
-    loginDeadlineMs: "int",
-    maxFrameBytes: "int",
-    challenge: { $optional: "string" },
-  },
+  hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int", keepaliveMs: "int" },
   login: { ticketKey: "string", registered: { $optional: "bool" } },
+  key_challenge: { challenge: "string" },
+  key_login: { ticketKey: "string" },
   udp_port: {},
   upload: { fileID: "int", dataAmount: "int" },
   upload_abort: {},
@@ -85,10 +84,12 @@ export const RESULTS = {
   whoelsesince: { devices: "string[]" },
   block: { device: "string" },
   unblock: { device: "string" },
+  blocked: { devices: "string[]" },
   startprivate: { device: "string" },
   private_answer: { device: "string", accept: "bool" },
   stopprivate: { device: "string" },
   logout: {},
+  keepalive: {},
 } as const satisfies { [K in keyof typeof REQUESTS]: Shape };
 
 /** Push event → its fields besides `t` and `event`. */
@@ -116,9 +117,11 @@ export const PUSHES = {
   /** An accepted private chat: the partner, its address, the chat id and secret (base64). */
   peer: { device: "string", ip: "string", udpPort: "int", chatId: "string", secret: "string" },
   logout: {
-    reason: { $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy"] },
+    reason: { $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy", "silent"] },
     message: "string",
   },
+  /** The server has heard nothing from the edge for one keepalive interval: answer it. */
+  keepalive: {},
 } as const satisfies Record<string, Shape>;
 
 /** Names of requests. */

@@ -4,8 +4,6 @@
  * name is blocked for `blockMs`, recorded in the store so a restart keeps it.
  *
  * What an attacker can learn or gain is kept small:
- * - a key login (a device's Ed25519 signature, SPEC §7) is throttled and answered the same
- *   way: a wrong key, a name with a password and an unknown name get the bad-password reply;
  * - an unknown name gets the same reply bytes as a wrong password, after the same work:
  *   exactly one scrypt check per attempt, against a dummy hash when there is no real
  *   one (also for plain-text accounts, whose own comparison costs nothing);
@@ -32,7 +30,10 @@ import {
   type ScryptParams,
 } from "./password_hash.ts";
 import type { Lockouts } from "./store/interfaces.ts";
-import { ED25519_PREFIX, isPublicKey, verifyDeviceSignature } from "../tls/device_key.ts";
+import { ED25519_PREFIX, parsePublicKey } from "../tls/device_key.ts";
+
+/** A key no account has: what a key login for a keyless name is checked against. */
+const DUMMY_PUBLIC_KEY = new Uint8Array(32).fill(0x5a);
 
 /** The result of one login attempt. */
 export type LoginOutcome =
@@ -58,13 +59,6 @@ export interface AuthenticatorOptions {
   /** The password check; default the hasher's. Tests wrap it to count the work done. */
   verify?: (stored: string, password: string) => Promise<boolean>;
 }
-
-/**
- * Checked against when the name has no key, so every key login costs one verification:
- * the public key of RFC 8032's first Ed25519 test vector (its private key is public, which
- * does not matter: a success against it is never a login).
- */
-const DUMMY_KEY = `${ED25519_PREFIX}11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=`;
 
 /** The one reply for an unknown name and a wrong password alike. */
 export const BAD_CREDENTIALS_MESSAGE = "Invalid name or password. Please try again.";
@@ -114,23 +108,24 @@ export class Authenticator {
   }
 
   /**
-   * Checks one key login for `name` (SPEC §7): `signature` over `signed` with the device
-   * key the credentials file holds for the name. Throttled, blocked and answered exactly
-   * as {@linkcode login}: a wrong key, a name with a password and an unknown name all get
-   * the same reply, after one Ed25519 check each.
+   * Checks one key login for `name` (SPEC §7), throttled and blocked exactly as a password
+   * login, with the same replies. An account without a key (a password one, or none) is
+   * checked against a dummy key, so it costs the same one signature check.
    *
-   * @param signed the bytes the device had to sign (`keyLoginMessage`).
+   * @param name the device name as sent.
+   * @param verify checks the signature against a raw Ed25519 public key.
+   * @returns success, or the refusal to send back.
    */
   loginWithKey(
     name: string,
-    signed: Uint8Array<ArrayBuffer>,
-    signature: Uint8Array<ArrayBuffer>,
+    verify: (publicKey: Uint8Array<ArrayBuffer>) => Promise<boolean>,
   ): Promise<LoginOutcome> {
     return this.#attempts.run(name, () =>
       this.#attempt(name, async (stored) => {
-        const key = stored !== undefined && isPublicKey(stored) ? stored : DUMMY_KEY;
-        const valid = await verifyDeviceSignature(key, signed, signature);
-        return valid && key === stored;
+        const key = stored === undefined ? undefined : parsePublicKey(stored);
+        if (key !== undefined) return await verify(key);
+        await verify(DUMMY_PUBLIC_KEY);
+        return false;
       }));
   }
 
@@ -168,17 +163,18 @@ export class Authenticator {
     return badCredentials();
   }
 
-  /** One scrypt check whatever `stored` is: a hash, plain text, or no account at all. */
+  /**
+   * One scrypt check whatever `stored` is: a hash, plain text, a device key (which no
+   * password opens) or no account at all.
+   */
   async #check(
     stored: string | undefined,
     password: string,
     accounts: Map<string, string>,
   ): Promise<boolean> {
-    // A device with a key has no password: any password fails, after the same work.
-    if (stored !== undefined && isPublicKey(stored)) stored = undefined;
     if (stored !== undefined && isPasswordHash(stored)) return await this.#verify(stored, password);
     const dummy = this.#hasher.dummy(this.#dummyParams(accounts));
-    if (stored === undefined) {
+    if (stored === undefined || stored.startsWith(ED25519_PREFIX)) {
       await this.#verify(dummy, password);
       return false;
     }

@@ -287,12 +287,12 @@ Deno.test("setAccount and appendAccount running together lose nothing", async ()
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("device key lines sit beside password lines; a malformed key is refused, never a password", () => {
-  const key = "ed25519$11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
-  const parsed = parseCredentials(
-    `watch1 pw1\nsensor7 ${key}\nbroken ed25519$abc\nwatch2 pw2\n`,
+Deno.test("an ed25519$ line is a device key; a malformed key is refused by line number", () => {
+  const key = `ed25519$${btoa(String.fromCharCode(...new Uint8Array(32).fill(7)))}`;
+  const { accounts, problems } = parseCredentials(
+    `sensor1 ${key}\nsensor2 ed25519$short\nsensor3 ed25519$${"A".repeat(44)}\n`,
   );
-  assert.deepEqual([...parsed.accounts], [["watch1", "pw1"], ["sensor7", key], ["watch2", "pw2"]]);
-  assert.deepEqual(parsed.problems.map((p) => p.line), [3]);
-  assert.match(parsed.problems[0]!.problem, /invalid device key .*iotnet keygen/);
+  assert.equal(accounts.get("sensor1"), key);
+  assert.deepEqual(problems.map((p) => p.line), [2, 3]);
+  assert.match(problems[0]!.problem, /invalid device key/);
 });

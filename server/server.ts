@@ -1,17 +1,18 @@
 /**
  * The iotnet server: accepts TCP connections and runs a {@linkcode Session} for each,
- * with no lock shared between sessions. This is the only file that calls `Deno.listen`
- * or `Deno.listenTls`.
+ * with no lock shared between sessions. This is the only file that calls `Deno.listen`.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
+import packageInfo from "../deno.json" with { type: "json" };
+import { BufferPool, type Clock, systemClock, type TimerId } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
+  KEEPALIVE_MS,
   LOGIN_DEADLINE_MS,
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
@@ -24,6 +25,7 @@ import {
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
+  TLS_ALPN_PROTOCOL,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
@@ -39,6 +41,12 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
+import { ServerMetrics } from "./http/server_metrics.ts";
+import {
+  type OperatorHttp,
+  type OperatorHttpOptions,
+  startOperatorHttp,
+} from "./http/operator_http.ts";
 import { describeIoError } from "./io_error.ts";
 import {
   HASH_PROFILE_ENV,
@@ -51,11 +59,16 @@ import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
+import { checkNodeId } from "./node_id.ts";
+import type { Store } from "./store/interfaces.ts";
+import { PostgresDatabase } from "./store/postgres/database.ts";
+import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
-import { TLS_ALPN } from "../tls/alpn.ts";
-import { setListenerNoDelay } from "./listener_no_delay.ts";
+
+/** The version this iotnet is (`iotnet_build_info`). */
+const IOTNET_VERSION: string = packageInfo.version;
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -77,6 +90,11 @@ export interface ServerOptions {
   allowRegistration?: boolean;
   /** Time to say hello and log in. Default {@linkcode LOGIN_DEADLINE_MS}. */
   loginDeadlineMs?: number;
+  /**
+   * Keepalive interval: a connection silent this long is sent a `keepalive`, one silent
+   * three times this long is closed. 0 turns it off. Default {@linkcode KEEPALIVE_MS}.
+   */
+  keepaliveMs?: number;
   /** Largest upload. Default {@linkcode MAX_UPLOAD_BYTES}. */
   maxUploadBytes?: number;
   /** Messages an offline device may have waiting. Default {@linkcode MAX_OFFLINE_MESSAGES}. */
@@ -116,26 +134,42 @@ export interface ServerOptions {
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
   /**
-   * Speak only TLS with ALPN `iotnet/1` on the device port, with this certificate chain
-   * and key (PEM); the edge negotiates TLS 1.3 (`Deno.listenTls` cannot refuse 1.2, see
-   * docs/SECURITY.md). Default: clear text, allowed on a loopback `hostname` only.
+   * The PostgreSQL database of a network of servers (SPEC §9): the store lives there
+   * instead of in the data directory's embedded database. Default: none, the server runs
+   * alone on SQLite.
    */
-  tls?: TlsIdentity;
-  /** Lets a server on a non-loopback `hostname` run without `tls` (it warns). */
-  insecure?: boolean;
+  clusterUrl?: string;
+  /**
+   * This server's name in the network (with `clusterUrl`): 1 to `MAX_NODE_ID_LENGTH`
+   * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
+   */
+  nodeId?: string;
+  /**
+   * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
+   * none.
+   */
+  http?: OperatorHttpOptions;
   /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
   /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
   logFormat?: LogFormat;
   /** Time source. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Certificate and key (PEM text) for TLS: with them the port speaks only TLS with ALPN
+   * {@linkcode TLS_ALPN_PROTOCOL} (SPEC §7). Without them a non-loopback `hostname` needs
+   * `insecure`.
+   */
+  tls?: TlsIdentity;
+  /** Lets a server on a non-loopback address run without TLS (it warns). Default false. */
+  insecure?: boolean;
 }
 
-/** The server's certificate chain and private key, PEM. */
+/** A server's certificate chain and private key, both PEM text. */
 export interface TlsIdentity {
-  /** The server certificate, then any intermediates (PEM). */
+  /** The certificate chain, PEM (`server.crt` from `iotnet cert`). */
   cert: string;
-  /** Its private key (PEM). */
+  /** Its private key, PKCS#8 PEM (`server.key`). */
   key: string;
 }
 
@@ -147,6 +181,8 @@ export interface IotServer extends AsyncDisposable {
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
+  /** The operator HTTP listener's address, when `http` was given. */
+  readonly http?: { hostname: string; port: number; secure: boolean };
   /** Adds a line to the server's event log. */
   log(line: string): void;
   /** Stops accepting, logs every device out and waits until all is written. */
@@ -214,9 +250,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
-  // a test in virtual time still sees its changes stored without moving the clock.
-  const store = opened.adopt(openSqliteStore(dataDir.database, systemClock), (s) => s.close());
+  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
@@ -228,38 +262,63 @@ async function start(options: ServerOptions): Promise<IotServer> {
   let listener: Deno.Listener;
   try {
     listener = listen(settings, options.tls);
-    // Checked once the address is known to work, so a bad --host is reported as such; the
-    // listener is closed before anything is accepted.
-    const clearText = options.tls ? undefined : clearTextProblem(settings.hostname);
-    if (clearText && !options.insecure) {
-      listener.close();
-      throw new StartupError(
-        `${clearText}; give --tls-cert and --tls-key (\`iotnet cert <dir>\` makes them), ` +
-          "or --insecure to run without TLS anyway",
-      );
-    }
-    if (clearText) log(`warning: ${clearText}, yet --insecure lets it run in clear text`);
+    requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
     for (const line of early) print(line);
     throw error;
   }
-  const resources = opened.move();
-  const bound = listener.addr as Deno.NetAddr;
-  if (options.tls) log(`devices connect with TLS (ALPN ${TLS_ALPN}) only`);
-  if (options.tls && !setListenerNoDelay(bound.port)) {
-    log(
-      "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
-        "first reply on each connection may wait ~40 ms for a delayed ACK",
-    );
-  }
-  print(`listening on ${bound.hostname}:${bound.port}`);
-  for (const line of early) print(line);
-  print(startupSummary(repairs.length));
-  early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
+  const metrics = new ServerMetrics();
+  const active = new ActiveDevices(dataDir.activeLog, {
+    disk,
+    onError: (e) => log(`cannot rewrite active-device log: ${e}`),
+  });
+  let closed: Promise<void> | undefined;
+  let http: OperatorHttp | undefined;
+  if (options.http) {
+    try {
+      http = await startOperatorHttp(options.http, {
+        dataDir: settings.dataDir,
+        metrics,
+        active,
+        files: store.files,
+        disk,
+        clock,
+        connections: () => admission.connections,
+        notReady: () => closed ? "the server is shutting down" : undefined,
+        log,
+        version: IOTNET_VERSION,
+      });
+    } catch (error) {
+      listener.close();
+      for (const line of early) print(line);
+      const where = `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`;
+      throw new StartupError(
+        `cannot serve the operator HTTP on ${where}: ${
+          error instanceof RangeError ? error.message : describeIoError(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
+  const resources = opened.move();
+  const addr = listener.addr as Deno.NetAddr;
+  print(`listening on ${addr.hostname}:${addr.port}`);
+  if (http) print(`http on ${http.hostname}:${http.port}`);
+  if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
+  if (!options.tls && !isLoopback(settings.hostname)) {
+    print(
+      `WARNING: --insecure: passwords and data cross the network to ${settings.hostname} in ` +
+        "clear; give --tls-cert and --tls-key (make them with `iotnet cert`)",
+    );
+  }
+  for (const line of early) print(line);
+  print(startupSummary(repairs.length));
+  early = undefined;
   const host: SessionHost = {
+    metrics,
     settings,
     clock,
     log,
@@ -270,10 +329,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     mailbox: store.mailbox,
     blocks: store.blocks,
     presenceHistory: store.presenceHistory,
-    active: new ActiveDevices(dataDir.activeLog, {
-      disk,
-      onError: (e) => log(`cannot rewrite active-device log: ${e}`),
-    }),
+    active,
     auth: new Authenticator({
       credentials,
       lockouts: store.lockouts,
@@ -296,33 +352,42 @@ async function start(options: ServerOptions): Promise<IotServer> {
 
   const accepting = (async () => {
     for await (const conn of listener) {
+      if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       const slot = admission.admit(ip);
-      if (typeof slot === "string") {
-        log(`refused a connection from ${ip}: ${slot}`);
-        void refuse(conn, slot);
+      if ("reason" in slot) {
+        metrics.refusals.inc({ reason: slot.reason });
+        log(`refused a connection from ${ip}: ${slot.message}`);
+        void refuse(conn, slot.message);
         continue;
       }
-      const session = new Session(host, conn, slot);
-      sessions.add(session);
-      // At once: left to the first read, the handshake waits on Nagle and delayed ACKs.
-      if ("handshake" in conn) {
-        (conn as Deno.TlsConn).handshake().then(({ alpnProtocol }) => {
-          if (alpnProtocol === TLS_ALPN) return;
-          log(`closing a TLS connection from ${ip}: it did not ask for ALPN ${TLS_ALPN}`);
-          void session.close("did not ask for ALPN");
-        }, (error: Error) => log(`TLS handshake with ${ip} failed: ${serverTlsProblem(error)}`));
+      metrics.connections++;
+      const start = () => {
+        const session = new Session(host, conn, slot);
+        sessions.add(session);
+        void session.run();
+      };
+      if (!options.tls) {
+        start();
+        continue;
       }
-      void session.run();
+      // Handshake at once (no round trip waits on the first read), off the accept loop.
+      void tlsHandshake(conn as Deno.TlsConn, { deadlineMs: settings.loginDeadlineMs, clock }).then(
+        (problem) => {
+          if (problem === undefined) return start();
+          log(`TLS handshake with ${ip} failed: ${problem}`);
+          slot.release();
+          conn.close();
+        },
+      );
     }
   })().catch(() => {
     // The listener was closed.
   });
 
-  let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
+      await http?.close();
       listener.close();
       await accepting;
       await Promise.all([...sessions].map((s) => {
@@ -332,7 +397,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
           reason: "shutdown",
           message: "the server is shutting down",
         });
-        return s.close("server shut down");
+        return s.close("server shut down", "shutdown");
       }));
       await host.active.flushed();
       await resources.disposeAsync(); // the database, then the data directory's lock
@@ -340,13 +405,36 @@ async function start(options: ServerOptions): Promise<IotServer> {
     })();
 
   return {
-    hostname: bound.hostname,
-    port: bound.port,
-    settings: { ...settings, port: bound.port },
+    hostname: addr.hostname,
+    port: addr.port,
+    settings: { ...settings, port: addr.port },
+    ...(http && { http: { hostname: http.hostname, port: http.port, secure: http.secure } }),
     log,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * The store: on the network's PostgreSQL database with a cluster URL, else on the data
+ * directory's SQLite file.
+ *
+ * @throws {StoreError} when the database cannot be used.
+ */
+async function openStore(
+  settings: ServerSettings,
+  dataDir: DataDir,
+  log: (line: string) => void,
+): Promise<Store> {
+  const { cluster } = settings;
+  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
+  // a test in virtual time still sees its changes stored without moving the clock.
+  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  const db = await PostgresDatabase.open(cluster.url, {
+    applicationName: `iotnet ${cluster.nodeId}`,
+  });
+  log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
+  return postgresStore(db, cluster.nodeId);
 }
 
 function resolveSettings(options: ServerOptions): ServerSettings {
@@ -357,7 +445,13 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     );
   }
   const dataDir = options.dataDir ?? Deno.cwd();
+  if (options.nodeId !== undefined && options.clusterUrl === undefined) {
+    throw new RangeError("a node id is given without a cluster URL; give both or neither");
+  }
   return {
+    cluster: options.clusterUrl === undefined
+      ? undefined
+      : { url: options.clusterUrl, nodeId: checkNodeId(options.nodeId ?? Deno.hostname()) },
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     attempts,
@@ -367,6 +461,7 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
     allowRegistration: options.allowRegistration ?? false,
     loginDeadlineMs: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
+    keepaliveMs: options.keepaliveMs ?? KEEPALIVE_MS,
     maxUploadBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES,
     maxOfflineMessages: options.maxOfflineMessages ?? MAX_OFFLINE_MESSAGES,
     maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,
@@ -472,37 +567,25 @@ async function readCredentials(
   }
 }
 
-/** Why clear text is not allowed on `hostname`: it is not a loopback address. */
-function clearTextProblem(hostname: string): string | undefined {
-  if (isLoopback(hostname)) return undefined;
-  return `--host ${hostname} is not a loopback address and the server has no TLS ` +
-    "(passwords and data would cross the network in clear)";
-}
-
-/** Whether `hostname` is a loopback address: `localhost`, 127.0.0.0/8 or `::1`. */
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
-    hostname === "::1" || hostname === "[::1]";
-}
-
 /**
- * Listens on the configured address, under TLS with ALPN `iotnet/1` when `tls` is given.
+ * Listens on the configured address.
  *
- * @throws {StartupError} when the address cannot be listened on, or the certificate and
- *   key cannot be used.
+ * @throws {StartupError} when the address cannot be listened on.
  */
 function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Listener {
   const { hostname, port } = settings;
   try {
-    if (!tls) return Deno.listen({ hostname, port, transport: "tcp" });
-    return Deno.listenTls({
-      hostname,
-      port,
-      transport: "tcp",
-      cert: tls.cert,
-      key: tls.key,
-      alpnProtocols: [TLS_ALPN],
-    });
+    if (tls) {
+      return Deno.listenTls({
+        hostname,
+        port,
+        transport: "tcp",
+        cert: tls.cert,
+        key: tls.key,
+        alpnProtocols: [TLS_ALPN_PROTOCOL],
+      });
+    }
+    return Deno.listen({ hostname, port, transport: "tcp" });
   } catch (error) {
     const where = `cannot listen on ${hostname}:${port}`;
     if (error instanceof Deno.errors.AddrInUse) {
@@ -511,11 +594,10 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
         { cause: error },
       );
     }
-    if (tls && !(error instanceof Deno.errors.AddrNotAvailable)) {
+    if (tls && error instanceof Deno.errors.InvalidData) {
       throw new StartupError(
-        `${where} with TLS: the certificate or key cannot be used (${
-          (error as Error).message
-        }); give --tls-cert and --tls-key the server.crt and server.key that \`iotnet cert\` wrote`,
+        `${where} with TLS: ${(error as Error).message}; give --tls-cert and --tls-key the ` +
+          "server.crt and server.key that `iotnet cert` wrote",
         { cause: error },
       );
     }
@@ -525,15 +607,61 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
   }
 }
 
-/** What a failed server handshake means, for the event log. */
-function serverTlsProblem(error: Error): string {
-  if (/corrupt message|InvalidContentType/i.test(error.message)) {
-    return "it does not speak TLS (an edge without --tls-ca?)";
+/**
+ * Runs a TLS handshake within `deadlineMs`.
+ *
+ * @returns undefined when it succeeded, else what went wrong.
+ */
+async function tlsHandshake(
+  conn: Deno.TlsConn,
+  options: { deadlineMs: number; clock: Clock },
+): Promise<string | undefined> {
+  const { deadlineMs, clock } = options;
+  let timer: TimerId | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = clock.setTimeout(() => resolve(`no handshake within ${deadlineMs} ms`), deadlineMs);
+  });
+  try {
+    return await Promise.race([
+      conn.handshake().then((info) =>
+        info.alpnProtocol === TLS_ALPN_PROTOCOL
+          ? undefined
+          : `the client did not offer ALPN ${TLS_ALPN_PROTOCOL}`
+      ),
+      late,
+    ]);
+  } catch (error) {
+    const message = (error as Error).message;
+    // rustls reads a plain iotnet frame as a record of an unknown content type.
+    return /InvalidContentType|corrupt message|invalid content type/i.test(message)
+      ? `the client does not speak TLS (${message}); the device needs --tls-ca`
+      : message;
+  } finally {
+    if (timer !== undefined) clock.clearTimeout(timer);
   }
-  if (/BadCertificate|UnknownCA|alert/i.test(error.message)) {
-    return `it refused this server's certificate (${error.message}); check its --tls-ca`;
-  }
-  return error.message;
+}
+
+/**
+ * SPEC §7: a server other machines can reach speaks TLS, unless told otherwise. Checked
+ * once the address is bound, so an address that cannot be used at all says so first.
+ *
+ * @throws {StartupError} (after closing `listener`) when the rule is broken.
+ */
+function requireTlsOffLoopback(listener: Deno.Listener, options: ServerOptions): void {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const bound = (listener.addr as Deno.NetAddr).hostname;
+  if (options.tls || options.insecure || isLoopback(bound)) return;
+  listener.close();
+  throw new StartupError(
+    `--host ${hostname} is reachable from other machines: give --tls-cert and --tls-key ` +
+      "(make them with `iotnet cert <dir> --host <name>`), or --insecure to send " +
+      "passwords and data in clear",
+  );
+}
+
+/** Whether `hostname` is a loopback address, reachable only from this machine. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 /** Tells a connection it was refused, then closes it. */

@@ -1,155 +1,161 @@
 /**
- * Key login (SPEC §7): a device signs its connection's challenge; a wrong key, an unknown
- * name and a wrong password get the same reply bytes and count alike toward a block.
+ * Key login (SPEC §7): a device signs a fresh per-connection challenge with its Ed25519
+ * key; a wrong key, an unknown name and a wrong password get the same reply, and key
+ * logins are throttled and blocked exactly as password logins.
  */
 
 import assert from "node:assert/strict";
-import { encodeMessage } from "../protocol/codec.ts";
-import type { Message } from "../protocol/messages.ts";
-import { generateDeviceKey, importDeviceKey } from "../tls/device_key.ts";
-import { keyLoginMessage } from "../tls/key_login.ts";
-import { createCa, issueServerCertificate } from "../tls/certificates.ts";
-import { HELLO, RawClient } from "./_helpers/raw_client.ts";
-import { TestServer } from "./_helpers/in_process_server.ts";
-import { InProcessEdge } from "./_helpers/in_process_edge.ts";
+import { join } from "node:path";
+import { EdgeConnection } from "../client/connection.ts";
+import { loginWithKey } from "../client/key_login.ts";
+import { RequestError } from "../protocol/errors.ts";
+import { startServer } from "../server/mod.ts";
+import {
+  credentialsLine,
+  generateDeviceKey,
+  importDevicePrivateKey,
+  signKeyLogin,
+} from "../tls/device_key.ts";
+import { EdgeProcess } from "./_helpers/edge_process.ts";
+import { iotnetCommand } from "./_helpers/iotnet_command.ts";
+import { ServerProcess } from "./_helpers/server_process.ts";
 
-const device = await generateDeviceKey();
-const deviceKey = await importDeviceKey(device.privatePem);
-const stranger = await importDeviceKey((await generateDeviceKey()).privatePem);
-const ACCOUNTS = { watch1: "pw1", keyed: device.publicKey };
-
-/** A raw connection that has said hello; its challenge from the reply. */
-async function greeted(port: number): Promise<{ client: RawClient; challenge: Uint8Array }> {
-  const client = await RawClient.connect(port);
-  const hello = await client.request(HELLO) as Message & { challenge?: string };
-  assert.equal(typeof hello.challenge, "string");
-  const challenge = Uint8Array.from(atob(hello.challenge!), (c) => c.charCodeAt(0));
-  assert.equal(challenge.length, 32);
-  return { client, challenge };
+async function keyServer() {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-key-" });
+  const watch1 = await generateDeviceKey();
+  const other = await generateDeviceKey();
+  await Deno.writeTextFile(
+    join(dataDir, "credentials.txt"),
+    `${credentialsLine("watch1", watch1.publicKey)}\nwatch2 pw2\n`,
+  );
+  const server = await startServer({ attempts: 3, dataDir, log: () => {} });
+  return {
+    server,
+    watch1: await importDevicePrivateKey(watch1.privatePem),
+    watch1PublicLine: credentialsLine("watch1", watch1.publicKey),
+    other: await importDevicePrivateKey(other.privatePem),
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
 }
 
-function b64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
+async function connect(port: number) {
+  return await EdgeConnection.connect({ hostname: "127.0.0.1", port });
 }
 
-/** The reply's bytes as the server framed them, the request id set to 0. */
-function replyBytes(reply: Message): Uint8Array {
-  return encodeMessage({ ...reply, id: 0 } as Message);
-}
-
-async function keyLogin(
-  port: number,
-  name: string,
-  key = deviceKey,
-): Promise<{ reply: Message; client: RawClient }> {
-  const { client, challenge } = await greeted(port);
-  const signature = await key.sign(keyLoginMessage(challenge, name));
-  const reply = await client.request({ op: "login", name, signature: b64(signature) });
-  return { reply, client };
-}
-
-Deno.test("a device logs in with its key, and its name is then active", async () => {
-  await using server = await TestServer.start({ accounts: ACCOUNTS });
-  const { reply, client } = await keyLogin(server.port, "keyed");
-  using _ = client;
-  assert.equal((reply as { ok: boolean }).ok, true, JSON.stringify(reply));
-  assert.equal(typeof (reply as { ticketKey?: string }).ticketKey, "string");
-});
-
-Deno.test("wrong key, unknown name, key for a password account and wrong password: same reply bytes", async () => {
-  await using server = await TestServer.start({ accounts: ACCOUNTS, attempts: 5 });
-  const replies: Message[] = [];
-  for (
-    const [name, key] of [["keyed", stranger], ["nobody", deviceKey], [
-      "watch1",
-      deviceKey,
-    ]] as const
-  ) {
-    const { reply, client } = await keyLogin(server.port, name, key);
-    client[Symbol.dispose]();
-    replies.push(reply);
+/** Runs one login on a new connection: "ok", or the error code and message the server sent. */
+async function outcome(port: number, login: (c: EdgeConnection) => Promise<unknown>) {
+  const connection = await connect(port);
+  try {
+    await login(connection);
+    return "ok";
+  } catch (error) {
+    if (!(error instanceof RequestError)) throw error;
+    return `${error.code}: ${error.message}`;
+  } finally {
+    connection.close();
   }
-  for (
-    const [name, password] of [["watch1", "wrong"], ["keyed", "pw1"], ["keyed", device.publicKey]]
-  ) {
-    const { client } = await greeted(server.port);
-    replies.push(await client.request({ op: "login", name, password }));
-    client[Symbol.dispose]();
+}
+
+function keyLogin(port: number, name: string, key: CryptoKey): Promise<string> {
+  return outcome(port, (c) => loginWithKey(c, { key, name }));
+}
+
+function passwordLogin(port: number, name: string, password: string): Promise<string> {
+  return outcome(port, (c) => c.request("login", { name, password }));
+}
+
+Deno.test("a device logs in by signing the server's challenge with its key", async () => {
+  await using s = await keyServer();
+  assert.equal(await keyLogin(s.server.port, "watch1", s.watch1), "ok");
+});
+
+Deno.test("a wrong key, an unknown name and a wrong password get the same reply", async () => {
+  await using s = await keyServer();
+  const wrongKey = await keyLogin(s.server.port, "watch1", s.other);
+  const unknownByKey = await keyLogin(s.server.port, "nobody", s.other);
+  const passwordAccountByKey = await keyLogin(s.server.port, "watch2", s.other);
+  const wrongPassword = await passwordLogin(s.server.port, "watch2", "wrong");
+  assert.match(wrongPassword, /^bad_credentials: /);
+  assert.deepEqual(
+    [wrongKey, unknownByKey, passwordAccountByKey],
+    [wrongPassword, wrongPassword, wrongPassword],
+  );
+});
+
+Deno.test("a key account cannot be opened with a password, not even its public key text", async () => {
+  await using s = await keyServer();
+  const publicText = s.watch1PublicLine.split(" ")[1]!;
+  assert.match(await passwordLogin(s.server.port, "watch1", publicText), /^bad_credentials/);
+  assert.equal(await keyLogin(s.server.port, "watch1", s.watch1), "ok");
+});
+
+Deno.test("wrong keys block the name like wrong passwords, then the right key is refused too", async () => {
+  await using s = await keyServer();
+  for (let i = 0; i < 2; i++) {
+    assert.match(await keyLogin(s.server.port, "watch1", s.other), /^bad_credentials/);
   }
-  const first = replyBytes(replies[0]!);
-  assert.match(new TextDecoder().decode(first), /"error":"bad_credentials"/);
-  for (const reply of replies) assert.deepEqual(replyBytes(reply), first);
+  assert.match(await keyLogin(s.server.port, "watch1", s.other), /^blocked: .*watch1 is blocked/);
+  assert.match(await keyLogin(s.server.port, "watch1", s.watch1), /^blocked/);
 });
 
-Deno.test("a signature made for one connection's challenge fails on another", async () => {
-  await using server = await TestServer.start({ accounts: ACCOUNTS });
-  const a = await greeted(server.port);
-  const b = await greeted(server.port);
-  using _a = a.client;
-  using _b = b.client;
-  const forA = await deviceKey.sign(keyLoginMessage(a.challenge, "keyed"));
-  const replayed = await b.client.request({ op: "login", name: "keyed", signature: b64(forA) });
-  assert.equal((replayed as { error?: string }).error, "bad_credentials");
-  // Signed for another name: the name is part of what is signed.
-  const other = await deviceKey.sign(keyLoginMessage(a.challenge, "watch1"));
-  const renamed = await a.client.request({ op: "login", name: "keyed", signature: b64(other) });
-  assert.equal((renamed as { error?: string }).error, "bad_credentials");
-  const good = await deviceKey.sign(keyLoginMessage(a.challenge, "keyed"));
-  const ok = await a.client.request({ op: "login", name: "keyed", signature: b64(good) });
-  assert.equal((ok as { ok?: boolean }).ok, true, JSON.stringify(ok));
+Deno.test("a challenge is used once: a signature cannot be replayed, and key_login needs one", async () => {
+  await using s = await keyServer();
+  const connection = await connect(s.server.port);
+  try {
+    await assert.rejects(
+      connection.request("key_login", { name: "watch1", signature: "AAAA" }),
+      /key_login needs a key_challenge first/,
+    );
+    const { challenge } = await connection.request("key_challenge", {});
+    const bytes = Uint8Array.from(atob(challenge), (c) => c.charCodeAt(0));
+    const signature = await signKeyLogin(s.other, { challenge: bytes, name: "watch1" });
+    await assert.rejects(connection.request("key_login", { name: "watch1", signature }), /Invalid/);
+    const good = await signKeyLogin(s.watch1, { challenge: bytes, name: "watch1" });
+    await assert.rejects(
+      connection.request("key_login", { name: "watch1", signature: good }),
+      /key_login needs a key_challenge first/,
+    );
+  } finally {
+    connection.close();
+  }
+  // A signature for one connection's challenge does not open another connection.
+  const first = await connect(s.server.port);
+  const second = await connect(s.server.port);
+  try {
+    const { challenge } = await first.request("key_challenge", {});
+    await second.request("key_challenge", {});
+    const bytes = Uint8Array.from(atob(challenge), (c) => c.charCodeAt(0));
+    const signature = await signKeyLogin(s.watch1, { challenge: bytes, name: "watch1" });
+    await assert.rejects(second.request("key_login", { name: "watch1", signature }), /Invalid/);
+  } finally {
+    first.close();
+    second.close();
+  }
 });
 
-Deno.test("wrong keys and wrong passwords count together toward the block", async () => {
-  await using server = await TestServer.start({ accounts: ACCOUNTS, attempts: 3 });
-  const first = await keyLogin(server.port, "keyed", stranger);
-  first.client[Symbol.dispose]();
-  const { client } = await greeted(server.port);
-  const second = await client.request({ op: "login", name: "keyed", password: "guess" });
-  client[Symbol.dispose]();
-  assert.equal((second as { error?: string }).error, "bad_credentials");
-  const third = await keyLogin(server.port, "keyed", stranger);
-  third.client[Symbol.dispose]();
-  assert.equal((third.reply as { error?: string }).error, "blocked");
-  // Blocked: even the right key is refused until the block ends.
-  const right = await keyLogin(server.port, "keyed");
-  right.client[Symbol.dispose]();
-  assert.equal((right.reply as { error?: string }).error, "blocked");
-});
-
-Deno.test("a login with both or neither of password and signature is refused as bad arguments", async () => {
-  await using server = await TestServer.start({ accounts: ACCOUNTS });
-  const { client } = await greeted(server.port);
-  using _ = client;
-  const neither = await client.request({ op: "login", name: "keyed" });
-  assert.equal((neither as { error?: string }).error, "bad_args");
-  const both = await client.request({
-    op: "login",
-    name: "keyed",
-    password: "x",
-    signature: "AA==",
-  });
-  assert.equal((both as { error?: string }).error, "bad_args");
-});
-
-Deno.test("the edge with --key logs in over TLS without asking a password", async () => {
-  const ca = await createCa();
-  const tls = await issueServerCertificate(ca, ["127.0.0.1"]);
-  await using server = await TestServer.start({ accounts: ACCOUNTS, tls });
-  await using edge = await InProcessEdge.start(server, {
-    tls: { caCerts: [ca.cert] },
-    key: deviceKey,
-  });
-  edge.send("keyed");
-  const login = await edge.next((j) => j.event === "login");
-  assert.equal(login.ok, true, JSON.stringify(login));
-  assert.equal(await edge.finish(), 0);
-  await using refused = await InProcessEdge.start(server, {
-    tls: { caCerts: [ca.cert] },
-    key: stranger,
-  });
-  refused.send("keyed");
-  const failed = await refused.next((j) => j.event === "login");
-  assert.equal(failed.ok, false);
-  assert.equal(failed.error, "bad_credentials");
-  assert.equal(await refused.exited(), 1);
+Deno.test("iotnet keygen's line in the credentials file lets iotnet edge --key log in, no password", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "iotnet-keygen-" });
+  try {
+    const keyFile = join(dir, "sensor7.key");
+    const out = await iotnetCommand(["keygen", "sensor7", "--out", keyFile], {
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const line = new TextDecoder().decode(out.stdout).trim();
+    assert.match(line, /^sensor7 ed25519\$[A-Za-z0-9+/]{43}=$/);
+    assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
+    await using server = await ServerProcess.start({ dataDir: dir });
+    await Deno.writeTextFile(join(dir, "credentials.txt"), `${line}\n`, { append: true });
+    await using edge = await EdgeProcess.start(server, { args: ["--key", keyFile] });
+    await edge.send("sensor7");
+    const login = await edge.next((j) => j.event === "login");
+    assert.equal(login.ok, true, JSON.stringify(login));
+    assert.equal((await edge.command("AED")).ok, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 });

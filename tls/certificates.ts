@@ -1,22 +1,24 @@
 /**
- * Certificates for a deployment (SPEC §7): a CA, and server certificates it signs for the
- * host names and IP addresses devices dial. ECDSA P-256 keys, made on WebCrypto through
- * `@peculiar/x509`; PEM in and out. Leaves carry `basicConstraints CA:FALSE`: rustls
- * refuses a CA certificate used as an end entity.
+ * A deployment's certificates (SPEC §7): a CA, and server certificates it signs for the
+ * names and addresses devices dial. Keys are ECDSA P-256 in PKCS#8 PEM, certificates
+ * PEM, both what `Deno.listenTls` and `openssl` read. This is the only file that
+ * imports `@peculiar/x509` (which needs `reflect-metadata` loaded first).
  *
  * @module
  */
 
-import "reflect-metadata"; // @peculiar/x509 needs it loaded first
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
-const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-const DAY_MS = 24 * 3600 * 1000;
+/** How long a CA is valid: ten years. */
+export const CA_VALID_DAYS = 3650;
+/** How long a server certificate is valid: one year (rotate with `iotnet cert` again). */
+export const SERVER_CERT_VALID_DAYS = 365;
 
-/** Lifetime of a CA made by {@linkcode createCa}, in days. */
-export const CA_DAYS = 3650;
-/** Lifetime of a server certificate made by {@linkcode issueServerCertificate}, in days. */
-export const SERVER_CERT_DAYS = 397;
+const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+const DAY_MS = 86_400_000;
+
+x509.cryptoProvider.set(crypto);
 
 /** A certificate and its private key, both PEM. */
 export interface PemPair {
@@ -24,21 +26,37 @@ export interface PemPair {
   key: string;
 }
 
-/** Validity of a certificate; default from now for the type's lifetime. */
-export interface Validity {
+/** Options of {@linkcode issueServerCert}. */
+export interface ServerCertOptions {
+  /** DNS names and IP addresses the certificate names. */
+  hosts: readonly string[];
+  /** Start of validity. Default: now. */
   notBefore?: Date;
-  notAfter?: Date;
+  /** Days of validity. Default {@linkcode SERVER_CERT_VALID_DAYS}. */
+  validDays?: number;
 }
 
-/** Makes a self-signed CA that can sign server certificates and nothing below them. */
-export async function createCa(name = "iotnet CA", validity: Validity = {}): Promise<PemPair> {
-  const keys = await generateKeys();
-  const { notBefore, notAfter } = span(validity, CA_DAYS);
+/**
+ * Makes a self-signed CA.
+ *
+ * @example
+ * ```ts
+ * import { createCa } from "./certificates.ts";
+ * const ca = await createCa("iotnet test CA");
+ * if (!ca.cert.startsWith("-----BEGIN CERTIFICATE-----")) throw new Error("not PEM");
+ * ```
+ *
+ * @param name the CA's common name.
+ * @param now start of validity. Default: now.
+ * @returns the CA certificate and key.
+ */
+export async function createCa(name: string, now = new Date()): Promise<PemPair> {
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: `CN=${name}`,
-    notBefore,
-    notAfter,
+    serialNumber: serialNumber(),
+    name: `CN=${escapeDn(name)}`,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + CA_VALID_DAYS * DAY_MS),
     keys,
     signingAlgorithm: ALGORITHM,
     extensions: [
@@ -50,95 +68,80 @@ export async function createCa(name = "iotnet CA", validity: Validity = {}): Pro
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert: cert.toString("pem"), key: await privateKeyPem(keys.privateKey) };
+  return { cert: cert.toString("pem"), key: await keyPem(keys.privateKey) };
 }
 
 /**
- * Issues a server certificate for `hosts` (IP addresses and DNS names), signed by `ca`.
+ * Issues a server certificate signed by `ca`, naming every host (a leaf: `CA:FALSE`, as
+ * rustls refuses a CA certificate used as an end entity).
  *
- * @throws {RangeError} when `hosts` is empty or a name is not a host name or IP address.
+ * @param ca the CA certificate and key, PEM.
+ * @param options the hosts and validity.
+ * @returns the server certificate and its new key.
+ * @throws {RangeError} when no host is given or a host is not a DNS name or IP address.
  */
-export async function issueServerCertificate(
-  ca: PemPair,
-  hosts: readonly string[],
-  validity: Validity = {},
-): Promise<PemPair> {
-  if (hosts.length === 0) throw new RangeError("a server certificate needs at least one host");
-  for (const host of hosts) {
-    if (!isIpAddress(host) && !HOST_NAME.test(host)) {
-      throw new RangeError(`${JSON.stringify(host)} is neither an IP address nor a host name`);
-    }
-  }
+export async function issueServerCert(ca: PemPair, options: ServerCertOptions): Promise<PemPair> {
+  if (options.hosts.length === 0) throw new RangeError("a server certificate needs a host");
+  const names = options.hosts.map(subjectAltName);
   const caCert = new x509.X509Certificate(ca.cert);
-  const caKey = await importPrivateKey(ca.key);
-  const keys = await generateKeys();
-  const { notBefore, notAfter } = span(validity, SERVER_CERT_DAYS);
+  const caKey = await importKey(ca.key);
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
+  const notBefore = options.notBefore ?? new Date();
+  const days = options.validDays ?? SERVER_CERT_VALID_DAYS;
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: `CN=${hosts[0]}`,
+    serialNumber: serialNumber(),
+    subject: `CN=${escapeDn(options.hosts[0]!)}`,
     issuer: caCert.subject,
     notBefore,
-    notAfter,
+    notAfter: new Date(notBefore.getTime() + days * DAY_MS),
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        hosts.map((host) => ({
-          type: isIpAddress(host) ? "ip" as const : "dns" as const,
-          value: host,
-        })),
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      new x509.SubjectAlternativeNameExtension(names, false),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
     ],
   });
-  return { cert: cert.toString("pem"), key: await privateKeyPem(keys.privateKey) };
+  return { cert: cert.toString("pem"), key: await keyPem(keys.privateKey) };
 }
 
-/** A DNS name: labels of letters, digits and hyphens, or a leading `*.`. */
-const HOST_NAME =
-  /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** Whether `host` is an IPv4 or IPv6 address literal. */
+/**
+ * Whether `host` is an IP address (v4 or v6) rather than a DNS name.
+ *
+ * @param host a host as given on the command line.
+ * @returns true for `127.0.0.1`, `::1`; false for `localhost`.
+ */
 export function isIpAddress(host: string): boolean {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return host.split(".").every((p) => Number(p) < 256);
-  if (!host.includes(":")) return false;
-  try {
-    return new URL(`http://[${host}]/`).hostname.length > 2;
-  } catch {
-    return false;
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
+}
+
+function subjectAltName(host: string): x509.JsonGeneralName {
+  if (isIpAddress(host)) return { type: "ip", value: host };
+  if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/.test(host)) {
+    throw new RangeError(`--host ${JSON.stringify(host)} is neither a DNS name nor an IP address`);
   }
+  return { type: "dns", value: host };
 }
 
-function span(validity: Validity, days: number): { notBefore: Date; notAfter: Date } {
-  // A minute back, so a device whose clock is a little behind still accepts a fresh one.
-  const notBefore = validity.notBefore ?? new Date(Date.now() - 60_000);
-  return {
-    notBefore,
-    notAfter: validity.notAfter ?? new Date(notBefore.getTime() + days * DAY_MS),
-  };
+async function keyPem(key: CryptoKey): Promise<string> {
+  const der = new Uint8Array(await crypto.subtle.exportKey("pkcs8", key));
+  return x509.PemConverter.encode(der.buffer, "PRIVATE KEY");
 }
 
-function serial(): string {
+async function importKey(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decodeFirst(pem);
+  return await crypto.subtle.importKey("pkcs8", der, ALGORITHM, false, ["sign"]);
+}
+
+function serialNumber(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[0]! &= 0x7f; // positive
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
-  return await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]) as CryptoKeyPair;
-}
-
-async function privateKeyPem(key: CryptoKey): Promise<string> {
-  const der = await crypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
-}
-
-async function importPrivateKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decodeFirst(pem);
-  return await crypto.subtle.importKey("pkcs8", der, ALGORITHM, false, ["sign"]);
+function escapeDn(value: string): string {
+  return value.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`);
 }

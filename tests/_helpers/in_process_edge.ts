@@ -7,9 +7,7 @@
  * @module
  */
 
-import type { DialTls } from "../../client/dial.ts";
 import { runEdge } from "../../client/edge.ts";
-import type { DeviceKey } from "../../tls/device_key.ts";
 import type { LineInput } from "../../client/line_input.ts";
 import { createOutput } from "../../client/output.ts";
 import { noProgress } from "../../client/progress.ts";
@@ -64,12 +62,6 @@ export interface InProcessEdgeOptions {
   login?: string;
   /** Folder for data files; a fresh temp dir otherwise (removed at disposal). */
   dir?: string;
-  /** Connect over TLS, as `--tls-ca` does. */
-  tls?: DialTls;
-  /** The host to dial; default `127.0.0.1`. */
-  host?: string;
-  /** Log in with this device key, as `--key` does. */
-  key?: DeviceKey;
 }
 
 /** A running in-process edge. */
@@ -83,12 +75,7 @@ export class InProcessEdge implements AsyncDisposable {
   /** Index of the next unread JSON line. */
   #cursor = 0;
 
-  private constructor(
-    server: TestServer,
-    dir: string,
-    ownsDir: boolean,
-    connect: Pick<InProcessEdgeOptions, "tls" | "host" | "key">,
-  ) {
+  private constructor(server: TestServer, dir: string, ownsDir: boolean) {
     this.dir = dir;
     this.#ownsDir = ownsDir;
     this.#input = new ScriptedInput((text) => this.output.add(JSON.parse(text)));
@@ -98,14 +85,7 @@ export class InProcessEdge implements AsyncDisposable {
       interactive: false,
       progress: () => noProgress,
     };
-    const options = {
-      serverHost: connect.host ?? "127.0.0.1",
-      serverPort: server.port,
-      udpPort: 0,
-      dir,
-      ...(connect.tls && { tls: connect.tls }),
-      ...(connect.key && { key: connect.key }),
-    };
+    const options = { serverHost: "127.0.0.1", serverPort: server.port, udpPort: 0, dir };
     this.#exit = runEdge(options, io);
   }
 
@@ -115,7 +95,7 @@ export class InProcessEdge implements AsyncDisposable {
     options: InProcessEdgeOptions = {},
   ): Promise<InProcessEdge> {
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "iotnet-edge-" });
-    const edge = new InProcessEdge(server, dir, !options.dir, options);
+    const edge = new InProcessEdge(server, dir, !options.dir);
     if (options.login) {
       edge.send(options.login, ACCOUNTS[options.login]!);
       // Generous: many edges logging in at once on a loaded machine wait their turns.

@@ -6,7 +6,8 @@
  *
  * What the clock drives: login, frame and idle deadlines, block expiry, the close flush of
  * a peer that stopped reading, private-chat request expiry, the upload turn's idle watch,
- * timestamps (`whoelsesince`, history). Not the store's group commit, which paces disk
+ * timestamps (`whoelsesince`, history), the keepalive when a test turns it on (off by
+ * default here). Not the store's group commit, which paces disk
  * syncs in real time (`server/server.ts`), so stored changes need no `advance`.
  *
  * Timers are set when the server has read what arms them: before advancing past a deadline
@@ -18,7 +19,6 @@
 import { join } from "node:path";
 import { ManualClock } from "../../internal/clock.ts";
 import { EdgeConnection } from "../../client/connection.ts";
-import type { DialTls } from "../../client/dial.ts";
 import type { Push, PushFields } from "../../protocol/messages.ts";
 import { type IotServer, type ServerOptions, startServer } from "../../server/mod.ts";
 import { HASH_PROFILES } from "../../server/password_hash.ts";
@@ -124,6 +124,9 @@ export class TestServer implements AsyncDisposable {
     const log = new Arrivals<string>();
     const server = await startServer({
       attempts: 3,
+      // The edges here answer keepalives in real time, not in the server's virtual time:
+      // keepalive is off unless a test asks for it (tests/server_keepalive_test.ts).
+      keepaliveMs: 0,
       // As the spawned test servers (IOTNET_HASH_PROFILE=fast): the dummy check of a
       // plain-text account costs 1 ms, not 50.
       hashParams: HASH_PROFILES.fast,
@@ -163,13 +166,12 @@ export class TestServer implements AsyncDisposable {
     return Deno.readTextFile(join(this.dataDir, path));
   }
 
-  /** Connects an edge that has said hello, not logged in; over TLS with `tls`. */
-  async connect(tls?: DialTls): Promise<TestEdge> {
+  /** Connects an edge that has said hello, not logged in. */
+  async connect(): Promise<TestEdge> {
     const pushes = new Arrivals<Push>();
     const connection = await EdgeConnection.connect({
       hostname: this.server.hostname,
       port: this.port,
-      ...(tls && { tls }),
       onPush: (push) => pushes.add(push),
     });
     const edge = new TestEdge(connection, pushes);
@@ -178,8 +180,8 @@ export class TestServer implements AsyncDisposable {
   }
 
   /** Connects an edge, logs it in as `name` and registers a UDP port: an active device. */
-  async login(name: string, password = ACCOUNTS[name] ?? "", tls?: DialTls): Promise<TestEdge> {
-    const edge = await this.connect(tls);
+  async login(name: string, password = ACCOUNTS[name] ?? ""): Promise<TestEdge> {
+    const edge = await this.connect();
     await edge.connection.request("login", { name, password });
     await edge.connection.request("udp_port", { port: 9 });
     return edge;

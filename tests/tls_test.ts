@@ -222,3 +222,18 @@ Deno.test("the first reply over TLS does not wait for a delayed ACK", async () =
     `TLS connect and hello ${median(tlsMs).toFixed(1)} ms, plain ${median(plainMs).toFixed(1)} ms`,
   );
 });
+
+Deno.test("a --tls-ca file holding the old and the new CA accepts a server of either", async () => {
+  const old = await deployment();
+  const next = await deployment();
+  const both = `${old.ca.cert}\n${next.ca.cert}`;
+  for (const { server: identity } of [old, next]) {
+    await using tls = await tlsServer(identity);
+    const connection = await EdgeConnection.connect({
+      hostname: tls.server.hostname,
+      port: tls.server.port,
+      tlsCa: both,
+    });
+    connection.close();
+  }
+});

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
 import { type IotServer, startServer, StartupError } from "../server/mod.ts";
+import { MAX_LOGIN_BODY_BYTES } from "../server/http/operator_http.ts";
 import { promtoolCheck } from "./_helpers/promtool.ts";
 import { skipWithout } from "./_helpers/required_tool.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
@@ -112,6 +113,15 @@ Deno.test("operator HTTP: the login form sets an HttpOnly SameSite=Strict cookie
     assert.match(cookie, /; SameSite=Strict/);
     assert.ok(!cookie.includes(token), "the cookie holds the token itself");
     const session = cookie.split(";")[0]!;
+    // A body over MAX_LOGIN_BODY_BYTES is not read to its end, even holding the token.
+    const big = await fetch(`${base}/login`, {
+      method: "POST",
+      body: `token=${token}&pad=${"x".repeat(MAX_LOGIN_BODY_BYTES)}`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      redirect: "manual",
+    });
+    await big.body?.cancel();
+    assert.equal(big.status, 401);
     assert.equal((await get(`${base}/api/devices`, { cookie: session })).status, 200);
     assert.equal((await get(`${base}/api/devices`, { cookie: `${session}0` })).status, 401);
   });
@@ -123,7 +133,9 @@ Deno.test("operator HTTP: /api/devices lists who is online; /metrics counts logi
     const one = await login(server, "watch1", "pw1");
     try {
       await assert.rejects(login(server, "watch2", "wrong"));
-      const devices = JSON.parse((await get(`${base}/api/devices`, bearer)).body);
+      const page = JSON.parse((await get(`${base}/api/devices`, bearer)).body);
+      assert.deepEqual([page.total, page.offset, page.limit], [1, 0, 50]);
+      const devices = page.devices;
       assert.equal(devices.length, 1);
       assert.deepEqual(
         { ...devices[0], since: typeof devices[0].since },
@@ -215,3 +227,49 @@ Deno.test("iotnet server --http 0 prints `http on` right after `listening on` an
   assert.ok(server.log.some((line) => line.includes(tokenPath)));
   assert.ok(!server.stdout.lines.some((line) => line.includes(token)));
 });
+
+Deno.test("operator HTTP: /api/devices pages and searches on the server, and drops who leaves", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-http-page-" });
+  const names = ["dev1", "dev2", "dev3", "watch1", "watch2"];
+  await Deno.writeTextFile(
+    join(dataDir, "credentials.txt"),
+    names.map((n) => `${n} pw\n`).join(""),
+  );
+  const server = await startServer({ attempts: 3, dataDir, http: { port: 0 }, log: () => {} });
+  const connections: EdgeConnection[] = [];
+  try {
+    const token = (await Deno.readTextFile(join(dataDir, "operator-token"))).trim();
+    const bearer = { authorization: `Bearer ${token}` };
+    const base = `http://${server.http!.hostname}:${server.http!.port}`;
+    for (const name of names) connections.push(await login(server, name, "pw"));
+    const all = JSON.parse((await get(`${base}/api/devices`, bearer)).body);
+    assert.equal(all.total, 5);
+    assert.deepEqual(all.devices.map((d: { name: string }) => d.name), names);
+    const page = JSON.parse(
+      (await get(`${base}/api/devices?q=WATCH&offset=1&limit=1`, bearer)).body,
+    );
+    assert.deepEqual(page, { total: 2, offset: 1, limit: 1, devices: [all.devices[4]] });
+    const bad = await get(`${base}/api/devices?limit=100000`, bearer);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(JSON.parse(bad.body), {
+      error: 'limit must be an integer 1..500, not "100000"',
+    });
+    await connections[3]!.request("logout", {});
+    await waitUntil(async () => {
+      const after = JSON.parse((await get(`${base}/api/devices?q=watch`, bearer)).body);
+      return after.total === 1 && after.devices[0].name === "watch2";
+    });
+  } finally {
+    for (const c of connections) c.close();
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

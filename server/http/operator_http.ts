@@ -1,6 +1,8 @@
 /**
  * The operator's HTTP listener (SPEC §8): `/healthz` and `/readyz` for anyone, and behind
- * the operator token `/metrics` and `/api/devices`. It reads what the device path keeps
+ * the operator token `/metrics`, `/api/devices` (paged and searched, `devices_api.ts`), the
+ * fleet overview page `/` with its script and style, and its live feed `/events`
+ * (`live_feed.ts`, one overview a second for all its clients). It reads what the device path keeps
  * (plain counters, the registry of active devices) and never makes the device path wait:
  * `/metrics` renders at most once a second and hands out that text until it is a second
  * old. This is the only file that calls `Deno.serve`.
@@ -15,6 +17,11 @@ import type { Clock } from "../../internal/mod.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { Disk } from "../disk.ts";
 import type { FileRecords } from "../store/interfaces.ts";
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
+import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
+import { loginPage } from "./login_page.ts";
+import { fleetOverview } from "./overview.ts";
 import { OperatorAuth } from "./operator_auth.ts";
 import { loadOperatorToken } from "./operator_token.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from "./prometheus_text.ts";
@@ -22,6 +29,9 @@ import { metricFamilies, type ServerMetrics } from "./server_metrics.ts";
 
 /** Longest a rendered `/metrics` is served again before it is rendered anew, in ms. */
 export const METRICS_SNAPSHOT_MS = 1_000;
+
+/** The largest body `POST /login` reads; a bigger one is refused unread. */
+export const MAX_LOGIN_BODY_BYTES = 4_096;
 
 /** `/api/files/<device>/<id>/plot`. */
 const PLOT_PATH = /^\/api\/files\/([^/]{1,256})\/(\d{1,9})\/plot$/;
@@ -112,6 +122,10 @@ export async function startOperatorHttp(
   const secure = options.tls !== undefined;
   const started = ctx.clock.now();
   let snapshot: { text: string; at: number } | undefined;
+  const feed = new LiveFeed(
+    ctx.clock,
+    () => fleetOverview({ metrics: ctx.metrics, devices: () => ctx.active.list() }),
+  );
 
   function metricsText(): string {
     const now = ctx.clock.now();
@@ -144,6 +158,9 @@ export async function startOperatorHttp(
         if (request.method === "POST") return await login(request);
     }
     if (!auth.allows(request)) {
+      if (wantsHtml(request)) {
+        return html(401, loginPage("Give the operator token to see the dashboard."));
+      }
       return text(
         401,
         "give the operator token: `Authorization: Bearer <token>` " +
@@ -152,17 +169,29 @@ export async function startOperatorHttp(
       );
     }
     switch (url.pathname) {
+      case "/":
+        return html(200, DASHBOARD_HTML);
+      case "/dashboard.js":
+        return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
+      case "/dashboard.css":
+        return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
+      case "/events": {
+        const stream = feed.open();
+        if (stream) {
+          for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+            stream.headers.set(name, value);
+          }
+          return stream;
+        }
+        return text(503, `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`);
+      }
       case "/metrics":
         return text(200, metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
-      case "/api/devices":
-        return json(
-          ctx.active.list().map(({ name, since, ip, udpPort }) => ({
-            name,
-            since: new Date(since).toISOString(),
-            ip,
-            udpPort,
-          })),
-        );
+      case "/api/devices": {
+        const query = parseDeviceQuery(url.searchParams);
+        if (typeof query === "string") return json({ error: query }, 400);
+        return json(pageDevices(ctx.active.list(), query));
+      }
     }
     const plotPath = PLOT_PATH.exec(url.pathname);
     if (plotPath) {
@@ -175,9 +204,9 @@ export async function startOperatorHttp(
   }
 
   async function login(request: Request): Promise<Response> {
-    const form = await request.formData().catch(() => undefined);
-    const given = form?.get("token");
-    if (typeof given !== "string" || !auth.isToken(given.trim())) {
+    const given = await formField(request, "token");
+    if (given === undefined || !auth.isToken(given.trim())) {
+      if (wantsHtml(request)) return html(401, loginPage("That is not the operator token."));
       return text(401, "wrong operator token\n");
     }
     return new Response(null, {
@@ -202,8 +231,35 @@ export async function startOperatorHttp(
     hostname: addr.hostname,
     port: addr.port,
     secure,
-    close: () => server.shutdown(),
+    // The live streams never end by themselves: end them, or shutdown waits for them.
+    close: () => {
+      feed.close();
+      return server.shutdown();
+    },
   };
+}
+
+/**
+ * Field `name` of a form-encoded body, read as it streams in and given up past
+ * {@linkcode MAX_LOGIN_BODY_BYTES}: a stranger cannot make the server hold a large body.
+ */
+async function formField(request: Request, name: string): Promise<string | undefined> {
+  if (!request.body) return undefined;
+  const reader = request.body.getReader();
+  const decoder = new TextDecoder();
+  let body = "";
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_LOGIN_BODY_BYTES) {
+      await reader.cancel();
+      return undefined;
+    }
+    body += decoder.decode(value, { stream: true });
+  }
+  return new URLSearchParams(body + decoder.decode()).get(name) ?? undefined;
 }
 
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {
@@ -213,8 +269,22 @@ function text(status: number, body: string, headers: Record<string, string> = {}
   });
 }
 
-function json(value: unknown): Response {
+/** Whether the request comes from a browser page (which gets the login page with a 401). */
+function wantsHtml(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes("text/html");
+}
+
+function html(status: number, body: string): Response {
+  return text(status, body, { "content-type": "text/html; charset=utf-8" });
+}
+
+function asset(body: string, type: string): Response {
+  return text(200, body, { "content-type": type });
+}
+
+function json(value: unknown, status = 200): Response {
   return new Response(JSON.stringify(value), {
+    status,
     headers: { "content-type": "application/json", ...SECURITY_HEADERS },
   });
 }

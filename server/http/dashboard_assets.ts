@@ -1,0 +1,95 @@
+/**
+ * The fleet overview page at `/`, its script and its style, as text in the module graph (so
+ * `deno compile` embeds them and nothing is read from disk). The page holds no inline script
+ * or style (the CSP allows neither); the script puts device data into the page only through
+ * `textContent`, so text from devices is shown as text, never as markup.
+ *
+ * @module
+ */
+
+/** `/`: the overview page. */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>iotnet fleet</title>
+<link rel="stylesheet" href="/dashboard.css">
+<script src="/dashboard.js" defer></script>
+</head>
+<body>
+<header>
+<h1>iotnet fleet</h1>
+<span id="status">connecting…</span>
+<form method="post" action="/logout"><button type="submit">Log out</button></form>
+</header>
+<section class="tiles">
+<div><b id="online">–</b><span>online now</span></div>
+<div><b id="onlineMax">–</b><span>most online at once</span></div>
+<div><b id="connections">–</b><span>connections since start</span></div>
+<div><b id="logins">–</b><span>logins</span></div>
+<div><b id="failedLogins">–</b><span>failed logins</span></div>
+<div><b id="uploads">–</b><span>uploads</span></div>
+<div><b id="uploadBytes">–</b><span>bytes uploaded</span></div>
+<div><b id="messages">–</b><span>messages</span></div>
+</section>
+<h2>Devices online <small id="shown"></small></h2>
+<table>
+<thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
+<tbody id="devices"></tbody>
+</table>
+<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit) · <a href="/metrics">/metrics</a></p>
+</body>
+</html>
+`;
+
+/** `/dashboard.js`: renders each `overview` event of `/events`. */
+export const DASHBOARD_JS = `"use strict";
+(() => {
+  const source = new EventSource("/events");
+  const status = document.getElementById("status");
+  source.addEventListener("open", () => { status.textContent = "live"; });
+  source.addEventListener("error", () => { status.textContent = "reconnecting…"; });
+  source.addEventListener("overview", (event) => render(JSON.parse(event.data)));
+
+  function show(id, text) {
+    document.getElementById(id).textContent = String(text);
+  }
+
+  function cell(text) {
+    const td = document.createElement("td");
+    td.textContent = String(text);
+    return td;
+  }
+
+  function render(o) {
+    for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "messages"]) {
+      show(key, o[key].toLocaleString("en"));
+    }
+    show("uploadBytes", o.uploadBytes.toLocaleString("en"));
+    show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
+    const rows = o.devices.map((d) => {
+      const tr = document.createElement("tr");
+      tr.dataset.device = d.name;
+      tr.append(cell(d.name), cell(new Date(d.since).toLocaleString()), cell(d.ip), cell(d.udpPort));
+      return tr;
+    });
+    document.getElementById("devices").replaceChildren(...rows);
+    document.body.dataset.updated = String(Date.now());
+  }
+})();
+`;
+
+/** `/dashboard.css`. */
+export const DASHBOARD_CSS =
+  `body { font: 15px/1.4 system-ui, sans-serif; margin: 0 2rem 2rem; color: #1d2430; }
+header { display: flex; align-items: center; gap: 1rem; }
+header form { margin-left: auto; }
+#status { color: #5b6b7f; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .75rem; }
+.tiles div { background: #f1f4f8; border-radius: 6px; padding: .75rem; }
+.tiles b { display: block; font-size: 1.6rem; }
+.tiles span { color: #5b6b7f; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e8ef; }
+.links { color: #5b6b7f; }
+`;

@@ -1,0 +1,109 @@
+/**
+ * `GET /api/devices` (SPEC §8): the devices active now, paged and searched on the server
+ * so a page costs the same with ten devices or ten thousand online.
+ *
+ * Query: `q` (part of the name, any case), `offset` (default 0), `limit` (default
+ * {@linkcode DEFAULT_PAGE_DEVICES}, at most {@linkcode MAX_PAGE_DEVICES}). Answer:
+ * `{"total", "offset", "limit", "devices": [{"name", "since", "ip", "udpPort"}]}` where
+ * `total` counts the devices that match, `since` is an ISO 8601 time, oldest login first.
+ *
+ * @module
+ */
+
+/** Devices on a page when `limit` is not given. */
+export const DEFAULT_PAGE_DEVICES = 50;
+/** The most devices one page may hold. */
+export const MAX_PAGE_DEVICES = 500;
+/** The longest search text. */
+export const MAX_DEVICE_QUERY_CHARS = 64;
+
+/** A device as the API lists it. */
+export interface DeviceRow {
+  name: string;
+  /** Login time, ISO 8601. */
+  since: string;
+  ip: string;
+  udpPort: number;
+}
+
+/** One page of the answer. */
+export interface DevicePage {
+  total: number;
+  offset: number;
+  limit: number;
+  devices: DeviceRow[];
+}
+
+/** What the query asks for. */
+export interface DeviceQuery {
+  search: string;
+  offset: number;
+  limit: number;
+}
+
+/**
+ * Reads `q`, `offset` and `limit`.
+ *
+ * @returns the query, or a sentence saying which parameter is wrong and what it may be.
+ */
+export function parseDeviceQuery(params: URLSearchParams): DeviceQuery | string {
+  const search = params.get("q") ?? "";
+  if (search.length > MAX_DEVICE_QUERY_CHARS) {
+    return `q is longer than ${MAX_DEVICE_QUERY_CHARS} characters`;
+  }
+  const offset = integerParam(params, "offset", 0, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof offset === "string") return offset;
+  const limit = integerParam(params, "limit", DEFAULT_PAGE_DEVICES, 1, MAX_PAGE_DEVICES);
+  if (typeof limit === "string") return limit;
+  return { search, offset, limit };
+}
+
+function integerParam(
+  params: URLSearchParams,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number | string {
+  const text = params.get(name);
+  if (text === null) return fallback;
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    return `${name} must be an integer ${min}..${max}, not ${JSON.stringify(text.slice(0, 20))}`;
+  }
+  return value;
+}
+
+/**
+ * The page `query` asks for, of `devices` (oldest login first).
+ *
+ * @example
+ * ```ts
+ * import { pageDevices } from "./devices_api.ts";
+ * import assert from "node:assert/strict";
+ * const d = (name: string) => ({ name, since: 0, ip: "127.0.0.1", udpPort: 9 });
+ * const page = pageDevices([d("watch1"), d("cam2"), d("watch3")], { search: "WATCH", offset: 1, limit: 5 });
+ * assert.deepEqual(page.devices.map((x) => x.name), ["watch3"]);
+ * assert.equal(page.total, 2);
+ * ```
+ */
+export function pageDevices(
+  devices: readonly { name: string; since: number; ip: string; udpPort: number }[],
+  query: DeviceQuery,
+): DevicePage {
+  const needle = query.search.toLowerCase();
+  const matching = needle === ""
+    ? devices
+    : devices.filter((d) => d.name.toLowerCase().includes(needle));
+  return {
+    total: matching.length,
+    offset: query.offset,
+    limit: query.limit,
+    devices: matching.slice(query.offset, query.offset + query.limit).map((d) => ({
+      name: d.name,
+      since: new Date(d.since).toISOString(),
+      ip: d.ip,
+      udpPort: d.udpPort,
+    })),
+  };
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { MAX_PAGE_DEVICES, pageDevices, parseDeviceQuery } from "./devices_api.ts";
+
+const device = (name: string, since = 0) => ({ name, since, ip: "10.0.0.1", udpPort: 7 });
+
+Deno.test("parseDeviceQuery: defaults, and each bad parameter named with its range", () => {
+  assert.deepEqual(parseDeviceQuery(new URLSearchParams()), { search: "", offset: 0, limit: 50 });
+  assert.deepEqual(parseDeviceQuery(new URLSearchParams("q=cam&offset=10&limit=5")), {
+    search: "cam",
+    offset: 10,
+    limit: 5,
+  });
+  assert.equal(
+    parseDeviceQuery(new URLSearchParams(`limit=${MAX_PAGE_DEVICES + 1}`)),
+    `limit must be an integer 1..${MAX_PAGE_DEVICES}, not "501"`,
+  );
+  assert.match(String(parseDeviceQuery(new URLSearchParams("limit=0"))), /^limit must be/);
+  assert.match(String(parseDeviceQuery(new URLSearchParams("offset=-1"))), /^offset must be/);
+  assert.match(String(parseDeviceQuery(new URLSearchParams("offset=1e3"))), /^offset must be/);
+  assert.match(
+    String(parseDeviceQuery(new URLSearchParams(`q=${"x".repeat(65)}`))),
+    /^q is longer/,
+  );
+});
+
+Deno.test("pageDevices: search any case, then page; total counts the matches", () => {
+  const all = Array.from({ length: 12 }, (_, i) => device(i % 2 ? `cam${i}` : `Watch${i}`, i));
+  const page = pageDevices(all, { search: "watch", offset: 2, limit: 3 });
+  assert.equal(page.total, 6);
+  assert.deepEqual(page.devices.map((d) => d.name), ["Watch4", "Watch6", "Watch8"]);
+  assert.equal(page.devices[0]!.since, new Date(4).toISOString());
+  assert.deepEqual(pageDevices(all, { search: "", offset: 20, limit: 3 }).devices, []);
+});

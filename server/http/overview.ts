@@ -1,0 +1,56 @@
+/**
+ * The fleet overview the dashboard shows and the live feed sends: the metrics' headline
+ * numbers and the first devices online, as one JSON-ready object.
+ *
+ * @module
+ */
+
+import type { ServerMetrics } from "./server_metrics.ts";
+
+/** Devices listed in one overview; the rest are counted and paged through `/api/devices`. */
+export const MAX_OVERVIEW_DEVICES = 100;
+
+/** What the overview shows. */
+export interface FleetOverview {
+  online: number;
+  onlineMax: number;
+  connections: number;
+  logins: number;
+  failedLogins: number;
+  uploads: number;
+  uploadBytes: number;
+  messages: number;
+  /** The first {@linkcode MAX_OVERVIEW_DEVICES} devices online, oldest login first. */
+  devices: { name: string; since: string; ip: string; udpPort: number }[];
+}
+
+/** Where the overview is read from. */
+export interface OverviewSources {
+  metrics: ServerMetrics;
+  /** Devices online now, oldest login first. */
+  devices(): readonly { name: string; since: number; ip: string; udpPort: number }[];
+}
+
+/** The overview now. */
+export function fleetOverview(sources: OverviewSources): FleetOverview {
+  const m = sources.metrics;
+  const sum = (samples: { value: number }[]) => samples.reduce((total, s) => total + s.value, 0);
+  const devices = sources.devices();
+  const logins = m.logins.get({ result: "ok" });
+  return {
+    online: devices.length,
+    onlineMax: m.devicesOnlineMax,
+    connections: m.connections,
+    logins,
+    failedLogins: sum(m.logins.samples()) - logins,
+    uploads: m.uploads,
+    uploadBytes: m.uploadBytes,
+    messages: sum(m.messages.samples()),
+    devices: devices.slice(0, MAX_OVERVIEW_DEVICES).map((d) => ({
+      name: d.name,
+      since: new Date(d.since).toISOString(),
+      ip: d.ip,
+      udpPort: d.udpPort,
+    })),
+  };
+}

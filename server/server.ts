@@ -66,6 +66,7 @@ import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
+import { setListenerNoDelay } from "./listener_no_delay.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -308,6 +309,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
   print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
   if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
+  if (options.tls && !setListenerNoDelay(addr.port)) {
+    print(
+      "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
+        "first reply on each connection may wait ~40 ms for a delayed ACK",
+    );
+  }
   if (!options.tls && !isLoopback(settings.hostname)) {
     print(
       `WARNING: --insecure: passwords and data cross the network to ${settings.hostname} in ` +
@@ -352,6 +359,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
 
   const accepting = (async () => {
     for await (const conn of listener) {
+      // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from the listener (above).
       if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);

@@ -59,10 +59,12 @@ export type {
   Clock,
   IotServer,
   LogFormat,
+  OperatorHttpOptions,
   ScryptParams,
   ServerOptions,
   ServerSettings,
   TimerId,
+  TlsIdentity,
 } from "./server/mod.ts";
 export {
   AlreadyActiveError,
@@ -71,6 +73,7 @@ export {
   BlockedError,
   BusyError,
   CancelledError,
+  ConnectError,
   ConnectionClosedError,
   EdgeConnection,
   InternalError,

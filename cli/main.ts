@@ -9,7 +9,9 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
 import { StartupError } from "../server/mod.ts";
+import { certCommand } from "./cert_command.ts";
 import { edgeCommand } from "./edge_command.ts";
+import { keygenCommand } from "./keygen_command.ts";
 import { passwdCommand } from "./passwd_command.ts";
 import { serverCommand } from "./server_command.ts";
 import { USAGE_EXIT_CODE, UsageError } from "./usage_error.ts";
@@ -33,7 +35,9 @@ export function buildProgram(): Command {
     .version(versionText(), "-V, --version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const sub of [serverCommand(), edgeCommand(), passwdCommand()]) {
+  for (
+    const sub of [serverCommand(), edgeCommand(), passwdCommand(), certCommand(), keygenCommand()]
+  ) {
     program.addCommand(sub.exitOverride().showHelpAfterError("(add --help for usage)"));
   }
   return program;

@@ -17,7 +17,7 @@ export type { EdgeCommand };
 /** The result of parsing a line. */
 export type ParsedLine =
   | { ok: true; command: EdgeCommand }
-  | { ok: false; cmd: string; message: string };
+  | { ok: false; cmd: string; error: "unknown_command" | "bad_args"; message: string };
 
 /**
  * Parses one line.
@@ -44,6 +44,7 @@ export function parseCommand(line: string): ParsedLine {
     return {
       ok: false,
       cmd: word.toUpperCase(),
+      error: "unknown_command",
       message: word === ""
         ? "type a command; `help` lists them"
         : `unknown command ${JSON.stringify(word.slice(0, 40))}; \`help\` lists the commands`,
@@ -54,6 +55,11 @@ export function parseCommand(line: string): ParsedLine {
     return { ok: true, command: { cmd: spec.word, ...args } as EdgeCommand };
   } catch (error) {
     if (!(error instanceof BadArgumentsError)) throw error;
-    return { ok: false, cmd: spec.word, message: `${error.message}. Usage: ${spec.synopsis}` };
+    return {
+      ok: false,
+      cmd: spec.word,
+      error: "bad_args",
+      message: `${error.message}. Usage: ${spec.synopsis}`,
+    };
   }
 }

@@ -43,7 +43,8 @@ Deno.test("every malformed command names its problem and its usage", () => {
     ["UVF a", /UVF needs a device name and a file name/],
     ["message a", /message needs a device name and some text/],
     ["whoelsesince 1e3", /seconds must be an integer/],
-    ["block", /BLOCK needs a device name/],
+    ["unblock", /UNBLOCK needs a device name/],
+    ["block a b", /BLOCK/],
   ];
   for (const [line, pattern] of cases) {
     const parsed = parseCommand(line);

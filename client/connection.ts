@@ -9,14 +9,37 @@
 import { decodeMessage, encodeMessage } from "../protocol/codec.ts";
 import { CancelledError, ProtocolError, requestErrorOf } from "../protocol/errors.ts";
 import { DATA_FRAME_HEADER_BYTES, FrameDecoder, writeDataFrameHeader } from "../protocol/frame.ts";
-import { PROTOCOL_NAME, PROTOCOL_VERSION, UPLOAD_CHUNK_BYTES } from "../protocol/limits.ts";
-import type { Message, Op, Push, RequestArgs, ResultFields } from "../protocol/messages.ts";
-import { deferred, writeAll } from "../internal/mod.ts";
+import {
+  CONNECT_TIMEOUT_MS,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  TLS_ALPN_PROTOCOL,
+  UPLOAD_CHUNK_BYTES,
+} from "../protocol/limits.ts";
+import type {
+  Message,
+  Op,
+  Push,
+  PushFields,
+  RequestArgs,
+  ResultFields,
+} from "../protocol/messages.ts";
+import { type Clock, deferred, SilenceWatch, systemClock, writeAll } from "../internal/mod.ts";
 
 /** The connection is gone; requests in flight fail with this. */
 export class ConnectionClosedError extends Error {
   /** The class name, for logs and stack traces. */
   override name = "ConnectionClosedError";
+}
+
+/**
+ * Nothing at the address completed the iotnet handshake (refused, silent, another
+ * protocol, or a server that turned the connection away); the message names the address
+ * and what to check.
+ */
+export class ConnectError extends Error {
+  /** The class name, for logs and stack traces. */
+  override name = "ConnectError";
 }
 
 /** Options of {@linkcode EdgeConnection.connect}. */
@@ -25,8 +48,14 @@ export interface ConnectOptions {
   hostname: string;
   /** The server's TCP port. */
   port: number;
+  /** Time the connect and the hello have together. Default {@linkcode CONNECT_TIMEOUT_MS}. */
+  timeoutMs?: number;
+  /** Times the connect timeout and the keepalive. Default: the system clock. */
+  clock?: Clock;
   /** Receives every server push. */
   onPush?: (push: Push) => void;
+  /** The deployment's CA certificate (PEM text): connect with TLS and trust only it. */
+  tlsCa?: string;
 }
 
 /**
@@ -48,6 +77,8 @@ export interface OpenOptions {
   localHostname: string;
   /** Names the server in messages (`host:port`). */
   server: string;
+  /** Times the keepalive. Default: the system clock. */
+  clock?: Clock;
   /** Receives every server push. */
   onPush?: (push: Push) => void;
 }
@@ -82,66 +113,145 @@ export class EdgeConnection {
   #nextId = 1;
   #writeChain: Promise<unknown> = Promise.resolve();
   #closeReason: string | undefined;
+  readonly #clock: Clock;
+  /** The server's `logout` push, if it sent one: why it is closing the connection. */
+  #farewell: PushFields<"logout"> | undefined;
+  /** Set once the hello told the keepalive interval. */
+  #silence: SilenceWatch | undefined;
 
-  private constructor(conn: ConnectionStream, localHostname: string, onPush: (push: Push) => void) {
+  private constructor(
+    conn: ConnectionStream,
+    localHostname: string,
+    clock: Clock,
+    onPush: (push: Push) => void,
+  ) {
     this.#conn = conn;
     this.#localHostname = localHostname;
+    this.#clock = clock;
     this.#onPush = onPush;
     void this.#readLoop();
   }
 
   /**
-   * Connects and says hello.
+   * Connects and says hello, within `timeoutMs` for both.
    *
-   * @throws {Error} with a message saying what failed and what to do.
+   * @throws {ConnectError} naming the address, what failed and what to check.
+   * @throws {RequestError} when the server refuses the hello (`UnsupportedVersionError`).
    */
   static async connect(options: ConnectOptions): Promise<EdgeConnection> {
-    let conn: Deno.TcpConn;
+    const address = `${options.hostname}:${options.port}`;
+    const clock = options.clock ?? systemClock;
+    const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+    const deadline = new AbortController();
+    const timer = clock.setTimeout(() => deadline.abort(), timeoutMs);
+    let conn: Deno.TcpConn | undefined;
     try {
-      conn = await Deno.connect({ hostname: options.hostname, port: options.port });
-    } catch (error) {
-      const what = error instanceof Deno.errors.ConnectionRefused
-        ? "connection refused; is `iotnet server` running on that port?"
-        : (error as Error).message;
-      throw new Error(`cannot reach the server at ${options.hostname}:${options.port}: ${what}`, {
-        cause: error,
+      conn = await Deno.connect({
+        hostname: options.hostname,
+        port: options.port,
+        signal: deadline.signal,
       });
+      // Before startTls too: a TlsConn has no setNoDelay, and Nagle costs the handshake ~40 ms.
+      conn.setNoDelay(true);
+      let stream: ConnectionStream = conn;
+      // Past the deadline the stream is closed, which ends the hello (startTls ends its
+      // own handshake).
+      deadline.signal.addEventListener("abort", () => closeQuietly(stream), { once: true });
+      if (options.tlsCa !== undefined) {
+        stream = await startTls(conn, {
+          hostname: options.hostname,
+          port: options.port,
+          ca: options.tlsCa,
+          signal: deadline.signal,
+        });
+      }
+      return await EdgeConnection.open(stream, {
+        localHostname: conn.localAddr.hostname,
+        server: address,
+        clock,
+        ...(options.onPush && { onPush: options.onPush }),
+      });
+    } catch (error) {
+      if (deadline.signal.aborted) {
+        throw new ConnectError(
+          `nothing at ${address} completed the iotnet handshake within ` +
+            `${timeoutMs / 1000} s; check that \`iotnet server\` runs there and that the host ` +
+            "and port are right (--connect-timeout sets the wait)",
+          { cause: error },
+        );
+      }
+      if (error instanceof ConnectionClosedError) {
+        throw new ConnectError(
+          `the program at ${address} closed the connection during the iotnet handshake ` +
+            `(${error.message}); check that the port is an iotnet server's`,
+          { cause: error },
+        );
+      }
+      if (!(error instanceof Deno.errors.ConnectionRefused) || conn !== undefined) throw error;
+      throw new ConnectError(
+        `cannot reach the server at ${address}: connection refused; ` +
+          "is `iotnet server` running on that port?",
+        { cause: error },
+      );
+    } finally {
+      clock.clearTimeout(timer);
     }
-    conn.setNoDelay(true);
-    return await EdgeConnection.open(conn, {
-      localHostname: conn.localAddr.hostname,
-      server: `${options.hostname}:${options.port}`,
-      ...(options.onPush && { onPush: options.onPush }),
-    });
   }
 
   /**
-   * Says hello over an open byte stream (a TCP connection, or an in-memory one in tests).
+   * Says hello over an open byte stream (a TCP connection, or an in-memory one in tests),
+   * then keeps it alive: it answers the server's `keepalive`, sends one itself after an
+   * interval without a word from the server, and gives the connection up after three.
    *
    * @param conn the stream; the connection owns it from now on and closes it (at once,
    *   when the hello fails).
-   * @throws {Error} naming the server, when it refuses the connection.
+   * @throws {ConnectError} naming the server, when it refuses the connection.
    * @throws {RequestError} when it refuses the hello (`UnsupportedVersionError`).
    * @throws {ConnectionClosedError} when the stream ends first.
    */
   static async open(conn: ConnectionStream, options: OpenOptions): Promise<EdgeConnection> {
-    // A server that turns the connection away says why in a logout push first.
-    let refusal: string | undefined;
-    const connection = new EdgeConnection(conn, options.localHostname, (push) => {
-      if (push.event === "logout") refusal = push.message;
-      options.onPush?.(push);
-    });
+    const clock = options.clock ?? systemClock;
+    const connection = new EdgeConnection(
+      conn,
+      options.localHostname,
+      clock,
+      options.onPush ?? (() => {}),
+    );
+    let keepaliveMs: number;
     try {
-      await connection.request("hello", { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION });
+      ({ keepaliveMs } = await connection.request("hello", {
+        protocol: PROTOCOL_NAME,
+        version: PROTOCOL_VERSION,
+      }));
     } catch (error) {
       connection.close();
+      // A server that turns the connection away says why in a logout push first.
+      const refusal = connection.farewell?.message;
       if (refusal === undefined) throw error;
-      throw new Error(`the server at ${options.server} refused the connection: ${refusal}`, {
+      throw new ConnectError(`the server at ${options.server} refused the connection: ${refusal}`, {
         cause: error,
       });
     }
-    connection.onPush = options.onPush ?? (() => {});
+    connection.#keepAlive(keepaliveMs);
     return connection;
+  }
+
+  #keepAlive(intervalMs: number): void {
+    if (this.isClosed) return;
+    this.#silence = new SilenceWatch({
+      clock: this.#clock,
+      intervalMs,
+      onQuiet: () => this.#sendKeepalive(),
+      onDead: (silentMs) =>
+        this.#shutdown(
+          `the server sent nothing for ${Math.round(silentMs / 1000)} s ` +
+            `(keepalive ${intervalMs / 1000} s)`,
+        ),
+    });
+  }
+
+  #sendKeepalive(): void {
+    void this.request("keepalive", {}).catch(() => {});
   }
 
   /** This end's address on the connection (where the server sees this edge). */
@@ -152,6 +262,11 @@ export class EdgeConnection {
   /** Replaces the push callback. */
   set onPush(callback: (push: Push) => void) {
     this.#onPush = callback;
+  }
+
+  /** The server's `logout` push, if it sent one (its reason says why it closed). */
+  get farewell(): PushFields<"logout"> | undefined {
+    return this.#farewell;
   }
 
   /** Whether the connection has closed. */
@@ -300,10 +415,18 @@ export class EdgeConnection {
     const decoder = new FrameDecoder();
     const buffer = new Uint8Array(64 * 1024);
     let reason = "the server closed the connection";
+    let first = true;
     try {
       for (;;) {
         const n = await this.#conn.read(buffer);
+        this.#silence?.heard();
         if (n === null) break;
+        if (first && isTlsRecord(buffer.subarray(0, n))) {
+          throw new ProtocolError(
+            "it answered in TLS: the server expects TLS; give --tls-ca <ca.crt of the deployment>",
+          );
+        }
+        first = false;
         for (const frame of decoder.frames(buffer.subarray(0, n))) {
           if (frame.kind !== "message") throw new ProtocolError("the server sent a data frame");
           this.#dispatch(decodeMessage(frame.body, (id) => this.#pending.get(id)?.op));
@@ -316,11 +439,19 @@ export class EdgeConnection {
           : `the connection failed (${(error as Error).message})`;
       }
     }
+    // A server that says why it closes is quoted (a login deadline, an idle timeout).
+    if (this.#farewell && this.#closeReason === undefined) {
+      reason = `the server closed the connection: ${this.#farewell.message}`;
+    }
     this.#shutdown(reason);
   }
 
   #dispatch(message: Message): void {
-    if (message.t === "push") return this.#onPush(message);
+    if (message.t === "push") {
+      if (message.event === "keepalive") return this.#sendKeepalive();
+      if (message.event === "logout") this.#farewell = message;
+      return this.#onPush(message);
+    }
     if (message.t !== "res") throw new ProtocolError("the server sent a request");
     const pending = this.#pending.get(message.id);
     if (!pending) throw new ProtocolError(`response to unknown request ${message.id}`);
@@ -336,13 +467,88 @@ export class EdgeConnection {
   #shutdown(reason: string): void {
     if (this.#closeReason !== undefined) return;
     this.#closeReason = reason;
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
+    this.#silence?.stop();
+    closeQuietly(this.#conn);
     for (const pending of this.#pending.values()) pending.reject(new ConnectionClosedError(reason));
     this.#pending.clear();
     this.#closed.resolve(reason);
   }
+}
+
+function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+/**
+ * Whether `bytes` begin with a TLS record header (handshake or alert, version 3.x): what
+ * a TLS server answers a plain hello with.
+ */
+function isTlsRecord(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03 &&
+    bytes[2]! <= 0x04;
+}
+
+/**
+ * Starts TLS on `conn` and finishes the handshake (until `signal` aborts), trusting only
+ * `ca` and requiring the certificate to name `hostname` (a DNS name or an IP address).
+ *
+ * @throws {ConnectError} saying what did not match and what to do; the connection is closed.
+ */
+async function startTls(
+  conn: Deno.TcpConn,
+  options: { hostname: string; port: number; ca: string; signal: AbortSignal },
+): Promise<Deno.TlsConn> {
+  const where = `${options.hostname}:${options.port}`;
+  const tls = await Deno.startTls(conn, {
+    hostname: options.hostname,
+    caCerts: [options.ca],
+    alpnProtocols: [TLS_ALPN_PROTOCOL],
+  });
+  // The connect deadline ends the handshake: the TCP connection is the TLS one's now.
+  const onAbort = () => closeQuietly(tls);
+  options.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const info = await tls.handshake();
+    if (info.alpnProtocol !== TLS_ALPN_PROTOCOL) {
+      throw new Error(`it does not offer ALPN ${TLS_ALPN_PROTOCOL}; is it an iotnet server?`);
+    }
+    return tls;
+  } catch (error) {
+    closeQuietly(tls);
+    if (options.signal.aborted) throw error; // the caller says the deadline passed
+    throw new ConnectError(
+      `TLS with the server at ${where} failed: ${tlsAdvice(error as Error, options.hostname)}`,
+      { cause: error },
+    );
+  } finally {
+    options.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Turns a rustls failure into what it means for the operator, and what to do. */
+function tlsAdvice(error: Error, hostname: string): string {
+  const m = error.message;
+  if (/UnknownIssuer|unknown ?issuer/i.test(m)) {
+    return "its certificate is not signed by the CA in --tls-ca; give the ca.crt of that " +
+      "deployment (the one `iotnet cert` wrote beside its server.crt)";
+  }
+  if (/not valid for name|NotValidForName/i.test(m)) {
+    return `its certificate does not name ${hostname}; dial a name it lists, or issue a new ` +
+      `one with \`iotnet cert <dir> --host ${hostname}\``;
+  }
+  if (/expired|NotValidYet|not valid yet/i.test(m)) {
+    return "its certificate has expired (or is not valid yet; check both clocks); issue a new " +
+      "one with `iotnet cert <dir>` and restart the server";
+  }
+  if (
+    /corrupt message|InvalidContentType|invalid content type|peer is incompatible|HandshakeFailure|closed|reset|eof/i
+      .test(m)
+  ) {
+    return `it does not speak TLS (${m}); drop --tls-ca, or start the server with ` +
+      "--tls-cert and --tls-key";
+  }
+  return m;
 }

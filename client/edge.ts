@@ -1,14 +1,16 @@
 /**
- * The edge program: connect, bind the peer port, log in (asking again for the password
- * after a failure), register the UDP port, then read commands until `OUT` or end of
- * input. Server pushes and peer events are printed as they arrive; file transfers run
- * in the background so the prompt stays usable.
+ * The edge program: connect (within the connect timeout), bind the peer port, log in
+ * (asking again for the password after a failure), register the UDP port, then read
+ * commands until `OUT` or end of input. Server pushes and peer events are printed as they
+ * arrive; file transfers run in the background so the prompt stays usable. When the
+ * connection drops, the {@linkcode ServerLink} reconnects and logs in again by itself
+ * (SPEC §1 "Staying connected"); peer transfers go on meanwhile.
  *
  * @module
  */
 
-import { visible } from "../internal/mod.ts";
-import { BadCredentialsError, type ErrorCode } from "../protocol/errors.ts";
+import { type Clock, isoSeconds, visible } from "../internal/mod.ts";
+import { BadCredentialsError } from "../protocol/errors.ts";
 import type { Push, PushFields } from "../protocol/messages.ts";
 import { ChatRequests } from "./chat_requests.ts";
 import { parseCommand } from "./command_parser.ts";
@@ -18,10 +20,12 @@ import { parseAnswer } from "./commands/private_chat.ts";
 import { EdgeConnection } from "./connection.ts";
 import { completeLine } from "./completion.ts";
 import type { LineInput, ReadOptions } from "./line_input.ts";
-import type { CommandResult, EdgeEvent, Output } from "./output.ts";
+import type { CommandReport, CommandResult, EdgeErrorCode, EdgeEvent, Output } from "./output.ts";
 import { PeerLink } from "./peer.ts";
+import { loginWithKey } from "./key_login.ts";
 import { barProgress, formatBytes, noProgress, type Progress } from "./progress.ts";
 import { commandSpecOf, failure, runCommand } from "./run_command.ts";
+import { isFinalLogout, type LinkEnd, type LinkEvent, ServerLink } from "./server_link.ts";
 
 /** Options of {@linkcode runEdge}. */
 export interface EdgeOptions {
@@ -35,6 +39,20 @@ export interface EdgeOptions {
   advertisedUdpPort?: number;
   /** Abandon an incoming transfer silent this long (ms); default from `p2p/limits.ts`. */
   stallTimeoutMs?: number;
+  /** Time the connect and the hello have together (ms); default `CONNECT_TIMEOUT_MS`. */
+  connectTimeoutMs?: number;
+  /** Reconnect when the connection drops (default true; `--no-reconnect` says false). */
+  reconnect?: boolean;
+  /** The password, read from `--password-file`: then it is never asked for. */
+  password?: string;
+  /** Times the connect timeout, keepalive and reconnect waits; the system clock by default. */
+  clock?: Clock;
+  /** Jitter of the reconnect waits; `Math.random` by default. */
+  random?: () => number;
+  /** The deployment's CA certificate (PEM text): connect with TLS (SPEC §7). */
+  tlsCa?: string;
+  /** The device key (`iotnet keygen`): log in by signing, no password asked (SPEC §7). */
+  deviceKey?: CryptoKey;
 }
 
 /** The edge's terminal or pipe. */
@@ -60,12 +78,17 @@ export const EXIT = { ok: 0, failed: 1, interrupted: 130 } as const;
  */
 export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number> {
   const { output } = io;
-  let connection: EdgeConnection;
-  try {
-    connection = await EdgeConnection.connect({
+  const connect = () =>
+    EdgeConnection.connect({
       hostname: options.serverHost,
       port: options.serverPort,
+      ...(options.connectTimeoutMs !== undefined && { timeoutMs: options.connectTimeoutMs }),
+      ...(options.clock !== undefined && { clock: options.clock }),
+      ...(options.tlsCa !== undefined && { tlsCa: options.tlsCa }),
     });
+  let connection: EdgeConnection;
+  try {
+    connection = await connect();
   } catch (error) {
     output.event(loginFailed("offline", (error as Error).message));
     return EXIT.failed;
@@ -89,21 +112,33 @@ export async function runEdge(options: EdgeOptions, io: EdgeIO): Promise<number>
     );
     return EXIT.failed;
   }
+  const session = new EdgeSession(options, io, connect, peer);
   try {
-    return await new EdgeSession(options, io, connection, peer).run();
+    return await session.run(connection);
   } finally {
-    connection.close();
+    session.close();
     await peer.close();
   }
 }
+
+/** The credentials of the first login, used again on reconnecting: a password or a key. */
+type Credentials = { name: string; password: string } | { name: string; key: CryptoKey };
 
 /** One logged-in (or logging-in) edge. */
 class EdgeSession {
   readonly #options: EdgeOptions;
   readonly #io: EdgeIO;
-  readonly #connection: EdgeConnection;
+  readonly #connect: () => Promise<EdgeConnection>;
+  readonly #link: ServerLink;
   readonly #peer: PeerLink;
-  readonly #lost: Promise<{ lost: string }>;
+  /** Settles when the link gives up for good. */
+  readonly #ended: Promise<{ ended: LinkEnd }>;
+  /** Set by the first login; used again on reconnecting. */
+  #credentials: Credentials | undefined;
+  /** Command lines read so far (`seq` of background results). */
+  #commandsRead = 0;
+  /** Whether a command failed (scripted use then exits 1). */
+  #anyFailed = false;
   /** Devices that asked for a private chat, awaiting y/n. */
   readonly #chatRequests = new ChatRequests();
   /** Transfers running in the background. */
@@ -116,19 +151,31 @@ class EdgeSession {
   #logoutWait: { presses: number; abandon(): void } | undefined;
   /** Status lines made so far, to key each progress bar. */
   #bars = 0;
-  #loggedOutByServer = false;
   /** Transfers were abandoned at logout: their late results are not printed. */
   #abandoned = false;
   /** Pushes that arrive before the welcome is shown wait here, to keep output in order. */
-  #early: Push[] | undefined = [];
+  #early: { push: Push; via: EdgeConnection }[] | undefined = [];
 
-  constructor(options: EdgeOptions, io: EdgeIO, connection: EdgeConnection, peer: PeerLink) {
+  constructor(
+    options: EdgeOptions,
+    io: EdgeIO,
+    connect: () => Promise<EdgeConnection>,
+    peer: PeerLink,
+  ) {
     this.#options = options;
     this.#io = io;
-    this.#connection = connection;
+    this.#connect = connect;
     this.#peer = peer;
-    this.#lost = connection.closed.then((reason) => ({ lost: reason }));
-    connection.onPush = (push) => this.#early ? this.#early.push(push) : this.#onPush(push);
+    this.#link = new ServerLink({
+      connect,
+      login: (connection) => this.#loginAgain(connection),
+      reconnect: options.reconnect ?? true,
+      onPush: (push, via) => this.#pushed(push, via),
+      onEvent: (event) => this.#onLinkEvent(event),
+      ...(options.clock !== undefined && { clock: options.clock }),
+      ...(options.random !== undefined && { random: options.random }),
+    });
+    this.#ended = this.#link.ended.then((ended) => ({ ended }));
     const events = peer.endpoint.events;
     events.on("file", (e) =>
       io.output.event({
@@ -158,14 +205,17 @@ class EdgeSession {
       }));
   }
 
-  async run(): Promise<number> {
+  /**
+   * Logs in over `connection`, then reads commands until the device logs out, input
+   * ends, or the link to the server gives up.
+   *
+   * @returns the process exit code.
+   */
+  async run(first: EdgeConnection): Promise<number> {
     const { output } = this.#io;
-    const login = await this.#login();
+    const login = await this.#login(first);
     if (login === undefined) return EXIT.failed;
     const { device, registered } = login;
-    await this.#connection.request("udp_port", {
-      port: this.#options.advertisedUdpPort ?? this.#peer.port,
-    });
     output.event({
       event: "login",
       ok: true,
@@ -173,11 +223,12 @@ class EdgeSession {
       registered,
       message: registered ? `Welcome, ${device}! Your account was created.` : `Welcome, ${device}!`,
     });
-    output.info(helpText());
-    for (const push of this.#early ?? []) this.#onPush(push);
+    // The command list is for a person; `help` shows it anywhere.
+    if (this.#io.interactive) output.info(helpText());
+    for (const { push, via } of this.#early ?? []) this.#onPush(push, via);
     this.#early = undefined;
     const env: CommandEnv = {
-      connection: this.#connection,
+      connection: this.#link,
       device,
       dir: this.#options.dir,
       peer: this.#peer,
@@ -188,18 +239,19 @@ class EdgeSession {
     const complete = (line: string) => completeLine(line, this.#devices);
     for (;;) {
       const next = await this.#read(`${device}> `, { complete });
-      if (next !== null && typeof next === "object") return this.#disconnected(next.lost);
+      if (next !== null && typeof next === "object") return this.#gaveUp(next.ended);
       if (next === null) return await this.#logout(env);
       if (next.trim() === "") continue;
+      const seq = ++this.#commandsRead;
       const oldest = this.#chatRequests.oldest;
       const answer = oldest === undefined ? undefined : parseAnswer(next, oldest);
       if (answer) {
-        output.result(await runCommand(env, { cmd: "ANSWER", ...answer }));
+        this.#report(await runCommand(env, { cmd: "ANSWER", ...answer }));
         continue;
       }
       const parsed = parseCommand(next);
       if (!parsed.ok) {
-        output.result({ cmd: parsed.cmd, ok: false, error: "bad_args", message: parsed.message });
+        this.#report({ cmd: parsed.cmd, ok: false, error: parsed.error, message: parsed.message });
         continue;
       }
       const command = parsed.command;
@@ -216,7 +268,10 @@ class EdgeSession {
       const task = runCommand(commandEnv, command)
         .then((result) => {
           this.#learnDevices(result);
-          if (!this.#abandoned) output.result(result);
+          // A late result says which command it answers.
+          if (!this.#abandoned) {
+            this.#report(background ? { ...result, seq, command: next.trim() } : result);
+          }
         });
       if (cancel) {
         this.#cancellable.set(cancel, next.trim());
@@ -228,20 +283,65 @@ class EdgeSession {
         continue;
       }
       await task;
-      if (this.#connection.isClosed) return this.#disconnected((await this.#lost).lost);
     }
   }
 
-  /** Says the connection is gone (unless the server already said why) and fails. */
-  #disconnected(reason: string): number {
-    if (!this.#loggedOutByServer) {
-      this.#io.output.event({
-        event: "logout",
-        reason: "connection_lost",
-        message: `Disconnected: ${reason}`,
-      });
+  /** Stops reconnecting and closes the connection. */
+  close(): void {
+    this.#link.close();
+  }
+
+  /** Prints a command's result and remembers a failure for the exit code. */
+  #report(result: CommandReport): void {
+    if (!result.ok) this.#anyFailed = true;
+    this.#io.output.result(result);
+  }
+
+  /** The exit code of a session that ran to its end: scripts learn whether a command failed. */
+  #exitCode(lastOk: boolean): number {
+    return lastOk && !(this.#anyFailed && !this.#io.interactive) ? EXIT.ok : EXIT.failed;
+  }
+
+  /** Says why the link to the server gave up (unless the server already said) and fails. */
+  #gaveUp(end: LinkEnd): number {
+    if (end.logout) {
+      // The server said why (an idle timeout): its logout push was printed.
+      return EXIT.failed;
     }
+    this.#io.output.event({
+      event: "logout",
+      reason: end.refused ? "login_refused" : "connection_lost",
+      message: end.refused ? end.reason : `Disconnected: ${end.reason}`,
+    });
     return EXIT.failed;
+  }
+
+  #onLinkEvent(event: LinkEvent): void {
+    const { output } = this.#io;
+    switch (event.type) {
+      case "lost":
+        output.event({
+          event: "connection",
+          state: "lost",
+          reason: event.reason,
+          message: `Lost the connection to the server: ${event.reason}` +
+            (event.reconnecting ? "; reconnecting" : ""),
+        });
+        return;
+      case "retrying":
+        output.info(
+          `Reconnecting failed (attempt ${event.attempt}): ${event.reason}; ` +
+            `next attempt in ${Math.round(event.delayMs / 1000)} s`,
+        );
+        return;
+      case "restored":
+        output.event({
+          event: "connection",
+          state: "restored",
+          message: `Reconnected to the server; logged in again as ${this.#credentials?.name ?? ""}`,
+        });
+        return;
+    }
   }
 
   /**
@@ -269,8 +369,8 @@ class EdgeSession {
       }
     }
     const result = await runCommand(env, { cmd: "OUT" });
-    this.#io.output.result(result);
-    return result.ok ? EXIT.ok : EXIT.failed;
+    this.#report(result);
+    return this.#exitCode(result.ok);
   }
 
   /**
@@ -318,50 +418,128 @@ class EdgeSession {
     for (const d of result.devices) this.#devices.add(typeof d === "string" ? d : d.name);
   }
 
-  /** Reads a line, or learns that the connection is gone. */
-  #read(prompt: string, options: ReadOptions = {}): Promise<string | null | { lost: string }> {
-    return Promise.race([this.#io.input.read(prompt, options), this.#lost]);
+  /** Reads a line, or learns that the link to the server gave up. */
+  #read(prompt: string, options: ReadOptions = {}): Promise<string | null | { ended: LinkEnd }> {
+    return Promise.race([this.#io.input.read(prompt, options), this.#ended]);
   }
 
   /**
-   * Asks for the name once and the password until success; `undefined` when it gave up.
-   * `registered` says whether this login created the account.
+   * Logs in over `first`: asks for the name, then the password until success (a
+   * `--password-file` password is not asked for, and not tried twice). A connection lost
+   * before login completes (the server's login deadline) is said so with its reason; on a
+   * terminal a fresh connection is opened and the name asked again, so what the person
+   * types next goes to iotnet, not to the shell. `undefined` when it gave up.
    */
-  async #login(): Promise<{ device: string; registered: boolean } | undefined> {
+  async #login(
+    first: EdgeConnection,
+  ): Promise<{ device: string; registered: boolean } | undefined> {
     const { output } = this.#io;
-    const ask = async (prompt: string, secret: boolean) => {
-      const line = await this.#read(prompt, { secret, unrecorded: true });
-      if (line !== null && typeof line === "object") {
-        output.event(loginFailed("offline", `lost the connection to the server: ${line.lost}`));
+    let connection = first;
+    for (;;) {
+      const outcome = await this.#loginOver(connection);
+      if (outcome === undefined || "device" in outcome) return outcome;
+      output.event(loginFailed("disconnected", `Disconnected before login: ${outcome.lost}`));
+      if (!this.#io.interactive) return undefined;
+      try {
+        connection = await this.#connect();
+      } catch (error) {
+        output.event(loginFailed("offline", (error as Error).message));
         return undefined;
       }
-      if (line === null) {
-        output.event(loginFailed("bad_args", "input ended before login completed"));
-      }
-      return line ?? undefined;
-    };
-    const typed = await ask("Device name: ", false);
-    if (typed === undefined) return undefined;
-    const name = typed.trim();
-    for (;;) {
-      const password = await ask("Password: ", true);
-      if (password === undefined) return undefined;
-      try {
-        const { ticketKey, registered } = await this.#connection.request("login", {
-          name,
-          password,
-        });
-        this.#peer.setTicketKey(ticketKey, name);
-        return { device: name, registered: registered ?? false };
-      } catch (error) {
-        const { error: code, message } = failure("login", error);
-        output.event(loginFailed(code, message));
-        if (!(error instanceof BadCredentialsError)) return undefined;
-      }
+      output.info("Connected again; log in.");
     }
   }
 
-  #onPush(push: Push): void {
+  /**
+   * One attempt to log in over `connection`; `{ lost }` when it closed first.
+   */
+  async #loginOver(
+    connection: EdgeConnection,
+  ): Promise<{ device: string; registered: boolean } | { lost: string } | undefined> {
+    const { output } = this.#io;
+    // Before the login request goes out: stored messages follow its udp_port reply.
+    connection.onPush = (push) => this.#pushed(push, connection);
+    const lost = connection.closed.then((reason) => ({ lost: reason }));
+    const ask = async (prompt: string, secret: boolean) => {
+      const read = this.#io.input.read(prompt, { secret, unrecorded: true });
+      const line = await Promise.race([read, lost]);
+      if (line === null) {
+        output.event(loginFailed("bad_args", "input ended before login completed"));
+        connection.close();
+      }
+      return line;
+    };
+    const typed = await ask("Device name: ", false);
+    if (typed === null || typeof typed === "object") return typed ?? undefined;
+    const name = typed.trim();
+    const key = this.#options.deviceKey;
+    for (;;) {
+      const given = key === undefined ? this.#options.password : undefined;
+      if (key !== undefined) {
+        // Signing again would give the same answer: one try, then stop.
+        try {
+          await this.#loginWith(connection, { name, key });
+        } catch (error) {
+          if (connection.isClosed) return { lost: (await lost).lost };
+          const { error: code, message } = failure("login", error);
+          output.event(loginFailed(code, message));
+          connection.close();
+          return undefined;
+        }
+        this.#credentials = { name, key };
+        this.#link.attach(connection);
+        return { device: name, registered: false };
+      }
+      const password = given ?? await ask("Password: ", true);
+      if (password === null || typeof password === "object") return password ?? undefined;
+      let registered: boolean;
+      try {
+        ({ registered } = await this.#loginWith(connection, { name, password }));
+      } catch (error) {
+        if (connection.isClosed) return { lost: (await lost).lost };
+        const { error: code, message } = failure("login", error);
+        output.event(loginFailed(code, message));
+        if (!(error instanceof BadCredentialsError) || given !== undefined) {
+          connection.close();
+          return undefined;
+        }
+        continue;
+      }
+      this.#credentials = { name, password };
+      this.#link.attach(connection);
+      return { device: name, registered };
+    }
+  }
+
+  /** Logs in with `credentials` and registers the peer port. */
+  async #loginWith(
+    connection: EdgeConnection,
+    credentials: Credentials,
+  ): Promise<{ registered: boolean }> {
+    const { ticketKey, registered = false } = "key" in credentials
+      ? { ...await loginWithKey(connection, credentials), registered: false }
+      : await connection.request("login", credentials);
+    this.#peer.setTicketKey(ticketKey, credentials.name);
+    await connection.request("udp_port", {
+      port: this.#options.advertisedUdpPort ?? this.#peer.port,
+    });
+    return { registered };
+  }
+
+  /** Logs in again over a new connection, as the first login did. */
+  async #loginAgain(connection: EdgeConnection): Promise<void> {
+    const credentials = this.#credentials;
+    if (credentials === undefined) throw new Error("no login to repeat");
+    await this.#loginWith(connection, credentials);
+  }
+
+  /** A push from the server over `via`: shown now, or kept until the welcome is shown. */
+  #pushed(push: Push, via: EdgeConnection): void {
+    if (this.#early) this.#early.push({ push, via });
+    else this.#onPush(push, via);
+  }
+
+  #onPush(push: Push, via: EdgeConnection): void {
     const { output } = this.#io;
     switch (push.event) {
       case "presence":
@@ -377,16 +555,20 @@ class EdgeSession {
         this.#devices.add(push.from);
         const kind = push.kind;
         const label = kind === "direct" ? "" : ` (${kind})`;
+        const sentAt = push.kind === "offline" ? isoSeconds(push.sentAt) : undefined;
         output.event({
           event: "message",
           from: push.from,
           text: push.text,
           kind,
-          message: `${visible(push.from)}${label}: ${visible(push.text)}`,
+          ...(sentAt !== undefined && { sentAt }),
+          message: `${visible(push.from)}${label}${sentAt ? ` at ${sentAt}` : ""}: ${
+            visible(push.text)
+          }`,
         });
         // A stored message leaves the server only once it has been shown here.
         if (push.kind === "offline") {
-          void this.#connection.request("ack", { message: push.id }).catch(() => {});
+          void via.request("ack", { message: push.id }).catch(() => {});
         }
         return;
       }
@@ -401,8 +583,10 @@ class EdgeSession {
       case "private":
         return this.#onPrivate(push);
       case "logout":
-        this.#loggedOutByServer = true;
-        for (const early of this.#early?.splice(0) ?? []) this.#onPush(early);
+        // A restart or a login deadline closes the connection, which says why; only a
+        // logout for good (idle, protocol) is shown here, and the edge then ends.
+        if (!isFinalLogout(push.reason)) return;
+        for (const early of this.#early?.splice(0) ?? []) this.#onPush(early.push, early.via);
         output.event({
           event: "logout",
           reason: push.reason,
@@ -473,6 +657,6 @@ function transfers(count: number): string {
   return `${count} transfer${count === 1 ? "" : "s"}`;
 }
 
-function loginFailed(error: ErrorCode, message: string): EdgeEvent {
+function loginFailed(error: EdgeErrorCode, message: string): EdgeEvent {
   return { event: "login", ok: false, error, message };
 }

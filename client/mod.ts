@@ -36,7 +36,8 @@
  * @module
  */
 
-export { ConnectionClosedError, EdgeConnection } from "./connection.ts";
+export { ConnectError, ConnectionClosedError, EdgeConnection } from "./connection.ts";
+export type { Clock, TimerId } from "../internal/mod.ts";
 export type {
   ConnectionStream,
   ConnectOptions,

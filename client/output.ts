@@ -12,11 +12,18 @@ import type { PushFields } from "../protocol/messages.ts";
 import type { CommandSuccess } from "./commands/mod.ts";
 import type { LineInput } from "./line_input.ts";
 
+/**
+ * An error code the edge prints: the server's codes, and the edge's own: `disconnected`
+ * (a command given while the link to the server is down), `unknown_command` (a word that
+ * is no command).
+ */
+export type EdgeErrorCode = ErrorCode | "disconnected" | "unknown_command";
+
 /** A command that failed, as printed; `cmd` is the word typed, even an unknown one. */
 export type CommandFailure = {
   cmd: string;
   ok: false;
-  error: ErrorCode;
+  error: EdgeErrorCode;
   message: string;
   /** The device an answer to a private-chat request named (`ANSWER`). */
   device?: string;
@@ -25,16 +32,25 @@ export type CommandFailure = {
 /** The result of one command, as printed: a union over the command table. */
 export type CommandResult = CommandSuccess | CommandFailure;
 
+/**
+ * A result as printed: a command run in the background (UVF) reports late, so its result
+ * says which command it answers: `seq` (the command's number among the command lines
+ * read, from 1) and `command` (the line as typed).
+ */
+export type CommandReport = CommandResult & { seq?: number; command?: string };
+
 /** Something that happened without being asked for. */
 export type EdgeEvent =
   | { event: "login"; ok: true; message: string; device: string; registered: boolean }
-  | { event: "login"; ok: false; message: string; error: ErrorCode }
+  | { event: "login"; ok: false; message: string; error: EdgeErrorCode }
   | { event: "presence"; message: string } & PushFields<"presence">
   | {
     event: "message";
     from: string;
     text: string;
     kind: PushFields<"message">["kind"] | "private";
+    /** When a stored (`offline`) message was sent, ISO 8601. */
+    sentAt?: string;
     message: string;
   }
   | { event: "file"; from: string; path: string; bytes: number; message: string }
@@ -48,15 +64,17 @@ export type EdgeEvent =
   }
   | {
     event: "logout";
-    reason: PushFields<"logout">["reason"] | "connection_lost";
+    reason: PushFields<"logout">["reason"] | "connection_lost" | "login_refused";
     message: string;
-  };
+  }
+  | { event: "connection"; state: "lost"; reason: string; message: string }
+  | { event: "connection"; state: "restored"; message: string };
 
 /** Prints results and events. */
 export interface Output {
   /** True in `--json` mode. */
   readonly json: boolean;
-  result(result: CommandResult): void;
+  result(result: CommandReport): void;
   event(event: EdgeEvent): void;
   /** Human-only text (banners, the command list); dropped in `--json` mode. */
   info(text: string): void;

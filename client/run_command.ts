@@ -8,12 +8,13 @@
 
 import { visible } from "../internal/mod.ts";
 import { PeerUnreachableError, TransferError } from "../p2p/mod.ts";
-import { type ErrorCode, RequestError } from "../protocol/errors.ts";
+import { RequestError } from "../protocol/errors.ts";
 import type { AnyCommandSpec, CommandEnv } from "./commands/command.ts";
 import { commandNamed, type RunnableCommand } from "./commands/mod.ts";
 import { answer } from "./commands/private_chat.ts";
 import { ConnectionClosedError } from "./connection.ts";
-import type { CommandFailure, CommandResult } from "./output.ts";
+import { DisconnectedError } from "./server_link.ts";
+import type { CommandFailure, CommandResult, EdgeErrorCode } from "./output.ts";
 
 /**
  * The entry that runs `command`.
@@ -59,15 +60,16 @@ export async function runCommand(
  */
 export function failure(cmd: string, error: unknown): CommandFailure {
   const text = visible(error instanceof Error ? error.message : String(error));
-  const fail = (code: ErrorCode, message = text): CommandFailure => ({
+  const fail = (code: EdgeErrorCode, message = text): CommandFailure => ({
     cmd,
     ok: false,
     error: code,
     message,
   });
   if (error instanceof RequestError) return fail(error.code);
+  if (error instanceof DisconnectedError) return fail("disconnected");
   if (error instanceof ConnectionClosedError) {
-    return fail("offline", `lost the connection to the server: ${text}`);
+    return fail("disconnected", `lost the connection to the server: ${text}`);
   }
   if (error instanceof PeerUnreachableError) return fail("offline");
   if (error instanceof TransferError) return fail(error.reason === "blocked" ? "blocked" : "io");

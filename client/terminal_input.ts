@@ -10,6 +10,7 @@
  * @module
  */
 
+import { writeAllSync } from "./line_input.ts";
 import {
   clearScreenDown,
   createInterface,
@@ -26,7 +27,13 @@ export const HISTORY_LINES = 1000;
 /** The streams of a terminal: `process.stdin` and `process.stdout` (or `stderr`). */
 export interface TerminalStreams {
   input: Readable;
+  /** The terminal: prompts, what is typed, and printed lines unless `results` is given. */
   output: Writable & { columns?: number };
+  /**
+   * Where printed lines go when that is not the terminal (stdout piped, `| tee log`): the
+   * prompt and the typed line stay on the terminal, the lines go here, escape-free.
+   */
+  results?: { writeSync(p: Uint8Array): number };
 }
 
 interface Reading {
@@ -51,6 +58,7 @@ export class TerminalInput implements LineInput {
   readonly #rl: Interface;
   readonly #internals: ReadlineInternals;
   readonly #out: Writable & { columns?: number };
+  readonly #results: { writeSync(p: Uint8Array): number } | undefined;
   readonly #writeToOutput: (text: string) => void;
   #reading: Reading | undefined;
   /** Lines entered while no line was being read, oldest first. */
@@ -65,6 +73,7 @@ export class TerminalInput implements LineInput {
 
   constructor(streams: TerminalStreams) {
     this.#out = streams.output;
+    this.#results = streams.results;
     this.#rl = createInterface({
       input: streams.input,
       output: streams.output,
@@ -113,6 +122,10 @@ export class TerminalInput implements LineInput {
   }
 
   print(text: string): void {
+    if (this.#results) {
+      writeAllSync(this.#results, `${text}\n`);
+      return this.#redraw("");
+    }
     this.#redraw(`${text}\n`);
   }
 

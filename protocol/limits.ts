@@ -8,11 +8,15 @@
 
 /** Protocol name sent in the handshake. */
 export const PROTOCOL_NAME = "iotnet";
+/** ALPN protocol of the device port over TLS (SPEC §7). */
+export const TLS_ALPN_PROTOCOL = "iotnet/1";
 /**
  * Protocol version; a server refuses any other. 2: the `peer` push carries a chat id and
- * secret instead of a chat ticket (`docs/PROTOCOL.md`).
+ * secret instead of a chat ticket (`docs/PROTOCOL.md`). 3: the `keepalive` push and
+ * request (a version-2 edge would take the push for a protocol error) and the `blocked`
+ * request.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Largest frame body (kind byte + payload) either side accepts. Bigger is a protocol error. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -44,6 +48,19 @@ export const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
 /** Most decimal digits in one sample; keeps every sample exact in a float64. */
 export const MAX_SAMPLE_DIGITS = 15;
 
+/**
+ * Keepalive interval, in milliseconds (configurable, `--keepalive`): after this long
+ * without traffic from a peer, the server (or the edge) sends a `keepalive`; after three
+ * intervals the connection is given up (`internal/silence_watch.ts`).
+ */
+export const KEEPALIVE_MS = 15_000;
+/**
+ * Time an edge gives the server to accept the connection and answer the hello, in
+ * milliseconds (configurable, `--connect-timeout`).
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** Longest `--keepalive` and `--connect-timeout`, in seconds: an hour. */
+export const MAX_KEEPALIVE_SECONDS = 3600;
 /** Time a connection has to say hello and log in, in milliseconds (configurable). */
 export const LOGIN_DEADLINE_MS = 60_000;
 /** Default time a name stays blocked after too many failed logins (configurable). */

@@ -40,6 +40,8 @@ const transferIntroduction = { ip: "string", udpPort: "int", ticket, mac: "strin
 export const REQUESTS = {
   hello: { protocol: "string", version: "int" },
   login: { name: "string", password: "string" },
+  key_challenge: {},
+  key_login: { name: "string", signature: "string" },
   udp_port: { port: "int" },
   upload: { fileID: "int", bytes: "int" },
   upload_abort: { upload: "int" },
@@ -54,16 +56,20 @@ export const REQUESTS = {
   whoelsesince: { seconds: "int" },
   block: { device: "string" },
   unblock: { device: "string" },
+  blocked: {},
   startprivate: { device: "string" },
   private_answer: { device: "string", accept: "bool" },
   stopprivate: { device: "string" },
   logout: {},
+  keepalive: {},
 } as const satisfies Record<string, Shape>;
 
 /** Request op → the fields of its successful result besides `t`, `id` and `ok`. */
 export const RESULTS = {
-  hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int" },
+  hello: { version: "int", loginDeadlineMs: "int", maxFrameBytes: "int", keepaliveMs: "int" },
   login: { ticketKey: "string", registered: { $optional: "bool" } },
+  key_challenge: { challenge: "string" },
+  key_login: { ticketKey: "string" },
   udp_port: {},
   upload: { fileID: "int", dataAmount: "int" },
   upload_abort: {},
@@ -78,10 +84,12 @@ export const RESULTS = {
   whoelsesince: { devices: "string[]" },
   block: { device: "string" },
   unblock: { device: "string" },
+  blocked: { devices: "string[]" },
   startprivate: { device: "string" },
   private_answer: { device: "string", accept: "bool" },
   stopprivate: { device: "string" },
   logout: {},
+  keepalive: {},
 } as const satisfies { [K in keyof typeof REQUESTS]: Shape };
 
 /** Push event → its fields besides `t` and `event`. */
@@ -109,9 +117,11 @@ export const PUSHES = {
   /** An accepted private chat: the partner, its address, the chat id and secret (base64). */
   peer: { device: "string", ip: "string", udpPort: "int", chatId: "string", secret: "string" },
   logout: {
-    reason: { $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy"] },
+    reason: { $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy", "silent"] },
     message: "string",
   },
+  /** The server has heard nothing from the edge for one keepalive interval: answer it. */
+  keepalive: {},
 } as const satisfies Record<string, Shape>;
 
 /** Names of requests. */

@@ -11,6 +11,7 @@
  */
 
 import { MAX_SAMPLE_DIGITS } from "./limits.ts";
+import type { PlotSummary } from "./plot_summary.ts";
 
 /** What SCS needs of a file, computed while it was uploaded. */
 export interface SampleAggregates {
@@ -64,6 +65,8 @@ const ZERO = 48;
  * ```
  */
 export class SampleAggregator {
+  /** Told every sample in order, in the same pass (the file's plot summary), if given. */
+  readonly #plot: PlotSummary | undefined;
   #count = 0;
   #sum = 0n;
   #partial = 0;
@@ -75,6 +78,15 @@ export class SampleAggregator {
   #negative = false;
   #carriageReturn = false;
   #line = 1;
+
+  /**
+   * Starts at the beginning of a file.
+   *
+   * @param plot a plot summary that is given every sample, in order, as it is read.
+   */
+  constructor(plot?: PlotSummary) {
+    this.#plot = plot;
+  }
 
   /**
    * Consumes the next bytes of the file.
@@ -89,6 +101,7 @@ export class SampleAggregator {
     let min = this.#min;
     let max = this.#max;
     let count = this.#count;
+    const plot = this.#plot;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
       const digit = byte - ZERO;
@@ -106,6 +119,7 @@ export class SampleAggregator {
         }
         if (sample < min) min = sample;
         if (sample > max) max = sample;
+        plot?.add(sample);
         count++;
         value = 0;
         digits = 0;

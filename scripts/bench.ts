@@ -2,7 +2,8 @@
  * `deno task bench [section...]`: runs the benchmarks beside their reference tools and
  * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and compute), `uvf` (peer
  * transfer), `broadcast` (message fan-out), `load` (1,000 devices at once against its
- * targets), `hostile` (one device's write flood against another's commands). With no
+ * targets), `hostile` (one device's write flood against another's commands), `tls` (connect-and-login
+ * over TLS, key logins against password logins at once). With no
  * argument, all of them. Sections not run this time are kept from the file as it was,
  * so `deno task bench load` reruns one section and leaves the rest.
  *
@@ -13,6 +14,7 @@ import { parseCli, usageError } from "./_cli.ts";
 import { runBroadcastBench } from "./bench/broadcast.ts";
 import { runHostileBench } from "./bench/hostile.ts";
 import { runLoadBench } from "./bench/load.ts";
+import { runTlsBench } from "./bench/tls.ts";
 import { runUedBench } from "./bench/ued.ts";
 import { runUvfBench } from "./bench/uvf.ts";
 
@@ -23,6 +25,7 @@ const SECTIONS: Record<string, { run: () => Promise<string>; heading: string }> 
   broadcast: { run: runBroadcastBench, heading: "## Broadcast" },
   load: { run: runLoadBench, heading: "## Load" },
   hostile: { run: runHostileBench, heading: "## Hostile" },
+  tls: { run: runTlsBench, heading: "## TLS and device keys" },
 };
 
 const USAGE = `usage: deno task bench [section...]

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PlotSummary } from "../protocol/plot_summary.ts";
 import { SampleAggregator } from "../protocol/samples.ts";
 import { DataDir } from "./data_dir.ts";
 import { Disk } from "./disk.ts";
@@ -58,9 +59,11 @@ export const T0 = new Date(2026, 0, 15, 9, 30, 0).getTime();
 /** A data file of `values` and its aggregates. */
 export function content(values: number[]) {
   const text = values.map((v) => `${v}\n`).join("");
-  const aggregator = new SampleAggregator();
+  const plot = new PlotSummary();
+  const aggregator = new SampleAggregator(plot);
   aggregator.push(new TextEncoder().encode(text));
-  return { text, bytes: new TextEncoder().encode(text).length, ...aggregator.finish() };
+  const aggregates = aggregator.finish();
+  return { text, bytes: new TextEncoder().encode(text).length, ...aggregates, plot: plot.finish() };
 }
 
 /** An `upload-log.txt` (or `deletion-log.txt`) line. */
@@ -108,5 +111,6 @@ export async function tempUpload(f: Fixture, device: string, fileID: number, val
     sum: c.sum,
     min: c.min,
     max: c.max,
+    plot: c.plot,
   };
 }

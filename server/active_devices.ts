@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Coalesced } from "../internal/mod.ts";
+import { Coalesced, isoSeconds } from "../internal/mod.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { Disk } from "./disk.ts";
 import { formatTimestamp } from "./timestamp.ts";
@@ -30,7 +30,7 @@ export interface ActiveDevice {
 interface Listing {
   /** Login time in the log's timestamp format. */
   since: string;
-  /** `{"name", "since", "ip", "udpPort"}` as AED sends it to everyone. */
+  /** `{"name", "since", "ip", "udpPort"}` as AED sends it to everyone (`since` in ISO 8601). */
   json: string;
 }
 
@@ -83,8 +83,10 @@ export class ActiveDevices {
     this.#active.delete(device.name);
     this.#active.set(device.name, device);
     const { name, ip, udpPort } = device;
-    const since = formatTimestamp(device.since);
-    this.#listings.set(name, { since, json: JSON.stringify({ name, since, ip, udpPort }) });
+    this.#listings.set(name, {
+      since: formatTimestamp(device.since),
+      json: JSON.stringify({ name, since: isoSeconds(device.since), ip, udpPort }),
+    });
     this.#scheduleWrite();
   }
 
@@ -93,6 +95,11 @@ export class ActiveDevices {
     this.#claimed.delete(name);
     this.#listings.delete(name);
     if (this.#active.delete(name)) this.#scheduleWrite();
+  }
+
+  /** How many devices are active. */
+  get count(): number {
+    return this.#active.size;
   }
 
   /** The active device called `name`. */

@@ -18,6 +18,12 @@ export interface AdmissionLimits {
   maxPendingLoginsPerAddress: number;
 }
 
+/** Why a connection was refused: a code for metrics, a sentence for the log and the peer. */
+export interface AdmissionRefusal {
+  reason: "max_connections" | "max_pending_logins" | "max_pending_per_address";
+  message: string;
+}
+
 /** One admitted connection's place; each method takes effect once. */
 export interface AdmissionSlot {
   /** The connection's address. */
@@ -33,7 +39,7 @@ export interface AdmissionSlot {
  *
  * @example
  * ```ts
- * import { Admission } from "./admission.ts";
+ * import { Admission, type AdmissionRefusal } from "./admission.ts";
  * import assert from "node:assert/strict";
  * const admission = new Admission({
  *   maxConnections: 10,
@@ -42,7 +48,10 @@ export interface AdmissionSlot {
  * });
  * const first = admission.admit("10.0.0.1");
  * assert.equal(typeof first, "object");
- * assert.match(String(admission.admit("10.0.0.1")), /already waiting to log in/);
+ * assert.equal(
+ *   (admission.admit("10.0.0.1") as AdmissionRefusal).reason,
+ *   "max_pending_per_address",
+ * );
  * ```
  */
 export class Admission {
@@ -68,19 +77,29 @@ export class Admission {
   /**
    * Takes a connection from `ip`, if the caps allow.
    *
-   * @returns its slot, or a sentence saying why it cannot be taken now.
+   * @returns its slot, or why it cannot be taken now.
    */
-  admit(ip: string): AdmissionSlot | string {
+  admit(ip: string): AdmissionSlot | AdmissionRefusal {
     const { maxConnections, maxPendingLogins, maxPendingLoginsPerAddress } = this.#limits;
     if (this.#connections >= maxConnections) {
-      return `the server holds its maximum of ${maxConnections} connections`;
+      return {
+        reason: "max_connections",
+        message: `the server holds its maximum of ${maxConnections} connections`,
+      };
     }
     if (this.#pending >= maxPendingLogins) {
-      return `${maxPendingLogins} connections are already waiting to log in`;
+      return {
+        reason: "max_pending_logins",
+        message: `${maxPendingLogins} connections are already waiting to log in`,
+      };
     }
     const fromIp = this.#pendingByAddress.get(ip) ?? 0;
     if (fromIp >= maxPendingLoginsPerAddress) {
-      return `${maxPendingLoginsPerAddress} connections from ${ip} are already waiting to log in`;
+      return {
+        reason: "max_pending_per_address",
+        message:
+          `${maxPendingLoginsPerAddress} connections from ${ip} are already waiting to log in`,
+      };
     }
     this.#connections++;
     this.#addPending(ip, 1);

@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
-import { Admission, type AdmissionSlot } from "./admission.ts";
+import { Admission, type AdmissionRefusal, type AdmissionSlot } from "./admission.ts";
 
-function slot(result: AdmissionSlot | string): AdmissionSlot {
-  assert.equal(typeof result, "object", String(result));
-  return result as AdmissionSlot;
+function slot(result: AdmissionSlot | AdmissionRefusal): AdmissionSlot {
+  assert.ok("release" in result, "message" in result ? result.message : "");
+  return result;
+}
+
+/** What a refused admission says: its reason code and sentence. */
+function refusal(result: AdmissionSlot | AdmissionRefusal): string {
+  assert.ok("reason" in result, "admitted, not refused");
+  return `${result.reason}: ${result.message}`;
 }
 
 Deno.test("Admission: one address may keep at most its share waiting to log in; others still get in", () => {
@@ -14,8 +20,8 @@ Deno.test("Admission: one address may keep at most its share waiting to log in; 
   });
   const [a, b] = [slot(admission.admit("10.0.0.1")), slot(admission.admit("10.0.0.1"))];
   assert.equal(
-    admission.admit("10.0.0.1"),
-    "2 connections from 10.0.0.1 are already waiting to log in",
+    refusal(admission.admit("10.0.0.1")),
+    "max_pending_per_address: 2 connections from 10.0.0.1 are already waiting to log in",
   );
   slot(admission.admit("10.0.0.2"));
   // A connection that logged in no longer counts as waiting; one that closed frees its place.
@@ -38,12 +44,21 @@ Deno.test("Admission: the caps on all connections and on all waiting to log in c
   });
   const a = slot(admission.admit("10.0.0.1"));
   slot(admission.admit("10.0.0.2"));
-  assert.equal(admission.admit("10.0.0.3"), "2 connections are already waiting to log in");
+  assert.equal(
+    refusal(admission.admit("10.0.0.3")),
+    "max_pending_logins: 2 connections are already waiting to log in",
+  );
   a.loggedIn();
   a.loggedIn(); // twice is harmless
   slot(admission.admit("10.0.0.3"));
-  assert.equal(admission.admit("10.0.0.4"), "the server holds its maximum of 3 connections");
+  assert.equal(
+    refusal(admission.admit("10.0.0.4")),
+    "max_connections: the server holds its maximum of 3 connections",
+  );
   a.release();
   assert.equal(admission.pending, 2);
-  assert.equal(admission.admit("10.0.0.4"), "2 connections are already waiting to log in");
+  assert.equal(
+    refusal(admission.admit("10.0.0.4")),
+    "max_pending_logins: 2 connections are already waiting to log in",
+  );
 });

@@ -30,6 +30,10 @@ import {
   type ScryptParams,
 } from "./password_hash.ts";
 import type { Lockouts } from "./store/interfaces.ts";
+import { ED25519_PREFIX, parsePublicKey } from "../tls/device_key.ts";
+
+/** A key no account has: what a key login for a keyless name is checked against. */
+const DUMMY_PUBLIC_KEY = new Uint8Array(32).fill(0x5a);
 
 /** The result of one login attempt. */
 export type LoginOutcome =
@@ -97,10 +101,38 @@ export class Authenticator {
    * @returns success, or the refusal to send back.
    */
   login(name: string, password: string): Promise<LoginOutcome> {
-    return this.#attempts.run(name, () => this.#attempt(name, password));
+    return this.#attempts.run(
+      name,
+      () => this.#attempt(name, (stored, accounts) => this.#check(stored, password, accounts)),
+    );
   }
 
-  async #attempt(name: string, password: string): Promise<LoginOutcome> {
+  /**
+   * Checks one key login for `name` (SPEC §7), throttled and blocked exactly as a password
+   * login, with the same replies. An account without a key (a password one, or none) is
+   * checked against a dummy key, so it costs the same one signature check.
+   *
+   * @param name the device name as sent.
+   * @param verify checks the signature against a raw Ed25519 public key.
+   * @returns success, or the refusal to send back.
+   */
+  loginWithKey(
+    name: string,
+    verify: (publicKey: Uint8Array<ArrayBuffer>) => Promise<boolean>,
+  ): Promise<LoginOutcome> {
+    return this.#attempts.run(name, () =>
+      this.#attempt(name, async (stored) => {
+        const key = stored === undefined ? undefined : parsePublicKey(stored);
+        if (key !== undefined) return await verify(key);
+        await verify(DUMMY_PUBLIC_KEY);
+        return false;
+      }));
+  }
+
+  async #attempt(
+    name: string,
+    check: (stored: string | undefined, accounts: Map<string, string>) => Promise<boolean>,
+  ): Promise<LoginOutcome> {
     const { lockouts, clock, attempts, blockMs } = this.#options;
     const until = await lockouts.until(name);
     if (until !== undefined) {
@@ -111,7 +143,7 @@ export class Authenticator {
     const accounts = await this.#options.credentials.accounts();
     const validName = deviceNameProblem(name) === undefined;
     const stored = validName ? accounts.get(name) : undefined;
-    if (await this.#check(stored, password, accounts)) {
+    if (await check(stored, accounts)) {
       this.#failures.delete(name);
       return { ok: true };
     }
@@ -131,7 +163,10 @@ export class Authenticator {
     return badCredentials();
   }
 
-  /** One scrypt check whatever `stored` is: a hash, plain text, or no account at all. */
+  /**
+   * One scrypt check whatever `stored` is: a hash, plain text, a device key (which no
+   * password opens) or no account at all.
+   */
   async #check(
     stored: string | undefined,
     password: string,
@@ -139,7 +174,7 @@ export class Authenticator {
   ): Promise<boolean> {
     if (stored !== undefined && isPasswordHash(stored)) return await this.#verify(stored, password);
     const dummy = this.#hasher.dummy(this.#dummyParams(accounts));
-    if (stored === undefined) {
+    if (stored === undefined || stored.startsWith(ED25519_PREFIX)) {
       await this.#verify(dummy, password);
       return false;
     }

@@ -10,6 +10,7 @@ import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
 import type { Disk } from "./disk.ts";
 import type { FileCommits } from "./file_commits.ts";
+import type { ServerMetrics } from "./http/server_metrics.ts";
 import type { PrivateChats } from "./private_chats.ts";
 import type { Blocks, FileRecords, Mailbox, PresenceHistory } from "./store/interfaces.ts";
 import type { UploadTurns } from "./upload_turns.ts";
@@ -34,6 +35,8 @@ export interface ServerSettings {
   allowRegistration: boolean;
   /** Time a connection has to say hello and log in. */
   loginDeadlineMs: number;
+  /** Keepalive interval: a connection silent this long is pinged, three times this closed. */
+  keepaliveMs: number;
   /** Largest upload, in bytes. */
   maxUploadBytes: number;
   /** Messages one offline device may have waiting. */
@@ -54,6 +57,11 @@ export interface ServerSettings {
   registrationsPerMinute: number;
   /** Time a started frame has to arrive whole. */
   frameDeadlineMs: number;
+  /**
+   * The network this server is a node of (SPEC §9): its PostgreSQL URL and this node's
+   * id; `undefined` when the server runs alone.
+   */
+  cluster: { url: string; nodeId: string } | undefined;
 }
 
 /**
@@ -79,6 +87,8 @@ export interface ServerContext {
   readonly presenceHistory: PresenceHistory;
   readonly active: ActiveDevices;
   readonly privateChats: PrivateChats;
+  /** Counters for `/metrics`: plain increments, nothing else (server/http/). */
+  readonly metrics: ServerMetrics;
   /** Turns of the connections taking in upload bytes (server-wide, first come first served). */
   readonly uploadTurns: UploadTurns;
   /** Write batches of the uploads taking in bytes, passed on from one upload to the next. */

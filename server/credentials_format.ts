@@ -10,6 +10,7 @@
 
 import { deviceNameProblem, MAX_PASSWORD_BYTES } from "../protocol/limits.ts";
 import { isPasswordHash, passwordHashProblem } from "./password_hash.ts";
+import { ED25519_PREFIX, parsePublicKey } from "../tls/device_key.ts";
 
 /** Longest credentials line, in bytes, newline excluded; longer lines are refused unread. */
 export const MAX_CREDENTIALS_LINE_BYTES = 512;
@@ -107,7 +108,11 @@ function lineProblem(raw: string, accounts: Map<string, string>): string | undef
   if (password.length === 0) return "has an empty password";
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(password)) return "has a control character in the password";
-  if (isPasswordHash(password)) {
+  if (password.startsWith(ED25519_PREFIX)) {
+    if (parsePublicKey(password) === undefined) {
+      return "has an invalid device key (expected ed25519$ and 44 base64 characters from `iotnet keygen`)";
+    }
+  } else if (isPasswordHash(password)) {
     const hashProblem = passwordHashProblem(password);
     if (hashProblem) return `has an invalid password hash (${hashProblem})`;
   } else if (encoder.encode(password).length > MAX_PASSWORD_BYTES) {

@@ -286,3 +286,13 @@ Deno.test("setAccount and appendAccount running together lose nothing", async ()
   assert.match(accounts.get("watch1")!, /^v\d$/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("an ed25519$ line is a device key; a malformed key is refused by line number", () => {
+  const key = `ed25519$${btoa(String.fromCharCode(...new Uint8Array(32).fill(7)))}`;
+  const { accounts, problems } = parseCredentials(
+    `sensor1 ${key}\nsensor2 ed25519$short\nsensor3 ed25519$${"A".repeat(44)}\n`,
+  );
+  assert.equal(accounts.get("sensor1"), key);
+  assert.deepEqual(problems.map((p) => p.line), [2, 3]);
+  assert.match(problems[0]!.problem, /invalid device key/);
+});

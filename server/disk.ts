@@ -44,6 +44,10 @@ export class Disk {
   get inFlight(): number {
     return this.#turns.held;
   }
+  /** File operations waiting for a turn now. */
+  get waiting(): number {
+    return this.#turns.waiting;
+  }
 
   /**
    * Runs `op`, a file-system operation that does not itself wait for a turn, in its turn.

@@ -34,12 +34,19 @@
  */
 
 import { KeyedLock } from "../internal/mod.ts";
+import type { FilePlot } from "../protocol/plot_summary.ts";
 import type { SampleAggregates } from "../protocol/samples.ts";
 import { IoError } from "../protocol/errors.ts";
 import type { DataDir } from "./data_dir.ts";
 import type { Disk } from "./disk.ts";
 import { describeIoError } from "./io_error.ts";
-import type { FileRecords, PendingDelete, PendingUpload, StoredFile } from "./store/interfaces.ts";
+import type {
+  FileRecords,
+  NewFile,
+  PendingDelete,
+  PendingUpload,
+  StoredFile,
+} from "./store/interfaces.ts";
 import { formatLogLine, TextLog } from "./text_log.ts";
 
 /** A finished, fsynced temporary upload file and what it holds. */
@@ -48,6 +55,8 @@ export interface UploadCommit extends SampleAggregates {
   fileID: number;
   /** The temporary file, beside its final name in `uploads/`. */
   temp: string;
+  /** The file's plot summary, made in the upload's pass; stored with its record. */
+  plot: FilePlot;
   /** The temporary file's inode (read from its open handle), `null` where there is none. */
   ino: number | null;
   bytes: number;
@@ -106,7 +115,7 @@ export class FileCommits {
     const path = this.#dataDir.uploadPath(device, fileID);
     return this.#fileLocks.run(path, async () => {
       await this.#settleLeftovers(device, fileID);
-      const record: StoredFile = {
+      const record: NewFile = {
         device,
         fileID,
         count: upload.count,
@@ -115,6 +124,7 @@ export class FileCommits {
         max: upload.max,
         bytes: upload.bytes,
         uploadedAt: upload.uploadedAt,
+        plot: upload.plot,
       };
       try {
         const logOffset = this.uploadLog.size();

@@ -36,6 +36,18 @@ Deno.test("commit: concurrent uploads and deletes of one file leave file, record
   assert.deepEqual(await f.recover(), []);
 });
 
+Deno.test("commit: an upload's plot summary is stored with its record", async () => {
+  await using f = await dataDirFixture();
+  const upload = await tempUpload(f, "watch1", 4, [0, 0, 4_000, 0, -4_000]);
+  await f.commits.upload({ ...upload, uploadedAt: T0 });
+  assert.deepEqual(await f.files.plot("watch1", 4), {
+    width: 1,
+    count: 5,
+    min: [0, 0, 4_000, 0, -4_000],
+    max: [0, 0, 4_000, 0, -4_000],
+  });
+});
+
 Deno.test("commit: an upload that fails before its rename stores nothing and keeps the old file", async () => {
   await using f = await dataDirFixture();
   const old = await committed(f, "watch1", 2, [1]);

@@ -127,6 +127,8 @@ Deno.test("recovery: a journalled upload already in place is finished, its line 
         `written${lineWritten ? "" : ", upload-log.txt line appended"}`,
       ]);
       assert.deepEqual((await f.files.get("watch1", 6))?.sum, 15n);
+      // The plot summary made in the upload's pass survives the crash in the journal.
+      assert.deepEqual(await f.files.plot("watch1", 6), next.plot);
       assert.deepEqual(await f.files.pendingUploads(), []);
       assert.deepEqual(await f.lines(f.dataDir.uploadLog), [line, line]);
       assert.deepEqual(await f.recover(), []);

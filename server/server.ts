@@ -6,11 +6,13 @@
  */
 
 import { join } from "node:path";
-import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
+import packageInfo from "../deno.json" with { type: "json" };
+import { BufferPool, type Clock, systemClock, type TimerId } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
   FRAME_DEADLINE_MS,
+  KEEPALIVE_MS,
   LOGIN_DEADLINE_MS,
   MAX_ATTEMPTS,
   MAX_CONNECTIONS,
@@ -23,6 +25,7 @@ import {
   MAX_UPLOAD_BYTES,
   MIN_ATTEMPTS,
   REGISTRATIONS_PER_MINUTE,
+  TLS_ALPN_PROTOCOL,
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
@@ -38,6 +41,12 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
+import { ServerMetrics } from "./http/server_metrics.ts";
+import {
+  type OperatorHttp,
+  type OperatorHttpOptions,
+  startOperatorHttp,
+} from "./http/operator_http.ts";
 import { describeIoError } from "./io_error.ts";
 import {
   HASH_PROFILE_ENV,
@@ -50,9 +59,16 @@ import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
+import { checkNodeId } from "./node_id.ts";
+import type { Store } from "./store/interfaces.ts";
+import { PostgresDatabase } from "./store/postgres/database.ts";
+import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
+
+/** The version this iotnet is (`iotnet_build_info`). */
+const IOTNET_VERSION: string = packageInfo.version;
 
 /** Options of {@linkcode startServer}; all but `attempts` have defaults. */
 export interface ServerOptions {
@@ -74,6 +90,11 @@ export interface ServerOptions {
   allowRegistration?: boolean;
   /** Time to say hello and log in. Default {@linkcode LOGIN_DEADLINE_MS}. */
   loginDeadlineMs?: number;
+  /**
+   * Keepalive interval: a connection silent this long is sent a `keepalive`, one silent
+   * three times this long is closed. 0 turns it off. Default {@linkcode KEEPALIVE_MS}.
+   */
+  keepaliveMs?: number;
   /** Largest upload. Default {@linkcode MAX_UPLOAD_BYTES}. */
   maxUploadBytes?: number;
   /** Messages an offline device may have waiting. Default {@linkcode MAX_OFFLINE_MESSAGES}. */
@@ -112,12 +133,44 @@ export interface ServerOptions {
   hashParams?: ScryptParams;
   /** Time a started frame has to arrive whole. Default {@linkcode FRAME_DEADLINE_MS}. */
   frameDeadlineMs?: number;
+  /**
+   * The PostgreSQL database of a network of servers (SPEC §9): the store lives there
+   * instead of in the data directory's embedded database. Default: none, the server runs
+   * alone on SQLite.
+   */
+  clusterUrl?: string;
+  /**
+   * This server's name in the network (with `clusterUrl`): 1 to `MAX_NODE_ID_LENGTH`
+   * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
+   */
+  nodeId?: string;
+  /**
+   * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
+   * none.
+   */
+  http?: OperatorHttpOptions;
   /** Receives one line per server event. Default: stdout, in {@linkcode logFormat}. */
   log?: (line: string) => void;
   /** How stdout log lines look: ISO time then text, or JSON objects. Default `text`. */
   logFormat?: LogFormat;
   /** Time source. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Certificate and key (PEM text) for TLS: with them the port speaks only TLS with ALPN
+   * {@linkcode TLS_ALPN_PROTOCOL} (SPEC §7). Without them a non-loopback `hostname` needs
+   * `insecure`.
+   */
+  tls?: TlsIdentity;
+  /** Lets a server on a non-loopback address run without TLS (it warns). Default false. */
+  insecure?: boolean;
+}
+
+/** A server's certificate chain and private key, both PEM text. */
+export interface TlsIdentity {
+  /** The certificate chain, PEM (`server.crt` from `iotnet cert`). */
+  cert: string;
+  /** Its private key, PKCS#8 PEM (`server.key`). */
+  key: string;
 }
 
 /** A running server. */
@@ -128,6 +181,8 @@ export interface IotServer extends AsyncDisposable {
   readonly port: number;
   /** Settings in force, defaults applied. */
   readonly settings: ServerSettings;
+  /** The operator HTTP listener's address, when `http` was given. */
+  readonly http?: { hostname: string; port: number; secure: boolean };
   /** Adds a line to the server's event log. */
   log(line: string): void;
   /** Stops accepting, logs every device out and waits until all is written. */
@@ -195,9 +250,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
-  // a test in virtual time still sees its changes stored without moving the clock.
-  const store = opened.adopt(openSqliteStore(dataDir.database, systemClock), (s) => s.close());
+  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
@@ -206,22 +259,66 @@ async function start(options: ServerOptions): Promise<IotServer> {
   for (const repair of repairs) log(repair);
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
-  let listener: Deno.TcpListener;
+  let listener: Deno.Listener;
   try {
-    listener = listen(settings);
+    listener = listen(settings, options.tls);
+    requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
     for (const line of early) print(line);
     throw error;
   }
-  const resources = opened.move();
-  print(`listening on ${listener.addr.hostname}:${listener.addr.port}`);
-  for (const line of early) print(line);
-  print(startupSummary(repairs.length));
-  early = undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
+  const metrics = new ServerMetrics();
+  const active = new ActiveDevices(dataDir.activeLog, {
+    disk,
+    onError: (e) => log(`cannot rewrite active-device log: ${e}`),
+  });
+  let closed: Promise<void> | undefined;
+  let http: OperatorHttp | undefined;
+  if (options.http) {
+    try {
+      http = await startOperatorHttp(options.http, {
+        dataDir: settings.dataDir,
+        metrics,
+        active,
+        files: store.files,
+        disk,
+        clock,
+        connections: () => admission.connections,
+        notReady: () => closed ? "the server is shutting down" : undefined,
+        log,
+        version: IOTNET_VERSION,
+      });
+    } catch (error) {
+      listener.close();
+      for (const line of early) print(line);
+      const where = `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`;
+      throw new StartupError(
+        `cannot serve the operator HTTP on ${where}: ${
+          error instanceof RangeError ? error.message : describeIoError(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
+  const resources = opened.move();
+  const addr = listener.addr as Deno.NetAddr;
+  print(`listening on ${addr.hostname}:${addr.port}`);
+  if (http) print(`http on ${http.hostname}:${http.port}`);
+  if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
+  if (!options.tls && !isLoopback(settings.hostname)) {
+    print(
+      `WARNING: --insecure: passwords and data cross the network to ${settings.hostname} in ` +
+        "clear; give --tls-cert and --tls-key (make them with `iotnet cert`)",
+    );
+  }
+  for (const line of early) print(line);
+  print(startupSummary(repairs.length));
+  early = undefined;
   const host: SessionHost = {
+    metrics,
     settings,
     clock,
     log,
@@ -232,10 +329,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     mailbox: store.mailbox,
     blocks: store.blocks,
     presenceHistory: store.presenceHistory,
-    active: new ActiveDevices(dataDir.activeLog, {
-      disk,
-      onError: (e) => log(`cannot rewrite active-device log: ${e}`),
-    }),
+    active,
     auth: new Authenticator({
       credentials,
       lockouts: store.lockouts,
@@ -258,25 +352,42 @@ async function start(options: ServerOptions): Promise<IotServer> {
 
   const accepting = (async () => {
     for await (const conn of listener) {
-      conn.setNoDelay(true);
-      const ip = conn.remoteAddr.hostname;
+      if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
+      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);
-      if (typeof slot === "string") {
-        log(`refused a connection from ${ip}: ${slot}`);
-        void refuse(conn, slot);
+      if ("reason" in slot) {
+        metrics.refusals.inc({ reason: slot.reason });
+        log(`refused a connection from ${ip}: ${slot.message}`);
+        void refuse(conn, slot.message);
         continue;
       }
-      const session = new Session(host, conn, slot);
-      sessions.add(session);
-      void session.run();
+      metrics.connections++;
+      const start = () => {
+        const session = new Session(host, conn, slot);
+        sessions.add(session);
+        void session.run();
+      };
+      if (!options.tls) {
+        start();
+        continue;
+      }
+      // Handshake at once (no round trip waits on the first read), off the accept loop.
+      void tlsHandshake(conn as Deno.TlsConn, { deadlineMs: settings.loginDeadlineMs, clock }).then(
+        (problem) => {
+          if (problem === undefined) return start();
+          log(`TLS handshake with ${ip} failed: ${problem}`);
+          slot.release();
+          conn.close();
+        },
+      );
     }
   })().catch(() => {
     // The listener was closed.
   });
 
-  let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
+      await http?.close();
       listener.close();
       await accepting;
       await Promise.all([...sessions].map((s) => {
@@ -286,7 +397,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
           reason: "shutdown",
           message: "the server is shutting down",
         });
-        return s.close("server shut down");
+        return s.close("server shut down", "shutdown");
       }));
       await host.active.flushed();
       await resources.disposeAsync(); // the database, then the data directory's lock
@@ -294,13 +405,36 @@ async function start(options: ServerOptions): Promise<IotServer> {
     })();
 
   return {
-    hostname: listener.addr.hostname,
-    port: listener.addr.port,
-    settings: { ...settings, port: listener.addr.port },
+    hostname: addr.hostname,
+    port: addr.port,
+    settings: { ...settings, port: addr.port },
+    ...(http && { http: { hostname: http.hostname, port: http.port, secure: http.secure } }),
     log,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * The store: on the network's PostgreSQL database with a cluster URL, else on the data
+ * directory's SQLite file.
+ *
+ * @throws {StoreError} when the database cannot be used.
+ */
+async function openStore(
+  settings: ServerSettings,
+  dataDir: DataDir,
+  log: (line: string) => void,
+): Promise<Store> {
+  const { cluster } = settings;
+  // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
+  // a test in virtual time still sees its changes stored without moving the clock.
+  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  const db = await PostgresDatabase.open(cluster.url, {
+    applicationName: `iotnet ${cluster.nodeId}`,
+  });
+  log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
+  return postgresStore(db, cluster.nodeId);
 }
 
 function resolveSettings(options: ServerOptions): ServerSettings {
@@ -311,7 +445,13 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     );
   }
   const dataDir = options.dataDir ?? Deno.cwd();
+  if (options.nodeId !== undefined && options.clusterUrl === undefined) {
+    throw new RangeError("a node id is given without a cluster URL; give both or neither");
+  }
   return {
+    cluster: options.clusterUrl === undefined
+      ? undefined
+      : { url: options.clusterUrl, nodeId: checkNodeId(options.nodeId ?? Deno.hostname()) },
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     attempts,
@@ -321,6 +461,7 @@ function resolveSettings(options: ServerOptions): ServerSettings {
     idleTimeoutSeconds: options.idleTimeoutSeconds ?? 0,
     allowRegistration: options.allowRegistration ?? false,
     loginDeadlineMs: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
+    keepaliveMs: options.keepaliveMs ?? KEEPALIVE_MS,
     maxUploadBytes: options.maxUploadBytes ?? MAX_UPLOAD_BYTES,
     maxOfflineMessages: options.maxOfflineMessages ?? MAX_OFFLINE_MESSAGES,
     maxOfflineBytes: options.maxOfflineBytes ?? MAX_OFFLINE_BYTES,
@@ -431,9 +572,19 @@ async function readCredentials(
  *
  * @throws {StartupError} when the address cannot be listened on.
  */
-function listen(settings: ServerSettings): Deno.TcpListener {
+function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Listener {
   const { hostname, port } = settings;
   try {
+    if (tls) {
+      return Deno.listenTls({
+        hostname,
+        port,
+        transport: "tcp",
+        cert: tls.cert,
+        key: tls.key,
+        alpnProtocols: [TLS_ALPN_PROTOCOL],
+      });
+    }
     return Deno.listen({ hostname, port, transport: "tcp" });
   } catch (error) {
     const where = `cannot listen on ${hostname}:${port}`;
@@ -443,14 +594,78 @@ function listen(settings: ServerSettings): Deno.TcpListener {
         { cause: error },
       );
     }
+    if (tls && error instanceof Deno.errors.InvalidData) {
+      throw new StartupError(
+        `${where} with TLS: ${(error as Error).message}; give --tls-cert and --tls-key the ` +
+          "server.crt and server.key that `iotnet cert` wrote",
+        { cause: error },
+      );
+    }
     throw new StartupError(`${where}: ${describeIoError(error)}; check --host and the port`, {
       cause: error,
     });
   }
 }
 
+/**
+ * Runs a TLS handshake within `deadlineMs`.
+ *
+ * @returns undefined when it succeeded, else what went wrong.
+ */
+async function tlsHandshake(
+  conn: Deno.TlsConn,
+  options: { deadlineMs: number; clock: Clock },
+): Promise<string | undefined> {
+  const { deadlineMs, clock } = options;
+  let timer: TimerId | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = clock.setTimeout(() => resolve(`no handshake within ${deadlineMs} ms`), deadlineMs);
+  });
+  try {
+    return await Promise.race([
+      conn.handshake().then((info) =>
+        info.alpnProtocol === TLS_ALPN_PROTOCOL
+          ? undefined
+          : `the client did not offer ALPN ${TLS_ALPN_PROTOCOL}`
+      ),
+      late,
+    ]);
+  } catch (error) {
+    const message = (error as Error).message;
+    // rustls reads a plain iotnet frame as a record of an unknown content type.
+    return /InvalidContentType|corrupt message|invalid content type/i.test(message)
+      ? `the client does not speak TLS (${message}); the device needs --tls-ca`
+      : message;
+  } finally {
+    if (timer !== undefined) clock.clearTimeout(timer);
+  }
+}
+
+/**
+ * SPEC §7: a server other machines can reach speaks TLS, unless told otherwise. Checked
+ * once the address is bound, so an address that cannot be used at all says so first.
+ *
+ * @throws {StartupError} (after closing `listener`) when the rule is broken.
+ */
+function requireTlsOffLoopback(listener: Deno.Listener, options: ServerOptions): void {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const bound = (listener.addr as Deno.NetAddr).hostname;
+  if (options.tls || options.insecure || isLoopback(bound)) return;
+  listener.close();
+  throw new StartupError(
+    `--host ${hostname} is reachable from other machines: give --tls-cert and --tls-key ` +
+      "(make them with `iotnet cert <dir> --host <name>`), or --insecure to send " +
+      "passwords and data in clear",
+  );
+}
+
+/** Whether `hostname` is a loopback address, reachable only from this machine. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 /** Tells a connection it was refused, then closes it. */
-async function refuse(conn: Deno.TcpConn, reason: string): Promise<void> {
+async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
   const frame = encodeMessage({
     t: "push",
     event: "logout",

@@ -52,9 +52,10 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, Push, PushFields, Request, RequestArgs } from "../protocol/messages.ts";
-import { type BufferPool, type TimerId, writeAll } from "../internal/mod.ts";
+import { type BufferPool, SilenceWatch, type TimerId, writeAll } from "../internal/mod.ts";
 import type { AdmissionSlot } from "./admission.ts";
-import type { Authenticator } from "./auth.ts";
+import type { Authenticator, LoginOutcome } from "./auth.ts";
+import { KEY_LOGIN_CHALLENGE_BYTES, toBase64, verifyKeyLogin } from "../tls/device_key.ts";
 import type { PasswordHasher } from "./password_hash.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
@@ -108,10 +109,23 @@ class OutOfTurnError extends Error {
   }
 }
 
+/** Why a logged-in device left, as `iotnet_logouts_total` counts it. */
+export type LeaveCode =
+  | "logout"
+  | "disconnect"
+  | "protocol"
+  | "idle"
+  | "silent"
+  | "login_timeout"
+  | "slow_consumer"
+  | "shutdown";
+
 /** What a handler asks of the session once its reply is queued: close, maybe saying why. */
 interface CloseAfterReply {
   /** For the server's log. */
   reason: string;
+  /** For the metrics. */
+  code: LeaveCode;
   /** Told to the peer as a `logout` push, if given. */
   notice?: Push;
 }
@@ -156,8 +170,14 @@ export class Session {
    */
   #writing: Promise<void> | undefined;
   #loginTimer: TimerId | undefined;
+  /** The challenge a key login on this connection must sign; cleared when used. */
+  #keyLoginChallenge: Uint8Array | undefined;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
+  /** Notices a peer gone silent: pings it, and closes it after three keepalive intervals. */
+  readonly #silence: SilenceWatch;
+  /** Whether the read loop waits for bytes (only then is silence the peer's doing). */
+  #awaitingBytes = false;
   #closing = false;
   /** Set by a handler whose reply must be the last thing sent. */
   #closeAfterReply: CloseAfterReply | undefined;
@@ -183,6 +203,20 @@ export class Session {
         this.#expire("login_timeout", `no login within ${host.settings.loginDeadlineMs / 1000} s`),
       host.settings.loginDeadlineMs,
     );
+    const keepaliveMs = host.settings.keepaliveMs;
+    this.#silence = new SilenceWatch({
+      clock: host.clock,
+      intervalMs: keepaliveMs,
+      onQuiet: () => this.push({ t: "push", event: "keepalive" }),
+      onDead: (silentMs) =>
+        this.#expire(
+          "silent",
+          `nothing heard from the device for ${Math.round(silentMs / 1000)} s ` +
+            `(keepalive ${keepaliveMs / 1000} s); logged out`,
+        ),
+      // Silence while a frame is being served (an upload waiting for its turn) is ours.
+      excused: () => !this.#awaitingBytes,
+    });
   }
 
   /** The session's state. */
@@ -204,6 +238,7 @@ export class Session {
     let upload: Uint8Array | undefined;
     let n: number | null = 0;
     let reason = "closed the connection";
+    let code: LeaveCode = "disconnect";
     try {
       for (;;) {
         // The big buffer is for a connection holding the upload turn whose bytes keep
@@ -217,7 +252,10 @@ export class Session {
           upload = undefined;
         }
         const buffer = upload ?? idle;
+        this.#awaitingBytes = true;
         n = await this.#conn.read(buffer);
+        this.#awaitingBytes = false;
+        this.#silence.heard();
         if (n === null) {
           if (decoder.midFrame) reason = "closed the connection in the middle of a frame";
           break;
@@ -235,6 +273,7 @@ export class Session {
           ? `${error.message} before login`
           : error.message;
         reason = `sent a bad frame (${what})`;
+        code = "protocol";
         this.push({
           t: "push",
           event: "logout",
@@ -246,7 +285,7 @@ export class Session {
       }
     }
     if (upload) readBuffers.give(upload);
-    await this.close(reason);
+    await this.close(reason, code);
   }
 
   /** Whether login has succeeded (the phase is registering or active). */
@@ -280,7 +319,10 @@ export class Session {
     if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
       this.#outbound = [];
       this.#outboundBytes = 0;
-      void this.close(`stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`);
+      void this.close(
+        `stopped reading (over ${MAX_QUEUED_OUTBOUND_BYTES} bytes queued)`,
+        "slow_consumer",
+      );
       return;
     }
     this.#writing ??= this.#writeLoop();
@@ -307,8 +349,11 @@ export class Session {
   /**
    * Ends the session: aborts open uploads, releases the device name, closes the socket
    * after queued messages are written. Safe to call more than once.
+   *
+   * @param reason for the server's log.
+   * @param code why, for the metrics (when a logged-in device leaves).
    */
-  async close(reason: string): Promise<void> {
+  async close(reason: string, code: LeaveCode = "disconnect"): Promise<void> {
     const state = this.#state;
     if (state.phase === "closed") return;
     this.#state = { phase: "closed" };
@@ -320,12 +365,16 @@ export class Session {
     if (this.#loginTimer !== undefined) clock.clearTimeout(this.#loginTimer);
     if (this.#idleTimer !== undefined) clock.clearTimeout(this.#idleTimer);
     if (this.#frameTimer !== undefined) clock.clearTimeout(this.#frameTimer);
+    this.#silence.stop();
     const sinks = [...this.#streams.values()];
     this.#streams.clear();
     await Promise.all(sinks.map((sink) => sink.abort(`the device ${reason}`)));
     if (state.phase === "registering" || state.phase === "active") {
       active.release(state.device);
-      if (state.phase === "active") this.#leave(state.device, reason);
+      if (state.phase === "active") {
+        this.#host.metrics.logouts.inc({ reason: code });
+        this.#leave(state.device, reason);
+      }
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
     }
@@ -414,7 +463,10 @@ export class Session {
 
   #expire(reason: PushFields<"logout">["reason"], message: string): void {
     this.push({ t: "push", event: "logout", reason, message });
-    void this.close(message);
+    const leave = reason === "idle" || reason === "silent" || reason === "login_timeout"
+      ? reason
+      : "protocol";
+    void this.close(message, leave);
   }
 
   #onMessage(message: Message): void {
@@ -425,12 +477,18 @@ export class Session {
   }
 
   async #serve(request: Request): Promise<void> {
+    const started = performance.now();
+    const metrics = this.#host.metrics;
     try {
       const result = await this.#handle(request);
       this.#queue(encodeResponse(request.id, result));
+      metrics.command(request.op, "ok", (performance.now() - started) / 1000);
     } catch (error) {
       const outOfTurn = error instanceof OutOfTurnError;
-      this.#pushFailure(request, outOfTurn ? error.refusal : error);
+      const refusal = outOfTurn ? error.refusal : error;
+      const result = refusal instanceof RequestError ? refusal.code : "internal";
+      metrics.command(request.op, result, (performance.now() - started) / 1000);
+      this.#pushFailure(request, refusal);
       if (outOfTurn && this.#state.phase !== "active") this.#countRefusalBeforeLogin();
     }
     // Stored messages follow the udp_port reply; each stays stored until acked.
@@ -443,7 +501,7 @@ export class Session {
     const closing = this.#closeAfterReply;
     if (closing !== undefined) {
       if (closing.notice) this.push(closing.notice);
-      await this.close(closing.reason);
+      await this.close(closing.reason, closing.code);
     }
   }
 
@@ -456,6 +514,7 @@ export class Session {
     const n = this.#refusedBeforeLogin;
     this.#closeAfterReply ??= {
       reason: `had ${n} requests refused before login`,
+      code: "protocol",
       notice: {
         t: "push",
         event: "logout",
@@ -469,7 +528,7 @@ export class Session {
     // Requests read before a close are answered by nobody, and logged by nobody.
     if (this.#state.phase === "closed") return;
     if (error instanceof RequestError) {
-      if (request.op !== "login") {
+      if (request.op !== "login" && request.op !== "key_login") {
         this.#host.log(
           `${this.device ?? this.ip}: ${request.op} refused (${error.code}): ${error.message}`,
         );
@@ -502,11 +561,18 @@ export class Session {
         return this.#hello(request);
       case "login":
         return await this.#login(request);
+      case "key_challenge":
+        return this.#keyChallenge();
+      case "key_login":
+        return await this.#keyLogin(request);
       case "udp_port":
         return this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
-        this.#closeAfterReply = { reason: "logged out" };
+        this.#closeAfterReply = { reason: "logged out", code: "logout" };
+        return {};
+      case "keepalive":
+        // Allowed in every phase, and never a command for --idle-timeout (SPEC §1).
         return {};
       case "upload_abort":
         if (state.phase !== "active") break;
@@ -530,7 +596,7 @@ export class Session {
       throw new OutOfTurnError(new BadArgumentsError("hello was already sent"));
     }
     if (request.protocol !== PROTOCOL_NAME || request.version !== PROTOCOL_VERSION) {
-      this.#closeAfterReply = { reason: "spoke an unsupported protocol version" };
+      this.#closeAfterReply = { reason: "spoke an unsupported protocol version", code: "protocol" };
       throw new UnsupportedVersionError(
         `this server speaks ${PROTOCOL_NAME} version ${PROTOCOL_VERSION}, not ` +
           `${request.protocol} version ${request.version}; update the edge program`,
@@ -541,6 +607,7 @@ export class Session {
       version: PROTOCOL_VERSION,
       loginDeadlineMs: this.#host.settings.loginDeadlineMs,
       maxFrameBytes: MAX_FRAME_BYTES,
+      keepaliveMs: this.#host.settings.keepaliveMs,
     };
   }
 
@@ -558,7 +625,7 @@ export class Session {
     this.#state = { phase: "checking" };
     const host = this.#host;
     let registering = false;
-    let outcome: Awaited<ReturnType<Authenticator["login"]>>;
+    let outcome: LoginOutcome;
     try {
       registering = host.settings.allowRegistration && !deviceNameProblem(name) &&
         !(await host.knownDevice(name));
@@ -580,8 +647,51 @@ export class Session {
     } finally {
       if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
     }
+    return { ...this.#finishLogin(name, outcome), registered: registering };
+  }
+
+  /** A fresh challenge for a key login on this connection (SPEC §7); each is used once. */
+  #keyChallenge(): Record<string, unknown> {
+    if (this.#state.phase !== "authenticating") {
+      throw new OutOfTurnError(
+        new BadArgumentsError("key_challenge is only allowed after hello, before login"),
+      );
+    }
+    this.#keyLoginChallenge = crypto.getRandomValues(new Uint8Array(KEY_LOGIN_CHALLENGE_BYTES));
+    return { challenge: toBase64(this.#keyLoginChallenge) };
+  }
+
+  /**
+   * A key login: the signature over this connection's challenge, throttled and answered as
+   * a password login (`Authenticator.loginWithKey`).
+   */
+  async #keyLogin(request: RequestArgs<"key_login">): Promise<Record<string, unknown>> {
+    const challenge = this.#keyLoginChallenge;
+    if (this.#state.phase !== "authenticating" || challenge === undefined) {
+      throw new OutOfTurnError(
+        new BadArgumentsError("key_login needs a key_challenge first, after hello"),
+      );
+    }
+    this.#keyLoginChallenge = undefined; // used once, whatever the outcome
+    const { name, signature } = request;
+    this.#state = { phase: "checking" };
+    let outcome: LoginOutcome;
+    try {
+      outcome = await this.#host.auth.loginWithKey(
+        name,
+        (publicKey) => verifyKeyLogin(publicKey, { challenge, name, signature }),
+      );
+    } finally {
+      if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
+    }
+    return this.#finishLogin(name, outcome);
+  }
+
+  /** After a password or key check: refuse, or move on to registering the UDP port. */
+  #finishLogin(name: string, outcome: LoginOutcome): { ticketKey: string } {
     if (this.state.phase === "closed") throw new IoError("connection closed");
     const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
+    this.#host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
     if (!outcome.ok) {
       this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
       throw requestErrorOf(outcome.code, outcome.message);
@@ -593,7 +703,7 @@ export class Session {
     this.#state = { phase: "registering", device: name };
     this.#admission.loggedIn();
     this.#decoder.maxFrameBytes = MAX_FRAME_BYTES;
-    return { ticketKey: btoa(String.fromCharCode(...this.#ticketKey)), registered: registering };
+    return { ticketKey: toBase64(this.#ticketKey) };
   }
 
   #registerUdpPort(request: RequestArgs<"udp_port">): Record<string, unknown> {
@@ -620,6 +730,7 @@ export class Session {
       deliver: (frame) => this.#queue(frame),
     });
     this.#state = { phase: "active", device, since };
+    host.metrics.online(host.active.count);
     // Login history is not acknowledged to anyone: it rides the next group commit.
     void host.presenceHistory.markSeen(device, since)
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));

@@ -85,3 +85,40 @@ Deno.test("server on a port already in use exits 1 and says what to do", async (
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("server refuses --node-id without --cluster and a malformed node id", async () => {
+  const alone = await runIotnet(["server", "0", "3", "--node-id", "n1"]);
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--node-id needs --cluster \(or IOTNET_CLUSTER_URL\)/);
+  const bad = await runIotnet([
+    "server",
+    "0",
+    "3",
+    "--cluster",
+    "postgres://127.0.0.1:1/x",
+    "--node-id",
+    "a/b",
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--node-id: node id "a\/b" must be 1\.\.64 letters/);
+});
+
+Deno.test("server takes the cluster URL from IOTNET_CLUSTER_URL and never prints its password", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-cli-cluster-" });
+  try {
+    await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
+    // Port 1 of 127.0.0.1: nothing listens, so start-up stops at the database.
+    const { code, stdout, stderr } = await runIotnet(
+      ["server", "0", "3", "--data-dir", dataDir, "--node-id", "n1"],
+      "",
+      { env: { IOTNET_CLUSTER_URL: "postgres://iot:secret@127.0.0.1:1/net" } },
+    );
+    assert.equal(code, 1);
+    assert.equal(stdout, "");
+    assert.match(stderr, /cannot use PostgreSQL database 127\.0\.0\.1:1\/net: .*--cluster/);
+    assert.doesNotMatch(stderr, /secret/);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -133,7 +133,7 @@ Deno.test("the command list is the table's entries in order, with the old layout
       "  broadcast text          send text to every online device",
       "  whoelse                 list the other online devices",
       "  whoelsesince seconds    list devices online at any time in the last seconds",
-      "  block device            stop a device from messaging or seeing you",
+      "  block [device]          stop a device from messaging or seeing you; alone: list whom you block",
       "  unblock device          lift a block",
       "  startprivate device     ask a device for a private (peer-to-peer) chat",
       "  private device text     send text over an accepted private chat",

@@ -36,7 +36,7 @@ Deno.test("every IoT command's error path gives a specific error and a new promp
     ["DTE", "bad_args", /DTE needs a fileID/],
     ["DTE 4", "not_found", /file 4 has not been uploaded by watch1/],
     ["AED now", "bad_args", /AED takes no arguments/],
-    ["FOO", "bad_args", /unknown command "FOO"/],
+    ["FOO", "unknown_command", /unknown command "FOO"/],
   ];
   for (const [line, error, message] of cases) {
     const result = await edge.command(line);

@@ -63,7 +63,8 @@ Deno.test("EDG, UED, SCS and DTE succeed and keep the logs in the SPEC format", 
 
   const out = await edge.command("OUT");
   assert.deepEqual(out, { cmd: "OUT", ok: true, message: "Bye, watch1!" });
-  assert.equal((await edge.exited()).code, 0);
+  // SPEC §1, scripted use: the SCS above failed (as it should), so the exit code says so.
+  assert.equal((await edge.exited()).code, 1);
 });
 
 Deno.test("two then three devices: AED lists the others and the active log renumbers on OUT", async () => {
@@ -80,7 +81,9 @@ Deno.test("two then three devices: AED lists the others and the active log renum
   const seenByA = await a.command("AED");
   assert.deepEqual((seenByA.devices as { name: string }[]).map((d) => d.name), ["watch2"]);
   const device = (seenByA.devices as Record<string, unknown>[])[0]!;
-  assert.match(String(device.since), new RegExp(`^${TIMESTAMP}$`));
+  // SPEC §5: every time in JSON output is ISO 8601 with its offset.
+  assert.match(String(device.since), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+  assert.ok(Math.abs(Date.parse(String(device.since)) - Date.now()) < 60_000);
   assert.equal(device.ip, "127.0.0.1");
   assert.ok(Number.isInteger(device.udpPort) && (device.udpPort as number) > 0);
 
@@ -127,12 +130,17 @@ Deno.test("1,000,000 samples: SUM, AVERAGE, MAX and MIN match an independent com
 
 Deno.test("server shutdown by SIGTERM logs everyone out and empties the active log", async () => {
   await using server = await ServerProcess.start();
-  await using edge = await EdgeProcess.start(server, { login: "watch1" });
+  // Without --no-reconnect the edge would wait for the server to come back.
+  await using edge = await EdgeProcess.start(server, {
+    login: "watch1",
+    args: ["--no-reconnect"],
+  });
   await edge.command("AED");
   const status = await server.stop("SIGTERM");
   assert.equal(status.code, 0);
-  const logout = await edge.next((j) => j.event === "logout");
-  assert.equal(logout.reason, "shutdown");
+  const lost = await edge.next((j) => j.event === "connection");
+  assert.equal(lost.state, "lost");
+  assert.match(String(lost.message), /shutting down|shut down|stopp/i);
   assert.equal((await edge.exited()).code, 1);
   assert.equal(await server.read("edge-device-log.txt"), "");
   assert.ok(server.log.includes("server stopped"));

@@ -44,7 +44,7 @@ Deno.test("blocking hides a device and refuses its messages, chats and files; it
       ["block watch2", "self", /itself/],
       ["block ghost", "not_found", /no device called ghost/],
       ["unblock watch3", "bad_args", /watch3 is not blocked/],
-      ["block", "bad_args", /needs a device name/],
+      ["unblock", "bad_args", /needs a device name/],
     ];
     for (const [line, error, message] of errors) {
       const r = await b.command(line);
@@ -143,7 +143,7 @@ Deno.test("several private-chat requests: a named answer, a bare one for the old
 
   // Nothing is pending any more: a bare y is not an answer to anyone.
   const bare = await b.command("y");
-  assert.deepEqual([bare.cmd, bare.ok, bare.error], ["Y", false, "bad_args"]);
+  assert.deepEqual([bare.cmd, bare.ok, bare.error], ["Y", false, "unknown_command"]);
   assert.equal(a.json.filter((j) => j.event === "private" && j.state === "accepted").length, 0);
 });
 

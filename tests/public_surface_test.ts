@@ -62,6 +62,7 @@ Deno.test("the root entry exports the server, the edge connection and the errors
     "BlockedError",
     "BusyError",
     "CancelledError",
+    "ConnectError",
     "ConnectionClosedError",
     "DataDirInUseError",
     "ERROR_CLASSES",

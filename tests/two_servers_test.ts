@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
 import type { Push } from "../protocol/messages.ts";
 import { type IotServer, startServer } from "../server/mod.ts";
+import { memorySource } from "./_helpers/files.ts";
 import { listDir, within } from "./_helpers/wait.ts";
 
 /** A server started in this process on a fresh data directory, with its log kept. */
@@ -37,27 +38,13 @@ async function device(server: IotServer, name: string, password: string) {
   return { connection, pushes, name };
 }
 
-/** An upload source over bytes in memory. */
-function source(bytes: Uint8Array) {
-  let at = 0;
-  return {
-    read(buffer: Uint8Array): Promise<number | null> {
-      if (at === bytes.length) return Promise.resolve(null);
-      const n = Math.min(buffer.length, bytes.length - at);
-      buffer.set(bytes.subarray(at, at + n), 0);
-      at += n;
-      return Promise.resolve(n);
-    },
-  };
-}
-
 /** A data file of `count` samples all equal to `value`: larger than one write batch. */
 function dataFile(value: number, count: number): Uint8Array {
   return new TextEncoder().encode(`${value}\n`.repeat(count));
 }
 
 async function upload(edge: { connection: EdgeConnection }, fileID: number, bytes: Uint8Array) {
-  return await edge.connection.upload(fileID, source(bytes), bytes.length);
+  return await edge.connection.upload(fileID, memorySource(bytes), bytes.length);
 }
 
 Deno.test("two servers in one process serve at once, each seeing only its own devices, files and mailbox", async () => {

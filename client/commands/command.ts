@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { EdgeConnection } from "../connection.ts";
+import type { ServerLink } from "../server_link.ts";
 import type { ChatRequests } from "../chat_requests.ts";
 import type { PeerLink } from "../peer.ts";
 import type { Progress } from "../progress.ts";
@@ -15,7 +15,8 @@ import type { CommandArguments } from "./arguments.ts";
 
 /** What commands run against. */
 export interface CommandEnv {
-  readonly connection: EdgeConnection;
+  /** Requests to the server (they fail at once with `DisconnectedError` while it is down). */
+  readonly connection: Pick<ServerLink, "request" | "upload">;
   /** This device's name. */
   readonly device: string;
   /** Where data files are generated and received files land. */

@@ -94,26 +94,37 @@ export const whoelsesince: TypedCommandSpec<
 
 /**
  * block: the device can no longer message or see this one; running transfers with it end,
- * and its waiting private-chat request is cancelled.
+ * and its waiting private-chat request is cancelled. With no device, the list of the
+ * devices this one blocks (the messaging system's "show Blacklist to client").
  */
 export const block: TypedCommandSpec<
   "BLOCK",
-  DeviceArgs,
-  DeviceArgs & { requestCancelled: boolean },
-  DeviceArgs
+  Partial<DeviceArgs>,
+  DeviceArgs & { requestCancelled: boolean } | { devices: string[] },
+  DeviceArgs | { devices: string[] }
 > = {
   word: "BLOCK",
-  synopsis: "block device",
-  summary: "stop a device from messaging or seeing you",
-  parse: (args) => args.device(),
+  synopsis: "block [device]",
+  summary: "stop a device from messaging or seeing you; alone: list whom you block",
+  parse: (args) => args.count === 0 ? {} : args.device(),
   async run(env, { device }) {
+    if (device === undefined) {
+      const { devices } = await env.connection.request("blocked", {});
+      return { devices };
+    }
     await env.connection.request("block", { device });
     env.peer.blocked(device);
     return { device, requestCancelled: env.chatRequests.drop(device) };
   },
-  render: ({ device, requestCancelled }) =>
-    `${device} is blocked` + (requestCancelled ? "; its private chat request was cancelled" : ""),
-  json: ({ device }) => ({ device }),
+  render: (outcome) =>
+    "devices" in outcome
+      ? outcome.devices.length
+        ? `You block: ${outcome.devices.map((d) => visible(d)).join(", ")}`
+        : "You block no devices"
+      : `${outcome.device} is blocked` +
+        (outcome.requestCancelled ? "; its private chat request was cancelled" : ""),
+  json: (outcome) =>
+    "devices" in outcome ? { devices: outcome.devices } : { device: outcome.device },
 };
 
 /** unblock: lifts a block. */

@@ -1,5 +1,5 @@
 /**
- * `block` and `unblock`. Blocks live in the store and survive restarts; their effects
+ * `block`, `unblock` and `blocked` (the list: `block` typed with no device). Blocks live in the store and survive restarts; their effects
  * are applied where each command runs (messages, broadcast, presence, lists,
  * `startprivate`, `UVF`).
  *
@@ -65,4 +65,14 @@ export async function unblock(
   }
   ctx.server.log(`${ctx.device} unblocked ${device}`);
   return { device };
+}
+
+/** Handles `blocked`: the devices this one blocks, sorted by name. */
+export async function blocked(
+  ctx: CommandContext,
+  _args: RequestArgs<"blocked">,
+): Promise<ResultFields<"blocked">> {
+  const devices = [...await ctx.server.blocks.blockedBy(ctx.device)].sort();
+  ctx.server.log(`${ctx.device} listed its blocks`);
+  return { devices };
 }

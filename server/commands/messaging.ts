@@ -32,6 +32,7 @@ export async function message(
       encodeMessage({ t: "push", event: "message", from: ctx.device, text, kind: "direct" }),
     );
     log(`${ctx.device} messaged ${to}`);
+    ctx.server.metrics.messages.inc({ kind: "direct" });
     return { delivery: "online" };
   }
   // Durable (group-committed) before the sender is told it is stored.
@@ -55,6 +56,7 @@ export async function message(
     );
   }
   log(`${ctx.device} left a message for ${to} (offline)`);
+  ctx.server.metrics.messages.inc({ kind: "offline" });
   return { delivery: "stored" };
 }
 
@@ -84,6 +86,7 @@ export async function broadcast(
     delivered++;
   }
   const refused = blockers.size;
+  ctx.server.metrics.messages.inc({ kind: "broadcast" });
   log(
     `${ctx.device} broadcast to ${delivered} device${
       delivered === 1 ? "" : "s"

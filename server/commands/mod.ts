@@ -8,7 +8,7 @@
 import type { EncodableFields } from "../../protocol/codec.ts";
 import type { Op, RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import type { CommandContext } from "../context.ts";
-import { block, unblock } from "./blocking.ts";
+import { block, blocked, unblock } from "./blocking.ts";
 import { compute } from "./compute.ts";
 import { deleteFile } from "./delete.ts";
 import { devices } from "./devices.ts";
@@ -26,7 +26,17 @@ export type Handler<O extends Op> = (
 ) => Promise<EncodableFields<ResultFields<O>>>;
 
 /** Ops handled by the dispatch table. */
-export type CommandOp = Exclude<Op, "hello" | "login" | "udp_port" | "upload_abort" | "logout">;
+export type CommandOp = Exclude<
+  Op,
+  | "hello"
+  | "login"
+  | "key_challenge"
+  | "key_login"
+  | "udp_port"
+  | "upload_abort"
+  | "logout"
+  | "keepalive"
+>;
 
 /** Op → handler. */
 export const HANDLERS: { [O in CommandOp]: Handler<O> } = {
@@ -42,6 +52,7 @@ export const HANDLERS: { [O in CommandOp]: Handler<O> } = {
   whoelsesince,
   block,
   unblock,
+  blocked,
   startprivate,
   private_answer: privateAnswer,
   stopprivate,

@@ -12,6 +12,7 @@ import {
   type SampleAggregates,
   SampleAggregator,
 } from "../../protocol/samples.ts";
+import { type FilePlot, PlotSummary } from "../../protocol/plot_summary.ts";
 import type { RequestArgs, ResultFields } from "../../protocol/messages.ts";
 import {
   BadArgumentsError,
@@ -61,6 +62,8 @@ export async function upload(
     ...stored,
   });
   log(`${ctx.device} uploaded file ${fileID} (${stored.count} samples, ${bytes} bytes)`);
+  ctx.server.metrics.uploads++;
+  ctx.server.metrics.uploadBytes += bytes;
   return { fileID, dataAmount: stored.count };
 }
 
@@ -85,8 +88,12 @@ interface UploadSinkOptions {
   batches: BufferPool;
 }
 
-/** A complete, fsynced temporary upload: what it holds, and its inode for the journal. */
+/**
+ * A complete, fsynced temporary upload: what it holds, its plot summary (made in the same
+ * pass) and its inode for the journal.
+ */
 interface StoredUpload extends SampleAggregates {
+  plot: FilePlot;
   ino: number | null;
 }
 
@@ -99,7 +106,8 @@ class UploadSink implements StreamSink {
   readonly #expected: number;
   readonly #disk: Disk;
   readonly #batches: BufferPool;
-  readonly #aggregator = new SampleAggregator();
+  readonly #plot = new PlotSummary();
+  readonly #aggregator = new SampleAggregator(this.#plot);
   readonly #done = deferred<StoredUpload>();
   /** Received bytes not yet written: from the pool while bytes flow, cut to a small upload. */
   #batch: Uint8Array | undefined;
@@ -219,7 +227,7 @@ class UploadSink implements StreamSink {
       }
       this.#finished = true;
       this.#giveBatchBack();
-      this.#done.resolve({ ...aggregates, ino });
+      this.#done.resolve({ ...aggregates, plot: this.#plot.finish(), ino });
     } catch (error) {
       await this.#fail(error);
     }

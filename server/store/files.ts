@@ -7,7 +7,14 @@
 
 import type { Database } from "./database.ts";
 import type { GroupCommit } from "./group_commit.ts";
-import type { FileRecords, PendingDelete, PendingUpload, StoredFile } from "./interfaces.ts";
+import { checkFilePlot, type FilePlot } from "../../protocol/plot_summary.ts";
+import type {
+  FileRecords,
+  NewFile,
+  PendingDelete,
+  PendingUpload,
+  StoredFile,
+} from "./interfaces.ts";
 
 interface FileRow {
   device: string;
@@ -21,6 +28,7 @@ interface FileRow {
 }
 
 interface PendingUploadRow extends FileRow {
+  plot: string | null;
   ino: number | null;
   log_offset: number;
 }
@@ -33,6 +41,7 @@ interface PendingDeleteRow {
   log_offset: number;
 }
 
+/** A record's columns; `plot` is written beside them and read only by `plot()`. */
 const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_at";
 
 /**
@@ -40,10 +49,11 @@ const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_a
  * group commit (`commits`).
  */
 export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecords {
-  function putFile(file: StoredFile): void {
+  function putFile(file: NewFile): void {
     db.run(
-      `INSERT OR REPLACE INTO files (${FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO files (${FILE_COLUMNS}, plot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ...fileValues(file),
+      plotText(file),
     );
   }
 
@@ -59,7 +69,7 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
     get(device: string, fileID: number): Promise<StoredFile | undefined> {
       return Promise.try(() => {
         const row = db.get<FileRow>(
-          "SELECT * FROM files WHERE device = ? AND file_id = ?",
+          `SELECT ${FILE_COLUMNS} FROM files WHERE device = ? AND file_id = ?`,
           device,
           fileID,
         );
@@ -67,13 +77,26 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
       });
     },
 
+    plot(device: string, fileID: number): Promise<FilePlot | undefined> {
+      return Promise.try(() => {
+        const row = db.get<{ plot: string | null }>(
+          "SELECT plot FROM files WHERE device = ? AND file_id = ?",
+          device,
+          fileID,
+        );
+        return row?.plot == null ? undefined : checkFilePlot(JSON.parse(row.plot));
+      });
+    },
+
     list(): Promise<StoredFile[]> {
       return Promise.try(() =>
-        db.all<FileRow>("SELECT * FROM files ORDER BY device, file_id").map(fileFromRow)
+        db.all<FileRow>(`SELECT ${FILE_COLUMNS} FROM files ORDER BY device, file_id`).map(
+          fileFromRow,
+        )
       );
     },
 
-    put(file: StoredFile): Promise<void> {
+    put(file: NewFile): Promise<void> {
       return commits.run(() => putFile(file));
     },
 
@@ -84,16 +107,17 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
     beginUpload(pending: PendingUpload): Promise<void> {
       return commits.run(() => {
         db.run(
-          `INSERT OR REPLACE INTO pending_uploads (${FILE_COLUMNS}, ino, log_offset)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO pending_uploads (${FILE_COLUMNS}, plot, ino, log_offset)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           ...fileValues(pending),
+          plotText(pending),
           pending.ino,
           pending.logOffset,
         );
       });
     },
 
-    finishUpload(file: StoredFile): Promise<void> {
+    finishUpload(file: NewFile): Promise<void> {
       return commits.run(() => {
         putFile(file);
         dropUpload(file.device, file.fileID);
@@ -194,7 +218,14 @@ function fileValues(
 }
 
 function pendingUploadFromRow(row: PendingUploadRow): PendingUpload {
-  return { ...fileFromRow(row), ino: row.ino, logOffset: row.log_offset };
+  const pending: PendingUpload = { ...fileFromRow(row), ino: row.ino, logOffset: row.log_offset };
+  if (row.plot !== null) pending.plot = checkFilePlot(JSON.parse(row.plot));
+  return pending;
+}
+
+/** A record's plot summary as stored: JSON, or NULL without one. */
+function plotText(file: NewFile): string | null {
+  return file.plot ? JSON.stringify(file.plot) : null;
 }
 
 function pendingDeleteFromRow(row: PendingDeleteRow): PendingDelete {

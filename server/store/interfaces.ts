@@ -26,6 +26,7 @@
  * @module
  */
 
+import type { FilePlot } from "../../protocol/plot_summary.ts";
 import type { SampleAggregates } from "../../protocol/samples.ts";
 
 /** What the store keeps about one uploaded file. */
@@ -37,11 +38,22 @@ export interface StoredFile extends SampleAggregates {
 }
 
 /**
+ * A file's record as it is written: with its plot summary (protocol/plot_summary.ts),
+ * computed in the upload's pass and stored in the same transaction as the record. Reads
+ * of records ({@linkcode FileRecords.get}, `list`) leave the plot out, so SCS never reads
+ * it; {@linkcode FileRecords.plot} reads it alone.
+ */
+export interface NewFile extends StoredFile {
+  /** The plot summary; absent for a record written without one. */
+  plot?: FilePlot;
+}
+
+/**
  * An upload between "about to be renamed into place" and "logged" (server/file_commits.ts).
  * Its fields are the record it will become, plus what recovery needs to tell whether the
  * rename happened and whether the log line was written.
  */
-export interface PendingUpload extends StoredFile {
+export interface PendingUpload extends NewFile {
   /** Inode of the temporary file; the final name has it once the rename happened. */
   ino: number | null;
   /** Size of `upload-log.txt` before the upload's line: the line, if written, lies after. */
@@ -69,14 +81,22 @@ export interface FileRecords {
   get(device: string, fileID: number): Promise<StoredFile | undefined>;
   /** Every record, ordered by device, then file ID. */
   list(): Promise<StoredFile[]>;
-  /** Records (or replaces) a file's record. */
-  put(file: StoredFile): Promise<void>;
+  /**
+   * The plot summary stored with `device`'s file `fileID`, if it has a record that was
+   * written with one.
+   */
+  plot(device: string, fileID: number): Promise<FilePlot | undefined>;
+  /** Records (or replaces) a file's record, with its plot summary if given. */
+  put(file: NewFile): Promise<void>;
   /** Forgets a file's record; resolves with whether there was one. */
   remove(device: string, fileID: number): Promise<boolean>;
   /** Journals an upload about to be renamed into place, replacing an earlier row of the file. */
   beginUpload(pending: PendingUpload): Promise<void>;
-  /** Records an upload's file and removes its journal row, in one transaction. */
-  finishUpload(file: StoredFile): Promise<void>;
+  /**
+   * Records an upload's file (with its plot summary, if given) and removes its journal
+   * row, in one transaction.
+   */
+  finishUpload(file: NewFile): Promise<void>;
   /** Removes a file's journalled upload, if any. */
   dropPendingUpload(device: string, fileID: number): Promise<void>;
   /** The journalled upload of `device`'s file `fileID`, if there is one. */

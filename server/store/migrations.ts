@@ -65,6 +65,10 @@ export const MIGRATIONS: readonly string[] = [
      log_offset INTEGER NOT NULL,
      PRIMARY KEY (device, file_id)
    ) STRICT;`,
+  // Each file's plot summary (protocol/plot_summary.ts) as JSON, written with its record;
+  // NULL for files stored before it existed.
+  `ALTER TABLE files ADD COLUMN plot TEXT;
+   ALTER TABLE pending_uploads ADD COLUMN plot TEXT;`,
 ];
 
 /** The schema version this iotnet writes. */

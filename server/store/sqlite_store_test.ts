@@ -106,6 +106,27 @@ Deno.test("store: a version 1 database is upgraded and keeps its files and locko
   assert.equal(userVersion(db.path), MIGRATIONS.length);
 });
 
+Deno.test("store: a version 3 database is upgraded; its files have no plot summary", async () => {
+  await using db = await tempDb();
+  oldDatabase(db.path, 3, (d) => {
+    d.prepare(
+      `INSERT INTO files (device, file_id, samples, sum, min, max, bytes, uploaded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run("watch1", 7, 3, FILE.sum.toString(), -5, FILE.max, 42, FILE.uploadedAt);
+  });
+  const store = openSqliteStore(db.path);
+  try {
+    assert.deepEqual(await store.files.get("watch1", 7), FILE);
+    assert.equal(await store.files.plot("watch1", 7), undefined);
+    const plot = { width: 1, count: 1, min: [2], max: [2] };
+    await store.files.put({ ...FILE, fileID: 8, plot });
+    assert.deepEqual(await store.files.plot("watch1", 8), plot);
+  } finally {
+    await store.close();
+  }
+  assert.equal(userVersion(db.path), MIGRATIONS.length);
+});
+
 Deno.test("store: a version 2 database is upgraded and keeps messages, blocks and history", async () => {
   await using db = await tempDb();
   oldDatabase(db.path, 2, (d) => {

@@ -1,7 +1,9 @@
 /**
  * The behaviour every {@linkcode Store} implementation must have, written once against
  * the interfaces and run against each implementation: `sqlite_store_test.ts` runs it
- * over SQLite; a PostgreSQL store would run it the same way. Nothing here knows SQL.
+ * over SQLite as tests of their own, `tests/postgres_store_test.ts` over PostgreSQL as
+ * steps of one test (which starts and stops the throwaway PostgreSQL around them).
+ * Nothing here knows SQL.
  *
  * @module
  */
@@ -43,23 +45,62 @@ const ROOMY: MailboxLimits = {
   maxBytesPerSender: 1_000_000,
 };
 
+/** One behaviour of the contract, on a freshly opened, empty store. */
+interface ContractCase {
+  name: string;
+  body: (store: Store, location: StoreLocation) => Promise<void>;
+}
+
 /**
- * Registers the contract's tests (`Deno.test`) for `implementation`.
+ * Registers the contract's cases as tests of their own (`Deno.test`) for `implementation`.
  *
  * @param implementation how to get fresh stores of the implementation.
  */
 export function testStoreContract(implementation: StoreImplementation): void {
-  /** A test on a freshly opened, empty store, closed and removed afterwards. */
-  function contract(name: string, body: (store: Store, location: StoreLocation) => Promise<void>) {
-    Deno.test(`store contract (${implementation.name}): ${name}`, async () => {
-      await using location = await implementation.location();
-      const store = await location.open();
-      try {
-        await body(store, location);
-      } finally {
-        await store.close();
-      }
-    });
+  for (const { name, body } of contractCases()) {
+    Deno.test(
+      `store contract (${implementation.name}): ${name}`,
+      () => runCase(implementation, body),
+    );
+  }
+}
+
+/**
+ * Runs the contract's cases as steps of the test `t`, for an implementation whose stores
+ * need something that lives as long as the test (a database server).
+ *
+ * @param t the running test.
+ * @param implementation how to get fresh stores of the implementation.
+ */
+export async function stepStoreContract(
+  t: Deno.TestContext,
+  implementation: StoreImplementation,
+): Promise<void> {
+  for (const { name, body } of contractCases()) {
+    await t.step(name, () => runCase(implementation, body));
+  }
+}
+
+/** Runs `body` on a fresh store, closed and removed afterwards. */
+async function runCase(
+  implementation: StoreImplementation,
+  body: ContractCase["body"],
+): Promise<void> {
+  await using location = await implementation.location();
+  const store = await location.open();
+  try {
+    await body(store, location);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The contract's cases, made afresh for each caller (nothing is kept at module level). */
+function contractCases(): ContractCase[] {
+  const cases: ContractCase[] = [];
+  /** Adds a case to the contract. */
+  function contract(name: string, body: ContractCase["body"]): void {
+    cases.push({ name, body });
   }
 
   contract("a file record is kept whole, replaced by a new one, and removed", async (store) => {
@@ -84,6 +125,40 @@ export function testStoreContract(implementation: StoreImplementation): void {
     assert.equal(await files.get("watch1", 7), undefined);
     assert.equal(await files.remove("watch1", 7), false);
   });
+
+  contract("a file's plot summary is stored with its record and read alone", async (store) => {
+    const { files } = store;
+    const plot = { width: 2, count: 3, min: [-5, 0], max: [999_999_999_999_999, 0] };
+    await files.put({ ...SAMPLE_FILE, plot });
+    assert.deepEqual(await files.plot("watch1", 7), plot);
+    // Reads of the record leave the plot out: SCS never reads it.
+    assert.deepEqual(await files.get("watch1", 7), SAMPLE_FILE);
+    assert.deepEqual(await files.list(), [SAMPLE_FILE]);
+    assert.equal(await files.plot("watch1", 8), undefined);
+    // A record replaced without one has none; a removed record's plot goes with it.
+    await files.put(SAMPLE_FILE);
+    assert.equal(await files.plot("watch1", 7), undefined);
+    await files.put({ ...SAMPLE_FILE, plot });
+    assert.equal(await files.remove("watch1", 7), true);
+    assert.equal(await files.plot("watch1", 7), undefined);
+  });
+
+  contract(
+    "a journalled upload keeps its plot summary until finished with the record",
+    async (store) => {
+      const { files } = store;
+      const plot = { width: 1, count: 2, min: [1, -4_000], max: [1, -4_000] };
+      await files.beginUpload({ ...SAMPLE_FILE, plot, ino: 3, logOffset: 0 });
+      const pending = await files.pendingUpload("watch1", 7);
+      assert.deepEqual(pending, { ...SAMPLE_FILE, plot, ino: 3, logOffset: 0 });
+      assert.deepEqual((await files.pendingUploads())[0]?.plot, plot);
+      // Recovery finishes an upload from its journal row: the plot goes along.
+      const { ino: _ino, logOffset: _offset, ...record } = pending!;
+      await files.finishUpload(record);
+      assert.deepEqual(await files.plot("watch1", 7), plot);
+      assert.deepEqual(await files.get("watch1", 7), SAMPLE_FILE);
+    },
+  );
 
   contract("records are listed by device, then file ID", async (store) => {
     const { files } = store;
@@ -347,4 +422,5 @@ export function testStoreContract(implementation: StoreImplementation): void {
       await again.close();
     }
   });
+  return cases;
 }

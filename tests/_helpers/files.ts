@@ -1,5 +1,6 @@
 /**
- * Files for transfer tests: random content, and a digest to compare copies by.
+ * Files for transfer tests: random content, a digest to compare copies by, and an upload
+ * source over bytes in memory.
  *
  * @module
  */
@@ -22,4 +23,20 @@ export async function randomFile(path: string, bytes: number): Promise<void> {
     crypto.getRandomValues(block);
     await file.write(block.subarray(0, Math.min(block.length, bytes - done)));
   }
+}
+
+/** An upload source (`EdgeConnection.upload`'s `read`) over bytes in memory. */
+export function memorySource(bytes: Uint8Array): {
+  read(buffer: Uint8Array): Promise<number | null>;
+} {
+  let at = 0;
+  return {
+    read(buffer: Uint8Array): Promise<number | null> {
+      if (at === bytes.length) return Promise.resolve(null);
+      const n = Math.min(buffer.length, bytes.length - at);
+      buffer.set(bytes.subarray(at, at + n), 0);
+      at += n;
+      return Promise.resolve(n);
+    },
+  };
 }

@@ -6,7 +6,8 @@
  *
  * What the clock drives: login, frame and idle deadlines, block expiry, the close flush of
  * a peer that stopped reading, private-chat request expiry, the upload turn's idle watch,
- * timestamps (`whoelsesince`, history). Not the store's group commit, which paces disk
+ * timestamps (`whoelsesince`, history), the keepalive when a test turns it on (off by
+ * default here). Not the store's group commit, which paces disk
  * syncs in real time (`server/server.ts`), so stored changes need no `advance`.
  *
  * Timers are set when the server has read what arms them: before advancing past a deadline
@@ -123,6 +124,9 @@ export class TestServer implements AsyncDisposable {
     const log = new Arrivals<string>();
     const server = await startServer({
       attempts: 3,
+      // The edges here answer keepalives in real time, not in the server's virtual time:
+      // keepalive is off unless a test asks for it (tests/server_keepalive_test.ts).
+      keepaliveMs: 0,
       // As the spawned test servers (IOTNET_HASH_PROFILE=fast): the dummy check of a
       // plain-text account costs 1 ms, not 50.
       hashParams: HASH_PROFILES.fast,

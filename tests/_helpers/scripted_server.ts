@@ -19,6 +19,8 @@ export type Script = (request: Request) => Message[];
 export class ScriptedServer {
   /** Every request the edge sent, in order. */
   readonly requests: Request[] = [];
+  /** The keepalive interval the hello announces. */
+  keepaliveMs = 15_000;
   readonly #script: Script;
   readonly #decoder = new FrameDecoder();
   readonly #outbound: Uint8Array[] = [];
@@ -63,6 +65,7 @@ export class ScriptedServer {
           version: PROTOCOL_VERSION,
           loginDeadlineMs: 60_000,
           maxFrameBytes: 1 << 20,
+          keepaliveMs: this.keepaliveMs,
         }]
         : this.#script(request);
       for (const message of answers) this.#send(message);

@@ -39,6 +39,8 @@ export interface ServerProcessOptions {
   args?: string[];
   /** Reuse a data directory (for restarts); a fresh temp dir otherwise. */
   dataDir?: string;
+  /** Listen on this port (a restart where edges wait to reconnect); 0, any free one, otherwise. */
+  port?: number;
   /** `IOTNET_HASH_PROFILE` of the server; default `fast`. */
   hashProfile?: string;
 }
@@ -86,7 +88,7 @@ export class ServerProcess implements AsyncDisposable {
     const child = iotnetCommand(
       [
         "server",
-        "0",
+        String(options.port ?? 0),
         String(options.attempts ?? 3),
         "--data-dir",
         dataDir,

@@ -1,0 +1,161 @@
+/**
+ * What the server counts for `/metrics` (SPEC §8). The device path only increments plain
+ * numbers here (no allocation, no await, nothing shared with HTTP but these numbers);
+ * `/metrics` renders them, with the gauges read at that moment, at most once a second
+ * (`METRICS_SNAPSHOT_MS` in `operator_http.ts`). No label value is a device name:
+ * labels come from fixed sets (command names, result and reason codes).
+ *
+ * @module
+ */
+
+import { Histogram } from "./histogram.ts";
+import { LabeledCounter } from "./labeled_counter.ts";
+import type { MetricFamily } from "./prometheus_text.ts";
+
+/** Upper bounds of the command duration histogram, in seconds. */
+export const COMMAND_DURATION_BOUNDS = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+] as const;
+
+/** Why the server refused a connection at accept (`server/admission.ts`). */
+export type RefusalReason = "max_connections" | "max_pending_logins" | "max_pending_per_address";
+
+/** The server's counters; one per server, made in `startServer`. */
+export class ServerMetrics {
+  readonly logins = new LabeledCounter(["result"] as const);
+  readonly commands = new LabeledCounter(["command", "result"] as const);
+  readonly commandDuration = new Histogram(COMMAND_DURATION_BOUNDS);
+  readonly messages = new LabeledCounter(["kind"] as const);
+  readonly refusals = new LabeledCounter(["reason"] as const);
+  readonly logouts = new LabeledCounter(["reason"] as const);
+  uploads = 0;
+  uploadBytes = 0;
+  connections = 0;
+  /** Most devices online at once since start (the "stats" high-water mark). */
+  devicesOnlineMax = 0;
+
+  /** Counts a finished request: its command, `ok` or its error code, its time. */
+  command(command: string, result: string, seconds: number): void {
+    this.commands.inc({ command, result });
+    this.commandDuration.observe(seconds);
+  }
+
+  /** Notes that `online` devices are online now (for the high-water mark). */
+  online(online: number): void {
+    if (online > this.devicesOnlineMax) this.devicesOnlineMax = online;
+  }
+}
+
+/** Values read when the metrics are rendered, not counted. */
+export interface MetricGauges {
+  devicesOnline: number;
+  connectionsOpen: number;
+  diskOperationsWaiting: number;
+  residentMemoryBytes: number;
+  startTimeSeconds: number;
+  version: string;
+}
+
+/**
+ * The metric families of `/metrics`.
+ *
+ * @param metrics the server's counters.
+ * @param gauges values read now.
+ * @returns families in a fixed order.
+ */
+export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): MetricFamily[] {
+  return [
+    {
+      name: "iotnet_build_info",
+      help: "The iotnet version running; always 1.",
+      type: "gauge",
+      samples: [{ labels: { version: gauges.version }, value: 1 }],
+    },
+    gauge("iotnet_devices_online", "Devices logged in now.", gauges.devicesOnline),
+    gauge(
+      "iotnet_devices_online_max",
+      "Most devices logged in at once since the server started.",
+      metrics.devicesOnlineMax,
+    ),
+    gauge("iotnet_connections_open", "Device connections held now.", gauges.connectionsOpen),
+    counter("iotnet_connections_total", "Device connections accepted.", metrics.connections),
+    {
+      name: "iotnet_connections_refused_total",
+      help: "Device connections refused at accept, by reason.",
+      type: "counter",
+      samples: metrics.refusals.samples(),
+    },
+    {
+      name: "iotnet_logins_total",
+      help: "Login attempts, by result.",
+      type: "counter",
+      samples: metrics.logins.samples(),
+    },
+    {
+      name: "iotnet_logouts_total",
+      help: "Logged-in devices that left, by reason.",
+      type: "counter",
+      samples: metrics.logouts.samples(),
+    },
+    counter("iotnet_uploads_total", "Files uploaded (UED) and stored.", metrics.uploads),
+    counter(
+      "iotnet_upload_bytes_total",
+      "Bytes of files uploaded and stored.",
+      metrics.uploadBytes,
+    ),
+    {
+      name: "iotnet_messages_total",
+      help: "Messages sent between devices, by kind.",
+      type: "counter",
+      samples: metrics.messages.samples(),
+    },
+    {
+      name: "iotnet_commands_total",
+      help: "Requests served after login, by command and result.",
+      type: "counter",
+      samples: metrics.commands.samples(),
+    },
+    {
+      name: "iotnet_command_duration_seconds",
+      help: "Time from a request's arrival to its reply.",
+      type: "histogram",
+      samples: [metrics.commandDuration.sample()],
+    },
+    gauge(
+      "iotnet_disk_operations_waiting",
+      "File operations waiting for a turn on the disk.",
+      gauges.diskOperationsWaiting,
+    ),
+    gauge(
+      "process_resident_memory_bytes",
+      "Resident memory size in bytes.",
+      gauges.residentMemoryBytes,
+    ),
+    gauge(
+      "process_start_time_seconds",
+      "Start time of the process since the epoch, in seconds.",
+      gauges.startTimeSeconds,
+    ),
+  ];
+}
+
+function gauge(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: "gauge", samples: [{ value }] };
+}
+
+function counter(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: "counter", samples: [{ value }] };
+}

@@ -1,0 +1,220 @@
+/**
+ * {@linkcode FileRecords} over PostgreSQL: the `files` table, shared by every node, and the
+ * commit journal (`pending_uploads`, `pending_deletes`), each node's own rows.
+ *
+ * @module
+ */
+
+import type { Sql, TransactionSql } from "postgres";
+import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
+import type {
+  FileRecords,
+  NewFile,
+  PendingDelete,
+  PendingUpload,
+  StoredFile,
+} from "../interfaces.ts";
+
+/** A row of `files` as postgres.js returns it: int8 and numeric as strings. */
+interface FileRow {
+  device: string;
+  file_id: string;
+  samples: string;
+  sum: string;
+  min: string;
+  max: string;
+  bytes: string;
+  uploaded_at: string;
+}
+
+interface PendingUploadRow extends FileRow {
+  plot: string | null;
+  ino: string | null;
+  log_offset: string;
+}
+
+interface PendingDeleteRow {
+  device: string;
+  file_id: string;
+  samples: string;
+  deleted_at: string;
+  log_offset: string;
+}
+
+const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_at";
+
+/**
+ * File records in the database behind `sql`, and the journal of node `node` (whose data
+ * directory holds the files it journals and records).
+ */
+export function postgresFileRecords(sql: Sql, node: string): FileRecords {
+  function putFile(tx: Sql | TransactionSql, file: NewFile) {
+    return tx.unsafe(
+      `INSERT INTO files (${FILE_COLUMNS}, node, plot)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (device, file_id) DO UPDATE SET
+         samples = excluded.samples, sum = excluded.sum, min = excluded.min,
+         max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
+         node = excluded.node, plot = excluded.plot`,
+      [...fileValues(file), node, plotText(file)],
+    );
+  }
+
+  return {
+    async get(device: string, fileID: number): Promise<StoredFile | undefined> {
+      const [row] = await sql<FileRow[]>`
+        SELECT ${
+        sql.unsafe(FILE_COLUMNS)
+      } FROM files WHERE device = ${device} AND file_id = ${fileID}`;
+      return row && fileFromRow(row);
+    },
+
+    async plot(device: string, fileID: number): Promise<FilePlot | undefined> {
+      const [row] = await sql<{ plot: string | null }[]>`
+        SELECT plot FROM files WHERE device = ${device} AND file_id = ${fileID}`;
+      return row?.plot == null ? undefined : checkFilePlot(JSON.parse(row.plot));
+    },
+
+    async list(): Promise<StoredFile[]> {
+      const rows = await sql<FileRow[]>`
+        SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files ORDER BY device COLLATE "C", file_id`;
+      return rows.map(fileFromRow);
+    },
+
+    async put(file: NewFile): Promise<void> {
+      await putFile(sql, file);
+    },
+
+    async remove(device: string, fileID: number): Promise<boolean> {
+      const result = await sql`DELETE FROM files WHERE device = ${device} AND file_id = ${fileID}`;
+      return result.count > 0;
+    },
+
+    async beginUpload(pending: PendingUpload): Promise<void> {
+      await sql.unsafe(
+        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, plot)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (node, device, file_id) DO UPDATE SET
+           samples = excluded.samples, sum = excluded.sum, min = excluded.min,
+           max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
+           ino = excluded.ino, log_offset = excluded.log_offset, plot = excluded.plot`,
+        [node, ...fileValues(pending), pending.ino, pending.logOffset, plotText(pending)],
+      );
+    },
+
+    async finishUpload(file: NewFile): Promise<void> {
+      await sql.begin(async (tx) => {
+        await putFile(tx, file);
+        await tx`DELETE FROM pending_uploads
+                 WHERE node = ${node} AND device = ${file.device} AND file_id = ${file.fileID}`;
+      });
+    },
+
+    async dropPendingUpload(device: string, fileID: number): Promise<void> {
+      await sql`DELETE FROM pending_uploads
+                WHERE node = ${node} AND device = ${device} AND file_id = ${fileID}`;
+    },
+
+    async pendingUpload(device: string, fileID: number): Promise<PendingUpload | undefined> {
+      const [row] = await sql<PendingUploadRow[]>`
+        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset, plot FROM pending_uploads
+        WHERE node = ${node} AND device = ${device} AND file_id = ${fileID}`;
+      return row && pendingUploadFromRow(row);
+    },
+
+    async pendingUploads(): Promise<PendingUpload[]> {
+      const rows = await sql<PendingUploadRow[]>`
+        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset, plot FROM pending_uploads
+        WHERE node = ${node} ORDER BY device COLLATE "C", file_id`;
+      return rows.map(pendingUploadFromRow);
+    },
+
+    async beginDelete(pending: PendingDelete): Promise<boolean> {
+      return await sql.begin(async (tx) => {
+        const removed = await tx`DELETE FROM files
+                                 WHERE device = ${pending.device} AND file_id = ${pending.fileID}`;
+        await tx`
+          INSERT INTO pending_deletes (node, device, file_id, samples, deleted_at, log_offset)
+          VALUES (${node}, ${pending.device}, ${pending.fileID}, ${pending.count},
+                  ${pending.deletedAt}, ${pending.logOffset})
+          ON CONFLICT (node, device, file_id) DO UPDATE SET
+            samples = excluded.samples, deleted_at = excluded.deleted_at,
+            log_offset = excluded.log_offset`;
+        return removed.count > 0;
+      });
+    },
+
+    async dropPendingDelete(device: string, fileID: number): Promise<void> {
+      await sql`DELETE FROM pending_deletes
+                WHERE node = ${node} AND device = ${device} AND file_id = ${fileID}`;
+    },
+
+    async pendingDelete(device: string, fileID: number): Promise<PendingDelete | undefined> {
+      const [row] = await sql<PendingDeleteRow[]>`
+        SELECT device, file_id, samples, deleted_at, log_offset FROM pending_deletes
+        WHERE node = ${node} AND device = ${device} AND file_id = ${fileID}`;
+      return row && pendingDeleteFromRow(row);
+    },
+
+    async pendingDeletes(): Promise<PendingDelete[]> {
+      const rows = await sql<PendingDeleteRow[]>`
+        SELECT device, file_id, samples, deleted_at, log_offset FROM pending_deletes
+        WHERE node = ${node} ORDER BY device COLLATE "C", file_id`;
+      return rows.map(pendingDeleteFromRow);
+    },
+  };
+}
+
+function fileFromRow(row: FileRow): StoredFile {
+  return {
+    device: row.device,
+    fileID: Number(row.file_id),
+    count: Number(row.samples),
+    // numeric comes back as its exact decimal text.
+    sum: BigInt(row.sum),
+    min: Number(row.min),
+    max: Number(row.max),
+    bytes: Number(row.bytes),
+    uploadedAt: Number(row.uploaded_at),
+  };
+}
+
+/** A file record as the values of {@linkcode FILE_COLUMNS}, in that order. */
+function fileValues(file: StoredFile): (string | number)[] {
+  return [
+    file.device,
+    file.fileID,
+    file.count,
+    // As text: numeric takes any size exactly, where a JS number would round.
+    file.sum.toString(),
+    file.min,
+    file.max,
+    file.bytes,
+    file.uploadedAt,
+  ];
+}
+
+function pendingUploadFromRow(row: PendingUploadRow): PendingUpload {
+  const pending: PendingUpload = {
+    ...fileFromRow(row),
+    ino: row.ino === null ? null : Number(row.ino),
+    logOffset: Number(row.log_offset),
+  };
+  if (row.plot !== null) pending.plot = checkFilePlot(JSON.parse(row.plot));
+  return pending;
+}
+
+/** A record's plot summary as stored: JSON text, or NULL without one. */
+function plotText(file: NewFile): string | null {
+  return file.plot ? JSON.stringify(file.plot) : null;
+}
+
+function pendingDeleteFromRow(row: PendingDeleteRow): PendingDelete {
+  return {
+    device: row.device,
+    fileID: Number(row.file_id),
+    count: Number(row.samples),
+    deletedAt: Number(row.deleted_at),
+    logOffset: Number(row.log_offset),
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * {@linkcode Lockouts} over PostgreSQL: the `lockouts` table, shared by every node.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+import type { Lockouts } from "../interfaces.ts";
+
+/** Login lockouts in the database behind `sql`. */
+export function postgresLockouts(sql: Sql): Lockouts {
+  return {
+    async until(device: string): Promise<number | undefined> {
+      const [row] = await sql<{ until: string }[]>`
+        SELECT until FROM lockouts WHERE device = ${device}`;
+      return row && Number(row.until);
+    },
+
+    async set(device: string, until: number): Promise<void> {
+      await sql`INSERT INTO lockouts (device, until) VALUES (${device}, ${until})
+                ON CONFLICT (device) DO UPDATE SET until = excluded.until`;
+    },
+
+    async clear(device: string): Promise<void> {
+      await sql`DELETE FROM lockouts WHERE device = ${device}`;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The PostgreSQL schema, as steps: {@linkcode POSTGRES_MIGRATIONS}[i] upgrades a database
+ * from version i to i + 1 (kept in the one-row table `iotnet_schema`). A step is added,
+ * never changed. Several nodes may start at once on one database: each step runs in its
+ * own transaction under one advisory lock, so exactly one node applies it.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+import { StoreError } from "../store_error.ts";
+
+/**
+ * Key of the transaction-level advisory lock that serialises migrations between nodes
+ * (an arbitrary constant: "iotnet" in ASCII).
+ */
+export const MIGRATION_LOCK = 0x696f746e6574;
+
+/** Schema steps; index i upgrades from version i to i + 1. */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  // The tables of the SQLite store (server/store/migrations.ts) with PostgreSQL's types:
+  // `sum` is numeric (exact at any size), times and sizes bigint. A file record and the
+  // commit journal also name the node whose data directory holds the file: the journal
+  // is each node's own (its recovery reads only its rows), the records are everyone's.
+  `CREATE TABLE files (
+     device text NOT NULL,
+     file_id bigint NOT NULL,
+     samples bigint NOT NULL,
+     sum numeric NOT NULL,
+     min bigint NOT NULL,
+     max bigint NOT NULL,
+     bytes bigint NOT NULL,
+     uploaded_at bigint NOT NULL,
+     node text NOT NULL,
+     PRIMARY KEY (device, file_id)
+   );
+   CREATE TABLE lockouts (
+     device text PRIMARY KEY,
+     until bigint NOT NULL
+   );
+   CREATE TABLE messages (
+     id bigserial PRIMARY KEY,
+     recipient text NOT NULL,
+     sender text NOT NULL,
+     text text NOT NULL,
+     sent_at bigint NOT NULL
+   );
+   CREATE INDEX messages_by_recipient ON messages (recipient, id);
+   CREATE TABLE blocks (
+     blocker text NOT NULL,
+     blocked text NOT NULL,
+     PRIMARY KEY (blocker, blocked)
+   );
+   CREATE INDEX blocks_by_blocked ON blocks (blocked);
+   CREATE TABLE presence_history (
+     device text PRIMARY KEY,
+     last_seen bigint NOT NULL
+   );
+   CREATE TABLE pending_uploads (
+     node text NOT NULL,
+     device text NOT NULL,
+     file_id bigint NOT NULL,
+     samples bigint NOT NULL,
+     sum numeric NOT NULL,
+     min bigint NOT NULL,
+     max bigint NOT NULL,
+     bytes bigint NOT NULL,
+     uploaded_at bigint NOT NULL,
+     ino bigint,
+     log_offset bigint NOT NULL,
+     PRIMARY KEY (node, device, file_id)
+   );
+   CREATE TABLE pending_deletes (
+     node text NOT NULL,
+     device text NOT NULL,
+     file_id bigint NOT NULL,
+     samples bigint NOT NULL,
+     deleted_at bigint NOT NULL,
+     log_offset bigint NOT NULL,
+     PRIMARY KEY (node, device, file_id)
+   );`,
+  // Each file's plot summary (protocol/plot_summary.ts) as JSON text, written with its
+  // record; NULL for files stored before it existed.
+  `ALTER TABLE files ADD COLUMN plot text;
+   ALTER TABLE pending_uploads ADD COLUMN plot text;`,
+];
+
+/** The schema version this iotnet writes. */
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
+
+/**
+ * Upgrades the database behind `sql` to {@linkcode POSTGRES_SCHEMA_VERSION}, one
+ * transaction per step under {@linkcode MIGRATION_LOCK}: a step that fails leaves the
+ * database at the version before it, and a node that waited for another's step finds it
+ * done.
+ *
+ * @param sql the pool.
+ * @param where the database, as the operator named it (for messages).
+ * @throws {StoreError} when the database is from a newer iotnet.
+ * @throws the database's error when a step fails.
+ */
+export async function migratePostgres(sql: Sql, where: string): Promise<void> {
+  for (;;) {
+    const done = await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+      await tx`CREATE TABLE IF NOT EXISTS iotnet_schema (version integer NOT NULL)`;
+      const [row] = await tx<{ version: number }[]>`SELECT version FROM iotnet_schema`;
+      if (!row) await tx`INSERT INTO iotnet_schema (version) VALUES (0)`;
+      const version = row?.version ?? 0;
+      if (version > POSTGRES_SCHEMA_VERSION) {
+        throw new StoreError(
+          `database ${where} has schema version ${version}, newer than this iotnet's ` +
+            `${POSTGRES_SCHEMA_VERSION}; run a newer iotnet on every node`,
+        );
+      }
+      if (version === POSTGRES_SCHEMA_VERSION) return true;
+      await tx.unsafe(POSTGRES_MIGRATIONS[version]!);
+      await tx`UPDATE iotnet_schema SET version = ${version + 1}`;
+      return false;
+    });
+    if (done) return;
+  }
+}

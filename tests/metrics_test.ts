@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { metricFamilies, ServerMetrics } from "../server/http/server_metrics.ts";
+import { renderPrometheusText } from "../server/http/prometheus_text.ts";
+import { promtoolCheck } from "./_helpers/promtool.ts";
+import { skipWithout } from "./_helpers/required_tool.ts";
+
+function busyMetrics(): string {
+  const m = new ServerMetrics();
+  m.logins.inc({ result: "ok" });
+  m.logins.inc({ result: "bad_credentials" }, 3);
+  m.command("upload", "ok", 0.004);
+  m.command("compute", "not_found", 12);
+  m.messages.inc({ kind: "broadcast" });
+  m.refusals.inc({ reason: "max_pending_per_address" });
+  m.logouts.inc({ reason: "idle" });
+  m.uploads = 2;
+  m.uploadBytes = 2048;
+  m.online(5);
+  return renderPrometheusText(metricFamilies(m, {
+    devicesOnline: 4,
+    connectionsOpen: 6,
+    diskOperationsWaiting: 0,
+    residentMemoryBytes: 50e6,
+    startTimeSeconds: 1.7e9,
+    version: '0.1.0 "quoted"\\',
+  }));
+}
+
+Deno.test({
+  name: "metrics: promtool check metrics accepts the exposition, busy and fresh",
+  ignore: skipWithout("promtool"),
+  async fn() {
+    for (
+      const text of [
+        busyMetrics(),
+        renderPrometheusText(metricFamilies(new ServerMetrics(), {
+          devicesOnline: 0,
+          connectionsOpen: 0,
+          diskOperationsWaiting: 0,
+          residentMemoryBytes: 1,
+          startTimeSeconds: 1,
+          version: "0.1.0",
+        })),
+      ]
+    ) {
+      const { code, output } = await promtoolCheck(text);
+      assert.equal(output, "", `promtool found problems:\n${output}`);
+      assert.equal(code, 0);
+    }
+  },
+});
+
+Deno.test({
+  name: "metrics: promtool catches a broken exposition (the check can fail)",
+  ignore: skipWithout("promtool"),
+  async fn() {
+    const { code } = await promtoolCheck('# TYPE x counter\nx{a="b} 1\n');
+    assert.notEqual(code, 0);
+  },
+});
+
+Deno.test("metrics: the SPEC's names are there with their types, histogram buckets cumulative", () => {
+  const text = busyMetrics();
+  for (
+    const [name, type] of [
+      ["iotnet_devices_online", "gauge"],
+      ["iotnet_logins_total", "counter"],
+      ["iotnet_uploads_total", "counter"],
+      ["iotnet_upload_bytes_total", "counter"],
+      ["iotnet_messages_total", "counter"],
+      ["iotnet_commands_total", "counter"],
+      ["iotnet_command_duration_seconds", "histogram"],
+      ["process_resident_memory_bytes", "gauge"],
+    ]
+  ) {
+    assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, "m"));
+  }
+  assert.match(text, /^iotnet_logins_total\{result="bad_credentials"\} 3$/m);
+  assert.match(text, /^iotnet_commands_total\{command="compute",result="not_found"\} 1$/m);
+  assert.match(text, /^iotnet_command_duration_seconds_bucket\{le="0.005"\} 1$/m);
+  assert.match(text, /^iotnet_command_duration_seconds_bucket\{le="10"\} 1$/m);
+  assert.match(text, /^iotnet_command_duration_seconds_bucket\{le="\+Inf"\} 2$/m);
+  assert.match(text, /^iotnet_devices_online_max 5$/m);
+  assert.match(text, /^iotnet_build_info\{version="0.1.0 \\"quoted\\"\\\\"\} 1$/m);
+});

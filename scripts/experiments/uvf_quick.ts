@@ -16,7 +16,7 @@
  * each round runs their `scripts/bench/uvf_peer.ts` beside this checkout's, in an order
  * that rotates from round to round, and the summary gives each one's throughput ratio to
  * this checkout's, round by round (median and range). The tickets are signed here, so the
- * other checkouts must share this one's ticket format (any commit since issue 9).
+ * other checkouts must share this one's file-ticket format (unchanged since UVF came, 46852a3).
  *
  * @module
  */

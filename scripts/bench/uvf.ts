@@ -24,7 +24,8 @@ const RUN_TIMEOUT_MS = 300_000;
 const START_TIMEOUT_MS = 30_000;
 
 const here = new URL(".", import.meta.url).pathname;
-const peerScript = `${here}uvf_peer.ts`;
+/** The peer script of this checkout (`uvfRun` may be given another checkout's). */
+export const PEER_SCRIPT = `${here}uvf_peer.ts`;
 const relayScript = `${here}../lossy_relay.ts`;
 
 /** One benchmark row. */
@@ -58,7 +59,7 @@ export interface Row {
  * `--deny-ffi` to measure the transport without socket offloads); its role and
  * arguments follow.
  */
-function peerArgs(): string[] {
+function peerArgs(peerScript: string): string[] {
   const extra = (Deno.env.get("UVF_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== "");
   return ["run", "-A", ...extra, "--unstable-net", peerScript];
 }
@@ -89,7 +90,8 @@ async function jsonLine<T>(out: LineCollector, from: number, what: string): Prom
 
 /**
  * One UVF transfer of `src` between two fresh endpoint processes (through the lossy relay
- * when `viaRelay`). `env` is passed to both peers (e.g. `UVF_LIMITS`).
+ * when `viaRelay`). `env` is passed to both peers (e.g. `UVF_LIMITS`); `peerScript` may be
+ * another checkout's `uvf_peer.ts`, to compare two commits run for run.
  */
 export async function uvfRun(
   dir: string,
@@ -97,13 +99,14 @@ export async function uvfRun(
   loss: number,
   viaRelay = loss > 0,
   env: Record<string, string> = {},
+  peerScript = PEER_SCRIPT,
 ): Promise<Row> {
   const name = viaRelay ? `UVF via relay, ${loss * 100}% loss` : "UVF, 0% loss";
   const inDir = await Deno.makeTempDir({ dir, prefix: `uvf_in_${loss}_${viaRelay}_` });
   const key = newTicketKey();
   const size = (await Deno.stat(src)).size;
   const receiver = new Deno.Command(Deno.execPath(), {
-    args: [...peerArgs(), "receive", inDir, toHex(key), "bob"],
+    args: [...peerArgs(peerScript), "receive", inDir, toHex(key), "bob"],
     env,
     stdout: "piped",
     stderr: "inherit",
@@ -147,7 +150,7 @@ export async function uvfRun(
     });
     const sender = await new Deno.Command(Deno.execPath(), {
       args: [
-        ...peerArgs(),
+        ...peerArgs(peerScript),
         "send",
         "127.0.0.1",
         String(target),

@@ -12,12 +12,18 @@
  * `--variants` takes a JSON array of `UVF_LIMITS` objects; each round runs every variant
  * once, in order, so slow drifts in machine load hit all of them alike.
  *
+ * `--compare` takes other checkouts (e.g. `git worktree add --detach /tmp/old <commit>`):
+ * each round runs their `scripts/bench/uvf_peer.ts` beside this checkout's, in an order
+ * that rotates from round to round, and the summary gives each one's throughput ratio to
+ * this checkout's, round by round (median and range). The tickets are signed here, so the
+ * other checkouts must share this one's file-ticket format (unchanged since UVF came, 46852a3).
+ *
  * @module
  */
 
 import { numberOption, parseCli, usageError } from "../_cli.ts";
 import { machineBusySeconds, median } from "../bench/helpers.ts";
-import { type Row, tftpRun, uvfRun, writeBenchFile } from "../bench/uvf.ts";
+import { PEER_SCRIPT, type Row, tftpRun, uvfRun, writeBenchFile } from "../bench/uvf.ts";
 import { installMissing } from "../tools.ts";
 
 const USAGE = `usage: deno run -A scripts/experiments/uvf_quick.ts [options]
@@ -26,6 +32,7 @@ const USAGE = `usage: deno run -A scripts/experiments/uvf_quick.ts [options]
   --tftp           a windowed TFTP run (atftp) in every round
   --loss P,P...    relayed runs at these loss rates (0..1) in every round
   --variants JSON  a JSON array of UVF_LIMITS objects, each run once per round
+  --compare DIRS   other checkouts (comma-separated) whose UVF peers run in turn with ours
   --threads        per-thread CPU of both peers after each UVF run
 environment: UVF_LIMITS (JSON limits for both peers), UVF_DENO_FLAGS (e.g. --deny-ffi),
   UVF_CPU_PROFILE=<prefix> (V8 profiles, see scripts/experiments/uvf_profile.ts)`;
@@ -49,6 +56,11 @@ function busyMeter(): () => number {
   };
 }
 
+/** The name of a direct UVF run: its `UVF_LIMITS` variant and the checkout, unless ours. */
+function uvfName(variant: Record<string, unknown> | null, checkoutLabel = ""): string {
+  return `uvf${variant ? ` ${JSON.stringify(variant)}` : ""}${checkoutLabel}`;
+}
+
 async function cleanup(dir: string, keep: string): Promise<void> {
   for await (const e of Deno.readDir(dir)) {
     if (`${dir}/${e.name}` !== keep) {
@@ -66,6 +78,7 @@ async function main(): Promise<void> {
       tftp: { type: "boolean" },
       loss: { type: "string" },
       variants: { type: "string" },
+      compare: { type: "string" },
       threads: { type: "boolean" },
     },
   });
@@ -97,6 +110,19 @@ async function main(): Promise<void> {
     usageError(USAGE, `--variants needs a JSON array: ${(error as Error).message}`);
   }
   if (!Array.isArray(variants)) usageError(USAGE, "--variants needs a JSON array");
+  const peers = [{ label: "", script: PEER_SCRIPT }];
+  for (const checkout of (values.compare ?? "").split(",").filter((x) => x !== "")) {
+    const script = `${checkout.replace(/\/+$/, "")}/scripts/bench/uvf_peer.ts`;
+    try {
+      Deno.statSync(script);
+    } catch {
+      usageError(
+        USAGE,
+        `--compare: ${checkout} has no scripts/bench/uvf_peer.ts; give a checkout of iotnet`,
+      );
+    }
+    peers.push({ label: ` @${checkout}`, script });
+  }
   const bytes = mib * 1024 * 1024;
   const busyMs = busyMeter();
   /** The median of the runs that did not fail. */
@@ -141,9 +167,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       for (const v of variants) {
         const env: Record<string, string> = v ? { UVF_LIMITS: JSON.stringify(v) } : {};
-        busyMs();
-        add(v ? `uvf ${JSON.stringify(v)}` : "uvf", await uvfRun(dir, src, 0, false, env));
-        await cleanup(dir, src);
+        // Rotated each round, so no checkout always runs first (or right after another).
+        for (let k = 0; k < peers.length; k++) {
+          const peer = peers[(i + k) % peers.length]!;
+          busyMs();
+          add(uvfName(v, peer.label), await uvfRun(dir, src, 0, false, env, peer.script));
+          await cleanup(dir, src);
+        }
       }
       if (withTftp && missing.length === 0) {
         busyMs();
@@ -161,7 +191,21 @@ async function main(): Promise<void> {
       const m = medianOk(ms);
       console.log(`${name.padEnd(28)} ${m.toFixed(0)} ms ${(bytes / m / 1000).toFixed(1)} MB/s`);
     }
-    const u = results.get("uvf") ?? results.get(`uvf ${JSON.stringify(variants[0])}`);
+    for (const peer of peers.slice(1)) {
+      for (const v of variants) {
+        const ours = results.get(uvfName(v))!;
+        const theirs = results.get(uvfName(v, peer.label))!;
+        // Throughput of theirs over ours, round by round (time is inverse to throughput).
+        const ratios = ours.map((ms, round) => ms / theirs[round]!).filter(Number.isFinite);
+        console.log(
+          `${uvfName(v, peer.label)} / ${uvfName(v)} (this checkout), throughput per round: ` +
+            `median ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(3)}–${
+              Math.max(...ratios).toFixed(3)
+            }), ${ratios.length} pairs`,
+        );
+      }
+    }
+    const u = results.get(uvfName(variants[0] ?? null));
     const t = results.get("tftp");
     if (u && t) console.log(`UVF/TFTP ratio: ${(medianOk(t) / medianOk(u)).toFixed(2)}`);
     const base = results.get("relay 0%");

@@ -15,8 +15,9 @@
  * `--compare` takes other checkouts (e.g. `git worktree add --detach /tmp/old <commit>`):
  * each round runs their `scripts/bench/uvf_peer.ts` beside this checkout's, in an order
  * that rotates from round to round, and the summary gives each one's throughput ratio to
- * this checkout's, round by round (median and range). The tickets are signed here, so the
- * other checkouts must share this one's file-ticket format (unchanged since UVF came, 46852a3).
+ * this checkout's, round by round (median and range). The tickets are made here, so the
+ * other checkouts must share this one's ticket and datagram format: the sealed format of
+ * issue 13 (UDP magic 0xB3) since its merge; before it, the signed tickets of 46852a3..73ccc66.
  *
  * @module
  */

@@ -81,6 +81,8 @@ export interface FileRecords {
   get(device: string, fileID: number): Promise<StoredFile | undefined>;
   /** Every record, ordered by device, then file ID. */
   list(): Promise<StoredFile[]>;
+  /** `device`'s records, by file ID, at most `limit` of them (the device page). */
+  ofDevice(device: string, limit: number): Promise<StoredFile[]>;
   /**
    * The plot summary stored with `device`'s file `fileID`, if it has a record that was
    * written with one.
@@ -192,6 +194,8 @@ export interface PresenceHistory {
   markSeen(device: string, at: number): Promise<void>;
   /** Devices last seen online at or after `since` (ms epoch), by name. */
   seenSince(since: number): Promise<string[]>;
+  /** When `device` was last recorded online (ms epoch), if ever. */
+  lastSeen(device: string): Promise<number | undefined>;
 }
 
 /** Every repository of one open store. */

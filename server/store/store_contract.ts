@@ -169,6 +169,10 @@ function contractCases(): ContractCase[] {
       (await files.list()).map((f) => `${f.device}/${f.fileID}`),
       ["a/0", "watch1/2", "watch1/10", "watch2/1"],
     );
+    // One device's records, by file ID, bounded.
+    assert.deepEqual((await files.ofDevice("watch1", 10)).map((f) => f.fileID), [2, 10]);
+    assert.deepEqual((await files.ofDevice("watch1", 1)).map((f) => f.fileID), [2]);
+    assert.deepEqual(await files.ofDevice("nobody", 10), []);
   });
 
   contract(
@@ -349,6 +353,8 @@ function contractCases(): ContractCase[] {
       await presenceHistory.markSeen("watch2", 20);
       assert.deepEqual(await presenceHistory.seenSince(50), ["watch1", "watch3"]);
       assert.deepEqual(await presenceHistory.seenSince(1_000), []);
+      assert.equal(await presenceHistory.lastSeen("watch3"), 60);
+      assert.equal(await presenceHistory.lastSeen("watch9"), undefined);
     },
   );
 

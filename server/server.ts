@@ -285,6 +285,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         metrics,
         active,
         files: store.files,
+        presence: store.presenceHistory,
         disk,
         clock,
         connections: () => admission.connections,

@@ -6,8 +6,8 @@
  * @module
  */
 
-import js from "npm:uplot@1.6.32/dist/uPlot.iife.min.js" with { type: "text" };
-import css from "npm:uplot@1.6.32/dist/uPlot.min.css" with { type: "text" };
+import js from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+import css from "uplot/dist/uPlot.min.css" with { type: "text" };
 
 /** `/uplot.js`: defines the global `uPlot`. */
 export const UPLOT_JS: string = js;

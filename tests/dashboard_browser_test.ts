@@ -223,3 +223,57 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "security page in chromium: a lockout with its time left, failed names, refusals by reason",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const executablePath = findCommand("chromium");
+    if (!executablePath) throw new Error(`chromium not found; ${installHint(["chromium"])}`);
+    await using server = await TestServer.start({ http: { port: 0 }, blockSeconds: 120 });
+    const http = server.server.http!;
+    const base = `http://${http.hostname}:${http.port}`;
+    const token = (await server.read("operator-token")).trim();
+    // Three wrong passwords block watch2 (attempts 3); one leaves ghost with a failure.
+    const edge = await server.connect();
+    for (const name of ["watch2", "watch2", "watch2", "ghost"]) {
+      await assert.rejects(edge.connection.request("login", { name, password: "wrong" }));
+    }
+    const { profile, context } = await launchChromium(executablePath);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      await page.fill("input[name=token]", token);
+      await page.click("button[type=submit]");
+      await page.click("a[href='/security']", { timeout: 10_000 });
+      await page.waitForSelector("#lockouts tr[data-key='watch2']", { timeout: 10_000 });
+      const table = (id: string) =>
+        page.evaluate(
+          `[...document.querySelectorAll("#${id} tr")].map((tr) =>
+            [...tr.querySelectorAll("td")].map((td) => td.textContent))`,
+        ) as Promise<string[][]>;
+      const lockouts = await table("lockouts");
+      assert.equal(lockouts.length, 1);
+      assert.equal(lockouts[0]![0], "watch2");
+      assert.equal(lockouts[0]![2], "2 min 0 s");
+      assert.deepEqual((await table("failedLogins")).map((r) => [r[0], r[1]]), [["ghost", "1"]]);
+      assert.deepEqual(await table("refusals"), [
+        ["max connections", "0"],
+        ["max pending logins", "0"],
+        ["max pending per address", "0"],
+      ]);
+      const logins = Object.fromEntries((await table("logins")).map((r) => [r[0], r[1]]));
+      assert.deepEqual(logins, { "bad credentials": "3", "blocked": "1" });
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard-security.png"), fullPage: true });
+      assert.equal((await page.request.get(`${base}/api/security`)).status(), 200);
+      const anonymous = await fetch(`${base}/api/security`);
+      await anonymous.body?.cancel();
+      assert.equal(anonymous.status, 401);
+    } finally {
+      await context.close();
+      await Deno.remove(profile, { recursive: true });
+    }
+  },
+});

@@ -37,7 +37,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
 <tbody id="devices"></tbody>
 </table>
-<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit) · <a href="/metrics">/metrics</a></p>
+<p class="links"><a href="/security">security</a> · <a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit) · <a href="/metrics">/metrics</a></p>
 </body>
 </html>
 `;
@@ -99,5 +99,6 @@ th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e8
 .links { color: #5b6b7f; }
 h1 a { color: inherit; text-decoration: none; }
 figure { margin: 1rem 0; }
+.counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 1.5rem; }
 figcaption { color: #5b6b7f; margin-bottom: .25rem; }
 `;

@@ -16,11 +16,13 @@
 import type { Clock } from "../../internal/mod.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { Disk } from "../disk.ts";
-import type { FileRecords, PresenceHistory } from "../store/interfaces.ts";
+import type { FileRecords, Lockouts, PresenceHistory } from "../store/interfaces.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import { deviceDetail } from "./device_api.ts";
 import { DEVICE_HTML, DEVICE_JS } from "./device_page.ts";
 import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { SECURITY_HTML, SECURITY_JS } from "./security_page.ts";
+import { securityView } from "./security_view.ts";
 import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
 import { loginPage } from "./login_page.ts";
 import { fleetOverview } from "./overview.ts";
@@ -73,6 +75,10 @@ export interface OperatorHttpContext {
   files: FileRecords;
   /** When each device was last online (the device page). */
   presence: PresenceHistory;
+  /** Running lockouts (the security page). */
+  lockouts: Lockouts;
+  /** Names whose last logins failed, most recent first (`Authenticator.recentFailures`). */
+  failedLogins(limit: number): { name: string; failures: number; at: number }[];
   disk: Disk;
   clock: Clock;
   /** Device connections held now. */
@@ -184,6 +190,12 @@ export async function startOperatorHttp(
         return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
       case "/dashboard.css":
         return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
+      case "/security":
+        return html(200, SECURITY_HTML);
+      case "/security.js":
+        return asset(SECURITY_JS, "text/javascript; charset=utf-8");
+      case "/api/security":
+        return json(await securityView(ctx, ctx.clock.now()));
       case "/device.js":
         return asset(DEVICE_JS, "text/javascript; charset=utf-8");
       case "/uplot.js":

@@ -127,6 +127,11 @@ export interface Lockouts {
   set(device: string, until: number): Promise<void>;
   /** Removes `device`'s lockout, if any. */
   clear(device: string): Promise<void>;
+  /**
+   * The lockouts still running at `now` (ms epoch), the one that ends last first (then by
+   * name), at most `limit` of them (the security page).
+   */
+  current(now: number, limit: number): Promise<{ device: string; until: number }[]>;
 }
 
 /** How much one offline device's mailbox holds, in all and from any one sender. */

@@ -242,6 +242,16 @@ function contractCases(): ContractCase[] {
     await lockouts.clear("watch1");
     await lockouts.clear("nobody");
     assert.equal(await lockouts.until("watch1"), undefined);
+    // The running lockouts, the one that ends last first, bounded; ended ones are left out.
+    await lockouts.set("watch3", 5_000);
+    await lockouts.set("watch4", 5_000);
+    assert.deepEqual(await lockouts.current(1_500, 10), [
+      { device: "watch3", until: 5_000 },
+      { device: "watch4", until: 5_000 },
+      { device: "watch2", until: 2_000 },
+    ]);
+    assert.deepEqual(await lockouts.current(2_000, 1), [{ device: "watch3", until: 5_000 }]);
+    assert.deepEqual(await lockouts.current(5_000, 10), []);
     assert.equal(await lockouts.until("watch2"), 2_000);
   });
 

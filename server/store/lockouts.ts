@@ -35,7 +35,7 @@ export function sqliteLockouts(db: Database, commits: GroupCommit): Lockouts {
           "SELECT device, until FROM lockouts WHERE until > ? ORDER BY until DESC, device LIMIT ?",
           now,
           limit,
-        )
+        ).map((r) => ({ device: r.device, until: r.until }))
       );
     },
   };

@@ -2,7 +2,9 @@
  * The operator's HTTP listener (SPEC §8): `/healthz` and `/readyz` for anyone, and behind
  * the operator token `/metrics`, `/api/devices` (paged and searched, `devices_api.ts`), the
  * fleet overview page `/` with its script and style, and its live feed `/events`
- * (`live_feed.ts`, one overview a second for all its clients). It reads what the device path keeps
+ * (`live_feed.ts`, one overview a second for all its clients), the device page
+ * `/devices/<name>` with `/api/devices/<name>` (`device_api.ts`) and the files' plot
+ * summaries, and the security page `/security` with `/api/security` (`security_view.ts`). It reads what the device path keeps
  * (plain counters, the registry of active devices) and never makes the device path wait:
  * `/metrics` renders at most once a second and hands out that text until it is a second
  * old. This is the only file that calls `Deno.serve`.

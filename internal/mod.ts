@@ -25,6 +25,7 @@ export { Semaphore } from "./semaphore.ts";
 export type { Permit } from "./semaphore.ts";
 export { DEAD_AFTER_INTERVALS, SilenceWatch } from "./silence_watch.ts";
 export type { SilenceWatchOptions } from "./silence_watch.ts";
+export { SOCKET, SocketOptions } from "./socket_options.ts";
 export { visible } from "./visible_text.ts";
 export type { VisibleOptions } from "./visible_text.ts";
 export { writeAll } from "./write_all.ts";

@@ -34,6 +34,35 @@ class Tmux implements AsyncDisposable {
     return text;
   }
 
+  /**
+   * Starts `iotnet edge` against `port` in a 160×40 pane named `edge`, inside the bash
+   * command line `shell` makes of the edge's command line.
+   */
+  async startEdge(port: number, dir: string, shell: (edge: string) => string): Promise<void> {
+    const edge = [
+      "NO_COLOR=1",
+      Deno.execPath(),
+      "run -A --quiet --config",
+      `${ROOT}deno.json`,
+      `${ROOT}mod.ts`,
+      `edge 127.0.0.1 ${port} 0 --dir`,
+      dir,
+    ].join(" ");
+    await this.run(
+      "new-session",
+      "-d",
+      "-s",
+      "edge",
+      "-x",
+      "160",
+      "-y",
+      "40",
+      "bash",
+      "-c",
+      shell(edge),
+    );
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.run("kill-server").catch(() => {});
   }
@@ -44,26 +73,10 @@ Deno.test("with stdout piped (| tee log) the password is not echoed, on the term
   const dir = await Deno.makeTempDir({ prefix: "iotnet-edge-" });
   const log = join(dir, "log.txt");
   await using tmux = new Tmux();
-  const edge = [
-    Deno.execPath(),
-    "run -A --quiet --config",
-    `${ROOT}deno.json`,
-    `${ROOT}mod.ts`,
-    `edge 127.0.0.1 ${server.port} 0 --dir`,
+  await tmux.startEdge(
+    server.port,
     dir,
-  ].join(" ");
-  await tmux.run(
-    "new-session",
-    "-d",
-    "-s",
-    "edge",
-    "-x",
-    "160",
-    "-y",
-    "40",
-    "bash",
-    "-c",
-    `NO_COLOR=1 ${edge} | tee ${log}; echo "exit=\${PIPESTATUS[0]}"; sleep 30`,
+    (edge) => `${edge} | tee ${log}; echo "exit=\${PIPESTATUS[0]}"; sleep 30`,
   );
   await tmux.waitForPane(/Device name:/);
   await tmux.run("send-keys", "-t", "edge", "watch1", "Enter");
@@ -91,27 +104,7 @@ Deno.test("a login deadline in a terminal says so and asks again on a fresh conn
   await using server = await ServerProcess.start({ args: ["--login-timeout", "1"] });
   const dir = await Deno.makeTempDir({ prefix: "iotnet-edge-" });
   await using tmux = new Tmux();
-  const edge = [
-    Deno.execPath(),
-    "run -A --quiet --config",
-    `${ROOT}deno.json`,
-    `${ROOT}mod.ts`,
-    `edge 127.0.0.1 ${server.port} 0 --dir`,
-    dir,
-  ].join(" ");
-  await tmux.run(
-    "new-session",
-    "-d",
-    "-s",
-    "edge",
-    "-x",
-    "160",
-    "-y",
-    "40",
-    "bash",
-    "-c",
-    `NO_COLOR=1 ${edge}; echo "exit=$?"; sleep 30`,
-  );
+  await tmux.startEdge(server.port, dir, (edge) => `${edge}; echo "exit=$?"; sleep 30`);
   await tmux.waitForPane(/Device name:/);
   // Nothing typed: the server's deadline passes, the edge says why and asks again.
   const again = await tmux.waitForPane(/no login within 1 s[\s\S]*Device name:/);

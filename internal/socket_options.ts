@@ -1,0 +1,107 @@
+/**
+ * Socket options Deno cannot set itself, through FFI into libc, best effort: the socket is
+ * found by what it is (type, listening or not, bound address) among this process's first
+ * {@linkcode MAX_FD} descriptors, since Deno gives no file descriptor. Anything missing
+ * (another OS, no `--allow-ffi`, no glibc, an ambiguous match) means "leave it as it is";
+ * nothing here prompts or throws. Used by `p2p/_udp_tuning.ts` (segmentation offload,
+ * buffer sizes) and `server/listener_no_delay.ts` (`TCP_NODELAY` on a TLS listener).
+ *
+ * @module
+ */
+
+/** Descriptors searched for a socket (Deno processes use few; a search takes ~1.5 ms). */
+export const MAX_FD = 4096;
+
+/** The Linux constants the callers use. */
+export const SOCKET = {
+  SOL_SOCKET: 1,
+  SO_TYPE: 3,
+  SO_SNDBUF: 7,
+  SO_RCVBUF: 8,
+  SO_ACCEPTCONN: 30,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  AF_INET: 2,
+  IPPROTO_TCP: 6,
+  TCP_NODELAY: 1,
+  SOL_UDP: 17,
+  UDP_SEGMENT: 103,
+  UDP_GRO: 104,
+} as const;
+
+const SYMBOLS = {
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+} as const;
+
+/** libc's socket-option calls, open until `close()`. */
+export class SocketOptions {
+  readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+
+  private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
+    this.#lib = lib;
+  }
+
+  /** Opens libc, or `undefined` when this is not Linux, FFI is not granted or no glibc. */
+  static open(): SocketOptions | undefined {
+    if (Deno.build.os !== "linux") return undefined;
+    try {
+      if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
+      return new SocketOptions(Deno.dlopen("libc.so.6", SYMBOLS));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An integer option, `undefined` when it cannot be read (closed, not a socket...). */
+  getInt(fd: number, level: number, name: number): number | undefined {
+    const value = new Int32Array(1);
+    const length = new Uint32Array([4]);
+    const result = this.#lib.symbols.getsockopt(
+      fd,
+      level,
+      name,
+      new Uint8Array(value.buffer),
+      new Uint8Array(length.buffer),
+    );
+    return result === 0 ? value[0] : undefined;
+  }
+
+  /** Sets an integer option; whether the call succeeded. */
+  setInt(fd: number, level: number, name: number, value: number): boolean {
+    const bytes = new Uint8Array(new Int32Array([value]).buffer);
+    return this.#lib.symbols.setsockopt(fd, level, name, bytes, 4) === 0;
+  }
+
+  /**
+   * The one socket of type `type` whose bound address (a `sockaddr`, read through `view`)
+   * `matches`; `undefined` when none or more than one does (leave both alone).
+   */
+  find(
+    type: number,
+    matches: (fd: number, address: Uint8Array, view: DataView) => boolean,
+  ): number | undefined {
+    let found: number | undefined;
+    const address = new Uint8Array(128);
+    const length = new Uint32Array(1);
+    const view = new DataView(address.buffer);
+    for (let fd = 0; fd < MAX_FD; fd++) {
+      // Closed, not a socket, or another type:
+      if (this.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_TYPE) !== type) continue;
+      length[0] = address.length;
+      if (this.#lib.symbols.getsockname(fd, address, new Uint8Array(length.buffer)) !== 0) {
+        continue;
+      }
+      if (!matches(fd, address, view)) continue;
+      if (found !== undefined) return undefined;
+      found = fd;
+    }
+    return found;
+  }
+
+  /** Closes libc. */
+  close(): void {
+    this.#lib.close();
+  }
+}

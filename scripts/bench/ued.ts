@@ -57,7 +57,10 @@ export async function runUedBench(): Promise<string> {
     tls.cert,
     "--tls-key",
     tls.key,
-  ]);
+  ]).catch(async (error) => {
+    await server.stop();
+    throw error;
+  });
 
   try {
     const login = async (port: number, tlsCa?: string) => {

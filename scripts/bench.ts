@@ -1,6 +1,6 @@
 /**
  * `deno task bench [section...]`: runs the benchmarks beside their reference tools and
- * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload and compute), `uvf` (peer
+ * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload, plain and over TLS, and compute), `uvf` (peer
  * transfer), `broadcast` (message fan-out), `load` (1,000 devices at once against its
  * targets), `hostile` (one device's write flood against another's commands), `tls` (connect-and-login
  * over TLS, key logins against password logins at once). With no

@@ -37,7 +37,7 @@ export type ToolGroup = "bench" | "ci";
 
 /** Every reference tool, by the name the CLI and the benchmarks use. */
 export const TOOLS = {
-  socat: { command: "socat", package: "socat", group: "bench", use: "TCP copy (ued, uvf)" },
+  socat: { command: "socat", package: "socat", group: "bench", use: "TCP and TLS copy (ued, uvf)" },
   gawk: { command: "gawk", package: "gawk", group: "bench", use: "exact SCS figures (ued)" },
   atftp: { command: "atftp", package: "atftp", group: "bench", use: "TFTP client (uvf)" },
   atftpd: { command: "atftpd", package: "atftpd", group: "bench", use: "TFTP server (uvf)" },

@@ -33,10 +33,15 @@ export class BenchServer {
     return this.#child.pid;
   }
 
-  /** Starts the server and waits for its `listening on` line. */
+  /**
+   * Starts the server and waits for its `listening on` line.
+   *
+   * @param extraArgs more options of `iotnet server` (`--tls-cert`, `--tls-key`, ...).
+   */
   static async start(
     dataDir: string,
     hashProfile: "fast" | "standard" = "standard",
+    extraArgs: readonly string[] = [],
   ): Promise<BenchServer> {
     const logs = { stdout: `${dataDir}-stdout.log`, stderr: `${dataDir}-stderr.log` };
     const child = new Deno.Command("sh", {
@@ -60,6 +65,7 @@ export class BenchServer {
         // not meet.
         "--max-pending-logins-per-address",
         "4096",
+        ...extraArgs,
       ],
       stdin: "null",
       env: {

@@ -75,7 +75,8 @@ export class Authenticator {
   readonly #hasher: PasswordHasher;
   readonly #verify: (stored: string, password: string) => Promise<boolean>;
   readonly #fallbackParams: ScryptParams;
-  readonly #failures = new Map<string, number>();
+  /** Consecutive failures by name and when the last one was, least recently failed first. */
+  readonly #failures = new Map<string, { count: number; at: number }>();
   /** Attempts being checked, by name: one at a time per name. */
   readonly #attempts = new KeyedLock();
   #paramsFor: { accounts: Map<string, string>; params: ScryptParams } | undefined;
@@ -148,7 +149,7 @@ export class Authenticator {
       return { ok: true };
     }
     if (!validName) return badCredentials();
-    const failures = (this.#failures.get(name) ?? 0) + 1;
+    const failures = (this.#failures.get(name)?.count ?? 0) + 1;
     this.#failures.delete(name);
     if (failures >= attempts) {
       // Durable before this attempt ends, so the next one for the name (queued behind it)
@@ -156,11 +157,28 @@ export class Authenticator {
       await lockouts.set(name, clock.now() + blockMs);
       return blockedOutcome(name, blockMs);
     }
-    this.#failures.set(name, failures);
+    this.#failures.set(name, { count: failures, at: clock.now() });
     if (this.#failures.size > MAX_TRACKED_NAMES) {
       this.#failures.delete(this.#failures.keys().next().value!);
     }
     return badCredentials();
+  }
+
+  /**
+   * The names whose last login failed and that are not blocked (yet), with their consecutive
+   * failures and the time of the last one, the most recent first, at most `limit` of them
+   * (the security page). Costs one pass over the counts kept (at most
+   * {@linkcode MAX_TRACKED_NAMES}).
+   */
+  recentFailures(limit: number): { name: string; failures: number; at: number }[] {
+    const recent: { name: string; failures: number; at: number }[] = [];
+    // The map holds the least recently failed name first: take the last `limit` entries.
+    const skip = this.#failures.size - limit;
+    let index = 0;
+    for (const [name, { count, at }] of this.#failures) {
+      if (index++ >= skip) recent.push({ name, failures: count, at });
+    }
+    return recent.reverse();
   }
 
   /**

@@ -39,6 +39,12 @@ class MapLockouts implements Lockouts {
     this.entries.delete(device);
     return Promise.resolve();
   }
+  current(now: number, limit: number): Promise<{ device: string; until: number }[]> {
+    const running = [...this.entries].filter(([, until]) => until > now)
+      .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+      .map(([device, until]) => ({ device, until }));
+    return Promise.resolve(running.slice(0, limit));
+  }
 }
 
 /** The hasher the tests check with. */
@@ -293,4 +299,26 @@ Deno.test("with real hashes, an unknown name takes as long as a wrong password",
   const [k, u] = [median(known), median(unknown)];
   // Loose bounds for a busy machine; without the dummy check the gap would be a thousandfold.
   assert.ok(u > k / 3 && u < k * 3, `wrong password ${k} ms, unknown name ${u} ms`);
+});
+
+Deno.test("recent failed logins: by name, the most recent first, bounded; success and blocks drop a name", async () => {
+  const { auth, clock } = harness({ watch1: "pw1", watch2: "pw2" });
+  await auth.login("watch1", "nope");
+  clock.advance(1_000);
+  await auth.login("ghost", "nope");
+  clock.advance(1_000);
+  await auth.login("watch2", "nope");
+  clock.advance(1_000);
+  await auth.login("watch1", "nope");
+  await auth.login("<b>", "nope"); // not a name any device can have: not counted
+  assert.deepEqual(auth.recentFailures(10), [
+    { name: "watch1", failures: 2, at: 1_003_000 },
+    { name: "watch2", failures: 1, at: 1_002_000 },
+    { name: "ghost", failures: 1, at: 1_001_000 },
+  ]);
+  assert.deepEqual(auth.recentFailures(1).map((f) => f.name), ["watch1"]);
+  assert.deepEqual(auth.recentFailures(0), []);
+  await auth.login("watch2", "pw2");
+  await auth.login("watch1", "nope"); // the third failure: blocked, no longer a failure count
+  assert.deepEqual(auth.recentFailures(10).map((f) => f.name), ["ghost"]);
 });

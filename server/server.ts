@@ -276,6 +276,15 @@ async function start(options: ServerOptions): Promise<IotServer> {
     disk,
     onError: (e) => log(`cannot rewrite active-device log: ${e}`),
   });
+  const auth = new Authenticator({
+    credentials,
+    lockouts: store.lockouts,
+    clock,
+    attempts: settings.attempts,
+    blockMs: settings.blockSeconds * 1000,
+    hashParams,
+    hasher,
+  });
   let closed: Promise<void> | undefined;
   let http: OperatorHttp | undefined;
   if (options.http) {
@@ -285,6 +294,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
         metrics,
         active,
         files: store.files,
+        presence: store.presenceHistory,
+        lockouts: store.lockouts,
+        failedLogins: (limit) => auth.recentFailures(limit),
         disk,
         clock,
         connections: () => admission.connections,
@@ -337,15 +349,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     blocks: store.blocks,
     presenceHistory: store.presenceHistory,
     active,
-    auth: new Authenticator({
-      credentials,
-      lockouts: store.lockouts,
-      clock,
-      attempts: settings.attempts,
-      blockMs: settings.blockSeconds * 1000,
-      hashParams,
-      hasher,
-    }),
+    auth,
     hasher,
     privateChats: new PrivateChats(),
     uploadTurns: new UploadTurns(CONCURRENT_UPLOADS, clock),

@@ -273,3 +273,31 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Prom
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+Deno.test("operator HTTP: /api/devices/<name> answers a device's presence and files, refuses bad names", async () => {
+  await withServer(async ({ server, base, token }) => {
+    const bearer = { authorization: `Bearer ${token}` };
+    const one = await login(server, "watch1", "pw1");
+    try {
+      const detail = JSON.parse((await get(`${base}/api/devices/watch1`, bearer)).body);
+      assert.equal(detail.name, "watch1");
+      assert.equal(detail.online.ip, "127.0.0.1");
+      assert.deepEqual(detail.files, []);
+      assert.equal((await get(`${base}/api/devices/watch1`)).status, 401);
+      const unknown = await get(`${base}/api/devices/nobody`, bearer);
+      assert.equal(unknown.status, 404);
+      assert.match(JSON.parse(unknown.body).error, /no device named nobody/);
+      const bad = await get(`${base}/api/devices/${encodeURIComponent("<b>")}`, bearer);
+      assert.equal(bad.status, 400);
+      assert.match(JSON.parse(bad.body).error, /device name may hold only/);
+      // Broken percent-encoding is a 400 with a reason, not a server error.
+      assert.equal((await get(`${base}/api/devices/%E0%A4%A`, bearer)).status, 400);
+      const plot = await get(`${base}/api/files/%E0%A4%A/1/plot`, bearer);
+      assert.equal(plot.status, 400);
+      assert.match(plot.body, /not valid URL encoding/);
+      assert.equal((await get(`${base}/devices/watch1`, bearer)).status, 200);
+    } finally {
+      one.close();
+    }
+  });
+});

@@ -37,7 +37,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
 <tbody id="devices"></tbody>
 </table>
-<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit) · <a href="/metrics">/metrics</a></p>
+<p class="links"><a href="/security">security</a> · <a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit) · <a href="/metrics">/metrics</a></p>
 </body>
 </html>
 `;
@@ -70,7 +70,12 @@ export const DASHBOARD_JS = `"use strict";
     const rows = o.devices.map((d) => {
       const tr = document.createElement("tr");
       tr.dataset.device = d.name;
-      tr.append(cell(d.name), cell(new Date(d.since).toLocaleString()), cell(d.ip), cell(d.udpPort));
+      const link = document.createElement("a");
+      link.href = "/devices/" + encodeURIComponent(d.name);
+      link.textContent = d.name;
+      const nameCell = document.createElement("td");
+      nameCell.append(link);
+      tr.append(nameCell, cell(new Date(d.since).toLocaleString()), cell(d.ip), cell(d.udpPort));
       return tr;
     });
     document.getElementById("devices").replaceChildren(...rows);
@@ -92,4 +97,8 @@ header form { margin-left: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e8ef; }
 .links { color: #5b6b7f; }
+h1 a { color: inherit; text-decoration: none; }
+figure { margin: 1rem 0; }
+.counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 1.5rem; }
+figcaption { color: #5b6b7f; margin-bottom: .25rem; }
 `;

@@ -2,7 +2,9 @@
  * The operator's HTTP listener (SPEC §8): `/healthz` and `/readyz` for anyone, and behind
  * the operator token `/metrics`, `/api/devices` (paged and searched, `devices_api.ts`), the
  * fleet overview page `/` with its script and style, and its live feed `/events`
- * (`live_feed.ts`, one overview a second for all its clients). It reads what the device path keeps
+ * (`live_feed.ts`, one overview a second for all its clients), the device page
+ * `/devices/<name>` with `/api/devices/<name>` (`device_api.ts`) and the files' plot
+ * summaries, and the security page `/security` with `/api/security` (`security_view.ts`). It reads what the device path keeps
  * (plain counters, the registry of active devices) and never makes the device path wait:
  * `/metrics` renders at most once a second and hands out that text until it is a second
  * old. This is the only file that calls `Deno.serve`.
@@ -16,9 +18,13 @@
 import type { Clock } from "../../internal/mod.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { Disk } from "../disk.ts";
-import type { FileRecords } from "../store/interfaces.ts";
+import type { FileRecords, Lockouts, PresenceHistory } from "../store/interfaces.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
+import { deviceDetail } from "./device_api.ts";
+import { DEVICE_HTML, DEVICE_JS } from "./device_page.ts";
 import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { SECURITY_HTML, SECURITY_JS } from "./security_page.ts";
+import { securityView } from "./security_view.ts";
 import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
 import { loginPage } from "./login_page.ts";
 import { fleetOverview } from "./overview.ts";
@@ -26,6 +32,7 @@ import { OperatorAuth } from "./operator_auth.ts";
 import { loadOperatorToken } from "./operator_token.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from "./prometheus_text.ts";
 import { metricFamilies, type ServerMetrics } from "./server_metrics.ts";
+import { UPLOT_CSS, UPLOT_JS } from "./uplot_assets.ts";
 
 /** Longest a rendered `/metrics` is served again before it is rendered anew, in ms. */
 export const METRICS_SNAPSHOT_MS = 1_000;
@@ -35,6 +42,10 @@ export const MAX_LOGIN_BODY_BYTES = 4_096;
 
 /** `/api/files/<device>/<id>/plot`. */
 const PLOT_PATH = /^\/api\/files\/([^/]{1,256})\/(\d{1,9})\/plot$/;
+/** `/api/devices/<name>`. */
+const DEVICE_API_PATH = /^\/api\/devices\/([^/]{1,256})$/;
+/** `/devices/<name>`. */
+const DEVICE_PAGE_PATH = /^\/devices\/[^/]{1,256}$/;
 
 /** The security headers of every response. */
 const SECURITY_HEADERS = {
@@ -64,6 +75,12 @@ export interface OperatorHttpContext {
   active: ActiveDevices;
   /** Stored files' records and plot summaries. */
   files: FileRecords;
+  /** When each device was last online (the device page). */
+  presence: PresenceHistory;
+  /** Running lockouts (the security page). */
+  lockouts: Lockouts;
+  /** Names whose last logins failed, most recent first (`Authenticator.recentFailures`). */
+  failedLogins(limit: number): { name: string; failures: number; at: number }[];
   disk: Disk;
   clock: Clock;
   /** Device connections held now. */
@@ -175,6 +192,18 @@ export async function startOperatorHttp(
         return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
       case "/dashboard.css":
         return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
+      case "/security":
+        return html(200, SECURITY_HTML);
+      case "/security.js":
+        return asset(SECURITY_JS, "text/javascript; charset=utf-8");
+      case "/api/security":
+        return json(await securityView(ctx, ctx.clock.now()));
+      case "/device.js":
+        return asset(DEVICE_JS, "text/javascript; charset=utf-8");
+      case "/uplot.js":
+        return asset(UPLOT_JS, "text/javascript; charset=utf-8");
+      case "/uplot.css":
+        return asset(UPLOT_CSS, "text/css; charset=utf-8");
       case "/events": {
         const stream = feed.open();
         if (stream) {
@@ -193,9 +222,28 @@ export async function startOperatorHttp(
         return json(pageDevices(ctx.active.list(), query));
       }
     }
+    if (DEVICE_PAGE_PATH.test(url.pathname)) return html(200, DEVICE_HTML);
+    const devicePath = DEVICE_API_PATH.exec(url.pathname);
+    if (devicePath) {
+      const name = decodePathPart(devicePath[1]!);
+      if (name === undefined) {
+        return json({ error: "the device name is not valid URL encoding" }, 400);
+      }
+      const detail = await deviceDetail(name, {
+        online: (device) => ctx.active.get(device),
+        files: ctx.files,
+        presence: ctx.presence,
+      });
+      if (typeof detail === "string") return json({ error: detail }, 400);
+      if (!detail.online && detail.lastSeen === null && detail.files.length === 0) {
+        return json({ error: `no device named ${name} has been online or stored a file` }, 404);
+      }
+      return json(detail);
+    }
     const plotPath = PLOT_PATH.exec(url.pathname);
     if (plotPath) {
-      const device = decodeURIComponent(plotPath[1]!);
+      const device = decodePathPart(plotPath[1]!);
+      if (device === undefined) return text(400, "the device name is not valid URL encoding\n");
       const fileID = Number(plotPath[2]);
       const plot = await ctx.files.plot(device, fileID);
       return plot ? json(plot) : text(404, `no plot summary for ${device}'s file ${fileID}\n`);
@@ -260,6 +308,15 @@ async function formField(request: Request, name: string): Promise<string | undef
     body += decoder.decode(value, { stream: true });
   }
   return new URLSearchParams(body + decoder.decode()).get(name) ?? undefined;
+}
+
+/** A percent-encoded path segment, or `undefined` when its encoding is broken. */
+function decodePathPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
 }
 
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {

@@ -96,6 +96,16 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
       );
     },
 
+    ofDevice(device: string, limit: number): Promise<StoredFile[]> {
+      return Promise.try(() =>
+        db.all<FileRow>(
+          `SELECT ${FILE_COLUMNS} FROM files WHERE device = ? ORDER BY file_id LIMIT ?`,
+          device,
+          limit,
+        ).map(fileFromRow)
+      );
+    },
+
     put(file: NewFile): Promise<void> {
       return commits.run(() => putFile(file));
     },

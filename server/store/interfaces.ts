@@ -81,6 +81,8 @@ export interface FileRecords {
   get(device: string, fileID: number): Promise<StoredFile | undefined>;
   /** Every record, ordered by device, then file ID. */
   list(): Promise<StoredFile[]>;
+  /** `device`'s records, by file ID, at most `limit` of them (the device page). */
+  ofDevice(device: string, limit: number): Promise<StoredFile[]>;
   /**
    * The plot summary stored with `device`'s file `fileID`, if it has a record that was
    * written with one.
@@ -125,6 +127,11 @@ export interface Lockouts {
   set(device: string, until: number): Promise<void>;
   /** Removes `device`'s lockout, if any. */
   clear(device: string): Promise<void>;
+  /**
+   * The lockouts still running at `now` (ms epoch), the one that ends last first (then by
+   * name), at most `limit` of them (the security page).
+   */
+  current(now: number, limit: number): Promise<{ device: string; until: number }[]>;
 }
 
 /** How much one offline device's mailbox holds, in all and from any one sender. */
@@ -192,6 +199,8 @@ export interface PresenceHistory {
   markSeen(device: string, at: number): Promise<void>;
   /** Devices last seen online at or after `since` (ms epoch), by name. */
   seenSince(since: number): Promise<string[]>;
+  /** When `device` was last recorded online (ms epoch), if ever. */
+  lastSeen(device: string): Promise<number | undefined>;
 }
 
 /** Every repository of one open store. */

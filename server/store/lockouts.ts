@@ -28,5 +28,15 @@ export function sqliteLockouts(db: Database, commits: GroupCommit): Lockouts {
         db.run("DELETE FROM lockouts WHERE device = ?", device);
       });
     },
+
+    current(now: number, limit: number): Promise<{ device: string; until: number }[]> {
+      return Promise.try(() =>
+        db.all<{ device: string; until: number }>(
+          "SELECT device, until FROM lockouts WHERE until > ? ORDER BY until DESC, device LIMIT ?",
+          now,
+          limit,
+        ).map((r) => ({ device: r.device, until: r.until }))
+      );
+    },
   };
 }

@@ -31,5 +31,14 @@ export function sqlitePresenceHistory(db: Database, commits: GroupCommit): Prese
         ).map((r) => r.device)
       );
     },
+
+    lastSeen(device: string): Promise<number | undefined> {
+      return commits.run(() =>
+        db.get<{ last_seen: number }>(
+          "SELECT last_seen FROM presence_history WHERE device = ?",
+          device,
+        )?.last_seen
+      );
+    },
   };
 }

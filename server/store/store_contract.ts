@@ -169,6 +169,10 @@ function contractCases(): ContractCase[] {
       (await files.list()).map((f) => `${f.device}/${f.fileID}`),
       ["a/0", "watch1/2", "watch1/10", "watch2/1"],
     );
+    // One device's records, by file ID, bounded.
+    assert.deepEqual((await files.ofDevice("watch1", 10)).map((f) => f.fileID), [2, 10]);
+    assert.deepEqual((await files.ofDevice("watch1", 1)).map((f) => f.fileID), [2]);
+    assert.deepEqual(await files.ofDevice("nobody", 10), []);
   });
 
   contract(
@@ -238,6 +242,16 @@ function contractCases(): ContractCase[] {
     await lockouts.clear("watch1");
     await lockouts.clear("nobody");
     assert.equal(await lockouts.until("watch1"), undefined);
+    // The running lockouts, the one that ends last first, bounded; ended ones are left out.
+    await lockouts.set("watch3", 5_000);
+    await lockouts.set("watch4", 5_000);
+    assert.deepEqual(await lockouts.current(1_500, 10), [
+      { device: "watch3", until: 5_000 },
+      { device: "watch4", until: 5_000 },
+      { device: "watch2", until: 2_000 },
+    ]);
+    assert.deepEqual(await lockouts.current(2_000, 1), [{ device: "watch3", until: 5_000 }]);
+    assert.deepEqual(await lockouts.current(5_000, 10), []);
     assert.equal(await lockouts.until("watch2"), 2_000);
   });
 
@@ -349,6 +363,8 @@ function contractCases(): ContractCase[] {
       await presenceHistory.markSeen("watch2", 20);
       assert.deepEqual(await presenceHistory.seenSince(50), ["watch1", "watch3"]);
       assert.deepEqual(await presenceHistory.seenSince(1_000), []);
+      assert.equal(await presenceHistory.lastSeen("watch3"), 60);
+      assert.equal(await presenceHistory.lastSeen("watch9"), undefined);
     },
   );
 

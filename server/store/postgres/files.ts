@@ -81,6 +81,13 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
       return rows.map(fileFromRow);
     },
 
+    async ofDevice(device: string, limit: number): Promise<StoredFile[]> {
+      const rows = await sql<FileRow[]>`
+        SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files WHERE device = ${device}
+        ORDER BY file_id LIMIT ${limit}`;
+      return rows.map(fileFromRow);
+    },
+
     async put(file: NewFile): Promise<void> {
       await putFile(sql, file);
     },

@@ -24,5 +24,12 @@ export function postgresLockouts(sql: Sql): Lockouts {
     async clear(device: string): Promise<void> {
       await sql`DELETE FROM lockouts WHERE device = ${device}`;
     },
+
+    async current(now: number, limit: number): Promise<{ device: string; until: number }[]> {
+      const rows = await sql<{ device: string; until: string }[]>`
+        SELECT device, until FROM lockouts WHERE until > ${now}
+        ORDER BY until DESC, device COLLATE "C" LIMIT ${limit}`;
+      return rows.map((r) => ({ device: r.device, until: Number(r.until) }));
+    },
   };
 }

@@ -32,5 +32,12 @@ export function postgresPresenceHistory(sql: Sql): PresenceHistory {
         ORDER BY device COLLATE "C"`;
       return rows.map((r) => r.device);
     },
+
+    async lastSeen(device: string): Promise<number | undefined> {
+      await Promise.allSettled([...marking]);
+      const [row] = await sql<{ last_seen: string | number }[]>`
+        SELECT last_seen FROM presence_history WHERE device = ${device}`;
+      return row === undefined ? undefined : Number(row.last_seen);
+    },
   };
 }

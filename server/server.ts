@@ -329,7 +329,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   }
   if (!options.tls && !isLoopback(settings.hostname)) {
     print(
-      `WARNING: --insecure: passwords and data cross the network to ${settings.hostname} in ` +
+      `warning: --insecure: passwords and data cross the network to ${settings.hostname} in ` +
         "clear; give --tls-cert and --tls-key (make them with `iotnet cert`)",
     );
   }

@@ -134,7 +134,7 @@ Deno.test("a server on a non-loopback address refuses to start without TLS unles
       log: (line) => logged.push(line),
     });
     await server.close();
-    assert.ok(logged.some((l) => /^WARNING: --insecure/.test(l)), logged.join("\n"));
+    assert.ok(logged.some((l) => /^warning: --insecure/.test(l)), logged.join("\n"));
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -88,6 +88,7 @@ export {
   RequestTimeoutError,
   SelfTargetError,
   TooLargeError,
+  UnavailableError,
   UnsupportedVersionError,
 } from "./client/mod.ts";
 // The tables the message and error-code types are read from.

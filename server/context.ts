@@ -6,8 +6,8 @@
  */
 
 import type { BufferPool, Clock } from "../internal/mod.ts";
-import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
+import type { DeviceRegistry } from "./device_registry.ts";
 import type { Disk } from "./disk.ts";
 import type { FileCommits } from "./file_commits.ts";
 import type { ServerMetrics } from "./http/server_metrics.ts";
@@ -85,7 +85,8 @@ export interface ServerContext {
   readonly blocks: Blocks;
   /** When devices were last seen online. */
   readonly presenceHistory: PresenceHistory;
-  readonly active: ActiveDevices;
+  /** Who is logged in: this server's devices, or in a network every node's. */
+  readonly active: DeviceRegistry;
   readonly privateChats: PrivateChats;
   /** Counters for `/metrics`: plain increments, nothing else (server/http/). */
   readonly metrics: ServerMetrics;

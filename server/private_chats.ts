@@ -7,6 +7,8 @@
  */
 
 import { newChatId } from "../p2p/chat_keys.ts";
+import { encodeMessage } from "../protocol/codec.ts";
+import type { DeviceRegistry } from "./device_registry.ts";
 
 /** Requests and chats, by unordered device pair. */
 export class PrivateChats {
@@ -73,6 +75,22 @@ export class PrivateChats {
       if (a === device || b === device) this.#requests.delete(key);
     }
     return partners;
+  }
+}
+
+/**
+ * Ends the chats and requests of `device`, which has left: each chat partner still active
+ * is told its chat `ended` (`left`).
+ */
+export function endPrivateChats(
+  chats: PrivateChats,
+  active: Pick<DeviceRegistry, "get">,
+  device: string,
+): void {
+  for (const partner of chats.leave(device)) {
+    active.get(partner)?.deliver(
+      encodeMessage({ t: "push", event: "private", device, state: "ended", reason: "left" }),
+    );
   }
 }
 

@@ -29,6 +29,10 @@ import {
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
+import { type ClusterNode, startClusterNode } from "./cluster/cluster_node.ts";
+import type { LivenessTiming } from "./cluster/node_liveness.ts";
+import type { DeviceRegistry } from "./device_registry.ts";
+import { announcePresence } from "./presence.ts";
 import { Admission } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { formatLogLine, type LogFormat } from "./log_format.ts";
@@ -54,14 +58,14 @@ import {
   PasswordHasher,
   type ScryptParams,
 } from "./password_hash.ts";
-import { PrivateChats } from "./private_chats.ts";
+import { endPrivateChats, PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
 import type { Store } from "./store/interfaces.ts";
-import { PostgresDatabase } from "./store/postgres/database.ts";
+import { PostgresDatabase, reason } from "./store/postgres/database.ts";
 import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
@@ -145,6 +149,11 @@ export interface ServerOptions {
    * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
    */
   nodeId?: string;
+  /**
+   * Heartbeat, lease and sweep figures of a node (with `clusterUrl`). Default: those of
+   * `server/cluster/node_liveness.ts` (`LIVENESS_TIMING`); tests shorten them.
+   */
+  clusterTiming?: LivenessTiming;
   /**
    * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
    * none.
@@ -251,7 +260,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
+  const { store, db } = await openStore(settings, dataDir, log);
+  opened.defer(() => store.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
@@ -272,10 +282,52 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
   const metrics = new ServerMetrics();
-  const active = new ActiveDevices(dataDir.activeLog, {
+  const privateChats = new PrivateChats();
+  // Alone: the registry. In a network: this node's view of the network's registry.
+  const devices = new ActiveDevices(dataDir.activeLog, {
     disk,
     onError: (e) => log(`cannot rewrite active-device log: ${e}`),
   });
+  let active: DeviceRegistry = devices;
+  if (db) {
+    let node: ClusterNode;
+    try {
+      node = await startClusterNode({
+        db,
+        node: settings.cluster!.nodeId,
+        clock,
+        view: devices,
+        ...(options.clusterTiming && { timing: options.clusterTiming }),
+        blockersOf: (device) => store.blocks.blockersOf(device),
+        announce: (device, state) =>
+          void announcePresence({ active, blocks: store.blocks }, device, state).catch((error) =>
+            log(`cannot tell the others that ${device} is ${state}: ${error}`)
+          ),
+        departed: (device) => endPrivateChats(privateChats, active, device),
+        markSeen: (device, at) =>
+          void store.presenceHistory.markSeen(device, at)
+            .catch((error) => log(`cannot record that ${device} was seen: ${error}`)),
+        endSessions: (why) => {
+          for (const session of sessions) {
+            if (session.device === undefined) continue;
+            const message = `this server lost its hold on the network (${why}); log in again`;
+            session.push({ t: "push", event: "logout", reason: "unavailable", message });
+            void session.close(message, "unavailable");
+          }
+        },
+        log,
+      });
+    } catch (error) {
+      listener.close();
+      for (const line of early) print(line);
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`cannot start the node on PostgreSQL ${db.where}: ${reason(error)}`, {
+        cause: error,
+      });
+    }
+    opened.defer(() => node.close());
+    active = node.devices;
+  }
   const auth = new Authenticator({
     credentials,
     lockouts: store.lockouts,
@@ -351,7 +403,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     active,
     auth,
     hasher,
-    privateChats: new PrivateChats(),
+    privateChats,
     uploadTurns: new UploadTurns(CONCURRENT_UPLOADS, clock),
     // A buffer per upload turn at most is in use; the pools keep that many for reuse.
     readBuffers: new BufferPool(UPLOAD_READ_BUFFER_BYTES, CONCURRENT_UPLOADS),
@@ -437,16 +489,16 @@ async function openStore(
   settings: ServerSettings,
   dataDir: DataDir,
   log: (line: string) => void,
-): Promise<Store> {
+): Promise<{ store: Store; db?: PostgresDatabase }> {
   const { cluster } = settings;
   // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
   // a test in virtual time still sees its changes stored without moving the clock.
-  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  if (!cluster) return { store: await openSqliteStore(dataDir.database, systemClock) };
   const db = await PostgresDatabase.open(cluster.url, {
     applicationName: `iotnet ${cluster.nodeId}`,
   });
   log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
-  return postgresStore(db, cluster.nodeId);
+  return { store: postgresStore(db, cluster.nodeId), db };
 }
 
 function resolveSettings(options: ServerOptions): ServerSettings {

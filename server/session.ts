@@ -4,8 +4,12 @@
  * ```
  * greeting --hello--> authenticating --login--> checking --ok--> registering
  *                            ^----------- wrong password -------'
- * registering --udp_port--> active --logout/drop/timeout--> closed
+ * registering --udp_port--> activating --> active --logout/drop/timeout--> closed
  * ```
+ *
+ * `checking` holds the login check and the claim of the name in the registry, `activating`
+ * the registry's activation: in a network of servers (SPEC §9) both are round trips to the
+ * shared database, and no second login or udp_port may slip in meanwhile.
  *
  * A peer that has not logged in is a stranger, held to tighter rules: frames of at most
  * `MAX_PRELOGIN_FRAME_BYTES`, no DATA frames, the login deadline; and until login completes
@@ -37,6 +41,7 @@ import {
   ProtocolError,
   RequestError,
   requestErrorOf,
+  UnavailableError,
   UnsupportedVersionError,
 } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame.ts";
@@ -59,6 +64,7 @@ import { KEY_LOGIN_CHALLENGE_BYTES, toBase64, verifyKeyLogin } from "../tls/devi
 import type { PasswordHasher } from "./password_hash.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
+import { endPrivateChats } from "./private_chats.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import { registerAccount } from "./registration.ts";
 import type { CommandContext, ServerContext, StreamSink } from "./context.ts";
@@ -70,6 +76,7 @@ export type SessionState =
   | { phase: "authenticating" }
   | { phase: "checking" }
   | { phase: "registering"; device: string }
+  | { phase: "activating"; device: string }
   | { phase: "active"; device: string; since: number }
   | { phase: "closed" };
 
@@ -85,6 +92,11 @@ export const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
 const CLOSE_FLUSH_MS = 2_000;
 /** Streams whose trailing frames are still being dropped; more is a protocol error. */
 const MAX_ABANDONED_STREAMS = 16;
+/**
+ * Ids of stored messages a session remembers having pushed, so that reading the mailbox
+ * again (`recheckMailbox`) pushes none twice: a multiple of what a mailbox may hold.
+ */
+const REMEMBERED_STORED_PER_MAILBOX = 2;
 
 /** The byte stream a session runs over: the shape of `Deno.Conn`. */
 export interface SessionConn {
@@ -118,7 +130,8 @@ export type LeaveCode =
   | "silent"
   | "login_timeout"
   | "slow_consumer"
-  | "shutdown";
+  | "shutdown"
+  | "unavailable";
 
 /** What a handler asks of the session once its reply is queued: close, maybe saying why. */
 interface CloseAfterReply {
@@ -128,6 +141,11 @@ interface CloseAfterReply {
   code: LeaveCode;
   /** Told to the peer as a `logout` push, if given. */
   notice?: Push;
+  /**
+   * The reply, held back until the device's name is released in the registry (a
+   * `logout`): once the edge reads it, the name may log in again anywhere.
+   */
+  reply?: Uint8Array;
 }
 
 /** Everything a session needs from the server that owns it. */
@@ -183,6 +201,8 @@ export class Session {
   #closeAfterReply: CloseAfterReply | undefined;
   /** Key this device's peers' tickets are signed with; given to the device at login. */
   readonly #ticketKey = crypto.getRandomValues(new Uint8Array(32));
+  /** Stored messages pushed to the device, oldest first, so a re-read pushes none twice. */
+  readonly #pushedStored = new Set<number>();
 
   /**
    * @param host the server.
@@ -227,7 +247,9 @@ export class Session {
   /** The device name once logged in. */
   get device(): string | undefined {
     const s = this.#state;
-    return s.phase === "registering" || s.phase === "active" ? s.device : undefined;
+    return s.phase === "registering" || s.phase === "activating" || s.phase === "active"
+      ? s.device
+      : undefined;
   }
 
   /** Reads and serves the connection until it ends. Never throws. */
@@ -288,7 +310,12 @@ export class Session {
     await this.close(reason, code);
   }
 
-  /** Whether login has succeeded (the phase is registering or active). */
+  /** Whether the session has closed (read anew after an await, past TypeScript's narrowing). */
+  #isClosed(): boolean {
+    return this.#state.phase === "closed";
+  }
+
+  /** Whether login has succeeded (the phase is registering, activating or active). */
   get #loggedIn(): boolean {
     return this.device !== undefined;
   }
@@ -314,6 +341,11 @@ export class Session {
   /** Queues an encoded frame (shared by every recipient of a broadcast). */
   #queue(bytes: Uint8Array): void {
     if (this.#state.phase === "closed") return;
+    this.#enqueue(bytes);
+  }
+
+  /** Queues a frame whatever the phase (a closing session's last frame). */
+  #enqueue(bytes: Uint8Array): void {
     this.#outbound.push(bytes);
     this.#outboundBytes += bytes.length;
     if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
@@ -352,8 +384,13 @@ export class Session {
    *
    * @param reason for the server's log.
    * @param code why, for the metrics (when a logged-in device leaves).
+   * @param lastFrame sent once the name is released in the registry (a logout's reply).
    */
-  async close(reason: string, code: LeaveCode = "disconnect"): Promise<void> {
+  async close(
+    reason: string,
+    code: LeaveCode = "disconnect",
+    lastFrame?: Uint8Array,
+  ): Promise<void> {
     const state = this.#state;
     if (state.phase === "closed") return;
     this.#state = { phase: "closed" };
@@ -369,11 +406,15 @@ export class Session {
     const sinks = [...this.#streams.values()];
     this.#streams.clear();
     await Promise.all(sinks.map((sink) => sink.abort(`the device ${reason}`)));
-    if (state.phase === "registering" || state.phase === "active") {
-      active.release(state.device);
+    if (state.phase === "registering" || state.phase === "activating" || state.phase === "active") {
+      const released = active.release(state.device);
       if (state.phase === "active") {
         this.#host.metrics.logouts.inc({ reason: code });
         this.#leave(state.device, reason);
+      }
+      if (lastFrame) {
+        await released;
+        this.#enqueue(lastFrame);
       }
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
@@ -425,8 +466,18 @@ export class Session {
     );
   }
 
+  /**
+   * Pushes the messages stored for the device that it has not been pushed yet in this
+   * session (each stays stored until the edge acks it). Runs after login, and again when
+   * the registry says a message was stored while the device was logging in.
+   */
   async #deliverStoredMessages(device: string): Promise<void> {
+    const pushed = this.#pushedStored;
     for (const m of await this.#host.mailbox.pending(device)) {
+      if (pushed.has(m.id)) continue;
+      pushed.add(m.id);
+      const limit = REMEMBERED_STORED_PER_MAILBOX * this.#host.settings.maxOfflineMessages;
+      if (pushed.size > limit) pushed.delete(pushed.values().next().value!);
       this.push({
         t: "push",
         event: "message",
@@ -447,11 +498,7 @@ export class Session {
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} left (${reason})`);
     this.#announce(device, "offline");
-    for (const partner of host.privateChats.leave(device)) {
-      host.active.get(partner)?.deliver(
-        encodeMessage({ t: "push", event: "private", device, state: "ended", reason: "left" }),
-      );
-    }
+    endPrivateChats(host.privateChats, host.active, device);
   }
 
   /** Tells the other devices that `device` came or went. */
@@ -481,7 +528,9 @@ export class Session {
     const metrics = this.#host.metrics;
     try {
       const result = await this.#handle(request);
-      this.#queue(encodeResponse(request.id, result));
+      const reply = encodeResponse(request.id, result);
+      if (request.op === "logout" && this.#closeAfterReply) this.#closeAfterReply.reply = reply;
+      else this.#queue(reply);
       metrics.command(request.op, "ok", (performance.now() - started) / 1000);
     } catch (error) {
       const outOfTurn = error instanceof OutOfTurnError;
@@ -501,7 +550,7 @@ export class Session {
     const closing = this.#closeAfterReply;
     if (closing !== undefined) {
       if (closing.notice) this.push(closing.notice);
-      await this.close(closing.reason, closing.code);
+      await this.close(closing.reason, closing.code, closing.reply);
     }
   }
 
@@ -566,7 +615,7 @@ export class Session {
       case "key_login":
         return await this.#keyLogin(request);
       case "udp_port":
-        return this.#registerUdpPort(request);
+        return await this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
         this.#closeAfterReply = { reason: "logged out", code: "logout" };
@@ -625,7 +674,6 @@ export class Session {
     this.#state = { phase: "checking" };
     const host = this.#host;
     let registering = false;
-    let outcome: LoginOutcome;
     try {
       registering = host.settings.allowRegistration && !deviceNameProblem(name) &&
         !(await host.knownDevice(name));
@@ -643,11 +691,11 @@ export class Session {
         });
         host.log(`${name} registered a new account from ${this.ip}`);
       }
-      outcome = await host.auth.login(name, password);
+      const outcome = await host.auth.login(name, password);
+      return { ...await this.#finishLogin(name, outcome), registered: registering };
     } finally {
-      if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
+      if (this.#state.phase === "checking") this.#state = { phase: "authenticating" };
     }
-    return { ...this.#finishLogin(name, outcome), registered: registering };
   }
 
   /** A fresh challenge for a key login on this connection (SPEC §7); each is used once. */
@@ -675,20 +723,22 @@ export class Session {
     this.#keyLoginChallenge = undefined; // used once, whatever the outcome
     const { name, signature } = request;
     this.#state = { phase: "checking" };
-    let outcome: LoginOutcome;
     try {
-      outcome = await this.#host.auth.loginWithKey(
+      const outcome = await this.#host.auth.loginWithKey(
         name,
         (publicKey) => verifyKeyLogin(publicKey, { challenge, name, signature }),
       );
+      return await this.#finishLogin(name, outcome);
     } finally {
-      if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
+      if (this.#state.phase === "checking") this.#state = { phase: "authenticating" };
     }
-    return this.#finishLogin(name, outcome);
   }
 
-  /** After a password or key check: refuse, or move on to registering the UDP port. */
-  #finishLogin(name: string, outcome: LoginOutcome): { ticketKey: string } {
+  /**
+   * After a password or key check, still `checking`: refuse, or claim the name and move on
+   * to registering the UDP port.
+   */
+  async #finishLogin(name: string, outcome: LoginOutcome): Promise<{ ticketKey: string }> {
     if (this.state.phase === "closed") throw new IoError("connection closed");
     const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
     this.#host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
@@ -696,9 +746,22 @@ export class Session {
       this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
       throw requestErrorOf(outcome.code, outcome.message);
     }
-    if (!this.#host.active.claim(name)) {
-      this.#host.log(`refused second login of ${name} from ${this.ip}`);
+    const { active, log } = this.#host;
+    let claimed: boolean;
+    try {
+      claimed = await active.claim(name);
+    } catch (error) {
+      if (error instanceof UnavailableError) log(`refused login of ${name}: ${error.message}`);
+      throw error;
+    }
+    if (!claimed) {
+      log(`refused second login of ${name} from ${this.ip}`);
       throw new AlreadyActiveError(`${name} is already logged in from another edge`);
+    }
+    if (this.#isClosed()) {
+      // The connection went while the claim was made: nobody is left to use it.
+      await active.release(name);
+      throw new IoError("connection closed");
     }
     this.#state = { phase: "registering", device: name };
     this.#admission.loggedIn();
@@ -706,7 +769,7 @@ export class Session {
     return { ticketKey: toBase64(this.#ticketKey) };
   }
 
-  #registerUdpPort(request: RequestArgs<"udp_port">): Record<string, unknown> {
+  async #registerUdpPort(request: RequestArgs<"udp_port">): Promise<Record<string, unknown>> {
     const state = this.#state;
     if (state.phase !== "registering") {
       throw new OutOfTurnError(
@@ -721,14 +784,29 @@ export class Session {
     const host = this.#host;
     const since = host.clock.now();
     const device = state.device;
-    host.active.activate({
-      name: device,
-      since,
-      ip: this.ip,
-      udpPort: request.port,
-      ticketKey: this.#ticketKey,
-      deliver: (frame) => this.#queue(frame),
-    });
+    this.#state = { phase: "activating", device };
+    try {
+      await host.active.activate({
+        name: device,
+        since,
+        ip: this.ip,
+        udpPort: request.port,
+        ticketKey: this.#ticketKey,
+        deliver: (frame) => this.#queue(frame),
+        // Before the device is active, the read that follows its udp_port reply covers it.
+        recheckMailbox: () => {
+          if (this.#state.phase !== "active") return;
+          void this.#deliverStoredMessages(device).catch((error) =>
+            host.log(`cannot deliver the messages stored for ${device}: ${oneLine(error)}`)
+          );
+        },
+      });
+    } catch (error) {
+      if (this.#state.phase === "activating") this.#state = { phase: "registering", device };
+      throw error;
+    }
+    // Closed meanwhile: close() has released the name.
+    if (this.#state.phase !== "activating") throw new IoError("connection closed");
     this.#state = { phase: "active", device, since };
     host.metrics.online(host.active.count);
     // Login history is not acknowledged to anyone: it rides the next group commit.

@@ -23,19 +23,31 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
+/** What a {@linkcode PostgresDatabase.dedicated} connection is told. */
+export interface DedicatedConnectionEvents {
+  /** The connection closed (ended by the server, the network, or PostgreSQL stopping). */
+  onclose?: () => void;
+  /** A notification arrived on a channel the connection listens to. */
+  onnotify?: (channel: string, payload: string) => void;
+}
+
 /** One node's pool on the cluster's database, migrated to the current schema. */
 export class PostgresDatabase {
   /** The pool. */
   readonly sql: Sql;
   /** The database as `host:port/name`, without user or password: for messages. */
   readonly where: string;
+  readonly #url: string;
+  readonly #applicationName: string;
   /** Operations under way ({@linkcode track}): closing waits for them. */
   readonly #running = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
 
-  private constructor(sql: Sql, where: string) {
+  private constructor(sql: Sql, where: string, url: string, applicationName: string) {
     this.sql = sql;
     this.where = where;
+    this.#url = url;
+    this.#applicationName = applicationName;
   }
 
   /**
@@ -50,11 +62,10 @@ export class PostgresDatabase {
    */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
     const where = describeUrl(url);
+    const applicationName = options.applicationName ?? "iotnet";
     const sql = postgres(url, {
+      ...connectionOptions(applicationName),
       max: options.poolSize ?? POSTGRES_POOL_SIZE,
-      connect_timeout: POSTGRES_CONNECT_TIMEOUT_SECONDS,
-      onnotice: () => {},
-      connection: { application_name: options.applicationName ?? "iotnet" },
     });
     try {
       await migratePostgres(sql, where);
@@ -67,7 +78,26 @@ export class PostgresDatabase {
         { cause: error },
       );
     }
-    return new PostgresDatabase(sql, where);
+    return new PostgresDatabase(sql, where, url, applicationName);
+  }
+
+  /**
+   * A connection of its own, outside the pool, that stays open while used (no idle or
+   * lifetime limit): for a session advisory lock, or for LISTEN. postgres.js opens it at
+   * the first query, and again at the next query after it closed (tell them apart with
+   * `pg_backend_pid()`). End it with `end({ timeout: 0 })`.
+   *
+   * @param purpose shown in `pg_stat_activity` after the node's name.
+   * @param events what the connection tells.
+   */
+  dedicated(purpose: string, events: DedicatedConnectionEvents = {}): Sql {
+    return postgres(this.#url, {
+      ...connectionOptions(`${this.#applicationName} ${purpose}`),
+      max: 1,
+      max_lifetime: null, // (and no idle_timeout: none is the default)
+      ...(events.onclose && { onclose: events.onclose }),
+      ...(events.onnotify && { onnotify: events.onnotify }),
+    });
   }
 
   /**
@@ -90,6 +120,15 @@ export class PostgresDatabase {
       await this.sql.end();
     })();
   }
+}
+
+/** What every connection of a node has: a timeout, no notices, its name in the server. */
+function connectionOptions(applicationName: string) {
+  return {
+    connect_timeout: POSTGRES_CONNECT_TIMEOUT_SECONDS,
+    onnotice: () => {},
+    connection: { application_name: applicationName },
+  };
 }
 
 /**

@@ -1,0 +1,239 @@
+/**
+ * Servers on one PostgreSQL database act as one network (SPEC §9): one registry of active
+ * devices, presence, messages and broadcasts between nodes, resync after a lost LISTEN
+ * connection, and logins refused with `unavailable` while the database is out of reach.
+ * The nodes run in this process (`_helpers/network_node.ts`); `cluster_failure_test.ts`
+ * kills and freezes node processes.
+ */
+
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { AlreadyActiveError } from "../protocol/errors.ts";
+import type { Push } from "../protocol/messages.ts";
+import type { EdgeConnection } from "../client/connection.ts";
+import { NetworkNode } from "./_helpers/network_node.ts";
+import { ACCOUNTS } from "./_helpers/server_process.ts";
+import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
+import { waitUntil } from "./_helpers/wait.ts";
+
+const ignore = !postgresInstalled();
+
+Deno.test({
+  name: "of 20 simultaneous logins of one name through 3 nodes exactly one wins",
+  ignore,
+  async fn() {
+    await using pg = await startPostgres("cluster network");
+    const url = await pg!.database();
+    await using a = await NetworkNode.start(url, "node-a");
+    await using b = await NetworkNode.start(url, "node-b");
+    await using c = await NetworkNode.start(url, "node-c");
+    const nodes = [a, b, c];
+    const edges = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => nodes[i % 3]!.connect()),
+    );
+    const outcomes = await Promise.allSettled(
+      edges.map((edge) => edge.connection.request("login", { name: "watch1", password: "pw1" })),
+    );
+    const won = outcomes.filter((o) => o.status === "fulfilled");
+    assert.equal(won.length, 1, "exactly one login wins");
+    for (const o of outcomes) {
+      if (o.status === "rejected") {
+        assert.ok(o.reason instanceof AlreadyActiveError, String(o.reason));
+      }
+    }
+    // The winner registers; then the name is refused on every node, its own included.
+    const winner = edges[outcomes.findIndex((o) => o.status === "fulfilled")]!;
+    await winner.connection.request("udp_port", { port: 9 });
+    for (const node of nodes) {
+      const late = await node.connect();
+      await assert.rejects(
+        late.connection.request("login", { name: "watch1", password: "pw1" }),
+        AlreadyActiveError,
+      );
+    }
+    // Logged out, the name is free at once anywhere.
+    await winner.connection.request("logout", {});
+    await c.login("watch1");
+  },
+});
+
+Deno.test({
+  name:
+    "AED, whoelse, whoelsesince and every node's edge-device-log.txt show the whole network in login order",
+  ignore,
+  async fn() {
+    await using pg = await startPostgres("cluster network");
+    const url = await pg!.database();
+    await using a = await NetworkNode.start(url, "node-a");
+    await using b = await NetworkNode.start(url, "node-b");
+    const w1 = await a.login("watch1");
+    const w2 = await b.login("watch2");
+    const w3 = await a.login("watch3");
+    const d1 = await b.login("dev1");
+    const names = (devices: { name: string }[]) => devices.map((d) => d.name);
+    const aed = await w1.connection.request("devices", {});
+    assert.deepEqual(names(aed.devices), ["watch2", "watch3", "dev1"]);
+    const seen = aed.devices.find((d) => d.name === "watch2")!;
+    assert.equal(seen.udpPort, 9);
+    assert.equal(seen.ip, "127.0.0.1");
+    assert.deepEqual(
+      names((await d1.connection.request("devices", {})).devices),
+      ["watch1", "watch2", "watch3"],
+    );
+    assert.deepEqual((await w2.connection.request("whoelse", {})).devices, [
+      "watch1",
+      "watch3",
+      "dev1",
+    ]);
+    for (const node of [a, b]) {
+      await waitUntil(
+        async () =>
+          JSON.stringify(await node.activeLog()) ===
+            JSON.stringify(["watch1", "watch2", "watch3", "dev1"]),
+        `${node.nodeId}'s edge-device-log.txt listing the network`,
+      );
+    }
+    // watch3 leaves through node a: node b's devices no longer see it, and its log line goes.
+    await w3.connection.request("logout", {});
+    await w2.push((p) => p.event === "presence" && p.device === "watch3" && p.state === "offline");
+    assert.deepEqual((await w2.connection.request("whoelse", {})).devices, ["watch1", "dev1"]);
+    assert.deepEqual((await w2.connection.request("whoelsesince", { seconds: 60 })).devices, [
+      "dev1",
+      "watch1",
+      "watch3",
+    ]);
+    await waitUntil(
+      async () =>
+        JSON.stringify(await b.activeLog()) === JSON.stringify(["watch1", "watch2", "dev1"]),
+      "node b's log without watch3",
+    );
+    assert.match(
+      await b.read("edge-device-log.txt"),
+      /^1; .*; watch1; 127\.0\.0\.1; 9\n2; .*; watch2;/,
+    );
+  },
+});
+
+/** The texts of the `message` pushes an edge received, as `from: text (kind)`. */
+function texts(pushes: Push[]): string[] {
+  return pushes.flatMap((p) => p.event === "message" ? [`${p.from}: ${p.text} (${p.kind})`] : []);
+}
+
+Deno.test({
+  name: "messages, presence and broadcasts cross nodes, and blocks hold across them",
+  ignore,
+  async fn() {
+    await using pg = await startPostgres("cluster network");
+    const url = await pg!.database();
+    await using a = await NetworkNode.start(url, "node-a");
+    await using b = await NetworkNode.start(url, "node-b");
+    await using c = await NetworkNode.start(url, "node-c");
+    const w1 = await a.login("watch1");
+    const w2 = await b.login("watch2");
+    // Presence: watch1 (node a) hears of watch2 (node b), and of watch3 (node c).
+    await w1.push((p) => p.event === "presence" && p.device === "watch2" && p.state === "online");
+    const w3 = await c.login("watch3");
+    await w1.push((p) => p.event === "presence" && p.device === "watch3" && p.state === "online");
+    await w2.push((p) => p.event === "presence" && p.device === "watch3" && p.state === "online");
+
+    // A direct message to a device on another node is delivered at once, in order.
+    for (let i = 1; i <= 5; i++) {
+      assert.deepEqual(await w1.connection.request("message", { to: "watch2", text: `m${i}` }), {
+        delivery: "online",
+      });
+    }
+    await w2.push((p) => p.event === "message" && p.text === "m5");
+    assert.deepEqual(texts(w2.pushes.items), [1, 2, 3, 4, 5].map((i) => `watch1: m${i} (direct)`));
+
+    // watch3 blocks watch1: the block, stored through node c, holds on nodes a and b.
+    await w3.connection.request("block", { device: "watch1" });
+    await assert.rejects(
+      w1.connection.request("message", { to: "watch3", text: "hidden" }),
+      /has blocked you/,
+    );
+    assert.deepEqual((await w1.connection.request("whoelse", {})).devices, ["watch2"]);
+    assert.deepEqual(
+      await w1.connection.request("broadcast", { text: "hello all" }),
+      { delivered: 1, refused: 1 },
+    );
+    await w2.push((p) => p.event === "message" && p.text === "hello all");
+    // A broadcast from watch2 (node b) reaches nodes a and c.
+    await w2.connection.request("broadcast", { text: "from b" });
+    await w1.push((p) => p.event === "message" && p.text === "from b" && p.kind === "broadcast");
+    await w3.push((p) => p.event === "message" && p.text === "from b" && p.kind === "broadcast");
+
+    // The broadcast skipped watch3 on node c, which blocks watch1.
+    assert.ok(!texts(w3.pushes.items).some((t) => t.includes("hello all")));
+
+    // Presence: watch1 blocks watch2, so watch2 (node b) is not told watch1 leaves, while
+    // dev2 on the same node is, by the same announcement.
+    const d2 = await b.login("dev2");
+    await w1.push((p) => p.event === "presence" && p.device === "dev2" && p.state === "online");
+    await w1.connection.request("block", { device: "watch2" });
+    await w1.connection.request("logout", {});
+    await d2.push((p) => p.event === "presence" && p.device === "watch1" && p.state === "offline");
+    await w3.push((p) => p.event === "presence" && p.device === "watch1" && p.state === "offline");
+    assert.ok(!w2.pushes.items.some((p) => p.event === "presence" && p.device === "watch1"));
+  },
+});
+
+Deno.test({
+  name: "a message racing its recipient's login on another node arrives exactly once (in a loop)",
+  ignore,
+  async fn() {
+    await using pg = await startPostgres("cluster network");
+    const url = await pg!.database();
+    await using a = await NetworkNode.start(url, "node-a");
+    await using b = await NetworkNode.start(url, "node-b");
+    const sender = await a.login("watch1");
+    const ROUNDS = 25;
+    let direct = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const text = `race ${round}`;
+      const recipient = await b.connect();
+      // Whatever arrives as a stored message is acknowledged, as the edge does.
+      const acked: Promise<unknown>[] = [];
+      recipient.connection.onPush = (push) => {
+        recipient.pushes.add(push);
+        if (push.event === "message" && push.kind === "offline") {
+          acked.push(recipient.connection.request("ack", { message: push.id }));
+        }
+      };
+      const jitter = (round % 5) * 0.5;
+      const [sent] = await Promise.all([
+        sender.connection.request("message", { to: "watch2", text }),
+        (async () => {
+          await new Promise((r) => setTimeout(r, jitter));
+          await logInAs(recipient, "watch2");
+        })(),
+      ]);
+      if (sent.delivery === "online") direct++;
+      await recipient.push((p) => p.event === "message" && p.text === text, `round ${round}`);
+      // A message sent after it, and received, closes the round: nothing came twice.
+      await sender.connection.request("message", { to: "watch2", text: `end ${round}` });
+      await recipient.push((p) => p.event === "message" && p.text === `end ${round}`);
+      await Promise.all(acked);
+      assert.equal(
+        texts(recipient.pushes.items).filter((t) => t.includes(`: ${text} (`)).length,
+        1,
+        `round ${round}: ${texts(recipient.pushes.items).join(" | ")}`,
+      );
+      await recipient.connection.request("logout", {});
+    }
+    // Nothing is left waiting: every stored copy was delivered and acknowledged.
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM messages`;
+      assert.equal(Number(row!.n), 0);
+    } finally {
+      await sql.end();
+    }
+    console.log(`${ROUNDS} rounds: ${direct} delivered online, ${ROUNDS - direct} stored`);
+  },
+});
+
+/** Logs `edge` in as `name` (password from `ACCOUNTS`) and registers a UDP port. */
+async function logInAs(edge: { connection: EdgeConnection }, name: string): Promise<void> {
+  await edge.connection.request("login", { name, password: ACCOUNTS[name]! });
+  await edge.connection.request("udp_port", { port: 9 });
+}

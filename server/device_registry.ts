@@ -102,4 +102,19 @@ export interface DeviceRegistry {
   messageStored(recipient: string): void;
   /** Resolves when `edge-device-log.txt` reflects every change made so far. */
   flushed(): Promise<void>;
+  /**
+   * In a network: checks, before a command is served, that this node's hold on the network
+   * (its lease) has not lapsed; if it has, the node fences itself (ending every session)
+   * and the command is refused. Absent for a server alone.
+   *
+   * @throws {UnavailableError} when the hold has lapsed.
+   */
+  checkHold?(): void;
+  /**
+   * In a network: checks, before a login is looked at, that this node takes logins now
+   * (it serves, and its last lease renewal reached the database). Absent for a server alone.
+   *
+   * @throws {UnavailableError} when it does not.
+   */
+  checkLogin?(): void;
 }

@@ -628,6 +628,8 @@ export class Session {
         return await this.#abortStream(request.upload);
       default:
         if (state.phase !== "active" || !isCommandOp(request.op)) break;
+        // In a network: nothing is served for a device past this node's lease.
+        this.#host.active.checkHold?.();
         this.#touch();
         return await HANDLERS[request.op](
           this.#commandContext(state.device),
@@ -670,6 +672,8 @@ export class Session {
     if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
       throw new BadArgumentsError(`password is longer than ${MAX_PASSWORD_BYTES} bytes`);
     }
+    // In a network: refused at once while this node cannot reach the database.
+    this.#host.active.checkLogin?.();
     // A second login cannot overlap this one while the check runs.
     this.#state = { phase: "checking" };
     const host = this.#host;
@@ -721,6 +725,7 @@ export class Session {
       );
     }
     this.#keyLoginChallenge = undefined; // used once, whatever the outcome
+    this.#host.active.checkLogin?.();
     const { name, signature } = request;
     this.#state = { phase: "checking" };
     try {

@@ -8,9 +8,10 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { AlreadyActiveError } from "../protocol/errors.ts";
+import { AlreadyActiveError, UnavailableError } from "../protocol/errors.ts";
 import type { Push } from "../protocol/messages.ts";
 import type { EdgeConnection } from "../client/connection.ts";
+import { logIn, type TestEdge } from "./_helpers/in_process_server.ts";
 import { NetworkNode } from "./_helpers/network_node.ts";
 import { ACCOUNTS } from "./_helpers/server_process.ts";
 import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
@@ -237,3 +238,93 @@ async function logInAs(edge: { connection: EdgeConnection }, name: string): Prom
   await edge.connection.request("login", { name, password: ACCOUNTS[name]! });
   await edge.connection.request("udp_port", { port: 9 });
 }
+
+Deno.test({
+  name:
+    "a node whose LISTEN connection is ended reads the registry and its inbox again: nothing is lost",
+  ignore,
+  async fn() {
+    await using pg = await startPostgres("cluster network");
+    const url = await pg!.database();
+    await using a = await NetworkNode.start(url, "node-a");
+    await using b = await NetworkNode.start(url, "node-b");
+    const w1 = await a.login("watch1");
+    const w2 = await b.login("watch2");
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const ended = await sql<{ ended: boolean }[]>`
+        SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+        WHERE application_name = 'iotnet node-b listen'`;
+      assert.deepEqual(ended.map((r) => r.ended), [true]);
+      await b.waitForLog(/cluster: the LISTEN connection closed/);
+      // While node b is not listening: messages for its device, a login on node a.
+      for (let i = 1; i <= 3; i++) {
+        assert.deepEqual(
+          await w1.connection.request("message", { to: "watch2", text: `gap ${i}` }),
+          { delivery: "online" },
+        );
+      }
+      const d1 = await a.login("dev1");
+      const [inbox] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM inbox`;
+      console.log(`${inbox!.n} of 3 messages still in node b's inbox when it was checked`);
+      // Node b listens again, takes its rows in order, and learns of dev1 from the table.
+      await w2.push((p) => p.event === "message" && p.text === "gap 3", "the third message");
+      assert.deepEqual(texts(w2.pushes.items), [1, 2, 3].map((i) => `watch1: gap ${i} (direct)`));
+      await w2.push((p) => p.event === "presence" && p.device === "dev1" && p.state === "online");
+      assert.deepEqual((await w2.connection.request("whoelse", {})).devices, ["watch1", "dev1"]);
+      // And what changes from now on is heard at once again.
+      await d1.connection.request("logout", {});
+      await w2.push((p) => p.event === "presence" && p.device === "dev1" && p.state === "offline");
+    } finally {
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "while PostgreSQL is stopped a node ends its sessions and refuses logins with unavailable; then logins work again",
+  ignore,
+  async fn() {
+    await using pg = await startPostgres("cluster network");
+    if (!pg!.ownsServer) {
+      console.log("skipped: the shared PostgreSQL of this run cannot be stopped");
+      return;
+    }
+    const url = await pg!.database();
+    await using a = await NetworkNode.start(url, "node-a");
+    const w1 = await a.login("watch1");
+    await pg!.stop();
+    // Its lock's connection closed: the node fenced itself and ended its sessions.
+    const logout = await w1.logout(10_000);
+    assert.equal(logout.reason, "unavailable");
+    const refused = await a.connect();
+    const started = performance.now();
+    await assert.rejects(
+      refused.connection.request("login", { name: "watch2", password: "pw2" }),
+      (error: unknown) => error instanceof UnavailableError && /cannot reach/.test(error.message),
+    );
+    // Refused at once, not after a connection timeout.
+    assert.ok(performance.now() - started < 2_000);
+    await pg!.start();
+    let loggedIn: TestEdge | undefined;
+    await waitUntil(
+      async () => {
+        const edge = await a.connect();
+        try {
+          loggedIn = await logIn(edge, "watch1");
+          return true;
+        } catch (error) {
+          if (!(error instanceof UnavailableError)) throw error;
+          edge.connection.close();
+          return false;
+        }
+      },
+      "a login once PostgreSQL is back",
+      20_000,
+      200,
+    );
+    await a.waitForLog(/cluster: node node-a serves, epoch 2/);
+    assert.deepEqual((await loggedIn!.connection.request("whoelse", {})).devices, []);
+  },
+});

@@ -57,6 +57,7 @@ export interface ClusterDevicesOptions {
     serving(): NodeTerm;
     readonly term: NodeTerm | undefined;
     termLost(why: string): void;
+    checkHold(): void;
   };
   /** The view: every active device of the network, written to `edge-device-log.txt`. */
   view: ActiveDevices;
@@ -213,6 +214,14 @@ export class ClusterDevices implements DeviceRegistry {
 
   flushed(): Promise<void> {
     return this.#options.view.flushed();
+  }
+
+  checkHold(): void {
+    this.#options.liveness.checkHold();
+  }
+
+  checkLogin(): void {
+    this.#options.liveness.serving();
   }
 
   /** A notification on the presence channel. */

@@ -42,6 +42,15 @@ export const SWEEP_MS = 500;
 /** How often a fenced node tries to start a new term. */
 export const RESTART_RETRY_MS = 1_000;
 
+/** Why a node that does not serve refuses logins and commands. */
+const NOT_SERVING = "this server cannot reach the network's database, so it takes no logins " +
+  "now; try again shortly, or log in through another server of the network";
+
+/** Why a node fenced itself when its lease lapsed. */
+function lapsed(silentMs: number, leaseMs: number): string {
+  return `its lease was not renewed for ${silentMs} ms (lease ${leaseMs} ms)`;
+}
+
 /** The figures of {@linkcode NodeLiveness}; tests shorten them. */
 export interface LivenessTiming {
   heartbeatMs: number;
@@ -140,12 +149,7 @@ export class NodeLiveness {
    */
   serving(): NodeTerm {
     const state = this.#state;
-    if (state.phase !== "serving" || state.unreachable) {
-      throw new UnavailableError(
-        "this server cannot reach the network's database, so it takes no logins now; " +
-          "try again shortly, or log in through another server of the network",
-      );
-    }
+    if (state.phase !== "serving" || state.unreachable) throw new UnavailableError(NOT_SERVING);
     return state.term;
   }
 
@@ -153,6 +157,21 @@ export class NodeLiveness {
   get term(): NodeTerm | undefined {
     const state = this.#state;
     return state.phase === "serving" ? state.term : undefined;
+  }
+
+  /**
+   * Fences the node now if its lease has lapsed by its own clock (a frozen process that
+   * has just resumed serves nothing before its heartbeat would have fenced it).
+   *
+   * @throws {UnavailableError} when the node is not serving.
+   */
+  checkHold(): void {
+    const state = this.#state;
+    if (state.phase === "serving") {
+      const silentMs = this.#options.clock.now() - state.renewedAt;
+      if (silentMs > this.#timing.leaseMs) this.#fence(lapsed(silentMs, this.#timing.leaseMs));
+    }
+    if (this.#state.phase !== "serving") throw new UnavailableError(NOT_SERVING);
   }
 
   /** Something said the term is over (a claim refused as not serving): fence now. */
@@ -163,6 +182,8 @@ export class NodeLiveness {
   async #startTerm(): Promise<{ term: NodeTerm } | { heldBy: string }> {
     const { node, clock, events } = this.#options;
     const lock = this.#db.dedicated("lock", { onclose: () => this.#lockClosed(lock) });
+    // Back after the database went away: no pooled connection from before may fail a device.
+    if (this.#state.phase === "fenced") await this.#db.refreshPool();
     const sentAt = clock.now();
     try {
       const outcome = await startTerm(lock, {
@@ -205,9 +226,7 @@ export class NodeLiveness {
     if (state.phase !== "serving") return;
     const silentMs = clock.now() - state.renewedAt;
     if (silentMs > this.#timing.leaseMs) {
-      this.#fence(
-        `its lease was not renewed for ${silentMs} ms (lease ${this.#timing.leaseMs} ms)`,
-      );
+      this.#fence(lapsed(silentMs, this.#timing.leaseMs));
       return;
     }
     if (this.#renewing) return;

@@ -188,8 +188,10 @@ export class TestServer implements AsyncDisposable {
   }
 }
 
-/** Connects an edge to `server` that has said hello, not logged in. */
-export async function connectTestEdge(server: IotServer): Promise<TestEdge> {
+/** Connects an edge to `server` (in process or not) that has said hello, not logged in. */
+export async function connectTestEdge(
+  server: Pick<IotServer, "hostname" | "port">,
+): Promise<TestEdge> {
   const pushes = new Arrivals<Push>();
   const connection = await EdgeConnection.connect({
     hostname: server.hostname,

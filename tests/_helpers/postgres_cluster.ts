@@ -88,6 +88,11 @@ export class PostgresCluster implements AsyncDisposable {
     }
   }
 
+  /** Whether this helper runs the server, so a test may stop and start it (not CI's). */
+  get ownsServer(): boolean {
+    return this.#dir !== undefined;
+  }
+
   /** A URL to a new, empty database on this server. */
   async database(): Promise<string> {
     const name = `t${Deno.pid}_${Date.now().toString(36)}_${this.#databases++}`;

@@ -15,6 +15,12 @@ export const POSTGRES_POOL_SIZE = 8;
 /** Seconds a new connection to PostgreSQL may take before the attempt fails. */
 export const POSTGRES_CONNECT_TIMEOUT_SECONDS = 5;
 
+/**
+ * Seconds closing the pool waits for its connections to end before it drops them (a
+ * connection trying to reach a database that has gone never ends by itself).
+ */
+export const POSTGRES_END_TIMEOUT_SECONDS = 2;
+
 /** Options of {@linkcode openPostgres}. */
 export interface PostgresOptions {
   /** Shown in `pg_stat_activity` (`application_name`). Default `iotnet`. */
@@ -39,15 +45,21 @@ export class PostgresDatabase {
   readonly where: string;
   readonly #url: string;
   readonly #applicationName: string;
+  readonly #poolSize: number;
   /** Operations under way ({@linkcode track}): closing waits for them. */
   readonly #running = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
 
-  private constructor(sql: Sql, where: string, url: string, applicationName: string) {
+  private constructor(
+    sql: Sql,
+    where: string,
+    options: { url: string; applicationName: string; poolSize: number },
+  ) {
     this.sql = sql;
     this.where = where;
-    this.#url = url;
-    this.#applicationName = applicationName;
+    this.#url = options.url;
+    this.#applicationName = options.applicationName;
+    this.#poolSize = options.poolSize;
   }
 
   /**
@@ -63,10 +75,8 @@ export class PostgresDatabase {
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
     const where = describeUrl(url);
     const applicationName = options.applicationName ?? "iotnet";
-    const sql = postgres(url, {
-      ...connectionOptions(applicationName),
-      max: options.poolSize ?? POSTGRES_POOL_SIZE,
-    });
+    const poolSize = options.poolSize ?? POSTGRES_POOL_SIZE;
+    const sql = postgres(url, { ...connectionOptions(applicationName), max: poolSize });
     try {
       await migratePostgres(sql, where);
     } catch (error) {
@@ -78,7 +88,27 @@ export class PostgresDatabase {
         { cause: error },
       );
     }
-    return new PostgresDatabase(sql, where, url, applicationName);
+    return new PostgresDatabase(sql, where, { url, applicationName, poolSize });
+  }
+
+  /**
+   * Tries every connection of the pool once, so that none left from before the database
+   * went away fails a device's command: after PostgreSQL restarted, a pooled connection may
+   * still hold the shutdown's error for the next query it is given (seen here: `57P01` on
+   * the first command after a restart). Never throws.
+   */
+  async refreshPool(): Promise<void> {
+    const reserved = await Promise.allSettled(
+      Array.from({ length: this.#poolSize }, () => this.sql.reserve()),
+    );
+    await Promise.allSettled(reserved.map(async (r) => {
+      if (r.status === "rejected") return;
+      try {
+        await r.value`SELECT 1`;
+      } finally {
+        r.value.release();
+      }
+    }));
   }
 
   /**
@@ -117,7 +147,9 @@ export class PostgresDatabase {
   close(): Promise<void> {
     return this.#closed ??= (async () => {
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
-      await this.sql.end();
+      // Nothing is under way now; a connection stuck reconnecting to a database that has
+      // gone would otherwise hold the close for ever.
+      await this.sql.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS });
     })();
   }
 }
@@ -150,6 +182,41 @@ export function describeUrl(url: string): string {
     );
   }
   return `${parsed.hostname || "localhost"}:${parsed.port || "5432"}${parsed.pathname}`;
+}
+
+/** postgres.js's and the system's codes for a connection that failed or ended. */
+const CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+]);
+
+/**
+ * Whether a database call failed because the database is out of reach (no connection, a
+ * connection lost, the server shutting down or starting), not because of the call.
+ *
+ * @example
+ * ```ts
+ * import { isUnreachable } from "./database.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(isUnreachable(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })));
+ * assert.ok(isUnreachable(Object.assign(new Error("shutting down"), { code: "57P01" })));
+ * assert.ok(!isUnreachable(Object.assign(new Error("syntax"), { code: "42601" })));
+ * ```
+ */
+export function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  // SQLSTATE 08: connection exception; 57P01-57P03: admin shutdown, crash, cannot connect now.
+  return CONNECTION_CODES.has(code) || code.startsWith("08") || /^57P0[1-3]$/.test(code);
 }
 
 /** One line saying why a database call failed, without the password. */

@@ -9,7 +9,8 @@
 
 import type { Store } from "../interfaces.ts";
 import { postgresBlocks } from "./blocks.ts";
-import type { PostgresDatabase } from "./database.ts";
+import { UnavailableError } from "../../../protocol/errors.ts";
+import { isUnreachable, type PostgresDatabase, reason } from "./database.ts";
 import { postgresFileRecords } from "./files.ts";
 import { postgresLockouts } from "./lockouts.ts";
 import { postgresMailbox } from "./mailbox.ts";
@@ -45,13 +46,27 @@ export function postgresStore(db: PostgresDatabase, node: string): Store {
   };
 }
 
-/** `repository` with every method's operation tracked by `db` (closing waits for it). */
+/**
+ * `repository` with every method's operation tracked by `db` (closing waits for it), and
+ * its failures for want of the database turned into `unavailable`, what the device is told.
+ */
 function tracked<T extends object>(db: PostgresDatabase, repository: T): T {
   const methods = Object.entries(repository) as [
     string,
     (...args: unknown[]) => Promise<unknown>,
   ][];
   return Object.fromEntries(
-    methods.map(([name, method]) => [name, (...args: unknown[]) => db.track(method(...args))]),
+    methods.map((
+      [name, method],
+    ) => [name, (...args: unknown[]) => db.track(method(...args).catch(unavailable))]),
   ) as T;
+}
+
+/** @throws {UnavailableError} for a database out of reach, else `error` itself. */
+function unavailable(error: unknown): never {
+  if (!isUnreachable(error)) throw error;
+  throw new UnavailableError(
+    `this server cannot reach the network's database (${reason(error)}); try again shortly`,
+    { cause: error },
+  );
 }

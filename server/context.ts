@@ -11,7 +11,7 @@ import type { DeviceRegistry } from "./device_registry.ts";
 import type { Disk } from "./disk.ts";
 import type { FileCommits } from "./file_commits.ts";
 import type { ServerMetrics } from "./http/server_metrics.ts";
-import type { PrivateChats } from "./private_chats.ts";
+import type { PrivateChatBook } from "./private_chats.ts";
 import type { Blocks, FileRecords, Mailbox, PresenceHistory } from "./store/interfaces.ts";
 import type { UploadTurns } from "./upload_turns.ts";
 
@@ -87,7 +87,8 @@ export interface ServerContext {
   readonly presenceHistory: PresenceHistory;
   /** Who is logged in: this server's devices, or in a network every node's. */
   readonly active: DeviceRegistry;
-  readonly privateChats: PrivateChats;
+  /** Private-chat requests and chats (in a network, shared by the nodes). */
+  readonly privateChats: PrivateChatBook;
   /** Counters for `/metrics`: plain increments, nothing else (server/http/). */
   readonly metrics: ServerMetrics;
   /** Turns of the connections taking in upload bytes (server-wide, first come first served). */

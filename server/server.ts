@@ -58,7 +58,8 @@ import {
   PasswordHasher,
   type ScryptParams,
 } from "./password_hash.ts";
-import { endPrivateChats, PrivateChats } from "./private_chats.ts";
+import { endPrivateChats, type PrivateChatBook, PrivateChats } from "./private_chats.ts";
+import { postgresPrivateChats } from "./store/postgres/private_chat_rows.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
@@ -66,7 +67,7 @@ import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
 import type { Store } from "./store/interfaces.ts";
 import { PostgresDatabase, reason } from "./store/postgres/database.ts";
-import { postgresStore } from "./store/postgres/store.ts";
+import { postgresStore, tracked } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
@@ -282,7 +283,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
   const metrics = new ServerMetrics();
-  const privateChats = new PrivateChats();
+  const privateChats: PrivateChatBook = db
+    ? tracked(db, postgresPrivateChats(db.sql))
+    : new PrivateChats();
   // Alone: the registry. In a network: this node's view of the network's registry.
   const devices = new ActiveDevices(dataDir.activeLog, {
     disk,
@@ -303,10 +306,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
           void announcePresence({ active, blocks: store.blocks }, device, state).catch((error) =>
             log(`cannot tell the others that ${device} is ${state}: ${error}`)
           ),
-        departed: (device) => endPrivateChats(privateChats, active, device),
-        markSeen: (device, at) =>
-          void store.presenceHistory.markSeen(device, at)
-            .catch((error) => log(`cannot record that ${device} was seen: ${error}`)),
+        swept: (device, at) => {
+          store.presenceHistory.markSeen(device, at)
+            .catch((error) => log(`cannot record that ${device} was seen: ${error}`));
+          endPrivateChats(privateChats, active, device)
+            .catch((error) => log(`cannot end the private chats of ${device}: ${error}`));
+        },
         endSessions: (why) => {
           for (const session of sessions) {
             if (session.device === undefined) continue;

@@ -498,7 +498,9 @@ export class Session {
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.log(`${device} left (${reason})`);
     this.#announce(device, "offline");
-    endPrivateChats(host.privateChats, host.active, device);
+    endPrivateChats(host.privateChats, host.active, device).catch((error) =>
+      host.log(`cannot end the private chats of ${device}: ${oneLine(error)}`)
+    );
   }
 
   /** Tells the other devices that `device` came or went. */

@@ -3,7 +3,8 @@
  * throwaway PostgreSQL: a node killed with SIGKILL is noticed by the others through its
  * advisory lock and its devices may log in elsewhere; a node frozen with SIGSTOP past its
  * lease is swept on the database's clock, and when it resumes it fences itself, so a name
- * is never served twice past the lease.
+ * is never served twice past the lease. The node that sweeps a dead node's devices ends
+ * their private chats.
  */
 
 import assert from "node:assert/strict";
@@ -43,6 +44,11 @@ Deno.test({
     const w1 = await loginThrough(n1, "watch1");
     const w2 = await loginThrough(n2, "watch2");
     assert.deepEqual((await w2.connection.request("whoelse", {})).devices, ["watch1"]);
+    // A private chat between the two nodes' devices.
+    await w1.connection.request("startprivate", { device: "watch2" });
+    await w2.push((p) => p.event === "private" && p.state === "requested");
+    await w2.connection.request("private_answer", { device: "watch1", accept: true });
+    await w1.push((p) => p.event === "private" && p.state === "accepted");
     const killedAt = performance.now();
     await n1.stop("SIGKILL");
     await w2.push(
@@ -56,6 +62,8 @@ Deno.test({
     await n2.waitForLog(
       /cluster: node node-1 \(epoch 1\) is gone: watch1 was logged in through it/,
     );
+    // The node that swept it ended its chat.
+    await w2.push((p) => p.event === "private" && p.state === "ended" && p.device === "watch1");
     // The name is free: it logs in through node-2, which lists it once.
     w1.connection.close();
     const again = await loginThrough(n2, "watch1");

@@ -7,10 +7,14 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import postgres from "postgres";
 import { AlreadyActiveError, UnavailableError } from "../protocol/errors.ts";
 import type { Push } from "../protocol/messages.ts";
 import type { EdgeConnection } from "../client/connection.ts";
+import type { JsonLine } from "./_helpers/edge_process.ts";
+import { randomFile, sha256 } from "./_helpers/files.ts";
+import { InProcessEdge } from "./_helpers/in_process_edge.ts";
 import { logIn, type TestEdge } from "./_helpers/in_process_server.ts";
 import { NetworkNode } from "./_helpers/network_node.ts";
 import { ACCOUNTS } from "./_helpers/server_process.ts";
@@ -326,5 +330,51 @@ Deno.test({
     );
     await a.waitForLog(/cluster: node node-a serves, epoch 2/);
     assert.deepEqual((await loggedIn!.connection.request("whoelse", {})).devices, []);
+  },
+});
+
+Deno.test({
+  name: "startprivate, private, stopprivate and UVF between edges on different nodes",
+  ignore,
+  async fn() {
+    await using pg = await startPostgres("cluster network");
+    const url = await pg!.database();
+    await using nodeA = await NetworkNode.start(url, "node-a");
+    await using nodeB = await NetworkNode.start(url, "node-b");
+    await using a = await InProcessEdge.start(nodeA, { login: "watch1" });
+    await using b = await InProcessEdge.start(nodeB, { login: "watch2" });
+    const isEvent = (event: string) => (j: JsonLine) => j.event === event;
+
+    // The request goes through node a, the answer through node b: the chat is the network's.
+    assert.equal((await a.command("startprivate watch2")).ok, true);
+    assert.equal((await b.next(isEvent("private"))).state, "requested");
+    assert.equal((await b.command("y")).accept, true);
+    assert.equal((await a.next(isEvent("private"))).state, "accepted");
+    assert.equal((await a.command("private watch2 psst, across nodes")).ok, true);
+    const toB = await b.next(isEvent("message"));
+    assert.deepEqual([toB.from, toB.text, toB.kind], ["watch1", "psst, across nodes", "private"]);
+    assert.equal((await b.command("private watch1 got it")).ok, true);
+    assert.equal((await a.next(isEvent("message"))).text, "got it");
+    // Either side ends it, through its own node.
+    assert.equal((await b.command("stopprivate watch1")).ok, true);
+    const ended = await a.next(isEvent("private"));
+    assert.deepEqual([ended.state, ended.device], ["ended", "watch2"]);
+    assert.equal((await a.command("stopprivate watch2")).error, "not_found");
+
+    // UVF: node a hands watch1 a ticket sealed for watch2's session on node b.
+    await randomFile(join(a.dir, "f.bin"), 256 * 1024);
+    assert.equal((await a.command("UVF watch2 f.bin", 30_000)).ok, true);
+    const file = await b.next(isEvent("file"), 30_000);
+    assert.equal(file.from, "watch1");
+    assert.equal(await sha256(join(b.dir, "watch1_f.bin")), await sha256(join(a.dir, "f.bin")));
+
+    // A chat ends with notice when one side leaves, whichever node it leaves through.
+    await a.command("startprivate watch2");
+    await b.next(isEvent("private"));
+    await b.command("y");
+    assert.equal((await a.next(isEvent("private"))).state, "accepted");
+    await b.command("OUT");
+    const left = await a.next(isEvent("private"));
+    assert.deepEqual([left.state, left.device], ["ended", "watch2"]);
   },
 });

@@ -65,8 +65,6 @@ export interface ClusterDevicesOptions {
   blockersOf(device: string): Promise<Set<string>>;
   /** Tells this node's devices that `device` came or went, as for a device here. */
   announce(device: string, state: "online" | "offline"): void;
-  /** A device of another node left the network (history, private chats). */
-  departed(device: string): void;
   log(line: string): void;
 }
 
@@ -81,6 +79,8 @@ export class ClusterDevices implements DeviceRegistry {
   readonly #elsewhere = new Map<string, InboxAddress>();
   /** Releases under way, by name: a login of the name here waits for its release. */
   readonly #releasing = new Map<string, Promise<void>>();
+  /** The last push under way to each device of another node: the next one follows it. */
+  readonly #pushes = new Map<string, Promise<void>>();
   /** Database work under way that closing waits for. */
   readonly #running = new Set<Promise<unknown>>();
   /** While a resync reads the table: the notices that came meanwhile, applied after. */
@@ -326,16 +326,25 @@ export class ClusterDevices implements DeviceRegistry {
     if (!this.#elsewhere.delete(name)) return;
     this.#options.view.release(name);
     this.#options.announce(name, "offline");
-    this.#options.departed(name);
   }
 
-  /** A push for a device on another node: an inbox row there (failures are logged). */
+  /**
+   * A push for a device on another node: an inbox row there, after the pushes before it to
+   * the same device (a chat's `peer` before its `accepted`). Failures are logged.
+   */
   #push(to: InboxAddress, recipient: string, frame: Uint8Array): void {
-    this.#track(
-      sendToDevice(this.#options.sql, to, { kind: "push", recipient, frame }).catch((error) =>
-        this.#options.log(`cluster: cannot pass a notice to ${recipient}: ${reason(error)}`)
-      ),
-    );
+    const { sql, log } = this.#options;
+    const sent = (this.#pushes.get(recipient) ?? Promise.resolve())
+      .then(() => sendToDevice(sql, to, { kind: "push", recipient, frame }))
+      .then(
+        () => {},
+        (error) => log(`cluster: cannot pass a notice to ${recipient}: ${reason(error)}`),
+      )
+      .finally(() => {
+        if (this.#pushes.get(recipient) === sent) this.#pushes.delete(recipient);
+      });
+    this.#pushes.set(recipient, sent);
+    this.#track(sent);
   }
 
   async #takeInbox(): Promise<void> {

@@ -30,10 +30,12 @@ export interface ClusterNodeOptions {
   blockersOf(device: string): Promise<Set<string>>;
   /** Tells this node's devices that `device` came or went. */
   announce(device: string, state: "online" | "offline"): void;
-  /** A device of another node left (its private chats here end). */
-  departed(device: string): void;
-  /** Records when a device swept from the network was last seen online. */
-  markSeen(device: string, at: number): void;
+  /**
+   * A device was swept from the network at `at` (its node died, or an earlier start of
+   * this node left it): record when it was last seen, end its private chats. Told once, by
+   * the node that swept it.
+   */
+  swept(device: string, at: number): void;
   /** Ends every device session here, telling each why (the node fenced itself). */
   endSessions(why: string): void;
   log(line: string): void;
@@ -82,7 +84,6 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     view: options.view,
     blockersOf: options.blockersOf,
     announce: options.announce,
-    departed: options.departed,
     log,
   });
   await liveness.start();
@@ -118,12 +119,12 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
 function reportSweep(
   sweep: Sweep,
   what: string,
-  options: Pick<ClusterNodeOptions, "log" | "markSeen" | "clock">,
+  options: Pick<ClusterNodeOptions, "log" | "swept" | "clock">,
 ): void {
   const gone = sweep.devices.filter((d) => d.wasActive).map((d) => d.name);
   if (gone.length === 0 && sweep.stored.length === 0 && what !== "") return;
   const now = options.clock.now();
-  for (const name of gone) options.markSeen(name, now);
+  for (const name of gone) options.swept(name, now);
   for (const term of sweep.terms) {
     const names = sweep.devices.filter((d) => d.node === term.node && d.wasActive)
       .map((d) => d.name);

@@ -75,7 +75,7 @@ export class InProcessEdge implements AsyncDisposable {
   /** Index of the next unread JSON line. */
   #cursor = 0;
 
-  private constructor(server: TestServer, dir: string, ownsDir: boolean) {
+  private constructor(server: Pick<TestServer, "port">, dir: string, ownsDir: boolean) {
     this.dir = dir;
     this.#ownsDir = ownsDir;
     this.#input = new ScriptedInput((text) => this.output.add(JSON.parse(text)));
@@ -91,7 +91,7 @@ export class InProcessEdge implements AsyncDisposable {
 
   /** Starts an edge against `server`; with `login`, logs in and waits for success. */
   static async start(
-    server: TestServer,
+    server: Pick<TestServer, "port">,
     options: InProcessEdgeOptions = {},
   ): Promise<InProcessEdge> {
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "iotnet-edge-" });

@@ -64,6 +64,11 @@ export class NetworkNode implements AsyncDisposable {
     return new NetworkNode(nodeId, server, dataDir, log);
   }
 
+  /** The device port. */
+  get port(): number {
+    return this.server.port;
+  }
+
   /** Connects an edge that has said hello, not logged in. */
   async connect(): Promise<TestEdge> {
     const edge = await connectTestEdge(this.server);

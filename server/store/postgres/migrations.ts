@@ -89,7 +89,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // `active_devices`: the registry, whose primary key is the login claim; a row is claimed
   // (no `login_order`) until its device registers its UDP port. `inbox`: pushes for devices
   // of one node, taken by that node; a direct message carries its fields so that it can
-  // become an offline message when its recipient is gone.
+  // become an offline message when its recipient is gone. `private_requests` and
+  // `private_chats` (a < b): the private chats of `server/private_chats.ts`, shared.
   `CREATE TABLE nodes (
      node text PRIMARY KEY,
      lock_key integer GENERATED ALWAYS AS IDENTITY UNIQUE,
@@ -119,7 +120,21 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      text text,
      sent_at bigint
    );
-   CREATE INDEX inbox_by_node ON inbox (node, id);`,
+   CREATE INDEX inbox_by_node ON inbox (node, id);
+   CREATE TABLE private_requests (
+     requester text NOT NULL,
+     target text NOT NULL,
+     expires_at bigint NOT NULL,
+     PRIMARY KEY (requester, target)
+   );
+   CREATE INDEX private_requests_by_target ON private_requests (target);
+   CREATE TABLE private_chats (
+     a text NOT NULL,
+     b text NOT NULL,
+     chat_id text NOT NULL,
+     PRIMARY KEY (a, b)
+   );
+   CREATE INDEX private_chats_by_b ON private_chats (b);`,
 ];
 
 /** The schema version this iotnet writes. */

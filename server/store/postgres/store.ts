@@ -50,7 +50,7 @@ export function postgresStore(db: PostgresDatabase, node: string): Store {
  * `repository` with every method's operation tracked by `db` (closing waits for it), and
  * its failures for want of the database turned into `unavailable`, what the device is told.
  */
-function tracked<T extends object>(db: PostgresDatabase, repository: T): T {
+export function tracked<T extends object>(db: PostgresDatabase, repository: T): T {
   const methods = Object.entries(repository) as [
     string,
     (...args: unknown[]) => Promise<unknown>,

@@ -58,6 +58,7 @@ export { DataDirInUseError, startServer, StartupError, StoreError } from "./serv
 export type {
   Clock,
   IotServer,
+  LivenessTiming,
   LogFormat,
   OperatorHttpOptions,
   ScryptParams,

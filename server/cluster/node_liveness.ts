@@ -51,11 +51,15 @@ function lapsed(silentMs: number, leaseMs: number): string {
   return `its lease was not renewed for ${silentMs} ms (lease ${leaseMs} ms)`;
 }
 
-/** The figures of {@linkcode NodeLiveness}; tests shorten them. */
+/** The figures of a node's hold on its network (`ServerOptions.clusterTiming`). */
 export interface LivenessTiming {
+  /** How often the node renews its lease ({@linkcode HEARTBEAT_MS}). */
   heartbeatMs: number;
+  /** How long a renewal holds ({@linkcode LEASE_MS}). */
   leaseMs: number;
+  /** How often the node sweeps dead nodes ({@linkcode SWEEP_MS}). */
   sweepMs: number;
+  /** How often a fenced node tries a new term ({@linkcode RESTART_RETRY_MS}). */
   restartRetryMs: number;
 }
 

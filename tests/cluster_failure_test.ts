@@ -10,11 +10,9 @@
 import assert from "node:assert/strict";
 import { AlreadyActiveError } from "../protocol/errors.ts";
 import { connectTestEdge, logIn, type TestEdge } from "./_helpers/in_process_server.ts";
-import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
+import { type DatabaseCase, testOnDatabases } from "./_helpers/postgres_cluster.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
 import { waitUntil } from "./_helpers/wait.ts";
-
-const ignore = !postgresInstalled();
 
 /** A node of the network on `url`, as a server process. */
 function nodeProcess(url: string, nodeId: string): Promise<ServerProcess> {
@@ -32,17 +30,30 @@ async function activeLog(node: ServerProcess): Promise<string[]> {
   return text.split("\n").filter((l) => l !== "").map((l) => l.split("; ")[2]!);
 }
 
-Deno.test({
-  name:
-    "a node killed with SIGKILL: its devices are offline for the others within 10 s and may log in elsewhere",
-  ignore,
-  async fn() {
-    await using pg = await startPostgres("cluster failures");
-    const url = await pg!.database();
-    await using n1 = await nodeProcess(url, "node-1");
-    await using n2 = await nodeProcess(url, "node-2");
-    const w1 = await loginThrough(n1, "watch1");
-    const w2 = await loginThrough(n2, "watch2");
+/**
+ * Nodes `node-1` and `node-2` on `url` as server processes, `watch1` logged in through the
+ * first, `watch2` through the second.
+ */
+async function twoNodes(url: string) {
+  const n1 = await nodeProcess(url, "node-1");
+  const n2 = await nodeProcess(url, "node-2");
+  return {
+    n1,
+    n2,
+    w1: await loginThrough(n1, "watch1"),
+    w2: await loginThrough(n2, "watch2"),
+    async [Symbol.asyncDispose]() {
+      await Promise.all([n1[Symbol.asyncDispose](), n2[Symbol.asyncDispose]()]);
+    },
+  };
+}
+
+/** The behaviours, each on its own database of one throwaway PostgreSQL. */
+const FAILURES: DatabaseCase[] = [[
+  "a node killed with SIGKILL: its devices are offline for the others within 10 s and may log in elsewhere",
+  async (url) => {
+    await using network = await twoNodes(url);
+    const { n1, n2, w1, w2 } = network;
     assert.deepEqual((await w2.connection.request("whoelse", {})).devices, ["watch1"]);
     // A private chat between the two nodes' devices.
     await w1.connection.request("startprivate", { device: "watch2" });
@@ -74,19 +85,11 @@ Deno.test({
     );
     for (const edge of [w2, again]) edge.connection.close();
   },
-});
-
-Deno.test({
-  name:
-    "a node frozen past its lease is swept; resumed, it fences itself and serves the name no more",
-  ignore,
-  async fn() {
-    await using pg = await startPostgres("cluster failures");
-    const url = await pg!.database();
-    await using n1 = await nodeProcess(url, "node-1");
-    await using n2 = await nodeProcess(url, "node-2");
-    const first = await loginThrough(n1, "watch1");
-    const w2 = await loginThrough(n2, "watch2");
+], [
+  "a node frozen past its lease is swept; resumed, it fences itself and serves the name no more",
+  async (url) => {
+    await using network = await twoNodes(url);
+    const { n1, n2, w1: first, w2 } = network;
     Deno.kill(n1.pid, "SIGSTOP");
     let resumed = false;
     try {
@@ -131,4 +134,6 @@ Deno.test({
       if (!resumed) Deno.kill(n1.pid, "SIGCONT");
     }
   },
-});
+]];
+
+testOnDatabases("nodes of a network that die or freeze", FAILURES);

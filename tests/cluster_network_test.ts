@@ -14,17 +14,29 @@ import type { Push } from "../protocol/messages.ts";
 import type { EdgeConnection } from "../client/connection.ts";
 import type { JsonLine } from "./_helpers/edge_process.ts";
 import { randomFile, sha256 } from "./_helpers/files.ts";
-import { InProcessEdge } from "./_helpers/in_process_edge.ts";
+import { InProcessEdge, openPrivateChat } from "./_helpers/in_process_edge.ts";
 import { logIn, type TestEdge } from "./_helpers/in_process_server.ts";
-import { NetworkNode } from "./_helpers/network_node.ts";
+import { NetworkNode, startNodes } from "./_helpers/network_node.ts";
 import { ACCOUNTS } from "./_helpers/server_process.ts";
-import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
+import {
+  type DatabaseCase,
+  postgresInstalled,
+  startPostgres,
+  testOnDatabases,
+} from "./_helpers/postgres_cluster.ts";
 import { waitUntil } from "./_helpers/wait.ts";
 
 const ignore = !postgresInstalled();
 
 /** The behaviours that share one throwaway PostgreSQL, each on a database of its own. */
-const NETWORK_CASES: [string, (url: string) => Promise<void>][] = [];
+const NETWORK_CASES: DatabaseCase[] = [];
+
+/** Nodes `node-a` and `node-b` on `url`, `watch1` logged in through a, `watch2` through b. */
+async function twoNodes(url: string) {
+  const network = await startNodes(url, 2);
+  const [a, b] = network.nodes as [NetworkNode, NetworkNode];
+  return { a, b, w1: await a.login("watch1"), w2: await b.login("watch2"), ...network };
+}
 
 /** Adds a behaviour to the test "a network of servers on one PostgreSQL database". */
 function networkCase(name: string, fn: (url: string) => Promise<void>): void {
@@ -34,10 +46,9 @@ function networkCase(name: string, fn: (url: string) => Promise<void>): void {
 networkCase(
   "of 20 simultaneous logins of one name through 3 nodes exactly one wins",
   async (url) => {
-    await using a = await NetworkNode.start(url, "node-a");
-    await using b = await NetworkNode.start(url, "node-b");
-    await using c = await NetworkNode.start(url, "node-c");
-    const nodes = [a, b, c];
+    await using network = await startNodes(url, 3);
+    const nodes = network.nodes;
+    const [a, b, c] = nodes as [NetworkNode, NetworkNode, NetworkNode];
     const edges = await Promise.all(
       Array.from({ length: 20 }, (_, i) => nodes[i % 3]!.connect()),
     );
@@ -70,10 +81,8 @@ networkCase(
 networkCase(
   "AED, whoelse, whoelsesince and every node's edge-device-log.txt show the whole network in login order",
   async (url) => {
-    await using a = await NetworkNode.start(url, "node-a");
-    await using b = await NetworkNode.start(url, "node-b");
-    const w1 = await a.login("watch1");
-    const w2 = await b.login("watch2");
+    await using network = await twoNodes(url);
+    const { a, b, w1, w2 } = network;
     const w3 = await a.login("watch3");
     const d1 = await b.login("dev1");
     const names = (devices: { name: string }[]) => devices.map((d) => d.name);
@@ -128,9 +137,8 @@ function texts(pushes: Push[]): string[] {
 networkCase(
   "messages, presence and broadcasts cross nodes, and blocks hold across them",
   async (url) => {
-    await using a = await NetworkNode.start(url, "node-a");
-    await using b = await NetworkNode.start(url, "node-b");
-    await using c = await NetworkNode.start(url, "node-c");
+    await using network = await startNodes(url, 3);
+    const [a, b, c] = network.nodes as [NetworkNode, NetworkNode, NetworkNode];
     const w1 = await a.login("watch1");
     const w2 = await b.login("watch2");
     // Presence: watch1 (node a) hears of watch2 (node b), and of watch3 (node c).
@@ -183,8 +191,8 @@ networkCase(
 networkCase(
   "a message racing its recipient's login on another node arrives exactly once (in a loop)",
   async (url) => {
-    await using a = await NetworkNode.start(url, "node-a");
-    await using b = await NetworkNode.start(url, "node-b");
+    await using network = await startNodes(url, 2);
+    const [a, b] = network.nodes as [NetworkNode, NetworkNode];
     const sender = await a.login("watch1");
     const ROUNDS = 30;
     let direct = 0;
@@ -247,10 +255,8 @@ async function logInAs(edge: { connection: EdgeConnection }, name: string): Prom
 networkCase(
   "a node whose LISTEN connection is ended reads the registry and its inbox again: nothing is lost",
   async (url) => {
-    await using a = await NetworkNode.start(url, "node-a");
-    await using b = await NetworkNode.start(url, "node-b");
-    const w1 = await a.login("watch1");
-    const w2 = await b.login("watch2");
+    await using network = await twoNodes(url);
+    const { a, b, w1, w2 } = network;
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     try {
       const ended = await sql<{ ended: boolean }[]>`
@@ -333,8 +339,8 @@ Deno.test({
 networkCase(
   "startprivate, private, stopprivate and UVF between edges on different nodes",
   async (url) => {
-    await using nodeA = await NetworkNode.start(url, "node-a");
-    await using nodeB = await NetworkNode.start(url, "node-b");
+    await using network = await startNodes(url, 2);
+    const [nodeA, nodeB] = network.nodes as [NetworkNode, NetworkNode];
     await using a = await InProcessEdge.start(nodeA, { login: "watch1" });
     await using b = await InProcessEdge.start(nodeB, { login: "watch2" });
     const isEvent = (event: string) => (j: JsonLine) => j.event === event;
@@ -363,30 +369,11 @@ networkCase(
     assert.equal(await sha256(join(b.dir, "watch1_f.bin")), await sha256(join(a.dir, "f.bin")));
 
     // A chat ends with notice when one side leaves, whichever node it leaves through.
-    await a.command("startprivate watch2");
-    await b.next(isEvent("private"));
-    await b.command("y");
-    assert.equal((await a.next(isEvent("private"))).state, "accepted");
+    await openPrivateChat(a, b, "watch2");
     await b.command("OUT");
     const left = await a.next(isEvent("private"));
     assert.deepEqual([left.state, left.device], ["ended", "watch2"]);
   },
 );
 
-Deno.test({
-  name: "a network of servers on one PostgreSQL database",
-  ignore,
-  async fn(t) {
-    await using pg = await startPostgres("cluster network");
-    for (const [name, fn] of NETWORK_CASES) {
-      await t.step(name, async () => {
-        const url = await pg!.database();
-        try {
-          await fn(url);
-        } finally {
-          await pg!.dropDatabase(url);
-        }
-      });
-    }
-  },
-});
+testOnDatabases("a network of servers on one PostgreSQL database", NETWORK_CASES);

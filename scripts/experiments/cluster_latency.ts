@@ -14,7 +14,7 @@
 
 import { numberOption, parseCli } from "../_cli.ts";
 import { machineBusySeconds, percentile } from "../bench/helpers.ts";
-import { connectTestEdge, logIn } from "../../tests/_helpers/in_process_server.ts";
+import { connectTestEdge, logIn, type TestEdge } from "../../tests/_helpers/in_process_server.ts";
 import { startPostgres } from "../../tests/_helpers/postgres_cluster.ts";
 import { ServerProcess } from "../../tests/_helpers/server_process.ts";
 
@@ -27,18 +27,28 @@ function node(url: string, nodeId: string): Promise<ServerProcess> {
   return ServerProcess.start({ args: ["--cluster", url, "--node-id", nodeId] });
 }
 
+/** Two nodes `<prefix>-a`, `<prefix>-b` on `url`, device `names[i]` logged in through node i. */
+async function twoNodes(url: string, prefix: string, names: [string, string]) {
+  const nodes = [await node(url, `${prefix}-a`), await node(url, `${prefix}-b`)];
+  const edges = await Promise.all(
+    nodes.map(async (n, i) =>
+      await logIn(await connectTestEdge({ hostname: "127.0.0.1", port: n.port }), names[i]!)
+    ),
+  );
+  return {
+    nodes,
+    edges,
+    async [Symbol.asyncDispose]() {
+      for (const edge of edges) edge.connection.close();
+      await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));
+    },
+  };
+}
+
 /** Milliseconds per direct message between devices on two nodes, one at a time. */
 async function messageLatencies(url: string, count: number): Promise<number[]> {
-  await using a = await node(url, "node-a");
-  await using b = await node(url, "node-b");
-  const sender = await logIn(
-    await connectTestEdge({ hostname: "127.0.0.1", port: a.port }),
-    "watch1",
-  );
-  const recipient = await logIn(
-    await connectTestEdge({ hostname: "127.0.0.1", port: b.port }),
-    "watch2",
-  );
+  await using network = await twoNodes(url, "node", ["watch1", "watch2"]);
+  const [sender, recipient] = network.edges as [TestEdge, TestEdge];
   const times: number[] = [];
   for (let i = 0; i < count + 20; i++) {
     const text = `m${i}`;
@@ -49,35 +59,22 @@ async function messageLatencies(url: string, count: number): Promise<number[]> {
     // The first messages open the pools' connections: not what an idle network costs.
     if (i >= 20) times.push(performance.now() - started);
   }
-  sender.connection.close();
-  recipient.connection.close();
   return times;
 }
 
 /** Milliseconds from a node's SIGKILL to the offline notice on the other node. */
 async function killNotice(url: string, round: number): Promise<number> {
-  await using a = await node(url, `kill-a-${round}`);
-  await using b = await node(url, `kill-b-${round}`);
-  const victim = await logIn(
-    await connectTestEdge({ hostname: "127.0.0.1", port: a.port }),
-    "dev1",
-  );
-  const watcher = await logIn(
-    await connectTestEdge({ hostname: "127.0.0.1", port: b.port }),
-    "dev2",
-  );
+  await using network = await twoNodes(url, `kill-${round}`, ["dev1", "dev2"]);
+  const watcher = network.edges[1]!;
   const offline = watcher.push(
     (p) => p.event === "presence" && p.device === "dev1" && p.state === "offline",
     "dev1 offline",
     10_000,
   );
   const killed = performance.now();
-  await a.stop("SIGKILL");
+  await network.nodes[0]!.stop("SIGKILL");
   await offline;
-  const ms = performance.now() - killed;
-  victim.connection.close();
-  watcher.connection.close();
-  return ms;
+  return performance.now() - killed;
 }
 
 if (import.meta.main) {

@@ -154,3 +154,20 @@ export class InProcessEdge implements AsyncDisposable {
     if (this.#ownsDir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
+
+/**
+ * Opens a private chat from `from` to `to` (named `toName`): asks, has it accepted, and
+ * waits until `from` is told.
+ *
+ * @throws {Error} when a step does not come within its wait.
+ */
+export async function openPrivateChat(
+  from: InProcessEdge,
+  to: InProcessEdge,
+  toName: string,
+): Promise<void> {
+  await from.command(`startprivate ${toName}`);
+  await to.next((j) => j.event === "private" && j.state === "requested");
+  await to.command("y");
+  await from.next((j) => j.event === "private" && j.state === "accepted");
+}

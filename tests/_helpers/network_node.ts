@@ -108,3 +108,20 @@ export class NetworkNode implements AsyncDisposable {
     await Deno.remove(this.dataDir, { recursive: true });
   }
 }
+
+/** Nodes `node-a`, `node-b`, ... of the network on `url`, closed together. */
+export async function startNodes(
+  url: string,
+  count: number,
+): Promise<{ nodes: NetworkNode[]; [Symbol.asyncDispose](): Promise<void> }> {
+  const nodes: NetworkNode[] = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push(await NetworkNode.start(url, `node-${String.fromCharCode(97 + i)}`));
+  }
+  return {
+    nodes,
+    async [Symbol.asyncDispose]() {
+      await Promise.all(nodes.map((node) => node[Symbol.asyncDispose]()));
+    },
+  };
+}

@@ -48,7 +48,6 @@ networkCase(
   async (url) => {
     await using network = await startNodes(url, 3);
     const nodes = network.nodes;
-    const [a, b, c] = nodes as [NetworkNode, NetworkNode, NetworkNode];
     const edges = await Promise.all(
       Array.from({ length: 20 }, (_, i) => nodes[i % 3]!.connect()),
     );
@@ -74,7 +73,7 @@ networkCase(
     }
     // Logged out, the name is free at once anywhere.
     await winner.connection.request("logout", {});
-    await c.login("watch1");
+    await nodes[2]!.login("watch1");
   },
 );
 

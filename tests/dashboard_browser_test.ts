@@ -112,6 +112,8 @@ Deno.test({
           ["dev7", "127.0.0.1", "9"],
         ]);
         assert.equal(await page.textContent("#online"), "2");
+        // The event loop's worst lag, measured on real time while the page is open.
+        assert.match((await page.textContent("#eventLoopLag"))!, /^\d[\d,]*(\.\d)? ms$/);
         await Deno.mkdir(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: join(ARTIFACTS, "dashboard-overview.png"), fullPage: true });
 
@@ -123,6 +125,12 @@ Deno.test({
         });
         assert.equal(await page.textContent("#online"), "1");
         assert.equal(await page.textContent("#onlineMax"), "2");
+
+        // Log out: the cookie goes, and the browser is back at the login page.
+        await page.click("button:text('Log out')");
+        await page.waitForSelector("input[name=token]", { timeout: 10_000 });
+        assert.equal((await context.cookies(base)).some((c) => c.name === "iotnet_session"), false);
+        assert.equal((await page.request.get(`${base}/api/devices`)).status(), 401);
       } finally {
         clearInterval(pump);
       }
@@ -136,6 +144,12 @@ Deno.test({
   fn: () =>
     withBrowser({}, async (t) => {
       const { server, base } = t;
+      // An earlier visit of 90 s that ended with a logout, then the one under way.
+      const earlier = await server.login("watch1");
+      server.advance(90_000);
+      await earlier.connection.request("logout", {});
+      await server.waitForLog(/watch1 left/);
+      server.advance(5_000);
       const pump = setInterval(() => server.advance(1_000), 100);
       try {
         // 50,000 small samples, one low spike and one high spike, each a single sample.
@@ -156,6 +170,20 @@ Deno.test({
         assert.equal(await page.textContent("#presence"), "online");
         assert.equal(await page.textContent("#ip"), "127.0.0.1");
         assert.equal(await page.textContent("#udpPort"), "9");
+        // The presence history: the visit under way, then the earlier one with its length.
+        const visits = await page.evaluate(
+          `[...document.querySelectorAll("#visits tr")].map((tr) =>
+            [...tr.querySelectorAll("td")].map((td) => td.textContent))`,
+        ) as string[][];
+        assert.equal(visits.length, 2);
+        assert.equal(visits[0]![1], "online now");
+        assert.deepEqual(visits[0]!.slice(3), ["–", "127.0.0.1"]);
+        assert.deepEqual(visits[1]!.slice(2), ["1 min 30 s", "logout", "127.0.0.1"]);
+        const api = await (await page.request.get(`${base}/api/devices/watch1`)).json();
+        assert.equal(api.visits[1].seconds, 90);
+        assert.equal(api.visits[1].reason, "logout");
+        const gap = Date.parse(api.visits[0].since) - Date.parse(api.visits[1].until);
+        assert.ok(gap >= 5_000, `logged in again ${gap} ms after it left, not 5 s or more`);
         const row = await page.evaluate(
           `[...document.querySelectorAll("#files tr[data-file='3'] td")].map((td) => td.textContent)`,
         ) as string[];
@@ -194,6 +222,8 @@ Deno.test({
 
         // Zooming: a drag over the plot narrows the x scale.
         const over = (await page.$("figure[data-file='3'] .u-over"))!;
+        // The mouse acts in the viewport: the plot is below the tables.
+        await over.scrollIntoViewIfNeeded();
         const box = (await over.boundingBox())!;
         await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
         await page.mouse.down();
@@ -259,5 +289,65 @@ Deno.test({
       const anonymous = await fetch(`${base}/api/security`);
       await anonymous.body?.cancel();
       assert.equal(anonymous.status, 401);
+    }),
+});
+
+Deno.test({
+  name: "event feed in chromium: a login and a failed login appear live, a stranger's name as text",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withBrowser({}, async (t) => {
+      const { server, base } = t;
+      // The feed reads the server's events once a second of the server's clock.
+      const pump = setInterval(() => server.advance(1_000), 100);
+      try {
+        const page = await loggedIn(t);
+        await page.click("nav a[href='/feed']", { timeout: 10_000 });
+        await page.waitForSelector("#status:text('live')", { timeout: 10_000 });
+        assert.equal(new URL(page.url()).pathname, "/feed");
+
+        await server.login("watch1");
+        const stranger = await server.connect();
+        const name = "<img src=x id=injected>";
+        await assert.rejects(stranger.connection.request("login", { name, password: "x" }));
+        await page.waitForSelector("#events tr[data-kind='login_failed']", { timeout: 10_000 });
+        await page.waitForSelector("#events tr[data-kind='login']", { timeout: 10_000 });
+        const rows = await page.evaluate(
+          `[...document.querySelectorAll("#events tr")].map((tr) =>
+            [tr.dataset.kind, ...[...tr.querySelectorAll("td")].map((td) => td.textContent)])`,
+        ) as string[][];
+        // The newest on top.
+        assert.deepEqual(rows.map((r) => [r[0], r[2], r[3]]), [
+          [
+            "login_failed",
+            "login failed",
+            'failed login as "<img src=x id=injected>" from 127.0.0.1 (bad_credentials)',
+          ],
+          ["login", "login", "watch1 joined from 127.0.0.1, UDP port 9"],
+        ]);
+        assert.equal(await page.$("#injected"), null, "the name is text, not markup");
+        assert.equal(await page.$("#events img"), null);
+
+        // The filter shows one kind.
+        await page.selectOption("#kind", "login");
+        const shown = await page.evaluate(
+          `[...document.querySelectorAll("#events tr")].filter((tr) => !tr.hidden)
+            .map((tr) => tr.dataset.kind)`,
+        ) as string[];
+        assert.deepEqual(shown, ["login"]);
+        assert.equal(await page.textContent("#shown"), "1 of 2 shown");
+        await page.selectOption("#kind", "");
+        await Deno.mkdir(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: join(ARTIFACTS, "dashboard-feed.png"), fullPage: true });
+
+        // A page opened later gets what happened as its backlog.
+        const later = await t.context.newPage();
+        await later.goto(`${base}/feed`);
+        await later.waitForSelector("#events tr[data-kind='login']", { timeout: 10_000 });
+        assert.equal(await later.locator("#events tr").count(), 2);
+      } finally {
+        clearInterval(pump);
+      }
     }),
 });

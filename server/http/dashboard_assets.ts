@@ -7,6 +7,11 @@
  * @module
  */
 
+/** The links between the dashboard's pages, in each page's header. */
+export const DASHBOARD_NAV =
+  `<nav><a href="/">overview</a> <a href="/feed">events</a> <a href="/security">security</a> ` +
+  `<a href="/metrics">metrics</a></nav>`;
+
 /** `/`: the overview page. */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -20,6 +25,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <header>
 <h1>iotnet fleet</h1>
 <span id="status">connecting…</span>
+${DASHBOARD_NAV}
 <form method="post" action="/logout"><button type="submit">Log out</button></form>
 </header>
 <section class="tiles">
@@ -31,13 +37,14 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div><b id="uploads">–</b><span>uploads</span></div>
 <div><b id="uploadBytes">–</b><span>bytes uploaded</span></div>
 <div><b id="messages">–</b><span>messages</span></div>
+<div><b id="eventLoopLag">–</b><span>event-loop lag, worst in the last 10 s</span></div>
 </section>
 <h2>Devices online <small id="shown"></small></h2>
 <table>
 <thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
 <tbody id="devices"></tbody>
 </table>
-<p class="links"><a href="/security">security</a> · <a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit) · <a href="/metrics">/metrics</a></p>
+<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
 </body>
 </html>
 `;
@@ -66,6 +73,7 @@ export const DASHBOARD_JS = `"use strict";
       show(key, o[key].toLocaleString("en"));
     }
     show("uploadBytes", o.uploadBytes.toLocaleString("en"));
+    show("eventLoopLag", o.eventLoopLagMs.toLocaleString("en", { maximumFractionDigits: 1 }) + " ms");
     show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
     const rows = o.devices.map((d) => {
       const tr = document.createElement("tr");
@@ -89,6 +97,8 @@ export const DASHBOARD_CSS =
   `body { font: 15px/1.4 system-ui, sans-serif; margin: 0 2rem 2rem; color: #1d2430; }
 header { display: flex; align-items: center; gap: 1rem; }
 header form { margin-left: auto; }
+nav a { margin-right: .6rem; }
+.event-login_failed td, .event-lockout td, .event-refused td { color: #b42318; }
 #status { color: #5b6b7f; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .75rem; }
 .tiles div { background: #f1f4f8; border-radius: 6px; padding: .75rem; }

@@ -9,6 +9,7 @@
  */
 
 import type { Clock, TimerId } from "../../internal/mod.ts";
+import { SseClients, sseMessage } from "./sse_clients.ts";
 
 /** Live views open at once. */
 export const MAX_LIVE_CLIENTS = 16;
@@ -21,7 +22,7 @@ export const LIVE_FEED_INTERVAL_MS = 1_000;
 export class LiveFeed {
   readonly #clock: Clock;
   readonly #take: () => unknown;
-  readonly #clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  readonly #clients = new SseClients(MAX_LIVE_CLIENTS, MAX_QUEUED_EVENTS);
   #timer: TimerId | undefined;
 
   /**
@@ -40,68 +41,26 @@ export class LiveFeed {
 
   /** A response streaming the feed, or `undefined` when {@linkcode MAX_LIVE_CLIENTS} watch. */
   open(): Response | undefined {
-    if (this.#clients.size >= MAX_LIVE_CLIENTS) return undefined;
-    const first = this.#event();
-    let mine: ReadableStreamDefaultController<Uint8Array> | undefined;
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        mine = controller;
-        this.#clients.add(controller);
-        controller.enqueue(first);
-        this.#schedule();
-      },
-      cancel: () => {
-        if (mine) this.#clients.delete(mine);
-      },
-    });
-    return new Response(body, {
-      headers: { "content-type": "text/event-stream", "x-accel-buffering": "no" },
-    });
+    const response = this.#clients.open(this.#event());
+    if (response) this.#timer ??= this.#clock.setTimeout(() => this.#tick(), LIVE_FEED_INTERVAL_MS);
+    return response;
   }
 
   /** Ends every stream and stops ticking. */
   close(): void {
-    for (const client of this.#clients) {
-      try {
-        client.close();
-      } catch {
-        // already closed by its reader
-      }
-    }
-    this.#clients.clear();
+    this.#clients.close();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #event(): Uint8Array {
-    return new TextEncoder().encode(`event: overview\ndata: ${JSON.stringify(this.#take())}\n\n`);
-  }
-
-  #schedule(): void {
-    this.#timer ??= this.#clock.setTimeout(() => this.#tick(), LIVE_FEED_INTERVAL_MS);
+    return new TextEncoder().encode(sseMessage("overview", this.#take()));
   }
 
   #tick(): void {
     this.#timer = undefined;
     if (this.#clients.size === 0) return;
-    const event = this.#event();
-    for (const client of this.#clients) {
-      // A client that stopped reading is dropped rather than queued for without end.
-      if ((client.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) {
-        this.#clients.delete(client);
-        try {
-          client.close();
-        } catch {
-          // already gone
-        }
-        continue;
-      }
-      try {
-        client.enqueue(event);
-      } catch {
-        this.#clients.delete(client);
-      }
-    }
-    this.#schedule();
+    this.#clients.send(this.#event());
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), LIVE_FEED_INTERVAL_MS);
   }
 }

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { DASHBOARD_NAV } from "./dashboard_assets.ts";
+
 /** How often the page reads `/api/security` again, in ms. */
 export const SECURITY_REFRESH_MS = 5_000;
 
@@ -24,6 +26,7 @@ export const SECURITY_HTML = `<!doctype html>
 <header>
 <h1><a href="/">iotnet fleet</a> / security</h1>
 <span id="status">loading…</span>
+${DASHBOARD_NAV}
 </header>
 <h2>Lockouts <small id="lockoutsShown"></small></h2>
 <table>

@@ -7,28 +7,16 @@
  * @module
  */
 
-/** The links between the dashboard's pages, in each page's header. */
-export const DASHBOARD_NAV =
-  `<nav><a href="/">overview</a> <a href="/feed">events</a> <a href="/security">security</a> ` +
-  `<a href="/metrics">metrics</a></nav>`;
+import { dashboardPage } from "./dashboard_page.ts";
 
 /** `/`: the overview page. */
-export const DASHBOARD_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>iotnet fleet</title>
-<link rel="stylesheet" href="/dashboard.css">
-<script src="/dashboard.js" defer></script>
-</head>
-<body>
-<header>
-<h1>iotnet fleet</h1>
-<span id="status">connecting…</span>
-${DASHBOARD_NAV}
-<form method="post" action="/logout"><button type="submit">Log out</button></form>
-</header>
-<section class="tiles">
+export const DASHBOARD_HTML = dashboardPage({
+  title: "iotnet fleet",
+  status: "connecting…",
+  scripts: ["/dashboard.js"],
+  header: `<form method="post" action="/logout"><button type="submit">Log out</button></form>
+`,
+  body: `<section class="tiles">
 <div><b id="online">–</b><span>online now</span></div>
 <div><b id="onlineMax">–</b><span>most online at once</span></div>
 <div><b id="connections">–</b><span>connections since start</span></div>
@@ -45,9 +33,8 @@ ${DASHBOARD_NAV}
 <tbody id="devices"></tbody>
 </table>
 <p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
-</body>
-</html>
-`;
+`,
+});
 
 /** `/dashboard.js`: renders each `overview` event of `/events`. */
 export const DASHBOARD_JS = `"use strict";

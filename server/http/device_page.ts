@@ -9,26 +9,16 @@
  * @module
  */
 
-import { DASHBOARD_NAV } from "./dashboard_assets.ts";
+import { dashboardPage } from "./dashboard_page.ts";
 
 /** `/devices/<name>`: the same page for every name; its script reads the name from the path. */
-export const DEVICE_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>iotnet device</title>
-<link rel="stylesheet" href="/dashboard.css">
-<link rel="stylesheet" href="/uplot.css">
-<script src="/uplot.js" defer></script>
-<script src="/device.js" defer></script>
-</head>
-<body>
-<header>
-<h1><a href="/">iotnet fleet</a> / <span id="name"></span></h1>
-<span id="status">loading…</span>
-${DASHBOARD_NAV}
-</header>
-<section class="tiles">
+export const DEVICE_HTML = dashboardPage({
+  title: "iotnet device",
+  heading: `<span id="name"></span>`,
+  status: "loading…",
+  styles: ["/uplot.css"],
+  scripts: ["/uplot.js", "/device.js"],
+  body: `<section class="tiles">
 <div><b id="presence">–</b><span>now</span></div>
 <div><b id="since">–</b><span>online since</span></div>
 <div><b id="lastSeen">–</b><span>last seen</span></div>
@@ -47,9 +37,8 @@ ${DASHBOARD_NAV}
 </table>
 <p class="links">Each plot shows the smallest and largest sample of each bucket. Drag to zoom, double-click to zoom out.</p>
 <div id="plots"></div>
-</body>
-</html>
-`;
+`,
+});
 
 /** `/device.js`. */
 export const DEVICE_JS = `"use strict";

@@ -12,10 +12,10 @@
  * @module
  */
 
-import { type Clock, type TimerId, visible } from "../../internal/mod.ts";
+import { type Clock, visible } from "../../internal/mod.ts";
 import { describeServerEvent, type ServerEvent } from "../server_event.ts";
 import type { EventRing, RingEntry } from "./event_ring.ts";
-import { SseClients, sseMessage } from "./sse_clients.ts";
+import { SseBroadcast, sseMessage } from "./sse_broadcast.ts";
 
 /** Event feeds open at once. */
 export const MAX_FEED_CLIENTS = 8;
@@ -73,12 +73,12 @@ export function feedEntry(entry: RingEntry<ServerEvent>): FeedEntry {
 export class EventFeed {
   readonly #clock: Clock;
   readonly #ring: EventRing<ServerEvent>;
-  readonly #clients = new SseClients(MAX_FEED_CLIENTS, MAX_QUEUED_FEED_MESSAGES);
+  readonly #broadcast: SseBroadcast;
   readonly #encoder = new TextEncoder();
   /** The newest event sent to the clients (or in the backlog of the first). */
   #sent = 0;
-  #silentSince = 0;
-  #timer: TimerId | undefined;
+  /** When the clients were last sent something. */
+  #lastSentAt = 0;
 
   /**
    * @param clock paces the reads.
@@ -87,51 +87,50 @@ export class EventFeed {
   constructor(clock: Clock, ring: EventRing<ServerEvent>) {
     this.#clock = clock;
     this.#ring = ring;
+    this.#broadcast = new SseBroadcast({
+      clock,
+      intervalMs: FEED_INTERVAL_MS,
+      maxClients: MAX_FEED_CLIENTS,
+      maxQueued: MAX_QUEUED_FEED_MESSAGES,
+      next: () => this.#next(),
+    });
   }
 
   /** Clients connected now. */
   get clients(): number {
-    return this.#clients.size;
+    return this.#broadcast.size;
   }
 
   /** A response streaming the feed, or `undefined` when {@linkcode MAX_FEED_CLIENTS} watch. */
   open(): Response | undefined {
     // With nobody watching, nothing was sent: the backlog takes everything up to now. With
     // others watching, it stops where they are, and the next read sends the rest to all.
-    if (this.#clients.size === 0) this.#sent = this.#ring.last;
+    if (this.#broadcast.size === 0) {
+      this.#sent = this.#ring.last;
+      this.#lastSentAt = this.#clock.now();
+    }
     const { entries } = this.#ring.after(Math.max(0, this.#sent - FEED_BACKLOG), this.#sent);
     const backlog: FeedMessage = { events: entries.map(feedEntry), missed: 0 };
-    const response = this.#clients.open(
-      this.#encoder.encode(sseMessage("backlog", backlog, this.#sent)),
-    );
-    if (response && this.#timer === undefined) {
-      this.#silentSince = this.#clock.now();
-      this.#timer = this.#clock.setTimeout(() => this.#tick(), FEED_INTERVAL_MS);
-    }
-    return response;
+    return this.#broadcast.open(this.#encoder.encode(sseMessage("backlog", backlog, this.#sent)));
   }
 
   /** Ends every stream and stops reading the ring. */
   close(): void {
-    this.#clients.close();
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#broadcast.close();
   }
 
-  #tick(): void {
-    this.#timer = undefined;
-    if (this.#clients.size === 0) return;
+  /** What is new since the last read, a comment after a long silence, or nothing. */
+  #next(): Uint8Array | undefined {
     const { entries, missed } = this.#ring.after(this.#sent);
     const now = this.#clock.now();
     if (entries.length > 0 || missed > 0) {
       this.#sent = this.#ring.last;
+      this.#lastSentAt = now;
       const message: FeedMessage = { events: entries.map(feedEntry), missed };
-      this.#clients.send(this.#encoder.encode(sseMessage("events", message, this.#sent)));
-      this.#silentSince = now;
-    } else if (now - this.#silentSince >= FEED_HEARTBEAT_MS) {
-      this.#clients.send(this.#encoder.encode(":\n\n"));
-      this.#silentSince = now;
+      return this.#encoder.encode(sseMessage("events", message, this.#sent));
     }
-    this.#timer = this.#clock.setTimeout(() => this.#tick(), FEED_INTERVAL_MS);
+    if (now - this.#lastSentAt < FEED_HEARTBEAT_MS) return undefined;
+    this.#lastSentAt = now;
+    return this.#encoder.encode(":\n\n");
   }
 }

@@ -19,20 +19,6 @@ import type { Histogram } from "./histogram.ts";
 export const EVENT_LOOP_PROBE_MS = 20;
 /** Seconds the overview's "worst lag" looks back. */
 export const LAG_WINDOW_SECONDS = 10;
-/** Upper bounds of `iotnet_event_loop_lag_seconds`, in seconds. */
-export const EVENT_LOOP_LAG_BOUNDS = [
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-] as const;
 
 /** Timers and a monotonic time in ms: the runtime's, or a test's. */
 export interface ProbeTime {

@@ -9,36 +9,28 @@
  */
 
 import { SERVER_EVENT_KINDS } from "../server_event.ts";
-import { DASHBOARD_NAV } from "./dashboard_assets.ts";
+import { dashboardPage } from "./dashboard_page.ts";
 
 /** Rows the page keeps; older ones are let go. */
 export const MAX_FEED_ROWS = 500;
 
 /** `/feed`. */
-export const FEED_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>iotnet events</title>
-<link rel="stylesheet" href="/dashboard.css">
-<script src="/feed.js" defer></script>
-</head>
-<body>
-<header>
-<h1><a href="/">iotnet fleet</a> / events</h1>
-<span id="status">connecting…</span>
-${DASHBOARD_NAV}
-</header>
-<p class="links"><label>Show <select id="kind"><option value="">every kind</option>${
-  SERVER_EVENT_KINDS.map((k) => `<option value="${k}">${k.replaceAll("_", " ")}</option>`).join("")
-}</select></label> <span id="shown"></span></p>
+export const FEED_HTML = dashboardPage({
+  title: "iotnet events",
+  heading: "events",
+  status: "connecting…",
+  scripts: ["/feed.js"],
+  body: `<p class="links"><label>Show <select id="kind"><option value="">every kind</option>${
+    SERVER_EVENT_KINDS.map((k) => `<option value="${k}">${k.replaceAll("_", " ")}</option>`).join(
+      "",
+    )
+  }</select></label> <span id="shown"></span></p>
 <table>
 <thead><tr><th>time</th><th>kind</th><th>event</th></tr></thead>
 <tbody id="events"></tbody>
 </table>
-</body>
-</html>
-`;
+`,
+});
 
 /** `/feed.js`. */
 export const FEED_JS = `"use strict";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../../internal/mod.ts";
-import { SseClients, sseMessage } from "./sse_clients.ts";
+import type { Clock } from "../../internal/mod.ts";
+import { SseBroadcast, sseMessage } from "./sse_broadcast.ts";
 
 /** Live views open at once. */
 export const MAX_LIVE_CLIENTS = 16;
@@ -20,47 +20,40 @@ export const LIVE_FEED_INTERVAL_MS = 1_000;
 
 /** A stream of `overview` events. */
 export class LiveFeed {
-  readonly #clock: Clock;
   readonly #take: () => unknown;
-  readonly #clients = new SseClients(MAX_LIVE_CLIENTS, MAX_QUEUED_EVENTS);
-  #timer: TimerId | undefined;
+  readonly #broadcast: SseBroadcast;
 
   /**
    * @param clock paces the ticks.
    * @param take the overview now (JSON-ready).
    */
   constructor(clock: Clock, take: () => unknown) {
-    this.#clock = clock;
     this.#take = take;
+    this.#broadcast = new SseBroadcast({
+      clock,
+      intervalMs: LIVE_FEED_INTERVAL_MS,
+      maxClients: MAX_LIVE_CLIENTS,
+      maxQueued: MAX_QUEUED_EVENTS,
+      next: () => this.#event(),
+    });
   }
 
   /** Clients connected now. */
   get clients(): number {
-    return this.#clients.size;
+    return this.#broadcast.size;
   }
 
   /** A response streaming the feed, or `undefined` when {@linkcode MAX_LIVE_CLIENTS} watch. */
   open(): Response | undefined {
-    const response = this.#clients.open(this.#event());
-    if (response) this.#timer ??= this.#clock.setTimeout(() => this.#tick(), LIVE_FEED_INTERVAL_MS);
-    return response;
+    return this.#broadcast.open(this.#event());
   }
 
   /** Ends every stream and stops ticking. */
   close(): void {
-    this.#clients.close();
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#broadcast.close();
   }
 
   #event(): Uint8Array {
     return new TextEncoder().encode(sseMessage("overview", this.#take()));
-  }
-
-  #tick(): void {
-    this.#timer = undefined;
-    if (this.#clients.size === 0) return;
-    this.#clients.send(this.#event());
-    this.#timer = this.#clock.setTimeout(() => this.#tick(), LIVE_FEED_INTERVAL_MS);
   }
 }

@@ -55,6 +55,24 @@ const DEVICE_API_PATH = /^\/api\/devices\/([^/]{1,256})$/;
 /** `/devices/<name>`. */
 const DEVICE_PAGE_PATH = /^\/devices\/[^/]{1,256}$/;
 
+const HTML = "text/html; charset=utf-8";
+const SCRIPT = "text/javascript; charset=utf-8";
+const STYLE = "text/css; charset=utf-8";
+
+/** The pages, their scripts and styles (text in the module graph), by path. */
+const STATIC_FILES = new Map<string, { body: string; type: string }>([
+  ["/", { body: DASHBOARD_HTML, type: HTML }],
+  ["/dashboard.js", { body: DASHBOARD_JS, type: SCRIPT }],
+  ["/dashboard.css", { body: DASHBOARD_CSS, type: STYLE }],
+  ["/feed", { body: FEED_HTML, type: HTML }],
+  ["/feed.js", { body: FEED_JS, type: SCRIPT }],
+  ["/security", { body: SECURITY_HTML, type: HTML }],
+  ["/security.js", { body: SECURITY_JS, type: SCRIPT }],
+  ["/device.js", { body: DEVICE_JS, type: SCRIPT }],
+  ["/uplot.js", { body: UPLOT_JS, type: SCRIPT }],
+  ["/uplot.css", { body: UPLOT_CSS, type: STYLE }],
+]);
+
 /** The security headers of every response. */
 const SECURITY_HEADERS = {
   "content-security-policy": "default-src 'self'",
@@ -209,34 +227,16 @@ export async function startOperatorHttp(
         { "www-authenticate": 'Bearer realm="iotnet"' },
       );
     }
+    const file = STATIC_FILES.get(url.pathname);
+    if (file) return text(200, file.body, { "content-type": file.type });
     switch (url.pathname) {
-      case "/":
-        return html(200, DASHBOARD_HTML);
-      case "/dashboard.js":
-        return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
-      case "/dashboard.css":
-        return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
-      case "/feed":
-        return html(200, FEED_HTML);
-      case "/feed.js":
-        return asset(FEED_JS, "text/javascript; charset=utf-8");
       case "/feed/events":
         return sse(
           eventFeed.open(),
           `${MAX_FEED_CLIENTS} event feeds are open, the most allowed; close one\n`,
         );
-      case "/security":
-        return html(200, SECURITY_HTML);
-      case "/security.js":
-        return asset(SECURITY_JS, "text/javascript; charset=utf-8");
       case "/api/security":
         return json(await securityView(ctx, ctx.clock.now()));
-      case "/device.js":
-        return asset(DEVICE_JS, "text/javascript; charset=utf-8");
-      case "/uplot.js":
-        return asset(UPLOT_JS, "text/javascript; charset=utf-8");
-      case "/uplot.css":
-        return asset(UPLOT_CSS, "text/css; charset=utf-8");
       case "/events":
         return sse(
           feed.open(),
@@ -376,11 +376,7 @@ function wantsHtml(request: Request): boolean {
 }
 
 function html(status: number, body: string): Response {
-  return text(status, body, { "content-type": "text/html; charset=utf-8" });
-}
-
-function asset(body: string, type: string): Response {
-  return text(200, body, { "content-type": type });
+  return text(status, body, { "content-type": HTML });
 }
 
 function json(value: unknown, status = 200): Response {

@@ -8,13 +8,16 @@
  * @module
  */
 
-import { EVENT_LOOP_LAG_BOUNDS, EVENT_LOOP_PROBE_MS } from "./event_loop_lag.ts";
+import { EVENT_LOOP_PROBE_MS } from "./event_loop_lag.ts";
 import { Histogram } from "./histogram.ts";
 import { LabeledCounter } from "./labeled_counter.ts";
 import type { MetricFamily } from "./prometheus_text.ts";
 
-/** Upper bounds of the command duration and store commit histograms, in seconds. */
-export const COMMAND_DURATION_BOUNDS = [
+/**
+ * Upper bounds of every duration histogram (commands, event-loop lag, store commits), in
+ * seconds: half a millisecond to ten seconds.
+ */
+export const DURATION_BOUNDS = [
   0.0005,
   0.001,
   0.0025,
@@ -38,11 +41,11 @@ export type RefusalReason = "max_connections" | "max_pending_logins" | "max_pend
 export class ServerMetrics {
   readonly logins = new LabeledCounter(["result"] as const);
   readonly commands = new LabeledCounter(["command", "result"] as const);
-  readonly commandDuration = new Histogram(COMMAND_DURATION_BOUNDS);
+  readonly commandDuration = new Histogram(DURATION_BOUNDS);
   /** How late the event loop's probe timer fired (`event_loop_lag.ts`). */
-  readonly eventLoopLag = new Histogram(EVENT_LOOP_LAG_BOUNDS);
+  readonly eventLoopLag = new Histogram(DURATION_BOUNDS);
   /** Store commits, from their start until durable (`Store` option `commitSeconds`). */
-  readonly storeCommitDuration = new Histogram(COMMAND_DURATION_BOUNDS);
+  readonly storeCommitDuration = new Histogram(DURATION_BOUNDS);
   readonly messages = new LabeledCounter(["kind"] as const);
   readonly refusals = new LabeledCounter(["reason"] as const);
   readonly logouts = new LabeledCounter(["reason"] as const);

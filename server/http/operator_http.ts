@@ -60,7 +60,7 @@ const SCRIPT = "text/javascript; charset=utf-8";
 const STYLE = "text/css; charset=utf-8";
 
 /** The pages, their scripts and styles (text in the module graph), by path. */
-const STATIC_FILES = new Map<string, { body: string; type: string }>([
+const STATIC_FILES: ReadonlyMap<string, { body: string; type: string }> = new Map([
   ["/", { body: DASHBOARD_HTML, type: HTML }],
   ["/dashboard.js", { body: DASHBOARD_JS, type: SCRIPT }],
   ["/dashboard.css", { body: DASHBOARD_CSS, type: STYLE }],

@@ -10,6 +10,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { findCommand, installHint } from "../scripts/tools.ts";
 import { memorySource } from "./_helpers/files.ts";
 import { TestServer, type TestServerOptions } from "./_helpers/in_process_server.ts";
+import { waitUntil } from "./_helpers/wait.ts";
 
 /** The flags issue 14 asks for: no sandbox (root in CI), no GPU, nothing fetched in the background. */
 const CHROMIUM_FLAGS = [
@@ -124,6 +125,14 @@ Deno.test({
         ["dev7", "127.0.0.1", "9"],
       ]);
       assert.equal(await page.textContent("#online"), "2");
+      // The next overviews change nothing in the table: its rows stay (a click lands).
+      const row = (await page.$("tr[data-device='dev7']"))!;
+      const updated = await page.getAttribute("body", "data-updated");
+      await waitUntil(
+        async () => await page.getAttribute("body", "data-updated") !== updated,
+        "another overview",
+      );
+      assert.equal(await row.evaluate((tr) => tr.isConnected), true);
       // The event loop's worst lag, measured on real time while the page is open.
       assert.match((await page.textContent("#eventLoopLag"))!, /^\d[\d,]*(\.\d)? ms$/);
       await Deno.mkdir(ARTIFACTS, { recursive: true });

@@ -39,6 +39,8 @@ export const DASHBOARD_HTML = dashboardPage({
 /** `/dashboard.js`: renders each `overview` event of `/events`. */
 export const DASHBOARD_JS = `"use strict";
 (() => {
+  /** The devices the table shows, as the overview gave them (JSON). */
+  let shownDevices = "";
   const source = new EventSource("/events");
   const status = document.getElementById("status");
   source.addEventListener("open", () => { status.textContent = "live"; });
@@ -62,7 +64,15 @@ export const DASHBOARD_JS = `"use strict";
     show("uploadBytes", o.uploadBytes.toLocaleString("en"));
     show("eventLoopLag", o.eventLoopLagMs.toLocaleString("en", { maximumFractionDigits: 1 }) + " ms");
     show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
-    const rows = o.devices.map((d) => {
+    // The table is rebuilt only when the devices changed: a row clicked (or selected) stays put.
+    const devices = JSON.stringify(o.devices);
+    if (devices !== shownDevices) showDevices(o.devices);
+    shownDevices = devices;
+    document.body.dataset.updated = String(Date.now());
+  }
+
+  function showDevices(devices) {
+    const rows = devices.map((d) => {
       const tr = document.createElement("tr");
       tr.dataset.device = d.name;
       const link = document.createElement("a");
@@ -74,7 +84,6 @@ export const DASHBOARD_JS = `"use strict";
       return tr;
     });
     document.getElementById("devices").replaceChildren(...rows);
-    document.body.dataset.updated = String(Date.now());
   }
 })();
 `;

@@ -38,7 +38,13 @@ const DUMMY_PUBLIC_KEY = new Uint8Array(32).fill(0x5a);
 /** The result of one login attempt. */
 export type LoginOutcome =
   | { ok: true }
-  | { ok: false; code: "bad_credentials" | "blocked"; message: string };
+  | {
+    ok: false;
+    code: "bad_credentials" | "blocked";
+    message: string;
+    /** Set on the failure that started a block: its length in seconds and the failures. */
+    blockStarted?: { seconds: number; failures: number };
+  };
 
 /** Options of {@linkcode Authenticator}. */
 export interface AuthenticatorOptions {
@@ -155,7 +161,7 @@ export class Authenticator {
       // Durable before this attempt ends, so the next one for the name (queued behind it)
       // reads the lockout: parallel guesses cannot slip past it while it commits.
       await lockouts.set(name, clock.now() + blockMs);
-      return blockedOutcome(name, blockMs);
+      return blockedOutcome(name, blockMs, { seconds: Math.ceil(blockMs / 1000), failures });
     }
     this.#failures.set(name, { count: failures, at: clock.now() });
     if (this.#failures.size > MAX_TRACKED_NAMES) {
@@ -232,11 +238,16 @@ function badCredentials(): LoginOutcome {
   return { ok: false, code: "bad_credentials", message: BAD_CREDENTIALS_MESSAGE };
 }
 
-function blockedOutcome(name: string, remainingMs: number): LoginOutcome {
+function blockedOutcome(
+  name: string,
+  remainingMs: number,
+  started?: { seconds: number; failures: number },
+): LoginOutcome {
   const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
   return {
     ok: false,
     code: "blocked",
     message: `Too many failed logins: ${name} is blocked for ${seconds} s. Please try again later.`,
+    ...(started && { blockStarted: started }),
   };
 }

@@ -42,6 +42,8 @@ import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
 import { ServerMetrics } from "./http/server_metrics.ts";
+import { EventRing, MAX_FEED_EVENTS } from "./http/event_ring.ts";
+import { describeServerEvent, type ServerEvent } from "./server_event.ts";
 import {
   type OperatorHttp,
   type OperatorHttpOptions,
@@ -60,7 +62,7 @@ import { recoverDataDir } from "./recovery.ts";
 import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
-import type { Store } from "./store/interfaces.ts";
+import type { Store, StoreOptions } from "./store/interfaces.ts";
 import { PostgresDatabase } from "./store/postgres/database.ts";
 import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
@@ -251,7 +253,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
+  const metrics = new ServerMetrics();
+  const commitSeconds = (seconds: number) => metrics.storeCommitDuration.observe(seconds);
+  const store = opened.adopt(
+    await openStore(settings, dataDir, { log, commitSeconds }),
+    (s) => s.close(),
+  );
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
   for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
@@ -271,7 +278,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
-  const metrics = new ServerMetrics();
+  // The events the operator follows: each a log line and a slot of the feed's ring.
+  const events = new EventRing<ServerEvent>(MAX_FEED_EVENTS);
+  const record = (event: ServerEvent) => {
+    events.add(clock.now(), event);
+    log(describeServerEvent(event));
+  };
   const active = new ActiveDevices(dataDir.activeLog, {
     disk,
     onError: (e) => log(`cannot rewrite active-device log: ${e}`),
@@ -296,6 +308,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         files: store.files,
         presence: store.presenceHistory,
         lockouts: store.lockouts,
+        events,
         failedLogins: (limit) => auth.recentFailures(limit),
         disk,
         clock,
@@ -341,6 +354,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     settings,
     clock,
     log,
+    record,
     dataDir,
     disk,
     files: store.files,
@@ -369,7 +383,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
       const slot = admission.admit(ip);
       if ("reason" in slot) {
         metrics.refusals.inc({ reason: slot.reason });
-        log(`refused a connection from ${ip}: ${slot.message}`);
+        record({ kind: "refused", ip, reason: slot.reason, detail: slot.message });
         void refuse(conn, slot.message);
         continue;
       }
@@ -436,17 +450,17 @@ async function start(options: ServerOptions): Promise<IotServer> {
 async function openStore(
   settings: ServerSettings,
   dataDir: DataDir,
-  log: (line: string) => void,
+  { log, ...options }: StoreOptions & { log: (line: string) => void },
 ): Promise<Store> {
   const { cluster } = settings;
   // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
   // a test in virtual time still sees its changes stored without moving the clock.
-  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  if (!cluster) return openSqliteStore(dataDir.database, systemClock, options);
   const db = await PostgresDatabase.open(cluster.url, {
     applicationName: `iotnet ${cluster.nodeId}`,
   });
   log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
-  return postgresStore(db, cluster.nodeId);
+  return postgresStore(db, cluster.nodeId, options);
 }
 
 function resolveSettings(options: ServerOptions): ServerSettings {

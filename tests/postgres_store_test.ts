@@ -14,10 +14,37 @@ Deno.test({
       async location() {
         const url = await pg!.database();
         return {
-          open: async () => postgresStore(await PostgresDatabase.open(url), "node1"),
+          open: async (options) =>
+            postgresStore(await PostgresDatabase.open(url), "node1", options),
           [Symbol.asyncDispose]: () => pg!.dropDatabase(url),
         };
       },
+    });
+    await t.step("a write's commit is timed, a read is not (no commit)", async () => {
+      const url = await pg!.database();
+      const seconds: number[] = [];
+      const store = postgresStore(await PostgresDatabase.open(url), "node1", {
+        commitSeconds: (s) => seconds.push(s),
+      });
+      try {
+        await store.blocks.add("a", "b");
+        await store.presenceHistory.markSeen("a", 1);
+        assert.equal(seconds.length, 2);
+        await store.blocks.isBlocked("a", "b");
+        await store.presenceHistory.visits("a", 10);
+        await store.files.list();
+        await store.lockouts.until("a");
+        assert.equal(seconds.length, 2);
+        // A write that fails is not a commit.
+        // (a time that is no bigint: PostgreSQL refuses it)
+        await assert.rejects(
+          store.presenceHistory.recordVisit("a", { since: 0.5, until: null, reason: null, ip: "" }),
+        );
+        assert.equal(seconds.length, 2);
+      } finally {
+        await store.close();
+        await pg!.dropDatabase(url);
+      }
     });
   },
 });

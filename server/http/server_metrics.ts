@@ -8,12 +8,16 @@
  * @module
  */
 
+import { EVENT_LOOP_PROBE_MS } from "./event_loop_lag.ts";
 import { Histogram } from "./histogram.ts";
 import { LabeledCounter } from "./labeled_counter.ts";
 import type { MetricFamily } from "./prometheus_text.ts";
 
-/** Upper bounds of the command duration histogram, in seconds. */
-export const COMMAND_DURATION_BOUNDS = [
+/**
+ * Upper bounds of every duration histogram (commands, event-loop lag, store commits), in
+ * seconds: half a millisecond to ten seconds.
+ */
+export const DURATION_BOUNDS = [
   0.0005,
   0.001,
   0.0025,
@@ -37,7 +41,11 @@ export type RefusalReason = "max_connections" | "max_pending_logins" | "max_pend
 export class ServerMetrics {
   readonly logins = new LabeledCounter(["result"] as const);
   readonly commands = new LabeledCounter(["command", "result"] as const);
-  readonly commandDuration = new Histogram(COMMAND_DURATION_BOUNDS);
+  readonly commandDuration = new Histogram(DURATION_BOUNDS);
+  /** How late the event loop's probe timer fired (`event_loop_lag.ts`). */
+  readonly eventLoopLag = new Histogram(DURATION_BOUNDS);
+  /** Store commits, from their start until durable (`Store` option `commitSeconds`). */
+  readonly storeCommitDuration = new Histogram(DURATION_BOUNDS);
   readonly messages = new LabeledCounter(["kind"] as const);
   readonly refusals = new LabeledCounter(["reason"] as const);
   readonly logouts = new LabeledCounter(["reason"] as const);
@@ -133,6 +141,19 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       help: "Time from a request's arrival to its reply.",
       type: "histogram",
       samples: [metrics.commandDuration.sample()],
+    },
+    {
+      name: "iotnet_event_loop_lag_seconds",
+      help: `How late a timer set every ${EVENT_LOOP_PROBE_MS} ms fired: the event loop was busy.`,
+      type: "histogram",
+      samples: [metrics.eventLoopLag.sample()],
+    },
+    {
+      name: "iotnet_store_commit_duration_seconds",
+      help:
+        "Store commits (SQLite: a group commit; PostgreSQL: a write), from start until durable.",
+      type: "histogram",
+      samples: [metrics.storeCommitDuration.sample()],
     },
     gauge(
       "iotnet_disk_operations_waiting",

@@ -193,14 +193,54 @@ export interface Blocks {
   blockedBy(device: string): Promise<Set<string>>;
 }
 
-/** When each device was last seen online (for `whoelsesince`); kept across restarts. */
+/**
+ * Visits a device's presence history keeps (the latest); an older one goes when a new one
+ * is recorded, so the history of a device that logs in all day stays this size.
+ */
+export const MAX_PRESENCE_VISITS_KEPT = 100;
+
+/** One stay of a device online: its login and, once it has left, its logout. */
+export interface PresenceVisit {
+  /** When it logged in (ms epoch); with the device, what names the visit. */
+  since: number;
+  /** When it left (ms epoch), or `null` while online or when no logout was recorded. */
+  until: number | null;
+  /** Why it left (a logout reason, as the metrics count them), `null` with `until`. */
+  reason: string | null;
+  /** The address it logged in from. */
+  ip: string;
+}
+
+/**
+ * When each device was last seen online (for `whoelsesince`) and its recent visits (the
+ * device page); kept across restarts.
+ */
 export interface PresenceHistory {
   /** Records that `device` was online at `at` (ms epoch), replacing an earlier time. */
   markSeen(device: string, at: number): Promise<void>;
+  /**
+   * Records a visit of `device`: at login with `until` null, again when it left. The two
+   * may land in either order (a pool runs them on different connections): a visit with an
+   * end is never replaced by one without. Marks the device seen at the visit's latest time
+   * (never earlier than it was), and keeps only its latest
+   * {@linkcode MAX_PRESENCE_VISITS_KEPT} visits.
+   */
+  recordVisit(device: string, visit: PresenceVisit): Promise<void>;
+  /** The latest `limit` visits of `device`, the latest first. */
+  visits(device: string, limit: number): Promise<PresenceVisit[]>;
   /** Devices last seen online at or after `since` (ms epoch), by name. */
   seenSince(since: number): Promise<string[]>;
   /** When `device` was last recorded online (ms epoch), if ever. */
   lastSeen(device: string): Promise<number | undefined>;
+}
+
+/** What a store reports as it works, for the metrics; every hook is optional. */
+export interface StoreOptions {
+  /**
+   * Told how long each commit took, from its start until durable, in seconds: in SQLite a
+   * group commit (BEGIN to the WAL's fsync), in PostgreSQL one write (sent to committed).
+   */
+  commitSeconds?: (seconds: number) => void;
 }
 
 /** Every repository of one open store. */

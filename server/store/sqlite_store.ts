@@ -13,7 +13,7 @@ import { sqliteBlocks } from "./blocks.ts";
 import { Database } from "./database.ts";
 import { sqliteFileRecords } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
-import type { Store } from "./interfaces.ts";
+import type { Store, StoreOptions } from "./interfaces.ts";
 import { sqliteLockouts } from "./lockouts.ts";
 import { sqliteMailbox } from "./mailbox.ts";
 import { sqlitePresenceHistory } from "./presence_history.ts";
@@ -24,6 +24,7 @@ import { StoreError } from "./store_error.ts";
  *
  * @param path the database file, or `:memory:`.
  * @param clock times the group commits.
+ * @param options what the store reports as it works.
  * @returns the store; close it when done.
  * @throws {StoreError} when the file is not a database, is from a newer version, or its
  *   write-ahead log cannot be opened.
@@ -37,11 +38,15 @@ import { StoreError } from "./store_error.ts";
  * await store.close();
  * ```
  */
-export function openSqliteStore(path: string, clock: Clock = systemClock): Store {
+export function openSqliteStore(
+  path: string,
+  clock: Clock = systemClock,
+  options: StoreOptions = {},
+): Store {
   const db = new Database(path);
   let commits: GroupCommit;
   try {
-    commits = new GroupCommit(db, clock);
+    commits = new GroupCommit(db, clock, options);
   } catch (error) {
     db.close();
     throw new StoreError(

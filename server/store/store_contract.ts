@@ -9,12 +9,18 @@
  */
 
 import assert from "node:assert/strict";
-import type { MailboxLimits, Store, StoredFile } from "./interfaces.ts";
+import {
+  type MailboxLimits,
+  MAX_PRESENCE_VISITS_KEPT,
+  type Store,
+  type StoredFile,
+  type StoreOptions,
+} from "./interfaces.ts";
 
 /** Where an implementation keeps one store, which the suite opens, closes and reopens. */
 export interface StoreLocation extends AsyncDisposable {
-  /** Opens the store kept here (empty the first time). */
-  open(): Promise<Store>;
+  /** Opens the store kept here (empty the first time), with `options` given. */
+  open(options?: StoreOptions): Promise<Store>;
 }
 
 /** An implementation under test. */
@@ -369,12 +375,134 @@ function contractCases(): ContractCase[] {
   );
 
   contract(
+    "the presence history keeps each device's visits, the latest first, ended once it left",
+    async (store) => {
+      const { presenceHistory } = store;
+      await presenceHistory.recordVisit("watch1", {
+        since: 100,
+        until: null,
+        reason: null,
+        ip: "a",
+      });
+      await presenceHistory.recordVisit("watch2", {
+        since: 150,
+        until: null,
+        reason: null,
+        ip: "b",
+      });
+      await presenceHistory.recordVisit("watch1", {
+        since: 100,
+        until: 160,
+        reason: "idle",
+        ip: "a",
+      });
+      await presenceHistory.recordVisit("watch1", {
+        since: 200,
+        until: null,
+        reason: null,
+        ip: "c",
+      });
+      assert.deepEqual(await presenceHistory.visits("watch1", 10), [
+        { since: 200, until: null, reason: null, ip: "c" },
+        { since: 100, until: 160, reason: "idle", ip: "a" },
+      ]);
+      assert.deepEqual(await presenceHistory.visits("watch1", 1), [
+        { since: 200, until: null, reason: null, ip: "c" },
+      ]);
+      assert.deepEqual(await presenceHistory.visits("watch2", 10), [
+        { since: 150, until: null, reason: null, ip: "b" },
+      ]);
+      assert.deepEqual(await presenceHistory.visits("watch9", 10), []);
+      // Seen at each visit's latest time, and never moved back.
+      assert.equal(await presenceHistory.lastSeen("watch1"), 200);
+      assert.deepEqual(await presenceHistory.seenSince(150), ["watch1", "watch2"]);
+      // A logout that lands before its login (two connections of a pool) still ends the
+      // visit: the login recorded after it does not open it again.
+      await presenceHistory.recordVisit("dev5", {
+        since: 300,
+        until: 400,
+        reason: "logout",
+        ip: "d",
+      });
+      await presenceHistory.recordVisit("dev5", { since: 300, until: null, reason: null, ip: "d" });
+      assert.deepEqual(await presenceHistory.visits("dev5", 10), [
+        { since: 300, until: 400, reason: "logout", ip: "d" },
+      ]);
+      assert.equal(await presenceHistory.lastSeen("dev5"), 400);
+    },
+  );
+
+  contract(
+    `the presence history keeps a device's latest ${MAX_PRESENCE_VISITS_KEPT} visits`,
+    async (store) => {
+      const { presenceHistory } = store;
+      await presenceHistory.recordVisit("watch2", {
+        since: 1,
+        until: 2,
+        reason: "logout",
+        ip: "b",
+      });
+      const extra = 5;
+      await Promise.all(
+        Array.from(
+          { length: MAX_PRESENCE_VISITS_KEPT + extra },
+          (_, i) =>
+            presenceHistory.recordVisit("watch1", {
+              since: 1_000 + i * 10,
+              until: 1_005 + i * 10,
+              reason: "logout",
+              ip: "a",
+            }),
+        ),
+      );
+      const kept = await presenceHistory.visits("watch1", MAX_PRESENCE_VISITS_KEPT * 2);
+      assert.equal(kept.length, MAX_PRESENCE_VISITS_KEPT);
+      assert.equal(kept[0]!.since, 1_000 + (MAX_PRESENCE_VISITS_KEPT + extra - 1) * 10);
+      assert.equal(kept.at(-1)!.since, 1_000 + extra * 10);
+      assert.equal((await presenceHistory.visits("watch2", 10)).length, 1, "others keep theirs");
+    },
+  );
+
+  contract(
     "the presence history answers with what was marked before the question, committed or not",
     async (store) => {
       // A device that has just left: its history is on its way to disk when a device asks.
       const marked = store.presenceHistory.markSeen("watch1", 100);
       assert.deepEqual(await store.presenceHistory.seenSince(50), ["watch1"]);
       await marked;
+    },
+  );
+
+  contract(
+    "each commit's time is told once it is durable, before the write is answered",
+    async (store, location) => {
+      await store.close();
+      const seconds: number[] = [];
+      const timed = await location.open({ commitSeconds: (s) => seconds.push(s) });
+      try {
+        for (
+          const write of [
+            () => timed.blocks.add("a", "b"),
+            () => timed.files.put(SAMPLE_FILE),
+            () => timed.lockouts.set("x", 1),
+            () => timed.mailbox.add({ recipient: "b", sender: "a", text: "hi", sentAt: 1 }, ROOMY),
+            () =>
+              timed.presenceHistory.recordVisit("a", {
+                since: 1,
+                until: null,
+                reason: null,
+                ip: "a",
+              }),
+          ]
+        ) {
+          const before = seconds.length;
+          await write();
+          assert.ok(seconds.length > before, `${write} told no commit`);
+        }
+        assert.ok(seconds.every((s) => s >= 0 && s < 60), seconds.join(" "));
+      } finally {
+        await timed.close();
+      }
     },
   );
 
@@ -401,6 +529,12 @@ function contractCases(): ContractCase[] {
     await store.mailbox.add({ recipient: "watch2", sender: "watch3", text: "b", sentAt: 2 }, ROOMY);
     await store.blocks.add("watch1", "watch3");
     await store.presenceHistory.markSeen("watch1", 10);
+    await store.presenceHistory.recordVisit("watch3", {
+      since: 5,
+      until: 7,
+      reason: "idle",
+      ip: "a",
+    });
     await store.files.beginUpload({ ...SAMPLE_FILE, fileID: 8, ino: 77, logOffset: 120 });
     const pendingDelete = { device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 };
     await store.files.beginDelete(pendingDelete);
@@ -414,6 +548,9 @@ function contractCases(): ContractCase[] {
       assert.deepEqual(await again.blocks.blockedBy("watch1"), new Set(["watch3"]));
       assert.deepEqual(await again.blocks.blockersOf("watch3"), new Set(["watch1"]));
       assert.deepEqual(await again.presenceHistory.seenSince(10), ["watch1"]);
+      assert.deepEqual(await again.presenceHistory.visits("watch3", 10), [
+        { since: 5, until: 7, reason: "idle", ip: "a" },
+      ]);
       assert.deepEqual(await again.files.pendingUpload("watch1", 8), {
         ...SAMPLE_FILE,
         fileID: 8,

@@ -83,6 +83,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // record; NULL for files stored before it existed.
   `ALTER TABLE files ADD COLUMN plot text;
    ALTER TABLE pending_uploads ADD COLUMN plot text;`,
+  // Each device's recent visits (logins and logouts) for its page, as in SQLite.
+  `CREATE TABLE presence_visits (
+     device text NOT NULL,
+     since bigint NOT NULL,
+     until bigint,
+     reason text,
+     ip text NOT NULL,
+     PRIMARY KEY (device, since)
+   );`,
 ];
 
 /** The schema version this iotnet writes. */

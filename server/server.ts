@@ -29,7 +29,7 @@ import {
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
-import { Admission } from "./admission.ts";
+import { Admission, type AdmissionSlot } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { formatLogLine, type LogFormat } from "./log_format.ts";
 import { Authenticator } from "./auth.ts";
@@ -57,7 +57,12 @@ import {
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
-import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
+import {
+  Session,
+  type SessionConn,
+  type SessionHost,
+  UPLOAD_READ_BUFFER_BYTES,
+} from "./session.ts";
 import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
 import type { Store } from "./store/interfaces.ts";
@@ -67,6 +72,8 @@ import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
+import { acceptProxied, type ProxiedAcceptContext } from "./proxied_accept.ts";
+import { type ServerTlsContext, serverTlsContext } from "./proxied_tls.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -164,6 +171,13 @@ export interface ServerOptions {
   tls?: TlsIdentity;
   /** Lets a server on a non-loopback address run without TLS (it warns). Default false. */
   insecure?: boolean;
+  /**
+   * Every connection starts with a PROXY protocol v2 header from the balancer in front
+   * (SPEC §9; haproxy's `send-proxy-v2`), before TLS too: devices are known by the address
+   * it gives (`server/proxied_accept.ts`). Only behind a balancer that alone can reach the
+   * port: whoever can connect can claim any address. Default false.
+   */
+  proxyProtocol?: boolean;
 }
 
 /** A server's certificate chain and private key, both PEM text. */
@@ -261,8 +275,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.Listener;
+  let proxiedTls: ServerTlsContext | undefined;
   try {
-    listener = listen(settings, options.tls);
+    // With PROXY headers the header comes before TLS: the port listens in clear and TLS
+    // starts after it (server/proxied_tls.ts).
+    if (options.proxyProtocol && options.tls) proxiedTls = proxiedTlsContext(options.tls);
+    listener = listen(settings, options.proxyProtocol ? undefined : options.tls);
     requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
     for (const line of early) print(line);
@@ -271,7 +289,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics({ proxyProtocol: options.proxyProtocol ?? false });
   const active = new ActiveDevices(dataDir.activeLog, {
     disk,
     onError: (e) => log(`cannot rewrite active-device log: ${e}`),
@@ -321,7 +339,11 @@ async function start(options: ServerOptions): Promise<IotServer> {
   print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
   if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
-  if (options.tls && !setListenerNoDelay(addr.port)) {
+  if (options.proxyProtocol) {
+    print("devices connect through a balancer: each connection starts with a PROXY v2 header");
+  }
+  const tlsListener = options.tls !== undefined && !options.proxyProtocol;
+  if (tlsListener && !setListenerNoDelay(addr.port)) {
     print(
       "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
         "first reply on each connection may wait ~40 ms for a delayed ACK",
@@ -361,10 +383,32 @@ async function start(options: ServerOptions): Promise<IotServer> {
     onClosed: (session) => sessions.delete(session),
   };
 
+  const startSession = (conn: SessionConn, slot: AdmissionSlot) => {
+    const session = new Session(host, conn, slot);
+    sessions.add(session);
+    void session.run();
+  };
+  const closing = new AbortController();
+  const proxied: ProxiedAcceptContext = {
+    admission,
+    metrics,
+    log,
+    clock,
+    deadlineMs: settings.loginDeadlineMs,
+    tls: proxiedTls,
+    startSession,
+    refuse: (conn, message) => void refuse(conn, message),
+    closing: closing.signal,
+  };
+
   const accepting = (async () => {
     for await (const conn of listener) {
       // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from the listener (above).
-      if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
+      if (!tlsListener) (conn as Deno.TcpConn).setNoDelay(true);
+      if (options.proxyProtocol) {
+        void acceptProxied(conn, proxied);
+        continue;
+      }
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);
       if ("reason" in slot) {
@@ -374,11 +418,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         continue;
       }
       metrics.connections++;
-      const start = () => {
-        const session = new Session(host, conn, slot);
-        sessions.add(session);
-        void session.run();
-      };
+      const start = () => startSession(conn, slot);
       if (!options.tls) {
         start();
         continue;
@@ -401,6 +441,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     closed ??= (async () => {
       await http?.close();
       listener.close();
+      closing.abort();
       await accepting;
       await Promise.all([...sessions].map((s) => {
         s.push({
@@ -620,6 +661,23 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
 }
 
 /**
+ * The certificate and key for TLS after a PROXY header, checked before anything listens.
+ *
+ * @throws {StartupError} when they cannot be used.
+ */
+function proxiedTlsContext(tls: TlsIdentity): ServerTlsContext {
+  try {
+    return serverTlsContext(tls);
+  } catch (error) {
+    throw new StartupError(
+      `cannot use the TLS certificate and key: ${(error as Error).message}; give --tls-cert ` +
+        "and --tls-key the server.crt and server.key that `iotnet cert` wrote",
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Runs a TLS handshake within `deadlineMs`.
  *
  * @returns undefined when it succeeded, else what went wrong.
@@ -677,7 +735,7 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /** Tells a connection it was refused, then closes it. */
-async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
+async function refuse(conn: SessionConn, reason: string): Promise<void> {
   const frame = encodeMessage({
     t: "push",
     event: "logout",

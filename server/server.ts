@@ -72,6 +72,7 @@ import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
+import { acceptEach } from "./accept_loop.ts";
 import { acceptProxied, type ProxiedAcceptContext } from "./proxied_accept.ts";
 import { type ServerTlsContext, serverTlsContext } from "./proxied_tls.ts";
 
@@ -401,13 +402,15 @@ async function start(options: ServerOptions): Promise<IotServer> {
     closing: closing.signal,
   };
 
-  const accepting = (async () => {
-    for await (const conn of listener) {
+  const accepting = acceptEach(listener, {
+    log,
+    clock,
+    onConnection: (conn) => {
       // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from the listener (above).
       if (!tlsListener) (conn as Deno.TcpConn).setNoDelay(true);
       if (options.proxyProtocol) {
         void acceptProxied(conn, proxied);
-        continue;
+        return;
       }
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);
@@ -415,13 +418,13 @@ async function start(options: ServerOptions): Promise<IotServer> {
         metrics.refusals.inc({ reason: slot.reason });
         log(`refused a connection from ${ip}: ${slot.message}`);
         void refuse(conn, slot.message);
-        continue;
+        return;
       }
       metrics.connections++;
       const start = () => startSession(conn, slot);
       if (!options.tls) {
         start();
-        continue;
+        return;
       }
       // Handshake at once (no round trip waits on the first read), off the accept loop.
       void tlsHandshake(conn as Deno.TlsConn, { deadlineMs: settings.loginDeadlineMs, clock }).then(
@@ -432,9 +435,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
           conn.close();
         },
       );
-    }
-  })().catch(() => {
-    // The listener was closed.
+    },
   });
 
   const close = () =>

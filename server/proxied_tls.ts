@@ -27,12 +27,17 @@ const BUSY_READ_BYTES = 64 * 1024;
 export type ServerTlsContext = tls.SecureContext;
 
 /**
- * Parses the server's certificate and key once.
+ * Parses the server's certificate and key once. TLS 1.3 only: unlike `Deno.listenTls`,
+ * `node:tls` can refuse older versions, and the edge speaks 1.3.
  *
  * @throws {Error} with OpenSSL's reason when they cannot be used.
  */
 export function serverTlsContext(identity: { cert: string; key: string }): ServerTlsContext {
-  return tls.createSecureContext({ cert: identity.cert, key: identity.key });
+  return tls.createSecureContext({
+    cert: identity.cert,
+    key: identity.key,
+    minVersion: "TLSv1.3",
+  });
 }
 
 /** Options of {@linkcode acceptTls}. */
@@ -94,10 +99,15 @@ export async function acceptTls(
 function describeTlsError(error: Error): string {
   const message = error.message;
   // A plain iotnet frame read as a TLS record.
-  return /wrong version number|InvalidContentType|corrupt message|invalid content type|http request/i
-      .test(message)
-    ? `the client does not speak TLS (${message}); the device needs --tls-ca`
-    : message;
+  if (
+    /wrong version number|InvalidContentType|corrupt message|invalid content type/i.test(message)
+  ) {
+    return `the client does not speak TLS (${message}); the device needs --tls-ca`;
+  }
+  if (/SupportedVersionsExtensionRequired|protocol version/i.test(message)) {
+    return `the client does not offer TLS 1.3 (${message}); this port takes TLS 1.3 only`;
+  }
+  return message;
 }
 
 /** A Node stream over a Deno connection, `first` read before the socket. */

@@ -19,6 +19,7 @@ import { HELLO } from "./_helpers/raw_client.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import type { Message } from "../protocol/messages.ts";
 import { memorySource } from "./_helpers/files.ts";
+import { skipWithout } from "./_helpers/required_tool.ts";
 
 /** The hello a device sends first. */
 const HELLO_FRAME = encodeMessage({ t: "req", id: 1, ...HELLO } as Message);
@@ -366,4 +367,57 @@ Deno.test("--proxy-protocol with TLS: hostile bytes after the header never bring
   const failures = server.log.items.filter((l) => l.startsWith("TLS handshake with 203.0.113.80"));
   assert.ok(failures.length >= 10, failures.join("\n"));
   assert.ok(!server.log.items.some((l) => /\n\s+at /.test(l)), "a stack trace in the log");
+});
+
+/**
+ * A one-connection balancer: accepts on a port of its own, connects to `serverPort`, sends
+ * `header`, then copies both ways until either side ends.
+ */
+function relayWithHeader(serverPort: number, header: Uint8Array): { port: number } & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const copy = (from: Deno.Conn, to: Deno.Conn) =>
+    from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
+      try {
+        from.close();
+      } catch { /* closed */ }
+    });
+  void (async () => {
+    for await (const client of listener) {
+      const server = await Deno.connect({ hostname: "127.0.0.1", port: serverPort });
+      await server.write(header);
+      void copy(client, server);
+      void copy(server, client);
+    }
+  })().catch(() => {});
+  return { port: listener.addr.port, [Symbol.dispose]: () => listener.close() };
+}
+
+Deno.test({
+  name: "--proxy-protocol with TLS: a client offering only TLS 1.2 is refused, 1.3 accepted",
+  ignore: skipWithout("openssl"),
+  async fn() {
+    const ca = await createCa("iotnet test CA");
+    const identity = await issueServerCert(ca, { hosts: ["localhost", "127.0.0.1"] });
+    await using server = await TestServer.start({
+      proxyProtocol: true,
+      tls: { cert: identity.cert, key: identity.key },
+    });
+    using relay = relayWithHeader(server.port, encodeProxyHeader(from("203.0.113.90")));
+    const sClient = async (version: string) => {
+      const { stdout, stderr } = await new Deno.Command("openssl", {
+        args: ["s_client", "-connect", `127.0.0.1:${relay.port}`, version, "-alpn", "iotnet/1"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    };
+    const accepted = await sClient("-tls1_3");
+    assert.match(accepted, /^New, TLSv1\.3, /m);
+    assert.match(accepted, /^ALPN protocol: iotnet\/1$/m);
+    assert.match(await sClient("-tls1_2"), /^New, \(NONE\), Cipher is \(NONE\)$/m);
+    await server.waitForLog(
+      /^TLS handshake with 203\.0\.113\.90 failed: the client does not offer TLS 1\.3 \(.*\); this port takes TLS 1\.3 only$/,
+    );
+  },
 });

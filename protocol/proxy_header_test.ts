@@ -3,8 +3,10 @@ import { MAX_PROXY_HEADER_BYTES } from "./limits.ts";
 import {
   decodeProxyHeader,
   encodeProxyHeader,
+  type ProxyHeader,
   type ProxyHeaderDecoding,
   type ProxyHeaderProblem,
+  type ProxyTlv,
 } from "./proxy_header.ts";
 
 /** Bytes from hex text; spaces ignored. */
@@ -216,43 +218,29 @@ Deno.test("PROXY v2: a length over the limit is refused from the first 16 bytes"
 });
 
 Deno.test("PROXY v2 encoder: refuses addresses, ports and TLVs it cannot write", () => {
-  const endpoint = { address: "192.0.2.1", port: 1 };
-  assert.throws(
-    () =>
-      encodeProxyHeader({
-        kind: "tcp4",
-        source: { address: "::1", port: 1 },
-        destination: endpoint,
-      }),
-    { name: "RangeError", message: '"::1" is not an IPv4 address' },
-  );
-  assert.throws(
-    () =>
-      encodeProxyHeader({
-        kind: "tcp6",
-        source: { address: "1::2::3", port: 1 },
-        destination: endpoint,
-      }),
-    { name: "RangeError", message: '"1::2::3" is not an IPv6 address' },
-  );
-  assert.throws(
-    () =>
-      encodeProxyHeader({
-        kind: "tcp4",
-        source: { address: "1.2.3.4", port: 65536 },
-        destination: endpoint,
-      }),
-    { name: "RangeError", message: "port must be an integer 0..65535, not 65536" },
-  );
-  assert.throws(
-    () => encodeProxyHeader({ kind: "local" }, [{ type: 256, value: new Uint8Array() }]),
-    {
-      name: "RangeError",
-      message: "TLV type must be an integer 0..255, not 256",
-    },
-  );
-  assert.throws(
-    () => encodeProxyHeader({ kind: "local" }, [{ type: 1, value: new Uint8Array(0xffff) }]),
-    { name: "RangeError", message: "the header's variable part of 65538 bytes is over 65,535" },
-  );
+  const at = (kind: "tcp4" | "tcp6", address: string, port = 1): ProxyHeader => ({
+    kind,
+    source: { address, port },
+    destination: { address: kind === "tcp4" ? "192.0.2.1" : "::", port: 1 },
+  });
+  const cases: [ProxyHeader, ProxyTlv[], string][] = [
+    [at("tcp4", "::1"), [], '"::1" is not an IPv4 address'],
+    [at("tcp4", "1.2.3.256"), [], '"1.2.3.256" is not an IPv4 address'],
+    [at("tcp6", "1::2::3"), [], '"1::2::3" is not an IPv6 address'],
+    [at("tcp6", "1:2:3:4:5:6:7"), [], '"1:2:3:4:5:6:7" is not an IPv6 address'],
+    [at("tcp4", "1.2.3.4", 65536), [], "port must be an integer 0..65535, not 65536"],
+    [
+      { kind: "local" },
+      [{ type: 256, value: new Uint8Array() }],
+      "TLV type must be an integer 0..255, not 256",
+    ],
+    [
+      { kind: "local" },
+      [{ type: 1, value: new Uint8Array(0xffff) }],
+      "the header's variable part of 65538 bytes is over 65,535",
+    ],
+  ];
+  for (const [header, tlvs, message] of cases) {
+    assert.throws(() => encodeProxyHeader(header, tlvs), { name: "RangeError", message });
+  }
 });

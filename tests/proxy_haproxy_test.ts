@@ -34,12 +34,14 @@ Deno.test({
     const [balanced, plain] = haproxy.ports as [number, number];
     await using watch1 = await EdgeProcess.start({ port: balanced }, { login: "watch1" });
     await using watch2 = await EdgeProcess.start({ port: balanced }, { login: "watch2" });
-    const aed = await watch2.command("AED");
-    assert.equal(aed.ok, true, JSON.stringify(aed));
-    assert.deepEqual(
-      (aed.devices as { name: string; ip: string }[]).map((d) => [d.name, d.ip]),
-      [["watch1", "127.0.0.1"]],
-    );
+    for (const [edge, other] of [[watch1, "watch2"], [watch2, "watch1"]] as const) {
+      const aed = await edge.command("AED");
+      assert.equal(aed.ok, true, JSON.stringify(aed));
+      assert.deepEqual(
+        (aed.devices as { name: string; ip: string }[]).map((d) => [d.name, d.ip]),
+        [[other, "127.0.0.1"]],
+      );
+    }
     await server.waitForLog(/^watch1 joined from 127\.0\.0\.1, UDP port \d+$/);
     await server.waitForLog(/^watch2 joined from 127\.0\.0\.1, UDP port \d+$/);
     await waitUntil(
@@ -95,6 +97,7 @@ Deno.test({
         (aed.devices as { name: string; ip: string }[]).map((d) => [d.name, d.ip]),
         [["watch2", "127.0.0.1"]],
       );
+      assert.deepEqual((await watch2.command("WHOELSE")).devices, ["watch1"]);
       await server.waitForLog(/^watch1 joined from 127\.0\.0\.1, UDP port \d+$/);
       // A file through haproxy and TLS: EDG writes it, UED uploads it, SCS sums it.
       const edg = await watch1.command("EDG 1 5000");

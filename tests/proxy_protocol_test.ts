@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { EdgeConnection } from "../client/connection.ts";
 import { encodeProxyHeader, type ProxyHeader } from "../protocol/proxy_header.ts";
 import type { Push } from "../protocol/messages.ts";
-import { createCa, issueServerCert } from "../tls/certificates.ts";
+import { createCa, issueServerCert, type PemPair } from "../tls/certificates.ts";
 import { Arrivals, TestServer } from "./_helpers/in_process_server.ts";
 import { ACCOUNTS } from "./_helpers/server_process.ts";
 import { HELLO } from "./_helpers/raw_client.ts";
@@ -57,6 +57,17 @@ async function edgeThrough(
     onPush: (push) => pushes.add(push),
   });
   return { connection, pushes, [Symbol.dispose]: () => connection.close() };
+}
+
+/** A server with `--proxy-protocol` and TLS, its certificate from a CA of its own. */
+async function tlsServerBehindBalancer(): Promise<{ server: TestServer; ca: PemPair }> {
+  const ca = await createCa("iotnet test CA");
+  const identity = await issueServerCert(ca, { hosts: ["localhost", "127.0.0.1"] });
+  const server = await TestServer.start({
+    proxyProtocol: true,
+    tls: { cert: identity.cert, key: identity.key },
+  });
+  return { server, ca };
 }
 
 async function logIn(connection: EdgeConnection, name: string, udpPort = 9): Promise<void> {
@@ -252,12 +263,8 @@ Deno.test("--proxy-protocol: the balancer's health check (LOCAL) ends quietly; L
 });
 
 Deno.test("--proxy-protocol with TLS: the header comes in clear, then the TLS handshake", async () => {
-  const ca = await createCa("iotnet test CA");
-  const identity = await issueServerCert(ca, { hosts: ["localhost", "127.0.0.1"] });
-  await using server = await TestServer.start({
-    proxyProtocol: true,
-    tls: { cert: identity.cert, key: identity.key },
-  });
+  const { server, ca } = await tlsServerBehindBalancer();
+  await using _ = server;
   using watch1 = await edgeThrough(server, from("203.0.113.70"), { tlsCa: ca.cert });
   await logIn(watch1.connection, "watch1");
   using watch2 = await edgeThrough(server, from("203.0.113.71"), { tlsCa: ca.cert });
@@ -322,12 +329,8 @@ async function clientHello(): Promise<Uint8Array> {
 }
 
 Deno.test("--proxy-protocol with TLS: hostile bytes after the header never bring the server down", async () => {
-  const ca = await createCa("iotnet test CA");
-  const identity = await issueServerCert(ca, { hosts: ["localhost", "127.0.0.1"] });
-  await using server = await TestServer.start({
-    proxyProtocol: true,
-    tls: { cert: identity.cert, key: identity.key },
-  });
+  const { server, ca } = await tlsServerBehindBalancer();
+  await using _ = server;
   const hello = await clientHello();
   const header = encodeProxyHeader(from("203.0.113.80"));
   const random = crypto.getRandomValues(new Uint8Array(64 * 1024));
@@ -396,12 +399,8 @@ Deno.test({
   name: "--proxy-protocol with TLS: a client offering only TLS 1.2 is refused, 1.3 accepted",
   ignore: skipWithout("openssl"),
   async fn() {
-    const ca = await createCa("iotnet test CA");
-    const identity = await issueServerCert(ca, { hosts: ["localhost", "127.0.0.1"] });
-    await using server = await TestServer.start({
-      proxyProtocol: true,
-      tls: { cert: identity.cert, key: identity.key },
-    });
+    const { server } = await tlsServerBehindBalancer();
+    await using _ = server;
     using relay = relayWithHeader(server.port, encodeProxyHeader(from("203.0.113.90")));
     const sClient = async (version: string) => {
       const { stdout, stderr } = await new Deno.Command("openssl", {

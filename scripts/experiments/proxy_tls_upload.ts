@@ -15,6 +15,7 @@ import { EdgeConnection } from "../../client/connection.ts";
 import { encodeProxyHeader } from "../../protocol/proxy_header.ts";
 import { TLS_ALPN_PROTOCOL } from "../../protocol/limits.ts";
 import { createCa, issueServerCert } from "../../tls/certificates.ts";
+import { memorySource } from "../../tests/_helpers/files.ts";
 import { numberOption, parseCli } from "../_cli.ts";
 
 const USAGE = `usage: deno run -A scripts/experiments/proxy_tls_upload.ts [--mib N] [--rounds R]
@@ -85,7 +86,7 @@ try {
       await edge.request("login", { name: "dev", password: "pw" });
       await edge.request("udp_port", { port: 9 });
       const started = performance.now();
-      await edge.upload(round, source(samples), samples.length);
+      await edge.upload(round, memorySource(samples), samples.length);
       results[i]!.upload.push(performance.now() - started);
       edge.close();
     }
@@ -151,19 +152,6 @@ async function connect(mode: Mode, port: number): Promise<EdgeConnection> {
     })
     : conn;
   return await EdgeConnection.open(stream, { localHostname: "127.0.0.1", server: mode.name });
-}
-
-function source(bytes: Uint8Array) {
-  let at = 0;
-  return {
-    read(buffer: Uint8Array): Promise<number | null> {
-      if (at === bytes.length) return Promise.resolve(null);
-      const n = Math.min(buffer.length, bytes.length - at);
-      buffer.set(bytes.subarray(at, at + n));
-      at += n;
-      return Promise.resolve(n);
-    },
-  };
 }
 
 function median(values: number[]): number {

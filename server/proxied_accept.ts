@@ -14,8 +14,16 @@ import type { Clock } from "../internal/mod.ts";
 import type { Admission, AdmissionSlot } from "./admission.ts";
 import type { ServerMetrics } from "./http/server_metrics.ts";
 import { readProxyHeader, withPrefix } from "./proxied_connection.ts";
-import { acceptTls, type ServerTlsContext } from "./proxied_tls.ts";
 import type { SessionConn } from "./session.ts";
+
+/**
+ * Runs the server's TLS handshake on a connection whose PROXY header has been read;
+ * `rest` is what came after the header.
+ */
+export type SecureAfterHeader = (
+  conn: Deno.Conn,
+  rest: Uint8Array,
+) => Promise<{ conn: SessionConn } | { problem: string }>;
 
 /** What {@linkcode acceptProxied} works with: the server's, made once. */
 export interface ProxiedAcceptContext {
@@ -25,8 +33,11 @@ export interface ProxiedAcceptContext {
   clock: Clock;
   /** Time the header has to arrive, and then the TLS handshake: the login deadline. */
   deadlineMs: number;
-  /** With `--tls-cert`: the device speaks TLS after the header. */
-  tls: ServerTlsContext | undefined;
+  /**
+   * With `--tls-cert`: the device speaks TLS after the header; this runs the handshake
+   * (`acceptTls` of `server/proxied_tls.ts`, with the deadline and the closing signal).
+   */
+  tls: SecureAfterHeader | undefined;
   /** Starts a session on the device's stream. */
   startSession: (conn: SessionConn, slot: AdmissionSlot) => void;
   /** Tells a device it cannot be taken now, then closes its stream. */
@@ -75,13 +86,7 @@ export async function acceptProxied(conn: Deno.Conn, context: ProxiedAcceptConte
   }
   let stream: SessionConn = withPrefix(conn, found.rest);
   if (tls) {
-    const secured = await acceptTls(conn, {
-      context: tls,
-      rest: found.rest,
-      deadlineMs,
-      clock,
-      signal,
-    });
+    const secured = await tls(conn, found.rest);
     if ("problem" in secured) {
       slot.release();
       if (!signal.aborted) log(`TLS handshake with ${ip} failed: ${secured.problem}`);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { type Clock, type TimerId, writeAll } from "../internal/mod.ts";
@@ -27,12 +28,29 @@ const BUSY_READ_BYTES = 64 * 1024;
 export type ServerTlsContext = tls.SecureContext;
 
 /**
- * Parses the server's certificate and key once. TLS 1.3 only: unlike `Deno.listenTls`,
- * `node:tls` can refuse older versions, and the edge speaks 1.3.
+ * Parses the server's certificate and key once, and checks them now: `node:tls` would
+ * take anything here and fail every handshake later, where `Deno.listenTls` refuses them
+ * at start. TLS 1.3 only: unlike `Deno.listenTls`, `node:tls` can refuse older versions,
+ * and the edge speaks 1.3.
  *
- * @throws {Error} with OpenSSL's reason when they cannot be used.
+ * @throws {Error} saying which of the two cannot be used, or that they do not match.
  */
 export function serverTlsContext(identity: { cert: string; key: string }): ServerTlsContext {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(identity.cert);
+  } catch (error) {
+    throw new Error(`the certificate is not a PEM certificate (${(error as Error).message})`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(identity.key);
+  } catch (error) {
+    throw new Error(`the key is not a PEM private key (${(error as Error).message})`);
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw new Error("the key is not the certificate's: they do not match");
+  }
   return tls.createSecureContext({
     cert: identity.cert,
     key: identity.key,

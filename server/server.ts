@@ -72,9 +72,9 @@ import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
+import type { acceptTls, ServerTlsContext } from "./proxied_tls.ts";
 import { acceptEach } from "./accept_loop.ts";
 import { acceptProxied, type ProxiedAcceptContext } from "./proxied_accept.ts";
-import { type ServerTlsContext, serverTlsContext } from "./proxied_tls.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -276,11 +276,11 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.Listener;
-  let proxiedTls: ServerTlsContext | undefined;
+  let proxiedTls: ProxiedTls | undefined;
   try {
     // With PROXY headers the header comes before TLS: the port listens in clear and TLS
     // starts after it (server/proxied_tls.ts).
-    if (options.proxyProtocol && options.tls) proxiedTls = proxiedTlsContext(options.tls);
+    if (options.proxyProtocol && options.tls) proxiedTls = await loadProxiedTls(options.tls);
     listener = listen(settings, options.proxyProtocol ? undefined : options.tls);
     requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
@@ -396,7 +396,14 @@ async function start(options: ServerOptions): Promise<IotServer> {
     log,
     clock,
     deadlineMs: settings.loginDeadlineMs,
-    tls: proxiedTls,
+    tls: proxiedTls && ((conn, rest) =>
+      proxiedTls.acceptTls(conn, {
+        context: proxiedTls.context,
+        rest,
+        deadlineMs: settings.loginDeadlineMs,
+        clock,
+        signal: closing.signal,
+      })),
     startSession,
     refuse: (conn, message) => void refuse(conn, message),
     closing: closing.signal,
@@ -661,14 +668,22 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
   }
 }
 
+/** TLS after a PROXY header: `server/proxied_tls.ts`, loaded, and the server's identity. */
+interface ProxiedTls {
+  acceptTls: typeof acceptTls;
+  context: ServerTlsContext;
+}
+
 /**
- * The certificate and key for TLS after a PROXY header, checked before anything listens.
+ * Loads TLS after a PROXY header and checks the certificate and key before anything
+ * listens. `node:tls` is loaded only here, for the servers that need it.
  *
  * @throws {StartupError} when they cannot be used.
  */
-function proxiedTlsContext(tls: TlsIdentity): ServerTlsContext {
+async function loadProxiedTls(tls: TlsIdentity): Promise<ProxiedTls> {
+  const { acceptTls, serverTlsContext } = await import("./proxied_tls.ts");
   try {
-    return serverTlsContext(tls);
+    return { acceptTls, context: serverTlsContext(tls) };
   } catch (error) {
     throw new StartupError(
       `cannot use the TLS certificate and key: ${(error as Error).message}; give --tls-cert ` +

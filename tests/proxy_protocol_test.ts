@@ -14,6 +14,7 @@ import { encodeProxyHeader, type ProxyHeader } from "../protocol/proxy_header.ts
 import type { Push } from "../protocol/messages.ts";
 import { createCa, issueServerCert, type PemPair } from "../tls/certificates.ts";
 import { Arrivals, TestServer } from "./_helpers/in_process_server.ts";
+import { startServer } from "../server/mod.ts";
 import { ACCOUNTS } from "./_helpers/server_process.ts";
 import { HELLO } from "./_helpers/raw_client.ts";
 import { encodeMessage } from "../protocol/codec.ts";
@@ -419,4 +420,39 @@ Deno.test({
       /^TLS handshake with 203\.0\.113\.90 failed: the client does not offer TLS 1\.3 \(.*\); this port takes TLS 1\.3 only$/,
     );
   },
+});
+
+Deno.test("--proxy-protocol with TLS: a certificate or key that cannot be used stops the start with one clear line", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-proxy-tls-" });
+  try {
+    await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
+    const ca = await createCa("iotnet test CA");
+    const identity = await issueServerCert(ca, { hosts: ["127.0.0.1"] });
+    const cases: [{ cert: string; key: string }, RegExp][] = [
+      [
+        { cert: "not a certificate", key: identity.key },
+        /the certificate is not a PEM certificate/,
+      ],
+      [{ cert: identity.cert, key: "not a key" }, /the key is not a PEM private key/],
+      [{ cert: identity.cert, key: ca.key }, /the key is not the certificate's: they do not match/],
+    ];
+    for (const [tls, reason] of cases) {
+      await assert.rejects(
+        startServer({ attempts: 3, dataDir, log: () => {}, proxyProtocol: true, tls }),
+        (error: Error) => {
+          assert.equal(error.name, "StartupError");
+          assert.match(error.message, /^cannot use the TLS certificate and key: /);
+          assert.match(error.message, reason);
+          assert.match(
+            error.message,
+            /; give --tls-cert and --tls-key the server\.crt and server\.key/,
+          );
+          assert.ok(!error.message.includes("\n"), error.message);
+          return true;
+        },
+      );
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });

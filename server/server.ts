@@ -29,7 +29,7 @@ import {
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
-import { Admission } from "./admission.ts";
+import { Admission, type AdmissionSlot } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { formatLogLine, type LogFormat } from "./log_format.ts";
 import { Authenticator } from "./auth.ts";
@@ -41,7 +41,7 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
-import { ServerMetrics } from "./http/server_metrics.ts";
+import { type RefusalReason, ServerMetrics } from "./http/server_metrics.ts";
 import { EventRing, MAX_FEED_EVENTS } from "./http/event_ring.ts";
 import { describeServerEvent, type ServerEvent } from "./server_event.ts";
 import {
@@ -59,7 +59,12 @@ import {
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
-import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
+import {
+  Session,
+  type SessionConn,
+  type SessionHost,
+  UPLOAD_READ_BUFFER_BYTES,
+} from "./session.ts";
 import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
 import type { Store, StoreOptions } from "./store/interfaces.ts";
@@ -69,6 +74,9 @@ import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
+import type { acceptTls, ServerTlsContext } from "./proxied_tls.ts";
+import { acceptEach } from "./accept_loop.ts";
+import { acceptProxied, type ProxiedAcceptContext } from "./proxied_accept.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -166,6 +174,13 @@ export interface ServerOptions {
   tls?: TlsIdentity;
   /** Lets a server on a non-loopback address run without TLS (it warns). Default false. */
   insecure?: boolean;
+  /**
+   * Every connection starts with a PROXY protocol v2 header from the balancer in front
+   * (SPEC §9; haproxy's `send-proxy-v2`), before TLS too: devices are known by the address
+   * it gives (`server/proxied_accept.ts`). Only behind a balancer that alone can reach the
+   * port: whoever can connect can claim any address. Default false.
+   */
+  proxyProtocol?: boolean;
 }
 
 /** A server's certificate chain and private key, both PEM text. */
@@ -253,7 +268,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics({ proxyProtocol: options.proxyProtocol ?? false });
   const commitSeconds = (seconds: number) => metrics.storeCommitDuration.observe(seconds);
   const store = opened.adopt(
     await openStore(settings, dataDir, { log, commitSeconds }),
@@ -268,8 +283,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.Listener;
+  let proxiedTls: ProxiedTls | undefined;
   try {
-    listener = listen(settings, options.tls);
+    // With PROXY headers the header comes before TLS: the port listens in clear and TLS
+    // starts after it (server/proxied_tls.ts).
+    if (options.proxyProtocol && options.tls) proxiedTls = await loadProxiedTls(options.tls);
+    listener = listen(settings, options.proxyProtocol ? undefined : options.tls);
     requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
     for (const line of early) print(line);
@@ -334,7 +353,11 @@ async function start(options: ServerOptions): Promise<IotServer> {
   print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
   if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
-  if (options.tls && !setListenerNoDelay(addr.port)) {
+  if (options.proxyProtocol) {
+    print("devices connect through a balancer: each connection starts with a PROXY v2 header");
+  }
+  const tlsListener = options.tls !== undefined && !options.proxyProtocol;
+  if (tlsListener && !setListenerNoDelay(addr.port)) {
     print(
       "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
         "first reply on each connection may wait ~40 ms for a delayed ACK",
@@ -375,27 +398,57 @@ async function start(options: ServerOptions): Promise<IotServer> {
     onClosed: (session) => sessions.delete(session),
   };
 
-  const accepting = (async () => {
-    for await (const conn of listener) {
+  const startSession = (conn: SessionConn, slot: AdmissionSlot) => {
+    metrics.connections++;
+    const session = new Session(host, conn, slot);
+    sessions.add(session);
+    void session.run();
+  };
+  const closing = new AbortController();
+  const refused = (ip: string, reason: RefusalReason, detail: string) => {
+    metrics.refusals.inc({ reason });
+    record({ kind: "refused", ip, reason, detail });
+  };
+  const proxied: ProxiedAcceptContext = {
+    admission,
+    log,
+    refused,
+    clock,
+    deadlineMs: settings.loginDeadlineMs,
+    tls: proxiedTls && ((conn, rest) =>
+      proxiedTls.acceptTls(conn, {
+        context: proxiedTls.context,
+        rest,
+        deadlineMs: settings.loginDeadlineMs,
+        clock,
+        signal: closing.signal,
+      })),
+    startSession,
+    refuse: (conn, message) => void refuse(conn, message),
+    closing: closing.signal,
+  };
+
+  const accepting = acceptEach(listener, {
+    log,
+    clock,
+    onConnection: (conn) => {
       // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from the listener (above).
-      if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
+      if (!tlsListener) (conn as Deno.TcpConn).setNoDelay(true);
+      if (options.proxyProtocol) {
+        void acceptProxied(conn, proxied);
+        return;
+      }
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);
       if ("reason" in slot) {
-        metrics.refusals.inc({ reason: slot.reason });
-        record({ kind: "refused", ip, reason: slot.reason, detail: slot.message });
+        refused(ip, slot.reason, slot.message);
         void refuse(conn, slot.message);
-        continue;
+        return;
       }
-      metrics.connections++;
-      const start = () => {
-        const session = new Session(host, conn, slot);
-        sessions.add(session);
-        void session.run();
-      };
+      const start = () => startSession(conn, slot);
       if (!options.tls) {
         start();
-        continue;
+        return;
       }
       // Handshake at once (no round trip waits on the first read), off the accept loop.
       void tlsHandshake(conn as Deno.TlsConn, { deadlineMs: settings.loginDeadlineMs, clock }).then(
@@ -406,15 +459,14 @@ async function start(options: ServerOptions): Promise<IotServer> {
           conn.close();
         },
       );
-    }
-  })().catch(() => {
-    // The listener was closed.
+    },
   });
 
   const close = () =>
     closed ??= (async () => {
       await http?.close();
       listener.close();
+      closing.abort();
       await accepting;
       await Promise.all([...sessions].map((s) => {
         s.push({
@@ -633,6 +685,31 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
   }
 }
 
+/** TLS after a PROXY header: `server/proxied_tls.ts`, loaded, and the server's identity. */
+interface ProxiedTls {
+  acceptTls: typeof acceptTls;
+  context: ServerTlsContext;
+}
+
+/**
+ * Loads TLS after a PROXY header and checks the certificate and key before anything
+ * listens. `node:tls` is loaded only here, for the servers that need it.
+ *
+ * @throws {StartupError} when they cannot be used.
+ */
+async function loadProxiedTls(tls: TlsIdentity): Promise<ProxiedTls> {
+  const { acceptTls, serverTlsContext } = await import("./proxied_tls.ts");
+  try {
+    return { acceptTls, context: serverTlsContext(tls) };
+  } catch (error) {
+    throw new StartupError(
+      `cannot use the TLS certificate and key: ${(error as Error).message}; give --tls-cert ` +
+        "and --tls-key the server.crt and server.key that `iotnet cert` wrote",
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Runs a TLS handshake within `deadlineMs`.
  *
@@ -691,7 +768,7 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /** Tells a connection it was refused, then closes it. */
-async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
+async function refuse(conn: SessionConn, reason: string): Promise<void> {
   const frame = encodeMessage({
     t: "push",
     event: "logout",

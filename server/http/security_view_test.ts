@@ -46,3 +46,21 @@ Deno.test("security view: the lockout list is bounded", async () => {
   assert.equal(view.lockouts.length, MAX_SECURITY_ROWS);
   assert.equal(view.lockoutsMore, true);
 });
+
+Deno.test("security view: with --proxy-protocol the refusals for PROXY headers are shown too", async () => {
+  const metrics = new ServerMetrics({ proxyProtocol: true });
+  metrics.refusals.inc({ reason: "proxy_header_missing" }, 3);
+  const view = await securityView({
+    lockouts: { current: () => Promise.resolve([]) },
+    failedLogins: () => [],
+    metrics,
+  }, 0);
+  assert.deepEqual(view.refusals, {
+    max_connections: 0,
+    max_pending_logins: 0,
+    max_pending_per_address: 0,
+    proxy_header_missing: 3,
+    proxy_header_invalid: 0,
+    proxy_header_timeout: 0,
+  });
+});

@@ -34,11 +34,35 @@ export const DURATION_BOUNDS = [
   10,
 ] as const;
 
-/** Why the server refused a connection at accept (`server/admission.ts`). */
-export type RefusalReason = "max_connections" | "max_pending_logins" | "max_pending_per_address";
+/**
+ * Why the server refused a connection at accept: its caps (`server/admission.ts`), or with
+ * `--proxy-protocol` its PROXY header (`server/proxied_connection.ts`).
+ */
+export type RefusalReason =
+  | "max_connections"
+  | "max_pending_logins"
+  | "max_pending_per_address"
+  | "proxy_header_missing"
+  | "proxy_header_invalid"
+  | "proxy_header_timeout";
+
+/** The reasons of the caps, which every server may refuse for. */
+const ADMISSION_REFUSALS: readonly RefusalReason[] = [
+  "max_connections",
+  "max_pending_logins",
+  "max_pending_per_address",
+];
+/** The reasons of the PROXY header, for a server with `--proxy-protocol`. */
+const PROXY_HEADER_REFUSALS: readonly RefusalReason[] = [
+  "proxy_header_missing",
+  "proxy_header_invalid",
+  "proxy_header_timeout",
+];
 
 /** The server's counters; one per server, made in `startServer`. */
 export class ServerMetrics {
+  /** Every reason this server may refuse a connection for at accept (shown, counted or not). */
+  readonly refusalReasons: readonly RefusalReason[];
   readonly logins = new LabeledCounter(["result"] as const);
   readonly commands = new LabeledCounter(["command", "result"] as const);
   readonly commandDuration = new Histogram(DURATION_BOUNDS);
@@ -54,6 +78,13 @@ export class ServerMetrics {
   connections = 0;
   /** Most devices online at once since start (the "stats" high-water mark). */
   devicesOnlineMax = 0;
+
+  /** @param options `proxyProtocol`: the server reads PROXY headers (default false). */
+  constructor(options: { proxyProtocol?: boolean } = {}) {
+    this.refusalReasons = options.proxyProtocol
+      ? [...ADMISSION_REFUSALS, ...PROXY_HEADER_REFUSALS]
+      : ADMISSION_REFUSALS;
+  }
 
   /** Counts a finished request: its command, `ok` or its error code, its time. */
   command(command: string, result: string, seconds: number): void {
@@ -99,7 +130,11 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       metrics.devicesOnlineMax,
     ),
     gauge("iotnet_connections_open", "Device connections held now.", gauges.connectionsOpen),
-    counter("iotnet_connections_total", "Device connections accepted.", metrics.connections),
+    counter(
+      "iotnet_connections_total",
+      "Device connections accepted (past the caps, the PROXY header and the TLS handshake).",
+      metrics.connections,
+    ),
     {
       name: "iotnet_connections_refused_total",
       help: "Device connections refused at accept, by reason.",

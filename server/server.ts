@@ -278,7 +278,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   });
   const auth = new Authenticator({
     credentials,
-    lockouts: store.lockouts,
+    loginAttempts: store.loginAttempts,
     clock,
     attempts: settings.attempts,
     blockMs: settings.blockSeconds * 1000,

@@ -80,7 +80,7 @@ export interface OperatorHttpContext {
   /** Running lockouts (the security page). */
   lockouts: Lockouts;
   /** Names whose last logins failed, most recent first (`Authenticator.recentFailures`). */
-  failedLogins(limit: number): { name: string; failures: number; at: number }[];
+  failedLogins(limit: number): Promise<{ name: string; failures: number; at: number }[]>;
   disk: Disk;
   clock: Clock;
   /** Device connections held now. */

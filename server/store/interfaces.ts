@@ -134,6 +134,67 @@ export interface Lockouts {
   current(now: number, limit: number): Promise<{ device: string; until: number }[]>;
 }
 
+/** The throttling rules an attempt is reserved and settled under (SPEC §1). */
+export interface AttemptRules {
+  /** The attempt's time (ms epoch, the server's clock). */
+  now: number;
+  /** Consecutive failed logins that block a name (`<attempts>`). */
+  attempts: number;
+  /** How long a block lasts. */
+  blockMs: number;
+}
+
+/**
+ * What reserving an attempt gave: its place among the name's consecutive attempts
+ * (1..`attempts`), or a refusal with the time the name is held until.
+ */
+export type AttemptReservation =
+  | { granted: true; number: number }
+  | { granted: false; until: number };
+
+/** A name whose last logins failed, and how many in a row. */
+export interface FailedLogins {
+  device: string;
+  failures: number;
+  /** The last one's time (ms epoch). */
+  at: number;
+}
+
+/**
+ * Consecutive failed logins by name and the blocks they lead to (SPEC §1), shared by every
+ * server on the store (SPEC §9). An attempt is **reserved before its check runs** and
+ * counts as a failure from then on, until its check succeeds: so attempts checked at once,
+ * on any number of servers, never exceed `attempts` before the name is blocked, and an
+ * attempt whose server died during its check stays a failure (fail closed) instead of
+ * leaking.
+ *
+ * - {@linkcode LoginAttempts.reserve} grants the next number while fewer than `attempts`
+ *   are counted and no block runs; a block that has ended is forgotten first, so the count
+ *   starts again from 1. Reserving the last attempt holds the name at once, as a block of
+ *   `blockMs` from then: every other attempt is refused while the last one is checked, and
+ *   if its server dies the hold simply ends like a block.
+ * - {@linkcode LoginAttempts.failed} of the last attempt starts the block from its failure.
+ * - {@linkcode LoginAttempts.succeeded} forgets the name's failures, hold and block.
+ */
+export interface LoginAttempts {
+  /** Reserves one attempt for `device`, atomically for every server on the store. */
+  reserve(device: string, rules: AttemptRules): Promise<AttemptReservation>;
+  /** The check of `device`'s reserved attempt succeeded: its count, hold and block go. */
+  succeeded(device: string): Promise<void>;
+  /**
+   * The check of `device`'s attempt `number` failed. The failure was counted when the
+   * attempt was reserved; the last attempt's failure starts the block now.
+   *
+   * @returns until when the name is blocked, when this failure blocked it.
+   */
+  failed(device: string, number: number, rules: AttemptRules): Promise<number | undefined>;
+  /**
+   * The names whose last attempts failed (or are being checked) and that are not blocked,
+   * the most recent first, at most `limit` (the security page).
+   */
+  recentFailures(limit: number): Promise<FailedLogins[]>;
+}
+
 /** How much one offline device's mailbox holds, in all and from any one sender. */
 export interface MailboxLimits {
   maxCount: number;
@@ -207,6 +268,8 @@ export interface PresenceHistory {
 export interface Store {
   readonly files: FileRecords;
   readonly lockouts: Lockouts;
+  /** Failed logins counted and reserved, over {@linkcode Store.lockouts}' blocks. */
+  readonly loginAttempts: LoginAttempts;
   readonly mailbox: Mailbox;
   readonly blocks: Blocks;
   readonly presenceHistory: PresenceHistory;

@@ -83,6 +83,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // record; NULL for files stored before it existed.
   `ALTER TABLE files ADD COLUMN plot text;
    ALTER TABLE pending_uploads ADD COLUMN plot text;`,
+  // Login attempts reserved across nodes (login_attempts.ts): a lockouts row also counts a
+  // name's consecutive failures and the time of the last; `until` is NULL while the name is
+  // neither held nor blocked.
+  `ALTER TABLE lockouts ALTER COLUMN until DROP NOT NULL;
+   ALTER TABLE lockouts ADD COLUMN failures integer NOT NULL DEFAULT 0;
+   ALTER TABLE lockouts ADD COLUMN last bigint NOT NULL DEFAULT 0;
+   CREATE INDEX lockouts_by_last ON lockouts (last);`,
 ];
 
 /** The schema version this iotnet writes. */

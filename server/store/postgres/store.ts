@@ -12,6 +12,7 @@ import { postgresBlocks } from "./blocks.ts";
 import type { PostgresDatabase } from "./database.ts";
 import { postgresFileRecords } from "./files.ts";
 import { postgresLockouts } from "./lockouts.ts";
+import { postgresLoginAttempts } from "./login_attempts.ts";
 import { postgresMailbox } from "./mailbox.ts";
 import { postgresPresenceHistory } from "./presence_history.ts";
 
@@ -38,6 +39,7 @@ export function postgresStore(db: PostgresDatabase, node: string): Store {
   return {
     files: tracked(db, postgresFileRecords(sql, node)),
     lockouts: tracked(db, postgresLockouts(sql)),
+    loginAttempts: tracked(db, postgresLoginAttempts(sql)),
     mailbox: tracked(db, postgresMailbox(sql)),
     blocks: tracked(db, postgresBlocks(sql)),
     presenceHistory: tracked(db, postgresPresenceHistory(sql)),

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { PostgresDatabase } from "../server/store/postgres/database.ts";
+import { decodeNodeJob } from "../server/cluster/node_job.ts";
 import { postgresLoginAttempts } from "../server/store/postgres/login_attempts.ts";
+import { NODE_JOBS_CHANNEL, postgresNodeJobs } from "../server/store/postgres/node_jobs.ts";
 import { postgresStore } from "../server/store/postgres/store.ts";
-import { stepStoreContract } from "../server/store/store_contract.ts";
+import { SAMPLE_FILE, stepStoreContract } from "../server/store/store_contract.ts";
 import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
+import { within } from "./_helpers/wait.ts";
 
 Deno.test({
   name: "store contract (PostgreSQL)",
@@ -107,6 +110,73 @@ Deno.test({
       assert.deepEqual(rows.map((r) => r.device), ["ghost6", "ghost7", "ghost8", "victim"]);
     } finally {
       await db.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a record taken from the node holding its file queues a job for that node and wakes it: a delete or an upload through another node",
+  ignore: !postgresInstalled(),
+  async fn() {
+    await using pg = await startPostgres("node jobs");
+    const url = await pg!.database();
+    const [db1, db2] = [await PostgresDatabase.open(url), await PostgresDatabase.open(url)];
+    const [node1, node2] = [postgresStore(db1, "node1"), postgresStore(db2, "node2")];
+    const woken: string[] = [];
+    const wake = Promise.withResolvers<void>();
+    const listening = Promise.withResolvers<void>();
+    const subscription = await db1.listen(NODE_JOBS_CHANNEL, (payload) => {
+      woken.push(payload);
+      wake.resolve();
+    }, () => listening.resolve());
+    try {
+      await listening.promise;
+      const jobs = postgresNodeJobs(db1.sql, "node1");
+      const queued = async () =>
+        (await jobs.take(0, 10)).map((row) => ({ id: row.id, ...decodeNodeJob(row) }));
+
+      await node1.files.put(SAMPLE_FILE);
+      assert.equal(await node1.files.holds("watch1", 7), true);
+      assert.equal(await node2.files.holds("watch1", 7), false);
+      assert.deepEqual(await node2.files.held(), []);
+      assert.deepEqual(await node2.files.get("watch1", 7), SAMPLE_FILE, "records are everyone's");
+
+      // DTE through node2 of node1's file: the record goes for everyone, node1 gets a job.
+      const pending = { device: "watch1", fileID: 7, count: 3, deletedAt: 5, logOffset: 0 };
+      assert.equal(await node2.files.beginDelete(pending), true);
+      assert.equal(await node1.files.get("watch1", 7), undefined);
+      await within(wake.promise, "the NOTIFY", 10_000);
+      assert.deepEqual(woken, ["node1"]);
+      const [job] = await queued();
+      assert.deepEqual(job?.job, {
+        kind: "remove_file",
+        device: "watch1",
+        fileID: 7,
+        reason: "deleted",
+        by: "node2",
+      });
+      assert.deepEqual(await node2.files.pendingDeletes(), [pending], "node2 journals it");
+      assert.deepEqual(await node1.files.pendingDeletes(), []);
+      await jobs.done(job!.id);
+      assert.deepEqual(await queued(), []);
+
+      // The file uploaded again through node2: node1's copy is not wanted.
+      await node1.files.put(SAMPLE_FILE);
+      await node2.files.beginUpload({ ...SAMPLE_FILE, count: 4, ino: 1, logOffset: 0 });
+      await node2.files.finishUpload({ ...SAMPLE_FILE, count: 4 });
+      assert.equal(await node2.files.holds("watch1", 7), true);
+      assert.deepEqual(await node2.files.held(), [{ ...SAMPLE_FILE, count: 4 }]);
+      assert.deepEqual((await queued()).map((j) => j.job?.reason), ["replaced"]);
+
+      // Changes to a node's own file leave nobody a job.
+      await node2.files.put({ ...SAMPLE_FILE, count: 5 });
+      await node2.files.beginDelete(pending);
+      assert.deepEqual((await queued()).map((j) => j.job?.reason), ["replaced"]);
+      assert.deepEqual(await postgresNodeJobs(db2.sql, "node2").take(0, 10), []);
+    } finally {
+      await subscription.unlisten();
+      await Promise.all([node1.close(), node2.close()]);
     }
   },
 });

@@ -81,6 +81,17 @@ export interface FileRecords {
   get(device: string, fileID: number): Promise<StoredFile | undefined>;
   /** Every record, ordered by device, then file ID. */
   list(): Promise<StoredFile[]>;
+  /**
+   * The records of the files this server's data directory holds, ordered by device, then
+   * file ID: on one server every record; in a network (SPEC §9) those of the files uploaded
+   * through this node (start-up recovery checks them against its disk).
+   */
+  held(): Promise<StoredFile[]>;
+  /**
+   * Whether `device`'s file `fileID` has a record naming this server's data directory as
+   * the one holding the file (on one server: whether it has a record).
+   */
+  holds(device: string, fileID: number): Promise<boolean>;
   /** `device`'s records, by file ID, at most `limit` of them (the device page). */
   ofDevice(device: string, limit: number): Promise<StoredFile[]>;
   /**

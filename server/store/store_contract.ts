@@ -175,6 +175,17 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await files.ofDevice("nobody", 10), []);
   });
 
+  contract("the records a store writes are of files its server holds", async (store) => {
+    const { files } = store;
+    await files.put({ ...SAMPLE_FILE, fileID: 9 });
+    await files.put(SAMPLE_FILE);
+    assert.deepEqual(await files.held(), [SAMPLE_FILE, { ...SAMPLE_FILE, fileID: 9 }]);
+    assert.equal(await files.holds("watch1", 7), true);
+    assert.equal(await files.holds("watch1", 8), false);
+    await files.remove("watch1", 7);
+    assert.equal(await files.holds("watch1", 7), false);
+  });
+
   contract(
     "a journalled upload is kept whole, replaced, and finished with its record",
     async (store) => {

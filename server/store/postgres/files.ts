@@ -2,10 +2,16 @@
  * {@linkcode FileRecords} over PostgreSQL: the `files` table, shared by every node, and the
  * commit journal (`pending_uploads`, `pending_deletes`), each node's own rows.
  *
+ * A record names the node whose data directory holds the file (`files.node`). A change that
+ * takes a file's record away from a node (a delete through another node, or the file
+ * uploaded again through another) queues, in the same transaction, a `remove_file` job for
+ * that node (`node_jobs.ts`), which removes its copy at once or when it is back.
+ *
  * @module
  */
 
 import type { Sql, TransactionSql } from "postgres";
+import { encodeNodeJob } from "../../cluster/node_job.ts";
 import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
 import type {
   FileRecords,
@@ -14,6 +20,7 @@ import type {
   PendingUpload,
   StoredFile,
 } from "../interfaces.ts";
+import { NODE_JOBS_CHANNEL } from "./node_jobs.ts";
 
 /** A row of `files` as postgres.js returns it: int8 and numeric as strings. */
 interface FileRow {
@@ -48,15 +55,38 @@ const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_a
  * directory holds the files it journals and records).
  */
 export function postgresFileRecords(sql: Sql, node: string): FileRecords {
+  /** The `remove_file` job for the node that held `device`'s file `fileID` until now. */
+  function removalPayload(device: string, fileID: number, reason: "deleted" | "replaced") {
+    return encodeNodeJob({ kind: "remove_file", device, fileID, reason, by: node }).payload;
+  }
+
+  /**
+   * Records a file held by this node, in one statement: when the record it replaces named
+   * another node, that node is given a job to remove its copy, and woken on commit.
+   */
   function putFile(tx: Sql | TransactionSql, file: NewFile) {
     return tx.unsafe(
-      `INSERT INTO files (${FILE_COLUMNS}, node, plot)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (device, file_id) DO UPDATE SET
-         samples = excluded.samples, sum = excluded.sum, min = excluded.min,
-         max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-         node = excluded.node, plot = excluded.plot`,
-      [...fileValues(file), node, plotText(file)],
+      `WITH previous AS (
+         SELECT node FROM files WHERE device = $1 AND file_id = $2 FOR UPDATE
+       ), upsert AS (
+         INSERT INTO files (${FILE_COLUMNS}, node, plot)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (device, file_id) DO UPDATE SET
+           samples = excluded.samples, sum = excluded.sum, min = excluded.min,
+           max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
+           node = excluded.node, plot = excluded.plot
+       ), job AS (
+         INSERT INTO node_jobs (node, kind, payload)
+         SELECT node, 'remove_file', $11 FROM previous WHERE node <> $9
+         RETURNING node
+       )
+       SELECT pg_notify('${NODE_JOBS_CHANNEL}', node) FROM job`,
+      [
+        ...fileValues(file),
+        node,
+        plotText(file),
+        removalPayload(file.device, file.fileID, "replaced"),
+      ],
     );
   }
 
@@ -79,6 +109,19 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
       const rows = await sql<FileRow[]>`
         SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files ORDER BY device COLLATE "C", file_id`;
       return rows.map(fileFromRow);
+    },
+
+    async held(): Promise<StoredFile[]> {
+      const rows = await sql<FileRow[]>`
+        SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files WHERE node = ${node}
+        ORDER BY device COLLATE "C", file_id`;
+      return rows.map(fileFromRow);
+    },
+
+    async holds(device: string, fileID: number): Promise<boolean> {
+      const rows = await sql`
+        SELECT 1 FROM files WHERE device = ${device} AND file_id = ${fileID} AND node = ${node}`;
+      return rows.length > 0;
     },
 
     async ofDevice(device: string, limit: number): Promise<StoredFile[]> {
@@ -138,8 +181,22 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
 
     async beginDelete(pending: PendingDelete): Promise<boolean> {
       return await sql.begin(async (tx) => {
-        const removed = await tx`DELETE FROM files
-                                 WHERE device = ${pending.device} AND file_id = ${pending.fileID}`;
+        // The node holding the file (when not this one) is given a job to remove it.
+        const [{ removed }] = await tx<[{ removed: number }]>`
+          WITH removed AS (
+            DELETE FROM files WHERE device = ${pending.device} AND file_id = ${pending.fileID}
+            RETURNING node
+          ), job AS (
+            INSERT INTO node_jobs (node, kind, payload)
+            SELECT node, 'remove_file',
+                   ${removalPayload(pending.device, pending.fileID, "deleted")}
+            FROM removed WHERE node <> ${node}
+            RETURNING node
+          ), notified AS (
+            SELECT pg_notify(${NODE_JOBS_CHANNEL}, node) FROM job
+          )
+          SELECT (SELECT count(*) FROM removed)::int AS removed,
+                 (SELECT count(*) FROM notified)::int AS notified`;
         await tx`
           INSERT INTO pending_deletes (node, device, file_id, samples, deleted_at, log_offset)
           VALUES (${node}, ${pending.device}, ${pending.fileID}, ${pending.count},
@@ -147,7 +204,7 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
           ON CONFLICT (node, device, file_id) DO UPDATE SET
             samples = excluded.samples, deleted_at = excluded.deleted_at,
             log_offset = excluded.log_offset`;
-        return removed.count > 0;
+        return removed > 0;
       });
     },
 

@@ -90,6 +90,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    ALTER TABLE lockouts ADD COLUMN failures integer NOT NULL DEFAULT 0;
    ALTER TABLE lockouts ADD COLUMN last bigint NOT NULL DEFAULT 0;
    CREATE INDEX lockouts_by_last ON lockouts (last);`,
+  // Jobs one node leaves for another (node_jobs.ts): `payload` is the job's JSON
+  // (server/cluster/node_job.ts), `created` ms since the epoch on the database's clock.
+  `CREATE TABLE node_jobs (
+     id bigserial PRIMARY KEY,
+     node text NOT NULL,
+     kind text NOT NULL,
+     payload text NOT NULL,
+     created bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+   );
+   CREATE INDEX node_jobs_by_node ON node_jobs (node, id);`,
 ];
 
 /** The schema version this iotnet writes. */

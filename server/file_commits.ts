@@ -272,7 +272,14 @@ export class FileCommits {
     const line = formatLogLine(device, pending.uploadedAt, fileID, pending.count);
     const appended = !(await this.uploadLog.hasLineAfter(line, logOffset));
     if (appended) await this.uploadLog.append(line);
-    await this.#files.finishUpload(record);
+    if (!await this.#files.finishUpload(record)) {
+      // Uploaded again through another node since: its record stays, this copy goes.
+      await this.#disk.run(() => Deno.remove(path));
+      await this.#disk.syncDirectory(path);
+      return `dropped the upload of ${device}'s file ${fileID}, which was in place before the ` +
+        "crash: the file was uploaded again through another node since, whose record is kept; " +
+        `removed the copy here${appended ? " (upload-log.txt line appended)" : ""}`;
+    }
     return `finished the upload of ${device}'s file ${fileID}, which was in place before the crash: ` +
       `record written${appended ? ", upload-log.txt line appended" : ""}`;
   }

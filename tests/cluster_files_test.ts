@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
 import { NotFoundError } from "../protocol/errors.ts";
 import { PostgresDatabase } from "../server/store/postgres/database.ts";
+import { postgresStore } from "../server/store/postgres/store.ts";
 import { ClusterNode } from "./_helpers/cluster_node.ts";
 import { memorySource } from "./_helpers/files.ts";
 import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
@@ -204,3 +205,55 @@ async function deviceOn(port: number, name: string, password: string): Promise<E
   await connection.request("udp_port", { port: 9 });
   return connection;
 }
+
+Deno.test({
+  name:
+    "a node that crashed between renaming an upload into place and recording it leaves alone the newer upload through another node",
+  ignore: !postgresInstalled(),
+  async fn() {
+    await using pg = await startPostgres("late upload finish");
+    const url = await pg!.database();
+    await using a = await ClusterNode.start(url, "node-a");
+    await using b = await ClusterNode.start(url, "node-b");
+    await b.stop();
+    // What B's crash left: the file renamed into place and its journal row, no record.
+    const path = join(b.dataDir, "uploads", "watch1-6.txt");
+    await Deno.writeTextFile(path, SAMPLES);
+    const db = await PostgresDatabase.open(url);
+    const crashed = postgresStore(db, "node-b");
+    await crashed.files.beginUpload({
+      device: "watch1",
+      fileID: 6,
+      count: 3,
+      sum: 13n,
+      min: -2,
+      max: 10,
+      bytes: BYTES.length,
+      uploadedAt: Date.now(),
+      ino: (await Deno.stat(path)).ino,
+      logOffset: 0,
+    });
+    await crashed.close();
+
+    // The device, cut off from B, uploads the file again through A.
+    const onA = await a.device("watch1", "pw1");
+    const twice = new TextEncoder().encode(SAMPLES + SAMPLES);
+    assert.deepEqual(await upload(onA, 6, twice), { fileID: 6, dataAmount: 6 });
+    await a.logout(onA, "watch1");
+
+    await b.restart();
+    assert.ok(
+      b.logged.some((l) =>
+        l.startsWith("recovery: dropped the upload of watch1's file 6") &&
+        l.includes("uploaded again through another node since")
+      ),
+      b.logged.join("\n"),
+    );
+    assert.deepEqual(await uploads(b.dataDir), []);
+    const onB = await b.device("watch1", "pw1");
+    assert.deepEqual(await sum(onB, 6), { op: "SUM", result: "26" }, "A's upload stands");
+    await b.logout(onB, "watch1");
+    assert.equal(await queuedJobs(url), 0, "A was given no job");
+    assert.deepEqual(await uploads(a.dataDir), ["watch1-6.txt"]);
+  },
+});

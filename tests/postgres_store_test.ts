@@ -174,6 +174,23 @@ Deno.test({
       await node2.files.beginDelete(pending);
       assert.deepEqual((await queued()).map((j) => j.job?.reason), ["replaced"]);
       assert.deepEqual(await postgresNodeJobs(db2.sql, "node2").take(0, 10), []);
+
+      // node1 crashed between renaming an upload into place and recording it; the file was
+      // then uploaded again through node2. node1, back, finishes its upload: too old.
+      const older = { ...SAMPLE_FILE, fileID: 11, count: 1 };
+      const newer = { ...SAMPLE_FILE, fileID: 11, count: 2 };
+      await node1.files.beginUpload({ ...older, ino: 2, logOffset: 0 });
+      await node2.files.beginUpload({ ...newer, ino: 3, logOffset: 0 });
+      assert.equal(await node2.files.finishUpload(newer), true);
+      assert.equal(await node1.files.finishUpload(older), false);
+      assert.deepEqual(await node1.files.get("watch1", 11), newer);
+      assert.equal(await node2.files.holds("watch1", 11), true);
+      assert.deepEqual(await node1.files.pendingUploads(), [], "its journal row goes all the same");
+      assert.deepEqual(await postgresNodeJobs(db2.sql, "node2").take(0, 10), [], "nor a job");
+      // A newer upload through node1 replaces it again.
+      await node1.files.beginUpload({ ...older, ino: 4, logOffset: 0 });
+      assert.equal(await node1.files.finishUpload(older), true);
+      assert.deepEqual(await node2.files.get("watch1", 11), older);
     } finally {
       await subscription.unlisten();
       await Promise.all([node1.close(), node2.close()]);

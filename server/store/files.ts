@@ -136,10 +136,11 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
       });
     },
 
-    finishUpload(file: NewFile): Promise<void> {
+    finishUpload(file: NewFile): Promise<boolean> {
       return commits.run(() => {
         putFile(file);
         dropUpload(file.device, file.fileID);
+        return true;
       });
     },
 

@@ -108,8 +108,13 @@ export interface FileRecords {
   /**
    * Records an upload's file (with its plot summary, if given) and removes its journal
    * row, in one transaction.
+   *
+   * @returns whether the record was written: in a network (SPEC §9) not when the file was
+   *   uploaded again through another node after this upload was journalled (a node that
+   *   crashed between its rename and its record, finishing at restart); that newer record
+   *   is kept.
    */
-  finishUpload(file: NewFile): Promise<void>;
+  finishUpload(file: NewFile): Promise<boolean>;
   /** Removes a file's journalled upload, if any. */
   dropPendingUpload(device: string, fileID: number): Promise<void>;
   /** The journalled upload of `device`'s file `fileID`, if there is one. */

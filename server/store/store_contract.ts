@@ -205,7 +205,7 @@ function contractCases(): ContractCase[] {
         logOffset: 9,
       }]);
       assert.equal(await files.get("watch1", 7), undefined, "journalling records nothing yet");
-      await files.finishUpload({ ...SAMPLE_FILE, count: 4 });
+      assert.equal(await files.finishUpload({ ...SAMPLE_FILE, count: 4 }), true);
       assert.deepEqual(await files.get("watch1", 7), { ...SAMPLE_FILE, count: 4 });
       assert.deepEqual(await files.pendingUploads(), []);
     },

@@ -7,6 +7,12 @@
  * uploaded again through another) queues, in the same transaction, a `remove_file` job for
  * that node (`node_jobs.ts`), which removes its copy at once or when it is back.
  *
+ * Each upload takes a version from the sequence `file_versions` when it is journalled
+ * (`beginUpload`; a record written without a journal row takes a new one), and a record
+ * is only replaced by a newer version: a node that crashed between its rename and its
+ * record, and finishes that upload at restart, leaves alone the record of the same file
+ * uploaded again through another node meanwhile.
+ *
  * @module
  */
 
@@ -61,26 +67,39 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
   }
 
   /**
-   * Records a file held by this node, in one statement: when the record it replaces named
-   * another node, that node is given a job to remove its copy, and woken on commit.
+   * Records a file held by this node, in one statement, unless the record holds a newer
+   * version; when the record it replaces named another node, that node is given a job to
+   * remove its copy, and woken on commit.
+   *
+   * @returns whether the record was written.
    */
-  function putFile(tx: Sql | TransactionSql, file: NewFile) {
-    return tx.unsafe(
+  async function putFile(tx: Sql | TransactionSql, file: NewFile): Promise<boolean> {
+    const [{ written }] = await tx.unsafe<[{ written: number }]>(
       `WITH previous AS (
-         SELECT node FROM files WHERE device = $1 AND file_id = $2 FOR UPDATE
+         -- The statement's snapshot: the record as it was, whatever upsert does to it.
+         SELECT node FROM files WHERE device = $1 AND file_id = $2
        ), upsert AS (
-         INSERT INTO files (${FILE_COLUMNS}, node, plot)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         INSERT INTO files (${FILE_COLUMNS}, node, plot, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE(
+           (SELECT version FROM pending_uploads
+            WHERE node = $9 AND device = $1 AND file_id = $2),
+           nextval('file_versions')))
          ON CONFLICT (device, file_id) DO UPDATE SET
            samples = excluded.samples, sum = excluded.sum, min = excluded.min,
            max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-           node = excluded.node, plot = excluded.plot
+           node = excluded.node, plot = excluded.plot, version = excluded.version
+         WHERE files.version < excluded.version
+         RETURNING 1
        ), job AS (
          INSERT INTO node_jobs (node, kind, payload)
-         SELECT node, 'remove_file', $11 FROM previous WHERE node <> $9
+         SELECT node, 'remove_file', $11 FROM previous
+         WHERE node <> $9 AND EXISTS (SELECT 1 FROM upsert)
          RETURNING node
+       ), notified AS (
+         SELECT pg_notify('${NODE_JOBS_CHANNEL}', node) FROM job
        )
-       SELECT pg_notify('${NODE_JOBS_CHANNEL}', node) FROM job`,
+       SELECT (SELECT count(*) FROM upsert)::int AS written,
+              (SELECT count(*) FROM notified)::int AS notified`,
       [
         ...fileValues(file),
         node,
@@ -88,6 +107,7 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
         removalPayload(file.device, file.fileID, "replaced"),
       ],
     );
+    return written > 0;
   }
 
   return {
@@ -142,21 +162,23 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
 
     async beginUpload(pending: PendingUpload): Promise<void> {
       await sql.unsafe(
-        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, plot)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, plot, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nextval('file_versions'))
          ON CONFLICT (node, device, file_id) DO UPDATE SET
            samples = excluded.samples, sum = excluded.sum, min = excluded.min,
            max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-           ino = excluded.ino, log_offset = excluded.log_offset, plot = excluded.plot`,
+           ino = excluded.ino, log_offset = excluded.log_offset, plot = excluded.plot,
+           version = excluded.version`,
         [node, ...fileValues(pending), pending.ino, pending.logOffset, plotText(pending)],
       );
     },
 
-    async finishUpload(file: NewFile): Promise<void> {
-      await sql.begin(async (tx) => {
-        await putFile(tx, file);
+    async finishUpload(file: NewFile): Promise<boolean> {
+      return await sql.begin(async (tx) => {
+        const written = await putFile(tx, file);
         await tx`DELETE FROM pending_uploads
                  WHERE node = ${node} AND device = ${file.device} AND file_id = ${file.fileID}`;
+        return written;
       });
     },
 

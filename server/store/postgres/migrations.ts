@@ -90,9 +90,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    ALTER TABLE lockouts ADD COLUMN failures integer NOT NULL DEFAULT 0;
    ALTER TABLE lockouts ADD COLUMN last bigint NOT NULL DEFAULT 0;
    CREATE INDEX lockouts_by_last ON lockouts (last);`,
-  // Jobs one node leaves for another (node_jobs.ts): `payload` is the job's JSON
-  // (server/cluster/node_job.ts), `created` ms since the epoch on the database's clock.
-  `CREATE TABLE node_jobs (
+  // Files across nodes (files.ts): jobs one node leaves for another (node_jobs.ts;
+  // `payload` is the job's JSON, server/cluster/node_job.ts, `created` ms since the epoch
+  // on the database's clock); a network-wide version per upload, taken when it is
+  // journalled, so that an older upload finished late never replaces a newer record.
+  `CREATE SEQUENCE file_versions;
+   ALTER TABLE files ADD COLUMN version bigint NOT NULL DEFAULT 0;
+   ALTER TABLE pending_uploads ADD COLUMN version bigint NOT NULL DEFAULT 0;
+   CREATE TABLE node_jobs (
      id bigserial PRIMARY KEY,
      node text NOT NULL,
      kind text NOT NULL,

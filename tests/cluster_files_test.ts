@@ -78,11 +78,7 @@ Deno.test({
       await assert.rejects(sum(again, 5), NotFoundError, "gone on B too, at once");
       await b.logout(again, "watch1");
 
-      await waitUntil(
-        () =>
-          b.logged.includes("removed watch1's file 5 from uploads/: deleted through node node-a"),
-        "B to remove it",
-      );
+      await b.waitForLog("removed watch1's file 5 from uploads/: deleted through node node-a");
       assert.deepEqual(await uploads(b.dataDir), []);
       // Each node's logs record what went through it.
       assert.match(
@@ -104,11 +100,7 @@ Deno.test({
       assert.deepEqual(await upload(onA, 1, twice), { fileID: 1, dataAmount: 6 });
       assert.deepEqual(await sum(onA, 1), { op: "SUM", result: "26" });
       await a.logout(onA, "watch2");
-      await waitUntil(
-        () =>
-          b.logged.includes("removed watch2's file 1 from uploads/: replaced through node node-a"),
-        "B to remove its copy",
-      );
+      await b.waitForLog("removed watch2's file 1 from uploads/: replaced through node node-a");
       assert.deepEqual(await uploads(b.dataDir), []);
       assert.deepEqual(await uploads(a.dataDir), ["watch2-1.txt"]);
     });

@@ -8,6 +8,16 @@ import { SAMPLE_FILE, stepStoreContract } from "../server/store/store_contract.t
 import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
 import { within } from "./_helpers/wait.ts";
 
+/** The stores of nodes `ids` on the database at `url`, closed together on disposal. */
+async function nodeStores(url: string, ids: string[]) {
+  const stores = await Promise.all(
+    ids.map(async (id) => postgresStore(await PostgresDatabase.open(url), id)),
+  );
+  return Object.assign(stores, {
+    [Symbol.asyncDispose]: async () => void await Promise.all(stores.map((s) => s.close())),
+  });
+}
+
 Deno.test({
   name: "store contract (PostgreSQL)",
   ignore: !postgresInstalled(),
@@ -31,30 +41,22 @@ Deno.test({
   ignore: !postgresInstalled(),
   async fn() {
     await using pg = await startPostgres("mailbox limits across nodes");
-    const url = await pg!.database();
-    const nodes = [
-      postgresStore(await PostgresDatabase.open(url), "node1"),
-      postgresStore(await PostgresDatabase.open(url), "node2"),
-    ];
-    try {
-      const limits = {
-        maxCount: 5,
-        maxBytes: 1_000,
-        maxCountPerSender: 5,
-        maxBytesPerSender: 1_000,
-      };
-      const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) =>
-          nodes[i % 2]!.mailbox.add(
-            { recipient: "b", sender: `s${i % 3}`, text: `m${i}`, sentAt: i },
-            limits,
-          )),
-      );
-      assert.equal(results.filter((r) => "id" in r).length, 5);
-      assert.equal((await nodes[0]!.mailbox.pending("b")).length, 5);
-    } finally {
-      await Promise.all(nodes.map((store) => store.close()));
-    }
+    await using nodes = await nodeStores(await pg!.database(), ["node1", "node2"]);
+    const limits = {
+      maxCount: 5,
+      maxBytes: 1_000,
+      maxCountPerSender: 5,
+      maxBytesPerSender: 1_000,
+    };
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        nodes[i % 2]!.mailbox.add(
+          { recipient: "b", sender: `s${i % 3}`, text: `m${i}`, sentAt: i },
+          limits,
+        )),
+    );
+    assert.equal(results.filter((r) => "id" in r).length, 5);
+    assert.equal((await nodes[0]!.mailbox.pending("b")).length, 5);
   },
 });
 
@@ -63,28 +65,19 @@ Deno.test({
   ignore: !postgresInstalled(),
   async fn() {
     await using pg = await startPostgres("login attempts across nodes");
-    const url = await pg!.database();
-    const nodes = await Promise.all(
-      ["node1", "node2", "node3"].map(async (id) =>
-        postgresStore(await PostgresDatabase.open(url), id)
-      ),
-    );
-    try {
-      const rules = { now: 1_000, attempts: 3, blockMs: 10_000 };
-      for (let round = 0; round < 5; round++) {
-        const now = 1_000 + round * 10_000;
-        const reservations = await Promise.all(
-          Array.from(
-            { length: 30 },
-            (_, i) => nodes[i % 3]!.loginAttempts.reserve("watch1", { ...rules, now }),
-          ),
-        );
-        const granted = reservations.flatMap((r) => r.granted ? [r.number] : []);
-        assert.deepEqual(granted.sort(), [1, 2, 3], `round ${round}`);
-        // The last attempt's hold ends with the round: the next starts afresh.
-      }
-    } finally {
-      await Promise.all(nodes.map((store) => store.close()));
+    await using nodes = await nodeStores(await pg!.database(), ["node1", "node2", "node3"]);
+    const rules = { now: 1_000, attempts: 3, blockMs: 10_000 };
+    for (let round = 0; round < 5; round++) {
+      const now = 1_000 + round * 10_000;
+      const reservations = await Promise.all(
+        Array.from(
+          { length: 30 },
+          (_, i) => nodes[i % 3]!.loginAttempts.reserve("watch1", { ...rules, now }),
+        ),
+      );
+      const granted = reservations.flatMap((r) => r.granted ? [r.number] : []);
+      assert.deepEqual(granted.sort(), [1, 2, 3], `round ${round}`);
+      // The last attempt's hold ends with the round: the next starts afresh.
     }
   },
 });

@@ -93,6 +93,11 @@ export class ClusterNode implements AsyncDisposable {
     return connection;
   }
 
+  /** Waits until the node has logged `line` (across restarts). */
+  async waitForLog(line: string): Promise<void> {
+    await waitUntil(() => this.logged.includes(line), `node ${this.nodeId} to log "${line}"`);
+  }
+
   /** Logs `connection`'s device out and waits until this node has seen it leave. */
   async logout(connection: EdgeConnection, name: string): Promise<void> {
     const from = this.logged.length;

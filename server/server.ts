@@ -67,6 +67,8 @@ import {
 } from "./session.ts";
 import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
+import { NodeJobs } from "./cluster/node_jobs.ts";
+import { NODE_JOBS_CHANNEL, postgresNodeJobs } from "./store/postgres/node_jobs.ts";
 import type { Store, StoreOptions } from "./store/interfaces.ts";
 import { PostgresDatabase } from "./store/postgres/database.ts";
 import { postgresStore } from "./store/postgres/store.ts";
@@ -270,16 +272,33 @@ async function start(options: ServerOptions): Promise<IotServer> {
   opened.use(await openDataDir(dataDir, disk, repairs));
   const metrics = new ServerMetrics({ proxyProtocol: options.proxyProtocol ?? false });
   const commitSeconds = (seconds: number) => metrics.storeCommitDuration.observe(seconds);
-  const store = opened.adopt(
-    await openStore(settings, dataDir, { log, commitSeconds }),
-    (s) => s.close(),
-  );
+  const { store, network } = await openStore(settings, dataDir, { log, commitSeconds });
+  opened.defer(() => store.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
-  for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
-    repairs.push(`recovery: ${repair}`);
-  }
+  const recovered = await recoverDataDir({
+    dataDir,
+    files: store.files,
+    commits,
+    disk,
+    inNetwork: network !== undefined,
+  });
+  for (const repair of recovered) repairs.push(`recovery: ${repair}`);
   for (const repair of repairs) log(repair);
+  if (network) {
+    // Before the store closes (the stack disposes in reverse): its jobs use the pool.
+    const { db, nodeId } = network;
+    opened.use(
+      await NodeJobs.start({
+        node: nodeId,
+        queue: postgresNodeJobs(db.sql, nodeId),
+        listen: (onNotify, onListen) => db.listen(NODE_JOBS_CHANNEL, onNotify, onListen),
+        commits,
+        log,
+        clock,
+      }),
+    );
+  }
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   let listener: Deno.Listener;
@@ -309,7 +328,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   });
   const auth = new Authenticator({
     credentials,
-    lockouts: store.lockouts,
+    loginAttempts: store.loginAttempts,
     clock,
     attempts: settings.attempts,
     blockMs: settings.blockSeconds * 1000,
@@ -494,8 +513,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
 }
 
 /**
- * The store: on the network's PostgreSQL database with a cluster URL, else on the data
- * directory's SQLite file.
+ * The store: on the network's PostgreSQL database with a cluster URL (with the database,
+ * which the node's cluster work shares), else on the data directory's SQLite file.
  *
  * @throws {StoreError} when the database cannot be used.
  */
@@ -503,16 +522,19 @@ async function openStore(
   settings: ServerSettings,
   dataDir: DataDir,
   { log, ...options }: StoreOptions & { log: (line: string) => void },
-): Promise<Store> {
+): Promise<{ store: Store; network?: { db: PostgresDatabase; nodeId: string } }> {
   const { cluster } = settings;
   // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
   // a test in virtual time still sees its changes stored without moving the clock.
-  if (!cluster) return openSqliteStore(dataDir.database, systemClock, options);
+  if (!cluster) return { store: openSqliteStore(dataDir.database, systemClock, options) };
   const db = await PostgresDatabase.open(cluster.url, {
     applicationName: `iotnet ${cluster.nodeId}`,
   });
   log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
-  return postgresStore(db, cluster.nodeId, options);
+  return {
+    store: postgresStore(db, cluster.nodeId, options),
+    network: { db, nodeId: cluster.nodeId },
+  };
 }
 
 function resolveSettings(options: ServerOptions): ServerSettings {

@@ -108,7 +108,7 @@ export interface OperatorHttpContext {
   /** Where the server records its events (the event feed). */
   events: EventRing<ServerEvent>;
   /** Names whose last logins failed, most recent first (`Authenticator.recentFailures`). */
-  failedLogins(limit: number): { name: string; failures: number; at: number }[];
+  failedLogins(limit: number): Promise<{ name: string; failures: number; at: number }[]>;
   disk: Disk;
   clock: Clock;
   /** Device connections held now. */

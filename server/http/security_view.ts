@@ -33,13 +33,14 @@ export interface SecurityView {
 /** Where the view is read from. */
 export interface SecuritySources {
   lockouts: Pick<Lockouts, "current">;
-  failedLogins(limit: number): { name: string; failures: number; at: number }[];
+  failedLogins(limit: number): Promise<{ name: string; failures: number; at: number }[]>;
   metrics: ServerMetrics;
 }
 
 /** The security view at `now` (ms epoch). */
 export async function securityView(sources: SecuritySources, now: number): Promise<SecurityView> {
   const running = await sources.lockouts.current(now, MAX_SECURITY_ROWS + 1);
+  const failed = await sources.failedLogins(MAX_SECURITY_ROWS);
   const m = sources.metrics;
   const refusals: Record<string, number> = {};
   // Every reason this server refuses for, each shown, counted or not.
@@ -51,7 +52,7 @@ export async function securityView(sources: SecuritySources, now: number): Promi
       secondsLeft: Math.ceil((l.until - now) / 1000),
     })),
     lockoutsMore: running.length > MAX_SECURITY_ROWS,
-    failedLogins: sources.failedLogins(MAX_SECURITY_ROWS).map((f) => ({
+    failedLogins: failed.map((f) => ({
       name: f.name,
       failures: f.failures,
       at: new Date(f.at).toISOString(),

@@ -18,7 +18,7 @@ Deno.test("security view: lockouts with time left, failed names, counters by rea
     },
     failedLogins: (limit) => {
       asked.push(limit);
-      return [{ name: "ghost", failures: 2, at: 1_000 }];
+      return Promise.resolve([{ name: "ghost", failures: 2, at: 1_000 }]);
     },
     metrics,
   }, 1_000);
@@ -40,7 +40,7 @@ Deno.test("security view: the lockout list is bounded", async () => {
   }));
   const view = await securityView({
     lockouts: { current: (_now, limit) => Promise.resolve(many.slice(0, limit)) },
-    failedLogins: () => [],
+    failedLogins: () => Promise.resolve([]),
     metrics: new ServerMetrics(),
   }, 0);
   assert.equal(view.lockouts.length, MAX_SECURITY_ROWS);
@@ -52,7 +52,7 @@ Deno.test("security view: with --proxy-protocol the refusals for PROXY headers a
   metrics.refusals.inc({ reason: "proxy_header_missing" }, 3);
   const view = await securityView({
     lockouts: { current: () => Promise.resolve([]) },
-    failedLogins: () => [],
+    failedLogins: () => Promise.resolve([]),
     metrics,
   }, 0);
   assert.deepEqual(view.refusals, {

@@ -81,6 +81,17 @@ export interface FileRecords {
   get(device: string, fileID: number): Promise<StoredFile | undefined>;
   /** Every record, ordered by device, then file ID. */
   list(): Promise<StoredFile[]>;
+  /**
+   * The records of the files this server's data directory holds, ordered by device, then
+   * file ID: on one server every record; in a network (SPEC §9) those of the files uploaded
+   * through this node (start-up recovery checks them against its disk).
+   */
+  held(): Promise<StoredFile[]>;
+  /**
+   * Whether `device`'s file `fileID` has a record naming this server's data directory as
+   * the one holding the file (on one server: whether it has a record).
+   */
+  holds(device: string, fileID: number): Promise<boolean>;
   /** `device`'s records, by file ID, at most `limit` of them (the device page). */
   ofDevice(device: string, limit: number): Promise<StoredFile[]>;
   /**
@@ -97,8 +108,13 @@ export interface FileRecords {
   /**
    * Records an upload's file (with its plot summary, if given) and removes its journal
    * row, in one transaction.
+   *
+   * @returns whether the record was written: in a network (SPEC §9) not when the file was
+   *   uploaded again through another node after this upload was journalled (a node that
+   *   crashed between its rename and its record, finishing at restart); that newer record
+   *   is kept.
    */
-  finishUpload(file: NewFile): Promise<void>;
+  finishUpload(file: NewFile): Promise<boolean>;
   /** Removes a file's journalled upload, if any. */
   dropPendingUpload(device: string, fileID: number): Promise<void>;
   /** The journalled upload of `device`'s file `fileID`, if there is one. */
@@ -132,6 +148,67 @@ export interface Lockouts {
    * name), at most `limit` of them (the security page).
    */
   current(now: number, limit: number): Promise<{ device: string; until: number }[]>;
+}
+
+/** The throttling rules an attempt is reserved and settled under (SPEC §1). */
+export interface AttemptRules {
+  /** The attempt's time (ms epoch, the server's clock). */
+  now: number;
+  /** Consecutive failed logins that block a name (`<attempts>`). */
+  attempts: number;
+  /** How long a block lasts. */
+  blockMs: number;
+}
+
+/**
+ * What reserving an attempt gave: its place among the name's consecutive attempts
+ * (1..`attempts`), or a refusal with the time the name is held until.
+ */
+export type AttemptReservation =
+  | { granted: true; number: number }
+  | { granted: false; until: number };
+
+/** A name whose last logins failed, and how many in a row. */
+export interface FailedLogins {
+  device: string;
+  failures: number;
+  /** The last one's time (ms epoch). */
+  at: number;
+}
+
+/**
+ * Consecutive failed logins by name and the blocks they lead to (SPEC §1), shared by every
+ * server on the store (SPEC §9). An attempt is **reserved before its check runs** and
+ * counts as a failure from then on, until its check succeeds: so attempts checked at once,
+ * on any number of servers, never exceed `attempts` before the name is blocked, and an
+ * attempt whose server died during its check stays a failure (fail closed) instead of
+ * leaking.
+ *
+ * - {@linkcode LoginAttempts.reserve} grants the next number while fewer than `attempts`
+ *   are counted and no block runs; a block that has ended is forgotten first, so the count
+ *   starts again from 1. Reserving the last attempt holds the name at once, as a block of
+ *   `blockMs` from then: every other attempt is refused while the last one is checked, and
+ *   if its server dies the hold simply ends like a block.
+ * - {@linkcode LoginAttempts.failed} of the last attempt starts the block from its failure.
+ * - {@linkcode LoginAttempts.succeeded} forgets the name's failures, hold and block.
+ */
+export interface LoginAttempts {
+  /** Reserves one attempt for `device`, atomically for every server on the store. */
+  reserve(device: string, rules: AttemptRules): Promise<AttemptReservation>;
+  /** The check of `device`'s reserved attempt succeeded: its count, hold and block go. */
+  succeeded(device: string): Promise<void>;
+  /**
+   * The check of `device`'s attempt `number` failed. The failure was counted when the
+   * attempt was reserved; the last attempt's failure starts the block now.
+   *
+   * @returns until when the name is blocked, when this failure blocked it.
+   */
+  failed(device: string, number: number, rules: AttemptRules): Promise<number | undefined>;
+  /**
+   * The names whose last attempts failed (or are being checked) and that are not blocked,
+   * the most recent first, at most `limit` (the security page).
+   */
+  recentFailures(limit: number): Promise<FailedLogins[]>;
 }
 
 /** How much one offline device's mailbox holds, in all and from any one sender. */
@@ -247,6 +324,8 @@ export interface StoreOptions {
 export interface Store {
   readonly files: FileRecords;
   readonly lockouts: Lockouts;
+  /** Failed logins counted and reserved, over {@linkcode Store.lockouts}' blocks. */
+  readonly loginAttempts: LoginAttempts;
   readonly mailbox: Mailbox;
   readonly blocks: Blocks;
   readonly presenceHistory: PresenceHistory;

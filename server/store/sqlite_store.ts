@@ -14,6 +14,7 @@ import { Database } from "./database.ts";
 import { sqliteFileRecords } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
 import type { Store, StoreOptions } from "./interfaces.ts";
+import { localLoginAttempts } from "./local_login_attempts.ts";
 import { sqliteLockouts } from "./lockouts.ts";
 import { sqliteMailbox } from "./mailbox.ts";
 import { sqlitePresenceHistory } from "./presence_history.ts";
@@ -55,9 +56,12 @@ export function openSqliteStore(
     );
   }
   let closed: Promise<void> | undefined;
+  const lockouts = sqliteLockouts(db, commits);
   return {
     files: sqliteFileRecords(db, commits),
-    lockouts: sqliteLockouts(db, commits),
+    lockouts,
+    // One server reserves alone: its counts live in memory, its blocks in `lockouts`.
+    loginAttempts: localLoginAttempts(lockouts),
     mailbox: sqliteMailbox(db, commits),
     blocks: sqliteBlocks(db, commits),
     presenceHistory: sqlitePresenceHistory(db, commits),

@@ -181,6 +181,17 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await files.ofDevice("nobody", 10), []);
   });
 
+  contract("the records a store writes are of files its server holds", async (store) => {
+    const { files } = store;
+    await files.put({ ...SAMPLE_FILE, fileID: 9 });
+    await files.put(SAMPLE_FILE);
+    assert.deepEqual(await files.held(), [SAMPLE_FILE, { ...SAMPLE_FILE, fileID: 9 }]);
+    assert.equal(await files.holds("watch1", 7), true);
+    assert.equal(await files.holds("watch1", 8), false);
+    await files.remove("watch1", 7);
+    assert.equal(await files.holds("watch1", 7), false);
+  });
+
   contract(
     "a journalled upload is kept whole, replaced, and finished with its record",
     async (store) => {
@@ -200,7 +211,7 @@ function contractCases(): ContractCase[] {
         logOffset: 9,
       }]);
       assert.equal(await files.get("watch1", 7), undefined, "journalling records nothing yet");
-      await files.finishUpload({ ...SAMPLE_FILE, count: 4 });
+      assert.equal(await files.finishUpload({ ...SAMPLE_FILE, count: 4 }), true);
       assert.deepEqual(await files.get("watch1", 7), { ...SAMPLE_FILE, count: 4 });
       assert.deepEqual(await files.pendingUploads(), []);
     },
@@ -260,6 +271,107 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await lockouts.current(5_000, 10), []);
     assert.equal(await lockouts.until("watch2"), 2_000);
   });
+
+  contract(
+    "attempts are reserved 1..attempts; the last holds the name and its failure blocks it",
+    async (store) => {
+      const { loginAttempts, lockouts } = store;
+      const rules = { now: 1_000, attempts: 3, blockMs: 10_000 };
+      for (const number of [1, 2]) {
+        assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number });
+        assert.equal(await loginAttempts.failed("watch1", number, rules), undefined);
+      }
+      assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 3 });
+      // While the last attempt is checked, no other is: the name is held as by a block.
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 1_500 }),
+        { granted: false, until: 11_000 },
+      );
+      assert.equal(await loginAttempts.failed("watch1", 3, { ...rules, now: 2_000 }), 12_000);
+      assert.equal(await lockouts.until("watch1"), 12_000, "the block is a lockout");
+      assert.deepEqual(await lockouts.current(2_000, 10), [{ device: "watch1", until: 12_000 }]);
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 11_999 }),
+        { granted: false, until: 12_000 },
+      );
+      // Once the block has ended the count starts again.
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 12_000 }),
+        { granted: true, number: 1 },
+      );
+      assert.deepEqual(await loginAttempts.reserve("watch2", rules), { granted: true, number: 1 });
+    },
+  );
+
+  contract("a success forgets the name's failures, and a hold", async (store) => {
+    const { loginAttempts } = store;
+    const rules = { now: 1_000, attempts: 2, blockMs: 10_000 };
+    await loginAttempts.reserve("watch1", rules);
+    await loginAttempts.failed("watch1", 1, rules);
+    assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 2 });
+    await loginAttempts.succeeded("watch1");
+    assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 1 });
+    await loginAttempts.succeeded("watch1");
+    await loginAttempts.succeeded("nobody");
+    assert.equal(await store.lockouts.until("watch1"), undefined);
+  });
+
+  contract(
+    "a hold whose check never ends lapses like a block, and the count starts again",
+    async (store) => {
+      const { loginAttempts } = store;
+      const rules = { now: 1_000, attempts: 1, blockMs: 10_000 };
+      assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 1 });
+      // Its server died: neither failed nor succeeded comes.
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 10_999 }),
+        { granted: false, until: 11_000 },
+      );
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 11_000 }),
+        { granted: true, number: 1 },
+      );
+    },
+  );
+
+  contract("attempts reserved at once never pass the allowance", async (store) => {
+    const rules = { now: 1_000, attempts: 3, blockMs: 10_000 };
+    const reservations = await Promise.all(
+      Array.from({ length: 20 }, () => store.loginAttempts.reserve("watch1", rules)),
+    );
+    const granted = reservations.flatMap((r) => r.granted ? [r.number] : []);
+    assert.deepEqual(granted.sort(), [1, 2, 3]);
+    assert.ok(reservations.every((r) => r.granted || r.until === 11_000));
+  });
+
+  contract(
+    "recent failures: names not blocked, the most recent first, bounded",
+    async (store) => {
+      const { loginAttempts } = store;
+      const rules = { now: 1_000, attempts: 2, blockMs: 10_000 };
+      const fail = async (device: string, now: number) => {
+        const reservation = await loginAttempts.reserve(device, { ...rules, now });
+        assert.ok(reservation.granted);
+        await loginAttempts.failed(device, reservation.number, { ...rules, now });
+      };
+      await fail("watch1", 1_000);
+      await fail("ghost", 2_000);
+      await fail("watch2", 3_000);
+      assert.deepEqual(await loginAttempts.recentFailures(10), [
+        { device: "watch2", failures: 1, at: 3_000 },
+        { device: "ghost", failures: 1, at: 2_000 },
+        { device: "watch1", failures: 1, at: 1_000 },
+      ]);
+      assert.deepEqual(await loginAttempts.recentFailures(1), [
+        { device: "watch2", failures: 1, at: 3_000 },
+      ]);
+      await fail("watch1", 4_000); // its second: blocked, no longer a failure count
+      await loginAttempts.succeeded("watch2");
+      assert.deepEqual(await loginAttempts.recentFailures(10), [
+        { device: "ghost", failures: 1, at: 2_000 },
+      ]);
+    },
+  );
 
   contract("messages wait for their recipient, oldest first, with growing ids", async (store) => {
     const { mailbox } = store;

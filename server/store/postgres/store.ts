@@ -12,6 +12,7 @@ import { postgresBlocks } from "./blocks.ts";
 import type { PostgresDatabase } from "./database.ts";
 import { postgresFileRecords } from "./files.ts";
 import { postgresLockouts } from "./lockouts.ts";
+import { postgresLoginAttempts } from "./login_attempts.ts";
 import { postgresMailbox } from "./mailbox.ts";
 import { postgresPresenceHistory } from "./presence_history.ts";
 
@@ -34,6 +35,7 @@ const WRITES = {
     "dropPendingDelete",
   ],
   lockouts: ["set", "clear"],
+  loginAttempts: ["reserve", "succeeded", "failed"],
   mailbox: ["add", "remove"],
   blocks: ["add", "remove"],
   presenceHistory: ["markSeen", "recordVisit"],
@@ -68,6 +70,10 @@ export function postgresStore(
   return {
     files: tracked(postgresFileRecords(sql, node), { ...track, writes: WRITES.files }),
     lockouts: tracked(postgresLockouts(sql), { ...track, writes: WRITES.lockouts }),
+    loginAttempts: tracked(postgresLoginAttempts(sql), {
+      ...track,
+      writes: WRITES.loginAttempts,
+    }),
     mailbox: tracked(postgresMailbox(sql), { ...track, writes: WRITES.mailbox }),
     blocks: tracked(postgresBlocks(sql), { ...track, writes: WRITES.blocks }),
     presenceHistory: tracked(postgresPresenceHistory(sql), {

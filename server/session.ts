@@ -67,6 +67,7 @@ import { announcePresence } from "./presence.ts";
 import { endPrivateChats } from "./private_chats.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import { registerAccount } from "./registration.ts";
+import { loginFailedEvent } from "./server_event.ts";
 import type { CommandContext, ServerContext, StreamSink } from "./context.ts";
 import type { UploadTurn } from "./upload_turns.ts";
 
@@ -410,7 +411,7 @@ export class Session {
       const released = active.release(state.device);
       if (state.phase === "active") {
         this.#host.metrics.logouts.inc({ reason: code });
-        this.#leave(state.device, reason);
+        this.#leave(state, { detail: reason, code });
       }
       if (lastFrame) {
         await released;
@@ -491,12 +492,15 @@ export class Session {
   }
 
   /** What a device's leaving means to the others: history, presence, private chats. */
-  #leave(device: string, reason: string): void {
+  #leave(
+    { device, since }: { device: string; since: number },
+    why: { detail: string; code: LeaveCode },
+  ): void {
     const host = this.#host;
-    const seen = host.clock.now();
-    void host.presenceHistory.markSeen(device, seen)
+    const until = host.clock.now();
+    void host.presenceHistory.recordVisit(device, { since, until, reason: why.code, ip: this.ip })
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
-    host.log(`${device} left (${reason})`);
+    host.record({ kind: "logout", device, reason: why.code, detail: why.detail });
     this.#announce(device, "offline");
     endPrivateChats(host.privateChats, host.active, device).catch((error) =>
       host.log(`cannot end the private chats of ${device}: ${oneLine(error)}`)
@@ -695,7 +699,7 @@ export class Session {
           credentialsPath: host.settings.credentialsPath,
           hasher: host.hasher,
         });
-        host.log(`${name} registered a new account from ${this.ip}`);
+        host.record({ kind: "registered", device: name, ip: this.ip });
       }
       const outcome = await host.auth.login(name, password);
       return { ...await this.#finishLogin(name, outcome), registered: registering };
@@ -747,10 +751,12 @@ export class Session {
    */
   async #finishLogin(name: string, outcome: LoginOutcome): Promise<{ ticketKey: string }> {
     if (this.state.phase === "closed") throw new IoError("connection closed");
-    const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
     this.#host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
     if (!outcome.ok) {
-      this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
+      this.#host.record(loginFailedEvent(name, { ip: this.ip, result: outcome.code }));
+      if (outcome.blockStarted) {
+        this.#host.record({ kind: "lockout", device: name, ip: this.ip, ...outcome.blockStarted });
+      }
       throw requestErrorOf(outcome.code, outcome.message);
     }
     const { active, log } = this.#host;
@@ -817,9 +823,9 @@ export class Session {
     this.#state = { phase: "active", device, since };
     host.metrics.online(host.active.count);
     // Login history is not acknowledged to anyone: it rides the next group commit.
-    void host.presenceHistory.markSeen(device, since)
+    void host.presenceHistory.recordVisit(device, { since, until: null, reason: null, ip: this.ip })
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
-    host.log(`${device} joined from ${this.ip}, UDP port ${request.port}`);
+    host.record({ kind: "login", device, ip: this.ip, udpPort: request.port });
     this.#announce(device, "online");
     this.#touch();
     return {};

@@ -168,6 +168,13 @@ export interface ServerOptions {
    */
   clusterTiming?: LivenessTiming;
   /**
+   * Time of a node's heartbeat, lease deadline, sweeps and LISTEN retries (with
+   * `clusterUrl`). Default: the system clock, whatever `clock` is, since the database
+   * measures the lease in real time; a test moving `clock` past a block must not move the
+   * node past its lease.
+   */
+  clusterClock?: Clock;
+  /**
    * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
    * none.
    */
@@ -348,7 +355,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
       node = await startClusterNode({
         db,
         node: settings.cluster!.nodeId,
-        clock,
+        // The database measures the lease in real time: so do the node's renewals, whatever
+        // clock the protocol's timers run on (as the store's group commit, below).
+        clock: options.clusterClock ?? systemClock,
         view: devices,
         ...(options.clusterTiming && { timing: options.clusterTiming }),
         blockersOf: (device) => store.blocks.blockersOf(device),
@@ -356,8 +365,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
           void announcePresence({ active, blocks: store.blocks }, device, state).catch((error) =>
             log(`cannot tell the others that ${device} is ${state}: ${error}`)
           ),
-        swept: (device, at) => {
-          store.presenceHistory.markSeen(device, at)
+        swept: (device) => {
+          store.presenceHistory.markSeen(device, clock.now())
             .catch((error) => log(`cannot record that ${device} was seen: ${error}`));
           endPrivateChats(privateChats, active, device)
             .catch((error) => log(`cannot end the private chats of ${device}: ${error}`));

@@ -21,6 +21,7 @@ export interface ClusterNodeOptions {
   db: PostgresDatabase;
   /** This node's id. */
   node: string;
+  /** The clock of the node's heartbeat, lease deadline, sweeps and LISTEN retries. */
   clock: Clock;
   /** The view of the network's devices (it writes `edge-device-log.txt`). */
   view: ActiveDevices;
@@ -31,11 +32,11 @@ export interface ClusterNodeOptions {
   /** Tells this node's devices that `device` came or went. */
   announce(device: string, state: "online" | "offline"): void;
   /**
-   * A device was swept from the network at `at` (its node died, or an earlier start of
-   * this node left it): record when it was last seen, end its private chats. Told once, by
-   * the node that swept it.
+   * A device was swept from the network (its node died, or an earlier start of this node
+   * left it): record that it was seen until now, end its private chats. Told once, by the
+   * node that swept it.
    */
-  swept(device: string, at: number): void;
+  swept(device: string): void;
   /** Ends every device session here, telling each why (the node fenced itself). */
   endSessions(why: string): void;
   log(line: string): void;
@@ -119,12 +120,11 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
 function reportSweep(
   sweep: Sweep,
   what: string,
-  options: Pick<ClusterNodeOptions, "log" | "swept" | "clock">,
+  options: Pick<ClusterNodeOptions, "log" | "swept">,
 ): void {
   const gone = sweep.devices.filter((d) => d.wasActive).map((d) => d.name);
   if (gone.length === 0 && sweep.stored.length === 0 && what !== "") return;
-  const now = options.clock.now();
-  for (const name of gone) options.swept(name, now);
+  for (const name of gone) options.swept(name);
   for (const term of sweep.terms) {
     const names = sweep.devices.filter((d) => d.node === term.node && d.wasActive)
       .map((d) => d.name);

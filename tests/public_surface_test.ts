@@ -84,6 +84,7 @@ Deno.test("the root entry exports the server, the edge connection and the errors
     "StartupError",
     "StoreError",
     "TooLargeError",
+    "UnavailableError",
     "UnsupportedVersionError",
     "startServer",
   ]);

@@ -40,6 +40,10 @@ export interface Row {
   /** CPU time of the sender / receiver process, ms. */
   cpuSender?: number;
   cpuReceiver?: number;
+  /** CPU time of the sender / receiver from its endpoint being ready to the file being in,
+   * ms (start-up left out). */
+  transferCpuSender?: number | undefined;
+  transferCpuReceiver?: number | undefined;
   /** Datagrams the sender sent / the receiver got (all types). */
   datagramsOut?: number;
   datagramsIn?: number;
@@ -75,6 +79,7 @@ interface ReceivedReport {
   sha256: string;
   peakRssKb: number;
   cpuMs: number;
+  transferCpuMs?: number;
   stats: { datagramsIn: number; reads: number };
   threads: Record<string, number>;
 }
@@ -183,6 +188,8 @@ export async function uvfRun(
       rssReceiver: r.peakRssKb,
       cpuSender: s.cpuMs,
       cpuReceiver: r.cpuMs,
+      transferCpuSender: s.transferCpuMs,
+      transferCpuReceiver: r.transferCpuMs,
       datagramsOut: s.stats?.datagramsOut,
       datagramsIn: r.stats.datagramsIn,
       sendsSender: s.stats?.sends,

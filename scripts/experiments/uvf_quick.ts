@@ -130,6 +130,8 @@ async function main(): Promise<void> {
   const medianOk = (ms: number[]) => median(ms.filter(Number.isFinite));
   const dir = await Deno.makeTempDir({ prefix: "uvf_quick_" });
   const results = new Map<string, number[]>();
+  /** Transfer CPU ms (start-up left out) of the sender and of the receiver, per run. */
+  const transferCpu = new Map<string, { sender: number[]; receiver: number[] }>();
   const add = (name: string, r: Row) => {
     // CPU used by everything but our two peers during the run (other engineers' jobs, but
     // also process start-up and the sha256sum checks): a rough interference signal.
@@ -138,6 +140,12 @@ async function main(): Promise<void> {
     const list = results.get(name) ?? [];
     list.push(r.ok ? r.ms : NaN);
     results.set(name, list);
+    if (r.ok && r.transferCpuSender !== undefined && r.transferCpuReceiver !== undefined) {
+      const cpu = transferCpu.get(name) ?? { sender: [], receiver: [] };
+      cpu.sender.push(r.transferCpuSender);
+      cpu.receiver.push(r.transferCpuReceiver);
+      transferCpu.set(name, cpu);
+    }
     console.log(
       `${name.padEnd(28)} ${
         r.ok
@@ -148,6 +156,11 @@ async function main(): Promise<void> {
         `${
           r.cpuSender !== undefined
             ? ` cpu s/r ${r.cpuSender.toFixed(0)}/${r.cpuReceiver?.toFixed(0)} ms`
+            : ""
+        }` +
+        `${
+          r.transferCpuSender !== undefined
+            ? ` (transfer ${r.transferCpuSender.toFixed(0)}/${r.transferCpuReceiver?.toFixed(0)})`
             : ""
         }` +
         `  others ${(100 * others / (cores * r.ms)).toFixed(0)}% load ${load()}`,
@@ -190,7 +203,15 @@ async function main(): Promise<void> {
     console.log(`--- medians over ${runs} runs, ${mib} MiB`);
     for (const [name, ms] of results) {
       const m = medianOk(ms);
-      console.log(`${name.padEnd(28)} ${m.toFixed(0)} ms ${(bytes / m / 1000).toFixed(1)} MB/s`);
+      const cpu = transferCpu.get(name);
+      console.log(
+        `${name.padEnd(28)} ${m.toFixed(0)} ms ${(bytes / m / 1000).toFixed(1)} MB/s` +
+          (cpu
+            ? `  transfer cpu s/r ${median(cpu.sender).toFixed(0)}/${
+              median(cpu.receiver).toFixed(0)
+            } ms`
+            : ""),
+      );
     }
     for (const peer of peers.slice(1)) {
       for (const v of variants) {

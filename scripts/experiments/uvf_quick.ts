@@ -16,8 +16,9 @@
  * each round runs their `scripts/bench/uvf_peer.ts` beside this checkout's, in an order
  * that rotates from round to round, and the summary gives each one's throughput ratio to
  * this checkout's, round by round (median and range). The tickets are made here, so the
- * other checkouts must share this one's ticket and datagram format: the sealed format of
- * issue 13 (UDP magic 0xB3) since its merge; before it, the signed tickets of 46852a3..73ccc66.
+ * other checkouts must share this one's ticket format (both peers of a run come from one
+ * checkout, so their datagram versions may differ): the sealed tickets of issue 13 since its
+ * merge (UDP versions 3 and 4); before it, the signed tickets of 46852a3..73ccc66.
  *
  * @module
  */

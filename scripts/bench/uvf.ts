@@ -47,6 +47,9 @@ export interface Row {
   /** Datagrams the sender sent / the receiver got (all types). */
   datagramsOut?: number;
   datagramsIn?: number;
+  /** Datagrams the receiver sent (ACKs, FIN_ACK) and in how many sends. */
+  datagramsBack?: number;
+  sendsReceiver?: number;
   /** Socket sends / reads of the sender and the receiver (below the datagram counts with
    * segmentation offload and receive coalescing). */
   sendsSender?: number;
@@ -80,7 +83,7 @@ interface ReceivedReport {
   peakRssKb: number;
   cpuMs: number;
   transferCpuMs?: number;
-  stats: { datagramsIn: number; reads: number };
+  stats: { datagramsIn: number; reads: number; datagramsOut: number; sends: number };
   threads: Record<string, number>;
 }
 
@@ -194,6 +197,8 @@ export async function uvfRun(
       datagramsIn: r.stats.datagramsIn,
       sendsSender: s.stats?.sends,
       readsReceiver: r.stats.reads,
+      datagramsBack: r.stats.datagramsOut,
+      sendsReceiver: r.stats.sends,
       threadsSender: s.threads,
       threadsReceiver: r.threads,
       ok,

@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     );
     if (values.threads && r.threadsSender) {
       console.log(
-        `   datagrams out ${r.datagramsOut} in ${r.sendsSender} sends; in ${r.datagramsIn} in ${r.readsReceiver} reads`,
+        `   datagrams out ${r.datagramsOut} in ${r.sendsSender} sends; in ${r.datagramsIn} in ${r.readsReceiver} reads; back ${r.datagramsBack} in ${r.sendsReceiver} sends`,
       );
       console.log(`   sender threads ${JSON.stringify(r.threadsSender)}`);
       console.log(`   receiver threads ${JSON.stringify(r.threadsReceiver)}`);

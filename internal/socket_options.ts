@@ -18,12 +18,16 @@ export const SOCKET = {
   SO_TYPE: 3,
   SO_SNDBUF: 7,
   SO_RCVBUF: 8,
+  SO_RCVLOWAT: 18,
   SO_ACCEPTCONN: 30,
+  SO_PROTOCOL: 38,
   SOCK_STREAM: 1,
   SOCK_DGRAM: 2,
   AF_INET: 2,
+  AF_INET6: 10,
   IPPROTO_TCP: 6,
   TCP_NODELAY: 1,
+  TCP_INFO: 11,
   SOL_UDP: 17,
   UDP_SEGMENT: 103,
   UDP_GRO: 104,
@@ -98,6 +102,19 @@ export class SocketOptions {
       found = fd;
     }
     return found;
+  }
+
+  /**
+   * This process's one listening TCP socket bound to `port` (IPv4 or IPv6: the port is at
+   * offset 2 of either `sockaddr`), `undefined` when none or more than one is.
+   */
+  findListener(port: number): number | undefined {
+    return this.find(
+      SOCKET.SOCK_STREAM,
+      (fd, _, view) =>
+        this.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_ACCEPTCONN) === 1 &&
+        view.getUint16(2) === port,
+    );
   }
 
   /** Closes libc. */

@@ -67,6 +67,8 @@ import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
+import { acceptTls } from "./tls_accept.ts";
+import { Tls13Gate } from "./tls13_gate.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -268,6 +270,12 @@ async function start(options: ServerOptions): Promise<IotServer> {
     for (const line of early) print(line);
     throw error;
   }
+  // At once: only sockets accepted after this hold their ClientHello back for the gate (one
+  // that connected in between is refused if TLS read its first bytes, and tries again).
+  const opened13 = options.tls
+    ? Tls13Gate.open((listener.addr as Deno.NetAddr).port, { clock })
+    : undefined;
+  const gate = opened13 instanceof Tls13Gate ? opened13 : undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
@@ -306,6 +314,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
       });
     } catch (error) {
       listener.close();
+      gate?.close();
       for (const line of early) print(line);
       const where = `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`;
       throw new StartupError(
@@ -320,7 +329,15 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const addr = listener.addr as Deno.NetAddr;
   print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
-  if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
+  if (options.tls) {
+    print(`devices connect with TLS${gate ? " 1.3" : ""}, ALPN ${TLS_ALPN_PROTOCOL}`);
+  }
+  if (opened13 && !(opened13 instanceof Tls13Gate)) {
+    print(
+      `warning: cannot refuse TLS 1.2 on the TLS port (${opened13.unavailable}); clients ` +
+        "that offer only TLS 1.2 are accepted",
+    );
+  }
   if (options.tls && !setListenerNoDelay(addr.port)) {
     print(
       "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
@@ -361,6 +378,20 @@ async function start(options: ServerOptions): Promise<IotServer> {
     onClosed: (session) => sessions.delete(session),
   };
 
+  // Ends what waits on a client (TLS ClientHellos and handshakes) when the server closes.
+  const stopping = new AbortController();
+  const handshakes = new Set<Promise<void>>();
+  /** TLS 1.3 checked and the handshake run, off the accept loop; then `then`. */
+  const handshake = (conn: Deno.Conn, then: (problem: string | undefined) => unknown) => {
+    const done = acceptTls(conn as Deno.TlsConn, {
+      gate,
+      deadlineMs: settings.loginDeadlineMs,
+      clock,
+      signal: stopping.signal,
+    }).then((problem) => void then(problem));
+    handshakes.add(done);
+    void done.finally(() => handshakes.delete(done));
+  };
   const accepting = (async () => {
     for await (const conn of listener) {
       // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from the listener (above).
@@ -370,7 +401,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
       if ("reason" in slot) {
         metrics.refusals.inc({ reason: slot.reason });
         log(`refused a connection from ${ip}: ${slot.message}`);
-        void refuse(conn, slot.message);
+        // Over TLS the reason goes out once the client has passed the same checks.
+        if (!options.tls) void refuse(conn, slot.message);
+        else handshake(conn, (problem) => problem ? conn.close() : refuse(conn, slot.message));
         continue;
       }
       metrics.connections++;
@@ -383,15 +416,13 @@ async function start(options: ServerOptions): Promise<IotServer> {
         start();
         continue;
       }
-      // Handshake at once (no round trip waits on the first read), off the accept loop.
-      void tlsHandshake(conn as Deno.TlsConn, { deadlineMs: settings.loginDeadlineMs, clock }).then(
-        (problem) => {
-          if (problem === undefined) return start();
-          log(`TLS handshake with ${ip} failed: ${problem}`);
-          slot.release();
-          conn.close();
-        },
-      );
+      // At once: no round trip waits on the first read.
+      handshake(conn, (problem) => {
+        if (problem === undefined) return start();
+        log(`TLS handshake with ${ip} failed: ${problem}`);
+        slot.release();
+        conn.close();
+      });
     }
   })().catch(() => {
     // The listener was closed.
@@ -402,6 +433,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
       await http?.close();
       listener.close();
       await accepting;
+      stopping.abort();
+      await Promise.all(handshakes);
+      gate?.close();
       await Promise.all([...sessions].map((s) => {
         s.push({
           t: "push",
@@ -616,40 +650,6 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
     throw new StartupError(`${where}: ${describeIoError(error)}; check --host and the port`, {
       cause: error,
     });
-  }
-}
-
-/**
- * Runs a TLS handshake within `deadlineMs`.
- *
- * @returns undefined when it succeeded, else what went wrong.
- */
-async function tlsHandshake(
-  conn: Deno.TlsConn,
-  options: { deadlineMs: number; clock: Clock },
-): Promise<string | undefined> {
-  const { deadlineMs, clock } = options;
-  let timer: TimerId | undefined;
-  const late = new Promise<string>((resolve) => {
-    timer = clock.setTimeout(() => resolve(`no handshake within ${deadlineMs} ms`), deadlineMs);
-  });
-  try {
-    return await Promise.race([
-      conn.handshake().then((info) =>
-        info.alpnProtocol === TLS_ALPN_PROTOCOL
-          ? undefined
-          : `the client did not offer ALPN ${TLS_ALPN_PROTOCOL}`
-      ),
-      late,
-    ]);
-  } catch (error) {
-    const message = (error as Error).message;
-    // rustls reads a plain iotnet frame as a record of an unknown content type.
-    return /InvalidContentType|corrupt message|invalid content type/i.test(message)
-      ? `the client does not speak TLS (${message}); the device needs --tls-ca`
-      : message;
-  } finally {
-    if (timer !== undefined) clock.clearTimeout(timer);
   }
 }
 

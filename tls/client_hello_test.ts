@@ -15,8 +15,8 @@ import {
   encodeTlsAlert,
   MAX_CLIENT_HELLO_BYTES,
   MAX_RECORD_FRAGMENT_BYTES,
-  TLS_ALERT,
   TLS13_VERSION,
+  TLS_ALERT,
 } from "./client_hello.ts";
 
 const seed = Deno.env.get("FUZZ_SEED");
@@ -262,7 +262,10 @@ Deno.test("property: every prefix of a ClientHello is incomplete", () => {
     fc.property(hello, cuts, fc.nat(), (spec, sizes, at) => {
       const stream = records(clientHello(spec), sizes);
       const n = at % stream.length;
-      assert.deepEqual(checkClientHello(stream.subarray(0, n)), { kind: "incomplete", received: n });
+      assert.deepEqual(checkClientHello(stream.subarray(0, n)), {
+        kind: "incomplete",
+        received: n,
+      });
     }),
     { numRuns: 3_000, ...fuzz },
   );

@@ -18,84 +18,25 @@ import {
   TLS13_VERSION,
   TLS_ALERT,
 } from "./client_hello.ts";
+import {
+  ALPN_IOTNET,
+  clientHello,
+  concat,
+  type HelloSpec,
+  records,
+  SUPPORTED_VERSIONS,
+} from "./_client_hello_fixture.ts";
 
 const seed = Deno.env.get("FUZZ_SEED");
 const fuzz = seed ? { seed: Number(seed) } : {};
 
-const SUPPORTED_VERSIONS = 43;
-
-interface HelloSpec {
-  /** The supported_versions list; no extension when undefined. */
-  versions?: number[];
-  /** Other extensions, type and body. */
-  extensions?: [number, Uint8Array][];
-  sessionIdBytes?: number;
-  suites?: number[];
-}
-
-function u16(n: number): number[] {
-  return [n >> 8, n & 0xff];
-}
-
-function concat(parts: (Uint8Array | number[])[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
-/** A ClientHello handshake message (type and length included). */
-function clientHello(spec: HelloSpec): Uint8Array {
-  const suites = spec.suites ?? [0x1301, 0x1302, 0xc02b];
-  const extensions: [number, Uint8Array][] = [...(spec.extensions ?? [])];
-  if (spec.versions) {
-    const list = spec.versions.flatMap(u16);
-    extensions.push([SUPPORTED_VERSIONS, new Uint8Array([list.length, ...list])]);
-  }
-  const extensionBytes = concat(
-    extensions.map(([type, body]) => concat([u16(type), u16(body.length), body])),
-  );
-  const body = concat([
-    u16(0x0303),
-    new Uint8Array(32).fill(7),
-    [spec.sessionIdBytes ?? 32],
-    new Uint8Array(spec.sessionIdBytes ?? 32),
-    u16(suites.length * 2),
-    suites.flatMap(u16),
-    [1, 0],
-    extensions.length > 0 ? concat([u16(extensionBytes.length), extensionBytes]) : [],
-  ]);
-  return concat([[1, body.length >> 16, (body.length >> 8) & 0xff, body.length & 0xff], body]);
-}
-
-/** `message` in handshake records of the given fragment sizes (the last takes the rest). */
-function records(message: Uint8Array, sizes: number[] = []): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let offset = 0;
-  for (const size of [...sizes, Infinity]) {
-    if (offset >= message.length) break;
-    const fragment = message.subarray(offset, Math.min(message.length, offset + size));
-    parts.push(concat([[22, 3, parts.length === 0 ? 1 : 3], u16(fragment.length), fragment]));
-    offset += fragment.length;
-  }
-  return concat(parts);
-}
-
-const ALPN = [16, new Uint8Array([0, 9, 8, ...new TextEncoder().encode("iotnet/1")])] as [
-  number,
-  Uint8Array,
-];
-
 Deno.test("a ClientHello listing TLS 1.3 in supported_versions passes", () => {
-  const stream = records(clientHello({ versions: [0x0304, 0x0303], extensions: [ALPN] }));
+  const stream = records(clientHello({ versions: [0x0304, 0x0303], extensions: [ALPN_IOTNET] }));
   assert.deepEqual(checkClientHello(stream), { kind: "tls13" });
 });
 
 Deno.test("a ClientHello without supported_versions is refused with protocol_version", () => {
-  const check = checkClientHello(records(clientHello({ extensions: [ALPN] })));
+  const check = checkClientHello(records(clientHello({ extensions: [ALPN_IOTNET] })));
   assert.equal(check.kind, "refused");
   assert.equal(check.kind === "refused" && check.alert, TLS_ALERT.protocol_version);
   assert.match(
@@ -145,7 +86,7 @@ Deno.test("fixed fields out of range are refused with decode_error", () => {
 });
 
 Deno.test("a ClientHello cut over several records passes once the last one is in", () => {
-  const message = clientHello({ versions: [TLS13_VERSION], extensions: [ALPN] });
+  const message = clientHello({ versions: [TLS13_VERSION], extensions: [ALPN_IOTNET] });
   const stream = records(message, [1, 2, 3, 50]);
   for (let n = 0; n < stream.length; n++) {
     assert.equal(checkClientHello(stream.subarray(0, n)).kind, "incomplete", `at ${n}`);

@@ -27,7 +27,10 @@
 import { ipAddressBytes } from "./ip_address.ts";
 import { SOCKET } from "./socket_options.ts";
 
-/** Descriptors tried after the last one found, before the full list (a burst of accepts). */
+/**
+ * Descriptors tried first: the last one found and the next few (a connection closed and
+ * another accepted in its place, or a burst of accepts), before the full list.
+ */
 const HINT_PROBES = 4;
 
 const MSG_PEEK = 0x02;
@@ -103,7 +106,7 @@ export class AcceptedSockets {
       this.#lastFound = fd;
       return true;
     };
-    for (let fd = this.#lastFound + 1; fd <= this.#lastFound + HINT_PROBES; fd++) {
+    for (let fd = Math.max(0, this.#lastFound); fd <= this.#lastFound + HINT_PROBES; fd++) {
       if (probe(fd)) return fd;
     }
     let open: number[];

@@ -143,7 +143,9 @@ export class Tls13Gate {
     // Never let TLS have a socket the gate could not read (the caller closes it).
     if (fd === undefined) return "cannot find its socket to read the ClientHello";
     const deadline = this.#clock.now() + deadlineMs;
-    let pause = 0;
+    // The first look again on the next turn of the event loop (the ClientHello usually
+    // follows the accept within microseconds), then after 1, 2, 4... ms.
+    let pause = -1;
     for (;;) {
       const check = this.#look(fd);
       if (check.kind === "tls13") {
@@ -165,7 +167,7 @@ export class Tls13Gate {
           ? "the server is shutting down"
           : `no whole ClientHello within ${deadlineMs} ms (${check.received} bytes came)`;
       }
-      pause = Math.min(CLIENT_HELLO_POLL_MAX_MS, Math.max(1, 2 * pause), left);
+      pause = Math.min(CLIENT_HELLO_POLL_MAX_MS, pause < 0 ? 0 : Math.max(1, 2 * pause), left);
       await this.#wait(pause, signal);
     }
   }

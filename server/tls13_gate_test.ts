@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { ManualClock, type Peeked } from "../internal/mod.ts";
-import { encodeTlsAlert, TLS_ALERT, TLS13_VERSION } from "../tls/client_hello.ts";
+import { encodeTlsAlert, TLS13_VERSION, TLS_ALERT } from "../tls/client_hello.ts";
 import { ALPN_IOTNET, clientHello, concat, records } from "../tls/_client_hello_fixture.ts";
 import {
   CLIENT_HELLO_HOLD_BYTES,
@@ -111,7 +111,7 @@ Deno.test("a ClientHello that arrives in pieces after the accept is waited for",
   assert.equal(result, null);
   assert.equal(pace.pending, 1, "waits for the next look");
   sockets.arrive(TLS13_HELLO.subarray(0, 10));
-  pace.advance(1);
+  pace.advance(0);
   await settle();
   assert.equal(result, null, "a part is not enough");
   sockets.arrive(TLS13_HELLO.subarray(10));
@@ -121,16 +121,19 @@ Deno.test("a ClientHello that arrives in pieces after the accept is waited for",
   assert.deepEqual(sockets.lowWater, [1]);
 });
 
-Deno.test("the looks back off from 1 ms to CLIENT_HELLO_POLL_MAX_MS", async () => {
+Deno.test("the looks back off: next turn, then 1 ms doubling to CLIENT_HELLO_POLL_MAX_MS", async () => {
   const { sockets, pace, gate } = setup();
   const admitted = gate.admit(CONN, { deadlineMs: 60_000 });
   await settle();
-  const pauses = [1, 2, 4, 8, 16, 32, 50, 50];
+  const pauses = [0, 1, 2, 4, 8, 16, 32, 50, 50];
   for (const ms of pauses) {
-    pace.advance(ms - 1);
-    await settle();
     const before = sockets.peeks;
-    pace.advance(1);
+    if (ms > 0) {
+      pace.advance(ms - 1);
+      await settle();
+      assert.equal(sockets.peeks, before, `no look before ${ms} ms`);
+    }
+    pace.advance(ms === 0 ? 0 : 1);
     await settle();
     assert.equal(sockets.peeks, before + 1, `a look after ${ms} ms`);
   }

@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import packageInfo from "../deno.json" with { type: "json" };
-import { BufferPool, type Clock, systemClock, type TimerId } from "../internal/mod.ts";
+import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,

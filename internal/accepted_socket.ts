@@ -25,7 +25,7 @@
  */
 
 import { ipAddressBytes } from "./ip_address.ts";
-import { SOCKET } from "./socket_options.ts";
+import { SOCKET, SocketOptions } from "./socket_options.ts";
 
 /**
  * Descriptors tried first: the last one found and the next few (a connection closed and
@@ -46,7 +46,6 @@ const SYMBOLS = {
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
@@ -66,13 +65,16 @@ export type Peeked =
 /** libc's calls on accepted TCP sockets, open until `close()`. */
 export class AcceptedSockets {
   readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  /** Integer options go through the same calls as everywhere else. */
+  readonly #options: SocketOptions;
   readonly #address = new Uint8Array(128);
   readonly #length = new Uint32Array(1);
   readonly #info = new Uint8Array(TCP_INFO_BYTES);
   #lastFound = -1;
 
-  private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
+  private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>, options: SocketOptions) {
     this.#lib = lib;
+    this.#options = options;
   }
 
   /**
@@ -85,7 +87,9 @@ export class AcceptedSockets {
       if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
       const read = Deno.permissions.querySync({ name: "read", path: "/proc/self/fd" });
       if (read.state !== "granted") return undefined;
-      return new AcceptedSockets(Deno.dlopen("libc.so.6", SYMBOLS));
+      const options = SocketOptions.open();
+      if (!options) return undefined;
+      return new AcceptedSockets(Deno.dlopen("libc.so.6", SYMBOLS), options);
     } catch {
       return undefined;
     }
@@ -149,8 +153,7 @@ export class AcceptedSockets {
    * waiting. Lowering it wakes them if that many are.
    */
   setReceiveLowWater(fd: number, bytes: number): boolean {
-    const value = new Uint8Array(new Int32Array([bytes]).buffer);
-    return this.#lib.symbols.setsockopt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT, value, 4) === 0;
+    return this.#options.setInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT, bytes);
   }
 
   /**
@@ -171,6 +174,7 @@ export class AcceptedSockets {
   /** Closes libc. */
   close(): void {
     this.#lib.close();
+    this.#options.close();
   }
 
   /** Whether `fd` is a TCP socket with exactly these local and peer addresses. */
@@ -183,21 +187,8 @@ export class AcceptedSockets {
     this.#length[0] = this.#address.length;
     if (getsockname(fd, this.#address, length) !== 0) return false;
     if (!sameAddress(this.#address, this.#length[0]!, local)) return false;
-    return this.#int(fd, SOCKET.SOL_SOCKET, SOCKET.SO_TYPE) === SOCKET.SOCK_STREAM &&
-      this.#int(fd, SOCKET.SOL_SOCKET, SOCKET.SO_PROTOCOL) === SOCKET.IPPROTO_TCP;
-  }
-
-  #int(fd: number, level: number, name: number): number | undefined {
-    const value = new Int32Array(1);
-    const length = new Uint32Array([4]);
-    const ok = this.#lib.symbols.getsockopt(
-      fd,
-      level,
-      name,
-      new Uint8Array(value.buffer),
-      new Uint8Array(length.buffer),
-    ) === 0;
-    return ok ? value[0] : undefined;
+    return this.#options.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_TYPE) === SOCKET.SOCK_STREAM &&
+      this.#options.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_PROTOCOL) === SOCKET.IPPROTO_TCP;
   }
 
   #tcpInfo(fd: number): boolean {

@@ -10,18 +10,10 @@
 
 import assert from "node:assert/strict";
 import { AcceptedSockets } from "../internal/mod.ts";
+import { hasIpv6Loopback } from "./_helpers/tls_server.ts";
 import { waitUntil } from "./_helpers/wait.ts";
 
 const CONNECTIONS = 40;
-
-function ipv6Loopback(): boolean {
-  try {
-    Deno.listen({ hostname: "::1", port: 0 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `count` connections to a listener on `hostname`, each side with its own 4-byte marker. */
 async function pairs(hostname: string, count: number) {
@@ -58,7 +50,7 @@ async function peekUntil(sockets: AcceptedSockets, fd: number, bytes: number) {
 for (const hostname of ["127.0.0.1", "::1"]) {
   Deno.test({
     name: `each of ${CONNECTIONS} connections over ${hostname} is found as itself, at both ends`,
-    ignore: hostname === "::1" && !ipv6Loopback(),
+    ignore: hostname === "::1" && !hasIpv6Loopback(),
     async fn() {
       const sockets = AcceptedSockets.open();
       assert.ok(sockets, "needs Linux, --allow-ffi and /proc/self/fd");

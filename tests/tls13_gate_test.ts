@@ -15,37 +15,12 @@ import { EdgeConnection } from "../client/connection.ts";
 import { writeAll } from "../internal/mod.ts";
 import { checkClientHello, type ClientHelloCheck, TLS_ALERT } from "../tls/client_hello.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
-import { deployment, tlsServer } from "./_helpers/tls_server.ts";
+import { deployment, hasIpv6Loopback, openssl, sClient, tlsServer } from "./_helpers/tls_server.ts";
 import { waitUntil, within } from "./_helpers/wait.ts";
 
 /** Records the slow client cuts its ClientHello into, and its pause between them. */
 const SLOW_RECORD_BYTES = 40;
 const SLOW_PAUSE_MS = 3;
-
-function ipv6Loopback(): boolean {
-  try {
-    Deno.listen({ hostname: "::1", port: 0 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function openssl(args: string[]): Deno.Command {
-  return new Deno.Command("openssl", { args, stdin: "null", stdout: "piped", stderr: "piped" });
-}
-
-async function sClient(host: string, port: number, args: string[]): Promise<string> {
-  const { stdout, stderr } = await openssl([
-    "s_client",
-    "-connect",
-    `${host.includes(":") ? `[${host}]` : host}:${port}`,
-    "-alpn",
-    "iotnet/1",
-    ...args,
-  ]).output();
-  return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-}
 
 /** The ClientHello a client sends, read by a plain listener, and what the gate says of it. */
 async function judge(connect: (port: number) => Promise<unknown>): Promise<ClientHelloCheck> {
@@ -187,7 +162,7 @@ Deno.test("50 edges and 10 TLS 1.2 clients at once: every edge logs in, every 1.
 
 Deno.test({
   name: "over IPv6 loopback an edge logs in and a TLS 1.2 client is refused",
-  ignore: !ipv6Loopback(),
+  ignore: !hasIpv6Loopback(),
   async fn() {
     const { ca, server: identity } = await deployment(["::1"]);
     await using s = await tlsServer(identity, { hostname: "::1" });

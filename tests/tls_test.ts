@@ -12,7 +12,7 @@ import { type IotServer, startServer } from "../server/mod.ts";
 import { createCa, type PemPair } from "../tls/certificates.ts";
 import { EdgeProcess } from "./_helpers/edge_process.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
-import { deployment, tlsServer } from "./_helpers/tls_server.ts";
+import { deployment, sClient, tlsServer } from "./_helpers/tls_server.ts";
 import { waitUntil } from "./_helpers/wait.ts";
 
 /** A mismatch must be reported well before the default 10 s connect timeout. */
@@ -132,17 +132,6 @@ Deno.test("iotnet server --tls-cert and iotnet edge --tls-ca: a scripted edge lo
   }
 });
 
-/** What `openssl s_client <args>` against `port` on 127.0.0.1 prints, both streams. */
-async function sClient(port: number, args: string[]): Promise<string> {
-  const { stdout, stderr } = await new Deno.Command("openssl", {
-    args: ["s_client", "-connect", `127.0.0.1:${port}`, "-alpn", "iotnet/1", ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-}
-
 Deno.test("openssl s_client sees TLSv1.3 and ALPN iotnet/1 from the server, verified by the CA", async () => {
   const dir = await Deno.makeTempDir({ prefix: "iotnet-tls-openssl-" });
   try {
@@ -150,7 +139,7 @@ Deno.test("openssl s_client sees TLSv1.3 and ALPN iotnet/1 from the server, veri
     await Deno.writeTextFile(join(dir, "ca.crt"), ca.cert);
     await using s = await tlsServer(identity);
     for (const version of [[], ["-tls1_3"]]) {
-      const text = await sClient(s.server.port, [
+      const text = await sClient("127.0.0.1", s.server.port, [
         ...version,
         "-CAfile",
         join(dir, "ca.crt"),
@@ -175,7 +164,7 @@ Deno.test("openssl s_client -tls1_2 is refused with alert protocol_version, and 
   const { server: identity } = await deployment();
   await using s = await tlsServer(identity);
   for (const version of ["-tls1_2", "-tls1_1"]) {
-    const text = await sClient(s.server.port, [version]);
+    const text = await sClient("127.0.0.1", s.server.port, [version]);
     assert.match(text, /alert protocol version.*SSL alert number 70/);
     assert.match(text, /New, \(NONE\), Cipher is \(NONE\)/);
     assert.doesNotMatch(text, /New, TLSv1\.2/);

@@ -1,6 +1,7 @@
 /**
- * A TLS deployment for tests: a fresh CA with a server certificate, and an in-process
- * server speaking TLS on 127.0.0.1 (or another loopback address) in a temp data directory.
+ * A TLS deployment for tests: a fresh CA with a server certificate, an in-process server
+ * speaking TLS on 127.0.0.1 (or another loopback address) in a temp data directory, and
+ * `openssl s_client` to talk to it.
  *
  * @module
  */
@@ -52,4 +53,32 @@ export async function tlsServer(
       await Deno.remove(dataDir, { recursive: true });
     },
   };
+}
+
+/** `openssl <args>`, stdin closed, both outputs piped. */
+export function openssl(args: string[]): Deno.Command {
+  return new Deno.Command("openssl", { args, stdin: "null", stdout: "piped", stderr: "piped" });
+}
+
+/** What `openssl s_client <args>` offering ALPN `iotnet/1` to `host:port` prints, both streams. */
+export async function sClient(host: string, port: number, args: string[]): Promise<string> {
+  const { stdout, stderr } = await openssl([
+    "s_client",
+    "-connect",
+    `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    "-alpn",
+    "iotnet/1",
+    ...args,
+  ]).output();
+  return new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+}
+
+/** Whether this machine has IPv6 loopback (`::1`) to listen on. */
+export function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
 }

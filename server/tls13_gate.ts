@@ -11,7 +11,9 @@
  * ClientHello reaches. The gate finds the socket's descriptor
  * (`internal/accepted_socket.ts`: by its two addresses, and provably only that socket),
  * peeks at what has arrived without consuming it, and looks again, paced by real time,
- * until the ClientHello is whole or the login deadline passes. A ClientHello that offers
+ * until the ClientHello is whole or the login deadline passes. The listener's
+ * `TCP_DEFER_ACCEPT` makes the first look the last one almost always: the kernel hands
+ * over a connection once its first data has come. A ClientHello that offers
  * TLS 1.3 gets `SO_RCVLOWAT` back to 1, which wakes rustls at once; anything else gets an
  * alert, and the socket is shut down under rustls (so its task ends and the descriptor
  * closes).
@@ -51,8 +53,21 @@ import {
  */
 export const CLIENT_HELLO_HOLD_BYTES = 2 * MAX_CLIENT_HELLO_BYTES;
 
+/**
+ * For this long (real time) after the first look, the gate looks again every millisecond:
+ * a ClientHello normally follows the accept at once, but a loaded client may be late by a
+ * few milliseconds, and the wait is a handshake's latency.
+ */
+export const CLIENT_HELLO_FAST_POLL_MS = 16;
+
 /** The longest pause between two looks at a ClientHello not yet whole (real time). */
 export const CLIENT_HELLO_POLL_MAX_MS = 50;
+
+/**
+ * `TCP_DEFER_ACCEPT` on the TLS listener: a connection is accepted once data has come, or
+ * after about this long without (every TLS client speaks first).
+ */
+const DEFER_ACCEPT_SECONDS = 1;
 
 /**
  * Looks in a row when the bytes peeked and the bytes received disagree (more arrived
@@ -143,8 +158,9 @@ export class Tls13Gate {
     // Never let TLS have a socket the gate could not read (the caller closes it).
     if (fd === undefined) return "cannot find its socket to read the ClientHello";
     const deadline = this.#clock.now() + deadlineMs;
-    // The first look again on the next turn of the event loop (the ClientHello usually
-    // follows the accept within microseconds), then after 1, 2, 4... ms.
+    const started = this.#pace.now();
+    // The first look again on the next turn of the event loop, then every millisecond for
+    // CLIENT_HELLO_FAST_POLL_MS, then 2, 4, 8... ms apart up to CLIENT_HELLO_POLL_MAX_MS.
     let pause = -1;
     for (;;) {
       const check = this.#look(fd);
@@ -167,8 +183,10 @@ export class Tls13Gate {
           ? "the server is shutting down"
           : `no whole ClientHello within ${deadlineMs} ms (${check.received} bytes came)`;
       }
-      pause = Math.min(CLIENT_HELLO_POLL_MAX_MS, pause < 0 ? 0 : Math.max(1, 2 * pause), left);
-      await this.#wait(pause, signal);
+      if (pause < 0) pause = 0;
+      else if (this.#pace.now() - started < CLIENT_HELLO_FAST_POLL_MS) pause = 1;
+      else pause = Math.min(CLIENT_HELLO_POLL_MAX_MS, Math.max(2, 2 * pause));
+      await this.#wait(Math.min(pause, left), signal);
     }
   }
 
@@ -244,6 +262,9 @@ function holdListener(port: number): string | undefined {
     if (room < 4 * CLIENT_HELLO_HOLD_BYTES) {
       return `the listening socket's receive buffer (${room} bytes) is too small`;
     }
+    // Best effort, for speed only: the kernel hands over a connection once its first data
+    // (the ClientHello) has come, so the gate's first look finds it.
+    options.setInt(fd, SOCKET.IPPROTO_TCP, SOCKET.TCP_DEFER_ACCEPT, DEFER_ACCEPT_SECONDS);
     const set = options.setInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT, CLIENT_HELLO_HOLD_BYTES);
     if (
       set && options.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT) === CLIENT_HELLO_HOLD_BYTES

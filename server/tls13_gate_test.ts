@@ -11,6 +11,7 @@ import { ManualClock, type Peeked } from "../internal/mod.ts";
 import { encodeTlsAlert, TLS13_VERSION, TLS_ALERT } from "../tls/client_hello.ts";
 import { ALPN_IOTNET, clientHello, concat, records } from "../tls/_client_hello_fixture.ts";
 import {
+  CLIENT_HELLO_FAST_POLL_MS,
   CLIENT_HELLO_HOLD_BYTES,
   CLIENT_HELLO_POLL_MAX_MS,
   type GateSockets,
@@ -121,11 +122,11 @@ Deno.test("a ClientHello that arrives in pieces after the accept is waited for",
   assert.deepEqual(sockets.lowWater, [1]);
 });
 
-Deno.test("the looks back off: next turn, then 1 ms doubling to CLIENT_HELLO_POLL_MAX_MS", async () => {
+Deno.test("the looks: next turn, every 1 ms for CLIENT_HELLO_FAST_POLL_MS, then doubling to CLIENT_HELLO_POLL_MAX_MS", async () => {
   const { sockets, pace, gate } = setup();
   const admitted = gate.admit(CONN, { deadlineMs: 60_000 });
   await settle();
-  const pauses = [0, 1, 2, 4, 8, 16, 32, 50, 50];
+  const pauses = [0, ...Array(CLIENT_HELLO_FAST_POLL_MS).fill(1), 2, 4, 8, 16, 32, 50, 50];
   for (const ms of pauses) {
     const before = sockets.peeks;
     if (ms > 0) {

@@ -216,6 +216,23 @@ Deno.test("a client that sends 40 KiB before any answer gets no session", async 
   assert.equal(s.logged.some((l) => /^connection from/.test(l)), false, s.logged.join("\n"));
 });
 
+Deno.test("a client that sends nothing, or half a ClientHello, is closed at the login deadline", async () => {
+  const { server: identity } = await deployment();
+  await using s = await tlsServer(identity, { loginDeadlineMs: 1_500 });
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port: s.server.port });
+  const partial = await Deno.connect({ hostname: "127.0.0.1", port: s.server.port });
+  await partial.write(new Uint8Array([22, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3]));
+  for (const conn of [silent, partial]) {
+    // The server closes it (end of stream), having sent nothing.
+    const got = await within(conn.read(new Uint8Array(64)), "the server to close", 10_000);
+    assert.equal(got, null);
+    conn.close();
+  }
+  await waitUntil(() => s.logged.filter((l) => /no whole ClientHello/.test(l)).length === 2, "log");
+  assert.ok(s.logged.some((l) => /no whole ClientHello within 1500 ms \(11 bytes came\)$/.test(l)));
+  assert.ok(s.logged.some((l) => /no whole ClientHello within 1500 ms \(0 bytes came\)$/.test(l)));
+});
+
 Deno.test("without FFI the server says once that TLS 1.2 is accepted, and still serves TLS", async () => {
   const dir = await Deno.makeTempDir({ prefix: "iotnet-tls-noffi-" });
   try {

@@ -27,7 +27,7 @@ export async function deployment(hosts = ["127.0.0.1", "localhost"], notBefore?:
  */
 export async function tlsServer(
   tls: TlsIdentity | undefined,
-  options: { hostname?: string; devices?: number } = {},
+  options: { hostname?: string; devices?: number; loginDeadlineMs?: number } = {},
 ) {
   const dataDir = await Deno.makeTempDir({ prefix: "iotnet-tls-" });
   const devices = Array.from({ length: options.devices ?? 0 }, (_, i) => `dev${i} pw\n`);
@@ -43,6 +43,7 @@ export async function tlsServer(
     hashParams: HASH_PROFILES.fast,
     log: (line) => logged.push(line),
     ...(options.hostname && { hostname: options.hostname }),
+    ...(options.loginDeadlineMs && { loginDeadlineMs: options.loginDeadlineMs }),
     ...(tls && { tls }),
   });
   return {

@@ -68,7 +68,7 @@ import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
 import { acceptTls } from "./tls_accept.ts";
-import { Tls13Gate } from "./tls13_gate.ts";
+import { PreparedTls13Gate, Tls13Gate } from "./tls13_gate.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -262,19 +262,22 @@ async function start(options: ServerOptions): Promise<IotServer> {
   for (const repair of repairs) log(repair);
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
+  // Ready before the listener, held at once after: only sockets accepted after the hold keep
+  // their ClientHello back for the gate (one accepted in between is refused if TLS read its
+  // first bytes first, and connects again).
+  const prepared = options.tls ? Tls13Gate.prepare() : undefined;
   let listener: Deno.Listener;
   try {
     listener = listen(settings, options.tls);
     requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
+    if (prepared instanceof PreparedTls13Gate) prepared.cancel();
     for (const line of early) print(line);
     throw error;
   }
-  // At once: only sockets accepted after this hold their ClientHello back for the gate (one
-  // that connected in between is refused if TLS read its first bytes, and tries again).
-  const opened13 = options.tls
-    ? Tls13Gate.open((listener.addr as Deno.NetAddr).port, { clock })
-    : undefined;
+  const opened13 = prepared instanceof PreparedTls13Gate
+    ? prepared.hold((listener.addr as Deno.NetAddr).port, { clock })
+    : prepared;
   const gate = opened13 instanceof Tls13Gate ? opened13 : undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);

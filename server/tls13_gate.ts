@@ -24,7 +24,7 @@
  * A client that makes rustls read first (by sending {@linkcode CLIENT_HELLO_HOLD_BYTES}
  * at once, or closing its side) is refused.
  *
- * Without FFI, `/proc/self/fd` or Linux the gate cannot run: {@linkcode Tls13Gate.open}
+ * Without FFI, `/proc/self/fd` or Linux the gate cannot run: {@linkcode Tls13Gate.prepare}
  * says why, the server says so once at start-up, and TLS 1.2 is then accepted.
  *
  * @module
@@ -112,21 +112,24 @@ export class Tls13Gate {
   }
 
   /**
-   * Sets up the gate for the TLS listener on `port`: holds ClientHellos back from rustls
-   * on every socket it accepts from now on.
+   * Opens (and warms) the socket calls the gate needs, before the TLS listener exists, so
+   * that holding it once it does takes a fraction of a millisecond: a connection accepted
+   * before the hold is not held back (and is refused if rustls reads first).
    *
-   * @returns the gate, or why it cannot run (the listener is then untouched).
+   * @returns what {@linkcode PreparedTls13Gate.hold} finishes, or why the gate cannot run.
    */
-  static open(port: number, options: { clock: Clock }): Tls13Gate | { unavailable: string } {
+  static prepare(): PreparedTls13Gate | { unavailable: string } {
     const needs = "needs Linux, --allow-ffi and read access to /proc/self/fd";
     const sockets = AcceptedSockets.open();
     if (!sockets) return { unavailable: needs };
-    const held = holdListener(port);
-    if (held !== undefined) {
+    const options = SocketOptions.open();
+    if (!options) {
       sockets.close();
-      return { unavailable: held };
+      return { unavailable: needs };
     }
-    return new Tls13Gate(sockets, options);
+    // The first calls through FFI are slow (~10 ms each here); make them now.
+    options.findListener(0);
+    return new PreparedTls13Gate(sockets, options);
   }
 
   /**
@@ -242,8 +245,41 @@ type Refusable =
   | Exclude<ClientHelloCheck, { kind: "refused" }>
   | { kind: "refused"; reason: string; alert?: TlsAlertDescription };
 
+/** The gate's socket calls, open before the listener is; {@linkcode Tls13Gate.prepare}. */
+export class PreparedTls13Gate {
+  readonly #sockets: AcceptedSockets;
+  readonly #options: SocketOptions;
+
+  /** Takes the calls {@linkcode Tls13Gate.prepare} opened. */
+  constructor(sockets: AcceptedSockets, options: SocketOptions) {
+    this.#sockets = sockets;
+    this.#options = options;
+  }
+
+  /**
+   * Holds ClientHellos back from rustls on every socket the TLS listener on `port`
+   * accepts from now on.
+   *
+   * @returns the gate, or why it cannot run (the listener is then left as it was).
+   */
+  hold(port: number, options: { clock: Clock }): Tls13Gate | { unavailable: string } {
+    const held = holdListener(this.#options, port);
+    this.#options.close();
+    if (held === undefined) return new Tls13Gate(this.#sockets, options);
+    this.#sockets.close();
+    return { unavailable: held };
+  }
+
+  /** Closes the calls (the listener could not be made). */
+  cancel(): void {
+    this.#options.close();
+    this.#sockets.close();
+  }
+}
+
 /**
- * Sets the TLS listener's `SO_RCVLOWAT` to {@linkcode CLIENT_HELLO_HOLD_BYTES}.
+ * Sets the TLS listener's `SO_RCVLOWAT` to {@linkcode CLIENT_HELLO_HOLD_BYTES}, then its
+ * `TCP_DEFER_ACCEPT`.
  *
  * The kernel raises a socket's receive buffer and clamps its window when the low-water
  * mark needs more room than the buffer has; the listener passes a window clamp on to
@@ -252,9 +288,7 @@ type Refusable =
  *
  * @returns undefined when set, else why not (the listener is left as it was).
  */
-function holdListener(port: number): string | undefined {
-  const options = SocketOptions.open();
-  if (!options) return "needs Linux, --allow-ffi and glibc";
+function holdListener(options: SocketOptions, port: number): string | undefined {
   try {
     const fd = options.findListener(port);
     if (fd === undefined) return "cannot find the listening socket";
@@ -262,20 +296,18 @@ function holdListener(port: number): string | undefined {
     if (room < 4 * CLIENT_HELLO_HOLD_BYTES) {
       return `the listening socket's receive buffer (${room} bytes) is too small`;
     }
+    const set = options.setInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT, CLIENT_HELLO_HOLD_BYTES);
+    if (
+      !set || options.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT) !== CLIENT_HELLO_HOLD_BYTES
+    ) {
+      options.setInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT, 1);
+      return "cannot set SO_RCVLOWAT on the listening socket";
+    }
     // Best effort, for speed only: the kernel hands over a connection once its first data
     // (the ClientHello) has come, so the gate's first look finds it.
     options.setInt(fd, SOCKET.IPPROTO_TCP, SOCKET.TCP_DEFER_ACCEPT, DEFER_ACCEPT_SECONDS);
-    const set = options.setInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT, CLIENT_HELLO_HOLD_BYTES);
-    if (
-      set && options.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT) === CLIENT_HELLO_HOLD_BYTES
-    ) {
-      return undefined;
-    }
-    options.setInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVLOWAT, 1);
-    return "cannot set SO_RCVLOWAT on the listening socket";
+    return undefined;
   } catch {
     return "cannot set SO_RCVLOWAT on the listening socket";
-  } finally {
-    options.close();
   }
 }

@@ -157,7 +157,7 @@ export class Tls13Gate {
 
   async #admit(conn: Deno.Conn, options: AdmitOptions): Promise<string | undefined> {
     const { deadlineMs, signal } = options;
-    const fd = await this.#sockets.locate(conn);
+    const fd = this.#sockets.locate(conn);
     // Never let TLS have a socket the gate could not read (the caller closes it).
     if (fd === undefined) return "cannot find its socket to read the ClientHello";
     const deadline = this.#clock.now() + deadlineMs;

@@ -46,8 +46,8 @@ class FakeSockets implements GateSockets {
     this.unread = this.unread.slice(n);
   }
 
-  locate(): Promise<number | undefined> {
-    return Promise.resolve(this.fd);
+  locate(): number | undefined {
+    return this.fd;
   }
 
   peek(fd: number, into: Uint8Array): Peeked {

@@ -62,8 +62,8 @@ for (const hostname of ["127.0.0.1", "::1"]) {
         }
         const found = new Set<number>();
         for (const { server, client, toServer, toClient } of conns) {
-          const serverFd = await sockets.locate(server);
-          const clientFd = await sockets.locate(client);
+          const serverFd = sockets.locate(server);
+          const clientFd = sockets.locate(client);
           assert.ok(serverFd !== undefined && clientFd !== undefined);
           assert.deepEqual(await peekUntil(sockets, serverFd, 4), toServer);
           assert.deepEqual(await peekUntil(sockets, clientFd, 4), toClient);
@@ -76,7 +76,7 @@ for (const hostname of ["127.0.0.1", "::1"]) {
         const read = new Uint8Array(4);
         assert.equal(await server.read(read), 4);
         assert.deepEqual(read, toServer);
-        const fd = (await sockets.locate(server))!;
+        const fd = sockets.locate(server)!;
         assert.deepEqual(sockets.peek(fd, new Uint8Array(8)), { kind: "nothing" });
         assert.equal(sockets.bytesReceived(fd), 4, "received counts what was read too");
       } finally {
@@ -94,10 +94,10 @@ Deno.test("a closed connection is found nowhere; its peer sees it closed", async
   const sockets = AcceptedSockets.open()!;
   const { server, client } = (await pairs("127.0.0.1", 1))[0]!;
   try {
-    const clientFd = (await sockets.locate(client))!;
+    const clientFd = sockets.locate(client)!;
     const addresses = { localAddr: server.localAddr, remoteAddr: server.remoteAddr };
     server.close();
-    assert.equal(await sockets.locate(addresses), undefined);
+    assert.equal(sockets.locate(addresses), undefined);
     await waitUntil(
       () => sockets.peek(clientFd, new Uint8Array(8)).kind === "closed",
       "the client to see the end of the stream",
@@ -113,7 +113,7 @@ Deno.test("refuse sends its last bytes and ends the connection for the peer", as
   const { server, client } = (await pairs("127.0.0.1", 1))[0]!;
   try {
     await client.write(new Uint8Array(100));
-    const fd = (await sockets.locate(server))!;
+    const fd = sockets.locate(server)!;
     await peekUntil(sockets, fd, 100);
     sockets.refuse(fd, new Uint8Array([21, 3, 3, 0, 2, 2, 70]));
     const got = new Uint8Array(16);

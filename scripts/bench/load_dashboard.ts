@@ -14,6 +14,7 @@ import { formatMs, median, msNumber, percentile, sum, table } from "./helpers.ts
 import { runLoad } from "./load.ts";
 import type { LoadReport } from "./load_report.ts";
 import { SCRAPE_INTERVAL_MS } from "./metrics_scraper.ts";
+import { measureOperatorViewCost, type OperatorViewCost } from "./operator_view_cost.ts";
 
 /** Pairs of runs (one without the dashboard, one with) when `--pairs` is not given. */
 export const DEFAULT_PAIRS = 5;
@@ -75,6 +76,7 @@ const COMPARED: Compared[] = [
 export async function runLoadDashboardBench(pairs: number = DEFAULT_PAIRS): Promise<string> {
   const runs: Run[] = [];
   const loadBefore = Deno.loadavg();
+  const cost = measureOperatorViewCost(1_000);
   // As in `deno task bench load`: every run's data stays until the end, so no run pays for
   // the one before it freeing its files.
   const dir = await Deno.makeTempDir({ prefix: "iotnet-load-dashboard-" });
@@ -100,14 +102,17 @@ export async function runLoadDashboardBench(pairs: number = DEFAULT_PAIRS): Prom
         const run = { watched, report, watches, load };
         runs.push(run);
         console.log(
-          `${name}: ${COMPARED.slice(0, 3).map((c) => `${c.figure} ${c.format(c.value(run))}`)}`,
+          `${name}: ${
+            COMPARED.slice(0, 3).map((c) => `${c.figure} ${c.format(c.value(run))}`).join(", ")
+          }, failed steps ${report.failedSteps}`,
         );
+        for (const failure of report.failures) console.log(`${name}: failure: ${failure}`);
       }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  return dashboardMarkdown(runs, { pairs, loadBefore, loadAfter: Deno.loadavg() });
+  return dashboardMarkdown(runs, { pairs, loadBefore, loadAfter: Deno.loadavg(), cost });
 }
 
 /** A latency figure's p99 (or its one value) in ms; `NaN` when the run has none. */
@@ -135,10 +140,25 @@ function verdict(without: number[], withDashboard: number[]): string {
   return "within noise";
 }
 
+/** The quoted failures of all runs, device names replaced, counted by kind and set. */
+function failureKinds(runs: Run[]): { kind: string; without: number; watched: number }[] {
+  const kinds = new Map<string, { kind: string; without: number; watched: number }>();
+  for (const run of runs) {
+    for (const failure of run.report.failures) {
+      const kind = failure.replace(/\b(load|burst)\d+\b/g, "<device>");
+      const entry = kinds.get(kind) ?? { kind, without: 0, watched: 0 };
+      if (run.watched) entry.watched++;
+      else entry.without++;
+      kinds.set(kind, entry);
+    }
+  }
+  return [...kinds.values()].sort((a, b) => b.without + b.watched - a.without - a.watched);
+}
+
 /** The section's text. */
 function dashboardMarkdown(
   runs: Run[],
-  context: { pairs: number; loadBefore: number[]; loadAfter: number[] },
+  context: { pairs: number; loadBefore: number[]; loadAfter: number[]; cost: OperatorViewCost },
 ): string {
   const without = runs.filter((r) => !r.watched);
   const watched = runs.filter((r) => r.watched);
@@ -155,6 +175,9 @@ function dashboardMarkdown(
     ];
   });
   const p99s = (c: Compared, set: Run[]) => set.map((r) => msNumber(c.value(r))).join(", ");
+  // Runs of a pair follow each other, so they met about the same other load on the machine.
+  const pairRatios = (c: Compared) => watched.map((r, i) => c.value(r) / c.value(without[i]!));
+  const failures = failureKinds(runs);
   const first = (r: Run) => r.watches[0];
   const phaseOne = watched.map(first).filter((w): w is WatchStats => w !== undefined);
   const all = watched.flatMap((r) => r.watches);
@@ -171,6 +194,9 @@ function dashboardMarkdown(
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(", ");
   const errors = [...new Set(all.flatMap((w) => w.errors))];
   const [ued, scs, message] = COMPARED;
+  const { cost } = context;
+  const costMs = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
+  const perSecond = cost.overviewMs + cost.metricsMs + cost.devicesPageMs + cost.searchMs;
   return [
     "## Dashboard open during the load test",
     "",
@@ -204,9 +230,24 @@ function dashboardMarkdown(
     "without it. Each run's figures, in run order:",
     "",
     ...[ued!, scs!, message!].flatMap((c) => [
-      `- ${c.figure} (ms) without: ${p99s(c, without)}; with: ${p99s(c, watched)}.`,
+      `- ${c.figure} (ms) without: ${p99s(c, without)}; with: ${p99s(c, watched)}; with / ` +
+      `without in each pair: ${pairRatios(c).map((x) => x.toFixed(2)).join(", ")} (median ${
+        median(pairRatios(c)).toFixed(2)
+      }).`,
     ]),
+    `- failed device steps without: ${without.map((r) => r.report.failedSteps).join(", ")}; ` +
+    `with: ${watched.map((r) => r.report.failedSteps).join(", ")}.`,
     "",
+    ...(failures.length > 0
+      ? [
+        "The failures quoted (the first 10 of each run), by kind, device names left out:",
+        "",
+        ...failures.map(({ kind, without, watched }) =>
+          `- ${without} without, ${watched} with: \`${kind}\``
+        ),
+        "",
+      ]
+      : []),
     `Scrapes of \`/metrics\`: ${scrapes.length} (${failedScrapes.length} failed), ` +
     (scrapeMs.length > 0
       ? `p50 ${formatMs(percentile(scrapeMs, 50))}, p99 ${formatMs(percentile(scrapeMs, 99))}, ` +
@@ -226,6 +267,16 @@ function dashboardMarkdown(
     (errors.length > 0
       ? `HTTP answers ≥ 400 the browser got: ${errors.join(", ")}.`
       : "The browser got no HTTP answer ≥ 400."),
+    "",
+    `What a second of watching asks of the server's event loop, measured alone in the driver ` +
+    `before the runs with the server's own functions and ${cost.devices.toLocaleString("en")} ` +
+    `devices online (medians of 300): the overview event ${
+      costMs(cost.overviewMs)
+    }, a \`/metrics\` ` +
+    `render ${costMs(cost.metricsMs)}, a device list page ${costMs(cost.devicesPageMs)}, a ` +
+    `search ${costMs(cost.searchMs)}: at most ${costMs(perSecond)} of JavaScript a second ` +
+    "(the device list polls a page or a search, not both; HTTP framing, in the runtime's Rust, " +
+    "and the security page's store read every 5 s are not in it).",
     "",
     `Chromium's CPU while it watched the first phase: ${
       phaseOne.map((w) =>

@@ -82,7 +82,9 @@ export async function runLoadDashboardBench(pairs: number = DEFAULT_PAIRS): Prom
   const dir = await Deno.makeTempDir({ prefix: "iotnet-load-dashboard-" });
   try {
     for (let pair = 1; pair <= pairs; pair++) {
-      for (const watched of [false, true]) {
+      // Without first in odd pairs, with first in even ones (A B B A A B …): the machine's
+      // other load drifts during a section, and a fixed order would hand the drift to one set.
+      for (const watched of pair % 2 === 1 ? [false, true] : [true, false]) {
         const name = `pair ${pair} ${watched ? "with" : "without"}`;
         const watches: WatchStats[] = [];
         const load = Deno.loadavg()[0]!;
@@ -145,7 +147,8 @@ function failureKinds(runs: Run[]): { kind: string; without: number; watched: nu
   const kinds = new Map<string, { kind: string; without: number; watched: number }>();
   for (const run of runs) {
     for (const failure of run.report.failures) {
-      const kind = failure.replace(/\b(load|burst)\d+\b/g, "<device>");
+      const kind = failure.replace(/\b(load|burst)\d+\b/g, "<device>")
+        .replace(/\b127\.0\.0\.1:\d+/g, "127.0.0.1:<port>");
       const entry = kinds.get(kind) ?? { kind, without: 0, watched: 0 };
       if (run.watched) entry.watched++;
       else entry.without++;
@@ -177,6 +180,7 @@ function dashboardMarkdown(
   const p99s = (c: Compared, set: Run[]) => set.map((r) => msNumber(c.value(r))).join(", ");
   // Runs of a pair follow each other, so they met about the same other load on the machine.
   const pairRatios = (c: Compared) => watched.map((r, i) => c.value(r) / c.value(without[i]!));
+  const order = runs.map((r) => r.watched ? "with" : "without").join(", ");
   const failures = failureKinds(runs);
   const first = (r: Run) => r.watches[0];
   const phaseOne = watched.map(first).filter((w): w is WatchStats => w !== undefined);
@@ -203,8 +207,9 @@ function dashboardMarkdown(
     "Issue 14: the device path never waits on HTTP. The load test above (`scripts/bench/load.ts`: 1,000",
     "devices log in, upload, ask SCS, AED and message, log out; then 100 standard-profile logins beside",
     `an SCS probe) run ${context.pairs} times as \`deno task bench load\` runs it (server without`,
-    `\`--http\`) and ${context.pairs} times **with the operator watching**, interleaved (without,`,
-    "with, without, with, …), one data directory for all. Watching (`scripts/bench/dashboard_watch.ts`):",
+    `\`--http\`) and ${context.pairs} times **with the operator watching**, interleaved in pairs, the`,
+    "order swapped every pair against the drift of the machine's other load (A B B A …), one data",
+    "directory for all. Watching (`scripts/bench/dashboard_watch.ts`):",
     "each server runs with `--http 0`; once it is up and before anything is measured, Debian's",
     "chromium (headless, playwright-core, the browser tests' flags and a fresh profile) logs in with",
     "the token and keeps two tabs open: the fleet overview, live over `/events` (one overview a",
@@ -227,7 +232,7 @@ function dashboardMarkdown(
     ], rows),
     "",
     "Within noise means the median of the runs with the dashboard lies inside the range of the runs",
-    "without it. Each run's figures, in run order:",
+    `without it. Each run's figures, in run order (${order}); the ratios are within each pair:`,
     "",
     ...[ued!, scs!, message!].flatMap((c) => [
       `- ${c.figure} (ms) without: ${p99s(c, without)}; with: ${p99s(c, watched)}; with / ` +
@@ -243,7 +248,7 @@ function dashboardMarkdown(
         "The failures quoted (the first 10 of each run), by kind, device names left out:",
         "",
         ...failures.map(({ kind, without, watched }) =>
-          `- ${without} without, ${watched} with: \`${kind}\``
+          `- ${without} without, ${watched} with: \`\` ${kind} \`\``
         ),
         "",
       ]

@@ -6,23 +6,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { findCommand, installHint } from "../scripts/tools.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium, openDashboard } from "./_helpers/chromium.ts";
 import { memorySource } from "./_helpers/files.ts";
 import { TestServer, type TestServerOptions } from "./_helpers/in_process_server.ts";
 import { waitUntil } from "./_helpers/wait.ts";
-
-/** The flags issue 14 asks for: no sandbox (root in CI), no GPU, nothing fetched in the background. */
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;
 
@@ -39,24 +27,12 @@ async function withBrowser(
   options: TestServerOptions,
   fn: (t: BrowserTest) => Promise<void>,
 ): Promise<void> {
-  const executablePath = findCommand("chromium");
-  if (!executablePath) throw new Error(`chromium not found; ${installHint(["chromium"])}`);
   await using server = await TestServer.start({ ...options, http: { port: 0 } });
   const http = server.server.http!;
   const base = `http://${http.hostname}:${http.port}`;
   const token = (await server.read("operator-token")).trim();
-  const profile = await Deno.makeTempDir({ prefix: "iotnet-chromium-" });
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-  });
-  try {
-    await fn({ server, base, token, context });
-  } finally {
-    await context.close();
-    await Deno.remove(profile, { recursive: true });
-  }
+  await using browser = await launchChromium();
+  await fn({ server, base, token, context: browser.context });
 }
 
 /**
@@ -77,12 +53,8 @@ async function tableText(page: Page, id: string): Promise<string[][]> {
 }
 
 /** A page logged in with the token, on the overview. */
-async function loggedIn({ base, token, context }: BrowserTest): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${base}/`);
-  await page.fill("input[name=token]", token);
-  await page.click("button[type=submit]");
-  return page;
+function loggedIn({ base, token, context }: BrowserTest): Promise<Page> {
+  return openDashboard(context, base, token);
 }
 
 Deno.test({

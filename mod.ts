@@ -58,6 +58,7 @@ export { DataDirInUseError, startServer, StartupError, StoreError } from "./serv
 export type {
   Clock,
   IotServer,
+  LivenessTiming,
   LogFormat,
   OperatorHttpOptions,
   ScryptParams,
@@ -88,6 +89,7 @@ export {
   RequestTimeoutError,
   SelfTargetError,
   TooLargeError,
+  UnavailableError,
   UnsupportedVersionError,
 } from "./client/mod.ts";
 // The tables the message and error-code types are read from.

@@ -64,6 +64,7 @@ export {
   RequestTimeoutError,
   SelfTargetError,
   TooLargeError,
+  UnavailableError,
   UnsupportedVersionError,
 } from "../protocol/mod.ts";
 // The tables the message and error-code types are read from.

@@ -126,6 +126,13 @@ export class BusyError extends RequestError {}
 /** The server failed to carry out the request in a way it did not foresee; see its log. */
 export class InternalError extends RequestError {}
 
+/**
+ * The server cannot serve this now because the network's shared database is out of its
+ * reach (SPEC §9): a node that cannot reach it refuses logins rather than risk a name
+ * logged in twice; try again shortly, or through another node.
+ */
+export class UnavailableError extends RequestError {}
+
 /** The edge's user cancelled the command (Ctrl-C on a running upload); never sent by a server. */
 export class CancelledError extends RequestError {}
 
@@ -154,6 +161,7 @@ export const ERROR_CLASSES = {
   busy: BusyError,
   internal: InternalError,
   cancelled: CancelledError,
+  unavailable: UnavailableError,
 } as const satisfies Record<string, RequestErrorClass>;
 
 /** A stable error code carried in failed responses and in `--json` output (SPEC §5). */

@@ -45,6 +45,7 @@ Deno.test("the codes are the documented ones, in their order", () => {
     "busy",
     "internal",
     "cancelled",
+    "unavailable",
   ]);
 });
 

@@ -126,7 +126,9 @@ export const PUSHES = {
   /** An accepted private chat: the partner, its address, the chat id and secret (base64). */
   peer: { device: "string", ip: "string", udpPort: "int", chatId: "string", secret: "string" },
   logout: {
-    reason: { $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy", "silent"] },
+    reason: {
+      $oneOf: ["login_timeout", "idle", "shutdown", "protocol", "busy", "silent", "unavailable"],
+    },
     message: "string",
   },
   /** The server has heard nothing from the edge for one keepalive interval: answer it. */

@@ -54,6 +54,7 @@ export {
   RequestTimeoutError,
   SelfTargetError,
   TooLargeError,
+  UnavailableError,
   UnsupportedVersionError,
 } from "./errors.ts";
 export type { ErrorCode, RequestErrorClass } from "./errors.ts";

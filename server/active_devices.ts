@@ -12,19 +12,9 @@ import { Coalesced, isoSeconds } from "../internal/mod.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { Disk } from "./disk.ts";
 import { formatTimestamp } from "./timestamp.ts";
+import type { ActiveDevice, BroadcastTarget, DeviceRegistry } from "./device_registry.ts";
 
-/** One active device. */
-export interface ActiveDevice {
-  name: string;
-  /** Login time, ms epoch. */
-  since: number;
-  ip: string;
-  udpPort: number;
-  /** Key that signs tickets for peer traffic to this device (given to it at login). */
-  ticketKey: Uint8Array;
-  /** Queues an already-encoded frame for this device's connection. */
-  deliver(frame: Uint8Array): void;
-}
+export type { ActiveDevice } from "./device_registry.ts";
 
 /** How AED lists a device, and that entry's JSON: made once, when it becomes active. */
 interface Listing {
@@ -42,8 +32,12 @@ export interface ActiveDevicesOptions {
   onError: (error: unknown) => void;
 }
 
-/** The registry of devices that are logged in. */
-export class ActiveDevices {
+/**
+ * The registry of devices that are logged in, in memory: the server's own when it runs
+ * alone, and a node's view of the network's registry (`server/cluster/`). Devices are
+ * listed in the order they became active, or by their `order` when they carry one.
+ */
+export class ActiveDevices implements DeviceRegistry {
   /** Names that passed login, active or still registering their UDP port. */
   readonly #claimed = new Set<string>();
   /** Active devices in the order they became active. */
@@ -82,6 +76,7 @@ export class ActiveDevices {
     if (!this.#claimed.has(device.name)) throw new Error(`${device.name} was not claimed`);
     this.#active.delete(device.name);
     this.#active.set(device.name, device);
+    if (device.order !== undefined) this.#keepOrder(device.order);
     const { name, ip, udpPort } = device;
     this.#listings.set(name, {
       since: formatTimestamp(device.since),
@@ -95,6 +90,18 @@ export class ActiveDevices {
     this.#claimed.delete(name);
     this.#listings.delete(name);
     if (this.#active.delete(name)) this.#scheduleWrite();
+  }
+
+  /** Puts the devices back in login order when one came in later than its place. */
+  #keepOrder(order: number): void {
+    let later = false;
+    for (const d of this.#active.values()) {
+      if (d.order !== undefined && d.order > order) later = true;
+    }
+    if (!later) return;
+    const sorted = [...this.#active.values()].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+    this.#active.clear();
+    for (const d of sorted) this.#active.set(d.name, d);
   }
 
   /** How many devices are active. */
@@ -125,6 +132,31 @@ export class ActiveDevices {
   visibleTo(viewer: string, blockers: Set<string>): ActiveDevice[] {
     return this.list().filter((d) => d.name !== viewer && !blockers.has(d.name));
   }
+
+  /** Every active device: alone, the server's devices are all connected to it. */
+  connectedHere(): Iterable<ActiveDevice> {
+    return this.#active.values();
+  }
+
+  /** Queues the message on `target`'s connection. */
+  sendDirect(target: ActiveDevice, frame: Uint8Array): boolean {
+    target.deliver(frame);
+    return true;
+  }
+
+  /** Queues the broadcast on every connection but the sender's and its blockers'. */
+  broadcast(frame: Uint8Array, target: BroadcastTarget): number {
+    let delivered = 0;
+    for (const device of this.#active.values()) {
+      if (device.name === target.sender || target.blockers.has(device.name)) continue;
+      device.deliver(frame);
+      delivered++;
+    }
+    return delivered;
+  }
+
+  /** Nothing to do: alone, a device that logs in reads its mailbox after it was claimed. */
+  messageStored(_recipient: string): void {}
 
   /** Resolves when the log on disk reflects every change made so far. */
   flushed(): Promise<void> {

@@ -6,12 +6,12 @@
  */
 
 import type { BufferPool, Clock } from "../internal/mod.ts";
-import type { ActiveDevices } from "./active_devices.ts";
 import type { DataDir } from "./data_dir.ts";
+import type { DeviceRegistry } from "./device_registry.ts";
 import type { Disk } from "./disk.ts";
 import type { FileCommits } from "./file_commits.ts";
 import type { ServerMetrics } from "./http/server_metrics.ts";
-import type { PrivateChats } from "./private_chats.ts";
+import type { PrivateChatBook } from "./private_chats.ts";
 import type { ServerEvent } from "./server_event.ts";
 import type { Blocks, FileRecords, Mailbox, PresenceHistory } from "./store/interfaces.ts";
 import type { UploadTurns } from "./upload_turns.ts";
@@ -91,8 +91,10 @@ export interface ServerContext {
   readonly blocks: Blocks;
   /** When devices were last seen online. */
   readonly presenceHistory: PresenceHistory;
-  readonly active: ActiveDevices;
-  readonly privateChats: PrivateChats;
+  /** Who is logged in: this server's devices, or in a network every node's. */
+  readonly active: DeviceRegistry;
+  /** Private-chat requests and chats (in a network, shared by the nodes). */
+  readonly privateChats: PrivateChatBook;
   /** Counters for `/metrics`: plain increments, nothing else (server/http/). */
   readonly metrics: ServerMetrics;
   /** Turns of the connections taking in upload bytes (server-wide, first come first served). */

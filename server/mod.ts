@@ -34,6 +34,7 @@ export type { IotServer, ServerOptions, TlsIdentity } from "./server.ts";
 export type { ScryptParams } from "./password_hash.ts";
 export type { ServerSettings } from "./context.ts";
 export type { OperatorHttpOptions } from "./http/operator_http.ts";
+export type { LivenessTiming } from "./cluster/node_liveness.ts";
 export { StoreError } from "./store/store_error.ts";
 export { StartupError } from "./startup_error.ts";
 export { DataDirInUseError } from "./data_dir_lock.ts";

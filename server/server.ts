@@ -29,6 +29,10 @@ import {
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
+import { type ClusterNode, startClusterNode } from "./cluster/cluster_node.ts";
+import type { LivenessTiming } from "./cluster/node_liveness.ts";
+import type { DeviceRegistry } from "./device_registry.ts";
+import { announcePresence } from "./presence.ts";
 import { Admission, type AdmissionSlot } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { formatLogLine, type LogFormat } from "./log_format.ts";
@@ -56,7 +60,8 @@ import {
   PasswordHasher,
   type ScryptParams,
 } from "./password_hash.ts";
-import { PrivateChats } from "./private_chats.ts";
+import { endPrivateChats, type PrivateChatBook, PrivateChats } from "./private_chats.ts";
+import { postgresPrivateChats } from "./store/postgres/private_chat_rows.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
 import {
@@ -70,8 +75,8 @@ import { checkNodeId } from "./node_id.ts";
 import { NodeJobs } from "./cluster/node_jobs.ts";
 import { NODE_JOBS_CHANNEL, postgresNodeJobs } from "./store/postgres/node_jobs.ts";
 import type { Store, StoreOptions } from "./store/interfaces.ts";
-import { PostgresDatabase } from "./store/postgres/database.ts";
-import { postgresStore } from "./store/postgres/store.ts";
+import { PostgresDatabase, reason } from "./store/postgres/database.ts";
+import { postgresStore, tracked } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
@@ -159,6 +164,18 @@ export interface ServerOptions {
    * letters, digits, `.`, `_`, `-` (`node_id.ts`). Default: the machine's host name.
    */
   nodeId?: string;
+  /**
+   * Heartbeat, lease and sweep figures of a node (with `clusterUrl`). Default: those of
+   * `server/cluster/node_liveness.ts` (`LIVENESS_TIMING`); tests shorten them.
+   */
+  clusterTiming?: LivenessTiming;
+  /**
+   * Time of a node's heartbeat, lease deadline, sweeps and LISTEN retries (with
+   * `clusterUrl`). Default: the system clock, whatever `clock` is, since the database
+   * measures the lease in real time; a test moving `clock` past a block must not move the
+   * node past its lease.
+   */
+  clusterClock?: Clock;
   /**
    * Serve the operator's HTTP (SPEC §8: health, metrics, the device API) too. Default:
    * none.
@@ -275,6 +292,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const metrics = new ServerMetrics({ proxyProtocol: options.proxyProtocol ?? false });
   const commitSeconds = (seconds: number) => metrics.storeCommitDuration.observe(seconds);
   const { store, network } = await openStore(settings, dataDir, { log, commitSeconds });
+  const db = network?.db;
   opened.defer(() => store.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
@@ -334,10 +352,58 @@ async function start(options: ServerOptions): Promise<IotServer> {
     events.add(clock.now(), event);
     log(describeServerEvent(event));
   };
-  const active = new ActiveDevices(dataDir.activeLog, {
+  const privateChats: PrivateChatBook = db
+    ? tracked(postgresPrivateChats(db.sql), { db, writes: [], commitSeconds: undefined })
+    : new PrivateChats();
+  // Alone: the registry. In a network: this node's view of the network's registry.
+  const devices = new ActiveDevices(dataDir.activeLog, {
     disk,
     onError: (e) => log(`cannot rewrite active-device log: ${e}`),
   });
+  let active: DeviceRegistry = devices;
+  if (db) {
+    let node: ClusterNode;
+    try {
+      node = await startClusterNode({
+        db,
+        node: settings.cluster!.nodeId,
+        // The database measures the lease in real time: so do the node's renewals, whatever
+        // clock the protocol's timers run on (as the store's group commit, below).
+        clock: options.clusterClock ?? systemClock,
+        view: devices,
+        ...(options.clusterTiming && { timing: options.clusterTiming }),
+        blockersOf: (device) => store.blocks.blockersOf(device),
+        announce: (device, state) =>
+          void announcePresence({ active, blocks: store.blocks }, device, state).catch((error) =>
+            log(`cannot tell the others that ${device} is ${state}: ${error}`)
+          ),
+        swept: (device) => {
+          store.presenceHistory.markSeen(device, clock.now())
+            .catch((error) => log(`cannot record that ${device} was seen: ${error}`));
+          endPrivateChats(privateChats, active, device)
+            .catch((error) => log(`cannot end the private chats of ${device}: ${error}`));
+        },
+        endSessions: (why) => {
+          for (const session of sessions) {
+            if (session.device === undefined) continue;
+            const message = `this server lost its hold on the network (${why}); log in again`;
+            session.push({ t: "push", event: "logout", reason: "unavailable", message });
+            void session.close(message, "unavailable");
+          }
+        },
+        log,
+      });
+    } catch (error) {
+      listener.close();
+      for (const line of early) print(line);
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`cannot start the node on PostgreSQL ${db.where}: ${reason(error)}`, {
+        cause: error,
+      });
+    }
+    opened.defer(() => node.close());
+    active = node.devices;
+  }
   const auth = new Authenticator({
     credentials,
     loginAttempts: store.loginAttempts,
@@ -432,7 +498,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     active,
     auth,
     hasher,
-    privateChats: new PrivateChats(),
+    privateChats,
     uploadTurns: new UploadTurns(CONCURRENT_UPLOADS, clock),
     // A buffer per upload turn at most is in use; the pools keep that many for reuse.
     readBuffers: new BufferPool(UPLOAD_READ_BUFFER_BYTES, CONCURRENT_UPLOADS),

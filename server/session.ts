@@ -4,8 +4,12 @@
  * ```
  * greeting --hello--> authenticating --login--> checking --ok--> registering
  *                            ^----------- wrong password -------'
- * registering --udp_port--> active --logout/drop/timeout--> closed
+ * registering --udp_port--> activating --> active --logout/drop/timeout--> closed
  * ```
+ *
+ * `checking` holds the login check and the claim of the name in the registry, `activating`
+ * the registry's activation: in a network of servers (SPEC §9) both are round trips to the
+ * shared database, and no second login or udp_port may slip in meanwhile.
  *
  * A peer that has not logged in is a stranger, held to tighter rules: frames of at most
  * `MAX_PRELOGIN_FRAME_BYTES`, no DATA frames, the login deadline; and until login completes
@@ -37,6 +41,7 @@ import {
   ProtocolError,
   RequestError,
   requestErrorOf,
+  UnavailableError,
   UnsupportedVersionError,
 } from "../protocol/errors.ts";
 import { FrameDecoder } from "../protocol/frame.ts";
@@ -59,6 +64,7 @@ import { KEY_LOGIN_CHALLENGE_BYTES, toBase64, verifyKeyLogin } from "../tls/devi
 import type { PasswordHasher } from "./password_hash.ts";
 import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
+import { endPrivateChats } from "./private_chats.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import { registerAccount } from "./registration.ts";
 import { loginFailedEvent } from "./server_event.ts";
@@ -71,6 +77,7 @@ export type SessionState =
   | { phase: "authenticating" }
   | { phase: "checking" }
   | { phase: "registering"; device: string }
+  | { phase: "activating"; device: string }
   | { phase: "active"; device: string; since: number }
   | { phase: "closed" };
 
@@ -86,6 +93,11 @@ export const UPLOAD_READ_BUFFER_BYTES = 256 * 1024;
 const CLOSE_FLUSH_MS = 2_000;
 /** Streams whose trailing frames are still being dropped; more is a protocol error. */
 const MAX_ABANDONED_STREAMS = 16;
+/**
+ * Ids of stored messages a session remembers having pushed, so that reading the mailbox
+ * again (`recheckMailbox`) pushes none twice: a multiple of what a mailbox may hold.
+ */
+const REMEMBERED_STORED_PER_MAILBOX = 2;
 
 /** The byte stream a session runs over: the shape of `Deno.Conn`. */
 export interface SessionConn {
@@ -119,7 +131,8 @@ export type LeaveCode =
   | "silent"
   | "login_timeout"
   | "slow_consumer"
-  | "shutdown";
+  | "shutdown"
+  | "unavailable";
 
 /** What a handler asks of the session once its reply is queued: close, maybe saying why. */
 interface CloseAfterReply {
@@ -129,6 +142,11 @@ interface CloseAfterReply {
   code: LeaveCode;
   /** Told to the peer as a `logout` push, if given. */
   notice?: Push;
+  /**
+   * The reply, held back until the device's name is released in the registry (a
+   * `logout`): once the edge reads it, the name may log in again anywhere.
+   */
+  reply?: Uint8Array;
 }
 
 /** Everything a session needs from the server that owns it. */
@@ -184,6 +202,8 @@ export class Session {
   #closeAfterReply: CloseAfterReply | undefined;
   /** Key this device's peers' tickets are signed with; given to the device at login. */
   readonly #ticketKey = crypto.getRandomValues(new Uint8Array(32));
+  /** Stored messages pushed to the device, oldest first, so a re-read pushes none twice. */
+  readonly #pushedStored = new Set<number>();
 
   /**
    * @param host the server.
@@ -228,7 +248,9 @@ export class Session {
   /** The device name once logged in. */
   get device(): string | undefined {
     const s = this.#state;
-    return s.phase === "registering" || s.phase === "active" ? s.device : undefined;
+    return s.phase === "registering" || s.phase === "activating" || s.phase === "active"
+      ? s.device
+      : undefined;
   }
 
   /** Reads and serves the connection until it ends. Never throws. */
@@ -289,7 +311,12 @@ export class Session {
     await this.close(reason, code);
   }
 
-  /** Whether login has succeeded (the phase is registering or active). */
+  /** Whether the session has closed (read anew after an await, past TypeScript's narrowing). */
+  #isClosed(): boolean {
+    return this.#state.phase === "closed";
+  }
+
+  /** Whether login has succeeded (the phase is registering, activating or active). */
   get #loggedIn(): boolean {
     return this.device !== undefined;
   }
@@ -315,6 +342,11 @@ export class Session {
   /** Queues an encoded frame (shared by every recipient of a broadcast). */
   #queue(bytes: Uint8Array): void {
     if (this.#state.phase === "closed") return;
+    this.#enqueue(bytes);
+  }
+
+  /** Queues a frame whatever the phase (a closing session's last frame). */
+  #enqueue(bytes: Uint8Array): void {
     this.#outbound.push(bytes);
     this.#outboundBytes += bytes.length;
     if (this.#outboundBytes > MAX_QUEUED_OUTBOUND_BYTES) {
@@ -353,8 +385,13 @@ export class Session {
    *
    * @param reason for the server's log.
    * @param code why, for the metrics (when a logged-in device leaves).
+   * @param lastFrame sent once the name is released in the registry (a logout's reply).
    */
-  async close(reason: string, code: LeaveCode = "disconnect"): Promise<void> {
+  async close(
+    reason: string,
+    code: LeaveCode = "disconnect",
+    lastFrame?: Uint8Array,
+  ): Promise<void> {
     const state = this.#state;
     if (state.phase === "closed") return;
     this.#state = { phase: "closed" };
@@ -370,11 +407,15 @@ export class Session {
     const sinks = [...this.#streams.values()];
     this.#streams.clear();
     await Promise.all(sinks.map((sink) => sink.abort(`the device ${reason}`)));
-    if (state.phase === "registering" || state.phase === "active") {
-      active.release(state.device);
+    if (state.phase === "registering" || state.phase === "activating" || state.phase === "active") {
+      const released = active.release(state.device);
       if (state.phase === "active") {
         this.#host.metrics.logouts.inc({ reason: code });
         this.#leave(state, { detail: reason, code });
+      }
+      if (lastFrame) {
+        await released;
+        this.#enqueue(lastFrame);
       }
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
@@ -426,8 +467,18 @@ export class Session {
     );
   }
 
+  /**
+   * Pushes the messages stored for the device that it has not been pushed yet in this
+   * session (each stays stored until the edge acks it). Runs after login, and again when
+   * the registry says a message was stored while the device was logging in.
+   */
   async #deliverStoredMessages(device: string): Promise<void> {
+    const pushed = this.#pushedStored;
     for (const m of await this.#host.mailbox.pending(device)) {
+      if (pushed.has(m.id)) continue;
+      pushed.add(m.id);
+      const limit = REMEMBERED_STORED_PER_MAILBOX * this.#host.settings.maxOfflineMessages;
+      if (pushed.size > limit) pushed.delete(pushed.values().next().value!);
       this.push({
         t: "push",
         event: "message",
@@ -451,11 +502,9 @@ export class Session {
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
     host.record({ kind: "logout", device, reason: why.code, detail: why.detail });
     this.#announce(device, "offline");
-    for (const partner of host.privateChats.leave(device)) {
-      host.active.get(partner)?.deliver(
-        encodeMessage({ t: "push", event: "private", device, state: "ended", reason: "left" }),
-      );
-    }
+    endPrivateChats(host.privateChats, host.active, device).catch((error) =>
+      host.log(`cannot end the private chats of ${device}: ${oneLine(error)}`)
+    );
   }
 
   /** Tells the other devices that `device` came or went. */
@@ -485,7 +534,9 @@ export class Session {
     const metrics = this.#host.metrics;
     try {
       const result = await this.#handle(request);
-      this.#queue(encodeResponse(request.id, result));
+      const reply = encodeResponse(request.id, result);
+      if (request.op === "logout" && this.#closeAfterReply) this.#closeAfterReply.reply = reply;
+      else this.#queue(reply);
       metrics.command(request.op, "ok", (performance.now() - started) / 1000);
     } catch (error) {
       const outOfTurn = error instanceof OutOfTurnError;
@@ -505,7 +556,7 @@ export class Session {
     const closing = this.#closeAfterReply;
     if (closing !== undefined) {
       if (closing.notice) this.push(closing.notice);
-      await this.close(closing.reason, closing.code);
+      await this.close(closing.reason, closing.code, closing.reply);
     }
   }
 
@@ -570,7 +621,7 @@ export class Session {
       case "key_login":
         return await this.#keyLogin(request);
       case "udp_port":
-        return this.#registerUdpPort(request);
+        return await this.#registerUdpPort(request);
       case "logout":
         if (state.phase !== "active") break;
         this.#closeAfterReply = { reason: "logged out", code: "logout" };
@@ -583,6 +634,8 @@ export class Session {
         return await this.#abortStream(request.upload);
       default:
         if (state.phase !== "active" || !isCommandOp(request.op)) break;
+        // In a network: nothing is served for a device past this node's lease.
+        this.#host.active.checkHold?.();
         this.#touch();
         return await HANDLERS[request.op](
           this.#commandContext(state.device),
@@ -625,11 +678,12 @@ export class Session {
     if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
       throw new BadArgumentsError(`password is longer than ${MAX_PASSWORD_BYTES} bytes`);
     }
+    // In a network: refused at once while this node cannot reach the database.
+    this.#host.active.checkLogin?.();
     // A second login cannot overlap this one while the check runs.
     this.#state = { phase: "checking" };
     const host = this.#host;
     let registering = false;
-    let outcome: LoginOutcome;
     try {
       registering = host.settings.allowRegistration && !deviceNameProblem(name) &&
         !(await host.knownDevice(name));
@@ -647,11 +701,11 @@ export class Session {
         });
         host.record({ kind: "registered", device: name, ip: this.ip });
       }
-      outcome = await host.auth.login(name, password);
+      const outcome = await host.auth.login(name, password);
+      return { ...await this.#finishLogin(name, outcome), registered: registering };
     } finally {
-      if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
+      if (this.#state.phase === "checking") this.#state = { phase: "authenticating" };
     }
-    return { ...this.#finishLogin(name, outcome), registered: registering };
   }
 
   /** A fresh challenge for a key login on this connection (SPEC §7); each is used once. */
@@ -677,22 +731,25 @@ export class Session {
       );
     }
     this.#keyLoginChallenge = undefined; // used once, whatever the outcome
+    this.#host.active.checkLogin?.();
     const { name, signature } = request;
     this.#state = { phase: "checking" };
-    let outcome: LoginOutcome;
     try {
-      outcome = await this.#host.auth.loginWithKey(
+      const outcome = await this.#host.auth.loginWithKey(
         name,
         (publicKey) => verifyKeyLogin(publicKey, { challenge, name, signature }),
       );
+      return await this.#finishLogin(name, outcome);
     } finally {
-      if (this.state.phase !== "closed") this.#state = { phase: "authenticating" };
+      if (this.#state.phase === "checking") this.#state = { phase: "authenticating" };
     }
-    return this.#finishLogin(name, outcome);
   }
 
-  /** After a password or key check: refuse, or move on to registering the UDP port. */
-  #finishLogin(name: string, outcome: LoginOutcome): { ticketKey: string } {
+  /**
+   * After a password or key check, still `checking`: refuse, or claim the name and move on
+   * to registering the UDP port.
+   */
+  async #finishLogin(name: string, outcome: LoginOutcome): Promise<{ ticketKey: string }> {
     if (this.state.phase === "closed") throw new IoError("connection closed");
     this.#host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
     if (!outcome.ok) {
@@ -702,9 +759,22 @@ export class Session {
       }
       throw requestErrorOf(outcome.code, outcome.message);
     }
-    if (!this.#host.active.claim(name)) {
-      this.#host.log(`refused second login of ${name} from ${this.ip}`);
+    const { active, log } = this.#host;
+    let claimed: boolean;
+    try {
+      claimed = await active.claim(name);
+    } catch (error) {
+      if (error instanceof UnavailableError) log(`refused login of ${name}: ${error.message}`);
+      throw error;
+    }
+    if (!claimed) {
+      log(`refused second login of ${name} from ${this.ip}`);
       throw new AlreadyActiveError(`${name} is already logged in from another edge`);
+    }
+    if (this.#isClosed()) {
+      // The connection went while the claim was made: nobody is left to use it.
+      await active.release(name);
+      throw new IoError("connection closed");
     }
     this.#state = { phase: "registering", device: name };
     this.#admission.loggedIn();
@@ -712,7 +782,7 @@ export class Session {
     return { ticketKey: toBase64(this.#ticketKey) };
   }
 
-  #registerUdpPort(request: RequestArgs<"udp_port">): Record<string, unknown> {
+  async #registerUdpPort(request: RequestArgs<"udp_port">): Promise<Record<string, unknown>> {
     const state = this.#state;
     if (state.phase !== "registering") {
       throw new OutOfTurnError(
@@ -727,14 +797,29 @@ export class Session {
     const host = this.#host;
     const since = host.clock.now();
     const device = state.device;
-    host.active.activate({
-      name: device,
-      since,
-      ip: this.ip,
-      udpPort: request.port,
-      ticketKey: this.#ticketKey,
-      deliver: (frame) => this.#queue(frame),
-    });
+    this.#state = { phase: "activating", device };
+    try {
+      await host.active.activate({
+        name: device,
+        since,
+        ip: this.ip,
+        udpPort: request.port,
+        ticketKey: this.#ticketKey,
+        deliver: (frame) => this.#queue(frame),
+        // Before the device is active, the read that follows its udp_port reply covers it.
+        recheckMailbox: () => {
+          if (this.#state.phase !== "active") return;
+          void this.#deliverStoredMessages(device).catch((error) =>
+            host.log(`cannot deliver the messages stored for ${device}: ${oneLine(error)}`)
+          );
+        },
+      });
+    } catch (error) {
+      if (this.#state.phase === "activating") this.#state = { phase: "registering", device };
+      throw error;
+    }
+    // Closed meanwhile: close() has released the name.
+    if (this.#state.phase !== "activating") throw new IoError("connection closed");
     this.#state = { phase: "active", device, since };
     host.metrics.online(host.active.count);
     // Login history is not acknowledged to anyone: it rides the next group commit.

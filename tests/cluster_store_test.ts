@@ -2,8 +2,8 @@
  * Servers given one PostgreSQL database (`clusterUrl`, SPEC §9) share their store: file
  * records and exact aggregates, offline messages, blocks, lockouts and login history; each
  * keeps the files uploaded through it in its own data directory. What a cluster URL that
- * cannot be used does at start-up. (The shared registry of active devices and routing
- * between nodes are not built yet: see docs/DECISIONS.md.)
+ * cannot be used does at start-up. The registry of active devices and routing between
+ * nodes: `cluster_network_test.ts`.
  */
 
 import assert from "node:assert/strict";

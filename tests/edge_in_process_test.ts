@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { JsonLine } from "./_helpers/edge_process.ts";
-import { InProcessEdge } from "./_helpers/in_process_edge.ts";
+import { InProcessEdge, openPrivateChat } from "./_helpers/in_process_edge.ts";
 import { TestServer } from "./_helpers/in_process_server.ts";
 import { listDir } from "./_helpers/wait.ts";
 
@@ -193,10 +193,7 @@ Deno.test("private chat: declined, accepted, both ways over the peer channel, th
   assert.equal((await a.command("stopprivate watch2")).error, "not_found");
 
   // A chat also ends, with notice, when one side leaves.
-  await a.command("startprivate watch2");
-  await b.next(isEvent("private"));
-  await b.command("y");
-  assert.equal((await a.next(isEvent("private"))).state, "accepted");
+  await openPrivateChat(a, b, "watch2");
   await b.command("OUT");
   const left = await a.next(isEvent("private"));
   assert.deepEqual([left.state, left.device], ["ended", "watch2"]);

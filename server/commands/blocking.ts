@@ -27,7 +27,8 @@ export async function block(
   if (!(await blocks.add(ctx.device, device))) {
     throw new BadArgumentsError(`${device} is already blocked`);
   }
-  for (const request of privateChats.cancelRequests(ctx.device, device, ctx.server.clock.now())) {
+  const now = ctx.server.clock.now();
+  for (const request of await privateChats.cancelRequests(ctx.device, device, now)) {
     active.get(device)?.deliver(
       encodeMessage({
         t: "push",
@@ -38,7 +39,7 @@ export async function block(
       }),
     );
   }
-  if (privateChats.end(ctx.device, device)) {
+  if (await privateChats.end(ctx.device, device)) {
     active.get(device)?.deliver(
       encodeMessage({
         t: "push",

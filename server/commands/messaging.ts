@@ -26,18 +26,26 @@ export async function message(
     log(`${ctx.device}: message to ${to} refused (blocked)`);
     throw new BlockedError(`${to} has blocked you; your message was not delivered`);
   }
+  const message = { recipient: to, sender: ctx.device, text, sentAt: clock.now() };
   const target = active.get(to);
   if (target) {
-    target.deliver(
-      encodeMessage({ t: "push", event: "message", from: ctx.device, text, kind: "direct" }),
-    );
-    log(`${ctx.device} messaged ${to}`);
-    ctx.server.metrics.messages.inc({ kind: "direct" });
-    return { delivery: "online" };
+    const frame = encodeMessage({
+      t: "push",
+      event: "message",
+      from: ctx.device,
+      text,
+      kind: "direct",
+    });
+    // False when the device's node has just gone: then it is offline, and the message stored.
+    if (await active.sendDirect(target, frame, message)) {
+      log(`${ctx.device} messaged ${to}`);
+      ctx.server.metrics.messages.inc({ kind: "direct" });
+      return { delivery: "online" };
+    }
   }
   // Durable (group-committed) before the sender is told it is stored.
   const stored = await mailbox.add(
-    { recipient: to, sender: ctx.device, text, sentAt: clock.now() },
+    message,
     {
       maxCount: settings.maxOfflineMessages,
       maxBytes: settings.maxOfflineBytes,
@@ -55,6 +63,7 @@ export async function message(
           `(${settings.maxOfflineMessages} or ${settings.maxOfflineBytes} bytes); try again after it logs in`,
     );
   }
+  active.messageStored(to);
   log(`${ctx.device} left a message for ${to} (offline)`);
   ctx.server.metrics.messages.inc({ kind: "offline" });
   return { delivery: "stored" };
@@ -79,12 +88,7 @@ export async function broadcast(
     text: args.text,
     kind: "broadcast",
   });
-  let delivered = 0;
-  for (const device of active.list()) {
-    if (device.name === ctx.device || blockers.has(device.name)) continue;
-    device.deliver(frame);
-    delivered++;
-  }
+  const delivered = await active.broadcast(frame, { sender: ctx.device, blockers });
   const refused = blockers.size;
   ctx.server.metrics.messages.inc({ kind: "broadcast" });
   log(

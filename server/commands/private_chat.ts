@@ -36,24 +36,23 @@ export async function startprivate(
     throw new BlockedError(`${device} has blocked you; no private chat is possible`);
   }
   const target = onlinePeer(ctx, device);
-  if (privateChats.chatId(ctx.device, device)) {
+  if (await privateChats.chatId(ctx.device, device)) {
     throw new BadArgumentsError(`you are already in a private chat with ${device}`);
   }
-  privateChats.request(ctx.device, device, clock.now() + PRIVATE_REQUEST_TIMEOUT_MS);
+  await privateChats.request(ctx.device, device, clock.now() + PRIVATE_REQUEST_TIMEOUT_MS);
   target.deliver(push({ t: "push", event: "private", device: ctx.device, state: "requested" }));
   log(`${ctx.device} asked ${device} for a private chat`);
   return { device };
 }
 
 /** Handles `private_answer`: the target's yes or no to a request. */
-// deno-lint-ignore require-await -- a handler: its RequestErrors must become rejections
 export async function privateAnswer(
   ctx: CommandContext,
   args: RequestArgs<"private_answer">,
 ): Promise<ResultFields<"private_answer">> {
   const { device: requester, accept } = args;
   const { privateChats, clock, log } = ctx.server;
-  if (!privateChats.takeRequest(requester, ctx.device, clock.now())) {
+  if (!(await privateChats.takeRequest(requester, ctx.device, clock.now()))) {
     throw new NotFoundError(`there is no open private chat request from ${requester}`);
   }
   const other = onlinePeer(ctx, requester);
@@ -63,7 +62,7 @@ export async function privateAnswer(
     log(`${ctx.device} declined a private chat with ${requester}`);
     return { device: requester, accept };
   }
-  const chatId = privateChats.start(requester, ctx.device);
+  const chatId = await privateChats.start(requester, ctx.device);
   const secret = newChatSecret();
   me.deliver(peerPush(other, chatId, secret));
   other.deliver(peerPush(me, chatId, secret));
@@ -79,7 +78,7 @@ export async function stopprivate(
 ): Promise<ResultFields<"stopprivate">> {
   const { device } = args;
   await checkOtherDevice(ctx, device);
-  if (!ctx.server.privateChats.end(ctx.device, device)) {
+  if (!(await ctx.server.privateChats.end(ctx.device, device))) {
     throw new NotFoundError(`you are not in a private chat with ${device}`);
   }
   ctx.server.active.get(device)?.deliver(

@@ -5,7 +5,8 @@
  * Query: `q` (part of the name, any case), `offset` (default 0), `limit` (default
  * {@linkcode DEFAULT_PAGE_DEVICES}, at most {@linkcode MAX_PAGE_DEVICES}). Answer:
  * `{"total", "offset", "limit", "devices": [{"name", "since", "ip", "udpPort"}]}` where
- * `total` counts the devices that match, `since` is an ISO 8601 time, oldest login first.
+ * `total` counts the devices that match, `since` is an ISO 8601 time, oldest login first;
+ * in a network of servers each device also has `node`, the node it is logged in through.
  *
  * @module
  */
@@ -24,6 +25,8 @@ export interface DeviceRow {
   since: string;
   ip: string;
   udpPort: number;
+  /** In a network: the node the device is logged in through. */
+  node?: string;
 }
 
 /** One page of the answer. */
@@ -88,7 +91,7 @@ function integerParam(
  * ```
  */
 export function pageDevices(
-  devices: readonly { name: string; since: number; ip: string; udpPort: number }[],
+  devices: readonly { name: string; since: number; ip: string; udpPort: number; node?: string }[],
   query: DeviceQuery,
 ): DevicePage {
   const needle = query.search.toLowerCase();
@@ -104,6 +107,7 @@ export function pageDevices(
       since: new Date(d.since).toISOString(),
       ip: d.ip,
       udpPort: d.udpPort,
+      ...(d.node !== undefined && { node: d.node }),
     })),
   };
 }

@@ -31,3 +31,15 @@ Deno.test("pageDevices: search any case, then page; total counts the matches", (
   assert.equal(page.devices[0]!.since, new Date(4).toISOString());
   assert.deepEqual(pageDevices(all, { search: "", offset: 20, limit: 3 }).devices, []);
 });
+
+Deno.test("pageDevices: a device of a network carries its node; one of a server alone has none", () => {
+  const page = pageDevices([device("alone"), { ...device("far"), node: "node-b" }], {
+    search: "",
+    offset: 0,
+    limit: 5,
+  });
+  assert.deepEqual(page.devices.map((d) => Object.hasOwn(d, "node") ? d.node : "-"), [
+    "-",
+    "node-b",
+  ]);
+});

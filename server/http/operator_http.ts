@@ -19,7 +19,7 @@
  */
 
 import type { Clock } from "../../internal/mod.ts";
-import type { ActiveDevices } from "../active_devices.ts";
+import type { DeviceRegistry } from "../device_registry.ts";
 import type { Disk } from "../disk.ts";
 import type { ServerEvent } from "../server_event.ts";
 import type { FileRecords, Lockouts, PresenceHistory } from "../store/interfaces.ts";
@@ -98,7 +98,7 @@ export interface OperatorHttpOptions {
 export interface OperatorHttpContext {
   dataDir: string;
   metrics: ServerMetrics;
-  active: ActiveDevices;
+  active: DeviceRegistry;
   /** Stored files' records and plot summaries. */
   files: FileRecords;
   /** When each device was last online, and its visits (the device page). */

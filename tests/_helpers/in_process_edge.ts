@@ -75,7 +75,7 @@ export class InProcessEdge implements AsyncDisposable {
   /** Index of the next unread JSON line. */
   #cursor = 0;
 
-  private constructor(server: TestServer, dir: string, ownsDir: boolean) {
+  private constructor(server: Pick<TestServer, "port">, dir: string, ownsDir: boolean) {
     this.dir = dir;
     this.#ownsDir = ownsDir;
     this.#input = new ScriptedInput((text) => this.output.add(JSON.parse(text)));
@@ -91,7 +91,7 @@ export class InProcessEdge implements AsyncDisposable {
 
   /** Starts an edge against `server`; with `login`, logs in and waits for success. */
   static async start(
-    server: TestServer,
+    server: Pick<TestServer, "port">,
     options: InProcessEdgeOptions = {},
   ): Promise<InProcessEdge> {
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "iotnet-edge-" });
@@ -153,4 +153,21 @@ export class InProcessEdge implements AsyncDisposable {
     await this.finish();
     if (this.#ownsDir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Opens a private chat from `from` to `to` (named `toName`): asks, has it accepted, and
+ * waits until `from` is told.
+ *
+ * @throws {Error} when a step does not come within its wait.
+ */
+export async function openPrivateChat(
+  from: InProcessEdge,
+  to: InProcessEdge,
+  toName: string,
+): Promise<void> {
+  await from.command(`startprivate ${toName}`);
+  await to.next((j) => j.event === "private" && j.state === "requested");
+  await to.command("y");
+  await from.next((j) => j.event === "private" && j.state === "accepted");
 }

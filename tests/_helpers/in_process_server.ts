@@ -168,23 +168,14 @@ export class TestServer implements AsyncDisposable {
 
   /** Connects an edge that has said hello, not logged in. */
   async connect(): Promise<TestEdge> {
-    const pushes = new Arrivals<Push>();
-    const connection = await EdgeConnection.connect({
-      hostname: this.server.hostname,
-      port: this.port,
-      onPush: (push) => pushes.add(push),
-    });
-    const edge = new TestEdge(connection, pushes);
+    const edge = await connectTestEdge(this.server);
     this.#edges.add(edge);
     return edge;
   }
 
   /** Connects an edge, logs it in as `name` and registers a UDP port: an active device. */
   async login(name: string, password = ACCOUNTS[name] ?? ""): Promise<TestEdge> {
-    const edge = await this.connect();
-    await edge.connection.request("login", { name, password });
-    await edge.connection.request("udp_port", { port: 9 });
-    return edge;
+    return await logIn(await this.connect(), name, password);
   }
 
   /** Closes the edges, stops the server and removes its data directory. */
@@ -195,6 +186,30 @@ export class TestServer implements AsyncDisposable {
     this.clock.advance(60_000);
     await Deno.remove(this.dataDir, { recursive: true });
   }
+}
+
+/** Connects an edge to `server` (in process or not) that has said hello, not logged in. */
+export async function connectTestEdge(
+  server: Pick<IotServer, "hostname" | "port">,
+): Promise<TestEdge> {
+  const pushes = new Arrivals<Push>();
+  const connection = await EdgeConnection.connect({
+    hostname: server.hostname,
+    port: server.port,
+    onPush: (push) => pushes.add(push),
+  });
+  return new TestEdge(connection, pushes);
+}
+
+/** Logs `edge` in as `name` and registers UDP port 9: an active device. */
+export async function logIn(
+  edge: TestEdge,
+  name: string,
+  password = ACCOUNTS[name] ?? "",
+): Promise<TestEdge> {
+  await edge.connection.request("login", { name, password });
+  await edge.connection.request("udp_port", { port: 9 });
+  return edge;
 }
 
 /** An edge connected to a {@linkcode TestServer}, with the pushes it received. */

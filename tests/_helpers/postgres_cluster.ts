@@ -88,6 +88,11 @@ export class PostgresCluster implements AsyncDisposable {
     }
   }
 
+  /** Whether this helper runs the server, so a test may stop and start it (not CI's). */
+  get ownsServer(): boolean {
+    return this.#dir !== undefined;
+  }
+
   /** A URL to a new, empty database on this server. */
   async database(): Promise<string> {
     const name = `t${Deno.pid}_${Date.now().toString(36)}_${this.#databases++}`;
@@ -201,6 +206,34 @@ export async function startPostgres(who: string): Promise<PostgresCluster | unde
     return undefined;
   }
   return await PostgresCluster.create();
+}
+
+/** A behaviour tested on a database of its own, given its URL. */
+export type DatabaseCase = [name: string, fn: (url: string) => Promise<void>];
+
+/**
+ * Registers the test `name`: one throwaway PostgreSQL (ignored where PostgreSQL is not
+ * installed), each case a step on a new database of it, dropped after it. The cases share
+ * the cost of starting PostgreSQL, not their rows.
+ */
+export function testOnDatabases(name: string, cases: readonly DatabaseCase[]): void {
+  Deno.test({
+    name,
+    ignore: !postgresInstalled(),
+    async fn(t) {
+      await using pg = await startPostgres(name);
+      for (const [step, fn] of cases) {
+        await t.step(step, async () => {
+          const url = await pg!.database();
+          try {
+            await fn(url);
+          } finally {
+            await pg!.dropDatabase(url);
+          }
+        });
+      }
+    },
+  });
 }
 
 /** Whether this machine can make a throwaway cluster. */

@@ -15,6 +15,12 @@ export const POSTGRES_POOL_SIZE = 8;
 /** Seconds a new connection to PostgreSQL may take before the attempt fails. */
 export const POSTGRES_CONNECT_TIMEOUT_SECONDS = 5;
 
+/**
+ * Seconds closing the pool waits for its connections to end before it drops them (a
+ * connection trying to reach a database that has gone never ends by itself).
+ */
+export const POSTGRES_END_TIMEOUT_SECONDS = 2;
+
 /** Options of {@linkcode openPostgres}. */
 export interface PostgresOptions {
   /** Shown in `pg_stat_activity` (`application_name`). Default `iotnet`. */
@@ -23,19 +29,37 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
+/** What a {@linkcode PostgresDatabase.dedicated} connection is told. */
+export interface DedicatedConnectionEvents {
+  /** The connection closed (ended by the server, the network, or PostgreSQL stopping). */
+  onclose?: () => void;
+  /** A notification arrived on a channel the connection listens to. */
+  onnotify?: (channel: string, payload: string) => void;
+}
+
 /** One node's pool on the cluster's database, migrated to the current schema. */
 export class PostgresDatabase {
   /** The pool. */
   readonly sql: Sql;
   /** The database as `host:port/name`, without user or password: for messages. */
   readonly where: string;
+  readonly #url: string;
+  readonly #applicationName: string;
+  readonly #poolSize: number;
   /** Operations under way ({@linkcode track}): closing waits for them. */
   readonly #running = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
 
-  private constructor(sql: Sql, where: string) {
+  private constructor(
+    sql: Sql,
+    where: string,
+    options: { url: string; applicationName: string; poolSize: number },
+  ) {
     this.sql = sql;
     this.where = where;
+    this.#url = options.url;
+    this.#applicationName = options.applicationName;
+    this.#poolSize = options.poolSize;
   }
 
   /**
@@ -50,12 +74,9 @@ export class PostgresDatabase {
    */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
     const where = describeUrl(url);
-    const sql = postgres(url, {
-      max: options.poolSize ?? POSTGRES_POOL_SIZE,
-      connect_timeout: POSTGRES_CONNECT_TIMEOUT_SECONDS,
-      onnotice: () => {},
-      connection: { application_name: options.applicationName ?? "iotnet" },
-    });
+    const applicationName = options.applicationName ?? "iotnet";
+    const poolSize = options.poolSize ?? POSTGRES_POOL_SIZE;
+    const sql = postgres(url, { ...connectionOptions(applicationName), max: poolSize });
     try {
       await migratePostgres(sql, where);
     } catch (error) {
@@ -67,7 +88,46 @@ export class PostgresDatabase {
         { cause: error },
       );
     }
-    return new PostgresDatabase(sql, where);
+    return new PostgresDatabase(sql, where, { url, applicationName, poolSize });
+  }
+
+  /**
+   * Tries every connection of the pool once, so that none left from before the database
+   * went away fails a device's command: after PostgreSQL restarted, a pooled connection may
+   * still hold the shutdown's error for the next query it is given (seen here: `57P01` on
+   * the first command after a restart). Never throws.
+   */
+  async refreshPool(): Promise<void> {
+    const reserved = await Promise.allSettled(
+      Array.from({ length: this.#poolSize }, () => this.sql.reserve()),
+    );
+    await Promise.allSettled(reserved.map(async (r) => {
+      if (r.status === "rejected") return;
+      try {
+        await r.value`SELECT 1`;
+      } finally {
+        r.value.release();
+      }
+    }));
+  }
+
+  /**
+   * A connection of its own, outside the pool, that stays open while used (no idle or
+   * lifetime limit): for a session advisory lock, or for LISTEN. postgres.js opens it at
+   * the first query, and again at the next query after it closed (tell them apart with
+   * `pg_backend_pid()`). End it with `end({ timeout: 0 })`.
+   *
+   * @param purpose shown in `pg_stat_activity` after the node's name.
+   * @param events what the connection tells.
+   */
+  dedicated(purpose: string, events: DedicatedConnectionEvents = {}): Sql {
+    return postgres(this.#url, {
+      ...connectionOptions(`${this.#applicationName} ${purpose}`),
+      max: 1,
+      max_lifetime: null, // (and no idle_timeout: none is the default)
+      ...(events.onclose && { onclose: events.onclose }),
+      ...(events.onnotify && { onnotify: events.onnotify }),
+    });
   }
 
   /**
@@ -107,9 +167,20 @@ export class PostgresDatabase {
   close(): Promise<void> {
     return this.#closed ??= (async () => {
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
-      await this.sql.end();
+      // Nothing is under way now; a connection stuck reconnecting to a database that has
+      // gone would otherwise hold the close for ever.
+      await this.sql.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS });
     })();
   }
+}
+
+/** What every connection of a node has: a timeout, no notices, its name in the server. */
+function connectionOptions(applicationName: string) {
+  return {
+    connect_timeout: POSTGRES_CONNECT_TIMEOUT_SECONDS,
+    onnotice: () => {},
+    connection: { application_name: applicationName },
+  };
 }
 
 /**
@@ -131,6 +202,41 @@ export function describeUrl(url: string): string {
     );
   }
   return `${parsed.hostname || "localhost"}:${parsed.port || "5432"}${parsed.pathname}`;
+}
+
+/** postgres.js's and the system's codes for a connection that failed or ended. */
+const CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+]);
+
+/**
+ * Whether a database call failed because the database is out of reach (no connection, a
+ * connection lost, the server shutting down or starting), not because of the call.
+ *
+ * @example
+ * ```ts
+ * import { isUnreachable } from "./database.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(isUnreachable(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })));
+ * assert.ok(isUnreachable(Object.assign(new Error("shutting down"), { code: "57P01" })));
+ * assert.ok(!isUnreachable(Object.assign(new Error("syntax"), { code: "42601" })));
+ * ```
+ */
+export function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  // SQLSTATE 08: connection exception; 57P01-57P03: admin shutdown, crash, cannot connect now.
+  return CONNECTION_CODES.has(code) || code.startsWith("08") || /^57P0[1-3]$/.test(code);
 }
 
 /** One line saying why a database call failed, without the password. */

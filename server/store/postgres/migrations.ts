@@ -114,6 +114,58 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      created bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
    );
    CREATE INDEX node_jobs_by_node ON node_jobs (node, id);`,
+  // The network (docs/DECISIONS.md, "One network on PostgreSQL"). `nodes`: one row per node
+  // id; `lock_key` names its session advisory lock and its NOTIFY channel, `epoch` grows at
+  // each start, `lease_until` (database time) is NULL while the node is not serving.
+  // `active_devices`: the registry, whose primary key is the login claim; a row is claimed
+  // (no `login_order`) until its device registers its UDP port. `inbox`: pushes for devices
+  // of one node, taken by that node; a direct message carries its fields so that it can
+  // become an offline message when its recipient is gone. `private_requests` and
+  // `private_chats` (a < b): the private chats of `server/private_chats.ts`, shared.
+  `CREATE TABLE nodes (
+     node text PRIMARY KEY,
+     lock_key integer GENERATED ALWAYS AS IDENTITY UNIQUE,
+     epoch bigint NOT NULL DEFAULT 0,
+     lease_until timestamptz
+   );
+   CREATE SEQUENCE login_order;
+   CREATE TABLE active_devices (
+     name text PRIMARY KEY,
+     node text NOT NULL,
+     epoch bigint NOT NULL,
+     login_order bigint,
+     since bigint,
+     ip text,
+     udp_port integer,
+     ticket_key bytea
+   );
+   CREATE INDEX active_devices_by_node ON active_devices (node, epoch);
+   CREATE TABLE inbox (
+     id bigserial PRIMARY KEY,
+     node text NOT NULL,
+     epoch bigint NOT NULL,
+     kind text NOT NULL CHECK (kind IN ('push', 'message', 'broadcast', 'mailbox')),
+     recipient text,
+     frame bytea,
+     sender text,
+     text text,
+     sent_at bigint
+   );
+   CREATE INDEX inbox_by_node ON inbox (node, id);
+   CREATE TABLE private_requests (
+     requester text NOT NULL,
+     target text NOT NULL,
+     expires_at bigint NOT NULL,
+     PRIMARY KEY (requester, target)
+   );
+   CREATE INDEX private_requests_by_target ON private_requests (target);
+   CREATE TABLE private_chats (
+     a text NOT NULL,
+     b text NOT NULL,
+     chat_id text NOT NULL,
+     PRIMARY KEY (a, b)
+   );
+   CREATE INDEX private_chats_by_b ON private_chats (b);`,
 ];
 
 /** The schema version this iotnet writes. */

@@ -9,7 +9,8 @@
 
 import type { Store, StoreOptions } from "../interfaces.ts";
 import { postgresBlocks } from "./blocks.ts";
-import type { PostgresDatabase } from "./database.ts";
+import { UnavailableError } from "../../../protocol/errors.ts";
+import { isUnreachable, type PostgresDatabase, reason } from "./database.ts";
 import { postgresFileRecords } from "./files.ts";
 import { postgresLockouts } from "./lockouts.ts";
 import { postgresLoginAttempts } from "./login_attempts.ts";
@@ -85,10 +86,11 @@ export function postgresStore(
 }
 
 /**
- * `repository` with every method's operation tracked by `db` (closing waits for it), and
- * the time of each of its `writes` that succeeds told to `commitSeconds`.
+ * `repository` with every method's operation tracked by `db` (closing waits for it), its
+ * failures for want of the database turned into `unavailable` (what the device is told),
+ * and the time of each of its `writes` that succeeds told to `commitSeconds`.
  */
-function tracked<T extends object>(
+export function tracked<T extends object>(
   repository: T,
   { db, writes, commitSeconds }: {
     db: PostgresDatabase;
@@ -103,13 +105,22 @@ function tracked<T extends object>(
   const timed = new Set<unknown>(writes);
   return Object.fromEntries(methods.map(([name, method]) => {
     if (!commitSeconds || !timed.has(name)) {
-      return [name, (...args: unknown[]) => db.track(method(...args))];
+      return [name, (...args: unknown[]) => db.track(method(...args).catch(unavailable))];
     }
     return [name, (...args: unknown[]) => {
       const started = performance.now();
       const operation = method(...args);
       operation.then(() => commitSeconds((performance.now() - started) / 1000), () => {});
-      return db.track(operation);
+      return db.track(operation.catch(unavailable));
     }];
   })) as T;
+}
+
+/** @throws {UnavailableError} for a database out of reach, else `error` itself. */
+function unavailable(error: unknown): never {
+  if (!isUnreachable(error)) throw error;
+  throw new UnavailableError(
+    `this server cannot reach the network's database (${reason(error)}); try again shortly`,
+    { cause: error },
+  );
 }

@@ -636,6 +636,7 @@ async function openStore(
   if (!cluster) return { store: openSqliteStore(dataDir.database, systemClock, options) };
   const db = await PostgresDatabase.open(cluster.url, {
     applicationName: `iotnet ${cluster.nodeId}`,
+    log,
   });
   log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
   return {

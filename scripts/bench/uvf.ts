@@ -371,14 +371,17 @@ export async function runUvfBench(): Promise<string> {
         ["left", "right", "right", "right"],
       ),
       "",
-      ratioLine(direct, tftps),
-      cpuLine(direct),
-      lossRatio(rows, 0.1),
-      lossRatio(rows, 0.25),
-      `Load average (1, 5, 15 min) on ${navigator.hardwareConcurrency} cores: ` +
-      `${loadText(loadBefore)} before the section, ${loadText(loadAfterRounds)} after the ` +
-      `UVF and TFTP rounds, ${loadText(Deno.loadavg())} at its end.`,
-      missing.length ? `Missing tools (skipped): ${missing.join(", ")}.` : "",
+      // One line each; the ones with nothing to say are left out.
+      ...[
+        ratioLine(direct, tftps),
+        cpuLine(direct),
+        lossRatio(rows, 0.1),
+        lossRatio(rows, 0.25),
+        `Load average (1, 5, 15 min) on ${navigator.hardwareConcurrency} cores: ` +
+        `${loadText(loadBefore)} before the section, ${loadText(loadAfterRounds)} after the ` +
+        `UVF and TFTP rounds, ${loadText(Deno.loadavg())} at its end.`,
+        missing.length ? `Missing tools (skipped): ${missing.join(", ")}.` : "",
+      ].filter((line) => line !== ""),
     ];
     return lines.join("\n") + "\n";
   } finally {

@@ -105,6 +105,11 @@ export function serverCommand() {
       `PostgreSQL database of a network of servers (default: $${CLUSTER_URL_ENV}; none: run alone)`,
     )
     .option("--node-id <id>", "this server's name in the network (default: the host name)")
+    .option(
+      "--proxy-protocol",
+      "every connection starts with a PROXY protocol v2 header (haproxy send-proxy-v2) giving " +
+        "the device's address; only behind a balancer that alone can reach the port",
+    )
     .action(async (portText, attemptsText, opts) => {
       const port = parseIntegerArg("<port>", portText, 0, 65535);
       const attempts = parseIntegerArg("<attempts>", attemptsText, MIN_ATTEMPTS, MAX_ATTEMPTS);
@@ -181,6 +186,7 @@ export function serverCommand() {
         logFormat: opts.logFormat,
         ...(clusterUrl !== undefined && { clusterUrl }),
         ...(opts.nodeId !== undefined && { nodeId: opts.nodeId }),
+        proxyProtocol: opts.proxyProtocol ?? false,
       });
       const signal = await stop;
       server.log(`${signal} received: logging everyone out`);

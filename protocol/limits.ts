@@ -64,6 +64,13 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 export const MAX_KEEPALIVE_SECONDS = 3600;
 /** Time a connection has to say hello and log in, in milliseconds (configurable). */
 export const LOGIN_DEADLINE_MS = 60_000;
+/**
+ * Largest PROXY protocol v2 header the server reads with `--proxy-protocol`, its 16 fixed
+ * bytes included (`protocol/proxy_header.ts`): room for IPv6 addresses (36 bytes) and the
+ * TLVs a balancer adds (haproxy's unique id, SNI, ALPN, TLS details: a few hundred bytes),
+ * and no more than a stranger's frame ({@linkcode MAX_PRELOGIN_FRAME_BYTES}).
+ */
+export const MAX_PROXY_HEADER_BYTES = 4096;
 /** Default time a name stays blocked after too many failed logins (configurable). */
 export const DEFAULT_BLOCK_SECONDS = 10;
 /** Allowed range of the server's `<attempts>` argument. */

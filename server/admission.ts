@@ -35,6 +35,22 @@ export interface AdmissionSlot {
 }
 
 /**
+ * The place of a connection admitted before its address is known; each method takes
+ * effect once.
+ */
+export interface UnaddressedSlot {
+  /**
+   * The connection's address is known: counts it against that address's cap.
+   *
+   * @returns its slot, or why it is refused (its place is then free).
+   * @throws {Error} when called a second time or after `release`.
+   */
+  address(ip: string): AdmissionSlot | AdmissionRefusal;
+  /** The connection closed before its address was known: its place is free. */
+  release(): void;
+}
+
+/**
  * Counts the connections held and decides on new ones.
  *
  * @example
@@ -80,7 +96,50 @@ export class Admission {
    * @returns its slot, or why it cannot be taken now.
    */
   admit(ip: string): AdmissionSlot | AdmissionRefusal {
-    const { maxConnections, maxPendingLogins, maxPendingLoginsPerAddress } = this.#limits;
+    const refusal = this.#refuseOverall() ?? this.#refuseFrom(ip);
+    if (refusal) return refusal;
+    this.#connections++;
+    this.#pending++;
+    return this.#slot(ip);
+  }
+
+  /**
+   * Takes a connection whose address is still to come (with `--proxy-protocol`, in the
+   * PROXY header), if the caps on all connections allow: it counts against them while
+   * it waits, and against its address's cap once {@linkcode UnaddressedSlot.address}
+   * names it.
+   *
+   * @returns its place, or why it cannot be taken now.
+   */
+  admitUnaddressed(): UnaddressedSlot | AdmissionRefusal {
+    const refusal = this.#refuseOverall();
+    if (refusal) return refusal;
+    this.#connections++;
+    this.#pending++;
+    let state: "waiting" | "addressed" | "gone" = "waiting";
+    const release = () => {
+      if (state !== "waiting") return;
+      state = "gone";
+      this.#connections--;
+      this.#pending--;
+    };
+    return {
+      address: (ip) => {
+        if (state !== "waiting") throw new Error(`the connection's place is already ${state}`);
+        const refusal = this.#refuseFrom(ip);
+        if (refusal) {
+          release();
+          return refusal;
+        }
+        state = "addressed";
+        return this.#slot(ip);
+      },
+      release,
+    };
+  }
+
+  #refuseOverall(): AdmissionRefusal | undefined {
+    const { maxConnections, maxPendingLogins } = this.#limits;
     if (this.#connections >= maxConnections) {
       return {
         reason: "max_connections",
@@ -93,35 +152,44 @@ export class Admission {
         message: `${maxPendingLogins} connections are already waiting to log in`,
       };
     }
+    return undefined;
+  }
+
+  #refuseFrom(ip: string): AdmissionRefusal | undefined {
+    const { maxPendingLoginsPerAddress } = this.#limits;
     const fromIp = this.#pendingByAddress.get(ip) ?? 0;
-    if (fromIp >= maxPendingLoginsPerAddress) {
-      return {
-        reason: "max_pending_per_address",
-        message:
-          `${maxPendingLoginsPerAddress} connections from ${ip} are already waiting to log in`,
-      };
-    }
-    this.#connections++;
-    this.#addPending(ip, 1);
+    if (fromIp < maxPendingLoginsPerAddress) return undefined;
+    return {
+      reason: "max_pending_per_address",
+      message: `${maxPendingLoginsPerAddress} connections from ${ip} are already waiting to log in`,
+    };
+  }
+
+  /** The slot of a connection counted in all and as pending: counts it against `ip`. */
+  #slot(ip: string): AdmissionSlot {
+    this.#addFrom(ip, 1);
     let state: "pending" | "logged in" | "gone" = "pending";
     return {
       ip,
       loggedIn: () => {
         if (state !== "pending") return;
         state = "logged in";
-        this.#addPending(ip, -1);
+        this.#pending--;
+        this.#addFrom(ip, -1);
       },
       release: () => {
         if (state === "gone") return;
-        if (state === "pending") this.#addPending(ip, -1);
+        if (state === "pending") {
+          this.#pending--;
+          this.#addFrom(ip, -1);
+        }
         state = "gone";
         this.#connections--;
       },
     };
   }
 
-  #addPending(ip: string, delta: 1 | -1): void {
-    this.#pending += delta;
+  #addFrom(ip: string, delta: 1 | -1): void {
     const count = (this.#pendingByAddress.get(ip) ?? 0) + delta;
     if (count > 0) this.#pendingByAddress.set(ip, count);
     else this.#pendingByAddress.delete(ip);

@@ -1,14 +1,16 @@
 /**
- * Login checking and throttling (SPEC §1, §6). Consecutive failures are counted per
- * device name, whatever connection or address they come from; at `attempts` failures the
- * name is blocked for `blockMs`, recorded in the store so a restart keeps it.
+ * Login checking and throttling (SPEC §1, §6, §9). Consecutive failures are counted per
+ * device name, whatever connection, address or server they come from; at `attempts`
+ * failures the name is blocked for `blockMs`, recorded in the store so a restart keeps it.
  *
  * What an attacker can learn or gain is kept small:
  * - an unknown name gets the same reply bytes as a wrong password, after the same work:
  *   exactly one scrypt check per attempt, against a dummy hash when there is no real
  *   one (also for plain-text accounts, whose own comparison costs nothing);
- * - attempts for one name are checked one at a time, so parallel guesses from many
- *   connections cannot overshoot `attempts` while hashes are running;
+ * - every attempt **reserves** its place in the name's count in the store before its
+ *   check runs ({@linkcode LoginAttempts}): parallel guesses from many connections, on one
+ *   server or on every server of a network, cannot overshoot `attempts` while hashes run;
+ *   on each server, attempts for one name are also checked one at a time;
  * - a blocked name is refused before any hashing, and failures during a block do not
  *   extend it.
  *
@@ -29,7 +31,7 @@ import {
   passwordHashProblem,
   type ScryptParams,
 } from "./password_hash.ts";
-import type { Lockouts } from "./store/interfaces.ts";
+import type { FailedLogins, LoginAttempts } from "./store/interfaces.ts";
 import { ED25519_PREFIX, parsePublicKey } from "../tls/device_key.ts";
 
 /** A key no account has: what a key login for a keyless name is checked against. */
@@ -38,12 +40,19 @@ const DUMMY_PUBLIC_KEY = new Uint8Array(32).fill(0x5a);
 /** The result of one login attempt. */
 export type LoginOutcome =
   | { ok: true }
-  | { ok: false; code: "bad_credentials" | "blocked"; message: string };
+  | {
+    ok: false;
+    code: "bad_credentials" | "blocked";
+    message: string;
+    /** Set on the failure that started a block: its length in seconds and the failures. */
+    blockStarted?: { seconds: number; failures: number };
+  };
 
 /** Options of {@linkcode Authenticator}. */
 export interface AuthenticatorOptions {
   credentials: AccountSource;
-  lockouts: Lockouts;
+  /** Where failures are counted and attempts reserved: the store's. */
+  loginAttempts: LoginAttempts;
   clock: Clock;
   /** Consecutive failures that block a name (1..5). */
   attempts: number;
@@ -63,20 +72,12 @@ export interface AuthenticatorOptions {
 /** The one reply for an unknown name and a wrong password alike. */
 export const BAD_CREDENTIALS_MESSAGE = "Invalid name or password. Please try again.";
 
-/**
- * Most names whose failure counts are kept; past it the longest-untouched count is
- * forgotten, so a flood of made-up names cannot grow memory without bound.
- */
-export const MAX_TRACKED_NAMES = 100_000;
-
 /** Checks logins and keeps the failure counts. */
 export class Authenticator {
   readonly #options: AuthenticatorOptions;
   readonly #hasher: PasswordHasher;
   readonly #verify: (stored: string, password: string) => Promise<boolean>;
   readonly #fallbackParams: ScryptParams;
-  /** Consecutive failures by name and when the last one was, least recently failed first. */
-  readonly #failures = new Map<string, { count: number; at: number }>();
   /** Attempts being checked, by name: one at a time per name. */
   readonly #attempts = new KeyedLock();
   #paramsFor: { accounts: Map<string, string>; params: ScryptParams } | undefined;
@@ -134,51 +135,44 @@ export class Authenticator {
     name: string,
     check: (stored: string | undefined, accounts: Map<string, string>) => Promise<boolean>,
   ): Promise<LoginOutcome> {
-    const { lockouts, clock, attempts, blockMs } = this.#options;
-    const until = await lockouts.until(name);
-    if (until !== undefined) {
+    const { loginAttempts, clock, attempts, blockMs } = this.#options;
+    const rules = () => ({ now: clock.now(), attempts, blockMs });
+    // A name no device can have is never counted nor blocked; it is checked all the same.
+    const validName = deviceNameProblem(name) === undefined;
+    let number = 0;
+    if (validName) {
+      // Reserved before the check: counted as a failure until the check succeeds, so a
+      // check that never ends (its server died) cannot give an attempt back.
+      const reservation = await loginAttempts.reserve(name, rules());
       // Refused before any hashing: a blocked name costs the server nothing.
-      if (until > clock.now()) return blockedOutcome(name, until - clock.now());
-      await lockouts.clear(name);
+      if (!reservation.granted) return blockedOutcome(name, reservation.until - clock.now());
+      number = reservation.number;
     }
     const accounts = await this.#options.credentials.accounts();
-    const validName = deviceNameProblem(name) === undefined;
     const stored = validName ? accounts.get(name) : undefined;
     if (await check(stored, accounts)) {
-      this.#failures.delete(name);
+      await loginAttempts.succeeded(name);
       return { ok: true };
     }
     if (!validName) return badCredentials();
-    const failures = (this.#failures.get(name)?.count ?? 0) + 1;
-    this.#failures.delete(name);
-    if (failures >= attempts) {
-      // Durable before this attempt ends, so the next one for the name (queued behind it)
-      // reads the lockout: parallel guesses cannot slip past it while it commits.
-      await lockouts.set(name, clock.now() + blockMs);
-      return blockedOutcome(name, blockMs);
-    }
-    this.#failures.set(name, { count: failures, at: clock.now() });
-    if (this.#failures.size > MAX_TRACKED_NAMES) {
-      this.#failures.delete(this.#failures.keys().next().value!);
-    }
-    return badCredentials();
+    // Durable before this attempt ends, so the next one for the name (queued behind it)
+    // reads the block.
+    const until = await loginAttempts.failed(name, number, rules());
+    if (until === undefined) return badCredentials();
+    return blockedOutcome(name, until - clock.now(), {
+      seconds: Math.ceil(blockMs / 1000),
+      failures: number,
+    });
   }
 
   /**
    * The names whose last login failed and that are not blocked (yet), with their consecutive
    * failures and the time of the last one, the most recent first, at most `limit` of them
-   * (the security page). Costs one pass over the counts kept (at most
-   * {@linkcode MAX_TRACKED_NAMES}).
+   * (the security page).
    */
-  recentFailures(limit: number): { name: string; failures: number; at: number }[] {
-    const recent: { name: string; failures: number; at: number }[] = [];
-    // The map holds the least recently failed name first: take the last `limit` entries.
-    const skip = this.#failures.size - limit;
-    let index = 0;
-    for (const [name, { count, at }] of this.#failures) {
-      if (index++ >= skip) recent.push({ name, failures: count, at });
-    }
-    return recent.reverse();
+  async recentFailures(limit: number): Promise<{ name: string; failures: number; at: number }[]> {
+    const recent: FailedLogins[] = await this.#options.loginAttempts.recentFailures(limit);
+    return recent.map(({ device, failures, at }) => ({ name: device, failures, at }));
   }
 
   /**
@@ -232,11 +226,16 @@ function badCredentials(): LoginOutcome {
   return { ok: false, code: "bad_credentials", message: BAD_CREDENTIALS_MESSAGE };
 }
 
-function blockedOutcome(name: string, remainingMs: number): LoginOutcome {
+function blockedOutcome(
+  name: string,
+  remainingMs: number,
+  started?: { seconds: number; failures: number },
+): LoginOutcome {
   const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
   return {
     ok: false,
     code: "blocked",
     message: `Too many failed logins: ${name} is blocked for ${seconds} s. Please try again later.`,
+    ...(started && { blockStarted: started }),
   };
 }

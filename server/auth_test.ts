@@ -8,7 +8,6 @@ import {
   type AuthenticatorOptions,
   BAD_CREDENTIALS_MESSAGE,
   type LoginOutcome,
-  MAX_TRACKED_NAMES,
 } from "./auth.ts";
 import {
   HASH_PROFILES,
@@ -18,6 +17,7 @@ import {
   type ScryptParams,
 } from "./password_hash.ts";
 import type { Lockouts } from "./store/interfaces.ts";
+import { localLoginAttempts, MAX_TRACKED_NAMES } from "./store/local_login_attempts.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 
 const fast = HASH_PROFILES.fast;
@@ -68,7 +68,7 @@ function harness(
   const map = new Map(Object.entries(accounts));
   const auth = new Authenticator({
     credentials: { accounts: () => Promise.resolve(map) },
-    lockouts,
+    loginAttempts: localLoginAttempts(lockouts),
     clock,
     attempts: 3,
     blockMs: 10_000,
@@ -209,7 +209,9 @@ Deno.test("with the real store, whose lockout waits for a group commit, parallel
   const store = openSqliteStore(join(dir, "iotnet.db"));
   const reader = new DatabaseSync(join(dir, "iotnet.db"), { readOnly: true });
   try {
-    const { auth, checked, clock } = harness({ watch1: HASHED_FAST }, { lockouts: store.lockouts });
+    const { auth, checked, clock } = harness({ watch1: HASHED_FAST }, {
+      loginAttempts: store.loginAttempts,
+    });
     // The right password among the guesses, after the third: it must not get in.
     const passwords = Array.from({ length: 12 }, (_, i) => i === 5 ? "pw1" : "nope");
     const outcomes = await Promise.all(
@@ -311,14 +313,14 @@ Deno.test("recent failed logins: by name, the most recent first, bounded; succes
   clock.advance(1_000);
   await auth.login("watch1", "nope");
   await auth.login("<b>", "nope"); // not a name any device can have: not counted
-  assert.deepEqual(auth.recentFailures(10), [
+  assert.deepEqual(await auth.recentFailures(10), [
     { name: "watch1", failures: 2, at: 1_003_000 },
     { name: "watch2", failures: 1, at: 1_002_000 },
     { name: "ghost", failures: 1, at: 1_001_000 },
   ]);
-  assert.deepEqual(auth.recentFailures(1).map((f) => f.name), ["watch1"]);
-  assert.deepEqual(auth.recentFailures(0), []);
+  assert.deepEqual((await auth.recentFailures(1)).map((f) => f.name), ["watch1"]);
+  assert.deepEqual(await auth.recentFailures(0), []);
   await auth.login("watch2", "pw2");
   await auth.login("watch1", "nope"); // the third failure: blocked, no longer a failure count
-  assert.deepEqual(auth.recentFailures(10).map((f) => f.name), ["ghost"]);
+  assert.deepEqual((await auth.recentFailures(10)).map((f) => f.name), ["ghost"]);
 });

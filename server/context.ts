@@ -12,6 +12,7 @@ import type { Disk } from "./disk.ts";
 import type { FileCommits } from "./file_commits.ts";
 import type { ServerMetrics } from "./http/server_metrics.ts";
 import type { PrivateChats } from "./private_chats.ts";
+import type { ServerEvent } from "./server_event.ts";
 import type { Blocks, FileRecords, Mailbox, PresenceHistory } from "./store/interfaces.ts";
 import type { UploadTurns } from "./upload_turns.ts";
 
@@ -72,6 +73,11 @@ export interface ServerContext {
   readonly settings: ServerSettings;
   readonly clock: Clock;
   readonly log: (line: string) => void;
+  /**
+   * Records an event the operator follows: its line in the log, and an entry of the
+   * dashboard's event feed (a slot of a bounded ring: nothing waits).
+   */
+  readonly record: (event: ServerEvent) => void;
   readonly dataDir: DataDir;
   /** The server's turns for file operations and its shared fsyncs. */
   readonly disk: Disk;

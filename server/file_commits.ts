@@ -191,6 +191,36 @@ export class FileCommits {
   }
 
   /**
+   * Removes this server's copy of `device`'s file `fileID` when no record names this
+   * server as holding it any more: the file was deleted through another node of the
+   * network, or uploaded again through another (SPEC §9; the job that node left,
+   * `server/cluster/node_jobs.ts`). Logs nothing in `deletion-log.txt`: the node the DTE
+   * went through logged it. Waits for any other change to the same file first, so an
+   * upload through this server in the meantime is kept.
+   *
+   * @returns whether a file was removed.
+   * @throws {IoError} when the file cannot be removed.
+   */
+  dropCopy(device: string, fileID: number): Promise<boolean> {
+    const path = this.#dataDir.uploadPath(device, fileID);
+    return this.#fileLocks.run(path, async () => {
+      await this.#settleLeftovers(device, fileID);
+      try {
+        if (await this.#files.holds(device, fileID)) return false;
+        await this.#disk.run(() => Deno.remove(path));
+        await this.#disk.syncDirectory(path);
+        return true;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return false;
+        throw new IoError(
+          `the server could not remove its copy of file ${fileID}: ${describeIoError(error)}`,
+          { cause: error },
+        );
+      }
+    });
+  }
+
+  /**
    * Settles every journalled change (at start, before anyone is served): finishes those
    * that reached their commit point, rolls back the others.
    *
@@ -242,7 +272,14 @@ export class FileCommits {
     const line = formatLogLine(device, pending.uploadedAt, fileID, pending.count);
     const appended = !(await this.uploadLog.hasLineAfter(line, logOffset));
     if (appended) await this.uploadLog.append(line);
-    await this.#files.finishUpload(record);
+    if (!await this.#files.finishUpload(record)) {
+      // Uploaded again through another node since: its record stays, this copy goes.
+      await this.#disk.run(() => Deno.remove(path));
+      await this.#disk.syncDirectory(path);
+      return `dropped the upload of ${device}'s file ${fileID}, which was in place before the ` +
+        "crash: the file was uploaded again through another node since, whose record is kept; " +
+        `removed the copy here${appended ? " (upload-log.txt line appended)" : ""}`;
+    }
     return `finished the upload of ${device}'s file ${fileID}, which was in place before the crash: ` +
       `record written${appended ? ", upload-log.txt line appended" : ""}`;
   }

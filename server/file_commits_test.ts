@@ -124,3 +124,21 @@ Deno.test("commit: a delete that fails after forgetting the record is finished a
   ]);
   assert.deepEqual(await f.lines(f.dataDir.deletionLog), [uploadLine("watch1", T0, 4, 3)]);
 });
+
+Deno.test("commit: a copy whose record is gone is removed without a deletion-log line; a held one is kept", async () => {
+  await using f = await dataDirFixture();
+  const upload = await tempUpload(f, "watch1", 4, [1, 2, 3]);
+  await f.commits.upload({ ...upload, uploadedAt: T0 });
+  // Its record names this server: the copy is the file, whatever the job says.
+  assert.equal(await f.commits.dropCopy("watch1", 4), false);
+  assert.deepEqual(await f.uploads(), ["watch1-4.txt"]);
+  // Deleted through another node: the record went there.
+  await f.files.remove("watch1", 4);
+  assert.equal(await f.commits.dropCopy("watch1", 4), true);
+  assert.deepEqual(await f.uploads(), []);
+  assert.deepEqual(await f.lines(f.dataDir.deletionLog), []);
+  // Twice, or a file never here: nothing to do.
+  assert.equal(await f.commits.dropCopy("watch1", 4), false);
+  assert.equal(await f.commits.dropCopy("watch2", 9), false);
+  assert.deepEqual(await f.recover(), []);
+});

@@ -8,6 +8,11 @@
  * `uploads/<name>-<id>.txt` with no record was never acknowledged and is removed; a
  * record with no matching `upload-log.txt` line gets one, with the record's own timestamp.
  *
+ * In a network (SPEC §9) the records checked are those of the files this node holds
+ * (`FileRecords.held`): the others' files are on the others' disks. A file here whose
+ * record names another node was uploaded again through it, or deleted while this node was
+ * down: it is removed like one with no record.
+ *
  * @module
  */
 
@@ -30,6 +35,8 @@ export interface RecoveryTarget {
   files: FileRecords;
   commits: FileCommits;
   disk: Disk;
+  /** Whether the server is a node of a network (SPEC §9): only its messages differ. */
+  inNetwork?: boolean;
 }
 
 /**
@@ -51,7 +58,8 @@ export async function recoverDataDir(target: RecoveryTarget): Promise<string[]> 
   }
 }
 
-async function recover({ dataDir, files, commits, disk }: RecoveryTarget): Promise<string[]> {
+async function recover(target: RecoveryTarget): Promise<string[]> {
+  const { dataDir, files, commits, disk } = target;
   const repairs: string[] = [];
   for (const log of [commits.uploadLog, commits.deletionLog]) {
     const repair = await log.cutTornLine();
@@ -61,7 +69,7 @@ async function recover({ dataDir, files, commits, disk }: RecoveryTarget): Promi
 
   const live: StoredFile[] = [];
   const recorded = new Set<string>();
-  for (const file of await files.list()) {
+  for (const file of await files.held()) {
     const path = dataDir.uploadPath(file.device, file.fileID);
     const shown = `uploads/${basename(path)}`;
     const info = await disk.stat(path);
@@ -92,15 +100,23 @@ async function recover({ dataDir, files, commits, disk }: RecoveryTarget): Promi
     }
     await Deno.remove(join(dataDir.uploads, entry.name));
     removed = true;
-    repairs.push(
-      `removed uploads/${entry.name}: it has no record, so its upload was never acknowledged`,
-    );
+    repairs.push(`removed uploads/${entry.name}: ${await whyUnheld(target, entry.name)}`);
   }
   // syncDirectory syncs the folder holding the path it is given.
   if (removed) await disk.syncDirectory(join(dataDir.uploads, "any"));
 
   repairs.push(...await addMissingUploadLines(commits.uploadLog, live));
   return repairs;
+}
+
+/** Why a file in `uploads/` that no record of this server names is not wanted. */
+async function whyUnheld(target: RecoveryTarget, name: string): Promise<string> {
+  if (!target.inNetwork) return "it has no record, so its upload was never acknowledged";
+  const { device, fileID } = parseUploadName(name)!;
+  return await target.files.get(device, fileID)
+    ? "its record names another node, which the file was uploaded again through"
+    : "it has no record: its upload was never acknowledged, or it was deleted through " +
+      "another node while this one was down";
 }
 
 /** Longest a log's timestamp may differ from its record's and still be its line. */

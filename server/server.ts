@@ -29,7 +29,7 @@ import {
 } from "../protocol/limits.ts";
 import { encodeMessage } from "../protocol/codec.ts";
 import { ActiveDevices } from "./active_devices.ts";
-import { Admission } from "./admission.ts";
+import { Admission, type AdmissionSlot } from "./admission.ts";
 import { createEventLog } from "./event_log.ts";
 import { formatLogLine, type LogFormat } from "./log_format.ts";
 import { Authenticator } from "./auth.ts";
@@ -41,7 +41,9 @@ import { DataDir } from "./data_dir.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { Disk } from "./disk.ts";
 import { FileCommits } from "./file_commits.ts";
-import { ServerMetrics } from "./http/server_metrics.ts";
+import { type RefusalReason, ServerMetrics } from "./http/server_metrics.ts";
+import { EventRing, MAX_FEED_EVENTS } from "./http/event_ring.ts";
+import { describeServerEvent, type ServerEvent } from "./server_event.ts";
 import {
   type OperatorHttp,
   type OperatorHttpOptions,
@@ -57,18 +59,28 @@ import {
 import { PrivateChats } from "./private_chats.ts";
 import { RateLimit } from "./rate_limit.ts";
 import { recoverDataDir } from "./recovery.ts";
-import { Session, type SessionHost, UPLOAD_READ_BUFFER_BYTES } from "./session.ts";
+import {
+  Session,
+  type SessionConn,
+  type SessionHost,
+  UPLOAD_READ_BUFFER_BYTES,
+} from "./session.ts";
 import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
-import type { Store } from "./store/interfaces.ts";
+import { NodeJobs } from "./cluster/node_jobs.ts";
+import { NODE_JOBS_CHANNEL, postgresNodeJobs } from "./store/postgres/node_jobs.ts";
+import type { Store, StoreOptions } from "./store/interfaces.ts";
 import { PostgresDatabase } from "./store/postgres/database.ts";
 import { postgresStore } from "./store/postgres/store.ts";
 import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
-import { acceptTls } from "./tls_accept.ts";
+import { handshakeTls } from "./tls_handshake.ts";
 import { PreparedTls13Gate, Tls13Gate } from "./tls13_gate.ts";
+import type { acceptTls, ServerTlsContext } from "./proxied_tls.ts";
+import { acceptEach } from "./accept_loop.ts";
+import { acceptProxied, type ProxiedAcceptContext } from "./proxied_accept.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -166,6 +178,13 @@ export interface ServerOptions {
   tls?: TlsIdentity;
   /** Lets a server on a non-loopback address run without TLS (it warns). Default false. */
   insecure?: boolean;
+  /**
+   * Every connection starts with a PROXY protocol v2 header from the balancer in front
+   * (SPEC §9; haproxy's `send-proxy-v2`), before TLS too: devices are known by the address
+   * it gives (`server/proxied_accept.ts`). Only behind a balancer that alone can reach the
+   * port: whoever can connect can claim any address. Default false.
+   */
+  proxyProtocol?: boolean;
 }
 
 /** A server's certificate chain and private key, both PEM text. */
@@ -253,22 +272,48 @@ async function start(options: ServerOptions): Promise<IotServer> {
   await using opened = new AsyncDisposableStack();
   const repairs: string[] = [];
   opened.use(await openDataDir(dataDir, disk, repairs));
-  const store = opened.adopt(await openStore(settings, dataDir, log), (s) => s.close());
+  const metrics = new ServerMetrics({ proxyProtocol: options.proxyProtocol ?? false });
+  const commitSeconds = (seconds: number) => metrics.storeCommitDuration.observe(seconds);
+  const { store, network } = await openStore(settings, dataDir, { log, commitSeconds });
+  opened.defer(() => store.close());
   const commits = new FileCommits({ dataDir, files: store.files, disk, log });
   // Finish or undo what a crash cut short, before anyone is served (server/recovery.ts).
-  for (const repair of await recoverDataDir({ dataDir, files: store.files, commits, disk })) {
-    repairs.push(`recovery: ${repair}`);
-  }
+  const recovered = await recoverDataDir({
+    dataDir,
+    files: store.files,
+    commits,
+    disk,
+    inNetwork: network !== undefined,
+  });
+  for (const repair of recovered) repairs.push(`recovery: ${repair}`);
   for (const repair of repairs) log(repair);
+  if (network) {
+    // Before the store closes (the stack disposes in reverse): its jobs use the pool.
+    const { db, nodeId } = network;
+    opened.use(
+      await NodeJobs.start({
+        node: nodeId,
+        queue: postgresNodeJobs(db.sql, nodeId),
+        listen: (onNotify, onListen) => db.listen(NODE_JOBS_CHANNEL, onNotify, onListen),
+        commits,
+        log,
+        clock,
+      }),
+    );
+  }
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
   // Ready before the listener, held at once after: only sockets accepted after the hold keep
   // their ClientHello back for the gate (one accepted in between is refused if TLS read its
   // first bytes first, and connects again).
-  const prepared = options.tls ? Tls13Gate.prepare() : undefined;
+  const prepared = options.tls && !options.proxyProtocol ? Tls13Gate.prepare() : undefined;
   let listener: Deno.Listener;
+  let proxiedTls: ProxiedTls | undefined;
   try {
-    listener = listen(settings, options.tls);
+    // With PROXY headers the header comes before TLS: the port listens in clear and TLS
+    // starts after it (server/proxied_tls.ts).
+    if (options.proxyProtocol && options.tls) proxiedTls = await loadProxiedTls(options.tls);
+    listener = listen(settings, options.proxyProtocol ? undefined : options.tls);
     requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
     if (prepared instanceof PreparedTls13Gate) prepared.cancel();
@@ -282,14 +327,19 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
-  const metrics = new ServerMetrics();
+  // The events the operator follows: each a log line and a slot of the feed's ring.
+  const events = new EventRing<ServerEvent>(MAX_FEED_EVENTS);
+  const record = (event: ServerEvent) => {
+    events.add(clock.now(), event);
+    log(describeServerEvent(event));
+  };
   const active = new ActiveDevices(dataDir.activeLog, {
     disk,
     onError: (e) => log(`cannot rewrite active-device log: ${e}`),
   });
   const auth = new Authenticator({
     credentials,
-    lockouts: store.lockouts,
+    loginAttempts: store.loginAttempts,
     clock,
     attempts: settings.attempts,
     blockMs: settings.blockSeconds * 1000,
@@ -307,6 +357,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         files: store.files,
         presence: store.presenceHistory,
         lockouts: store.lockouts,
+        events,
         failedLogins: (limit) => auth.recentFailures(limit),
         disk,
         clock,
@@ -332,8 +383,14 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const addr = listener.addr as Deno.NetAddr;
   print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
+  const tlsListener = options.tls !== undefined && !options.proxyProtocol;
+  // Behind a balancer, TLS runs in node:tls, TLS 1.3 only (server/proxied_tls.ts).
+  const tls13 = gate !== undefined || (options.tls !== undefined && options.proxyProtocol);
   if (options.tls) {
-    print(`devices connect with TLS${gate ? " 1.3" : ""}, ALPN ${TLS_ALPN_PROTOCOL}`);
+    print(`devices connect with TLS${tls13 ? " 1.3" : ""}, ALPN ${TLS_ALPN_PROTOCOL}`);
+  }
+  if (options.proxyProtocol) {
+    print("devices connect through a balancer: each connection starts with a PROXY v2 header");
   }
   if (opened13 && !(opened13 instanceof Tls13Gate)) {
     print(
@@ -341,7 +398,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         "that offer only TLS 1.2 are accepted",
     );
   }
-  if (options.tls && !setListenerNoDelay(addr.port)) {
+  if (tlsListener && !setListenerNoDelay(addr.port)) {
     print(
       "warning: cannot turn Nagle off on the TLS port (needs Linux and --allow-ffi); the " +
         "first reply on each connection may wait ~40 ms for a delayed ACK",
@@ -361,6 +418,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
     settings,
     clock,
     log,
+    record,
     dataDir,
     disk,
     files: store.files,
@@ -381,43 +439,72 @@ async function start(options: ServerOptions): Promise<IotServer> {
     onClosed: (session) => sessions.delete(session),
   };
 
-  // Ends what waits on a client (TLS ClientHellos and handshakes) when the server closes.
-  const stopping = new AbortController();
+  const startSession = (conn: SessionConn, slot: AdmissionSlot) => {
+    metrics.connections++;
+    const session = new Session(host, conn, slot);
+    sessions.add(session);
+    void session.run();
+  };
+  const closing = new AbortController();
+  const refused = (ip: string, reason: RefusalReason, detail: string) => {
+    metrics.refusals.inc({ reason });
+    record({ kind: "refused", ip, reason, detail });
+  };
+  const proxied: ProxiedAcceptContext = {
+    admission,
+    log,
+    refused,
+    clock,
+    deadlineMs: settings.loginDeadlineMs,
+    tls: proxiedTls && ((conn, rest) =>
+      proxiedTls.acceptTls(conn, {
+        context: proxiedTls.context,
+        rest,
+        deadlineMs: settings.loginDeadlineMs,
+        clock,
+        signal: closing.signal,
+      })),
+    startSession,
+    refuse: (conn, message) => void refuse(conn, message),
+    closing: closing.signal,
+  };
+  // TLS 1.3 checked and the handshake run on the TLS listener's connections, off the accept
+  // loop; then `then`. Awaited when the server closes.
   const handshakes = new Set<Promise<void>>();
-  /** TLS 1.3 checked and the handshake run, off the accept loop; then `then`. */
   const handshake = (conn: Deno.Conn, then: (problem: string | undefined) => unknown) => {
-    const done = acceptTls(conn as Deno.TlsConn, {
+    const done = handshakeTls(conn as Deno.TlsConn, {
       gate,
       deadlineMs: settings.loginDeadlineMs,
       clock,
-      signal: stopping.signal,
+      signal: closing.signal,
     }).then((problem) => void then(problem));
     handshakes.add(done);
     void done.finally(() => handshakes.delete(done));
   };
-  const accepting = (async () => {
-    for await (const conn of listener) {
+
+  const accepting = acceptEach(listener, {
+    log,
+    clock,
+    onConnection: (conn) => {
       // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from the listener (above).
-      if (!options.tls) (conn as Deno.TcpConn).setNoDelay(true);
+      if (!tlsListener) (conn as Deno.TcpConn).setNoDelay(true);
+      if (options.proxyProtocol) {
+        void acceptProxied(conn, proxied);
+        return;
+      }
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       const slot = admission.admit(ip);
       if ("reason" in slot) {
-        metrics.refusals.inc({ reason: slot.reason });
-        log(`refused a connection from ${ip}: ${slot.message}`);
+        refused(ip, slot.reason, slot.message);
         // Over TLS the reason goes out once the client has passed the same checks.
         if (!options.tls) void refuse(conn, slot.message);
         else handshake(conn, (problem) => problem ? conn.close() : refuse(conn, slot.message));
-        continue;
+        return;
       }
-      metrics.connections++;
-      const start = () => {
-        const session = new Session(host, conn, slot);
-        sessions.add(session);
-        void session.run();
-      };
+      const start = () => startSession(conn, slot);
       if (!options.tls) {
         start();
-        continue;
+        return;
       }
       // At once: no round trip waits on the first read.
       handshake(conn, (problem) => {
@@ -426,17 +513,15 @@ async function start(options: ServerOptions): Promise<IotServer> {
         slot.release();
         conn.close();
       });
-    }
-  })().catch(() => {
-    // The listener was closed.
+    },
   });
 
   const close = () =>
     closed ??= (async () => {
       await http?.close();
       listener.close();
+      closing.abort();
       await accepting;
-      stopping.abort();
       await Promise.all(handshakes);
       gate?.close();
       await Promise.all([...sessions].map((s) => {
@@ -465,25 +550,28 @@ async function start(options: ServerOptions): Promise<IotServer> {
 }
 
 /**
- * The store: on the network's PostgreSQL database with a cluster URL, else on the data
- * directory's SQLite file.
+ * The store: on the network's PostgreSQL database with a cluster URL (with the database,
+ * which the node's cluster work shares), else on the data directory's SQLite file.
  *
  * @throws {StoreError} when the database cannot be used.
  */
 async function openStore(
   settings: ServerSettings,
   dataDir: DataDir,
-  log: (line: string) => void,
-): Promise<Store> {
+  { log, ...options }: StoreOptions & { log: (line: string) => void },
+): Promise<{ store: Store; network?: { db: PostgresDatabase; nodeId: string } }> {
   const { cluster } = settings;
   // Group commit paces disk syncs in real time, whatever clock the protocol's timers run on:
   // a test in virtual time still sees its changes stored without moving the clock.
-  if (!cluster) return openSqliteStore(dataDir.database, systemClock);
+  if (!cluster) return { store: openSqliteStore(dataDir.database, systemClock, options) };
   const db = await PostgresDatabase.open(cluster.url, {
     applicationName: `iotnet ${cluster.nodeId}`,
   });
   log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
-  return postgresStore(db, cluster.nodeId);
+  return {
+    store: postgresStore(db, cluster.nodeId, options),
+    network: { db, nodeId: cluster.nodeId },
+  };
 }
 
 function resolveSettings(options: ServerOptions): ServerSettings {
@@ -656,6 +744,31 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
   }
 }
 
+/** TLS after a PROXY header: `server/proxied_tls.ts`, loaded, and the server's identity. */
+interface ProxiedTls {
+  acceptTls: typeof acceptTls;
+  context: ServerTlsContext;
+}
+
+/**
+ * Loads TLS after a PROXY header and checks the certificate and key before anything
+ * listens. `node:tls` is loaded only here, for the servers that need it.
+ *
+ * @throws {StartupError} when they cannot be used.
+ */
+async function loadProxiedTls(tls: TlsIdentity): Promise<ProxiedTls> {
+  const { acceptTls, serverTlsContext } = await import("./proxied_tls.ts");
+  try {
+    return { acceptTls, context: serverTlsContext(tls) };
+  } catch (error) {
+    throw new StartupError(
+      `cannot use the TLS certificate and key: ${(error as Error).message}; give --tls-cert ` +
+        "and --tls-key the server.crt and server.key that `iotnet cert` wrote",
+      { cause: error },
+    );
+  }
+}
+
 /**
  * SPEC §7: a server other machines can reach speaks TLS, unless told otherwise. Checked
  * once the address is bound, so an address that cannot be used at all says so first.
@@ -680,7 +793,7 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /** Tells a connection it was refused, then closes it. */
-async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
+async function refuse(conn: SessionConn, reason: string): Promise<void> {
   const frame = encodeMessage({
     t: "push",
     event: "logout",

@@ -61,6 +61,7 @@ import { HANDLERS, isCommandOp } from "./commands/mod.ts";
 import { announcePresence } from "./presence.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import { registerAccount } from "./registration.ts";
+import { loginFailedEvent } from "./server_event.ts";
 import type { CommandContext, ServerContext, StreamSink } from "./context.ts";
 import type { UploadTurn } from "./upload_turns.ts";
 
@@ -373,7 +374,7 @@ export class Session {
       active.release(state.device);
       if (state.phase === "active") {
         this.#host.metrics.logouts.inc({ reason: code });
-        this.#leave(state.device, reason);
+        this.#leave(state, { detail: reason, code });
       }
     } else {
       log(`connection from ${this.ip} ended before login (${reason})`);
@@ -440,12 +441,15 @@ export class Session {
   }
 
   /** What a device's leaving means to the others: history, presence, private chats. */
-  #leave(device: string, reason: string): void {
+  #leave(
+    { device, since }: { device: string; since: number },
+    why: { detail: string; code: LeaveCode },
+  ): void {
     const host = this.#host;
-    const seen = host.clock.now();
-    void host.presenceHistory.markSeen(device, seen)
+    const until = host.clock.now();
+    void host.presenceHistory.recordVisit(device, { since, until, reason: why.code, ip: this.ip })
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
-    host.log(`${device} left (${reason})`);
+    host.record({ kind: "logout", device, reason: why.code, detail: why.detail });
     this.#announce(device, "offline");
     for (const partner of host.privateChats.leave(device)) {
       host.active.get(partner)?.deliver(
@@ -641,7 +645,7 @@ export class Session {
           credentialsPath: host.settings.credentialsPath,
           hasher: host.hasher,
         });
-        host.log(`${name} registered a new account from ${this.ip}`);
+        host.record({ kind: "registered", device: name, ip: this.ip });
       }
       outcome = await host.auth.login(name, password);
     } finally {
@@ -690,10 +694,12 @@ export class Session {
   /** After a password or key check: refuse, or move on to registering the UDP port. */
   #finishLogin(name: string, outcome: LoginOutcome): { ticketKey: string } {
     if (this.state.phase === "closed") throw new IoError("connection closed");
-    const shown = deviceNameProblem(name) ? JSON.stringify(name.slice(0, 40)) : name;
     this.#host.metrics.logins.inc({ result: outcome.ok ? "ok" : outcome.code });
     if (!outcome.ok) {
-      this.#host.log(`failed login as ${shown} from ${this.ip} (${outcome.code})`);
+      this.#host.record(loginFailedEvent(name, { ip: this.ip, result: outcome.code }));
+      if (outcome.blockStarted) {
+        this.#host.record({ kind: "lockout", device: name, ip: this.ip, ...outcome.blockStarted });
+      }
       throw requestErrorOf(outcome.code, outcome.message);
     }
     if (!this.#host.active.claim(name)) {
@@ -732,9 +738,9 @@ export class Session {
     this.#state = { phase: "active", device, since };
     host.metrics.online(host.active.count);
     // Login history is not acknowledged to anyone: it rides the next group commit.
-    void host.presenceHistory.markSeen(device, since)
+    void host.presenceHistory.recordVisit(device, { since, until: null, reason: null, ip: this.ip })
       .catch((error) => host.log(`cannot record that ${device} was seen: ${error}`));
-    host.log(`${device} joined from ${this.ip}, UDP port ${request.port}`);
+    host.record({ kind: "login", device, ip: this.ip, udpPort: request.port });
     this.#announce(device, "online");
     this.#touch();
     return {};

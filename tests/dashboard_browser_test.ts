@@ -10,6 +10,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { findCommand, installHint } from "../scripts/tools.ts";
 import { memorySource } from "./_helpers/files.ts";
 import { TestServer, type TestServerOptions } from "./_helpers/in_process_server.ts";
+import { waitUntil } from "./_helpers/wait.ts";
 
 /** The flags issue 14 asks for: no sandbox (root in CI), no GPU, nothing fetched in the background. */
 const CHROMIUM_FLAGS = [
@@ -58,6 +59,23 @@ async function withBrowser(
   }
 }
 
+/**
+ * Moves the server's clock a second every 100 ms of real time until disposed: the streams
+ * (overview, event feed) tick on it.
+ */
+function pumpClock(server: TestServer): Disposable {
+  const pump = setInterval(() => server.advance(1_000), 100);
+  return { [Symbol.dispose]: () => clearInterval(pump) };
+}
+
+/** The text of each cell of each row of the table body `#id`. */
+async function tableText(page: Page, id: string): Promise<string[][]> {
+  return await page.evaluate(
+    `[...document.querySelectorAll("#${id} tr")].map((tr) =>
+      [...tr.querySelectorAll("td")].map((td) => td.textContent))`,
+  ) as string[][];
+}
+
 /** A page logged in with the token, on the overview. */
 async function loggedIn({ base, token, context }: BrowserTest): Promise<Page> {
   const page = await context.newPage();
@@ -74,58 +92,66 @@ Deno.test({
   fn: () =>
     withBrowser({}, async (t) => {
       const { server, base, token, context } = t;
-      // The live feed ticks on the server's clock: move it a second every 100 ms of real time.
-      const pump = setInterval(() => server.advance(1_000), 100);
-      try {
-        const page = await context.newPage();
-        // Before login: the login page with 401, and no data path answers.
-        const first = await page.goto(`${base}/`);
-        assert.equal(first!.status(), 401);
-        for (const path of ["/metrics", "/api/devices", "/events", "/dashboard.js"]) {
-          const answer = await page.request.get(`${base}${path}`);
-          assert.equal(answer.status(), 401, path);
-        }
-        assert.equal((await page.request.get(`${base}/healthz`)).status(), 200);
-        // A wrong token is refused, the right one lets the browser in.
-        await page.fill("input[name=token]", "wrong");
-        await page.click("button[type=submit]");
-        await page.waitForSelector("text=That is not the operator token.");
-        await page.fill("input[name=token]", token);
-        await page.click("button[type=submit]");
-        await page.waitForSelector("#status:text('live')", { timeout: 10_000 });
-        const cookies = await context.cookies(base);
-        const session = cookies.find((c) => c.name === "iotnet_session")!;
-        assert.equal(session.httpOnly, true);
-        assert.equal(session.sameSite, "Strict");
-        assert.equal(await page.evaluate("document.cookie"), "", "no script sees the cookie");
-
-        // Devices that log in appear, live.
-        const watch1 = await server.login("watch1");
-        await server.login("dev7");
-        await page.waitForSelector("tr[data-device='dev7']", { timeout: 10_000 });
-        const rows = await page.evaluate(
-          `[...document.querySelectorAll("#devices tr")].map((tr) =>
-            [...tr.querySelectorAll("td")].map((td) => td.textContent))`,
-        ) as string[][];
-        assert.deepEqual(rows.map((r) => [r[0], r[2], r[3]]), [
-          ["watch1", "127.0.0.1", "9"],
-          ["dev7", "127.0.0.1", "9"],
-        ]);
-        assert.equal(await page.textContent("#online"), "2");
-        await Deno.mkdir(ARTIFACTS, { recursive: true });
-        await page.screenshot({ path: join(ARTIFACTS, "dashboard-overview.png"), fullPage: true });
-
-        // And disappear when they leave.
-        await watch1.connection.request("logout", {});
-        await page.waitForSelector("tr[data-device='watch1']", {
-          state: "detached",
-          timeout: 10_000,
-        });
-        assert.equal(await page.textContent("#online"), "1");
-        assert.equal(await page.textContent("#onlineMax"), "2");
-      } finally {
-        clearInterval(pump);
+      using _pump = pumpClock(server);
+      const page = await context.newPage();
+      // Before login: the login page with 401, and no data path answers.
+      const first = await page.goto(`${base}/`);
+      assert.equal(first!.status(), 401);
+      for (const path of ["/metrics", "/api/devices", "/events", "/dashboard.js"]) {
+        const answer = await page.request.get(`${base}${path}`);
+        assert.equal(answer.status(), 401, path);
       }
+      assert.equal((await page.request.get(`${base}/healthz`)).status(), 200);
+      // A wrong token is refused, the right one lets the browser in.
+      await page.fill("input[name=token]", "wrong");
+      await page.click("button[type=submit]");
+      await page.waitForSelector("text=That is not the operator token.");
+      await page.fill("input[name=token]", token);
+      await page.click("button[type=submit]");
+      await page.waitForSelector("#status:text('live')", { timeout: 10_000 });
+      const cookies = await context.cookies(base);
+      const session = cookies.find((c) => c.name === "iotnet_session")!;
+      assert.equal(session.httpOnly, true);
+      assert.equal(session.sameSite, "Strict");
+      assert.equal(await page.evaluate("document.cookie"), "", "no script sees the cookie");
+
+      // Devices that log in appear, live.
+      const watch1 = await server.login("watch1");
+      await server.login("dev7");
+      await page.waitForSelector("tr[data-device='dev7']", { timeout: 10_000 });
+      const rows = await tableText(page, "devices");
+      assert.deepEqual(rows.map((r) => [r[0], r[2], r[3]]), [
+        ["watch1", "127.0.0.1", "9"],
+        ["dev7", "127.0.0.1", "9"],
+      ]);
+      assert.equal(await page.textContent("#online"), "2");
+      // The next overviews change nothing in the table: its rows stay (a click lands).
+      const row = (await page.$("tr[data-device='dev7']"))!;
+      const updated = await page.getAttribute("body", "data-updated");
+      await waitUntil(
+        async () => await page.getAttribute("body", "data-updated") !== updated,
+        "another overview",
+      );
+      assert.equal(await row.evaluate((tr) => tr.isConnected), true);
+      // The event loop's worst lag, measured on real time while the page is open.
+      assert.match((await page.textContent("#eventLoopLag"))!, /^\d[\d,]*(\.\d)? ms$/);
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard-overview.png"), fullPage: true });
+
+      // And disappear when they leave.
+      await watch1.connection.request("logout", {});
+      await page.waitForSelector("tr[data-device='watch1']", {
+        state: "detached",
+        timeout: 10_000,
+      });
+      assert.equal(await page.textContent("#online"), "1");
+      assert.equal(await page.textContent("#onlineMax"), "2");
+
+      // Log out: the cookie goes, and the browser is back at the login page.
+      await page.click("button:text('Log out')");
+      await page.waitForSelector("input[name=token]", { timeout: 10_000 });
+      assert.equal((await context.cookies(base)).some((c) => c.name === "iotnet_session"), false);
+      assert.equal((await page.request.get(`${base}/api/devices`)).status(), 401);
     }),
 });
 
@@ -136,88 +162,103 @@ Deno.test({
   fn: () =>
     withBrowser({}, async (t) => {
       const { server, base } = t;
-      const pump = setInterval(() => server.advance(1_000), 100);
-      try {
-        // 50,000 small samples, one low spike and one high spike, each a single sample.
-        const samples = Array.from({ length: 50_000 }, (_, i) => (i % 13) - 6);
-        samples[12_345] = -4_000;
-        samples[33_333] = 9_876;
-        const bytes = new TextEncoder().encode(samples.join("\n") + "\n");
-        const watch1 = await server.login("watch1");
-        await watch1.connection.upload(3, memorySource(bytes), bytes.length);
-        const sum = samples.reduce((a, b) => a + b, 0);
+      // An earlier visit of 90 s that ended with a logout, then the one under way.
+      const earlier = await server.login("watch1");
+      server.advance(90_000);
+      await earlier.connection.request("logout", {});
+      await server.waitForLog(/watch1 left/);
+      server.advance(5_000);
+      using _pump = pumpClock(server);
+      // 50,000 small samples, one low spike and one high spike, each a single sample.
+      const samples = Array.from({ length: 50_000 }, (_, i) => (i % 13) - 6);
+      samples[12_345] = -4_000;
+      samples[33_333] = 9_876;
+      const bytes = new TextEncoder().encode(samples.join("\n") + "\n");
+      const watch1 = await server.login("watch1");
+      await watch1.connection.upload(3, memorySource(bytes), bytes.length);
+      const sum = samples.reduce((a, b) => a + b, 0);
 
-        const page = await loggedIn(t);
-        // The overview links the device to its page.
-        await page.click("a[href='/devices/watch1']", { timeout: 10_000 });
-        await page.waitForSelector("body[data-loaded='true']", { timeout: 10_000 });
-        assert.equal(new URL(page.url()).pathname, "/devices/watch1");
-        assert.equal(await page.textContent("#name"), "watch1");
-        assert.equal(await page.textContent("#presence"), "online");
-        assert.equal(await page.textContent("#ip"), "127.0.0.1");
-        assert.equal(await page.textContent("#udpPort"), "9");
-        const row = await page.evaluate(
-          `[...document.querySelectorAll("#files tr[data-file='3'] td")].map((td) => td.textContent)`,
-        ) as string[];
-        assert.deepEqual(row.slice(0, 6), [
-          "3",
-          "50,000",
-          String(sum),
-          "-4,000",
-          "9,876",
-          bytes.length.toLocaleString("en"),
-        ]);
+      const page = await loggedIn(t);
+      // The overview links the device to its page.
+      await page.click("a[href='/devices/watch1']", { timeout: 10_000 });
+      await page.waitForSelector("body[data-loaded='true']", { timeout: 10_000 });
+      assert.equal(new URL(page.url()).pathname, "/devices/watch1");
+      assert.equal(await page.textContent("#name"), "watch1");
+      assert.equal(await page.textContent("#presence"), "online");
+      assert.equal(await page.textContent("#ip"), "127.0.0.1");
+      assert.equal(await page.textContent("#udpPort"), "9");
+      // The presence history: the visit under way, then the earlier one with its length.
+      const visits = await tableText(page, "visits");
+      assert.equal(visits.length, 2);
+      assert.equal(visits[0]![1], "online now");
+      assert.deepEqual(visits[0]!.slice(3), ["–", "127.0.0.1"]);
+      assert.deepEqual(visits[1]!.slice(2), ["1 min 30 s", "logout", "127.0.0.1"]);
+      const api = await (await page.request.get(`${base}/api/devices/watch1`)).json();
+      assert.equal(api.visits[1].seconds, 90);
+      assert.equal(api.visits[1].reason, "logout");
+      const gap = Date.parse(api.visits[0].since) - Date.parse(api.visits[1].until);
+      assert.ok(gap >= 5_000, `logged in again ${gap} ms after it left, not 5 s or more`);
+      const row = await page.evaluate(
+        `[...document.querySelectorAll("#files tr[data-file='3'] td")].map((td) => td.textContent)`,
+      ) as string[];
+      assert.deepEqual(row.slice(0, 6), [
+        "3",
+        "50,000",
+        String(sum),
+        "-4,000",
+        "9,876",
+        bytes.length.toLocaleString("en"),
+      ]);
 
-        // The plotted data holds both spikes, in the buckets they fell in.
-        const plotted = await page.evaluate(`(() => {
-          const u = document.querySelector("figure[data-file='3']").uplot;
-          return { x: u.data[0], min: u.data[1], max: u.data[2] };
-        })()`) as { x: number[]; min: number[]; max: number[] };
-        assert.ok(plotted.max.length <= 2_048, `${plotted.max.length} buckets`);
-        const width = plotted.x[1]! - plotted.x[0]!;
-        assert.equal(Math.min(...plotted.min), -4_000);
-        assert.equal(plotted.min[Math.floor(12_345 / width)], -4_000);
-        assert.equal(Math.max(...plotted.max), 9_876);
-        assert.equal(plotted.max[Math.floor(33_333 / width)], 9_876);
+      // The plotted data holds both spikes, in the buckets they fell in.
+      const plotted = await page.evaluate(`(() => {
+        const u = document.querySelector("figure[data-file='3']").uplot;
+        return { x: u.data[0], min: u.data[1], max: u.data[2] };
+      })()`) as { x: number[]; min: number[]; max: number[] };
+      assert.ok(plotted.max.length <= 2_048, `${plotted.max.length} buckets`);
+      const width = plotted.x[1]! - plotted.x[0]!;
+      assert.equal(Math.min(...plotted.min), -4_000);
+      assert.equal(plotted.min[Math.floor(12_345 / width)], -4_000);
+      assert.equal(Math.max(...plotted.max), 9_876);
+      assert.equal(plotted.max[Math.floor(33_333 / width)], 9_876);
 
-        // The y-axis is wide enough for its longest label: the plot area starts right of it.
-        const axis = await page.evaluate(`(() => {
-          const u = document.querySelector("figure[data-file='3']").uplot;
-          const y = u.axes[1];
-          u.ctx.font = y.font[0];
-          const widest = Math.max(...y._values.map((v) => u.ctx.measureText(String(v)).width));
-          return { labels: y._values, labelPx: widest / devicePixelRatio,
-            room: u.bbox.left / devicePixelRatio - y.ticks.size - y.gap };
-        })()`) as { labels: string[]; labelPx: number; room: number };
-        assert.ok(axis.labels.some((l) => l.startsWith("-")), axis.labels.join(" "));
-        assert.ok(axis.labelPx <= axis.room, `labels ${axis.labelPx}px, room ${axis.room}px`);
+      // The y-axis is wide enough for its longest label: the plot area starts right of it.
+      const axis = await page.evaluate(`(() => {
+        const u = document.querySelector("figure[data-file='3']").uplot;
+        const y = u.axes[1];
+        u.ctx.font = y.font[0];
+        const widest = Math.max(...y._values.map((v) => u.ctx.measureText(String(v)).width));
+        return { labels: y._values, labelPx: widest / devicePixelRatio,
+          room: u.bbox.left / devicePixelRatio - y.ticks.size - y.gap };
+      })()`) as { labels: string[]; labelPx: number; room: number };
+      assert.ok(axis.labels.some((l) => l.startsWith("-")), axis.labels.join(" "));
+      assert.ok(axis.labelPx <= axis.room, `labels ${axis.labelPx}px, room ${axis.room}px`);
 
-        // Zooming: a drag over the plot narrows the x scale.
-        const over = (await page.$("figure[data-file='3'] .u-over"))!;
-        const box = (await over.boundingBox())!;
-        await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
-        await page.mouse.down();
-        await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 5 });
-        await page.mouse.up();
-        const range = await page.evaluate(`(() => {
-          const s = document.querySelector("figure[data-file='3']").uplot.scales.x;
-          return s.max - s.min;
-        })()`) as number;
-        assert.ok(range < 50_000 * 0.5, `x range after zoom ${range}`);
-        await Deno.mkdir(ARTIFACTS, { recursive: true });
-        await page.screenshot({ path: join(ARTIFACTS, "dashboard-device.png"), fullPage: true });
+      // Zooming: a drag over the plot narrows the x scale.
+      const over = (await page.$("figure[data-file='3'] .u-over"))!;
+      // The mouse acts in the viewport: the plot is below the tables.
+      await over.scrollIntoViewIfNeeded();
+      const box = (await over.boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const range = await page.evaluate(`(() => {
+        const s = document.querySelector("figure[data-file='3']").uplot.scales.x;
+        return s.max - s.min;
+      })()`) as number;
+      assert.ok(range < 50_000 * 0.5, `x range after zoom ${range}`);
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard-device.png"), fullPage: true });
 
-        // No device can send free text to this page (names are restricted, the rest are numbers);
-        // the name in the path is the one text that reaches it from outside: shown as text.
-        await page.goto(`${base}/devices/${encodeURIComponent("<img src=x id=injected>")}`);
-        await page.waitForSelector("#status:has-text('device name may hold only')", {
-          timeout: 10_000,
-        });
-        assert.equal(await page.textContent("#name"), "<img src=x id=injected>");
-        assert.equal(await page.$("#injected"), null);
-      } finally {
-        clearInterval(pump);
-      }
+      // No device can send free text to this page (names are restricted, the rest are numbers);
+      // the name in the path is the one text that reaches it from outside: shown as text.
+      await page.goto(`${base}/devices/${encodeURIComponent("<img src=x id=injected>")}`);
+      await page.waitForSelector("#status:has-text('device name may hold only')", {
+        timeout: 10_000,
+      });
+      assert.equal(await page.textContent("#name"), "<img src=x id=injected>");
+      assert.equal(await page.$("#injected"), null);
     }),
 });
 
@@ -236,11 +277,7 @@ Deno.test({
       const page = await loggedIn(t);
       await page.click("a[href='/security']", { timeout: 10_000 });
       await page.waitForSelector("#lockouts tr[data-key='watch2']", { timeout: 10_000 });
-      const table = (id: string) =>
-        page.evaluate(
-          `[...document.querySelectorAll("#${id} tr")].map((tr) =>
-            [...tr.querySelectorAll("td")].map((td) => td.textContent))`,
-        ) as Promise<string[][]>;
+      const table = (id: string) => tableText(page, id);
       const lockouts = await table("lockouts");
       assert.equal(lockouts.length, 1);
       assert.equal(lockouts[0]![0], "watch2");
@@ -259,5 +296,56 @@ Deno.test({
       const anonymous = await fetch(`${base}/api/security`);
       await anonymous.body?.cancel();
       assert.equal(anonymous.status, 401);
+    }),
+});
+
+Deno.test({
+  name: "event feed in chromium: a login and a failed login appear live, a stranger's name as text",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withBrowser({}, async (t) => {
+      const { server, base } = t;
+      using _pump = pumpClock(server);
+      const page = await loggedIn(t);
+      await page.click("nav a[href='/feed']", { timeout: 10_000 });
+      await page.waitForSelector("#status:text('live')", { timeout: 10_000 });
+      assert.equal(new URL(page.url()).pathname, "/feed");
+
+      await server.login("watch1");
+      const stranger = await server.connect();
+      const name = "<img src=x id=injected>";
+      await assert.rejects(stranger.connection.request("login", { name, password: "x" }));
+      await page.waitForSelector("#events tr[data-kind='login_failed']", { timeout: 10_000 });
+      await page.waitForSelector("#events tr[data-kind='login']", { timeout: 10_000 });
+      const rows = await tableText(page, "events");
+      // The newest on top.
+      assert.deepEqual(rows.map((r) => [r[1], r[2]]), [
+        [
+          "login failed",
+          'failed login as "<img src=x id=injected>" from 127.0.0.1 (bad_credentials)',
+        ],
+        ["login", "watch1 joined from 127.0.0.1, UDP port 9"],
+      ]);
+      assert.equal(await page.$("#injected"), null, "the name is text, not markup");
+      assert.equal(await page.$("#events img"), null);
+
+      // The filter shows one kind.
+      await page.selectOption("#kind", "login");
+      const shown = await page.evaluate(
+        `[...document.querySelectorAll("#events tr")].filter((tr) => !tr.hidden)
+          .map((tr) => tr.dataset.kind)`,
+      ) as string[];
+      assert.deepEqual(shown, ["login"]);
+      assert.equal(await page.textContent("#shown"), "1 of 2 shown");
+      await page.selectOption("#kind", "");
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard-feed.png"), fullPage: true });
+
+      // A page opened later gets what happened as its backlog.
+      const later = await t.context.newPage();
+      await later.goto(`${base}/feed`);
+      await later.waitForSelector("#events tr[data-kind='login']", { timeout: 10_000 });
+      assert.equal(await later.locator("#events tr").count(), 2);
     }),
 });

@@ -1,10 +1,13 @@
 /**
- * The fleet overview's live feed (`GET /events`, Server-Sent Events) in process: the overview
- * at once and each second of the server's clock, the cap on live views, and the close.
+ * The dashboard's streams in process (Server-Sent Events): the fleet overview's (`GET /events`,
+ * the overview at once and each second of the server's clock, the cap on live views, the close)
+ * and the event feed's (`GET /feed/events`, the server's events as they happen).
  */
 
 import assert from "node:assert/strict";
+import { memorySource } from "./_helpers/files.ts";
 import { TestServer } from "./_helpers/in_process_server.ts";
+import { RawClient } from "./_helpers/raw_client.ts";
 
 interface Answer {
   status: number;
@@ -113,4 +116,115 @@ Deno.test("live feed: closing the server ends the live streams instead of waitin
   await sseEvents(reader, 1);
   await server.server.close();
   assert.equal((await reader.read()).done, true);
+});
+
+Deno.test("event feed: logins, failed logins, a lockout, an upload, a delete, a logout and a refused connection, live", async () => {
+  await using server = await TestServer.start({
+    http: { port: 0 },
+    attempts: 2,
+    blockSeconds: 60,
+    maxPendingLogins: 1,
+  });
+  const http = server.server.http!;
+  const url = `http://${http.hostname}:${http.port}/feed/events`;
+  assert.equal((await get(server, "/feed/events")).status, 401);
+  // What happened before anyone watched comes as the backlog.
+  const watch1 = await server.login("watch1");
+  const feed = await fetch(url, bearer(await token(server)));
+  assert.equal(feed.headers.get("content-type"), "text/event-stream");
+  assert.equal(feed.headers.get("content-security-policy"), "default-src 'self'");
+  const reader = feed.body!.getReader();
+  const [backlog] = await sseEvents(reader, 1);
+  assert.equal(backlog!.event, "backlog");
+  const [joined] = (backlog!.data as { events: Record<string, unknown>[] }).events;
+  assert.deepEqual({ ...joined, at: undefined }, {
+    kind: "login",
+    device: "watch1",
+    ip: "127.0.0.1",
+    udpPort: 9,
+    seq: 1,
+    at: undefined,
+    text: "watch1 joined from 127.0.0.1, UDP port 9",
+  });
+
+  // Then each second, what is new.
+  const stranger = await server.connect();
+  await assert.rejects(
+    stranger.connection.request("login", { name: "<img src=x>", password: "x" }),
+  );
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(stranger.connection.request("login", { name: "watch2", password: "x" }));
+  }
+  const bytes = new TextEncoder().encode("1\n2\n3\n");
+  await watch1.connection.upload(5, memorySource(bytes), bytes.length);
+  await watch1.connection.request("delete", { fileID: 5 });
+  await watch1.connection.request("logout", {});
+  await server.waitForLog(/watch1 left/);
+  // The stranger holds the one pending-login place: the next connection is refused.
+  using _refused = await RawClient.connect(server.port);
+  await server.waitForLog(/refused a connection from 127\.0\.0\.1/);
+  server.advance(1_000);
+  const [next] = await sseEvents(reader, 1);
+  assert.equal(next!.event, "events");
+  const events = (next!.data as { events: { kind: string; text: string; seq: number }[] }).events;
+  assert.deepEqual(events.map((e) => [e.kind, e.text]), [
+    ["login_failed", 'failed login as "<img src=x>" from 127.0.0.1 (bad_credentials)'],
+    ["login_failed", "failed login as watch2 from 127.0.0.1 (bad_credentials)"],
+    ["login_failed", "failed login as watch2 from 127.0.0.1 (blocked)"],
+    [
+      "lockout",
+      "watch2 is locked out for 60 s after 2 failed logins in a row (the last from 127.0.0.1)",
+    ],
+    ["upload", "watch1 uploaded file 5 (3 samples, 6 bytes)"],
+    ["delete", "watch1 deleted file 5"],
+    ["logout", "watch1 left (logged out)"],
+    [
+      "refused",
+      "refused a connection from 127.0.0.1: 1 connections are already waiting to log in",
+    ],
+  ]);
+  assert.deepEqual(events.map((e) => e.seq), [2, 3, 4, 5, 6, 7, 8, 9]);
+  // The same lines went to the server's log.
+  for (const { text } of events) assert.ok(server.log.items.includes(text), text);
+  await reader.cancel();
+});
+
+Deno.test("event feed: at most MAX_FEED_CLIENTS at once; closing the server ends the streams", async () => {
+  const { MAX_FEED_CLIENTS } = await import("../server/http/event_feed.ts");
+  await using server = await TestServer.start({ http: { port: 0 } });
+  const http = server.server.http!;
+  const url = `http://${http.hostname}:${http.port}/feed/events`;
+  const auth = bearer(await token(server));
+  const readers = [];
+  for (let i = 0; i < MAX_FEED_CLIENTS; i++) {
+    const reader = (await fetch(url, auth)).body!.getReader();
+    await sseEvents(reader, 1);
+    readers.push(reader);
+  }
+  const refused = await fetch(url, auth);
+  assert.equal(refused.status, 503);
+  assert.match(await refused.text(), new RegExp(`^${MAX_FEED_CLIENTS} event feeds are open`));
+  await server.server.close();
+  for (const reader of readers) assert.equal((await reader.read()).done, true);
+});
+
+Deno.test("event feed: a new account is an event of its own, before its login", async () => {
+  await using server = await TestServer.start({
+    http: { port: 0 },
+    accounts: {},
+    allowRegistration: true,
+  });
+  await server.login("newbie1", "s3cret1");
+  const http = server.server.http!;
+  const feed = await fetch(`http://${http.hostname}:${http.port}/feed/events`, {
+    headers: { authorization: `Bearer ${await token(server)}` },
+  });
+  const reader = feed.body!.getReader();
+  const [backlog] = await sseEvents(reader, 1);
+  const events = (backlog!.data as { events: { kind: string; text: string }[] }).events;
+  assert.deepEqual(events.map((e) => [e.kind, e.text]), [
+    ["registered", "newbie1 registered a new account from 127.0.0.1"],
+    ["login", "newbie1 joined from 127.0.0.1, UDP port 9"],
+  ]);
+  await reader.cancel();
 });

@@ -16,10 +16,13 @@ function busyMetrics(): string {
   m.uploads = 2;
   m.uploadBytes = 2048;
   m.online(5);
+  m.eventLoopLag.observe(0.0004);
+  m.eventLoopLag.observe(0.3);
+  m.storeCommitDuration.observe(0.003);
   return renderPrometheusText(metricFamilies(m, {
     devicesOnline: 4,
     connectionsOpen: 6,
-    diskOperationsWaiting: 0,
+    diskOperationsWaiting: 7,
     residentMemoryBytes: 50e6,
     startTimeSeconds: 1.7e9,
     version: '0.1.0 "quoted"\\',
@@ -70,6 +73,9 @@ Deno.test("metrics: the SPEC's names are there with their types, histogram bucke
       ["iotnet_messages_total", "counter"],
       ["iotnet_commands_total", "counter"],
       ["iotnet_command_duration_seconds", "histogram"],
+      ["iotnet_event_loop_lag_seconds", "histogram"],
+      ["iotnet_store_commit_duration_seconds", "histogram"],
+      ["iotnet_disk_operations_waiting", "gauge"],
       ["process_resident_memory_bytes", "gauge"],
     ]
   ) {
@@ -81,5 +87,18 @@ Deno.test("metrics: the SPEC's names are there with their types, histogram bucke
   assert.match(text, /^iotnet_command_duration_seconds_bucket\{le="10"\} 1$/m);
   assert.match(text, /^iotnet_command_duration_seconds_bucket\{le="\+Inf"\} 2$/m);
   assert.match(text, /^iotnet_devices_online_max 5$/m);
+  assert.match(text, /^iotnet_event_loop_lag_seconds_bucket\{le="0.001"\} 1$/m);
+  assert.match(text, /^iotnet_event_loop_lag_seconds_bucket\{le="0.25"\} 1$/m);
+  assert.match(text, /^iotnet_event_loop_lag_seconds_bucket\{le="0.5"\} 2$/m);
+  assert.match(text, /^iotnet_event_loop_lag_seconds_count 2$/m);
+  assert.match(text, /^iotnet_store_commit_duration_seconds_bucket\{le="0.0025"\} 0$/m);
+  assert.match(text, /^iotnet_store_commit_duration_seconds_bucket\{le="0.005"\} 1$/m);
+  assert.match(text, /^iotnet_store_commit_duration_seconds_sum 0.003$/m);
+  assert.match(text, /^iotnet_disk_operations_waiting 7$/m);
+  // Prometheus naming: base units (seconds, bytes), _total only and always on counters.
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    assert.equal(name!.endsWith("_total"), type === "counter", `${name} is a ${type}`);
+    assert.doesNotMatch(name!, /_(milliseconds|ms|kilobytes|percent)\b/, name);
+  }
   assert.match(text, /^iotnet_build_info\{version="0.1.0 \\"quoted\\"\\\\"\} 1$/m);
 });

@@ -12,6 +12,7 @@ import { MAX_LOGIN_BODY_BYTES } from "../server/http/operator_http.ts";
 import { promtoolCheck } from "./_helpers/promtool.ts";
 import { skipWithout } from "./_helpers/required_tool.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
+import { waitUntil } from "./_helpers/wait.ts";
 
 async function withServer(
   body: (s: {
@@ -155,6 +156,26 @@ Deno.test("operator HTTP: /api/devices lists who is online; /metrics counts logi
   });
 });
 
+Deno.test("operator HTTP: /metrics times the event loop and the store's commits, and counts disk waits", async () => {
+  await withServer(async ({ server, base, token }) => {
+    const one = await login(server, "watch1", "pw1"); // the login's visit is a store commit
+    one.close();
+    const count = (text: string, name: string) =>
+      Number(new RegExp(`^${name}_count (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    let metrics = "";
+    // /metrics is rendered at most once a second: ask until the probe and the commit show.
+    await waitUntil(async () => {
+      metrics = (await get(`${base}/metrics`, { authorization: `Bearer ${token}` })).body;
+      return count(metrics, "iotnet_event_loop_lag_seconds") > 0 &&
+        count(metrics, "iotnet_store_commit_duration_seconds") > 0;
+    }, "a lag probe and a store commit in /metrics");
+    assert.match(metrics, /^# TYPE iotnet_event_loop_lag_seconds histogram$/m);
+    assert.match(metrics, /^iotnet_event_loop_lag_seconds_bucket\{le="0.001"\} \d+$/m);
+    assert.match(metrics, /^# TYPE iotnet_store_commit_duration_seconds histogram$/m);
+    assert.match(metrics, /^iotnet_disk_operations_waiting 0$/m);
+  });
+});
+
 Deno.test({
   name: "operator HTTP: promtool check metrics accepts a live server's /metrics",
   ignore: skipWithout("promtool"),
@@ -258,21 +279,13 @@ Deno.test("operator HTTP: /api/devices pages and searches on the server, and dro
     await waitUntil(async () => {
       const after = JSON.parse((await get(`${base}/api/devices?q=watch`, bearer)).body);
       return after.total === 1 && after.devices[0].name === "watch2";
-    });
+    }, "watch1 gone from /api/devices");
   } finally {
     for (const c of connections) c.close();
     await server.close();
     await Deno.remove(dataDir, { recursive: true });
   }
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 Deno.test("operator HTTP: /api/devices/<name> answers a device's presence and files, refuses bad names", async () => {
   await withServer(async ({ server, base, token }) => {

@@ -16,7 +16,7 @@ export async function deleteFile(
 ): Promise<ResultFields<"delete">> {
   const { fileID } = args;
   checkFileID(fileID);
-  const { clock, log, commits } = ctx.server;
+  const { clock, commits } = ctx.server;
   // Forget the record and journal the delete in one transaction, then remove the file and
   // log it: a crash at any step is finished at the next start (server/file_commits.ts).
   const file = await commits.delete({
@@ -27,6 +27,6 @@ export async function deleteFile(
   if (!file) {
     throw new NotFoundError(`file ${fileID} has not been uploaded by ${ctx.device}`);
   }
-  log(`${ctx.device} deleted file ${fileID}`);
+  ctx.server.record({ kind: "delete", device: ctx.device, fileID });
   return { fileID, dataAmount: file.count };
 }

@@ -35,7 +35,7 @@ export async function upload(
 ): Promise<ResultFields<"upload">> {
   const { fileID, bytes } = args;
   checkFileID(fileID);
-  const { dataDir, disk, writeBatches, commits, clock, log, settings } = ctx.server;
+  const { dataDir, disk, writeBatches, commits, clock, settings } = ctx.server;
   if (bytes < 0 || bytes > settings.maxUploadBytes) {
     throw new TooLargeError(
       `upload of ${bytes} bytes is over the server's ${settings.maxUploadBytes}-byte limit`,
@@ -61,7 +61,7 @@ export async function upload(
     uploadedAt: clock.now(),
     ...stored,
   });
-  log(`${ctx.device} uploaded file ${fileID} (${stored.count} samples, ${bytes} bytes)`);
+  ctx.server.record({ kind: "upload", device: ctx.device, fileID, samples: stored.count, bytes });
   ctx.server.metrics.uploads++;
   ctx.server.metrics.uploadBytes += bytes;
   return { fileID, dataAmount: stored.count };

@@ -7,22 +7,16 @@
  * @module
  */
 
+import { dashboardPage } from "./dashboard_page.ts";
+
 /** `/`: the overview page. */
-export const DASHBOARD_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>iotnet fleet</title>
-<link rel="stylesheet" href="/dashboard.css">
-<script src="/dashboard.js" defer></script>
-</head>
-<body>
-<header>
-<h1>iotnet fleet</h1>
-<span id="status">connecting…</span>
-<form method="post" action="/logout"><button type="submit">Log out</button></form>
-</header>
-<section class="tiles">
+export const DASHBOARD_HTML = dashboardPage({
+  title: "iotnet fleet",
+  status: "connecting…",
+  scripts: ["/dashboard.js"],
+  header: `<form method="post" action="/logout"><button type="submit">Log out</button></form>
+`,
+  body: `<section class="tiles">
 <div><b id="online">–</b><span>online now</span></div>
 <div><b id="onlineMax">–</b><span>most online at once</span></div>
 <div><b id="connections">–</b><span>connections since start</span></div>
@@ -31,20 +25,22 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div><b id="uploads">–</b><span>uploads</span></div>
 <div><b id="uploadBytes">–</b><span>bytes uploaded</span></div>
 <div><b id="messages">–</b><span>messages</span></div>
+<div><b id="eventLoopLag">–</b><span>event-loop lag, worst in the last 10 s</span></div>
 </section>
 <h2>Devices online <small id="shown"></small></h2>
 <table>
 <thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
 <tbody id="devices"></tbody>
 </table>
-<p class="links"><a href="/security">security</a> · <a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit) · <a href="/metrics">/metrics</a></p>
-</body>
-</html>
-`;
+<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
+`,
+});
 
 /** `/dashboard.js`: renders each `overview` event of `/events`. */
 export const DASHBOARD_JS = `"use strict";
 (() => {
+  /** The devices the table shows, as the overview gave them (JSON). */
+  let shownDevices = "";
   const source = new EventSource("/events");
   const status = document.getElementById("status");
   source.addEventListener("open", () => { status.textContent = "live"; });
@@ -66,8 +62,17 @@ export const DASHBOARD_JS = `"use strict";
       show(key, o[key].toLocaleString("en"));
     }
     show("uploadBytes", o.uploadBytes.toLocaleString("en"));
+    show("eventLoopLag", o.eventLoopLagMs.toLocaleString("en", { maximumFractionDigits: 1 }) + " ms");
     show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
-    const rows = o.devices.map((d) => {
+    // The table is rebuilt only when the devices changed: a row clicked (or selected) stays put.
+    const devices = JSON.stringify(o.devices);
+    if (devices !== shownDevices) showDevices(o.devices);
+    shownDevices = devices;
+    document.body.dataset.updated = String(Date.now());
+  }
+
+  function showDevices(devices) {
+    const rows = devices.map((d) => {
       const tr = document.createElement("tr");
       tr.dataset.device = d.name;
       const link = document.createElement("a");
@@ -79,7 +84,6 @@ export const DASHBOARD_JS = `"use strict";
       return tr;
     });
     document.getElementById("devices").replaceChildren(...rows);
-    document.body.dataset.updated = String(Date.now());
   }
 })();
 `;
@@ -89,6 +93,8 @@ export const DASHBOARD_CSS =
   `body { font: 15px/1.4 system-ui, sans-serif; margin: 0 2rem 2rem; color: #1d2430; }
 header { display: flex; align-items: center; gap: 1rem; }
 header form { margin-left: auto; }
+nav a { margin-right: .6rem; }
+.event-login_failed td, .event-lockout td, .event-refused td { color: #b42318; }
 #status { color: #5b6b7f; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .75rem; }
 .tiles div { background: #f1f4f8; border-radius: 6px; padding: .75rem; }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { deviceDetail, MAX_DEVICE_FILES } from "./device_api.ts";
-import type { StoredFile } from "../store/interfaces.ts";
+import { deviceDetail, MAX_DEVICE_FILES, MAX_DEVICE_VISITS } from "./device_api.ts";
+import type { PresenceVisit, StoredFile } from "../store/interfaces.ts";
 
 function file(fileID: number): StoredFile {
   return {
@@ -15,10 +15,20 @@ function file(fileID: number): StoredFile {
   };
 }
 
+/** Visits as the store gives them: the session now (since 1,000), one ended, one cut short. */
+const VISITS: PresenceVisit[] = [
+  { since: 1_000, until: null, reason: null, ip: "10.0.0.2" },
+  { since: 400, until: 700, reason: "idle", ip: "10.0.0.3" },
+  { since: 100, until: null, reason: null, ip: "10.0.0.3" },
+];
+
 function sources(files: StoredFile[], online = true) {
   const asked: number[] = [];
+  const visitsAsked: number[] = [];
   return {
     asked,
+    visitsAsked,
+    now: 31_000,
     online: (name: string) =>
       online && name === "watch1" ? { since: 1_000, ip: "10.0.0.2", udpPort: 5000 } : undefined,
     files: {
@@ -27,7 +37,13 @@ function sources(files: StoredFile[], online = true) {
         return Promise.resolve(files.slice(0, limit));
       },
     },
-    presence: { lastSeen: () => Promise.resolve(2_000) },
+    presence: {
+      lastSeen: () => Promise.resolve(2_000),
+      visits: (_device: string, limit: number) => {
+        visitsAsked.push(limit);
+        return Promise.resolve(VISITS.slice(0, limit));
+      },
+    },
   };
 }
 
@@ -59,4 +75,42 @@ Deno.test("device detail: offline, and the file list is bounded", async () => {
 Deno.test("device detail: a name no device can have is refused, saying why", async () => {
   const answer = await deviceDetail("<b>x</b>", sources([]));
   assert.match(answer as string, /device name may hold only letters/);
+});
+
+Deno.test("device detail: visits with their length; the one under way runs to now", async () => {
+  const s = sources([]);
+  const detail = await deviceDetail("watch1", s);
+  assert.ok(typeof detail !== "string");
+  assert.deepEqual(s.visitsAsked, [MAX_DEVICE_VISITS]);
+  assert.deepEqual(detail.visits, [
+    {
+      since: "1970-01-01T00:00:01.000Z",
+      until: null,
+      seconds: 30,
+      reason: null,
+      ip: "10.0.0.2",
+      current: true,
+    },
+    {
+      since: "1970-01-01T00:00:00.400Z",
+      until: "1970-01-01T00:00:00.700Z",
+      seconds: 0,
+      reason: "idle",
+      ip: "10.0.0.3",
+      current: false,
+    },
+    // No logout recorded (the server stopped first): its length is not known.
+    {
+      since: "1970-01-01T00:00:00.100Z",
+      until: null,
+      seconds: null,
+      reason: null,
+      ip: "10.0.0.3",
+      current: false,
+    },
+  ]);
+  const offline = await deviceDetail("watch1", sources([], false));
+  assert.ok(typeof offline !== "string");
+  assert.equal(offline.visits[0]!.current, false, "offline: no visit is under way");
+  assert.equal(offline.visits[0]!.seconds, null);
 });

@@ -1,6 +1,7 @@
 /**
  * The device page at `/devices/<name>` and its script, as text in the module graph. The
- * script reads `/api/devices/<name>` (`device_api.ts`) and each file's plot summary
+ * script reads `/api/devices/<name>` (`device_api.ts`: presence, the latest visits, files)
+ * and each file's plot summary
  * (`/api/files/<name>/<id>/plot`) and draws one zoomable uPlot chart per file: the smallest
  * and largest sample of each bucket, so a one-sample spike stays visible. No inline script
  * or style (the CSP allows neither); text is put in with `textContent` only.
@@ -8,29 +9,27 @@
  * @module
  */
 
+import { dashboardPage } from "./dashboard_page.ts";
+
 /** `/devices/<name>`: the same page for every name; its script reads the name from the path. */
-export const DEVICE_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>iotnet device</title>
-<link rel="stylesheet" href="/dashboard.css">
-<link rel="stylesheet" href="/uplot.css">
-<script src="/uplot.js" defer></script>
-<script src="/device.js" defer></script>
-</head>
-<body>
-<header>
-<h1><a href="/">iotnet fleet</a> / <span id="name"></span></h1>
-<span id="status">loading…</span>
-</header>
-<section class="tiles">
+export const DEVICE_HTML = dashboardPage({
+  title: "iotnet device",
+  heading: `<span id="name"></span>`,
+  status: "loading…",
+  styles: ["/uplot.css"],
+  scripts: ["/uplot.js", "/device.js"],
+  body: `<section class="tiles">
 <div><b id="presence">–</b><span>now</span></div>
 <div><b id="since">–</b><span>online since</span></div>
 <div><b id="lastSeen">–</b><span>last seen</span></div>
 <div><b id="ip">–</b><span>IP</span></div>
 <div><b id="udpPort">–</b><span>UDP port</span></div>
 </section>
+<h2>Presence history <small id="visitsShown"></small></h2>
+<table>
+<thead><tr><th>logged in</th><th>left</th><th>online for</th><th>why it left</th><th>IP</th></tr></thead>
+<tbody id="visits"></tbody>
+</table>
 <h2>Files <small id="more"></small></h2>
 <table>
 <thead><tr><th>file</th><th>samples</th><th>sum</th><th>min</th><th>max</th><th>bytes</th><th>uploaded at</th></tr></thead>
@@ -38,9 +37,8 @@ export const DEVICE_HTML = `<!doctype html>
 </table>
 <p class="links">Each plot shows the smallest and largest sample of each bucket. Drag to zoom, double-click to zoom out.</p>
 <div id="plots"></div>
-</body>
-</html>
-`;
+`,
+});
 
 /** `/device.js`. */
 export const DEVICE_JS = `"use strict";
@@ -65,6 +63,13 @@ export const DEVICE_JS = `"use strict";
     return iso === null ? "never" : new Date(iso).toLocaleString();
   }
 
+  function duration(seconds) {
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    return h > 0 ? h + " h " + m + " min" : m > 0 ? m + " min " + s + " s" : s + " s";
+  }
+
   async function load() {
     const answer = await fetch(api);
     if (!answer.ok) {
@@ -77,6 +82,19 @@ export const DEVICE_JS = `"use strict";
     show("lastSeen", d.online ? "now" : when(d.lastSeen));
     show("ip", d.online ? d.online.ip : "–");
     show("udpPort", d.online ? d.online.udpPort : "–");
+    show("visitsShown", "(the latest " + d.visits.length + ")");
+    document.getElementById("visits").replaceChildren(...d.visits.map((v) => {
+      const tr = document.createElement("tr");
+      tr.dataset.since = v.since;
+      tr.append(
+        cell(when(v.since)),
+        cell(v.current ? "online now" : v.until === null ? "not recorded" : when(v.until)),
+        cell(v.seconds === null ? "–" : duration(v.seconds)),
+        cell(v.reason === null ? "–" : v.reason.replaceAll("_", " ")),
+        cell(v.ip),
+      );
+      return tr;
+    }));
     show("more", d.more ? "(the first " + d.files.length + ")" : "(" + d.files.length + ")");
     document.getElementById("files").replaceChildren(...d.files.map((f) => {
       const tr = document.createElement("tr");

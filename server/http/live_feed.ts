@@ -8,7 +8,8 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../../internal/mod.ts";
+import type { Clock } from "../../internal/mod.ts";
+import { SseBroadcast, sseMessage } from "./sse_broadcast.ts";
 
 /** Live views open at once. */
 export const MAX_LIVE_CLIENTS = 16;
@@ -19,89 +20,40 @@ export const LIVE_FEED_INTERVAL_MS = 1_000;
 
 /** A stream of `overview` events. */
 export class LiveFeed {
-  readonly #clock: Clock;
   readonly #take: () => unknown;
-  readonly #clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
-  #timer: TimerId | undefined;
+  readonly #broadcast: SseBroadcast;
 
   /**
    * @param clock paces the ticks.
    * @param take the overview now (JSON-ready).
    */
   constructor(clock: Clock, take: () => unknown) {
-    this.#clock = clock;
     this.#take = take;
+    this.#broadcast = new SseBroadcast({
+      clock,
+      intervalMs: LIVE_FEED_INTERVAL_MS,
+      maxClients: MAX_LIVE_CLIENTS,
+      maxQueued: MAX_QUEUED_EVENTS,
+      next: () => this.#event(),
+    });
   }
 
   /** Clients connected now. */
   get clients(): number {
-    return this.#clients.size;
+    return this.#broadcast.size;
   }
 
   /** A response streaming the feed, or `undefined` when {@linkcode MAX_LIVE_CLIENTS} watch. */
   open(): Response | undefined {
-    if (this.#clients.size >= MAX_LIVE_CLIENTS) return undefined;
-    const first = this.#event();
-    let mine: ReadableStreamDefaultController<Uint8Array> | undefined;
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        mine = controller;
-        this.#clients.add(controller);
-        controller.enqueue(first);
-        this.#schedule();
-      },
-      cancel: () => {
-        if (mine) this.#clients.delete(mine);
-      },
-    });
-    return new Response(body, {
-      headers: { "content-type": "text/event-stream", "x-accel-buffering": "no" },
-    });
+    return this.#broadcast.open(this.#event());
   }
 
   /** Ends every stream and stops ticking. */
   close(): void {
-    for (const client of this.#clients) {
-      try {
-        client.close();
-      } catch {
-        // already closed by its reader
-      }
-    }
-    this.#clients.clear();
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#broadcast.close();
   }
 
   #event(): Uint8Array {
-    return new TextEncoder().encode(`event: overview\ndata: ${JSON.stringify(this.#take())}\n\n`);
-  }
-
-  #schedule(): void {
-    this.#timer ??= this.#clock.setTimeout(() => this.#tick(), LIVE_FEED_INTERVAL_MS);
-  }
-
-  #tick(): void {
-    this.#timer = undefined;
-    if (this.#clients.size === 0) return;
-    const event = this.#event();
-    for (const client of this.#clients) {
-      // A client that stopped reading is dropped rather than queued for without end.
-      if ((client.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) {
-        this.#clients.delete(client);
-        try {
-          client.close();
-        } catch {
-          // already gone
-        }
-        continue;
-      }
-      try {
-        client.enqueue(event);
-      } catch {
-        this.#clients.delete(client);
-      }
-    }
-    this.#schedule();
+    return new TextEncoder().encode(sseMessage("overview", this.#take()));
   }
 }

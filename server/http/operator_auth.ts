@@ -54,6 +54,12 @@ export class OperatorAuth {
     return `${SESSION_COOKIE}=${this.#cookie}; Path=/; HttpOnly; SameSite=Strict` +
       (secure ? "; Secure" : "");
   }
+
+  /** The `Set-Cookie` value that logs a browser out: the cookie, emptied and expired. */
+  clearCookie(secure: boolean): string {
+    return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` +
+      (secure ? "; Secure" : "");
+  }
 }
 
 function cookieValue(header: string | null, name: string): string | undefined {

@@ -4,10 +4,13 @@
  * fleet overview page `/` with its script and style, and its live feed `/events`
  * (`live_feed.ts`, one overview a second for all its clients), the device page
  * `/devices/<name>` with `/api/devices/<name>` (`device_api.ts`) and the files' plot
- * summaries, and the security page `/security` with `/api/security` (`security_view.ts`). It reads what the device path keeps
- * (plain counters, the registry of active devices) and never makes the device path wait:
- * `/metrics` renders at most once a second and hands out that text until it is a second
- * old. This is the only file that calls `Deno.serve`.
+ * summaries, the security page `/security` with `/api/security` (`security_view.ts`), and
+ * the event feed page `/feed` with its stream `/feed/events` (`event_feed.ts`). It reads
+ * what the device path keeps (plain counters, the registry of active devices, the ring of
+ * events) and never makes the device path wait: `/metrics` renders at most once a second
+ * and hands out that text until it is a second old, the streams read once a second. It
+ * runs the event loop's lag probe (`event_loop_lag.ts`) while it serves. This is the only
+ * file that calls `Deno.serve`.
  *
  * TLS: given `tls` (the server's certificate and key, when the server runs with TLS) it
  * serves HTTPS; a non-loopback address needs it, or `insecure`.
@@ -18,6 +21,7 @@
 import type { Clock } from "../../internal/mod.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { Disk } from "../disk.ts";
+import type { ServerEvent } from "../server_event.ts";
 import type { FileRecords, Lockouts, PresenceHistory } from "../store/interfaces.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import { deviceDetail } from "./device_api.ts";
@@ -26,6 +30,10 @@ import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
 import { SECURITY_HTML, SECURITY_JS } from "./security_page.ts";
 import { securityView } from "./security_view.ts";
 import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
+import { EventFeed, MAX_FEED_CLIENTS } from "./event_feed.ts";
+import { EventLoopLag } from "./event_loop_lag.ts";
+import type { EventRing } from "./event_ring.ts";
+import { FEED_HTML, FEED_JS } from "./feed_page.ts";
 import { loginPage } from "./login_page.ts";
 import { fleetOverview } from "./overview.ts";
 import { OperatorAuth } from "./operator_auth.ts";
@@ -46,6 +54,24 @@ const PLOT_PATH = /^\/api\/files\/([^/]{1,256})\/(\d{1,9})\/plot$/;
 const DEVICE_API_PATH = /^\/api\/devices\/([^/]{1,256})$/;
 /** `/devices/<name>`. */
 const DEVICE_PAGE_PATH = /^\/devices\/[^/]{1,256}$/;
+
+const HTML = "text/html; charset=utf-8";
+const SCRIPT = "text/javascript; charset=utf-8";
+const STYLE = "text/css; charset=utf-8";
+
+/** The pages, their scripts and styles (text in the module graph), by path. */
+const STATIC_FILES: ReadonlyMap<string, { body: string; type: string }> = new Map([
+  ["/", { body: DASHBOARD_HTML, type: HTML }],
+  ["/dashboard.js", { body: DASHBOARD_JS, type: SCRIPT }],
+  ["/dashboard.css", { body: DASHBOARD_CSS, type: STYLE }],
+  ["/feed", { body: FEED_HTML, type: HTML }],
+  ["/feed.js", { body: FEED_JS, type: SCRIPT }],
+  ["/security", { body: SECURITY_HTML, type: HTML }],
+  ["/security.js", { body: SECURITY_JS, type: SCRIPT }],
+  ["/device.js", { body: DEVICE_JS, type: SCRIPT }],
+  ["/uplot.js", { body: UPLOT_JS, type: SCRIPT }],
+  ["/uplot.css", { body: UPLOT_CSS, type: STYLE }],
+]);
 
 /** The security headers of every response. */
 const SECURITY_HEADERS = {
@@ -75,12 +101,14 @@ export interface OperatorHttpContext {
   active: ActiveDevices;
   /** Stored files' records and plot summaries. */
   files: FileRecords;
-  /** When each device was last online (the device page). */
+  /** When each device was last online, and its visits (the device page). */
   presence: PresenceHistory;
   /** Running lockouts (the security page). */
   lockouts: Lockouts;
+  /** Where the server records its events (the event feed). */
+  events: EventRing<ServerEvent>;
   /** Names whose last logins failed, most recent first (`Authenticator.recentFailures`). */
-  failedLogins(limit: number): { name: string; failures: number; at: number }[];
+  failedLogins(limit: number): Promise<{ name: string; failures: number; at: number }[]>;
   disk: Disk;
   clock: Clock;
   /** Device connections held now. */
@@ -139,10 +167,18 @@ export async function startOperatorHttp(
   const secure = options.tls !== undefined;
   const started = ctx.clock.now();
   let snapshot: { text: string; at: number } | undefined;
+  // On real time, whatever clock the server runs on (event_loop_lag.ts says why).
+  const lag = new EventLoopLag(ctx.metrics.eventLoopLag);
   const feed = new LiveFeed(
     ctx.clock,
-    () => fleetOverview({ metrics: ctx.metrics, devices: () => ctx.active.list() }),
+    () =>
+      fleetOverview({
+        metrics: ctx.metrics,
+        devices: () => ctx.active.list(),
+        eventLoopLagMs: () => lag.worstMs(),
+      }),
   );
+  const eventFeed = new EventFeed(ctx.clock, ctx.events);
 
   function metricsText(): string {
     const now = ctx.clock.now();
@@ -161,8 +197,10 @@ export async function startOperatorHttp(
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (request.method !== "GET" && !(request.method === "POST" && url.pathname === "/login")) {
-      return text(405, "only GET (and POST /login) are served\n");
+    const post = request.method === "POST" &&
+      (url.pathname === "/login" || url.pathname === "/logout");
+    if (request.method !== "GET" && !post) {
+      return text(405, "only GET (and POST /login, /logout) are served\n");
     }
     switch (url.pathname) {
       case "/healthz":
@@ -173,6 +211,10 @@ export async function startOperatorHttp(
       }
       case "/login":
         if (request.method === "POST") return await login(request);
+        break;
+      case "/logout":
+        // Only the browser's cookie goes: the token stays valid (the server keeps no sessions).
+        if (request.method === "POST") return redirect("/", auth.clearCookie(secure));
     }
     if (!auth.allows(request)) {
       if (wantsHtml(request)) {
@@ -185,35 +227,21 @@ export async function startOperatorHttp(
         { "www-authenticate": 'Bearer realm="iotnet"' },
       );
     }
+    const file = STATIC_FILES.get(url.pathname);
+    if (file) return text(200, file.body, { "content-type": file.type });
     switch (url.pathname) {
-      case "/":
-        return html(200, DASHBOARD_HTML);
-      case "/dashboard.js":
-        return asset(DASHBOARD_JS, "text/javascript; charset=utf-8");
-      case "/dashboard.css":
-        return asset(DASHBOARD_CSS, "text/css; charset=utf-8");
-      case "/security":
-        return html(200, SECURITY_HTML);
-      case "/security.js":
-        return asset(SECURITY_JS, "text/javascript; charset=utf-8");
+      case "/feed/events":
+        return sse(
+          eventFeed.open(),
+          `${MAX_FEED_CLIENTS} event feeds are open, the most allowed; close one\n`,
+        );
       case "/api/security":
         return json(await securityView(ctx, ctx.clock.now()));
-      case "/device.js":
-        return asset(DEVICE_JS, "text/javascript; charset=utf-8");
-      case "/uplot.js":
-        return asset(UPLOT_JS, "text/javascript; charset=utf-8");
-      case "/uplot.css":
-        return asset(UPLOT_CSS, "text/css; charset=utf-8");
-      case "/events": {
-        const stream = feed.open();
-        if (stream) {
-          for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
-            stream.headers.set(name, value);
-          }
-          return stream;
-        }
-        return text(503, `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`);
-      }
+      case "/events":
+        return sse(
+          feed.open(),
+          `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`,
+        );
       case "/metrics":
         return text(200, metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
       case "/api/devices": {
@@ -233,6 +261,7 @@ export async function startOperatorHttp(
         online: (device) => ctx.active.get(device),
         files: ctx.files,
         presence: ctx.presence,
+        now: ctx.clock.now(),
       });
       if (typeof detail === "string") return json({ error: detail }, 400);
       if (!detail.online && detail.lastSeen === null && detail.files.length === 0) {
@@ -257,10 +286,7 @@ export async function startOperatorHttp(
       if (wantsHtml(request)) return html(401, loginPage("That is not the operator token."));
       return text(401, "wrong operator token\n");
     }
-    return new Response(null, {
-      status: 303,
-      headers: { ...SECURITY_HEADERS, location: "/", "set-cookie": auth.setCookie(secure) },
-    });
+    return redirect("/", auth.setCookie(secure));
   }
 
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
@@ -275,6 +301,7 @@ export async function startOperatorHttp(
     },
   }, handle);
   const addr = await listening;
+  lag.start();
   return {
     hostname: addr.hostname,
     port: addr.port,
@@ -282,6 +309,8 @@ export async function startOperatorHttp(
     // The live streams never end by themselves: end them, or shutdown waits for them.
     close: () => {
       feed.close();
+      eventFeed.close();
+      lag.stop();
       return server.shutdown();
     },
   };
@@ -319,6 +348,21 @@ function decodePathPart(part: string): string | undefined {
   }
 }
 
+/** A stream's response with the security headers, or 503 saying why there is none. */
+function sse(stream: Response | undefined, refusal: string): Response {
+  if (!stream) return text(503, refusal);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) stream.headers.set(name, value);
+  return stream;
+}
+
+/** `303 See Other` to `location`, setting `cookie`. */
+function redirect(location: string, cookie: string): Response {
+  return new Response(null, {
+    status: 303,
+    headers: { ...SECURITY_HEADERS, location, "set-cookie": cookie },
+  });
+}
+
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body, {
     status,
@@ -332,11 +376,7 @@ function wantsHtml(request: Request): boolean {
 }
 
 function html(status: number, body: string): Response {
-  return text(status, body, { "content-type": "text/html; charset=utf-8" });
-}
-
-function asset(body: string, type: string): Response {
-  return text(200, body, { "content-type": type });
+  return text(status, body, { "content-type": HTML });
 }
 
 function json(value: unknown, status = 200): Response {

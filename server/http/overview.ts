@@ -20,6 +20,8 @@ export interface FleetOverview {
   uploads: number;
   uploadBytes: number;
   messages: number;
+  /** The event loop's worst lag of the last seconds, in ms (`event_loop_lag.ts`). */
+  eventLoopLagMs: number;
   /** The first {@linkcode MAX_OVERVIEW_DEVICES} devices online, oldest login first. */
   devices: { name: string; since: string; ip: string; udpPort: number }[];
 }
@@ -29,6 +31,8 @@ export interface OverviewSources {
   metrics: ServerMetrics;
   /** Devices online now, oldest login first. */
   devices(): readonly { name: string; since: number; ip: string; udpPort: number }[];
+  /** The event loop's worst lag of the last seconds, in ms. */
+  eventLoopLagMs(): number;
 }
 
 /** The overview now. */
@@ -46,6 +50,7 @@ export function fleetOverview(sources: OverviewSources): FleetOverview {
     uploads: m.uploads,
     uploadBytes: m.uploadBytes,
     messages: sum(m.messages.samples()),
+    eventLoopLagMs: sources.eventLoopLagMs(),
     devices: devices.slice(0, MAX_OVERVIEW_DEVICES).map((d) => ({
       name: d.name,
       since: new Date(d.since).toISOString(),

@@ -8,24 +8,18 @@
  * @module
  */
 
+import { dashboardPage } from "./dashboard_page.ts";
+
 /** How often the page reads `/api/security` again, in ms. */
 export const SECURITY_REFRESH_MS = 5_000;
 
 /** `/security`. */
-export const SECURITY_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>iotnet security</title>
-<link rel="stylesheet" href="/dashboard.css">
-<script src="/security.js" defer></script>
-</head>
-<body>
-<header>
-<h1><a href="/">iotnet fleet</a> / security</h1>
-<span id="status">loading…</span>
-</header>
-<h2>Lockouts <small id="lockoutsShown"></small></h2>
+export const SECURITY_HTML = dashboardPage({
+  title: "iotnet security",
+  heading: "security",
+  status: "loading…",
+  scripts: ["/security.js"],
+  body: `<h2>Lockouts <small id="lockoutsShown"></small></h2>
 <table>
 <thead><tr><th>device name</th><th>blocked until</th><th>time left</th></tr></thead>
 <tbody id="lockouts"></tbody>
@@ -40,9 +34,8 @@ export const SECURITY_HTML = `<!doctype html>
 <div><h2>Refused connections</h2><table><tbody id="refusals"></tbody></table></div>
 <div><h2>Logouts</h2><table><tbody id="logouts"></tbody></table></div>
 </section>
-</body>
-</html>
-`;
+`,
+});
 
 /** `/security.js`. */
 export const SECURITY_JS = `"use strict";

@@ -9,17 +9,10 @@
  */
 
 import type { Lockouts } from "../store/interfaces.ts";
-import type { RefusalReason, ServerMetrics } from "./server_metrics.ts";
+import type { ServerMetrics } from "./server_metrics.ts";
 
 /** The most lockouts and the most failed names one answer lists. */
 export const MAX_SECURITY_ROWS = 100;
-
-/** Every reason a connection is refused at accept: each shown, counted or not. */
-const REFUSAL_REASONS: readonly RefusalReason[] = [
-  "max_connections",
-  "max_pending_logins",
-  "max_pending_per_address",
-];
 
 /** The answer. */
 export interface SecurityView {
@@ -40,16 +33,18 @@ export interface SecurityView {
 /** Where the view is read from. */
 export interface SecuritySources {
   lockouts: Pick<Lockouts, "current">;
-  failedLogins(limit: number): { name: string; failures: number; at: number }[];
+  failedLogins(limit: number): Promise<{ name: string; failures: number; at: number }[]>;
   metrics: ServerMetrics;
 }
 
 /** The security view at `now` (ms epoch). */
 export async function securityView(sources: SecuritySources, now: number): Promise<SecurityView> {
   const running = await sources.lockouts.current(now, MAX_SECURITY_ROWS + 1);
+  const failed = await sources.failedLogins(MAX_SECURITY_ROWS);
   const m = sources.metrics;
   const refusals: Record<string, number> = {};
-  for (const reason of REFUSAL_REASONS) refusals[reason] = m.refusals.get({ reason });
+  // Every reason this server refuses for, each shown, counted or not.
+  for (const reason of m.refusalReasons) refusals[reason] = m.refusals.get({ reason });
   return {
     lockouts: running.slice(0, MAX_SECURITY_ROWS).map((l) => ({
       name: l.device,
@@ -57,7 +52,7 @@ export async function securityView(sources: SecuritySources, now: number): Promi
       secondsLeft: Math.ceil((l.until - now) / 1000),
     })),
     lockoutsMore: running.length > MAX_SECURITY_ROWS,
-    failedLogins: sources.failedLogins(MAX_SECURITY_ROWS).map((f) => ({
+    failedLogins: failed.map((f) => ({
       name: f.name,
       failures: f.failures,
       at: new Date(f.at).toISOString(),

@@ -18,7 +18,7 @@ Deno.test("security view: lockouts with time left, failed names, counters by rea
     },
     failedLogins: (limit) => {
       asked.push(limit);
-      return [{ name: "ghost", failures: 2, at: 1_000 }];
+      return Promise.resolve([{ name: "ghost", failures: 2, at: 1_000 }]);
     },
     metrics,
   }, 1_000);
@@ -40,9 +40,27 @@ Deno.test("security view: the lockout list is bounded", async () => {
   }));
   const view = await securityView({
     lockouts: { current: (_now, limit) => Promise.resolve(many.slice(0, limit)) },
-    failedLogins: () => [],
+    failedLogins: () => Promise.resolve([]),
     metrics: new ServerMetrics(),
   }, 0);
   assert.equal(view.lockouts.length, MAX_SECURITY_ROWS);
   assert.equal(view.lockoutsMore, true);
+});
+
+Deno.test("security view: with --proxy-protocol the refusals for PROXY headers are shown too", async () => {
+  const metrics = new ServerMetrics({ proxyProtocol: true });
+  metrics.refusals.inc({ reason: "proxy_header_missing" }, 3);
+  const view = await securityView({
+    lockouts: { current: () => Promise.resolve([]) },
+    failedLogins: () => Promise.resolve([]),
+    metrics,
+  }, 0);
+  assert.deepEqual(view.refusals, {
+    max_connections: 0,
+    max_pending_logins: 0,
+    max_pending_per_address: 0,
+    proxy_header_missing: 3,
+    proxy_header_invalid: 0,
+    proxy_header_timeout: 0,
+  });
 });

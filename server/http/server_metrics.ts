@@ -8,12 +8,16 @@
  * @module
  */
 
+import { EVENT_LOOP_PROBE_MS } from "./event_loop_lag.ts";
 import { Histogram } from "./histogram.ts";
 import { LabeledCounter } from "./labeled_counter.ts";
 import type { MetricFamily } from "./prometheus_text.ts";
 
-/** Upper bounds of the command duration histogram, in seconds. */
-export const COMMAND_DURATION_BOUNDS = [
+/**
+ * Upper bounds of every duration histogram (commands, event-loop lag, store commits), in
+ * seconds: half a millisecond to ten seconds.
+ */
+export const DURATION_BOUNDS = [
   0.0005,
   0.001,
   0.0025,
@@ -30,14 +34,42 @@ export const COMMAND_DURATION_BOUNDS = [
   10,
 ] as const;
 
-/** Why the server refused a connection at accept (`server/admission.ts`). */
-export type RefusalReason = "max_connections" | "max_pending_logins" | "max_pending_per_address";
+/**
+ * Why the server refused a connection at accept: its caps (`server/admission.ts`), or with
+ * `--proxy-protocol` its PROXY header (`server/proxied_connection.ts`).
+ */
+export type RefusalReason =
+  | "max_connections"
+  | "max_pending_logins"
+  | "max_pending_per_address"
+  | "proxy_header_missing"
+  | "proxy_header_invalid"
+  | "proxy_header_timeout";
+
+/** The reasons of the caps, which every server may refuse for. */
+const ADMISSION_REFUSALS: readonly RefusalReason[] = [
+  "max_connections",
+  "max_pending_logins",
+  "max_pending_per_address",
+];
+/** The reasons of the PROXY header, for a server with `--proxy-protocol`. */
+const PROXY_HEADER_REFUSALS: readonly RefusalReason[] = [
+  "proxy_header_missing",
+  "proxy_header_invalid",
+  "proxy_header_timeout",
+];
 
 /** The server's counters; one per server, made in `startServer`. */
 export class ServerMetrics {
+  /** Every reason this server may refuse a connection for at accept (shown, counted or not). */
+  readonly refusalReasons: readonly RefusalReason[];
   readonly logins = new LabeledCounter(["result"] as const);
   readonly commands = new LabeledCounter(["command", "result"] as const);
-  readonly commandDuration = new Histogram(COMMAND_DURATION_BOUNDS);
+  readonly commandDuration = new Histogram(DURATION_BOUNDS);
+  /** How late the event loop's probe timer fired (`event_loop_lag.ts`). */
+  readonly eventLoopLag = new Histogram(DURATION_BOUNDS);
+  /** Store commits, from their start until durable (`Store` option `commitSeconds`). */
+  readonly storeCommitDuration = new Histogram(DURATION_BOUNDS);
   readonly messages = new LabeledCounter(["kind"] as const);
   readonly refusals = new LabeledCounter(["reason"] as const);
   readonly logouts = new LabeledCounter(["reason"] as const);
@@ -46,6 +78,13 @@ export class ServerMetrics {
   connections = 0;
   /** Most devices online at once since start (the "stats" high-water mark). */
   devicesOnlineMax = 0;
+
+  /** @param options `proxyProtocol`: the server reads PROXY headers (default false). */
+  constructor(options: { proxyProtocol?: boolean } = {}) {
+    this.refusalReasons = options.proxyProtocol
+      ? [...ADMISSION_REFUSALS, ...PROXY_HEADER_REFUSALS]
+      : ADMISSION_REFUSALS;
+  }
 
   /** Counts a finished request: its command, `ok` or its error code, its time. */
   command(command: string, result: string, seconds: number): void {
@@ -91,7 +130,11 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       metrics.devicesOnlineMax,
     ),
     gauge("iotnet_connections_open", "Device connections held now.", gauges.connectionsOpen),
-    counter("iotnet_connections_total", "Device connections accepted.", metrics.connections),
+    counter(
+      "iotnet_connections_total",
+      "Device connections accepted (past the caps, the PROXY header and the TLS handshake).",
+      metrics.connections,
+    ),
     {
       name: "iotnet_connections_refused_total",
       help: "Device connections refused at accept, by reason.",
@@ -133,6 +176,19 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       help: "Time from a request's arrival to its reply.",
       type: "histogram",
       samples: [metrics.commandDuration.sample()],
+    },
+    {
+      name: "iotnet_event_loop_lag_seconds",
+      help: `How late a timer set every ${EVENT_LOOP_PROBE_MS} ms fired: the event loop was busy.`,
+      type: "histogram",
+      samples: [metrics.eventLoopLag.sample()],
+    },
+    {
+      name: "iotnet_store_commit_duration_seconds",
+      help:
+        "Store commits (SQLite: a group commit; PostgreSQL: a write), from start until durable.",
+      type: "histogram",
+      samples: [metrics.storeCommitDuration.sample()],
     },
     gauge(
       "iotnet_disk_operations_waiting",

@@ -65,7 +65,7 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
     db.run("DELETE FROM pending_uploads WHERE device = ? AND file_id = ?", device, fileID);
   }
 
-  return {
+  const records: FileRecords = {
     get(device: string, fileID: number): Promise<StoredFile | undefined> {
       return Promise.try(() => {
         const row = db.get<FileRow>(
@@ -75,6 +75,15 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
         );
         return row && fileFromRow(row);
       });
+    },
+
+    // One server's data directory holds every file it has a record of.
+    held(): Promise<StoredFile[]> {
+      return records.list();
+    },
+
+    async holds(device: string, fileID: number): Promise<boolean> {
+      return await records.get(device, fileID) !== undefined;
     },
 
     plot(device: string, fileID: number): Promise<FilePlot | undefined> {
@@ -127,10 +136,11 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
       });
     },
 
-    finishUpload(file: NewFile): Promise<void> {
+    finishUpload(file: NewFile): Promise<boolean> {
       return commits.run(() => {
         putFile(file);
         dropUpload(file.device, file.fileID);
+        return true;
       });
     },
 
@@ -196,6 +206,7 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
       );
     },
   };
+  return records;
 }
 
 function fileFromRow(row: FileRow): StoredFile {

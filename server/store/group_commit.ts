@@ -14,6 +14,7 @@
 
 import type { Clock } from "../../internal/mod.ts";
 import type { Database } from "./database.ts";
+import type { StoreOptions } from "./interfaces.ts";
 
 /**
  * Longest time between two group commits. Each commit costs a write of the WAL on the
@@ -38,6 +39,7 @@ interface Change {
 export class GroupCommit {
   readonly #db: Database;
   readonly #clock: Clock;
+  readonly #commitSeconds: ((seconds: number) => void) | undefined;
   /** Changes waiting for the next commit. */
   #group: Change[] = [];
   /** When the last group commit began (none yet is long ago), and how many it carried. */
@@ -53,11 +55,14 @@ export class GroupCommit {
    * @param db the database; its WAL is opened here (SQLite creates it at the first write,
    *   and an empty one is a valid, empty WAL).
    * @param clock times the commits.
+   * @param options `commitSeconds` is told how long each commit took, from its BEGIN until
+   *   its WAL sync finished (real time, whatever `clock` is), in seconds: the metrics.
    * @throws the file system's error when the WAL cannot be opened.
    */
-  constructor(db: Database, clock: Clock) {
+  constructor(db: Database, clock: Clock, options: StoreOptions = {}) {
     this.#db = db;
     this.#clock = clock;
+    this.#commitSeconds = options.commitSeconds;
     if (db.walPath !== undefined) {
       this.#wal = Deno.openSync(db.walPath, { read: true, write: true, create: true });
     }
@@ -92,6 +97,7 @@ export class GroupCommit {
     this.#group = [];
     this.#lastCommitAt = this.#clock.now();
     this.#lastGroupSize = group.length;
+    const started = performance.now();
     const done: { resolve: (value: unknown) => void; value: unknown }[] = [];
     try {
       this.#db.exec("BEGIN IMMEDIATE");
@@ -115,6 +121,7 @@ export class GroupCommit {
     }
     this.#durable().then(
       () => {
+        this.#commitSeconds?.((performance.now() - started) / 1000);
         for (const change of done) change.resolve(change.value);
       },
       (error) => {

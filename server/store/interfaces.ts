@@ -81,6 +81,17 @@ export interface FileRecords {
   get(device: string, fileID: number): Promise<StoredFile | undefined>;
   /** Every record, ordered by device, then file ID. */
   list(): Promise<StoredFile[]>;
+  /**
+   * The records of the files this server's data directory holds, ordered by device, then
+   * file ID: on one server every record; in a network (SPEC §9) those of the files uploaded
+   * through this node (start-up recovery checks them against its disk).
+   */
+  held(): Promise<StoredFile[]>;
+  /**
+   * Whether `device`'s file `fileID` has a record naming this server's data directory as
+   * the one holding the file (on one server: whether it has a record).
+   */
+  holds(device: string, fileID: number): Promise<boolean>;
   /** `device`'s records, by file ID, at most `limit` of them (the device page). */
   ofDevice(device: string, limit: number): Promise<StoredFile[]>;
   /**
@@ -97,8 +108,13 @@ export interface FileRecords {
   /**
    * Records an upload's file (with its plot summary, if given) and removes its journal
    * row, in one transaction.
+   *
+   * @returns whether the record was written: in a network (SPEC §9) not when the file was
+   *   uploaded again through another node after this upload was journalled (a node that
+   *   crashed between its rename and its record, finishing at restart); that newer record
+   *   is kept.
    */
-  finishUpload(file: NewFile): Promise<void>;
+  finishUpload(file: NewFile): Promise<boolean>;
   /** Removes a file's journalled upload, if any. */
   dropPendingUpload(device: string, fileID: number): Promise<void>;
   /** The journalled upload of `device`'s file `fileID`, if there is one. */
@@ -132,6 +148,67 @@ export interface Lockouts {
    * name), at most `limit` of them (the security page).
    */
   current(now: number, limit: number): Promise<{ device: string; until: number }[]>;
+}
+
+/** The throttling rules an attempt is reserved and settled under (SPEC §1). */
+export interface AttemptRules {
+  /** The attempt's time (ms epoch, the server's clock). */
+  now: number;
+  /** Consecutive failed logins that block a name (`<attempts>`). */
+  attempts: number;
+  /** How long a block lasts. */
+  blockMs: number;
+}
+
+/**
+ * What reserving an attempt gave: its place among the name's consecutive attempts
+ * (1..`attempts`), or a refusal with the time the name is held until.
+ */
+export type AttemptReservation =
+  | { granted: true; number: number }
+  | { granted: false; until: number };
+
+/** A name whose last logins failed, and how many in a row. */
+export interface FailedLogins {
+  device: string;
+  failures: number;
+  /** The last one's time (ms epoch). */
+  at: number;
+}
+
+/**
+ * Consecutive failed logins by name and the blocks they lead to (SPEC §1), shared by every
+ * server on the store (SPEC §9). An attempt is **reserved before its check runs** and
+ * counts as a failure from then on, until its check succeeds: so attempts checked at once,
+ * on any number of servers, never exceed `attempts` before the name is blocked, and an
+ * attempt whose server died during its check stays a failure (fail closed) instead of
+ * leaking.
+ *
+ * - {@linkcode LoginAttempts.reserve} grants the next number while fewer than `attempts`
+ *   are counted and no block runs; a block that has ended is forgotten first, so the count
+ *   starts again from 1. Reserving the last attempt holds the name at once, as a block of
+ *   `blockMs` from then: every other attempt is refused while the last one is checked, and
+ *   if its server dies the hold simply ends like a block.
+ * - {@linkcode LoginAttempts.failed} of the last attempt starts the block from its failure.
+ * - {@linkcode LoginAttempts.succeeded} forgets the name's failures, hold and block.
+ */
+export interface LoginAttempts {
+  /** Reserves one attempt for `device`, atomically for every server on the store. */
+  reserve(device: string, rules: AttemptRules): Promise<AttemptReservation>;
+  /** The check of `device`'s reserved attempt succeeded: its count, hold and block go. */
+  succeeded(device: string): Promise<void>;
+  /**
+   * The check of `device`'s attempt `number` failed. The failure was counted when the
+   * attempt was reserved; the last attempt's failure starts the block now.
+   *
+   * @returns until when the name is blocked, when this failure blocked it.
+   */
+  failed(device: string, number: number, rules: AttemptRules): Promise<number | undefined>;
+  /**
+   * The names whose last attempts failed (or are being checked) and that are not blocked,
+   * the most recent first, at most `limit` (the security page).
+   */
+  recentFailures(limit: number): Promise<FailedLogins[]>;
 }
 
 /** How much one offline device's mailbox holds, in all and from any one sender. */
@@ -193,20 +270,62 @@ export interface Blocks {
   blockedBy(device: string): Promise<Set<string>>;
 }
 
-/** When each device was last seen online (for `whoelsesince`); kept across restarts. */
+/**
+ * Visits a device's presence history keeps (the latest); an older one goes when a new one
+ * is recorded, so the history of a device that logs in all day stays this size.
+ */
+export const MAX_PRESENCE_VISITS_KEPT = 100;
+
+/** One stay of a device online: its login and, once it has left, its logout. */
+export interface PresenceVisit {
+  /** When it logged in (ms epoch); with the device, what names the visit. */
+  since: number;
+  /** When it left (ms epoch), or `null` while online or when no logout was recorded. */
+  until: number | null;
+  /** Why it left (a logout reason, as the metrics count them), `null` with `until`. */
+  reason: string | null;
+  /** The address it logged in from. */
+  ip: string;
+}
+
+/**
+ * When each device was last seen online (for `whoelsesince`) and its recent visits (the
+ * device page); kept across restarts.
+ */
 export interface PresenceHistory {
   /** Records that `device` was online at `at` (ms epoch), replacing an earlier time. */
   markSeen(device: string, at: number): Promise<void>;
+  /**
+   * Records a visit of `device`: at login with `until` null, again when it left. The two
+   * may land in either order (a pool runs them on different connections): a visit with an
+   * end is never replaced by one without. Marks the device seen at the visit's latest time
+   * (never earlier than it was), and keeps only its latest
+   * {@linkcode MAX_PRESENCE_VISITS_KEPT} visits.
+   */
+  recordVisit(device: string, visit: PresenceVisit): Promise<void>;
+  /** The latest `limit` visits of `device`, the latest first. */
+  visits(device: string, limit: number): Promise<PresenceVisit[]>;
   /** Devices last seen online at or after `since` (ms epoch), by name. */
   seenSince(since: number): Promise<string[]>;
   /** When `device` was last recorded online (ms epoch), if ever. */
   lastSeen(device: string): Promise<number | undefined>;
 }
 
+/** What a store reports as it works, for the metrics; every hook is optional. */
+export interface StoreOptions {
+  /**
+   * Told how long each commit took, from its start until durable, in seconds: in SQLite a
+   * group commit (BEGIN to the WAL's fsync), in PostgreSQL one write (sent to committed).
+   */
+  commitSeconds?: (seconds: number) => void;
+}
+
 /** Every repository of one open store. */
 export interface Store {
   readonly files: FileRecords;
   readonly lockouts: Lockouts;
+  /** Failed logins counted and reserved, over {@linkcode Store.lockouts}' blocks. */
+  readonly loginAttempts: LoginAttempts;
   readonly mailbox: Mailbox;
   readonly blocks: Blocks;
   readonly presenceHistory: PresenceHistory;

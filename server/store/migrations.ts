@@ -69,6 +69,16 @@ export const MIGRATIONS: readonly string[] = [
   // NULL for files stored before it existed.
   `ALTER TABLE files ADD COLUMN plot TEXT;
    ALTER TABLE pending_uploads ADD COLUMN plot TEXT;`,
+  // Each device's recent visits (logins and logouts) for its page; until and reason are NULL
+  // while it is online, or when the server stopped before the logout was recorded.
+  `CREATE TABLE presence_visits (
+     device TEXT NOT NULL,
+     since INTEGER NOT NULL,
+     until INTEGER,
+     reason TEXT,
+     ip TEXT NOT NULL,
+     PRIMARY KEY (device, since)
+   ) STRICT, WITHOUT ROWID;`,
 ];
 
 /** The schema version this iotnet writes. */

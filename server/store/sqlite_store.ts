@@ -13,7 +13,8 @@ import { sqliteBlocks } from "./blocks.ts";
 import { Database } from "./database.ts";
 import { sqliteFileRecords } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
-import type { Store } from "./interfaces.ts";
+import type { Store, StoreOptions } from "./interfaces.ts";
+import { localLoginAttempts } from "./local_login_attempts.ts";
 import { sqliteLockouts } from "./lockouts.ts";
 import { sqliteMailbox } from "./mailbox.ts";
 import { sqlitePresenceHistory } from "./presence_history.ts";
@@ -24,6 +25,7 @@ import { StoreError } from "./store_error.ts";
  *
  * @param path the database file, or `:memory:`.
  * @param clock times the group commits.
+ * @param options what the store reports as it works.
  * @returns the store; close it when done.
  * @throws {StoreError} when the file is not a database, is from a newer version, or its
  *   write-ahead log cannot be opened.
@@ -37,11 +39,15 @@ import { StoreError } from "./store_error.ts";
  * await store.close();
  * ```
  */
-export function openSqliteStore(path: string, clock: Clock = systemClock): Store {
+export function openSqliteStore(
+  path: string,
+  clock: Clock = systemClock,
+  options: StoreOptions = {},
+): Store {
   const db = new Database(path);
   let commits: GroupCommit;
   try {
-    commits = new GroupCommit(db, clock);
+    commits = new GroupCommit(db, clock, options);
   } catch (error) {
     db.close();
     throw new StoreError(
@@ -50,9 +56,12 @@ export function openSqliteStore(path: string, clock: Clock = systemClock): Store
     );
   }
   let closed: Promise<void> | undefined;
+  const lockouts = sqliteLockouts(db, commits);
   return {
     files: sqliteFileRecords(db, commits),
-    lockouts: sqliteLockouts(db, commits),
+    lockouts,
+    // One server reserves alone: its counts live in memory, its blocks in `lockouts`.
+    loginAttempts: localLoginAttempts(lockouts),
     mailbox: sqliteMailbox(db, commits),
     blocks: sqliteBlocks(db, commits),
     presenceHistory: sqlitePresenceHistory(db, commits),

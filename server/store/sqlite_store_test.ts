@@ -13,7 +13,8 @@ testStoreContract({
   async location() {
     const dir = await Deno.makeTempDir({ prefix: "iotnet-store-" });
     return {
-      open: () => Promise.resolve(openSqliteStore(join(dir, "iotnet.db"))),
+      open: (options) =>
+        Promise.resolve(openSqliteStore(join(dir, "iotnet.db"), undefined, options)),
       [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
     };
   },

@@ -9,12 +9,18 @@
  */
 
 import assert from "node:assert/strict";
-import type { MailboxLimits, Store, StoredFile } from "./interfaces.ts";
+import {
+  type MailboxLimits,
+  MAX_PRESENCE_VISITS_KEPT,
+  type Store,
+  type StoredFile,
+  type StoreOptions,
+} from "./interfaces.ts";
 
 /** Where an implementation keeps one store, which the suite opens, closes and reopens. */
 export interface StoreLocation extends AsyncDisposable {
-  /** Opens the store kept here (empty the first time). */
-  open(): Promise<Store>;
+  /** Opens the store kept here (empty the first time), with `options` given. */
+  open(options?: StoreOptions): Promise<Store>;
 }
 
 /** An implementation under test. */
@@ -175,6 +181,17 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await files.ofDevice("nobody", 10), []);
   });
 
+  contract("the records a store writes are of files its server holds", async (store) => {
+    const { files } = store;
+    await files.put({ ...SAMPLE_FILE, fileID: 9 });
+    await files.put(SAMPLE_FILE);
+    assert.deepEqual(await files.held(), [SAMPLE_FILE, { ...SAMPLE_FILE, fileID: 9 }]);
+    assert.equal(await files.holds("watch1", 7), true);
+    assert.equal(await files.holds("watch1", 8), false);
+    await files.remove("watch1", 7);
+    assert.equal(await files.holds("watch1", 7), false);
+  });
+
   contract(
     "a journalled upload is kept whole, replaced, and finished with its record",
     async (store) => {
@@ -194,7 +211,7 @@ function contractCases(): ContractCase[] {
         logOffset: 9,
       }]);
       assert.equal(await files.get("watch1", 7), undefined, "journalling records nothing yet");
-      await files.finishUpload({ ...SAMPLE_FILE, count: 4 });
+      assert.equal(await files.finishUpload({ ...SAMPLE_FILE, count: 4 }), true);
       assert.deepEqual(await files.get("watch1", 7), { ...SAMPLE_FILE, count: 4 });
       assert.deepEqual(await files.pendingUploads(), []);
     },
@@ -254,6 +271,107 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await lockouts.current(5_000, 10), []);
     assert.equal(await lockouts.until("watch2"), 2_000);
   });
+
+  contract(
+    "attempts are reserved 1..attempts; the last holds the name and its failure blocks it",
+    async (store) => {
+      const { loginAttempts, lockouts } = store;
+      const rules = { now: 1_000, attempts: 3, blockMs: 10_000 };
+      for (const number of [1, 2]) {
+        assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number });
+        assert.equal(await loginAttempts.failed("watch1", number, rules), undefined);
+      }
+      assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 3 });
+      // While the last attempt is checked, no other is: the name is held as by a block.
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 1_500 }),
+        { granted: false, until: 11_000 },
+      );
+      assert.equal(await loginAttempts.failed("watch1", 3, { ...rules, now: 2_000 }), 12_000);
+      assert.equal(await lockouts.until("watch1"), 12_000, "the block is a lockout");
+      assert.deepEqual(await lockouts.current(2_000, 10), [{ device: "watch1", until: 12_000 }]);
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 11_999 }),
+        { granted: false, until: 12_000 },
+      );
+      // Once the block has ended the count starts again.
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 12_000 }),
+        { granted: true, number: 1 },
+      );
+      assert.deepEqual(await loginAttempts.reserve("watch2", rules), { granted: true, number: 1 });
+    },
+  );
+
+  contract("a success forgets the name's failures, and a hold", async (store) => {
+    const { loginAttempts } = store;
+    const rules = { now: 1_000, attempts: 2, blockMs: 10_000 };
+    await loginAttempts.reserve("watch1", rules);
+    await loginAttempts.failed("watch1", 1, rules);
+    assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 2 });
+    await loginAttempts.succeeded("watch1");
+    assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 1 });
+    await loginAttempts.succeeded("watch1");
+    await loginAttempts.succeeded("nobody");
+    assert.equal(await store.lockouts.until("watch1"), undefined);
+  });
+
+  contract(
+    "a hold whose check never ends lapses like a block, and the count starts again",
+    async (store) => {
+      const { loginAttempts } = store;
+      const rules = { now: 1_000, attempts: 1, blockMs: 10_000 };
+      assert.deepEqual(await loginAttempts.reserve("watch1", rules), { granted: true, number: 1 });
+      // Its server died: neither failed nor succeeded comes.
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 10_999 }),
+        { granted: false, until: 11_000 },
+      );
+      assert.deepEqual(
+        await loginAttempts.reserve("watch1", { ...rules, now: 11_000 }),
+        { granted: true, number: 1 },
+      );
+    },
+  );
+
+  contract("attempts reserved at once never pass the allowance", async (store) => {
+    const rules = { now: 1_000, attempts: 3, blockMs: 10_000 };
+    const reservations = await Promise.all(
+      Array.from({ length: 20 }, () => store.loginAttempts.reserve("watch1", rules)),
+    );
+    const granted = reservations.flatMap((r) => r.granted ? [r.number] : []);
+    assert.deepEqual(granted.sort(), [1, 2, 3]);
+    assert.ok(reservations.every((r) => r.granted || r.until === 11_000));
+  });
+
+  contract(
+    "recent failures: names not blocked, the most recent first, bounded",
+    async (store) => {
+      const { loginAttempts } = store;
+      const rules = { now: 1_000, attempts: 2, blockMs: 10_000 };
+      const fail = async (device: string, now: number) => {
+        const reservation = await loginAttempts.reserve(device, { ...rules, now });
+        assert.ok(reservation.granted);
+        await loginAttempts.failed(device, reservation.number, { ...rules, now });
+      };
+      await fail("watch1", 1_000);
+      await fail("ghost", 2_000);
+      await fail("watch2", 3_000);
+      assert.deepEqual(await loginAttempts.recentFailures(10), [
+        { device: "watch2", failures: 1, at: 3_000 },
+        { device: "ghost", failures: 1, at: 2_000 },
+        { device: "watch1", failures: 1, at: 1_000 },
+      ]);
+      assert.deepEqual(await loginAttempts.recentFailures(1), [
+        { device: "watch2", failures: 1, at: 3_000 },
+      ]);
+      await fail("watch1", 4_000); // its second: blocked, no longer a failure count
+      await loginAttempts.succeeded("watch2");
+      assert.deepEqual(await loginAttempts.recentFailures(10), [
+        { device: "ghost", failures: 1, at: 2_000 },
+      ]);
+    },
+  );
 
   contract("messages wait for their recipient, oldest first, with growing ids", async (store) => {
     const { mailbox } = store;
@@ -369,12 +487,134 @@ function contractCases(): ContractCase[] {
   );
 
   contract(
+    "the presence history keeps each device's visits, the latest first, ended once it left",
+    async (store) => {
+      const { presenceHistory } = store;
+      await presenceHistory.recordVisit("watch1", {
+        since: 100,
+        until: null,
+        reason: null,
+        ip: "a",
+      });
+      await presenceHistory.recordVisit("watch2", {
+        since: 150,
+        until: null,
+        reason: null,
+        ip: "b",
+      });
+      await presenceHistory.recordVisit("watch1", {
+        since: 100,
+        until: 160,
+        reason: "idle",
+        ip: "a",
+      });
+      await presenceHistory.recordVisit("watch1", {
+        since: 200,
+        until: null,
+        reason: null,
+        ip: "c",
+      });
+      assert.deepEqual(await presenceHistory.visits("watch1", 10), [
+        { since: 200, until: null, reason: null, ip: "c" },
+        { since: 100, until: 160, reason: "idle", ip: "a" },
+      ]);
+      assert.deepEqual(await presenceHistory.visits("watch1", 1), [
+        { since: 200, until: null, reason: null, ip: "c" },
+      ]);
+      assert.deepEqual(await presenceHistory.visits("watch2", 10), [
+        { since: 150, until: null, reason: null, ip: "b" },
+      ]);
+      assert.deepEqual(await presenceHistory.visits("watch9", 10), []);
+      // Seen at each visit's latest time, and never moved back.
+      assert.equal(await presenceHistory.lastSeen("watch1"), 200);
+      assert.deepEqual(await presenceHistory.seenSince(150), ["watch1", "watch2"]);
+      // A logout that lands before its login (two connections of a pool) still ends the
+      // visit: the login recorded after it does not open it again.
+      await presenceHistory.recordVisit("dev5", {
+        since: 300,
+        until: 400,
+        reason: "logout",
+        ip: "d",
+      });
+      await presenceHistory.recordVisit("dev5", { since: 300, until: null, reason: null, ip: "d" });
+      assert.deepEqual(await presenceHistory.visits("dev5", 10), [
+        { since: 300, until: 400, reason: "logout", ip: "d" },
+      ]);
+      assert.equal(await presenceHistory.lastSeen("dev5"), 400);
+    },
+  );
+
+  contract(
+    `the presence history keeps a device's latest ${MAX_PRESENCE_VISITS_KEPT} visits`,
+    async (store) => {
+      const { presenceHistory } = store;
+      await presenceHistory.recordVisit("watch2", {
+        since: 1,
+        until: 2,
+        reason: "logout",
+        ip: "b",
+      });
+      const extra = 5;
+      await Promise.all(
+        Array.from(
+          { length: MAX_PRESENCE_VISITS_KEPT + extra },
+          (_, i) =>
+            presenceHistory.recordVisit("watch1", {
+              since: 1_000 + i * 10,
+              until: 1_005 + i * 10,
+              reason: "logout",
+              ip: "a",
+            }),
+        ),
+      );
+      const kept = await presenceHistory.visits("watch1", MAX_PRESENCE_VISITS_KEPT * 2);
+      assert.equal(kept.length, MAX_PRESENCE_VISITS_KEPT);
+      assert.equal(kept[0]!.since, 1_000 + (MAX_PRESENCE_VISITS_KEPT + extra - 1) * 10);
+      assert.equal(kept.at(-1)!.since, 1_000 + extra * 10);
+      assert.equal((await presenceHistory.visits("watch2", 10)).length, 1, "others keep theirs");
+    },
+  );
+
+  contract(
     "the presence history answers with what was marked before the question, committed or not",
     async (store) => {
       // A device that has just left: its history is on its way to disk when a device asks.
       const marked = store.presenceHistory.markSeen("watch1", 100);
       assert.deepEqual(await store.presenceHistory.seenSince(50), ["watch1"]);
       await marked;
+    },
+  );
+
+  contract(
+    "each commit's time is told once it is durable, before the write is answered",
+    async (store, location) => {
+      await store.close();
+      const seconds: number[] = [];
+      const timed = await location.open({ commitSeconds: (s) => seconds.push(s) });
+      try {
+        for (
+          const write of [
+            () => timed.blocks.add("a", "b"),
+            () => timed.files.put(SAMPLE_FILE),
+            () => timed.lockouts.set("x", 1),
+            () => timed.mailbox.add({ recipient: "b", sender: "a", text: "hi", sentAt: 1 }, ROOMY),
+            () =>
+              timed.presenceHistory.recordVisit("a", {
+                since: 1,
+                until: null,
+                reason: null,
+                ip: "a",
+              }),
+          ]
+        ) {
+          const before = seconds.length;
+          await write();
+          assert.ok(seconds.length > before, `${write} told no commit`);
+        }
+        assert.ok(seconds.every((s) => s >= 0 && s < 60), seconds.join(" "));
+      } finally {
+        await timed.close();
+      }
     },
   );
 
@@ -401,6 +641,12 @@ function contractCases(): ContractCase[] {
     await store.mailbox.add({ recipient: "watch2", sender: "watch3", text: "b", sentAt: 2 }, ROOMY);
     await store.blocks.add("watch1", "watch3");
     await store.presenceHistory.markSeen("watch1", 10);
+    await store.presenceHistory.recordVisit("watch3", {
+      since: 5,
+      until: 7,
+      reason: "idle",
+      ip: "a",
+    });
     await store.files.beginUpload({ ...SAMPLE_FILE, fileID: 8, ino: 77, logOffset: 120 });
     const pendingDelete = { device: "watch1", fileID: 9, count: 4, deletedAt: 11, logOffset: 0 };
     await store.files.beginDelete(pendingDelete);
@@ -414,6 +660,9 @@ function contractCases(): ContractCase[] {
       assert.deepEqual(await again.blocks.blockedBy("watch1"), new Set(["watch3"]));
       assert.deepEqual(await again.blocks.blockersOf("watch3"), new Set(["watch1"]));
       assert.deepEqual(await again.presenceHistory.seenSince(10), ["watch1"]);
+      assert.deepEqual(await again.presenceHistory.visits("watch3", 10), [
+        { since: 5, until: 7, reason: "idle", ip: "a" },
+      ]);
       assert.deepEqual(await again.files.pendingUpload("watch1", 8), {
         ...SAMPLE_FILE,
         fileID: 8,

@@ -46,9 +46,12 @@ export class EdgeProcess implements AsyncDisposable {
     this.#status = child.status;
   }
 
-  /** Starts an edge against `server`; with `login`, logs in and waits for success. */
+  /**
+   * Starts an edge against `server` (or anything in front of it on 127.0.0.1, a balancer);
+   * with `login`, logs in and waits for success.
+   */
   static async start(
-    server: ServerProcess,
+    server: Pick<ServerProcess, "port">,
     options: EdgeProcessOptions = {},
   ): Promise<EdgeProcess> {
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "iotnet-edge-" });

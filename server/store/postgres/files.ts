@@ -2,10 +2,22 @@
  * {@linkcode FileRecords} over PostgreSQL: the `files` table, shared by every node, and the
  * commit journal (`pending_uploads`, `pending_deletes`), each node's own rows.
  *
+ * A record names the node whose data directory holds the file (`files.node`). A change that
+ * takes a file's record away from a node (a delete through another node, or the file
+ * uploaded again through another) queues, in the same transaction, a `remove_file` job for
+ * that node (`node_jobs.ts`), which removes its copy at once or when it is back.
+ *
+ * Each upload takes a version from the sequence `file_versions` when it is journalled
+ * (`beginUpload`; a record written without a journal row takes a new one), and a record
+ * is only replaced by a newer version: a node that crashed between its rename and its
+ * record, and finishes that upload at restart, leaves alone the record of the same file
+ * uploaded again through another node meanwhile.
+ *
  * @module
  */
 
 import type { Sql, TransactionSql } from "postgres";
+import { encodeNodeJob } from "../../cluster/node_job.ts";
 import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
 import type {
   FileRecords,
@@ -14,6 +26,7 @@ import type {
   PendingUpload,
   StoredFile,
 } from "../interfaces.ts";
+import { NODE_JOBS_CHANNEL } from "./node_jobs.ts";
 
 /** A row of `files` as postgres.js returns it: int8 and numeric as strings. */
 interface FileRow {
@@ -48,16 +61,53 @@ const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_a
  * directory holds the files it journals and records).
  */
 export function postgresFileRecords(sql: Sql, node: string): FileRecords {
-  function putFile(tx: Sql | TransactionSql, file: NewFile) {
-    return tx.unsafe(
-      `INSERT INTO files (${FILE_COLUMNS}, node, plot)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (device, file_id) DO UPDATE SET
-         samples = excluded.samples, sum = excluded.sum, min = excluded.min,
-         max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-         node = excluded.node, plot = excluded.plot`,
-      [...fileValues(file), node, plotText(file)],
+  /** The `remove_file` job for the node that held `device`'s file `fileID` until now. */
+  function removalPayload(device: string, fileID: number, reason: "deleted" | "replaced") {
+    return encodeNodeJob({ kind: "remove_file", device, fileID, reason, by: node }).payload;
+  }
+
+  /**
+   * Records a file held by this node, in one statement, unless the record holds a newer
+   * version; when the record it replaces named another node, that node is given a job to
+   * remove its copy, and woken on commit.
+   *
+   * @returns whether the record was written.
+   */
+  async function putFile(tx: Sql | TransactionSql, file: NewFile): Promise<boolean> {
+    const [{ written }] = await tx.unsafe<[{ written: number }]>(
+      `WITH previous AS (
+         -- The statement's snapshot: the record as it was, whatever upsert does to it.
+         SELECT node FROM files WHERE device = $1 AND file_id = $2
+       ), upsert AS (
+         INSERT INTO files (${FILE_COLUMNS}, node, plot, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE(
+           (SELECT version FROM pending_uploads
+            WHERE node = $9 AND device = $1 AND file_id = $2),
+           nextval('file_versions')))
+         ON CONFLICT (device, file_id) DO UPDATE SET
+           samples = excluded.samples, sum = excluded.sum, min = excluded.min,
+           max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
+           node = excluded.node, plot = excluded.plot, version = excluded.version
+         WHERE files.version < excluded.version
+         RETURNING 1
+       ), job AS (
+         INSERT INTO node_jobs (node, kind, payload)
+         SELECT node, 'remove_file', $11 FROM previous
+         WHERE node <> $9 AND EXISTS (SELECT 1 FROM upsert)
+         RETURNING node
+       ), notified AS (
+         SELECT pg_notify('${NODE_JOBS_CHANNEL}', node) FROM job
+       )
+       SELECT (SELECT count(*) FROM upsert)::int AS written,
+              (SELECT count(*) FROM notified)::int AS notified`,
+      [
+        ...fileValues(file),
+        node,
+        plotText(file),
+        removalPayload(file.device, file.fileID, "replaced"),
+      ],
     );
+    return written > 0;
   }
 
   return {
@@ -81,6 +131,19 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
       return rows.map(fileFromRow);
     },
 
+    async held(): Promise<StoredFile[]> {
+      const rows = await sql<FileRow[]>`
+        SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files WHERE node = ${node}
+        ORDER BY device COLLATE "C", file_id`;
+      return rows.map(fileFromRow);
+    },
+
+    async holds(device: string, fileID: number): Promise<boolean> {
+      const rows = await sql`
+        SELECT 1 FROM files WHERE device = ${device} AND file_id = ${fileID} AND node = ${node}`;
+      return rows.length > 0;
+    },
+
     async ofDevice(device: string, limit: number): Promise<StoredFile[]> {
       const rows = await sql<FileRow[]>`
         SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files WHERE device = ${device}
@@ -99,21 +162,23 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
 
     async beginUpload(pending: PendingUpload): Promise<void> {
       await sql.unsafe(
-        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, plot)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, plot, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nextval('file_versions'))
          ON CONFLICT (node, device, file_id) DO UPDATE SET
            samples = excluded.samples, sum = excluded.sum, min = excluded.min,
            max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-           ino = excluded.ino, log_offset = excluded.log_offset, plot = excluded.plot`,
+           ino = excluded.ino, log_offset = excluded.log_offset, plot = excluded.plot,
+           version = excluded.version`,
         [node, ...fileValues(pending), pending.ino, pending.logOffset, plotText(pending)],
       );
     },
 
-    async finishUpload(file: NewFile): Promise<void> {
-      await sql.begin(async (tx) => {
-        await putFile(tx, file);
+    async finishUpload(file: NewFile): Promise<boolean> {
+      return await sql.begin(async (tx) => {
+        const written = await putFile(tx, file);
         await tx`DELETE FROM pending_uploads
                  WHERE node = ${node} AND device = ${file.device} AND file_id = ${file.fileID}`;
+        return written;
       });
     },
 
@@ -138,8 +203,22 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
 
     async beginDelete(pending: PendingDelete): Promise<boolean> {
       return await sql.begin(async (tx) => {
-        const removed = await tx`DELETE FROM files
-                                 WHERE device = ${pending.device} AND file_id = ${pending.fileID}`;
+        // The node holding the file (when not this one) is given a job to remove it.
+        const [{ removed }] = await tx<[{ removed: number }]>`
+          WITH removed AS (
+            DELETE FROM files WHERE device = ${pending.device} AND file_id = ${pending.fileID}
+            RETURNING node
+          ), job AS (
+            INSERT INTO node_jobs (node, kind, payload)
+            SELECT node, 'remove_file',
+                   ${removalPayload(pending.device, pending.fileID, "deleted")}
+            FROM removed WHERE node <> ${node}
+            RETURNING node
+          ), notified AS (
+            SELECT pg_notify(${NODE_JOBS_CHANNEL}, node) FROM job
+          )
+          SELECT (SELECT count(*) FROM removed)::int AS removed,
+                 (SELECT count(*) FROM notified)::int AS notified`;
         await tx`
           INSERT INTO pending_deletes (node, device, file_id, samples, deleted_at, log_offset)
           VALUES (${node}, ${pending.device}, ${pending.fileID}, ${pending.count},
@@ -147,7 +226,7 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
           ON CONFLICT (node, device, file_id) DO UPDATE SET
             samples = excluded.samples, deleted_at = excluded.deleted_at,
             log_offset = excluded.log_offset`;
-        return removed.count > 0;
+        return removed > 0;
       });
     },
 

@@ -1,5 +1,6 @@
 /**
- * {@linkcode Lockouts} over PostgreSQL: the `lockouts` table, shared by every node.
+ * {@linkcode Lockouts} over PostgreSQL: the `lockouts` table, shared by every node, whose
+ * rows also count failed logins (`login_attempts.ts`).
  *
  * @module
  */
@@ -11,9 +12,10 @@ import type { Lockouts } from "../interfaces.ts";
 export function postgresLockouts(sql: Sql): Lockouts {
   return {
     async until(device: string): Promise<number | undefined> {
-      const [row] = await sql<{ until: string }[]>`
+      const [row] = await sql<{ until: string | null }[]>`
         SELECT until FROM lockouts WHERE device = ${device}`;
-      return row && Number(row.until);
+      // A row with no block counts failures only (login_attempts.ts).
+      return row?.until == null ? undefined : Number(row.until);
     },
 
     async set(device: string, until: number): Promise<void> {

@@ -83,6 +83,37 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // record; NULL for files stored before it existed.
   `ALTER TABLE files ADD COLUMN plot text;
    ALTER TABLE pending_uploads ADD COLUMN plot text;`,
+  // Each device's recent visits (logins and logouts) for its page, as in SQLite.
+  `CREATE TABLE presence_visits (
+     device text NOT NULL,
+     since bigint NOT NULL,
+     until bigint,
+     reason text,
+     ip text NOT NULL,
+     PRIMARY KEY (device, since)
+   );`,
+  // Login attempts reserved across nodes (login_attempts.ts): a lockouts row also counts a
+  // name's consecutive failures and the time of the last; `until` is NULL while the name is
+  // neither held nor blocked.
+  `ALTER TABLE lockouts ALTER COLUMN until DROP NOT NULL;
+   ALTER TABLE lockouts ADD COLUMN failures integer NOT NULL DEFAULT 0;
+   ALTER TABLE lockouts ADD COLUMN last bigint NOT NULL DEFAULT 0;
+   CREATE INDEX lockouts_by_last ON lockouts (last);`,
+  // Files across nodes (files.ts): jobs one node leaves for another (node_jobs.ts;
+  // `payload` is the job's JSON, server/cluster/node_job.ts, `created` ms since the epoch
+  // on the database's clock); a network-wide version per upload, taken when it is
+  // journalled, so that an older upload finished late never replaces a newer record.
+  `CREATE SEQUENCE file_versions;
+   ALTER TABLE files ADD COLUMN version bigint NOT NULL DEFAULT 0;
+   ALTER TABLE pending_uploads ADD COLUMN version bigint NOT NULL DEFAULT 0;
+   CREATE TABLE node_jobs (
+     id bigserial PRIMARY KEY,
+     node text NOT NULL,
+     kind text NOT NULL,
+     payload text NOT NULL,
+     created bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+   );
+   CREATE INDEX node_jobs_by_node ON node_jobs (node, id);`,
 ];
 
 /** The schema version this iotnet writes. */

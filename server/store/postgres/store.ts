@@ -7,13 +7,39 @@
  * @module
  */
 
-import type { Store } from "../interfaces.ts";
+import type { Store, StoreOptions } from "../interfaces.ts";
 import { postgresBlocks } from "./blocks.ts";
 import type { PostgresDatabase } from "./database.ts";
 import { postgresFileRecords } from "./files.ts";
 import { postgresLockouts } from "./lockouts.ts";
+import { postgresLoginAttempts } from "./login_attempts.ts";
 import { postgresMailbox } from "./mailbox.ts";
 import { postgresPresenceHistory } from "./presence_history.ts";
+
+/** The repositories of a store. */
+type Repository = Exclude<keyof Store, "close">;
+
+/**
+ * The methods that write, by repository: each is one transaction, timed for
+ * `StoreOptions.commitSeconds` (a read is not a commit). A method added to an interface
+ * that writes is added here.
+ */
+const WRITES = {
+  files: [
+    "put",
+    "remove",
+    "beginUpload",
+    "finishUpload",
+    "dropPendingUpload",
+    "beginDelete",
+    "dropPendingDelete",
+  ],
+  lockouts: ["set", "clear"],
+  loginAttempts: ["reserve", "succeeded", "failed"],
+  mailbox: ["add", "remove"],
+  blocks: ["add", "remove"],
+  presenceHistory: ["markSeen", "recordVisit"],
+} as const satisfies { [R in Repository]: readonly (keyof Store[R])[] };
 
 /**
  * The store of node `node` on `db`. The store owns the pool: closing the store waits for
@@ -22,6 +48,7 @@ import { postgresPresenceHistory } from "./presence_history.ts";
  *
  * @param db the node's pool, migrated.
  * @param node the node's id: its commit journal rows and the files it holds carry it.
+ * @param options what the store reports as it works: each write's time to commit.
  * @returns the repositories.
  * @example
  * ```ts ignore
@@ -33,25 +60,56 @@ import { postgresPresenceHistory } from "./presence_history.ts";
  * await store.close();
  * ```
  */
-export function postgresStore(db: PostgresDatabase, node: string): Store {
+export function postgresStore(
+  db: PostgresDatabase,
+  node: string,
+  options: StoreOptions = {},
+): Store {
   const { sql } = db;
+  const track = { db, commitSeconds: options.commitSeconds };
   return {
-    files: tracked(db, postgresFileRecords(sql, node)),
-    lockouts: tracked(db, postgresLockouts(sql)),
-    mailbox: tracked(db, postgresMailbox(sql)),
-    blocks: tracked(db, postgresBlocks(sql)),
-    presenceHistory: tracked(db, postgresPresenceHistory(sql)),
+    files: tracked(postgresFileRecords(sql, node), { ...track, writes: WRITES.files }),
+    lockouts: tracked(postgresLockouts(sql), { ...track, writes: WRITES.lockouts }),
+    loginAttempts: tracked(postgresLoginAttempts(sql), {
+      ...track,
+      writes: WRITES.loginAttempts,
+    }),
+    mailbox: tracked(postgresMailbox(sql), { ...track, writes: WRITES.mailbox }),
+    blocks: tracked(postgresBlocks(sql), { ...track, writes: WRITES.blocks }),
+    presenceHistory: tracked(postgresPresenceHistory(sql), {
+      ...track,
+      writes: WRITES.presenceHistory,
+    }),
     close: () => db.close(),
   };
 }
 
-/** `repository` with every method's operation tracked by `db` (closing waits for it). */
-function tracked<T extends object>(db: PostgresDatabase, repository: T): T {
+/**
+ * `repository` with every method's operation tracked by `db` (closing waits for it), and
+ * the time of each of its `writes` that succeeds told to `commitSeconds`.
+ */
+function tracked<T extends object>(
+  repository: T,
+  { db, writes, commitSeconds }: {
+    db: PostgresDatabase;
+    writes: readonly (keyof T)[];
+    commitSeconds: ((seconds: number) => void) | undefined;
+  },
+): T {
   const methods = Object.entries(repository) as [
     string,
     (...args: unknown[]) => Promise<unknown>,
   ][];
-  return Object.fromEntries(
-    methods.map(([name, method]) => [name, (...args: unknown[]) => db.track(method(...args))]),
-  ) as T;
+  const timed = new Set<unknown>(writes);
+  return Object.fromEntries(methods.map(([name, method]) => {
+    if (!commitSeconds || !timed.has(name)) {
+      return [name, (...args: unknown[]) => db.track(method(...args))];
+    }
+    return [name, (...args: unknown[]) => {
+      const started = performance.now();
+      const operation = method(...args);
+      operation.then(() => commitSeconds((performance.now() - started) / 1000), () => {});
+      return db.track(operation);
+    }];
+  })) as T;
 }

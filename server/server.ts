@@ -84,7 +84,7 @@ import { setListenerNoDelay } from "./listener_no_delay.ts";
 import type { acceptTls as acceptProxiedTls, ServerTlsContext } from "./proxied_tls.ts";
 import { acceptEach } from "./accept_loop.ts";
 import { acceptProxied, type ProxiedAcceptContext } from "./proxied_accept.ts";
-import { acceptTls } from "./tls_accept.ts";
+import { handshakeTls } from "./tls_handshake.ts";
 import { PreparedTls13Gate, Tls13Gate } from "./tls13_gate.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
@@ -450,12 +450,10 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const addr = listener.addr as Deno.NetAddr;
   print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
+  // Behind a balancer, TLS runs in node:tls, TLS 1.3 only (server/proxied_tls.ts).
+  const tls13 = gate !== undefined || (options.tls !== undefined && options.proxyProtocol);
   if (options.tls) {
-    print(
-      `devices connect with TLS${
-        gate || options.proxyProtocol ? " 1.3" : ""
-      }, ALPN ${TLS_ALPN_PROTOCOL}`,
-    );
+    print(`devices connect with TLS${tls13 ? " 1.3" : ""}, ALPN ${TLS_ALPN_PROTOCOL}`);
   }
   if (opened13 && !(opened13 instanceof Tls13Gate)) {
     print(
@@ -517,18 +515,6 @@ async function start(options: ServerOptions): Promise<IotServer> {
   // Ends what waits on a client (PROXY headers, TLS ClientHellos and handshakes) when the
   // server closes.
   const closing = new AbortController();
-  const handshakes = new Set<Promise<void>>();
-  /** TLS 1.3 checked and the handshake run, off the accept loop; then `then`. */
-  const handshake = (conn: Deno.Conn, then: (problem: string | undefined) => unknown) => {
-    const done = acceptTls(conn as Deno.TlsConn, {
-      gate,
-      deadlineMs: settings.loginDeadlineMs,
-      clock,
-      signal: closing.signal,
-    }).then((problem) => void then(problem));
-    handshakes.add(done);
-    void done.finally(() => handshakes.delete(done));
-  };
   const refused = (ip: string, reason: RefusalReason, detail: string) => {
     metrics.refusals.inc({ reason });
     record({ kind: "refused", ip, reason, detail });
@@ -550,6 +536,19 @@ async function start(options: ServerOptions): Promise<IotServer> {
     startSession,
     refuse: (conn, message) => void refuse(conn, message),
     closing: closing.signal,
+  };
+  // TLS 1.3 checked and the handshake run on the TLS listener's connections, off the accept
+  // loop; then `then`. Awaited when the server closes.
+  const handshakes = new Set<Promise<void>>();
+  const handshake = (conn: Deno.Conn, then: (problem: string | undefined) => unknown) => {
+    const done = handshakeTls(conn as Deno.TlsConn, {
+      gate,
+      deadlineMs: settings.loginDeadlineMs,
+      clock,
+      signal: closing.signal,
+    }).then((problem) => void then(problem));
+    handshakes.add(done);
+    void done.finally(() => handshakes.delete(done));
   };
 
   const accepting = acceptEach(listener, {

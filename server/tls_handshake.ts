@@ -11,8 +11,8 @@ import type { Clock, TimerId } from "../internal/mod.ts";
 import { TLS_ALPN_PROTOCOL } from "../protocol/limits.ts";
 import type { Tls13Gate } from "./tls13_gate.ts";
 
-/** Options of {@linkcode acceptTls}. */
-export interface AcceptTlsOptions {
+/** Options of {@linkcode handshakeTls}. */
+export interface HandshakeTlsOptions {
   /** The TLS 1.3 check; none when it cannot run (TLS 1.2 is then accepted too). */
   gate: Tls13Gate | undefined;
   /** Milliseconds for the ClientHello and the handshake together. */
@@ -28,9 +28,9 @@ export interface AcceptTlsOptions {
  *
  * @returns undefined when the handshake succeeded, else what went wrong.
  */
-export async function acceptTls(
+export async function handshakeTls(
   conn: Deno.TlsConn,
-  options: AcceptTlsOptions,
+  options: HandshakeTlsOptions,
 ): Promise<string | undefined> {
   const { gate, deadlineMs, clock, signal } = options;
   const started = clock.now();

@@ -10,6 +10,7 @@
 
 import { EVENT_LOOP_PROBE_MS } from "./event_loop_lag.ts";
 import { Histogram } from "./histogram.ts";
+import { HourWindow } from "./hour_window.ts";
 import { LabeledCounter } from "./labeled_counter.ts";
 import type { MetricFamily } from "./prometheus_text.ts";
 
@@ -75,6 +76,10 @@ export class ServerMetrics {
   readonly logouts = new LabeledCounter(["reason"] as const);
   uploads = 0;
   uploadBytes = 0;
+  /** Uploads of the last hour (the overview), on the server's clock. */
+  readonly uploadsLastHour = new HourWindow();
+  /** Their bytes. */
+  readonly uploadBytesLastHour = new HourWindow();
   connections = 0;
   /** Most devices online at once since start (the "stats" high-water mark). */
   devicesOnlineMax = 0;
@@ -90,6 +95,14 @@ export class ServerMetrics {
   command(command: string, result: string, seconds: number): void {
     this.commands.inc({ command, result });
     this.commandDuration.observe(seconds);
+  }
+
+  /** Counts a stored upload of `bytes` at `now` (ms epoch, the server's clock). */
+  uploaded(bytes: number, now: number): void {
+    this.uploads++;
+    this.uploadBytes += bytes;
+    this.uploadsLastHour.add(now);
+    this.uploadBytesLastHour.add(now, bytes);
   }
 
   /** Notes that `online` devices are online now (for the high-water mark). */

@@ -114,6 +114,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      created bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
    );
    CREATE INDEX node_jobs_by_node ON node_jobs (node, id);`,
+  // The overview counts the running lockouts through their end (lockouts.ts).
+  `CREATE INDEX lockouts_by_until ON lockouts (until);`,
 ];
 
 /** The schema version this iotnet writes. */

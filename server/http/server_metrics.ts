@@ -13,6 +13,7 @@ import { Histogram } from "./histogram.ts";
 import { HourWindow } from "./hour_window.ts";
 import { LabeledCounter } from "./labeled_counter.ts";
 import type { MetricFamily } from "./prometheus_text.ts";
+import { MAX_COUNTED_LOCKOUTS, type StoreFigures } from "./store_figures.ts";
 
 /**
  * Upper bounds of every duration histogram (commands, event-loop lag, store commits), in
@@ -119,6 +120,11 @@ export interface MetricGauges {
   residentMemoryBytes: number;
   startTimeSeconds: number;
   version: string;
+  /**
+   * The store's figures read last (`store_figures.ts`), at most a few seconds old;
+   * `undefined` until one read succeeded, and their gauges are left out until then.
+   */
+  stored: StoreFigures | undefined;
 }
 
 /**
@@ -203,6 +209,7 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       type: "histogram",
       samples: [metrics.storeCommitDuration.sample()],
     },
+    ...storeGauges(gauges.stored),
     gauge(
       "iotnet_disk_operations_waiting",
       "File operations waiting for a turn on the disk.",
@@ -217,6 +224,27 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       "process_start_time_seconds",
       "Start time of the process since the epoch, in seconds.",
       gauges.startTimeSeconds,
+    ),
+  ];
+}
+
+/** The gauges of the store's figures, none before they were read. */
+function storeGauges(stored: StoreFigures | undefined): MetricFamily[] {
+  if (!stored) return [];
+  return [
+    gauge("iotnet_accounts", "Accounts in the credentials file.", stored.accounts),
+    gauge("iotnet_stored_files", "Files stored (with a record in the store).", stored.storedFiles),
+    gauge("iotnet_stored_samples", "Samples in the files stored.", stored.storedSamples),
+    gauge("iotnet_stored_bytes", "Bytes of the files stored.", stored.storedBytes),
+    gauge(
+      "iotnet_offline_messages",
+      "Messages waiting for devices that were offline.",
+      stored.offlineMessages,
+    ),
+    gauge(
+      "iotnet_lockouts",
+      `Names blocked after failed logins now (counted up to ${MAX_COUNTED_LOCKOUTS}).`,
+      stored.lockouts,
     ),
   ];
 }

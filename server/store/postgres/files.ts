@@ -119,7 +119,11 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
         SELECT count(*) AS files, coalesce(sum(samples), 0) AS samples,
                coalesce(sum(bytes), 0) AS bytes
           FROM files`;
-      return { files: Number(row!.files), samples: Number(row!.samples), bytes: Number(row!.bytes) };
+      return {
+        files: Number(row!.files),
+        samples: Number(row!.samples),
+        bytes: Number(row!.bytes),
+      };
     },
 
     async get(device: string, fileID: number): Promise<StoredFile | undefined> {

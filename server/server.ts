@@ -424,6 +424,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
         files: store.files,
         presence: store.presenceHistory,
         lockouts: store.lockouts,
+        mailbox: store.mailbox,
+        accounts: async () => (await credentials.accounts()).size,
         events,
         failedLogins: (limit) => auth.recentFailures(limit),
         disk,

@@ -10,6 +10,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium, openDashboard } from "./_helpers/chromium.ts";
 import { memorySource } from "./_helpers/files.ts";
 import { TestServer, type TestServerOptions } from "./_helpers/in_process_server.ts";
+import { ACCOUNTS } from "./_helpers/server_process.ts";
 import { waitUntil } from "./_helpers/wait.ts";
 
 const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;
@@ -62,7 +63,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    withBrowser({}, async (t) => {
+    withBrowser({ attempts: 1, blockSeconds: 600 }, async (t) => {
       const { server, base, token, context } = t;
       using _pump = pumpClock(server);
       const page = await context.newPage();
@@ -97,6 +98,33 @@ Deno.test({
         ["dev7", "127.0.0.1", "9"],
       ]);
       assert.equal(await page.textContent("#online"), "2");
+      // An upload, a message for a device that is offline and a name locked out reach the
+      // tiles (the store's figures within STORE_FIGURES_MS of the server's clock).
+      const bytes = new TextEncoder().encode("1\n2\n-3\n");
+      await watch1.connection.upload(4, memorySource(bytes), bytes.length);
+      await watch1.connection.request("message", { to: "watch3", text: "later" });
+      const stranger = await server.connect();
+      await assert.rejects(stranger.connection.request("login", { name: "watch2", password: "x" }));
+      await page.waitForSelector("#storedFiles:text-is('1')", { timeout: 10_000 });
+      await page.waitForSelector("#offlineMessages:text-is('1')", { timeout: 10_000 });
+      await page.waitForSelector("#lockouts:text-is('1')", { timeout: 10_000 });
+      const tiles: Record<string, string | null> = {};
+      for (
+        const id of [
+          "accounts",
+          "uploadsLastHour",
+          "uploadBytesLastHour",
+          "storedSamples",
+          "storedBytes",
+        ]
+      ) tiles[id] = await page.textContent(`#${id}`);
+      assert.deepEqual(tiles, {
+        accounts: String(Object.keys(ACCOUNTS).length),
+        uploadsLastHour: "1",
+        uploadBytesLastHour: "7",
+        storedSamples: "3",
+        storedBytes: "7",
+      });
       // The next overviews change nothing in the table: its rows stay (a click lands).
       const row = (await page.$("tr[data-device='dev7']"))!;
       const updated = await page.getAttribute("body", "data-updated");

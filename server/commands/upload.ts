@@ -62,8 +62,7 @@ export async function upload(
     ...stored,
   });
   ctx.server.record({ kind: "upload", device: ctx.device, fileID, samples: stored.count, bytes });
-  ctx.server.metrics.uploads++;
-  ctx.server.metrics.uploadBytes += bytes;
+  ctx.server.metrics.uploaded(bytes, clock.now());
   return { fileID, dataAmount: stored.count };
 }
 

@@ -19,12 +19,20 @@ export const DASHBOARD_HTML = dashboardPage({
   body: `<section class="tiles">
 <div><b id="online">–</b><span>online now</span></div>
 <div><b id="onlineMax">–</b><span>most online at once</span></div>
+<div><b id="accounts">–</b><span>accounts</span></div>
 <div><b id="connections">–</b><span>connections since start</span></div>
 <div><b id="logins">–</b><span>logins</span></div>
 <div><b id="failedLogins">–</b><span>failed logins</span></div>
+<div><b id="lockouts">–</b><span>names locked out now</span></div>
+<div><b id="uploadsLastHour">–</b><span>uploads in the last hour</span></div>
+<div><b id="uploadBytesLastHour">–</b><span>bytes uploaded in the last hour</span></div>
 <div><b id="uploads">–</b><span>uploads</span></div>
 <div><b id="uploadBytes">–</b><span>bytes uploaded</span></div>
+<div><b id="storedFiles">–</b><span>files stored</span></div>
+<div><b id="storedSamples">–</b><span>samples stored</span></div>
+<div><b id="storedBytes">–</b><span>bytes stored</span></div>
 <div><b id="messages">–</b><span>messages</span></div>
+<div><b id="offlineMessages">–</b><span>offline messages waiting</span></div>
 <div><b id="eventLoopLag">–</b><span>event-loop lag, worst in the last 10 s</span></div>
 </section>
 <h2>Devices online <small id="shown"></small></h2>
@@ -58,10 +66,15 @@ export const DASHBOARD_JS = `"use strict";
   }
 
   function render(o) {
-    for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "messages"]) {
+    for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "uploadBytes", "uploadsLastHour", "uploadBytesLastHour", "messages"]) {
       show(key, o[key].toLocaleString("en"));
     }
-    show("uploadBytes", o.uploadBytes.toLocaleString("en"));
+    // The store's figures are read every few seconds; null until the first read.
+    const stored = o.stored;
+    for (const key of ["accounts", "storedFiles", "storedSamples", "storedBytes", "offlineMessages"]) {
+      show(key, stored ? stored[key].toLocaleString("en") : "–");
+    }
+    show("lockouts", stored ? stored.lockouts.toLocaleString("en") + (stored.lockoutsMore ? "+" : "") : "–");
     show("eventLoopLag", o.eventLoopLagMs.toLocaleString("en", { maximumFractionDigits: 1 }) + " ms");
     show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
     // The table is rebuilt only when the devices changed: a row clicked (or selected) stays put.

@@ -22,7 +22,7 @@ import type { Clock } from "../../internal/mod.ts";
 import type { DeviceRegistry } from "../device_registry.ts";
 import type { Disk } from "../disk.ts";
 import type { ServerEvent } from "../server_event.ts";
-import type { FileRecords, Lockouts, PresenceHistory } from "../store/interfaces.ts";
+import type { FileRecords, Lockouts, Mailbox, PresenceHistory } from "../store/interfaces.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import { deviceDetail } from "./device_api.ts";
 import { DEVICE_HTML, DEVICE_JS } from "./device_page.ts";
@@ -40,6 +40,7 @@ import { OperatorAuth } from "./operator_auth.ts";
 import { loadOperatorToken } from "./operator_token.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from "./prometheus_text.ts";
 import { metricFamilies, type ServerMetrics } from "./server_metrics.ts";
+import { readStoreFigures, StoreFiguresCache } from "./store_figures.ts";
 import { UPLOT_CSS, UPLOT_JS } from "./uplot_assets.ts";
 
 /** Longest a rendered `/metrics` is served again before it is rendered anew, in ms. */
@@ -103,8 +104,12 @@ export interface OperatorHttpContext {
   files: FileRecords;
   /** When each device was last online, and its visits (the device page). */
   presence: PresenceHistory;
-  /** Running lockouts (the security page). */
+  /** Running lockouts (the security page, the overview). */
   lockouts: Lockouts;
+  /** Offline messages (the overview counts those waiting). */
+  mailbox: Mailbox;
+  /** How many accounts there are (the overview). */
+  accounts(): Promise<number>;
   /** Where the server records its events (the event feed). */
   events: EventRing<ServerEvent>;
   /** Names whose last logins failed, most recent first (`Authenticator.recentFailures`). */
@@ -169,6 +174,13 @@ export async function startOperatorHttp(
   let snapshot: { text: string; at: number } | undefined;
   // On real time, whatever clock the server runs on (event_loop_lag.ts says why).
   const lag = new EventLoopLag(ctx.metrics.eventLoopLag);
+  const storeFigures = new StoreFiguresCache(
+    ctx.clock,
+    (now) => readStoreFigures(ctx, now),
+    (message) => ctx.log(`operator HTTP: cannot read the store's figures: ${message}`),
+  );
+  // Read at once, so the first overview most likely has them.
+  storeFigures.latest();
   const feed = new LiveFeed(
     ctx.clock,
     () =>
@@ -176,14 +188,19 @@ export async function startOperatorHttp(
         metrics: ctx.metrics,
         devices: () => ctx.active.list(),
         eventLoopLagMs: () => lag.worstMs(),
+        storeFigures: () => storeFigures.latest(),
+        now: ctx.clock.now(),
       }),
   );
   const eventFeed = new EventFeed(ctx.clock, ctx.events);
 
-  function metricsText(): string {
+  async function metricsText(): Promise<string> {
+    if (snapshot && ctx.clock.now() - snapshot.at < METRICS_SNAPSHOT_MS) return snapshot.text;
+    const stored = await storeFigures.current();
     const now = ctx.clock.now();
     if (snapshot && now - snapshot.at < METRICS_SNAPSHOT_MS) return snapshot.text;
     const text = renderPrometheusText(metricFamilies(ctx.metrics, {
+      stored,
       devicesOnline: ctx.active.count,
       connectionsOpen: ctx.connections(),
       diskOperationsWaiting: ctx.disk.waiting,
@@ -243,7 +260,7 @@ export async function startOperatorHttp(
           `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`,
         );
       case "/metrics":
-        return text(200, metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
+        return text(200, await metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
       case "/api/devices": {
         const query = parseDeviceQuery(url.searchParams);
         if (typeof query === "string") return json({ error: query }, 400);

@@ -21,6 +21,7 @@ import { encodeNodeJob } from "../../cluster/node_job.ts";
 import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
 import type {
   FileRecords,
+  FileTotals,
   NewFile,
   PendingDelete,
   PendingUpload,
@@ -111,6 +112,20 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
   }
 
   return {
+    // An aggregate over the table, run by the database: it scans the records, but off this
+    // node's event loop (docs/DECISIONS.md, "The overview's store totals").
+    async totals(): Promise<FileTotals> {
+      const [row] = await sql<{ files: string; samples: string; bytes: string }[]>`
+        SELECT count(*) AS files, coalesce(sum(samples), 0) AS samples,
+               coalesce(sum(bytes), 0) AS bytes
+          FROM files`;
+      return {
+        files: Number(row!.files),
+        samples: Number(row!.samples),
+        bytes: Number(row!.bytes),
+      };
+    },
+
     async get(device: string, fileID: number): Promise<StoredFile | undefined> {
       const [row] = await sql<FileRow[]>`
         SELECT ${

@@ -358,6 +358,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
         files: store.files,
         presence: store.presenceHistory,
         lockouts: store.lockouts,
+        mailbox: store.mailbox,
         events,
         failedLogins: (limit) => auth.recentFailures(limit),
         disk,

@@ -32,7 +32,8 @@ export const DASHBOARD_HTML = dashboardPage({
 <thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
 <tbody id="devices"></tbody>
 </table>
-<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
+<p class="links"><a href="/devices">every device online</a>, searched and paged;
+<a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
 `,
 });
 

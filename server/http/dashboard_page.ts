@@ -8,7 +8,7 @@
 
 /** The links between the dashboard's pages, in each page's header. */
 export const DASHBOARD_NAV =
-  `<nav><a href="/">overview</a> <a href="/feed">events</a> <a href="/security">security</a> ` +
+  `<nav><a href="/">overview</a> <a href="/devices">devices</a> <a href="/feed">events</a> <a href="/security">security</a> ` +
   `<a href="/metrics">metrics</a></nav>`;
 
 /** What makes one page. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { dashboardPage } from "./dashboard_page.ts";
+import { dashboardPage, DEVICE_ROW_JS } from "./dashboard_page.ts";
 import { DEFAULT_PAGE_DEVICES, MAX_DEVICE_QUERY_CHARS, MAX_PAGE_DEVICES } from "./devices_api.ts";
 
 /** How long after the last key the search is sent, in ms. */
@@ -68,27 +68,14 @@ export const DEVICES_JS = `"use strict";
     return Math.min(max, Math.max(min, value));
   }
 
-  function cell(text) {
-    const td = document.createElement("td");
-    td.textContent = String(text);
-    return td;
-  }
-
+${DEVICE_ROW_JS}
   function when(iso) {
     return iso === null ? "–" : new Date(iso).toLocaleString();
   }
 
   function row(d) {
-    const tr = document.createElement("tr");
-    tr.dataset.device = d.name;
-    const link = document.createElement("a");
-    link.href = "/devices/" + encodeURIComponent(d.name);
-    link.textContent = d.name;
-    const name = document.createElement("td");
-    name.append(link);
-    tr.append(name, cell(when(d.since)), cell(d.ip), cell(d.udpPort), cell(d.files.toLocaleString("en")),
-      cell(when(d.lastUpload)), cell(d.messagesWaiting.toLocaleString("en")), cell(when(d.lockedUntil)));
-    return tr;
+    return deviceRow(d.name, [when(d.since), d.ip, d.udpPort, d.files.toLocaleString("en"),
+      when(d.lastUpload), d.messagesWaiting.toLocaleString("en"), when(d.lockedUntil)]);
   }
 
   async function load() {

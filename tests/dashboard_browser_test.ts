@@ -349,3 +349,81 @@ Deno.test({
       assert.equal(await later.locator("#events tr").count(), 2);
     }),
 });
+
+Deno.test({
+  name: "devices page in chromium: the server pages and searches, names link to device pages",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withBrowser({}, async (t) => {
+      const { server, base } = t;
+      const names = ["dev1", "dev2", "dev3", "watch1", "watch2"];
+      const dev1 = await server.login("dev1");
+      for (const name of names.slice(1)) await server.login(name);
+      const bytes = new TextEncoder().encode("1\n-2\n3\n");
+      // The server's clock stands still: the upload is stored at this time.
+      const uploadedAt = server.clock.now();
+      await dev1.connection.upload(4, memorySource(bytes), bytes.length);
+
+      const page = await loggedIn(t);
+      await page.click("nav a[href='/devices']", { timeout: 10_000 });
+      await page.waitForSelector("#shown:text-is('1–5 of 5')", { timeout: 10_000 });
+      assert.deepEqual((await tableText(page, "devices")).map((r) => r[0]), names);
+      // Two a page (the page keeps its place in its address): next, next, previous.
+      await page.goto(`${base}/devices?limit=2`);
+      const shows = async (shown: string, rows: string[]) => {
+        await page.waitForSelector(`#shown:text-is('${shown}')`, { timeout: 10_000 });
+        assert.deepEqual((await tableText(page, "devices")).map((r) => r[0]), rows, shown);
+      };
+      await shows("1–2 of 5", ["dev1", "dev2"]);
+      assert.equal(await page.isDisabled("#previous"), true);
+      await page.click("#next");
+      await shows("3–4 of 5", ["dev3", "watch1"]);
+      assert.match(page.url(), /\/devices\?offset=2&limit=2$/);
+      await page.click("#next");
+      await shows("5–5 of 5", ["watch2"]);
+      assert.equal(await page.isDisabled("#next"), true);
+      await page.click("#previous");
+      await shows("3–4 of 5", ["dev3", "watch1"]);
+      // A search goes to the server (once typing stops) and starts from the first page.
+      await page.fill("#search", "DEV");
+      await shows("1–2 of 3", ["dev1", "dev2"]);
+      assert.equal(await page.getAttribute("body", "data-query"), "offset=0&limit=2&q=DEV");
+      await page.click("#next");
+      await shows("3–3 of 3", ["dev3"]);
+      await page.fill("#search", "nobody");
+      await page.waitForSelector("#shown:text-is('no device online matches')", { timeout: 10_000 });
+      assert.deepEqual(await tableText(page, "devices"), []);
+      await page.fill("#search", "dev1");
+      await shows("1–1 of 1", ["dev1"]);
+      // What the store knows of it: one file, its upload, no message waiting, no lockout.
+      const [row] = await tableText(page, "devices");
+      assert.deepEqual([row![2], row![3], row![4], row![6], row![7]], [
+        "127.0.0.1",
+        "9",
+        "1",
+        "0",
+        "–",
+      ]);
+      const api = await (await page.request.get(`${base}/api/devices?q=dev1`)).json();
+      assert.equal(api.devices[0].files, 1);
+      assert.equal(api.devices[0].lockedUntil, null);
+      assert.equal(api.devices[0].lastUpload, new Date(uploadedAt).toISOString());
+      assert.equal(
+        row![5],
+        await page.evaluate(
+          `new Date(${JSON.stringify(api.devices[0].lastUpload)}).toLocaleString()`,
+        ),
+      );
+      // The name is text in a link to its page.
+      assert.equal(
+        await page.innerHTML("#devices tr[data-device='dev1'] td:first-child"),
+        '<a href="/devices/dev1">dev1</a>',
+      );
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard-devices.png"), fullPage: true });
+      await page.click("a[href='/devices/dev1']");
+      await page.waitForSelector("body[data-loaded='true']", { timeout: 10_000 });
+      assert.equal(await page.textContent("#name"), "dev1");
+    }),
+});

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { dashboardPage } from "./dashboard_page.ts";
+import { dashboardPage, DEVICE_ROW_JS } from "./dashboard_page.ts";
 
 /** `/`: the overview page. */
 export const DASHBOARD_HTML = dashboardPage({
@@ -40,7 +40,8 @@ export const DASHBOARD_HTML = dashboardPage({
 <thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
 <tbody id="devices"></tbody>
 </table>
-<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
+<p class="links"><a href="/devices">every device online</a>, searched and paged;
+<a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
 `,
 });
 
@@ -59,12 +60,7 @@ export const DASHBOARD_JS = `"use strict";
     document.getElementById(id).textContent = String(text);
   }
 
-  function cell(text) {
-    const td = document.createElement("td");
-    td.textContent = String(text);
-    return td;
-  }
-
+${DEVICE_ROW_JS}
   function render(o) {
     for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "uploadBytes", "uploadsLastHour", "uploadBytesLastHour", "messages"]) {
       show(key, o[key].toLocaleString("en"));
@@ -85,17 +81,9 @@ export const DASHBOARD_JS = `"use strict";
   }
 
   function showDevices(devices) {
-    const rows = devices.map((d) => {
-      const tr = document.createElement("tr");
-      tr.dataset.device = d.name;
-      const link = document.createElement("a");
-      link.href = "/devices/" + encodeURIComponent(d.name);
-      link.textContent = d.name;
-      const nameCell = document.createElement("td");
-      nameCell.append(link);
-      tr.append(nameCell, cell(new Date(d.since).toLocaleString()), cell(d.ip), cell(d.udpPort));
-      return tr;
-    });
+    const rows = devices.map((d) =>
+      deviceRow(d.name, [new Date(d.since).toLocaleString(), d.ip, d.udpPort])
+    );
     document.getElementById("devices").replaceChildren(...rows);
   }
 })();

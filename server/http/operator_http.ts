@@ -2,7 +2,8 @@
  * The operator's HTTP listener (SPEC §8): `/healthz` and `/readyz` for anyone, and behind
  * the operator token `/metrics`, `/api/devices` (paged and searched, `devices_api.ts`), the
  * fleet overview page `/` with its script and style, and its live feed `/events`
- * (`live_feed.ts`, one overview a second for all its clients), the device page
+ * (`live_feed.ts`, one overview a second for all its clients), the devices page `/devices`
+ * (`devices_page.ts`, over `/api/devices`), the device page
  * `/devices/<name>` with `/api/devices/<name>` (`device_api.ts`) and the files' plot
  * summaries, the security page `/security` with `/api/security` (`security_view.ts`), and
  * the event feed page `/feed` with its stream `/feed/events` (`event_feed.ts`). It reads
@@ -26,7 +27,8 @@ import type { FileRecords, Lockouts, Mailbox, PresenceHistory } from "../store/i
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import { deviceDetail } from "./device_api.ts";
 import { DEVICE_HTML, DEVICE_JS } from "./device_page.ts";
-import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { pageDevices, parseDeviceQuery, withStoredFacts } from "./devices_api.ts";
+import { DEVICES_HTML, DEVICES_JS } from "./devices_page.ts";
 import { SECURITY_HTML, SECURITY_JS } from "./security_page.ts";
 import { securityView } from "./security_view.ts";
 import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
@@ -67,6 +69,8 @@ const STATIC_FILES: ReadonlyMap<string, { body: string; type: string }> = new Ma
   ["/dashboard.css", { body: DASHBOARD_CSS, type: STYLE }],
   ["/feed", { body: FEED_HTML, type: HTML }],
   ["/feed.js", { body: FEED_JS, type: SCRIPT }],
+  ["/devices", { body: DEVICES_HTML, type: HTML }],
+  ["/devices.js", { body: DEVICES_JS, type: SCRIPT }],
   ["/security", { body: SECURITY_HTML, type: HTML }],
   ["/security.js", { body: SECURITY_JS, type: SCRIPT }],
   ["/device.js", { body: DEVICE_JS, type: SCRIPT }],
@@ -104,9 +108,9 @@ export interface OperatorHttpContext {
   files: FileRecords;
   /** When each device was last online, and its visits (the device page). */
   presence: PresenceHistory;
-  /** Running lockouts (the security page, the overview). */
+  /** Running lockouts (the security page, the overview, the devices page). */
   lockouts: Lockouts;
-  /** Offline messages (the overview counts those waiting). */
+  /** Offline messages (the overview counts those waiting, the devices page each device's). */
   mailbox: Mailbox;
   /** How many accounts there are (the overview). */
   accounts(): Promise<number>;
@@ -264,7 +268,14 @@ export async function startOperatorHttp(
       case "/api/devices": {
         const query = parseDeviceQuery(url.searchParams);
         if (typeof query === "string") return json({ error: query }, 400);
-        return json(pageDevices(ctx.active.list(), query));
+        return json(
+          await withStoredFacts(pageDevices(ctx.active.list(), query), {
+            files: ctx.files,
+            mailbox: ctx.mailbox,
+            lockouts: ctx.lockouts,
+            now: ctx.clock.now(),
+          }),
+        );
       }
     }
     if (DEVICE_PAGE_PATH.test(url.pathname)) return html(200, DEVICE_HTML);

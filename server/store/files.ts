@@ -9,6 +9,7 @@ import type { Database } from "./database.ts";
 import type { GroupCommit } from "./group_commit.ts";
 import { checkFilePlot, type FilePlot } from "../../protocol/plot_summary.ts";
 import type {
+  DeviceFilesSummary,
   FileRecords,
   FileTotals,
   NewFile,
@@ -126,6 +127,16 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
       return Promise.try(() => {
         const row = db.get<FileTotals>("SELECT files, samples, bytes FROM store_totals")!;
         return { files: row.files, samples: row.samples, bytes: row.bytes };
+      });
+    },
+
+    summaryOfDevice(device: string): Promise<DeviceFilesSummary> {
+      return Promise.try(() => {
+        const row = db.get<{ files: number; last: number | null }>(
+          "SELECT count(*) AS files, max(uploaded_at) AS last FROM files WHERE device = ?",
+          device,
+        );
+        return { files: row?.files ?? 0, lastUploadAt: row?.last ?? undefined };
       });
     },
 

@@ -37,6 +37,13 @@ export interface StoredFile extends SampleAggregates {
   uploadedAt: number;
 }
 
+/** A device's stored files in brief ({@linkcode FileRecords.summaryOfDevice}). */
+export interface DeviceFilesSummary {
+  files: number;
+  /** The latest `uploadedAt` of its records, or `undefined` with none. */
+  lastUploadAt: number | undefined;
+}
+
 /**
  * A file's record as it is written: with its plot summary (protocol/plot_summary.ts),
  * computed in the upload's pass and stored in the same transaction as the record. Reads
@@ -104,6 +111,12 @@ export interface FileRecords {
   holds(device: string, fileID: number): Promise<boolean>;
   /** `device`'s records, by file ID, at most `limit` of them (the device page). */
   ofDevice(device: string, limit: number): Promise<StoredFile[]>;
+  /**
+   * How many records `device` has and the latest upload time among them (ms epoch), or
+   * `undefined` with none (the devices page): one aggregate over the device's range of the
+   * primary key, no record read out.
+   */
+  summaryOfDevice(device: string): Promise<DeviceFilesSummary>;
   /**
    * The plot summary stored with `device`'s file `fileID`, if it has a record that was
    * written with one.

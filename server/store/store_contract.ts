@@ -229,6 +229,18 @@ function contractCases(): ContractCase[] {
     assert.deepEqual((await files.ofDevice("watch1", 10)).map((f) => f.fileID), [2, 10]);
     assert.deepEqual((await files.ofDevice("watch1", 1)).map((f) => f.fileID), [2]);
     assert.deepEqual(await files.ofDevice("nobody", 10), []);
+    // Its records in brief: how many, and the latest upload.
+    await files.put({
+      ...SAMPLE_FILE,
+      device: "watch1",
+      fileID: 3,
+      uploadedAt: SAMPLE_FILE.uploadedAt + 5,
+    });
+    assert.deepEqual(await files.summaryOfDevice("watch1"), {
+      files: 3,
+      lastUploadAt: SAMPLE_FILE.uploadedAt + 5,
+    });
+    assert.deepEqual(await files.summaryOfDevice("nobody"), { files: 0, lastUploadAt: undefined });
   });
 
   contract("the records a store writes are of files its server holds", async (store) => {

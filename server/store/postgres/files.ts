@@ -20,6 +20,7 @@ import type { Sql, TransactionSql } from "postgres";
 import { encodeNodeJob } from "../../cluster/node_job.ts";
 import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
 import type {
+  DeviceFilesSummary,
   FileRecords,
   FileTotals,
   NewFile,
@@ -164,6 +165,15 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
         SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files WHERE device = ${device}
         ORDER BY file_id LIMIT ${limit}`;
       return rows.map(fileFromRow);
+    },
+
+    async summaryOfDevice(device: string): Promise<DeviceFilesSummary> {
+      const [row] = await sql<{ files: string; last: string | null }[]>`
+        SELECT count(*) AS files, max(uploaded_at) AS last FROM files WHERE device = ${device}`;
+      return {
+        files: Number(row?.files ?? 0),
+        lastUploadAt: row?.last == null ? undefined : Number(row.last),
+      };
     },
 
     async put(file: NewFile): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Helpers shared between iotnet's own folders (`server/`, `client/`, `p2p/`, `scripts/`):
  * the clock seam, promise and lock primitives, the one write-all loop, buffer pooling and
- * the escaping of untrusted text for display.
+ * the escaping of untrusted text for display, and the socket calls Deno lacks (FFI into libc).
  *
  * **Not public.** Nothing here is re-exported by `mod.ts` or listed in `deno.json`'s
  * `exports`; these helpers change whenever the code that uses them does. Code outside
@@ -13,6 +13,8 @@
  * @module
  */
 
+export { AcceptedSockets } from "./accepted_socket.ts";
+export type { Peeked } from "./accepted_socket.ts";
 export { BufferPool } from "./buffer_pool.ts";
 export { ManualClock, systemClock } from "./clock.ts";
 export type { Clock, TimerId } from "./clock.ts";

@@ -105,7 +105,7 @@ export class ChatChannel {
       protection: peerProtection(this.#host.aead, {
         secret: introduction.secret,
         id: idBytes,
-        purpose: "iotnet-chat-v3",
+        purpose: "iotnet-chat-v4",
         me,
         peer: introduction.peer,
         windowSize: CHAT_REPLAY_WINDOW,

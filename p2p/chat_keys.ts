@@ -1,7 +1,7 @@
 /**
  * What the server draws for a private chat: its id and its secret, which it gives to
  * both ends over their control connections and forgets. Each end derives one key per
- * direction from the secret (`packet_protection.ts`, purpose `iotnet-chat-v3`) and seals
+ * direction from the secret (`packet_protection.ts`, purpose `iotnet-chat-v4`) and seals
  * every CHAT and CHAT_ACK under it. See `docs/P2P.md` ("Private chat").
  *
  * @module

@@ -96,7 +96,7 @@ export class IncomingTransfer {
     const protection = peerProtection(host.aead, {
       secret: options.secret,
       id: start.id,
-      purpose: "iotnet-uvf-v3",
+      purpose: "iotnet-uvf-v4",
       me: options.ticket.to,
       peer: options.ticket.from,
       windowSize: TRANSFER_REPLAY_WINDOW,

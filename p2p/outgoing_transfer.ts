@@ -145,7 +145,7 @@ export class OutgoingTransfer {
     const protection = peerProtection(host.aead, {
       secret: fromBase64(options.ticket.secret),
       id: idBytes,
-      purpose: "iotnet-uvf-v3",
+      purpose: "iotnet-uvf-v4",
       me: ticket.from,
       peer: ticket.to,
       windowSize: TRANSFER_REPLAY_WINDOW,

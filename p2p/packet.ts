@@ -20,11 +20,12 @@ import {
 } from "./limits.ts";
 
 /**
- * First byte of every UVF datagram: protocol magic 0xB (high nibble), version 3 (version
- * 2 sent everything but chat text in clear; version 1 had unauthenticated CHAT
- * datagrams under a ticket; their datagrams are dropped).
+ * First byte of every UVF datagram: protocol magic 0xB (high nibble), version 4 (version
+ * 3 sealed with the whole 28-byte sealed header as associated data; version 2 sent
+ * everything but chat text in clear; version 1 had unauthenticated CHAT datagrams under a
+ * ticket; their datagrams are dropped).
  */
-export const PACKET_MAGIC = 0xb3;
+export const PACKET_MAGIC = 0xb4;
 /** Offset of the type code in the header. */
 const TYPE_OFFSET = 1;
 /** Offset of the 16-byte transfer / chat id in the header. */
@@ -417,7 +418,7 @@ export function decodePacket(bytes: Uint8Array): Packet {
  * ```ts
  * import { SEAL_OVERHEAD_BYTES, SEALED_HEADER_BYTES, wireLength } from "./packet.ts";
  * const sealed = new Uint8Array(SEALED_HEADER_BYTES + 16);
- * sealed[0] = 0xb3;
+ * sealed[0] = 0xb4;
  * sealed[1] = 3; // ACK
  * console.assert(wireLength(sealed) === 18 + SEAL_OVERHEAD_BYTES);
  * ```
@@ -465,12 +466,18 @@ export function sealedBodyLength(bytes: Uint8Array): number {
  * Writes the packet number and body length of a sealed datagram being built, in place
  * (the header's first 18 bytes are already there).
  *
- * @param out the datagram being sealed.
+ * @param out the datagram being sealed (or a batch of them).
  * @param pn its packet number (a safe integer).
  * @param bodyLength the plaintext body's length (u16).
+ * @param start where the datagram starts in `out` (0 unless `out` is a batch).
  */
-export function writeSealedHeader(out: Uint8Array, pn: number, bodyLength: number): void {
-  const at = HEADER_BYTES;
+export function writeSealedHeader(
+  out: Uint8Array,
+  pn: number,
+  bodyLength: number,
+  start = 0,
+): void {
+  const at = start + HEADER_BYTES;
   const high = Math.floor(pn / 2 ** 32);
   const low = pn >>> 0;
   out[at] = high >>> 24;
@@ -694,4 +701,44 @@ export function hexToId(hex: string): Uint8Array {
   const out = new Uint8Array(ID_BYTES);
   for (let i = 0; i < ID_BYTES; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
+}
+
+/** Bytes of a sealed datagram's associated data ({@linkcode writeSealedAad}). */
+export const SEALED_AAD_BYTES = 13;
+
+/**
+ * The associated data a sealed datagram's body is sealed with, from its header:
+ *
+ * ```
+ * pn u64 · magic (1) · type (1) · 0 (1) · len u16        (13 bytes)
+ * ```
+ *
+ * The layout of a TLS 1.2 record's (sequence number, type, version, length), so that
+ * libcrypto seals a datagram in one call (`aead.ts`). The id is not in it: it is bound
+ * by the key, which HKDF derives with the id as salt (`packet_protection.ts`).
+ *
+ * @param datagram a sealed datagram whose header, number and length are written (or a
+ * batch of them).
+ * @param start where the datagram starts in `datagram`.
+ * @param aad {@linkcode SEALED_AAD_BYTES} to write.
+ * @example
+ * ```ts
+ * import { SEALED_AAD_BYTES, SEALED_HEADER_BYTES, writeSealedAad, writeSealedHeader } from "./packet.ts";
+ * const sealed = new Uint8Array(SEALED_HEADER_BYTES + 16);
+ * sealed[0] = 0xb4;
+ * sealed[1] = 3; // ACK
+ * writeSealedHeader(sealed, 7, 0);
+ * const aad = new Uint8Array(SEALED_AAD_BYTES);
+ * writeSealedAad(sealed, 0, aad);
+ * console.assert(aad.join() === "0,0,0,0,0,0,0,7,180,3,0,0,0");
+ * ```
+ */
+export function writeSealedAad(datagram: Uint8Array, start: number, aad: Uint8Array): void {
+  const at = start + HEADER_BYTES;
+  for (let i = 0; i < 8; i++) aad[i] = datagram[at + i]!;
+  aad[8] = datagram[start]!;
+  aad[9] = datagram[start + TYPE_OFFSET]!;
+  aad[10] = 0;
+  aad[11] = datagram[at + 8]!;
+  aad[12] = datagram[at + 9]!;
 }

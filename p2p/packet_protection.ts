@@ -9,9 +9,12 @@
  * header (18: magic, type, id) · pn u64 · len u16 · body encrypted (len) · tag (16)
  * ```
  *
- * The header, packet number and length are the associated data. A receiver drops a
- * datagram whose number its replay window has seen or left behind before it spends a
- * decryption on it, and slides the window only after the tag verified.
+ * The associated data is the packet number, magic, type and length (`writeSealedAad`,
+ * 13 bytes, a TLS record's layout, so libcrypto seals a datagram in two FFI calls); the
+ * id is bound by the key, derived with it as salt, and an opener drops a datagram that
+ * carries any id but its own. A receiver drops a datagram whose number its replay window
+ * has seen or left behind before it spends a decryption on it, and slides the window only
+ * after the tag verified.
  *
  * @module
  */
@@ -19,12 +22,15 @@
 import { hkdfSync } from "node:crypto";
 import { type Aead, AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from "./aead.ts";
 import {
+  hasPacketId,
   HEADER_BYTES,
   MAX_PACKET_NUMBER,
   SEAL_OVERHEAD_BYTES,
+  SEALED_AAD_BYTES,
   SEALED_HEADER_BYTES,
   sealedBodyLength,
   sealedPacketNumber,
+  writeSealedAad,
   writeSealedHeader,
 } from "./packet.ts";
 import { ReplayWindow } from "./replay_window.ts";
@@ -32,16 +38,22 @@ import { ReplayWindow } from "./replay_window.ts";
 /** Bytes in the secret of one transfer or chat (from the server). */
 export const PEER_SECRET_BYTES = 32;
 
-/** The key and IV of one direction. */
+/** The key and IV of one direction, and the transfer or chat they were derived for. */
 export interface DirectionKey {
   /** ChaCha20-Poly1305 key. */
   key: Uint8Array;
   /** XORed with the packet number into each nonce. */
   iv: Uint8Array;
+  /**
+   * The 16-byte transfer or chat id (the derivation's salt): the only id a datagram
+   * opened under this key may carry, which binds the id in the header as if it were in
+   * the associated data.
+   */
+  id: Uint8Array;
 }
 
 /** What the keys are for: a label per purpose keeps transfer and chat keys apart. */
-export type KeyPurpose = "iotnet-uvf-v3" | "iotnet-chat-v3";
+export type KeyPurpose = "iotnet-uvf-v4" | "iotnet-chat-v4";
 
 /**
  * The key of the direction `from` → `to`: HKDF-SHA256 (RFC 5869) with the secret as
@@ -58,8 +70,8 @@ export type KeyPurpose = "iotnet-uvf-v3" | "iotnet-chat-v3";
  * ```ts
  * import { deriveDirectionKey } from "./packet_protection.ts";
  * const secret = new Uint8Array(32), id = new Uint8Array(16);
- * const ab = deriveDirectionKey(secret, id, "iotnet-uvf-v3", { from: "a", to: "b" });
- * const ba = deriveDirectionKey(secret, id, "iotnet-uvf-v3", { from: "b", to: "a" });
+ * const ab = deriveDirectionKey(secret, id, "iotnet-uvf-v4", { from: "a", to: "b" });
+ * const ba = deriveDirectionKey(secret, id, "iotnet-uvf-v4", { from: "b", to: "a" });
  * console.assert(ab.key.join() !== ba.key.join());
  * ```
  */
@@ -76,16 +88,7 @@ export function deriveDirectionKey(
   const okm = new Uint8Array(
     hkdfSync("sha256", secret, id, info, AEAD_KEY_BYTES + AEAD_NONCE_BYTES),
   );
-  return { key: okm.subarray(0, AEAD_KEY_BYTES), iv: okm.subarray(AEAD_KEY_BYTES) };
-}
-
-/** Writes `iv xor pn` (pn big-endian in the last 8 bytes) into `nonce`. */
-function makeNonce(iv: Uint8Array, pn: number, nonce: Uint8Array): void {
-  nonce.set(iv);
-  let high = Math.floor(pn / 2 ** 32);
-  let low = pn >>> 0;
-  for (let i = 11; i >= 8; i--, low >>>= 8) nonce[i]! ^= low & 0xff;
-  for (let i = 7; i >= 4; i--, high >>>= 8) nonce[i]! ^= high & 0xff;
+  return { key: okm.subarray(0, AEAD_KEY_BYTES), iv: okm.subarray(AEAD_KEY_BYTES), id: id.slice() };
 }
 
 /** A direction whose packet numbers are used up (2^53 datagrams: never in practice). */
@@ -100,7 +103,7 @@ export class PacketNumbersExhaustedError extends Error {
 export class PacketSealer {
   readonly #aead: Aead;
   readonly #key: DirectionKey;
-  readonly #nonce = new Uint8Array(AEAD_NONCE_BYTES);
+  readonly #aad = new Uint8Array(SEALED_AAD_BYTES);
   #next = 0;
 
   /**
@@ -127,21 +130,36 @@ export class PacketSealer {
    * @throws {PacketNumbersExhaustedError} after 2^53 datagrams.
    */
   sealInto(packet: Uint8Array, out: Uint8Array): number {
+    return this.#sealAt(packet, 0, packet.length, out, 0);
+  }
+
+  /**
+   * Seals the packet `packets[at, at + length)` into `out` from `outAt`: the two views
+   * the AEAD call takes are the only objects made per datagram.
+   */
+  #sealAt(
+    packets: Uint8Array,
+    at: number,
+    length: number,
+    out: Uint8Array,
+    outAt: number,
+  ): number {
     const pn = this.#next;
     if (pn > MAX_PACKET_NUMBER) throw new PacketNumbersExhaustedError();
     this.#next = pn + 1;
-    const bodyLength = packet.length - HEADER_BYTES;
-    out.set(packet.subarray(0, HEADER_BYTES), 0);
-    writeSealedHeader(out, pn, bodyLength);
-    makeNonce(this.#key.iv, pn, this.#nonce);
-    this.#aead.seal(
+    const bodyLength = length - HEADER_BYTES;
+    for (let i = 0; i < HEADER_BYTES; i++) out[outAt + i] = packets[at + i]!;
+    writeSealedHeader(out, pn, bodyLength, outAt);
+    writeSealedAad(out, outAt, this.#aad);
+    const sealedAt = outAt + SEALED_HEADER_BYTES;
+    this.#aead.sealNumbered(
       this.#key.key,
-      this.#nonce,
-      out.subarray(0, SEALED_HEADER_BYTES),
-      packet.subarray(HEADER_BYTES),
-      out.subarray(SEALED_HEADER_BYTES, SEALED_HEADER_BYTES + bodyLength + AEAD_TAG_BYTES),
+      this.#key.iv,
+      this.#aad,
+      packets.subarray(at + HEADER_BYTES, at + length),
+      out.subarray(sealedAt, sealedAt + bodyLength + AEAD_TAG_BYTES),
     );
-    return packet.length + SEAL_OVERHEAD_BYTES;
+    return length + SEAL_OVERHEAD_BYTES;
   }
 
   /**
@@ -169,8 +187,7 @@ export class PacketSealer {
   sealBatch(packets: Uint8Array, count: number, size: number, out: Uint8Array): number {
     let written = 0;
     for (let i = 0, at = 0; i < count; i++, at += size) {
-      const packet = packets.subarray(at, Math.min(at + size, packets.length));
-      written += this.sealInto(packet, out.subarray(written));
+      written += this.#sealAt(packets, at, Math.min(size, packets.length - at), out, written);
     }
     return written;
   }
@@ -181,7 +198,7 @@ export class PacketOpener {
   readonly #aead: Aead;
   readonly #key: DirectionKey;
   readonly #window: ReplayWindow;
-  readonly #nonce = new Uint8Array(AEAD_NONCE_BYTES);
+  readonly #aad = new Uint8Array(SEALED_AAD_BYTES);
   /** The packet number of the datagram last opened. */
   #lastPacketNumber = -1;
   /** Whether that datagram's number had been seen before (opened only on request). */
@@ -222,23 +239,16 @@ export class PacketOpener {
    */
   open(datagram: Uint8Array, allowSeen = false): Uint8Array | undefined {
     if (datagram.length < SEALED_HEADER_BYTES + AEAD_TAG_BYTES) return undefined;
+    if (!hasPacketId(datagram, this.#key.id)) return undefined;
     const bodyLength = sealedBodyLength(datagram);
     if (datagram.length !== SEALED_HEADER_BYTES + bodyLength + AEAD_TAG_BYTES) return undefined;
     const pn = sealedPacketNumber(datagram);
     if (pn < 0) return undefined;
     const verdict = this.#window.check(pn);
     if (verdict === "old" || (verdict === "seen" && !allowSeen)) return undefined;
-    makeNonce(this.#key.iv, pn, this.#nonce);
+    writeSealedAad(datagram, 0, this.#aad);
     const sealed = datagram.subarray(SEALED_HEADER_BYTES);
-    if (
-      !this.#aead.open(
-        this.#key.key,
-        this.#nonce,
-        datagram.subarray(0, SEALED_HEADER_BYTES),
-        sealed,
-        sealed,
-      )
-    ) {
+    if (!this.#aead.openNumbered(this.#key.key, this.#key.iv, this.#aad, sealed, sealed)) {
       return undefined;
     }
     if (verdict === "new") this.#window.accept(pn);

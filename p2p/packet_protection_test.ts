@@ -7,7 +7,7 @@ const secret = Uint8Array.from({ length: 32 }, (_, i) => i);
 const id = Uint8Array.from({ length: 16 }, (_, i) => 200 - i);
 const MARKER = "PLAINTEXT-MARKER-0123456789";
 
-function ends(purpose: "iotnet-uvf-v3" | "iotnet-chat-v3" = "iotnet-uvf-v3") {
+function ends(purpose: "iotnet-uvf-v4" | "iotnet-chat-v4" = "iotnet-uvf-v4") {
   const aead = openAead();
   const ab = deriveDirectionKey(secret, id, purpose, { from: "alice", to: "bob" });
   const ba = deriveDirectionKey(secret, id, purpose, { from: "bob", to: "alice" });
@@ -24,19 +24,19 @@ function data(seq: number, text = MARKER): Uint8Array {
 }
 
 Deno.test("packet protection: one key per direction, per purpose, per secret and id", () => {
-  const k = (s: Uint8Array, i: Uint8Array, p: "iotnet-uvf-v3" | "iotnet-chat-v3", to = "bob") =>
+  const k = (s: Uint8Array, i: Uint8Array, p: "iotnet-uvf-v4" | "iotnet-chat-v4", to = "bob") =>
     deriveDirectionKey(s, i, p, { from: "alice", to }).key.join();
-  const base = k(secret, id, "iotnet-uvf-v3");
+  const base = k(secret, id, "iotnet-uvf-v4");
   assert.notEqual(
-    deriveDirectionKey(secret, id, "iotnet-uvf-v3", { from: "bob", to: "alice" }).key.join(),
+    deriveDirectionKey(secret, id, "iotnet-uvf-v4", { from: "bob", to: "alice" }).key.join(),
     base,
   );
-  assert.notEqual(k(secret, id, "iotnet-chat-v3"), base);
-  assert.notEqual(k(secret.map((b) => b ^ 1), id, "iotnet-uvf-v3"), base);
-  assert.notEqual(k(secret, new Uint8Array(16), "iotnet-uvf-v3"), base);
-  assert.notEqual(k(secret, id, "iotnet-uvf-v3", "bob2"), base);
+  assert.notEqual(k(secret, id, "iotnet-chat-v4"), base);
+  assert.notEqual(k(secret.map((b) => b ^ 1), id, "iotnet-uvf-v4"), base);
+  assert.notEqual(k(secret, new Uint8Array(16), "iotnet-uvf-v4"), base);
+  assert.notEqual(k(secret, id, "iotnet-uvf-v4", "bob2"), base);
   assert.throws(
-    () => deriveDirectionKey(new Uint8Array(16), id, "iotnet-uvf-v3", { from: "a", to: "b" }),
+    () => deriveDirectionKey(new Uint8Array(16), id, "iotnet-uvf-v4", { from: "a", to: "b" }),
     RangeError,
   );
 });
@@ -67,7 +67,7 @@ Deno.test("packet protection: every edited byte, a cut or a foreign key is dropp
   const e = ends();
   const foreign = new PacketSealer(
     e.aead,
-    deriveDirectionKey(new Uint8Array(32).fill(9), id, "iotnet-uvf-v3", {
+    deriveDirectionKey(new Uint8Array(32).fill(9), id, "iotnet-uvf-v4", {
       from: "alice",
       to: "bob",
     }),
@@ -83,6 +83,25 @@ Deno.test("packet protection: every edited byte, a cut or a foreign key is dropp
     assert.equal(e.bobOpens.open(foreign.seal(data(1))), undefined, "foreign key");
     // None of those moved the window: the genuine datagram still opens.
     assert.ok(e.bobOpens.open(sealed.slice()));
+  } finally {
+    e.aead.close();
+  }
+});
+
+Deno.test("packet protection: a datagram carrying another id does not open, whatever its key", () => {
+  // The id is not in the associated data: the key binds it (derived with the id as salt),
+  // and the opener takes only its own id. Here a sender holds bob's key but stamps a
+  // datagram with another transfer's id, and it seals correctly under that key.
+  const e = ends();
+  const ab = deriveDirectionKey(secret, id, "iotnet-uvf-v4", { from: "alice", to: "bob" });
+  const other = id.map((b) => b ^ 0xff);
+  const stamped = new PacketSealer(e.aead, { ...ab, id: other });
+  try {
+    const packet = encodePacket({ type: "data", id: other, seq: 0, payload: new Uint8Array(9) });
+    assert.equal(e.bobOpens.open(stamped.seal(packet)), undefined);
+    // The same key with the right id opens (so the drop above is the id's).
+    const right = new PacketSealer(e.aead, ab);
+    assert.ok(e.bobOpens.open(right.seal(data(0))));
   } finally {
     e.aead.close();
   }

@@ -16,10 +16,15 @@ import {
   isDataDatagram,
   MalformedPacketError,
   type Packet,
+  PACKET_MAGIC,
   packetIdHex,
   SEAL_OVERHEAD_BYTES,
+  SEALED_AAD_BYTES,
+  SEALED_HEADER_BYTES,
   wireLength,
   writeDataHeader,
+  writeSealedAad,
+  writeSealedHeader,
 } from "./packet.ts";
 import { mulberry32 } from "./loss_model.ts";
 
@@ -124,7 +129,7 @@ Deno.test("random garbage never escapes as anything but MalformedPacketError", (
     const n = Math.floor(rand() * 80);
     const bytes = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
     if (n > 1 && rand() < 0.7) {
-      bytes[0] = 0xb3;
+      bytes[0] = PACKET_MAGIC;
       bytes[1] = 1 + Math.floor(rand() * 10);
     }
     try {
@@ -183,7 +188,7 @@ Deno.test("wireLength reads the length of START, REFUSE and sealed datagrams", (
   }
   assert.equal(wireLength(new Uint8Array(10)), undefined);
   const ack = new Uint8Array(27);
-  ack[0] = 0xb3;
+  ack[0] = PACKET_MAGIC;
   ack[1] = 3;
   assert.equal(wireLength(ack), undefined, "length field cut off");
   const bad = encodePacket(samples[0]!);
@@ -238,4 +243,16 @@ Deno.test("a DATA datagram written in place decodes as the packet encodePacket w
   invalidateDatagram(datagram);
   assert.throws(() => decodePacket(datagram), MalformedPacketError, "invalidated");
   assert.equal(isDataDatagram(datagram), false);
+});
+
+Deno.test("a sealed datagram's associated data: number, magic, type, 0, length", () => {
+  // Two datagrams back to back: the second one's, read at its offset.
+  const batch = new Uint8Array(2 * (SEALED_HEADER_BYTES + 16) + 5);
+  const second = SEALED_HEADER_BYTES + 16;
+  batch.set(encodePacket({ type: "fin_ack", id, sha256: d32 }).subarray(0, 18), second);
+  writeSealedHeader(batch, 2 ** 40 + 0x0102, 5, second);
+  const aad = new Uint8Array(SEALED_AAD_BYTES).fill(0xee);
+  writeSealedAad(batch, second, aad);
+  assert.deepEqual([...aad], [0, 0, 1, 0, 0, 0, 1, 2, PACKET_MAGIC, 5, 0, 0, 5]);
+  assert.deepEqual([...batch.subarray(second + 18, second + 28)], [0, 0, 1, 0, 0, 0, 1, 2, 0, 5]);
 });

@@ -15,9 +15,11 @@ export const TLS_ALPN_PROTOCOL = "iotnet/1";
  * secret instead of a chat ticket (`docs/PROTOCOL.md`). 3: the `keepalive` push and
  * request (a version-2 edge would take the push for a protocol error), the `blocked`
  * request, and the `uvf` result carrying the ticket sealed for the receiver and the
- * transfer's secret instead of a MAC.
+ * transfer's secret instead of a MAC. 4: nothing on this connection; the UDP peer
+ * protocol's version 4 (another associated data for sealed datagrams), so that edges whose
+ * peers could not understand each other never meet through one server.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Largest frame body (kind byte + payload) either side accepts. Bigger is a protocol error. */
 export const MAX_FRAME_BYTES = 1024 * 1024;

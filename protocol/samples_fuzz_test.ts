@@ -2,7 +2,7 @@
  * Property-based tests of the data-file aggregator (fast-check). Valid files, written in
  * every allowed way (LF or CRLF, leading zeros, `-0`, with or without the last newline)
  * and cut into random chunks, give exactly the count, sum, min and max of a BigInt
- * reference; random and mutated files give aggregates or an `InvalidSamplesError` naming
+ * reference, and the plot summary of their samples one by one; random and mutated files give aggregates or an `InvalidSamplesError` naming
  * the first bad line, as a plain line-by-line reference decides, and nothing else.
  * Set `FUZZ_SEED` to replay a run.
  *
@@ -17,6 +17,7 @@ import fc from "fast-check";
 import { MAX_SAMPLE_DIGITS } from "./limits.ts";
 import { InvalidSamplesError, type SampleAggregates, SampleAggregator } from "./samples.ts";
 import { chunks } from "./_fuzz_helpers.ts";
+import { PlotSummary } from "./plot_summary.ts";
 
 const VALID_RUNS = 10_000;
 const MUTATED_RUNS = 20_000;
@@ -56,8 +57,8 @@ function reference(bytes: Uint8Array): Verdict {
 }
 
 /** Runs the aggregator: aggregates, or the line of an InvalidSamplesError; nothing else. */
-function aggregate(parts: Uint8Array[]): Verdict {
-  const aggregator = new SampleAggregator();
+function aggregate(parts: Uint8Array[], plot?: PlotSummary): Verdict {
+  const aggregator = new SampleAggregator(plot);
   try {
     for (const part of parts) aggregator.push(part);
     return { ok: true, aggregates: aggregator.finish() };
@@ -116,7 +117,12 @@ Deno.test(`valid files give the BigInt reference's aggregates at every chunking 
       const bytes = encoder.encode(render(file));
       const expected = reference(bytes);
       assert.equal(expected.ok, true);
-      assert.deepEqual(aggregate(chunks(bytes, cuts)), expected);
+      // A small plot summary, so that buckets merge within 60 samples.
+      const plot = new PlotSummary(4);
+      assert.deepEqual(aggregate(chunks(bytes, cuts), plot), expected);
+      const each = new PlotSummary(4);
+      for (const s of file.samples) each.add(s.value);
+      assert.deepEqual(plot.finish(), each.finish(), "the plot sees every sample, in order");
       // Independent of the reference's parsing: the sum of the generated values.
       const sum = file.samples.reduce((n, s) => n + BigInt(s.value), 0n);
       assert.equal(expected.ok && expected.aggregates.sum, sum);

@@ -2,7 +2,9 @@
  * `deno task bench [section...]`: runs the benchmarks beside their reference tools and
  * writes `docs/BENCHMARKS.md`. Sections: `ued` (upload, plain and over TLS, and compute), `uvf` (peer
  * transfer), `broadcast` (message fan-out), `load` (1,000 devices at once against its
- * targets), `hostile` (one device's write flood against another's commands), `tls` (connect-and-login
+ * targets), `load-dashboard` (the same, without and with the operator's dashboard open and
+ * `/metrics` scraped, interleaved; `--pairs N` pairs of runs), `hostile` (one device's write
+ * flood against another's commands), `tls` (connect-and-login
  * over TLS, key logins against password logins at once). With no
  * argument, all of them. Sections not run this time are kept from the file as it was,
  * so `deno task bench load` reruns one section and leaves the rest.
@@ -10,29 +12,62 @@
  * @module
  */
 
-import { parseCli, usageError } from "./_cli.ts";
+import { numberOption, parseCli, usageError } from "./_cli.ts";
 import { runBroadcastBench } from "./bench/broadcast.ts";
 import { runHostileBench } from "./bench/hostile.ts";
 import { runLoadBench } from "./bench/load.ts";
+import { DEFAULT_PAIRS, runLoadDashboardBench } from "./bench/load_dashboard.ts";
 import { runTlsBench } from "./bench/tls.ts";
 import { runUedBench } from "./bench/ued.ts";
 import { runUvfBench } from "./bench/uvf.ts";
 
-/** Each section: how to run it, and how its `##` heading starts (to find it in the file). */
-const SECTIONS: Record<string, { run: () => Promise<string>; heading: string }> = {
+/** What the command line gives the sections (each reads what concerns it). */
+interface BenchOptions {
+  /** Pairs of runs of `load-dashboard`. */
+  pairs: number;
+}
+
+/**
+ * Each section: how to run it, and how its `##` heading starts (to find it in the file; no
+ * heading may start another's).
+ */
+const SECTIONS: Record<
+  string,
+  { run: (options: BenchOptions) => Promise<string>; heading: string }
+> = {
   ued: { run: runUedBench, heading: "## UED and SCS" },
   uvf: { run: runUvfBench, heading: "## UVF" },
   broadcast: { run: runBroadcastBench, heading: "## Broadcast" },
   load: { run: runLoadBench, heading: "## Load" },
+  "load-dashboard": {
+    run: ({ pairs }) => runLoadDashboardBench(pairs),
+    heading: "## Dashboard open during the load test",
+  },
   hostile: { run: runHostileBench, heading: "## Hostile" },
   tls: { run: runTlsBench, heading: "## TLS and device keys" },
 };
 
-const USAGE = `usage: deno task bench [section...]
+const USAGE = `usage: deno task bench [--pairs N] [section...]
   runs the sections named (all when none: ${Object.keys(SECTIONS).join(", ")}) beside their
-  reference tools and writes docs/BENCHMARKS.md, keeping the sections not run`;
+  reference tools and writes docs/BENCHMARKS.md, keeping the sections not run
+  --pairs  load-dashboard: pairs of load runs, without and with the dashboard, 1..50
+           (default ${DEFAULT_PAIRS})`;
 
-const { positionals } = parseCli(Deno.args, { usage: USAGE, options: {}, positionals: true });
+const { values, positionals } = parseCli(Deno.args, {
+  usage: USAGE,
+  options: { pairs: { type: "string" } },
+  positionals: true,
+});
+const options: BenchOptions = {
+  pairs: numberOption(values.pairs, {
+    name: "--pairs",
+    whole: true,
+    min: 1,
+    max: 50,
+    fallback: DEFAULT_PAIRS,
+    usage: USAGE,
+  }),
+};
 const chosen = positionals.length > 0 ? positionals : Object.keys(SECTIONS);
 for (const name of chosen) {
   if (!SECTIONS[name]) {
@@ -48,7 +83,7 @@ const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*: (.*
 const fresh = new Map<string, string>();
 for (const name of chosen) {
   console.log(`== ${name}`);
-  fresh.set(name, await SECTIONS[name]!.run());
+  fresh.set(name, await SECTIONS[name]!.run(options));
 }
 
 const kept: string[] = [];

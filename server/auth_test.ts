@@ -45,6 +45,9 @@ class MapLockouts implements Lockouts {
       .map(([device, until]) => ({ device, until }));
     return Promise.resolve(running.slice(0, limit));
   }
+  async running(now: number, limit: number): Promise<number> {
+    return (await this.current(now, limit)).length;
+  }
 }
 
 /** The hasher the tests check with. */

@@ -24,13 +24,7 @@ export function setListenerNoDelay(port: number): boolean {
   const options = SocketOptions.open();
   if (options === undefined) return false;
   try {
-    // The one listening TCP socket bound to `port` (IPv4 or IPv6: the port is at offset 2).
-    const fd = options.find(
-      SOCKET.SOCK_STREAM,
-      (fd, _, view) =>
-        options.getInt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_ACCEPTCONN) === 1 &&
-        view.getUint16(2) === port,
-    );
+    const fd = options.findListener(port);
     if (fd === undefined) return false;
     if (!options.setInt(fd, SOCKET.IPPROTO_TCP, SOCKET.TCP_NODELAY, 1)) return false;
     return options.getInt(fd, SOCKET.IPPROTO_TCP, SOCKET.TCP_NODELAY) === 1;

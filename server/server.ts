@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import packageInfo from "../deno.json" with { type: "json" };
-import { BufferPool, type Clock, systemClock, type TimerId } from "../internal/mod.ts";
+import { BufferPool, type Clock, systemClock } from "../internal/mod.ts";
 import {
   CONCURRENT_UPLOADS,
   DEFAULT_BLOCK_SECONDS,
@@ -81,9 +81,11 @@ import { openSqliteStore } from "./store/sqlite_store.ts";
 import { StoreError } from "./store/store_error.ts";
 import { UploadTurns } from "./upload_turns.ts";
 import { setListenerNoDelay } from "./listener_no_delay.ts";
-import type { acceptTls, ServerTlsContext } from "./proxied_tls.ts";
+import type { acceptTls as acceptProxiedTls, ServerTlsContext } from "./proxied_tls.ts";
 import { acceptEach } from "./accept_loop.ts";
 import { acceptProxied, type ProxiedAcceptContext } from "./proxied_accept.ts";
+import { handshakeTls } from "./tls_handshake.ts";
+import { PreparedTls13Gate, Tls13Gate } from "./tls13_gate.ts";
 
 /** The version this iotnet is (`iotnet_build_info`). */
 const IOTNET_VERSION: string = packageInfo.version;
@@ -319,6 +321,11 @@ async function start(options: ServerOptions): Promise<IotServer> {
   }
   const credentials = new CredentialsFile(settings.credentialsPath, { disk, onProblem: log });
   await readCredentials(credentials, settings.allowRegistration, log);
+  // Ready before the listener, held at once after: only sockets accepted after the hold keep
+  // their ClientHello back for the gate (one accepted in between is refused if TLS read its
+  // first bytes first, and connects again).
+  // (With PROXY headers, TLS after the header is node:tls's, which refuses 1.2 itself.)
+  const prepared = options.tls && !options.proxyProtocol ? Tls13Gate.prepare() : undefined;
   let listener: Deno.Listener;
   let proxiedTls: ProxiedTls | undefined;
   try {
@@ -328,9 +335,14 @@ async function start(options: ServerOptions): Promise<IotServer> {
     listener = listen(settings, options.proxyProtocol ? undefined : options.tls);
     requireTlsOffLoopback(listener, { ...options, hostname: settings.hostname });
   } catch (error) {
+    if (prepared instanceof PreparedTls13Gate) prepared.cancel();
     for (const line of early) print(line);
     throw error;
   }
+  const opened13 = prepared instanceof PreparedTls13Gate
+    ? prepared.hold((listener.addr as Deno.NetAddr).port, { clock })
+    : prepared;
+  const gate = opened13 instanceof Tls13Gate ? opened13 : undefined;
   const sessions = new Set<Session>();
   const admission = new Admission(settings);
   const hasher = new PasswordHasher(hashParams);
@@ -412,6 +424,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
         files: store.files,
         presence: store.presenceHistory,
         lockouts: store.lockouts,
+        mailbox: store.mailbox,
+        accounts: async () => (await credentials.accounts()).size,
         events,
         failedLogins: (limit) => auth.recentFailures(limit),
         disk,
@@ -423,6 +437,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
       });
     } catch (error) {
       listener.close();
+      gate?.close();
       for (const line of early) print(line);
       const where = `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`;
       throw new StartupError(
@@ -437,7 +452,17 @@ async function start(options: ServerOptions): Promise<IotServer> {
   const addr = listener.addr as Deno.NetAddr;
   print(`listening on ${addr.hostname}:${addr.port}`);
   if (http) print(`http on ${http.hostname}:${http.port}`);
-  if (options.tls) print(`devices connect with TLS, ALPN ${TLS_ALPN_PROTOCOL}`);
+  // Behind a balancer, TLS runs in node:tls, TLS 1.3 only (server/proxied_tls.ts).
+  const tls13 = gate !== undefined || (options.tls !== undefined && options.proxyProtocol);
+  if (options.tls) {
+    print(`devices connect with TLS${tls13 ? " 1.3" : ""}, ALPN ${TLS_ALPN_PROTOCOL}`);
+  }
+  if (opened13 && !(opened13 instanceof Tls13Gate)) {
+    print(
+      `warning: cannot refuse TLS 1.2 on the TLS port (${opened13.unavailable}); clients ` +
+        "that offer only TLS 1.2 are accepted",
+    );
+  }
   if (options.proxyProtocol) {
     print("devices connect through a balancer: each connection starts with a PROXY v2 header");
   }
@@ -489,6 +514,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
     sessions.add(session);
     void session.run();
   };
+  // Ends what waits on a client (PROXY headers, TLS ClientHellos and handshakes) when the
+  // server closes.
   const closing = new AbortController();
   const refused = (ip: string, reason: RefusalReason, detail: string) => {
     metrics.refusals.inc({ reason });
@@ -512,6 +539,19 @@ async function start(options: ServerOptions): Promise<IotServer> {
     refuse: (conn, message) => void refuse(conn, message),
     closing: closing.signal,
   };
+  // TLS 1.3 checked and the handshake run on the TLS listener's connections, off the accept
+  // loop; then `then`. Awaited when the server closes.
+  const handshakes = new Set<Promise<void>>();
+  const handshake = (conn: Deno.Conn, then: (problem: string | undefined) => unknown) => {
+    const done = handshakeTls(conn as Deno.TlsConn, {
+      gate,
+      deadlineMs: settings.loginDeadlineMs,
+      clock,
+      signal: closing.signal,
+    }).then((problem) => void then(problem));
+    handshakes.add(done);
+    void done.finally(() => handshakes.delete(done));
+  };
 
   const accepting = acceptEach(listener, {
     log,
@@ -527,7 +567,9 @@ async function start(options: ServerOptions): Promise<IotServer> {
       const slot = admission.admit(ip);
       if ("reason" in slot) {
         refused(ip, slot.reason, slot.message);
-        void refuse(conn, slot.message);
+        // Over TLS the reason goes out once the client has passed the same checks.
+        if (!tlsListener) void refuse(conn, slot.message);
+        else handshake(conn, (problem) => problem ? conn.close() : refuse(conn, slot.message));
         return;
       }
       const start = () => startSession(conn, slot);
@@ -535,15 +577,13 @@ async function start(options: ServerOptions): Promise<IotServer> {
         start();
         return;
       }
-      // Handshake at once (no round trip waits on the first read), off the accept loop.
-      void tlsHandshake(conn as Deno.TlsConn, { deadlineMs: settings.loginDeadlineMs, clock }).then(
-        (problem) => {
-          if (problem === undefined) return start();
-          log(`TLS handshake with ${ip} failed: ${problem}`);
-          slot.release();
-          conn.close();
-        },
-      );
+      // At once: no round trip waits on the first read.
+      handshake(conn, (problem) => {
+        if (problem === undefined) return start();
+        log(`TLS handshake with ${ip} failed: ${problem}`);
+        slot.release();
+        conn.close();
+      });
     },
   });
 
@@ -553,6 +593,8 @@ async function start(options: ServerOptions): Promise<IotServer> {
       listener.close();
       closing.abort();
       await accepting;
+      await Promise.all(handshakes);
+      gate?.close();
       await Promise.all([...sessions].map((s) => {
         s.push({
           t: "push",
@@ -595,6 +637,7 @@ async function openStore(
   if (!cluster) return { store: openSqliteStore(dataDir.database, systemClock, options) };
   const db = await PostgresDatabase.open(cluster.url, {
     applicationName: `iotnet ${cluster.nodeId}`,
+    log,
   });
   log(`cluster: node ${cluster.nodeId} on PostgreSQL ${db.where}`);
   return {
@@ -775,7 +818,7 @@ function listen(settings: ServerSettings, tls: TlsIdentity | undefined): Deno.Li
 
 /** TLS after a PROXY header: `server/proxied_tls.ts`, loaded, and the server's identity. */
 interface ProxiedTls {
-  acceptTls: typeof acceptTls;
+  acceptTls: typeof acceptProxiedTls;
   context: ServerTlsContext;
 }
 
@@ -795,40 +838,6 @@ async function loadProxiedTls(tls: TlsIdentity): Promise<ProxiedTls> {
         "and --tls-key the server.crt and server.key that `iotnet cert` wrote",
       { cause: error },
     );
-  }
-}
-
-/**
- * Runs a TLS handshake within `deadlineMs`.
- *
- * @returns undefined when it succeeded, else what went wrong.
- */
-async function tlsHandshake(
-  conn: Deno.TlsConn,
-  options: { deadlineMs: number; clock: Clock },
-): Promise<string | undefined> {
-  const { deadlineMs, clock } = options;
-  let timer: TimerId | undefined;
-  const late = new Promise<string>((resolve) => {
-    timer = clock.setTimeout(() => resolve(`no handshake within ${deadlineMs} ms`), deadlineMs);
-  });
-  try {
-    return await Promise.race([
-      conn.handshake().then((info) =>
-        info.alpnProtocol === TLS_ALPN_PROTOCOL
-          ? undefined
-          : `the client did not offer ALPN ${TLS_ALPN_PROTOCOL}`
-      ),
-      late,
-    ]);
-  } catch (error) {
-    const message = (error as Error).message;
-    // rustls reads a plain iotnet frame as a record of an unknown content type.
-    return /InvalidContentType|corrupt message|invalid content type/i.test(message)
-      ? `the client does not speak TLS (${message}); the device needs --tls-ca`
-      : message;
-  } finally {
-    if (timer !== undefined) clock.clearTimeout(timer);
   }
 }
 

@@ -128,11 +128,13 @@ export class UploadTurn {
   awaitBytes(): void {
     if (!this.#permit || this.#idleTimer !== undefined) return;
     this.#idleSince = this.#clock.now();
+    // The idle time left is below zero when a timer ran late: then the turn passes on at once.
+    const wait = Math.max(0, Math.min(this.#limits.idleMs, this.#idleLeft));
     this.#idleTimer = this.#clock.setTimeout(() => {
       this.#idleTimer = undefined;
       this.release();
       this.#onPassedOn();
-    }, Math.min(this.#limits.idleMs, this.#idleLeft));
+    }, wait);
   }
 
   /** Gives the turn back now, if held: no upload is open, or the connection closed. */

@@ -130,3 +130,32 @@ Deno.test("UploadTurns: a wait for a turn ends when its connection closes, and t
   after.release();
   assert.equal(turns.held, 0);
 });
+
+Deno.test("UploadTurns: a turn whose idle time ran out while its timer was late is passed on at once, never with a negative delay", async () => {
+  // A timer can fire late (a busy event loop): bytes then arrive after its due time and the
+  // idle time left goes below zero. The next wait must be for 0 ms, not a negative time.
+  const manual = new ManualClock();
+  let late = 0;
+  const delays: number[] = [];
+  const clock = {
+    now: () => manual.now() + late,
+    setTimeout: (fn: () => void, ms: number) => {
+      delays.push(ms);
+      return manual.setTimeout(fn, ms);
+    },
+    clearTimeout: (id: Parameters<ManualClock["clearTimeout"]>[0]) => manual.clearTimeout(id),
+  };
+  const turns = new UploadTurns(1, clock, LIMITS);
+  const conn = turns.forConnection();
+  await conn.take();
+  for (let i = 0; i < 5; i++) {
+    conn.awaitBytes();
+    late += 60; // 60 ms pass and the 50 ms timer has not run yet
+    await conn.take(); // bytes came first
+  }
+  conn.awaitBytes();
+  assert.ok(delays.every((ms) => ms >= 0), `delays ${delays.join(", ")}`);
+  manual.advance(0);
+  await settle();
+  assert.equal(conn.held, false, "the turn is passed on at once");
+});

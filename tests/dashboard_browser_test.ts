@@ -6,23 +6,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { findCommand, installHint } from "../scripts/tools.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium, openDashboard } from "./_helpers/chromium.ts";
 import { memorySource } from "./_helpers/files.ts";
 import { TestServer, type TestServerOptions } from "./_helpers/in_process_server.ts";
+import { ACCOUNTS } from "./_helpers/server_process.ts";
 import { waitUntil } from "./_helpers/wait.ts";
-
-/** The flags issue 14 asks for: no sandbox (root in CI), no GPU, nothing fetched in the background. */
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;
 
@@ -39,24 +28,12 @@ async function withBrowser(
   options: TestServerOptions,
   fn: (t: BrowserTest) => Promise<void>,
 ): Promise<void> {
-  const executablePath = findCommand("chromium");
-  if (!executablePath) throw new Error(`chromium not found; ${installHint(["chromium"])}`);
   await using server = await TestServer.start({ ...options, http: { port: 0 } });
   const http = server.server.http!;
   const base = `http://${http.hostname}:${http.port}`;
   const token = (await server.read("operator-token")).trim();
-  const profile = await Deno.makeTempDir({ prefix: "iotnet-chromium-" });
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-  });
-  try {
-    await fn({ server, base, token, context });
-  } finally {
-    await context.close();
-    await Deno.remove(profile, { recursive: true });
-  }
+  await using browser = await launchChromium();
+  await fn({ server, base, token, context: browser.context });
 }
 
 /**
@@ -77,12 +54,8 @@ async function tableText(page: Page, id: string): Promise<string[][]> {
 }
 
 /** A page logged in with the token, on the overview. */
-async function loggedIn({ base, token, context }: BrowserTest): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${base}/`);
-  await page.fill("input[name=token]", token);
-  await page.click("button[type=submit]");
-  return page;
+function loggedIn({ base, token, context }: BrowserTest): Promise<Page> {
+  return openDashboard(context, base, token);
 }
 
 Deno.test({
@@ -90,7 +63,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    withBrowser({}, async (t) => {
+    withBrowser({ attempts: 1, blockSeconds: 600 }, async (t) => {
       const { server, base, token, context } = t;
       using _pump = pumpClock(server);
       const page = await context.newPage();
@@ -125,6 +98,33 @@ Deno.test({
         ["dev7", "127.0.0.1", "9"],
       ]);
       assert.equal(await page.textContent("#online"), "2");
+      // An upload, a message for a device that is offline and a name locked out reach the
+      // tiles (the store's figures within STORE_FIGURES_MS of the server's clock).
+      const bytes = new TextEncoder().encode("1\n2\n-3\n");
+      await watch1.connection.upload(4, memorySource(bytes), bytes.length);
+      await watch1.connection.request("message", { to: "watch3", text: "later" });
+      const stranger = await server.connect();
+      await assert.rejects(stranger.connection.request("login", { name: "watch2", password: "x" }));
+      await page.waitForSelector("#storedFiles:text-is('1')", { timeout: 10_000 });
+      await page.waitForSelector("#offlineMessages:text-is('1')", { timeout: 10_000 });
+      await page.waitForSelector("#lockouts:text-is('1')", { timeout: 10_000 });
+      const tiles: Record<string, string | null> = {};
+      for (
+        const id of [
+          "accounts",
+          "uploadsLastHour",
+          "uploadBytesLastHour",
+          "storedSamples",
+          "storedBytes",
+        ]
+      ) tiles[id] = await page.textContent(`#${id}`);
+      assert.deepEqual(tiles, {
+        accounts: String(Object.keys(ACCOUNTS).length),
+        uploadsLastHour: "1",
+        uploadBytesLastHour: "7",
+        storedSamples: "3",
+        storedBytes: "7",
+      });
       // The next overviews change nothing in the table: its rows stay (a click lands).
       const row = (await page.$("tr[data-device='dev7']"))!;
       const updated = await page.getAttribute("body", "data-updated");
@@ -347,5 +347,83 @@ Deno.test({
       await later.goto(`${base}/feed`);
       await later.waitForSelector("#events tr[data-kind='login']", { timeout: 10_000 });
       assert.equal(await later.locator("#events tr").count(), 2);
+    }),
+});
+
+Deno.test({
+  name: "devices page in chromium: the server pages and searches, names link to device pages",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withBrowser({}, async (t) => {
+      const { server, base } = t;
+      const names = ["dev1", "dev2", "dev3", "watch1", "watch2"];
+      const dev1 = await server.login("dev1");
+      for (const name of names.slice(1)) await server.login(name);
+      const bytes = new TextEncoder().encode("1\n-2\n3\n");
+      // The server's clock stands still: the upload is stored at this time.
+      const uploadedAt = server.clock.now();
+      await dev1.connection.upload(4, memorySource(bytes), bytes.length);
+
+      const page = await loggedIn(t);
+      await page.click("nav a[href='/devices']", { timeout: 10_000 });
+      await page.waitForSelector("#shown:text-is('1–5 of 5')", { timeout: 10_000 });
+      assert.deepEqual((await tableText(page, "devices")).map((r) => r[0]), names);
+      // Two a page (the page keeps its place in its address): next, next, previous.
+      await page.goto(`${base}/devices?limit=2`);
+      const shows = async (shown: string, rows: string[]) => {
+        await page.waitForSelector(`#shown:text-is('${shown}')`, { timeout: 10_000 });
+        assert.deepEqual((await tableText(page, "devices")).map((r) => r[0]), rows, shown);
+      };
+      await shows("1–2 of 5", ["dev1", "dev2"]);
+      assert.equal(await page.isDisabled("#previous"), true);
+      await page.click("#next");
+      await shows("3–4 of 5", ["dev3", "watch1"]);
+      assert.match(page.url(), /\/devices\?offset=2&limit=2$/);
+      await page.click("#next");
+      await shows("5–5 of 5", ["watch2"]);
+      assert.equal(await page.isDisabled("#next"), true);
+      await page.click("#previous");
+      await shows("3–4 of 5", ["dev3", "watch1"]);
+      // A search goes to the server (once typing stops) and starts from the first page.
+      await page.fill("#search", "DEV");
+      await shows("1–2 of 3", ["dev1", "dev2"]);
+      assert.equal(await page.getAttribute("body", "data-query"), "offset=0&limit=2&q=DEV");
+      await page.click("#next");
+      await shows("3–3 of 3", ["dev3"]);
+      await page.fill("#search", "nobody");
+      await page.waitForSelector("#shown:text-is('no device online matches')", { timeout: 10_000 });
+      assert.deepEqual(await tableText(page, "devices"), []);
+      await page.fill("#search", "dev1");
+      await shows("1–1 of 1", ["dev1"]);
+      // What the store knows of it: one file, its upload, no message waiting, no lockout.
+      const [row] = await tableText(page, "devices");
+      assert.deepEqual([row![2], row![3], row![4], row![6], row![7]], [
+        "127.0.0.1",
+        "9",
+        "1",
+        "0",
+        "–",
+      ]);
+      const api = await (await page.request.get(`${base}/api/devices?q=dev1`)).json();
+      assert.equal(api.devices[0].files, 1);
+      assert.equal(api.devices[0].lockedUntil, null);
+      assert.equal(api.devices[0].lastUpload, new Date(uploadedAt).toISOString());
+      assert.equal(
+        row![5],
+        await page.evaluate(
+          `new Date(${JSON.stringify(api.devices[0].lastUpload)}).toLocaleString()`,
+        ),
+      );
+      // The name is text in a link to its page.
+      assert.equal(
+        await page.innerHTML("#devices tr[data-device='dev1'] td:first-child"),
+        '<a href="/devices/dev1">dev1</a>',
+      );
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard-devices.png"), fullPage: true });
+      await page.click("a[href='/devices/dev1']");
+      await page.waitForSelector("body[data-loaded='true']", { timeout: 10_000 });
+      assert.equal(await page.textContent("#name"), "dev1");
     }),
 });

@@ -118,6 +118,101 @@ Deno.test("live feed: closing the server ends the live streams instead of waitin
   assert.equal((await reader.read()).done, true);
 });
 
+Deno.test("live feed: the overview shows the last hour's uploads and the store's figures", async () => {
+  const { STORE_FIGURES_MS } = await import("../server/http/store_figures.ts");
+  const HOUR = 3_600_000;
+  await using server = await TestServer.start({
+    http: { port: 0 },
+    attempts: 1,
+    blockSeconds: 600,
+    accounts: { watch1: "pw1", watch2: "pw2", watch3: "pw3" },
+  });
+  const http = server.server.http!;
+  const url = `http://${http.hostname}:${http.port}/events`;
+  const auth = bearer(await token(server));
+  // Two uploads, a message for a device that is offline, a name locked out.
+  const watch1 = await server.login("watch1");
+  for (const [fileID, text] of [[1, "1\n2\n3\n"], [2, "10\n-20\n"]] as const) {
+    const bytes = new TextEncoder().encode(text);
+    await watch1.connection.upload(fileID, memorySource(bytes), bytes.length);
+  }
+  const sent = await watch1.connection.request("message", { to: "watch3", text: "later" });
+  assert.equal(sent.delivery, "stored");
+  const stranger = await server.connect();
+  await assert.rejects(stranger.connection.request("login", { name: "watch2", password: "x" }));
+  await server.waitForLog(/watch2 is locked out/);
+
+  type Overview = {
+    uploads: number;
+    uploadsLastHour: number;
+    uploadBytesLastHour: number;
+    stored: Record<string, unknown> | null;
+  };
+  /** Overviews of a new stream, a second apart, until one passes `check`. */
+  async function overviewWhere(check: (o: Overview) => boolean): Promise<Overview> {
+    const reader = (await fetch(url, auth)).body!.getReader();
+    try {
+      for (let tick = 0; tick < 10; tick++) {
+        const [event] = await sseEvents(reader, 1);
+        const overview = event!.data as Overview;
+        if (check(overview)) return overview;
+        server.advance(1_000);
+      }
+      throw new Error("no overview passed the check in 10 s");
+    } finally {
+      await reader.cancel();
+    }
+  }
+
+  // The figures read when the listener started are older: read again once STORE_FIGURES_MS old.
+  server.advance(STORE_FIGURES_MS);
+  const overview = await overviewWhere((o) => o.stored?.storedFiles === 2);
+  assert.equal(overview.uploads, 2);
+  assert.equal(overview.uploadsLastHour, 2);
+  assert.equal(overview.uploadBytesLastHour, 13);
+  const { at, ...stored } = overview.stored!;
+  assert.match(String(at), /^\d{4}-\d\d-\d\dT/);
+  assert.deepEqual(stored, {
+    accounts: 3,
+    storedFiles: 2,
+    storedSamples: 5,
+    storedBytes: 13,
+    offlineMessages: 1,
+    lockouts: 1,
+    lockoutsMore: false,
+  });
+  // The same figures as gauges.
+  const metrics = await get(server, "/metrics", auth);
+  for (
+    const line of [
+      "iotnet_accounts 3",
+      "iotnet_stored_files 2",
+      "iotnet_stored_samples 5",
+      "iotnet_stored_bytes 13",
+      "iotnet_offline_messages 1",
+      "iotnet_lockouts 1",
+    ]
+  ) assert.match(metrics.body, new RegExp(`^${line}$`, "m"));
+
+  // An hour later: the uploads have left the last hour (not the totals), the lockout has
+  // ended, a delete and a delivered message are counted off.
+  server.advance(HOUR);
+  await watch1.connection.request("delete", { fileID: 1 });
+  const watch3 = await server.login("watch3");
+  const delivered = await watch3.push((p) => p.event === "message");
+  assert.ok(delivered.event === "message" && delivered.kind === "offline");
+  await watch3.connection.request("ack", { message: delivered.id! });
+  server.advance(STORE_FIGURES_MS);
+  const later = await overviewWhere((o) =>
+    o.stored?.storedFiles === 1 && o.stored?.offlineMessages === 0
+  );
+  assert.equal(later.uploads, 2);
+  assert.equal(later.uploadsLastHour, 0);
+  assert.equal(later.uploadBytesLastHour, 0);
+  assert.equal(later.stored!.storedSamples, 2);
+  assert.equal(later.stored!.lockouts, 0);
+});
+
 Deno.test("event feed: logins, failed logins, a lockout, an upload, a delete, a logout and a refused connection, live", async () => {
   await using server = await TestServer.start({
     http: { port: 0 },

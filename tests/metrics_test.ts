@@ -26,6 +26,16 @@ function busyMetrics(): string {
     residentMemoryBytes: 50e6,
     startTimeSeconds: 1.7e9,
     version: '0.1.0 "quoted"\\',
+    stored: {
+      accounts: 12,
+      storedFiles: 3,
+      storedSamples: 3_000_000,
+      storedBytes: 21_000_000,
+      offlineMessages: 4,
+      lockouts: 1,
+      lockoutsMore: false,
+      at: 1.7e12,
+    },
   }));
 }
 
@@ -43,6 +53,7 @@ Deno.test({
           residentMemoryBytes: 1,
           startTimeSeconds: 1,
           version: "0.1.0",
+          stored: undefined,
         })),
       ]
     ) {
@@ -76,6 +87,12 @@ Deno.test("metrics: the SPEC's names are there with their types, histogram bucke
       ["iotnet_event_loop_lag_seconds", "histogram"],
       ["iotnet_store_commit_duration_seconds", "histogram"],
       ["iotnet_disk_operations_waiting", "gauge"],
+      ["iotnet_accounts", "gauge"],
+      ["iotnet_stored_files", "gauge"],
+      ["iotnet_stored_samples", "gauge"],
+      ["iotnet_stored_bytes", "gauge"],
+      ["iotnet_offline_messages", "gauge"],
+      ["iotnet_lockouts", "gauge"],
       ["process_resident_memory_bytes", "gauge"],
     ]
   ) {
@@ -95,6 +112,12 @@ Deno.test("metrics: the SPEC's names are there with their types, histogram bucke
   assert.match(text, /^iotnet_store_commit_duration_seconds_bucket\{le="0.005"\} 1$/m);
   assert.match(text, /^iotnet_store_commit_duration_seconds_sum 0.003$/m);
   assert.match(text, /^iotnet_disk_operations_waiting 7$/m);
+  assert.match(text, /^iotnet_accounts 12$/m);
+  assert.match(text, /^iotnet_stored_files 3$/m);
+  assert.match(text, /^iotnet_stored_samples 3000000$/m);
+  assert.match(text, /^iotnet_stored_bytes 21000000$/m);
+  assert.match(text, /^iotnet_offline_messages 4$/m);
+  assert.match(text, /^iotnet_lockouts 1$/m);
   // Prometheus naming: base units (seconds, bytes), _total only and always on counters.
   for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
     assert.equal(name!.endsWith("_total"), type === "counter", `${name} is a ${type}`);

@@ -140,7 +140,16 @@ Deno.test("operator HTTP: /api/devices lists who is online; /metrics counts logi
       assert.equal(devices.length, 1);
       assert.deepEqual(
         { ...devices[0], since: typeof devices[0].since },
-        { name: "watch1", since: "string", ip: "127.0.0.1", udpPort: 4242 },
+        {
+          name: "watch1",
+          since: "string",
+          ip: "127.0.0.1",
+          udpPort: 4242,
+          files: 0,
+          lastUpload: null,
+          messagesWaiting: 0,
+          lockedUntil: null,
+        },
       );
       assert.ok(!Number.isNaN(Date.parse(devices[0].since)));
       const metrics = (await get(`${base}/metrics`, bearer)).body;

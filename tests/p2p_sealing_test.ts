@@ -68,7 +68,7 @@ Deno.test("sealing (node:crypto sender, libcrypto receiver): no file name, size 
     const id = hexToId(ticket.ticket.transferId);
     const mallory = new PacketSealer(
       aead,
-      deriveDirectionKey(new Uint8Array(32).fill(7), id, "iotnet-uvf-v3", {
+      deriveDirectionKey(new Uint8Array(32).fill(7), id, "iotnet-uvf-v4", {
         from: "alice",
         to: "bob",
       }),

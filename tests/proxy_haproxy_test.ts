@@ -84,7 +84,7 @@ Deno.test({
       await using server = await ServerProcess.start({
         args: ["--proxy-protocol", "--tls-cert", files.cert, "--tls-key", files.key],
       });
-      await server.waitForLog(/^devices connect with TLS, ALPN iotnet\/1$/);
+      await server.waitForLog(/^devices connect with TLS 1\.3, ALPN iotnet\/1$/);
       await using haproxy = await Haproxy.start([
         { to: server.port, options: `send-proxy-v2 source ${BALANCER_SOURCE}` },
       ]);

@@ -423,36 +423,33 @@ Deno.test({
 });
 
 Deno.test("--proxy-protocol with TLS: a certificate or key that cannot be used stops the start with one clear line", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-proxy-tls-" });
-  try {
+  const ca = await createCa("iotnet test CA");
+  const identity = await issueServerCert(ca, { hosts: ["127.0.0.1"] });
+  const cases: [{ cert: string; key: string }, RegExp][] = [
+    [
+      { cert: "not a certificate", key: identity.key },
+      /the certificate is not a PEM certificate/,
+    ],
+    [{ cert: identity.cert, key: "not a key" }, /the key is not a PEM private key/],
+    [{ cert: identity.cert, key: ca.key }, /the key is not the certificate's: they do not match/],
+  ];
+  for (const [tls, reason] of cases) {
+    const dataDir = await Deno.makeTempDir({ prefix: "iotnet-proxy-tls-" });
     await Deno.writeTextFile(`${dataDir}/credentials.txt`, "watch1 pw1\n");
-    const ca = await createCa("iotnet test CA");
-    const identity = await issueServerCert(ca, { hosts: ["127.0.0.1"] });
-    const cases: [{ cert: string; key: string }, RegExp][] = [
-      [
-        { cert: "not a certificate", key: identity.key },
-        /the certificate is not a PEM certificate/,
-      ],
-      [{ cert: identity.cert, key: "not a key" }, /the key is not a PEM private key/],
-      [{ cert: identity.cert, key: ca.key }, /the key is not the certificate's: they do not match/],
-    ];
-    for (const [tls, reason] of cases) {
-      await assert.rejects(
-        startServer({ attempts: 3, dataDir, log: () => {}, proxyProtocol: true, tls }),
-        (error: Error) => {
-          assert.equal(error.name, "StartupError");
-          assert.match(error.message, /^cannot use the TLS certificate and key: /);
-          assert.match(error.message, reason);
-          assert.match(
-            error.message,
-            /; give --tls-cert and --tls-key the server\.crt and server\.key/,
-          );
-          assert.ok(!error.message.includes("\n"), error.message);
-          return true;
-        },
-      );
-    }
-  } finally {
+    await assert.rejects(
+      startServer({ attempts: 3, dataDir, log: () => {}, proxyProtocol: true, tls }),
+      (error: Error) => {
+        assert.equal(error.name, "StartupError");
+        assert.match(error.message, /^cannot use the TLS certificate and key: /);
+        assert.match(error.message, reason);
+        assert.match(
+          error.message,
+          /; give --tls-cert and --tls-key the server\.crt and server\.key/,
+        );
+        assert.ok(!error.message.includes("\n"), error.message);
+        return true;
+      },
+    );
     await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -8,43 +8,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
-import { type IotServer, startServer, type TlsIdentity } from "../server/mod.ts";
-import { createCa, issueServerCert, type PemPair } from "../tls/certificates.ts";
+import { type IotServer, startServer } from "../server/mod.ts";
+import { createCa, type PemPair } from "../tls/certificates.ts";
 import { EdgeProcess } from "./_helpers/edge_process.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
+import { deployment, sClient, tlsServer } from "./_helpers/tls_server.ts";
 import { waitUntil } from "./_helpers/wait.ts";
 
 /** A mismatch must be reported well before the default 10 s connect timeout. */
 const MISMATCH_MS = 5_000;
-
-async function deployment(hosts = ["127.0.0.1", "localhost"], notBefore?: Date) {
-  const ca = await createCa("iotnet test CA");
-  const server = await issueServerCert(ca, {
-    hosts,
-    ...(notBefore && { notBefore, validDays: 1 }),
-  });
-  return { ca, server };
-}
-
-async function tlsServer(tls: TlsIdentity | undefined) {
-  const dataDir = await Deno.makeTempDir({ prefix: "iotnet-tls-" });
-  await Deno.writeTextFile(join(dataDir, "credentials.txt"), "watch1 pw\nwatch2 pw\n");
-  const logged: string[] = [];
-  const server = await startServer({
-    attempts: 3,
-    dataDir,
-    log: (line) => logged.push(line),
-    ...(tls && { tls }),
-  });
-  return {
-    server,
-    logged,
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await Deno.remove(dataDir, { recursive: true });
-    },
-  };
-}
 
 /** Connects and returns the error's message, failing the test if it connects. */
 async function refusal(server: IotServer, options: { ca?: PemPair; hostname?: string }) {
@@ -166,30 +138,45 @@ Deno.test("openssl s_client sees TLSv1.3 and ALPN iotnet/1 from the server, veri
     const { ca, server: identity } = await deployment();
     await Deno.writeTextFile(join(dir, "ca.crt"), ca.cert);
     await using s = await tlsServer(identity);
-    const { stdout, stderr } = await new Deno.Command("openssl", {
-      args: [
-        "s_client",
-        "-connect",
-        `127.0.0.1:${s.server.port}`,
-        "-alpn",
-        "iotnet/1",
+    for (const version of [[], ["-tls1_3"]]) {
+      const text = await sClient("127.0.0.1", s.server.port, [
+        ...version,
         "-CAfile",
         join(dir, "ca.crt"),
         "-verify_return_error",
         "-verify_ip",
         "127.0.0.1",
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-    assert.match(text, /New, TLSv1\.3, Cipher is/);
-    assert.match(text, /ALPN protocol: iotnet\/1/);
-    assert.match(text, /Verify return code: 0 \(ok\)/);
+      ]);
+      assert.match(text, /New, TLSv1\.3, Cipher is/);
+      assert.match(text, /ALPN protocol: iotnet\/1/);
+      assert.match(text, /Verify return code: 0 \(ok\)/);
+    }
+    assert.ok(
+      s.logged.includes("devices connect with TLS 1.3, ALPN iotnet/1"),
+      s.logged.join("\n"),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("openssl s_client -tls1_2 is refused with alert protocol_version, and the log says why", async () => {
+  const { server: identity } = await deployment();
+  await using s = await tlsServer(identity);
+  for (const version of ["-tls1_2", "-tls1_1"]) {
+    const text = await sClient("127.0.0.1", s.server.port, [version]);
+    assert.match(text, /alert protocol version.*SSL alert number 70/);
+    assert.match(text, /New, \(NONE\), Cipher is \(NONE\)/);
+    assert.doesNotMatch(text, /New, TLSv1\.2/);
+  }
+  await waitUntil(
+    () => s.logged.filter((l) => /does not offer TLS 1\.3/.test(l)).length === 2,
+    "log",
+  );
+  assert.match(
+    s.logged.find((l) => /does not offer TLS 1\.3/.test(l))!,
+    /^TLS handshake with 127\.0\.0\.1 failed: the client does not offer TLS 1\.3 \(it has no supported_versions extension\); the server speaks TLS 1\.3 only$/,
+  );
 });
 
 Deno.test("the first reply over TLS does not wait for a delayed ACK", async () => {

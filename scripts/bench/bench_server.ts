@@ -17,15 +17,18 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 export class BenchServer {
   readonly #child: Deno.ChildProcess;
   readonly port: number;
+  /** The operator HTTP's port, when the server was started with `--http`. */
+  readonly httpPort: number | undefined;
   readonly #logs: { stdout: string; stderr: string };
 
   private constructor(
     child: Deno.ChildProcess,
-    port: number,
+    ports: { port: number; httpPort: number | undefined },
     logs: { stdout: string; stderr: string },
   ) {
     this.#child = child;
-    this.port = port;
+    this.port = ports.port;
+    this.httpPort = ports.httpPort;
     this.#logs = logs;
   }
 
@@ -34,9 +37,10 @@ export class BenchServer {
   }
 
   /**
-   * Starts the server and waits for its `listening on` line.
+   * Starts the server and waits for its `listening on` line (and its `http on` line when
+   * `extraArgs` has `--http`).
    *
-   * @param extraArgs more options of `iotnet server` (`--tls-cert`, `--tls-key`, ...).
+   * @param extraArgs more options of `iotnet server` (`--tls-cert`, `--tls-key`, `--http`, ...).
    */
   static async start(
     dataDir: string,
@@ -77,10 +81,15 @@ export class BenchServer {
     }).spawn();
     let exited = false;
     void child.status.then(() => (exited = true));
+    const http = extraArgs.includes("--http");
     for (const end = performance.now() + 30_000; performance.now() < end && !exited;) {
-      const first = (await Deno.readTextFile(logs.stdout).catch(() => "")).split("\n")[0]!;
-      const port = Number(/^\S+Z listening on .*:(\d+)$/.exec(first)?.[1]);
-      if (port) return new BenchServer(child, port, logs);
+      const lines = (await Deno.readTextFile(logs.stdout).catch(() => "")).split("\n");
+      const port = Number(/^\S+Z listening on .*:(\d+)$/.exec(lines[0]!)?.[1]);
+      // The server prints `http on HOST:PORT` right after `listening on` (SPEC §8).
+      const httpPort = Number(/^\S+Z http on .*:(\d+)$/.exec(lines[1] ?? "")?.[1]);
+      if (port && (!http || httpPort)) {
+        return new BenchServer(child, { port, httpPort: http ? httpPort : undefined }, logs);
+      }
       await sleep(20);
     }
     await stopProcess(child, "SIGKILL");

@@ -67,6 +67,16 @@ export function statCpuSeconds(stat: string): { user: number; system: number } {
   return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
 }
 
+/**
+ * User and system CPU seconds of the children a process has waited for (`cutime` and
+ * `cstime` of its `/proc/<pid>/stat` line): with `/proc/self/stat`, what the tools this
+ * process ran and reaped have spent.
+ */
+export function reapedChildrenCpuSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
 /** CPU seconds the whole machine spent busy (all but idle and iowait) since boot. */
 export function machineBusySeconds(): number {
   // cpu  user nice system idle iowait irq softirq steal ...

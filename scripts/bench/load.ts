@@ -56,6 +56,31 @@ export interface LoadOptions {
   keepData?: boolean;
   /** Receives progress lines. Default: none. */
   progress?: (line: string) => void;
+  /**
+   * Watches each server through its operator HTTP: when given, the servers run with
+   * `--http 0`. Default: nobody watches, and the servers serve no HTTP.
+   */
+  watch?: LoadWatcher;
+}
+
+/** Someone watching the run's servers through their operator HTTP (a dashboard, a scraper). */
+export interface LoadWatcher {
+  /**
+   * Called once each server is up, before anything is measured on it.
+   *
+   * @param server the operator HTTP's address and token, and which phase the server is for.
+   * @returns what to call to stop watching; it is called before the server stops.
+   */
+  attach(server: WatchedServer): Promise<() => Promise<void>>;
+}
+
+/** A server of the load run as a {@linkcode LoadWatcher} sees it. */
+export interface WatchedServer {
+  /** `http://127.0.0.1:<port>` of its operator HTTP. */
+  base: string;
+  /** Its operator token. */
+  token: string;
+  phase: 1 | 2;
 }
 
 /** How long one device's step may take before it counts as failed. */
@@ -104,13 +129,17 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       phases: [],
       cpu: [],
       driverLagMaxMs: 0,
+      failedSteps: 0,
       probeGapMs: PROBE_GAP_MS,
       quietMs: QUIET_MS,
       totalSeconds: 0,
     };
     const fleet = await prepareDevices(edgeDir, devices, samples, progress, report);
-    await phaseOne(join(work, "server1"), fleet, report, progress);
-    await phaseTwo(join(work, "server2"), fleet[0]!, burst, report, progress);
+    await phaseOne(join(work, "server1"), fleet, report, { progress, watch: options.watch });
+    await phaseTwo(join(work, "server2"), fleet[0]!, burst, report, {
+      progress,
+      watch: options.watch,
+    });
     report.totalSeconds = (performance.now() - started) / 1000;
     return report;
   } finally {
@@ -243,11 +272,17 @@ interface Counts {
   loggedOut: number;
 }
 
+/** What both phases take besides their devices. */
+interface PhaseHooks {
+  progress: (line: string) => void;
+  watch: LoadWatcher | undefined;
+}
+
 async function phaseOne(
   dataDir: string,
   fleet: Device[],
   report: LoadReport,
-  progress: (line: string) => void,
+  { progress, watch }: PhaseHooks,
 ): Promise<void> {
   const n = fleet.length;
   await Deno.mkdir(dataDir);
@@ -256,13 +291,15 @@ async function phaseOne(
     fleet.map((d) => `${d.name} ${d.password}\n`).join(""),
   );
   progress(`starting a server (IOTNET_HASH_PROFILE=fast) for ${n} devices`);
-  const server = await BenchServer.start(dataDir, "fast");
+  const server = await BenchServer.start(dataDir, "fast", httpArgs(watch));
   const failures = new Failures(report);
   const t: Timings = { login: [], ued: [], scs: [], aed: [], message: [], logout: [] };
   const counts: Counts = { scsCorrect: 0, aedComplete: 0, messagesOnline: 0, loggedOut: 0 };
   const sampler = new ProcSampler(server.pid);
   const lag = new LagMonitor();
+  let unwatch: (() => Promise<void>) | undefined;
   try {
+    unwatch = await attachWatcher(watch, server, dataDir, 1, progress);
     await sleep(300);
     const fdBefore = server.fdCount();
     const rssBefore = rssBytes(server.pid);
@@ -399,6 +436,7 @@ async function phaseOne(
     lag.stop();
     sampler.stop();
     for (const device of fleet) device.connection?.close();
+    await unwatch?.();
     report.serverComplaints.push(...await server.stop());
   }
 }
@@ -469,7 +507,7 @@ async function phaseTwo(
   probeDevice: Device,
   burst: number,
   report: LoadReport,
-  progress: (line: string) => void,
+  { progress, watch }: PhaseHooks,
 ): Promise<void> {
   await Deno.mkdir(dataDir);
   let start = performance.now();
@@ -490,11 +528,13 @@ async function phaseTwo(
   report.phases.push([`hash ${burst + 1} passwords (standard profile)`, seconds(start)]);
 
   progress("starting a server (IOTNET_HASH_PROFILE=standard, the default)");
-  const server = await BenchServer.start(dataDir, "standard");
+  const server = await BenchServer.start(dataDir, "standard", httpArgs(watch));
   const failures = new Failures(report);
   const connections: EdgeConnection[] = [];
   const sampler = new ProcSampler(server.pid);
+  let unwatch: (() => Promise<void>) | undefined;
   try {
+    unwatch = await attachWatcher(watch, server, dataDir, 2, progress);
     const probe = await EdgeConnection.connect({ hostname: "127.0.0.1", port: server.port });
     connections.push(probe);
     await probe.request("login", { name: probeDevice.name, password: probeDevice.password });
@@ -562,6 +602,7 @@ async function phaseTwo(
   } finally {
     sampler.stop();
     for (const c of connections) c.close();
+    await unwatch?.();
     report.serverComplaints.push(...await server.stop());
   }
 }
@@ -597,6 +638,27 @@ async function probeScs(
   return latencies;
 }
 
+// --- the operator's view ---
+
+/** The server options that turn the operator HTTP on when someone watches. */
+function httpArgs(watch: LoadWatcher | undefined): string[] {
+  return watch ? ["--http", "0"] : [];
+}
+
+/** Lets `watch` attach to `server` (started with {@linkcode httpArgs}); nothing without one. */
+async function attachWatcher(
+  watch: LoadWatcher | undefined,
+  server: BenchServer,
+  dataDir: string,
+  phase: 1 | 2,
+  progress: (line: string) => void,
+): Promise<(() => Promise<void>) | undefined> {
+  if (!watch) return undefined;
+  progress("opening the dashboard and the metrics scrape");
+  const token = (await Deno.readTextFile(join(dataDir, "operator-token"))).trim();
+  return await watch.attach({ base: `http://127.0.0.1:${server.httpPort}`, token, phase });
+}
+
 // --- bookkeeping ---
 
 /** Counts failed steps and keeps the first few messages. */
@@ -610,6 +672,7 @@ class Failures {
 
   add(message: string): void {
     this.count++;
+    this.#report.failedSteps++;
     if (this.#report.failures.length < QUOTED_FAILURES) this.#report.failures.push(message);
   }
 

@@ -24,6 +24,8 @@ export interface Figure {
   pass: boolean | undefined;
   /** The one latency measured, in milliseconds, for figures that are one. */
   ms?: number;
+  /** The p99 in milliseconds, for latency figures that show it. */
+  p99Ms?: number;
 }
 
 /** What `runLoad` (`load.ts`) measured. */
@@ -50,6 +52,8 @@ export interface LoadReport {
   cpu: StepCpu[];
   /** The driver's longest event-loop lag during the first phase. */
   driverLagMaxMs: number;
+  /** Device steps that failed, in both phases (the first few are quoted in `failures`). */
+  failedSteps: number;
   /** Pause between two SCS requests of the second phase's probe device. */
   probeGapMs: number;
   /** How long the probe device measures SCS alone before the burst. */
@@ -61,12 +65,14 @@ export function latency(figure: string, values: number[], p?: number, targetMs?:
   if (values.length === 0) {
     return { figure, measured: "no samples", target: "—", pass: targetMs ? false : undefined };
   }
+  const p99Ms = percentile(values, 99);
   if (p === undefined) {
     return {
       figure,
-      measured: `${formatMs(percentile(values, 50))} / ${formatMs(percentile(values, 99))}`,
+      measured: `${formatMs(percentile(values, 50))} / ${formatMs(p99Ms)}`,
       target: "—",
       pass: undefined,
+      p99Ms,
     };
   }
   const value = percentile(values, p);
@@ -76,6 +82,7 @@ export function latency(figure: string, values: number[], p?: number, targetMs?:
     target: targetMs === undefined ? "—" : `< ${targetMs.toLocaleString("en")} ms`,
     pass: targetMs === undefined ? undefined : value < targetMs,
     ms: value,
+    ...(p === 99 && { p99Ms }),
   };
 }
 

@@ -189,3 +189,42 @@ export async function isWritableDir(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * CPU seconds (user and system) spent so far by the processes descended from `root` whose
+ * command name (`/proc/<pid>/comm`) matches `name`, e.g. a browser and its renderers that
+ * this process started. Processes that already exited are not counted.
+ *
+ * @param root the ancestor's pid.
+ * @param name what the processes' command names match.
+ * @returns the seconds, summed.
+ */
+export function descendantsCpuSeconds(root: number, name: RegExp): number {
+  const children = new Map<number, number[]>();
+  const stats = new Map<number, string>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    const pid = Number(entry.name);
+    // pid (comm) state ppid ...: the name may hold spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    stats.set(pid, stat);
+    children.set(ppid, [...children.get(ppid) ?? [], pid]);
+  }
+  let seconds = 0;
+  const queue = [...children.get(root) ?? []];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    queue.push(...children.get(pid) ?? []);
+    const stat = stats.get(pid)!;
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    if (!name.test(comm)) continue;
+    const { user, system } = statCpuSeconds(stat);
+    seconds += user + system;
+  }
+  return seconds;
+}

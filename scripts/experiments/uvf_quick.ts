@@ -16,8 +16,9 @@
  * each round runs their `scripts/bench/uvf_peer.ts` beside this checkout's, in an order
  * that rotates from round to round, and the summary gives each one's throughput ratio to
  * this checkout's, round by round (median and range). The tickets are made here, so the
- * other checkouts must share this one's ticket and datagram format: the sealed format of
- * issue 13 (UDP magic 0xB3) since its merge; before it, the signed tickets of 46852a3..73ccc66.
+ * other checkouts must share this one's ticket format (both peers of a run come from one
+ * checkout, so their datagram versions may differ): the sealed tickets of issue 13 since its
+ * merge (UDP versions 3 and 4); before it, the signed tickets of 46852a3..73ccc66.
  *
  * @module
  */
@@ -130,6 +131,8 @@ async function main(): Promise<void> {
   const medianOk = (ms: number[]) => median(ms.filter(Number.isFinite));
   const dir = await Deno.makeTempDir({ prefix: "uvf_quick_" });
   const results = new Map<string, number[]>();
+  /** Transfer CPU ms (start-up left out) of the sender and of the receiver, per run. */
+  const transferCpu = new Map<string, { sender: number[]; receiver: number[] }>();
   const add = (name: string, r: Row) => {
     // CPU used by everything but our two peers during the run (other engineers' jobs, but
     // also process start-up and the sha256sum checks): a rough interference signal.
@@ -138,6 +141,12 @@ async function main(): Promise<void> {
     const list = results.get(name) ?? [];
     list.push(r.ok ? r.ms : NaN);
     results.set(name, list);
+    if (r.ok && r.transferCpuSender !== undefined && r.transferCpuReceiver !== undefined) {
+      const cpu = transferCpu.get(name) ?? { sender: [], receiver: [] };
+      cpu.sender.push(r.transferCpuSender);
+      cpu.receiver.push(r.transferCpuReceiver);
+      transferCpu.set(name, cpu);
+    }
     console.log(
       `${name.padEnd(28)} ${
         r.ok
@@ -150,11 +159,16 @@ async function main(): Promise<void> {
             ? ` cpu s/r ${r.cpuSender.toFixed(0)}/${r.cpuReceiver?.toFixed(0)} ms`
             : ""
         }` +
+        `${
+          r.transferCpuSender !== undefined
+            ? ` (transfer ${r.transferCpuSender.toFixed(0)}/${r.transferCpuReceiver?.toFixed(0)})`
+            : ""
+        }` +
         `  others ${(100 * others / (cores * r.ms)).toFixed(0)}% load ${load()}`,
     );
     if (values.threads && r.threadsSender) {
       console.log(
-        `   datagrams out ${r.datagramsOut} in ${r.sendsSender} sends; in ${r.datagramsIn} in ${r.readsReceiver} reads`,
+        `   datagrams out ${r.datagramsOut} in ${r.sendsSender} sends; in ${r.datagramsIn} in ${r.readsReceiver} reads; back ${r.datagramsBack} in ${r.sendsReceiver} sends`,
       );
       console.log(`   sender threads ${JSON.stringify(r.threadsSender)}`);
       console.log(`   receiver threads ${JSON.stringify(r.threadsReceiver)}`);
@@ -190,7 +204,15 @@ async function main(): Promise<void> {
     console.log(`--- medians over ${runs} runs, ${mib} MiB`);
     for (const [name, ms] of results) {
       const m = medianOk(ms);
-      console.log(`${name.padEnd(28)} ${m.toFixed(0)} ms ${(bytes / m / 1000).toFixed(1)} MB/s`);
+      const cpu = transferCpu.get(name);
+      console.log(
+        `${name.padEnd(28)} ${m.toFixed(0)} ms ${(bytes / m / 1000).toFixed(1)} MB/s` +
+          (cpu
+            ? `  transfer cpu s/r ${median(cpu.sender).toFixed(0)}/${
+              median(cpu.receiver).toFixed(0)
+            } ms`
+            : ""),
+      );
     }
     for (const peer of peers.slice(1)) {
       for (const v of variants) {

@@ -62,20 +62,27 @@ export async function upload(
     ...stored,
   });
   ctx.server.record({ kind: "upload", device: ctx.device, fileID, samples: stored.count, bytes });
-  ctx.server.metrics.uploads++;
-  ctx.server.metrics.uploadBytes += bytes;
+  ctx.server.metrics.uploaded(bytes, clock.now());
   return { fileID, dataAmount: stored.count };
 }
 
 /**
  * Bytes an upload collects before writing them to its file: a 100 kB upload is one write,
- * a big one a write per 256 KiB. Each write is a trip to the runtime's blocking thread
- * pool, which costs the event loop far more than copying the bytes does. The server's
- * pool of write batches (`ServerContext.writeBatches`) holds buffers of this size, passed
- * on from one upload to the next; an upload whose sender goes quiet writes its batch out
- * and gives it back (`rest`), so uploads that wait hold none.
+ * a big one a write per 256 KiB. The first write of an upload creates its file in a trip
+ * to the runtime's blocking thread pool; the appends of a big upload are made on the event
+ * loop (see `UploadSink.#writeBatch`). The server's pool of write batches
+ * (`ServerContext.writeBatches`) holds buffers of this size, passed on from one upload to
+ * the next; an upload whose sender goes quiet writes its batch out and gives it back
+ * (`rest`), so uploads that wait hold none.
  */
 export const UPLOAD_WRITE_BYTES = 256 * 1024;
+
+/**
+ * Bytes an upload writes between the flushes it starts while it streams in: a big upload
+ * goes to the disk as it arrives, in the background, instead of all in its final fsync,
+ * which still covers the whole file.
+ */
+export const UPLOAD_FLUSH_BYTES = 16 * 1024 * 1024;
 
 /** What an {@linkcode UploadSink} writes, and with what. */
 interface UploadSinkOptions {
@@ -114,6 +121,10 @@ class UploadSink implements StreamSink {
   #batched = 0;
   /** The write of the batch in flight, if any: the batch must not go back to the pool. */
   #writing: Promise<void> | undefined;
+  /** Bytes written since the last flush began. */
+  #unflushed = 0;
+  /** The flush in flight, or one that failed (for `#complete` to throw). */
+  #flushing: Promise<void> | undefined;
   /** The write-out of a quiet spell ({@linkcode rest}), which the next bytes wait for. */
   #resting: Promise<void> | undefined;
   /** A write to the temporary file has begun, so it may exist and must go on failure. */
@@ -189,22 +200,49 @@ class UploadSink implements StreamSink {
   }
 
   /**
-   * Writes the batch in one trip to the runtime's thread pool: the first creates the
-   * temporary file (open, write and close in one operation), later ones append to it. An
-   * open handle would cost a trip of its own, and each of a thousand uploads held a disk
-   * turn about 3 ms per trip under load.
+   * Writes the batch. The first write creates the temporary file in one trip to the
+   * runtime's thread pool (open, write and close in one operation: an open handle would
+   * cost a trip of its own, and each of a thousand uploads held a disk turn about 3 ms per
+   * trip under load). Later ones, the appends of a big upload, are made right here on the
+   * event loop: 256 KiB into the page cache take a fraction of the time checking them did,
+   * and a trip took longer than the copy, waited for in the run queue of a busy machine
+   * (docs/DECISIONS.md, "UED speed"). Both hold no file open between writes.
    */
   async #writeBatch(batch: Uint8Array): Promise<void> {
     const bytes = batch.subarray(0, this.#batched);
-    const options = this.#started ? { append: true, create: false } : { createNew: true };
-    this.#started = true;
-    this.#writing = this.#disk.run(() => Deno.writeFile(this.#temp, bytes, options));
-    try {
-      await this.#writing;
-    } finally {
-      this.#writing = undefined;
+    if (this.#started) {
+      Deno.writeFileSync(this.#temp, bytes, { append: true, create: false });
+    } else {
+      this.#started = true;
+      this.#writing = this.#disk.run(() => Deno.writeFile(this.#temp, bytes, { createNew: true }));
+      try {
+        await this.#writing;
+      } finally {
+        this.#writing = undefined;
+      }
     }
     this.#batched = 0;
+    this.#flushAhead(bytes.length);
+  }
+
+  /**
+   * Starts a flush of what is written once {@linkcode UPLOAD_FLUSH_BYTES} have been since
+   * the last one began, unless one still runs: the final fsync then has little left to do.
+   */
+  #flushAhead(wrote: number): void {
+    this.#unflushed += wrote;
+    if (this.#unflushed < UPLOAD_FLUSH_BYTES || this.#flushing) return;
+    this.#unflushed = 0;
+    const flushing = this.#disk.run(async () => {
+      using file = await Deno.open(this.#temp, { read: true });
+      await file.syncData();
+    });
+    this.#flushing = flushing;
+    // Done, it is forgotten; failed, it stays for #complete to throw (and is handled now,
+    // as nothing may await it before then).
+    flushing.then(() => {
+      if (this.#flushing === flushing) this.#flushing = undefined;
+    }, () => {});
   }
 
   /** Gives the batch to the next upload (unless a write still reads it). */
@@ -217,6 +255,7 @@ class UploadSink implements StreamSink {
     try {
       const aggregates = this.#aggregator.finish();
       if (this.#batch && this.#batched > 0) await this.#writeBatch(this.#batch);
+      await this.#flushing;
       let ino: number | null;
       {
         // Opening the file just written, and its fstat, read no disk: no trip to the
@@ -240,6 +279,7 @@ class UploadSink implements StreamSink {
     if (this.#started) {
       // A file still being created would outlive a removal that ran before it.
       await this.#writing?.catch(() => {});
+      await this.#flushing?.catch(() => {});
       await this.#disk.run(() => Deno.remove(this.#temp)).catch(() => {});
     }
     this.#done.reject(asRequestError(error));

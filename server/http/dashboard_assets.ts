@@ -7,7 +7,7 @@
  * @module
  */
 
-import { dashboardPage } from "./dashboard_page.ts";
+import { dashboardPage, DEVICE_ROW_JS } from "./dashboard_page.ts";
 
 /** `/`: the overview page. */
 export const DASHBOARD_HTML = dashboardPage({
@@ -19,12 +19,20 @@ export const DASHBOARD_HTML = dashboardPage({
   body: `<section class="tiles">
 <div><b id="online">–</b><span>online now</span></div>
 <div><b id="onlineMax">–</b><span>most online at once</span></div>
+<div><b id="accounts">–</b><span>accounts</span></div>
 <div><b id="connections">–</b><span>connections since start</span></div>
 <div><b id="logins">–</b><span>logins</span></div>
 <div><b id="failedLogins">–</b><span>failed logins</span></div>
+<div><b id="lockouts">–</b><span>names locked out now</span></div>
+<div><b id="uploadsLastHour">–</b><span>uploads in the last hour</span></div>
+<div><b id="uploadBytesLastHour">–</b><span>bytes uploaded in the last hour</span></div>
 <div><b id="uploads">–</b><span>uploads</span></div>
 <div><b id="uploadBytes">–</b><span>bytes uploaded</span></div>
+<div><b id="storedFiles">–</b><span>files stored</span></div>
+<div><b id="storedSamples">–</b><span>samples stored</span></div>
+<div><b id="storedBytes">–</b><span>bytes stored</span></div>
 <div><b id="messages">–</b><span>messages</span></div>
+<div><b id="offlineMessages">–</b><span>offline messages waiting</span></div>
 <div><b id="eventLoopLag">–</b><span>event-loop lag, worst in the last 10 s</span></div>
 </section>
 <h2>Devices online <small id="shown"></small></h2>
@@ -32,7 +40,8 @@ export const DASHBOARD_HTML = dashboardPage({
 <thead><tr><th>device</th><th>online since</th><th>IP</th><th>UDP port</th></tr></thead>
 <tbody id="devices"></tbody>
 </table>
-<p class="links"><a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
+<p class="links"><a href="/devices">every device online</a>, searched and paged;
+<a href="/api/devices">/api/devices</a> (JSON, paged: q, offset, limit)</p>
 `,
 });
 
@@ -51,17 +60,17 @@ export const DASHBOARD_JS = `"use strict";
     document.getElementById(id).textContent = String(text);
   }
 
-  function cell(text) {
-    const td = document.createElement("td");
-    td.textContent = String(text);
-    return td;
-  }
-
+${DEVICE_ROW_JS}
   function render(o) {
-    for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "messages"]) {
+    for (const key of ["online", "onlineMax", "connections", "logins", "failedLogins", "uploads", "uploadBytes", "uploadsLastHour", "uploadBytesLastHour", "messages"]) {
       show(key, o[key].toLocaleString("en"));
     }
-    show("uploadBytes", o.uploadBytes.toLocaleString("en"));
+    // The store's figures are read every few seconds; null until the first read.
+    const stored = o.stored;
+    for (const key of ["accounts", "storedFiles", "storedSamples", "storedBytes", "offlineMessages"]) {
+      show(key, stored ? stored[key].toLocaleString("en") : "–");
+    }
+    show("lockouts", stored ? stored.lockouts.toLocaleString("en") + (stored.lockoutsMore ? "+" : "") : "–");
     show("eventLoopLag", o.eventLoopLagMs.toLocaleString("en", { maximumFractionDigits: 1 }) + " ms");
     show("shown", o.devices.length < o.online ? "(first " + o.devices.length + " of " + o.online + ")" : "");
     // The table is rebuilt only when the devices changed: a row clicked (or selected) stays put.
@@ -72,17 +81,9 @@ export const DASHBOARD_JS = `"use strict";
   }
 
   function showDevices(devices) {
-    const rows = devices.map((d) => {
-      const tr = document.createElement("tr");
-      tr.dataset.device = d.name;
-      const link = document.createElement("a");
-      link.href = "/devices/" + encodeURIComponent(d.name);
-      link.textContent = d.name;
-      const nameCell = document.createElement("td");
-      nameCell.append(link);
-      tr.append(nameCell, cell(new Date(d.since).toLocaleString()), cell(d.ip), cell(d.udpPort));
-      return tr;
-    });
+    const rows = devices.map((d) =>
+      deviceRow(d.name, [new Date(d.since).toLocaleString(), d.ip, d.udpPort])
+    );
     document.getElementById("devices").replaceChildren(...rows);
   }
 })();

@@ -8,8 +8,32 @@
 
 /** The links between the dashboard's pages, in each page's header. */
 export const DASHBOARD_NAV =
-  `<nav><a href="/">overview</a> <a href="/feed">events</a> <a href="/security">security</a> ` +
+  `<nav><a href="/">overview</a> <a href="/devices">devices</a> <a href="/feed">events</a> <a href="/security">security</a> ` +
   `<a href="/metrics">metrics</a></nav>`;
+
+/**
+ * Script text the device tables share (the overview's, the devices page's): `cell(text)`, a
+ * table cell holding `text` as text, and `deviceRow(name, cells)`, a row keyed by the device
+ * whose first cell links its name to `/devices/<name>`, then `cells` (texts).
+ */
+export const DEVICE_ROW_JS = `  function cell(text) {
+    const td = document.createElement("td");
+    td.textContent = String(text);
+    return td;
+  }
+
+  function deviceRow(name, cells) {
+    const tr = document.createElement("tr");
+    tr.dataset.device = name;
+    const link = document.createElement("a");
+    link.href = "/devices/" + encodeURIComponent(name);
+    link.textContent = name;
+    const nameCell = document.createElement("td");
+    nameCell.append(link);
+    tr.append(nameCell, ...cells.map(cell));
+    return tr;
+  }
+`;
 
 /** What makes one page. */
 export interface DashboardPage {

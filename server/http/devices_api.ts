@@ -4,12 +4,16 @@
  *
  * Query: `q` (part of the name, any case), `offset` (default 0), `limit` (default
  * {@linkcode DEFAULT_PAGE_DEVICES}, at most {@linkcode MAX_PAGE_DEVICES}). Answer:
- * `{"total", "offset", "limit", "devices": [{"name", "since", "ip", "udpPort"}]}` where
- * `total` counts the devices that match, `since` is an ISO 8601 time, oldest login first;
- * in a network of servers each device also has `node`, the node it is logged in through.
+ * `{"total", "offset", "limit", "devices": [{"name", "since", "ip", "udpPort", "files",
+ * "lastUpload", "messagesWaiting", "lockedUntil"}]}` where `total` counts the devices that
+ * match, times are ISO 8601 (or `null`), oldest login first. The store is read only for the
+ * devices on the page, three keyed reads each ({@linkcode withStoredFacts}).
+ * In a network of servers each device also has `node`, the node it is logged in through.
  *
  * @module
  */
+
+import type { FileRecords, Lockouts, Mailbox } from "../store/interfaces.ts";
 
 /** Devices on a page when `limit` is not given. */
 export const DEFAULT_PAGE_DEVICES = 50;
@@ -29,12 +33,59 @@ export interface DeviceRow {
   node?: string;
 }
 
+/** A device as the API lists it, with what the store knows of it. */
+export interface DeviceRowWithFacts extends DeviceRow {
+  /** Its stored files. */
+  files: number;
+  /** Its latest stored upload, ISO 8601, or `null` with no file. */
+  lastUpload: string | null;
+  /** Offline messages stored for it and not yet acknowledged. */
+  messagesWaiting: number;
+  /** The end of a lockout of its name running now, ISO 8601, or `null`. */
+  lockedUntil: string | null;
+}
+
+/** Where {@linkcode withStoredFacts} reads. */
+export interface DeviceFactSources {
+  files: Pick<FileRecords, "summaryOfDevice">;
+  /** Messages waiting for a device (bounded by the mailbox limits). */
+  mailbox: Pick<Mailbox, "pending">;
+  lockouts: Pick<Lockouts, "until">;
+  /** The time now (ms epoch): a lockout that has ended is not shown. */
+  now: number;
+}
+
+/**
+ * `page` with each device's stored files, latest upload, messages waiting and running
+ * lockout, read for the devices on the page only (at most {@linkcode MAX_PAGE_DEVICES}).
+ */
+export async function withStoredFacts(
+  page: DevicePage,
+  sources: DeviceFactSources,
+): Promise<DevicePage<DeviceRowWithFacts>> {
+  const devices = await Promise.all(page.devices.map(async (device) => {
+    const [files, messages, until] = await Promise.all([
+      sources.files.summaryOfDevice(device.name),
+      sources.mailbox.pending(device.name),
+      sources.lockouts.until(device.name),
+    ]);
+    return {
+      ...device,
+      files: files.files,
+      lastUpload: files.lastUploadAt === undefined ? null : iso(files.lastUploadAt),
+      messagesWaiting: messages.length,
+      lockedUntil: until !== undefined && until > sources.now ? iso(until) : null,
+    };
+  }));
+  return { ...page, devices };
+}
+
 /** One page of the answer. */
-export interface DevicePage {
+export interface DevicePage<Row extends DeviceRow = DeviceRow> {
   total: number;
   offset: number;
   limit: number;
-  devices: DeviceRow[];
+  devices: Row[];
 }
 
 /** What the query asks for. */
@@ -104,10 +155,14 @@ export function pageDevices(
     limit: query.limit,
     devices: matching.slice(query.offset, query.offset + query.limit).map((d) => ({
       name: d.name,
-      since: new Date(d.since).toISOString(),
+      since: iso(d.since),
       ip: d.ip,
       udpPort: d.udpPort,
       ...(d.node !== undefined && { node: d.node }),
     })),
   };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MAX_PAGE_DEVICES, pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { MAX_PAGE_DEVICES, pageDevices, parseDeviceQuery, withStoredFacts } from "./devices_api.ts";
 
 const device = (name: string, since = 0) => ({ name, since, ip: "10.0.0.1", udpPort: 7 });
 
@@ -42,4 +42,61 @@ Deno.test("pageDevices: a device of a network carries its node; one of a server 
     "-",
     "node-b",
   ]);
+});
+
+Deno.test("withStoredFacts: files, latest upload, messages and a running lockout of the page's devices only", async () => {
+  const page = pageDevices([device("cam1"), device("cam2"), device("watch3")], {
+    search: "cam",
+    offset: 0,
+    limit: 10,
+  });
+  const asked: string[] = [];
+  const facts = await withStoredFacts(page, {
+    files: {
+      summaryOfDevice: (name) => {
+        asked.push(name);
+        return Promise.resolve(
+          name === "cam1"
+            ? { files: 3, lastUploadAt: 5_000 }
+            : { files: 0, lastUploadAt: undefined },
+        );
+      },
+    },
+    mailbox: {
+      pending: (name) =>
+        Promise.resolve(
+          name === "cam2" ? [{ id: 1, sender: "watch3", text: "hi", sentAt: 0 }] : [],
+        ),
+    },
+    // cam1's lockout has ended; cam2's runs.
+    lockouts: { until: (name) => Promise.resolve(name === "cam1" ? 9_000 : 20_000) },
+    now: 10_000,
+  });
+  assert.deepEqual(asked, ["cam1", "cam2"]);
+  assert.equal(facts.total, 2);
+  assert.deepEqual(
+    facts.devices.map(({ name, files, lastUpload, messagesWaiting, lockedUntil }) => ({
+      name,
+      files,
+      lastUpload,
+      messagesWaiting,
+      lockedUntil,
+    })),
+    [
+      {
+        name: "cam1",
+        files: 3,
+        lastUpload: new Date(5_000).toISOString(),
+        messagesWaiting: 0,
+        lockedUntil: null,
+      },
+      {
+        name: "cam2",
+        files: 0,
+        lastUpload: null,
+        messagesWaiting: 1,
+        lockedUntil: new Date(20_000).toISOString(),
+      },
+    ],
+  );
 });

@@ -2,7 +2,8 @@
  * The operator's HTTP listener (SPEC §8): `/healthz` and `/readyz` for anyone, and behind
  * the operator token `/metrics`, `/api/devices` (paged and searched, `devices_api.ts`), the
  * fleet overview page `/` with its script and style, and its live feed `/events`
- * (`live_feed.ts`, one overview a second for all its clients), the device page
+ * (`live_feed.ts`, one overview a second for all its clients), the devices page `/devices`
+ * (`devices_page.ts`, over `/api/devices`), the device page
  * `/devices/<name>` with `/api/devices/<name>` (`device_api.ts`) and the files' plot
  * summaries, the security page `/security` with `/api/security` (`security_view.ts`), and
  * the event feed page `/feed` with its stream `/feed/events` (`event_feed.ts`). It reads
@@ -22,11 +23,12 @@ import type { Clock } from "../../internal/mod.ts";
 import type { DeviceRegistry } from "../device_registry.ts";
 import type { Disk } from "../disk.ts";
 import type { ServerEvent } from "../server_event.ts";
-import type { FileRecords, Lockouts, PresenceHistory } from "../store/interfaces.ts";
+import type { FileRecords, Lockouts, Mailbox, PresenceHistory } from "../store/interfaces.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import { deviceDetail } from "./device_api.ts";
 import { DEVICE_HTML, DEVICE_JS } from "./device_page.ts";
-import { pageDevices, parseDeviceQuery } from "./devices_api.ts";
+import { pageDevices, parseDeviceQuery, withStoredFacts } from "./devices_api.ts";
+import { DEVICES_HTML, DEVICES_JS } from "./devices_page.ts";
 import { SECURITY_HTML, SECURITY_JS } from "./security_page.ts";
 import { securityView } from "./security_view.ts";
 import { LiveFeed, MAX_LIVE_CLIENTS } from "./live_feed.ts";
@@ -40,6 +42,7 @@ import { OperatorAuth } from "./operator_auth.ts";
 import { loadOperatorToken } from "./operator_token.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from "./prometheus_text.ts";
 import { metricFamilies, type ServerMetrics } from "./server_metrics.ts";
+import { readStoreFigures, StoreFiguresCache } from "./store_figures.ts";
 import { UPLOT_CSS, UPLOT_JS } from "./uplot_assets.ts";
 
 /** Longest a rendered `/metrics` is served again before it is rendered anew, in ms. */
@@ -66,6 +69,8 @@ const STATIC_FILES: ReadonlyMap<string, { body: string; type: string }> = new Ma
   ["/dashboard.css", { body: DASHBOARD_CSS, type: STYLE }],
   ["/feed", { body: FEED_HTML, type: HTML }],
   ["/feed.js", { body: FEED_JS, type: SCRIPT }],
+  ["/devices", { body: DEVICES_HTML, type: HTML }],
+  ["/devices.js", { body: DEVICES_JS, type: SCRIPT }],
   ["/security", { body: SECURITY_HTML, type: HTML }],
   ["/security.js", { body: SECURITY_JS, type: SCRIPT }],
   ["/device.js", { body: DEVICE_JS, type: SCRIPT }],
@@ -103,8 +108,12 @@ export interface OperatorHttpContext {
   files: FileRecords;
   /** When each device was last online, and its visits (the device page). */
   presence: PresenceHistory;
-  /** Running lockouts (the security page). */
+  /** Running lockouts (the security page, the overview, the devices page). */
   lockouts: Lockouts;
+  /** Offline messages (the overview counts those waiting, the devices page each device's). */
+  mailbox: Mailbox;
+  /** How many accounts there are (the overview). */
+  accounts(): Promise<number>;
   /** Where the server records its events (the event feed). */
   events: EventRing<ServerEvent>;
   /** Names whose last logins failed, most recent first (`Authenticator.recentFailures`). */
@@ -169,6 +178,13 @@ export async function startOperatorHttp(
   let snapshot: { text: string; at: number } | undefined;
   // On real time, whatever clock the server runs on (event_loop_lag.ts says why).
   const lag = new EventLoopLag(ctx.metrics.eventLoopLag);
+  const storeFigures = new StoreFiguresCache(
+    ctx.clock,
+    (now) => readStoreFigures(ctx, now),
+    (message) => ctx.log(`operator HTTP: cannot read the store's figures: ${message}`),
+  );
+  // Read at once, so the first overview most likely has them.
+  storeFigures.latest();
   const feed = new LiveFeed(
     ctx.clock,
     () =>
@@ -176,14 +192,19 @@ export async function startOperatorHttp(
         metrics: ctx.metrics,
         devices: () => ctx.active.list(),
         eventLoopLagMs: () => lag.worstMs(),
+        storeFigures: () => storeFigures.latest(),
+        now: ctx.clock.now(),
       }),
   );
   const eventFeed = new EventFeed(ctx.clock, ctx.events);
 
-  function metricsText(): string {
+  async function metricsText(): Promise<string> {
+    if (snapshot && ctx.clock.now() - snapshot.at < METRICS_SNAPSHOT_MS) return snapshot.text;
+    const stored = await storeFigures.current();
     const now = ctx.clock.now();
     if (snapshot && now - snapshot.at < METRICS_SNAPSHOT_MS) return snapshot.text;
     const text = renderPrometheusText(metricFamilies(ctx.metrics, {
+      stored,
       devicesOnline: ctx.active.count,
       connectionsOpen: ctx.connections(),
       diskOperationsWaiting: ctx.disk.waiting,
@@ -243,11 +264,18 @@ export async function startOperatorHttp(
           `${MAX_LIVE_CLIENTS} live views are open, the most allowed; close one\n`,
         );
       case "/metrics":
-        return text(200, metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
+        return text(200, await metricsText(), { "content-type": PROMETHEUS_CONTENT_TYPE });
       case "/api/devices": {
         const query = parseDeviceQuery(url.searchParams);
         if (typeof query === "string") return json({ error: query }, 400);
-        return json(pageDevices(ctx.active.list(), query));
+        return json(
+          await withStoredFacts(pageDevices(ctx.active.list(), query), {
+            files: ctx.files,
+            mailbox: ctx.mailbox,
+            lockouts: ctx.lockouts,
+            now: ctx.clock.now(),
+          }),
+        );
       }
     }
     if (DEVICE_PAGE_PATH.test(url.pathname)) return html(200, DEVICE_HTML);

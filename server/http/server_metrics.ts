@@ -10,8 +10,10 @@
 
 import { EVENT_LOOP_PROBE_MS } from "./event_loop_lag.ts";
 import { Histogram } from "./histogram.ts";
+import { HourWindow } from "./hour_window.ts";
 import { LabeledCounter } from "./labeled_counter.ts";
 import type { MetricFamily } from "./prometheus_text.ts";
+import { MAX_COUNTED_LOCKOUTS, type StoreFigures } from "./store_figures.ts";
 
 /**
  * Upper bounds of every duration histogram (commands, event-loop lag, store commits), in
@@ -75,6 +77,10 @@ export class ServerMetrics {
   readonly logouts = new LabeledCounter(["reason"] as const);
   uploads = 0;
   uploadBytes = 0;
+  /** Uploads of the last hour (the overview), on the server's clock. */
+  readonly uploadsLastHour = new HourWindow();
+  /** Their bytes. */
+  readonly uploadBytesLastHour = new HourWindow();
   connections = 0;
   /** Most devices online at once since start (the "stats" high-water mark). */
   devicesOnlineMax = 0;
@@ -92,6 +98,14 @@ export class ServerMetrics {
     this.commandDuration.observe(seconds);
   }
 
+  /** Counts a stored upload of `bytes` at `now` (ms epoch, the server's clock). */
+  uploaded(bytes: number, now: number): void {
+    this.uploads++;
+    this.uploadBytes += bytes;
+    this.uploadsLastHour.add(now);
+    this.uploadBytesLastHour.add(now, bytes);
+  }
+
   /** Notes that `online` devices are online now (for the high-water mark). */
   online(online: number): void {
     if (online > this.devicesOnlineMax) this.devicesOnlineMax = online;
@@ -106,6 +120,11 @@ export interface MetricGauges {
   residentMemoryBytes: number;
   startTimeSeconds: number;
   version: string;
+  /**
+   * The store's figures read last (`store_figures.ts`), at most a few seconds old;
+   * `undefined` until one read succeeded, and their gauges are left out until then.
+   */
+  stored: StoreFigures | undefined;
 }
 
 /**
@@ -190,6 +209,7 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       type: "histogram",
       samples: [metrics.storeCommitDuration.sample()],
     },
+    ...storeGauges(gauges.stored),
     gauge(
       "iotnet_disk_operations_waiting",
       "File operations waiting for a turn on the disk.",
@@ -204,6 +224,27 @@ export function metricFamilies(metrics: ServerMetrics, gauges: MetricGauges): Me
       "process_start_time_seconds",
       "Start time of the process since the epoch, in seconds.",
       gauges.startTimeSeconds,
+    ),
+  ];
+}
+
+/** The gauges of the store's figures, none before they were read. */
+function storeGauges(stored: StoreFigures | undefined): MetricFamily[] {
+  if (!stored) return [];
+  return [
+    gauge("iotnet_accounts", "Accounts in the credentials file.", stored.accounts),
+    gauge("iotnet_stored_files", "Files stored (with a record in the store).", stored.storedFiles),
+    gauge("iotnet_stored_samples", "Samples in the files stored.", stored.storedSamples),
+    gauge("iotnet_stored_bytes", "Bytes of the files stored.", stored.storedBytes),
+    gauge(
+      "iotnet_offline_messages",
+      "Messages waiting for devices that were offline.",
+      stored.offlineMessages,
+    ),
+    gauge(
+      "iotnet_lockouts",
+      `Names blocked after failed logins now (counted up to ${MAX_COUNTED_LOCKOUTS}).`,
+      stored.lockouts,
     ),
   ];
 }

@@ -9,7 +9,9 @@ import type { Database } from "./database.ts";
 import type { GroupCommit } from "./group_commit.ts";
 import { checkFilePlot, type FilePlot } from "../../protocol/plot_summary.ts";
 import type {
+  DeviceFilesSummary,
   FileRecords,
+  FileTotals,
   NewFile,
   PendingDelete,
   PendingUpload,
@@ -50,8 +52,13 @@ const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_a
  */
 export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecords {
   function putFile(file: NewFile): void {
+    // An upsert, not INSERT OR REPLACE: a replaced row must reach the UPDATE trigger that
+    // keeps the totals (REPLACE's delete fires no trigger unless recursive_triggers is on).
     db.run(
-      `INSERT OR REPLACE INTO files (${FILE_COLUMNS}, plot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO files (${FILE_COLUMNS}, plot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (device, file_id) DO UPDATE SET samples = excluded.samples,
+         sum = excluded.sum, min = excluded.min, max = excluded.max, bytes = excluded.bytes,
+         uploaded_at = excluded.uploaded_at, plot = excluded.plot`,
       ...fileValues(file),
       plotText(file),
     );
@@ -113,6 +120,24 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
           limit,
         ).map(fileFromRow)
       );
+    },
+
+    // Kept by the triggers of `store_totals` (migrations.ts), read in one row.
+    totals(): Promise<FileTotals> {
+      return Promise.try(() => {
+        const row = db.get<FileTotals>("SELECT files, samples, bytes FROM store_totals")!;
+        return { files: row.files, samples: row.samples, bytes: row.bytes };
+      });
+    },
+
+    summaryOfDevice(device: string): Promise<DeviceFilesSummary> {
+      return Promise.try(() => {
+        const row = db.get<{ files: number; last: number | null }>(
+          "SELECT count(*) AS files, max(uploaded_at) AS last FROM files WHERE device = ?",
+          device,
+        );
+        return { files: row?.files ?? 0, lastUploadAt: row?.last ?? undefined };
+      });
     },
 
     put(file: NewFile): Promise<void> {

@@ -37,6 +37,13 @@ export interface StoredFile extends SampleAggregates {
   uploadedAt: number;
 }
 
+/** A device's stored files in brief ({@linkcode FileRecords.summaryOfDevice}). */
+export interface DeviceFilesSummary {
+  files: number;
+  /** The latest `uploadedAt` of its records, or `undefined` with none. */
+  lastUploadAt: number | undefined;
+}
+
 /**
  * A file's record as it is written: with its plot summary (protocol/plot_summary.ts),
  * computed in the upload's pass and stored in the same transaction as the record. Reads
@@ -71,6 +78,16 @@ export interface PendingDelete {
   logOffset: number;
 }
 
+/** What the stored files hold in all (the overview). */
+export interface FileTotals {
+  /** Files with a record. */
+  files: number;
+  /** Their samples. */
+  samples: number;
+  /** Their bytes. */
+  bytes: number;
+}
+
 /**
  * Uploaded files' records (for SCS) and the commit journal of the uploads and deletes
  * under way, which recovery reads after a crash. At most one journalled upload and one
@@ -95,10 +112,22 @@ export interface FileRecords {
   /** `device`'s records, by file ID, at most `limit` of them (the device page). */
   ofDevice(device: string, limit: number): Promise<StoredFile[]>;
   /**
+   * How many records `device` has and the latest upload time among them (ms epoch), or
+   * `undefined` with none (the devices page): one aggregate over the device's range of the
+   * primary key, no record read out.
+   */
+  summaryOfDevice(device: string): Promise<DeviceFilesSummary>;
+  /**
    * The plot summary stored with `device`'s file `fileID`, if it has a record that was
    * written with one.
    */
   plot(device: string, fileID: number): Promise<FilePlot | undefined>;
+  /**
+   * How many files have a record, and their samples and bytes, over every node's files.
+   * Cheap at any number of records: SQLite keeps the totals as it writes (the first read
+   * of 100,000 records cost 60 ms to 1.8 s of the event loop, docs/DECISIONS.md).
+   */
+  totals(): Promise<FileTotals>;
   /** Records (or replaces) a file's record, with its plot summary if given. */
   put(file: NewFile): Promise<void>;
   /** Forgets a file's record; resolves with whether there was one. */
@@ -148,6 +177,8 @@ export interface Lockouts {
    * name), at most `limit` of them (the security page).
    */
   current(now: number, limit: number): Promise<{ device: string; until: number }[]>;
+  /** How many lockouts are running at `now` (ms epoch), counted up to `limit`. */
+  running(now: number, limit: number): Promise<number>;
 }
 
 /** The throttling rules an attempt is reserved and settled under (SPEC §1). */
@@ -250,6 +281,8 @@ export interface Mailbox {
    *   `mailbox` when the recipient holds `maxCount` messages or would pass `maxBytes`.
    */
   add(message: NewMessage, limits: MailboxLimits): Promise<StoreMessageResult>;
+  /** How many messages wait, for every recipient together. */
+  waiting(): Promise<number>;
   /** The messages waiting for `recipient`, oldest first. */
   pending(recipient: string): Promise<StoredMessage[]>;
   /** Removes a delivered message; only its recipient may. Resolves with whether it existed. */

@@ -38,5 +38,16 @@ export function sqliteLockouts(db: Database, commits: GroupCommit): Lockouts {
         ).map((r) => ({ device: r.device, until: r.until }))
       );
     },
+
+    // Through the index on `until`: as many index entries as it counts, at most `limit`.
+    running(now: number, limit: number): Promise<number> {
+      return Promise.try(() =>
+        db.get<{ n: number }>(
+          "SELECT count(*) AS n FROM (SELECT 1 FROM lockouts WHERE until > ? LIMIT ?)",
+          now,
+          limit,
+        )!.n
+      );
+    },
   };
 }

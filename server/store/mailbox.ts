@@ -56,6 +56,13 @@ export function sqliteMailbox(db: Database, commits: GroupCommit): Mailbox {
       });
     },
 
+    // Kept by the triggers of `store_totals` (migrations.ts).
+    waiting(): Promise<number> {
+      return Promise.try(() =>
+        db.get<{ messages: number }>("SELECT messages FROM store_totals")!.messages
+      );
+    },
+
     pending(recipient: string): Promise<StoredMessage[]> {
       return Promise.try(() =>
         db.all<{ id: number; sender: string; text: string; sent_at: number }>(

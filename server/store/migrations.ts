@@ -79,6 +79,40 @@ export const MIGRATIONS: readonly string[] = [
      ip TEXT NOT NULL,
      PRIMARY KEY (device, since)
    ) STRICT, WITHOUT ROWID;`,
+  // What the overview shows of the store, kept as it is written (one row, updated by
+  // triggers in each write's transaction): a count or sum over the files table blocks the
+  // event loop for as long as the scan takes (docs/DECISIONS.md, "The overview's store
+  // totals"). Running lockouts are counted through an index on their end.
+  `CREATE TABLE store_totals (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     files INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     messages INTEGER NOT NULL
+   ) STRICT;
+   INSERT INTO store_totals (id, files, samples, bytes, messages)
+     SELECT 1, count(*), coalesce(sum(samples), 0), coalesce(sum(bytes), 0),
+            (SELECT count(*) FROM messages)
+       FROM files;
+   CREATE TRIGGER files_added AFTER INSERT ON files BEGIN
+     UPDATE store_totals SET files = files + 1, samples = samples + NEW.samples,
+                             bytes = bytes + NEW.bytes;
+   END;
+   CREATE TRIGGER files_removed AFTER DELETE ON files BEGIN
+     UPDATE store_totals SET files = files - 1, samples = samples - OLD.samples,
+                             bytes = bytes - OLD.bytes;
+   END;
+   CREATE TRIGGER files_replaced AFTER UPDATE OF samples, bytes ON files BEGIN
+     UPDATE store_totals SET samples = samples - OLD.samples + NEW.samples,
+                             bytes = bytes - OLD.bytes + NEW.bytes;
+   END;
+   CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN
+     UPDATE store_totals SET messages = messages + 1;
+   END;
+   CREATE TRIGGER messages_removed AFTER DELETE ON messages BEGIN
+     UPDATE store_totals SET messages = messages - 1;
+   END;
+   CREATE INDEX lockouts_by_until ON lockouts (until);`,
 ];
 
 /** The schema version this iotnet writes. */

@@ -344,3 +344,29 @@ Deno.test("every write waits for a group commit, none commits on its own", async
     await store.close();
   }
 });
+
+Deno.test("store: a version 5 database is upgraded with totals of what it holds", async () => {
+  await using db = await tempDb();
+  oldDatabase(db.path, 5, (d) => {
+    const file = d.prepare(
+      `INSERT INTO files (device, file_id, samples, sum, min, max, bytes, uploaded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    file.run("watch1", 7, 3, "6", 1, 3, 42, 1);
+    file.run("watch2", 1, 10, "10", 1, 1, 100, 1);
+    const message = d.prepare(
+      "INSERT INTO messages (recipient, sender, text, sent_at) VALUES (?, ?, ?, ?)",
+    );
+    for (const text of ["a", "b", "c"]) message.run("watch2", "watch1", text, 1);
+  });
+  const store = openSqliteStore(db.path);
+  try {
+    assert.deepEqual(await store.files.totals(), { files: 2, samples: 13, bytes: 142 });
+    assert.equal(await store.mailbox.waiting(), 3);
+    // And kept from there on.
+    await store.files.remove("watch2", 1);
+    assert.deepEqual(await store.files.totals(), { files: 1, samples: 3, bytes: 42 });
+  } finally {
+    await store.close();
+  }
+});

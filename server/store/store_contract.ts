@@ -166,6 +166,56 @@ function contractCases(): ContractCase[] {
     },
   );
 
+  contract(
+    "the file totals count every record, replaced ones once, removed ones not",
+    async (store) => {
+      const { files } = store;
+      assert.deepEqual(await files.totals(), { files: 0, samples: 0, bytes: 0 });
+      await files.put(SAMPLE_FILE);
+      await files.put({ ...SAMPLE_FILE, device: "watch2", count: 10, bytes: 100 });
+      assert.deepEqual(await files.totals(), { files: 2, samples: 13, bytes: 142 });
+      // Replaced: its new samples and bytes, still one file.
+      await files.put({ ...SAMPLE_FILE, count: 5, bytes: 50 });
+      assert.deepEqual(await files.totals(), { files: 2, samples: 15, bytes: 150 });
+      // An upload finished from its journal over an earlier record, and a new one.
+      await files.beginUpload({ ...SAMPLE_FILE, count: 6, bytes: 60, ino: 1, logOffset: 0 });
+      await files.finishUpload({ ...SAMPLE_FILE, count: 6, bytes: 60 });
+      await files.beginUpload({
+        ...SAMPLE_FILE,
+        fileID: 8,
+        count: 1,
+        bytes: 2,
+        ino: 2,
+        logOffset: 0,
+      });
+      assert.deepEqual(
+        await files.totals(),
+        { files: 2, samples: 16, bytes: 160 },
+        "journalled only",
+      );
+      await files.finishUpload({ ...SAMPLE_FILE, fileID: 8, count: 1, bytes: 2 });
+      assert.deepEqual(await files.totals(), { files: 3, samples: 17, bytes: 162 });
+      // Removed, and deleted through the journal; a record that is not there changes nothing.
+      assert.equal(await files.remove("watch2", 7), true);
+      await files.beginDelete({
+        device: "watch1",
+        fileID: 8,
+        count: 1,
+        deletedAt: 1,
+        logOffset: 0,
+      });
+      await files.beginDelete({
+        device: "watch1",
+        fileID: 99,
+        count: 1,
+        deletedAt: 1,
+        logOffset: 0,
+      });
+      assert.equal(await files.remove("watch2", 7), false);
+      assert.deepEqual(await files.totals(), { files: 1, samples: 6, bytes: 60 });
+    },
+  );
+
   contract("records are listed by device, then file ID", async (store) => {
     const { files } = store;
     for (const [device, fileID] of [["watch2", 1], ["watch1", 10], ["watch1", 2], ["a", 0]]) {
@@ -179,6 +229,18 @@ function contractCases(): ContractCase[] {
     assert.deepEqual((await files.ofDevice("watch1", 10)).map((f) => f.fileID), [2, 10]);
     assert.deepEqual((await files.ofDevice("watch1", 1)).map((f) => f.fileID), [2]);
     assert.deepEqual(await files.ofDevice("nobody", 10), []);
+    // Its records in brief: how many, and the latest upload.
+    await files.put({
+      ...SAMPLE_FILE,
+      device: "watch1",
+      fileID: 3,
+      uploadedAt: SAMPLE_FILE.uploadedAt + 5,
+    });
+    assert.deepEqual(await files.summaryOfDevice("watch1"), {
+      files: 3,
+      lastUploadAt: SAMPLE_FILE.uploadedAt + 5,
+    });
+    assert.deepEqual(await files.summaryOfDevice("nobody"), { files: 0, lastUploadAt: undefined });
   });
 
   contract("the records a store writes are of files its server holds", async (store) => {
@@ -270,6 +332,11 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await lockouts.current(2_000, 1), [{ device: "watch3", until: 5_000 }]);
     assert.deepEqual(await lockouts.current(5_000, 10), []);
     assert.equal(await lockouts.until("watch2"), 2_000);
+    // How many run, counted up to a limit.
+    assert.equal(await lockouts.running(1_500, 10), 3);
+    assert.equal(await lockouts.running(1_500, 1), 1);
+    assert.equal(await lockouts.running(2_000, 10), 2);
+    assert.equal(await lockouts.running(5_000, 10), 0);
   });
 
   contract(
@@ -290,6 +357,8 @@ function contractCases(): ContractCase[] {
       assert.equal(await loginAttempts.failed("watch1", 3, { ...rules, now: 2_000 }), 12_000);
       assert.equal(await lockouts.until("watch1"), 12_000, "the block is a lockout");
       assert.deepEqual(await lockouts.current(2_000, 10), [{ device: "watch1", until: 12_000 }]);
+      // A name whose failures are only counted is not locked out.
+      assert.equal(await lockouts.running(2_000, 10), 1);
       assert.deepEqual(
         await loginAttempts.reserve("watch1", { ...rules, now: 11_999 }),
         { granted: false, until: 12_000 },
@@ -396,13 +465,24 @@ function contractCases(): ContractCase[] {
 
   contract("a message is removed only by its recipient", async (store) => {
     const { mailbox } = store;
+    assert.equal(await mailbox.waiting(), 0);
     const result = await mailbox.add({ recipient: "b", sender: "a", text: "hi", sentAt: 1 }, ROOMY);
     assert.ok("id" in result);
+    await mailbox.add({ recipient: "c", sender: "a", text: "yo", sentAt: 1 }, ROOMY);
+    assert.equal(await mailbox.waiting(), 2, "every recipient's messages");
     assert.equal(await mailbox.remove("a", result.id), false);
     assert.equal((await mailbox.pending("b")).length, 1);
     assert.equal(await mailbox.remove("b", result.id), true);
     assert.equal(await mailbox.remove("b", result.id), false);
     assert.deepEqual(await mailbox.pending("b"), []);
+    assert.equal(await mailbox.waiting(), 1);
+    // A message a full mailbox refuses does not wait.
+    const full = { ...ROOMY, maxCount: 1 };
+    assert.deepEqual(
+      await mailbox.add({ recipient: "c", sender: "b", text: "no", sentAt: 2 }, full),
+      { full: "mailbox" },
+    );
+    assert.equal(await mailbox.waiting(), 1);
   });
 
   contract(
@@ -655,6 +735,8 @@ function contractCases(): ContractCase[] {
     const again = await location.open();
     try {
       assert.deepEqual(await again.files.list(), [SAMPLE_FILE]);
+      assert.deepEqual(await again.files.totals(), { files: 1, samples: 3, bytes: 42 });
+      assert.equal(await again.mailbox.waiting(), 2);
       assert.equal(await again.lockouts.until("dev5"), 9_999);
       assert.deepEqual((await again.mailbox.pending("watch2")).map((m) => m.text), ["a", "b"]);
       assert.deepEqual(await again.blocks.blockedBy("watch1"), new Set(["watch3"]));

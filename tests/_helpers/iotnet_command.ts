@@ -10,10 +10,26 @@ import { fileURLToPath } from "node:url";
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** A `Deno.Command` running `iotnet <args>`. */
-export function iotnetCommand(args: string[], options: Deno.CommandOptions = {}): Deno.Command {
+/**
+ * A `Deno.Command` running `iotnet <args>`, with all permissions but what `denyFlags`
+ * takes away (`--deny-ffi`).
+ */
+export function iotnetCommand(
+  args: string[],
+  options: Deno.CommandOptions = {},
+  denyFlags: string[] = [],
+): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", `${ROOT}deno.json`, `${ROOT}mod.ts`, ...args],
+    args: [
+      "run",
+      "-A",
+      ...denyFlags,
+      "--quiet",
+      "--config",
+      `${ROOT}deno.json`,
+      `${ROOT}mod.ts`,
+      ...args,
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

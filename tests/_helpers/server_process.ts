@@ -43,6 +43,8 @@ export interface ServerProcessOptions {
   port?: number;
   /** `IOTNET_HASH_PROFILE` of the server; default `fast`. */
   hashProfile?: string;
+  /** Permissions taken from the server (`--deny-ffi`). */
+  denyFlags?: string[];
 }
 
 /** A running server process. */
@@ -97,6 +99,7 @@ export class ServerProcess implements AsyncDisposable {
       // The cheap hash profile keeps 50 simultaneous logins quick; the standard profile
       // is covered by server/password_hash_test.ts and tests/passwd_test.ts.
       { env: { IOTNET_HASH_PROFILE: options.hashProfile ?? "fast" } },
+      options.denyFlags,
     ).spawn();
     const stdout = new LineCollector(child.stdout);
     const stderr = new LineCollector(child.stderr);

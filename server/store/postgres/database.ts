@@ -6,6 +6,7 @@
  * @module
  */
 
+import { guardClosedSocketWrites } from "./closed_socket_write.ts";
 import postgres, { type Sql } from "postgres";
 import { StoreError } from "../store_error.ts";
 import { migratePostgres } from "./migrations.ts";
@@ -27,6 +28,8 @@ export interface PostgresOptions {
   applicationName?: string;
   /** Connections in the pool. Default {@linkcode POSTGRES_POOL_SIZE}. */
   poolSize?: number;
+  /** Told of problems the pool survived (`closed_socket_write.ts`). Default: none. */
+  log?: (line: string) => void;
 }
 
 /** What a {@linkcode PostgresDatabase.dedicated} connection is told. */
@@ -48,14 +51,27 @@ export class PostgresDatabase {
   readonly #poolSize: number;
   /** Operations under way ({@linkcode track}): closing waits for them. */
   readonly #running = new Set<Promise<unknown>>();
+  /** Takes down the guard against postgres.js's write to a closed connection. */
+  readonly #unguard: () => void;
   #closed: Promise<void> | undefined;
 
   private constructor(
     sql: Sql,
     where: string,
-    options: { url: string; applicationName: string; poolSize: number },
+    options: {
+      url: string;
+      applicationName: string;
+      poolSize: number;
+      log: ((line: string) => void) | undefined;
+    },
   ) {
     this.sql = sql;
+    this.#unguard = guardClosedSocketWrites(() =>
+      options.log?.(
+        `PostgreSQL ${where}: a connection closed under a write postgres.js had deferred ` +
+          "(porsager/postgres#1154); its query failed as the connection closed",
+      )
+    );
     this.where = where;
     this.#url = options.url;
     this.#applicationName = options.applicationName;
@@ -88,7 +104,7 @@ export class PostgresDatabase {
         { cause: error },
       );
     }
-    return new PostgresDatabase(sql, where, { url, applicationName, poolSize });
+    return new PostgresDatabase(sql, where, { url, applicationName, poolSize, log: options.log });
   }
 
   /**
@@ -170,6 +186,7 @@ export class PostgresDatabase {
       // Nothing is under way now; a connection stuck reconnecting to a database that has
       // gone would otherwise hold the close for ever.
       await this.sql.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS });
+      this.#unguard();
     })();
   }
 }

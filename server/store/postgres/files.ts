@@ -20,7 +20,9 @@ import type { Sql, TransactionSql } from "postgres";
 import { encodeNodeJob } from "../../cluster/node_job.ts";
 import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
 import type {
+  DeviceFilesSummary,
   FileRecords,
+  FileTotals,
   NewFile,
   PendingDelete,
   PendingUpload,
@@ -111,6 +113,20 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
   }
 
   return {
+    // An aggregate over the table, run by the database: it scans the records, but off this
+    // node's event loop (docs/DECISIONS.md, "The overview's store totals").
+    async totals(): Promise<FileTotals> {
+      const [row] = await sql<{ files: string; samples: string; bytes: string }[]>`
+        SELECT count(*) AS files, coalesce(sum(samples), 0) AS samples,
+               coalesce(sum(bytes), 0) AS bytes
+          FROM files`;
+      return {
+        files: Number(row!.files),
+        samples: Number(row!.samples),
+        bytes: Number(row!.bytes),
+      };
+    },
+
     async get(device: string, fileID: number): Promise<StoredFile | undefined> {
       const [row] = await sql<FileRow[]>`
         SELECT ${
@@ -149,6 +165,15 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
         SELECT ${sql.unsafe(FILE_COLUMNS)} FROM files WHERE device = ${device}
         ORDER BY file_id LIMIT ${limit}`;
       return rows.map(fileFromRow);
+    },
+
+    async summaryOfDevice(device: string): Promise<DeviceFilesSummary> {
+      const [row] = await sql<{ files: string; last: string | null }[]>`
+        SELECT count(*) AS files, max(uploaded_at) AS last FROM files WHERE device = ${device}`;
+      return {
+        files: Number(row?.files ?? 0),
+        lastUploadAt: row?.last == null ? undefined : Number(row.last),
+      };
     },
 
     async put(file: NewFile): Promise<void> {

@@ -55,6 +55,11 @@ export function postgresMailbox(sql: Sql): Mailbox {
       });
     },
 
+    async waiting(): Promise<number> {
+      const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM messages`;
+      return Number(row!.n);
+    },
+
     async pending(recipient: string): Promise<StoredMessage[]> {
       const rows = await sql<{ id: string; sender: string; text: string; sent_at: string }[]>`
         SELECT id, sender, text, sent_at FROM messages WHERE recipient = ${recipient} ORDER BY id`;

@@ -166,6 +166,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (a, b)
    );
    CREATE INDEX private_chats_by_b ON private_chats (b);`,
+  // The overview counts the running lockouts through their end (lockouts.ts).
+  `CREATE INDEX lockouts_by_until ON lockouts (until);`,
 ];
 
 /** The schema version this iotnet writes. */

@@ -119,6 +119,11 @@ export class ActiveDevices implements DeviceRegistry {
     return `[${devices.map((d) => this.#listings.get(d.name)!.json).join(",")}]`;
   }
 
+  /** The active device called `name`: alone, the server knows every one at once. */
+  lookup(name: string): ActiveDevice | undefined {
+    return this.#active.get(name);
+  }
+
   /** Active devices, oldest first. */
   list(): ActiveDevice[] {
     return [...this.#active.values()];

@@ -60,8 +60,16 @@ export interface DeviceRegistry {
   release(name: string): void | Promise<void>;
   /** How many devices are active (in the whole network). */
   readonly count: number;
-  /** The active device called `name`, wherever it is. */
+  /** The active device called `name`, wherever it is, as this server knows now. */
   get(name: string): ActiveDevice | undefined;
+  /**
+   * The active device called `name`, for a command aimed at it: in a network, a device this
+   * node has not heard of yet (logged in through another node a moment ago, its presence
+   * notice still on its way) is read from the registry.
+   *
+   * @throws {UnavailableError} when the network's database cannot be reached.
+   */
+  lookup(name: string): ActiveDevice | undefined | Promise<ActiveDevice | undefined>;
   /** Active devices, in login order. */
   list(): ActiveDevice[];
   /** The active devices connected to this server (those presence notices here go to). */

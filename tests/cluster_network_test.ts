@@ -84,6 +84,11 @@ networkCase(
     const { a, b, w1, w2 } = network;
     const w3 = await a.login("watch3");
     const d1 = await b.login("dev1");
+    // A node learns of another node's login from its presence notice (NOTIFY, after the
+    // commit): each node has heard of the other's last login once its device is told.
+    const online = (device: string) => (p: Push) =>
+      p.event === "presence" && p.device === device && p.state === "online";
+    await Promise.all([w1.push(online("dev1")), w2.push(online("watch3"))]);
     const names = (devices: { name: string }[]) => devices.map((d) => d.name);
     const aed = await w1.connection.request("devices", {});
     assert.deepEqual(names(aed.devices), ["watch2", "watch3", "dev1"]);

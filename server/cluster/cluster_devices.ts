@@ -34,6 +34,7 @@ import {
 import type { NodeTerm } from "../store/postgres/node_rows.ts";
 import {
   activateDevice,
+  activeDevice,
   activeDevices,
   claimName,
   type RegisteredDevice,
@@ -163,6 +164,16 @@ export class ClusterDevices implements DeviceRegistry {
   }
 
   get(name: string): ActiveDevice | undefined {
+    return this.#options.view.get(name);
+  }
+
+  async lookup(name: string): Promise<ActiveDevice | undefined> {
+    const known = this.#options.view.get(name);
+    if (known) return known;
+    const { sql, node } = this.#options;
+    const row = await this.#reach(() => activeDevice(sql, name));
+    // Ours would be in the view already: a row of this node is a login not yet active.
+    if (row !== undefined && row.node !== node) this.#arrive(row);
     return this.#options.view.get(name);
   }
 

@@ -27,7 +27,7 @@ export async function message(
     throw new BlockedError(`${to} has blocked you; your message was not delivered`);
   }
   const message = { recipient: to, sender: ctx.device, text, sentAt: clock.now() };
-  const target = active.get(to);
+  const target = await active.lookup(to);
   if (target) {
     const frame = encodeMessage({
       t: "push",

@@ -61,7 +61,7 @@ export async function uvf(
   if (await ctx.server.blocks.isBlocked(to, ctx.device)) {
     throw new BlockedError(`${to} has blocked you; the file cannot be sent`);
   }
-  const target = onlinePeer(ctx, to);
+  const target = await onlinePeer(ctx, to);
   const sealed = sealTicket(target.ticketKey, {
     kind: "file",
     transferId: newTransferId(),

@@ -35,7 +35,7 @@ export async function startprivate(
   if (await blocks.isBlocked(device, ctx.device)) {
     throw new BlockedError(`${device} has blocked you; no private chat is possible`);
   }
-  const target = onlinePeer(ctx, device);
+  const target = await onlinePeer(ctx, device);
   if (await privateChats.chatId(ctx.device, device)) {
     throw new BadArgumentsError(`you are already in a private chat with ${device}`);
   }
@@ -55,7 +55,7 @@ export async function privateAnswer(
   if (!(await privateChats.takeRequest(requester, ctx.device, clock.now()))) {
     throw new NotFoundError(`there is no open private chat request from ${requester}`);
   }
-  const other = onlinePeer(ctx, requester);
+  const other = await onlinePeer(ctx, requester);
   const me = ctx.server.active.get(ctx.device)!;
   if (!accept) {
     other.deliver(push({ t: "push", event: "private", device: ctx.device, state: "declined" }));
@@ -89,8 +89,8 @@ export async function stopprivate(
 }
 
 /** @throws {OfflineError} when `device` is not online. */
-export function onlinePeer(ctx: CommandContext, device: string): ActiveDevice {
-  const target = ctx.server.active.get(device);
+export async function onlinePeer(ctx: CommandContext, device: string): Promise<ActiveDevice> {
+  const target = await ctx.server.active.lookup(device);
   if (!target) throw new OfflineError(`${device} is not online`);
   return target;
 }

@@ -92,23 +92,36 @@ export async function releaseName(sql: Sql, term: NodeTerm, name: string): Promi
     FROM gone WHERE login_order IS NOT NULL`;
 }
 
+/** A registry row as postgres.js reads it. */
+interface DeviceRow {
+  name: string;
+  node: string;
+  epoch: string;
+  login_order: string;
+  since: string;
+  ip: string;
+  udp_port: number;
+  ticket_key: Uint8Array;
+}
+
 /** Every active device of the network, in login order. */
 export async function activeDevices(sql: Sql): Promise<RegisteredDevice[]> {
-  const rows = await sql<
-    {
-      name: string;
-      node: string;
-      epoch: string;
-      login_order: string;
-      since: string;
-      ip: string;
-      udp_port: number;
-      ticket_key: Uint8Array;
-    }[]
-  >`
+  const rows = await sql<DeviceRow[]>`
     SELECT name, node, epoch, login_order, since, ip, udp_port, ticket_key
     FROM active_devices WHERE login_order IS NOT NULL ORDER BY login_order`;
-  return rows.map((r) => ({
+  return rows.map(registered);
+}
+
+/** The active device called `name`, if it is active anywhere in the network. */
+export async function activeDevice(sql: Sql, name: string): Promise<RegisteredDevice | undefined> {
+  const [row] = await sql<DeviceRow[]>`
+    SELECT name, node, epoch, login_order, since, ip, udp_port, ticket_key
+    FROM active_devices WHERE name = ${name} AND login_order IS NOT NULL`;
+  return row === undefined ? undefined : registered(row);
+}
+
+function registered(r: DeviceRow): RegisteredDevice {
+  return {
     state: "online",
     name: r.name,
     node: r.node,
@@ -118,5 +131,5 @@ export async function activeDevices(sql: Sql): Promise<RegisteredDevice[]> {
     ip: r.ip,
     udpPort: r.udp_port,
     ticketKey: new Uint8Array(r.ticket_key),
-  }));
+  };
 }

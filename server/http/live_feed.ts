@@ -1,9 +1,9 @@
 /**
  * The dashboard's live feed: Server-Sent Events at `GET /events`, one `overview` event when
- * a client connects and then one each {@linkcode LIVE_FEED_INTERVAL_MS}. The
- * overview is taken once per tick for every client (never per client), on the server's
- * clock, and only while someone watches. At most {@linkcode MAX_LIVE_CLIENTS} clients at once;
- * one more gets 503.
+ * a client connects and then one each {@linkcode LIVE_FEED_INTERVAL_MS}. The overview is
+ * taken once per tick for every client (one that joins gets the last, when younger than a
+ * tick), on the server's clock, and only while someone watches. At most
+ * {@linkcode MAX_LIVE_CLIENTS} clients at once; one more gets 503.
  *
  * @module
  */
@@ -20,14 +20,18 @@ export const LIVE_FEED_INTERVAL_MS = 1_000;
 
 /** A stream of `overview` events. */
 export class LiveFeed {
+  readonly #clock: Clock;
   readonly #take: () => unknown;
   readonly #broadcast: SseBroadcast;
+  /** The last overview sent, encoded, and when it was taken: a client that joins reuses it. */
+  #last: { at: number; event: Uint8Array } | undefined;
 
   /**
    * @param clock paces the ticks.
    * @param take the overview now (JSON-ready).
    */
   constructor(clock: Clock, take: () => unknown) {
+    this.#clock = clock;
     this.#take = take;
     this.#broadcast = new SseBroadcast({
       clock,
@@ -45,7 +49,10 @@ export class LiveFeed {
 
   /** A response streaming the feed, or `undefined` when {@linkcode MAX_LIVE_CLIENTS} watch. */
   open(): Response | undefined {
-    return this.#broadcast.open(this.#event());
+    // A burst of clients joining takes one overview, not one each.
+    const last = this.#last;
+    const fresh = last && this.#clock.now() - last.at < LIVE_FEED_INTERVAL_MS;
+    return this.#broadcast.open(fresh ? last.event : this.#event());
   }
 
   /** Ends every stream and stops ticking. */
@@ -54,6 +61,8 @@ export class LiveFeed {
   }
 
   #event(): Uint8Array {
-    return new TextEncoder().encode(sseMessage("overview", this.#take()));
+    const event = new TextEncoder().encode(sseMessage("overview", this.#take()));
+    this.#last = { at: this.#clock.now(), event };
+    return event;
   }
 }

@@ -111,7 +111,6 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       await devices.close();
       await liveness.close();
       await listener.close();
-      await devices.close();
     },
   };
 }

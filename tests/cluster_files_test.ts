@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EdgeConnection } from "../client/connection.ts";
-import { NotFoundError } from "../protocol/errors.ts";
+import { AlreadyActiveError, NotFoundError } from "../protocol/errors.ts";
 import { PostgresDatabase } from "../server/store/postgres/database.ts";
 import { postgresStore } from "../server/store/postgres/store.ts";
 import { ClusterNode } from "./_helpers/cluster_node.ts";
@@ -175,7 +175,7 @@ Deno.test({
     assert.ok(await stalled instanceof Error, "the upload through B failed");
     onB.close();
 
-    const onA = await a.device("watch1", "pw1");
+    const onA = await deviceOnceFree(a, "watch1", "pw1");
     assert.deepEqual(await upload(onA, 4, big), { fileID: 4, dataAmount: 200_000 });
     assert.deepEqual(await sum(onA, 4), { op: "SUM", result: String(123456789 * 200_000) });
     await a.logout(onA, "watch1");
@@ -189,6 +189,33 @@ Deno.test({
     assert.deepEqual(await uploads(a.dataDir), ["watch1-4.txt"]);
   },
 });
+
+/**
+ * A device logged in on `node` once the network has freed its name from a node that died
+ * (SPEC §9: within 10 s; until a sweep sees the node gone the name is still claimed there).
+ */
+async function deviceOnceFree(
+  node: ClusterNode,
+  name: string,
+  password: string,
+): Promise<EdgeConnection> {
+  let device: EdgeConnection | undefined;
+  await waitUntil(
+    async () => {
+      try {
+        device = await node.device(name, password);
+        return true;
+      } catch (error) {
+        if (error instanceof AlreadyActiveError) return false;
+        throw error;
+      }
+    },
+    `${name} to be free to log in on node ${node.nodeId}`,
+    10_000,
+    100,
+  );
+  return device!;
+}
 
 /** A logged-in device on the server process on `port`. */
 async function deviceOn(port: number, name: string, password: string): Promise<EdgeConnection> {

@@ -265,7 +265,7 @@ networkCase(
     try {
       const ended = await sql<{ ended: boolean }[]>`
       SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
-      WHERE application_name = 'iotnet node-b listen'`;
+      WHERE application_name = 'iotnet node-b listen' AND datname = current_database()`;
       assert.deepEqual(ended.map((r) => r.ended), [true]);
       await b.waitForLog(/cluster: the LISTEN connection closed/);
       // While node b is not listening: messages for its device, a login on node a.

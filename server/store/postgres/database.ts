@@ -1,7 +1,9 @@
 /**
- * The PostgreSQL database under a clustered server: one connection pool, opened once per
- * node, migrated before use (`migrations.ts`). The repositories (`store.ts`) and the
- * cluster's registry share this pool.
+ * The PostgreSQL database under a clustered server: two connection pools, opened once per
+ * node, migrated before use (`migrations.ts`). Writes (the repositories' and the cluster
+ * registry's) go through one; reads through the other, so that a device's SCS or AED never
+ * waits behind other devices' commits (postgres.js pipelines queries on a busy connection,
+ * and a commit waits for its WAL flush: docs/DECISIONS.md, "Reads on a pool of their own").
  *
  * @module
  */
@@ -11,8 +13,13 @@ import postgres, { type Sql } from "postgres";
 import { StoreError } from "../store_error.ts";
 import { migratePostgres } from "./migrations.ts";
 
-/** Connections one node keeps to PostgreSQL at most (LISTEN takes one more of its own). */
+/**
+ * Connections one node keeps to PostgreSQL for writes at most (LISTEN and the node's lock
+ * take one more each, reads {@linkcode POSTGRES_READ_POOL_SIZE}).
+ */
 export const POSTGRES_POOL_SIZE = 8;
+/** Connections one node keeps to PostgreSQL for reads at most. */
+export const POSTGRES_READ_POOL_SIZE = 4;
 /** Seconds a new connection to PostgreSQL may take before the attempt fails. */
 export const POSTGRES_CONNECT_TIMEOUT_SECONDS = 5;
 
@@ -26,7 +33,7 @@ export const POSTGRES_END_TIMEOUT_SECONDS = 2;
 export interface PostgresOptions {
   /** Shown in `pg_stat_activity` (`application_name`). Default `iotnet`. */
   applicationName?: string;
-  /** Connections in the pool. Default {@linkcode POSTGRES_POOL_SIZE}. */
+  /** Connections in the write pool. Default {@linkcode POSTGRES_POOL_SIZE}. */
   poolSize?: number;
   /** Told of problems the pool survived (`closed_socket_write.ts`). Default: none. */
   log?: (line: string) => void;
@@ -40,10 +47,15 @@ export interface DedicatedConnectionEvents {
   onnotify?: (channel: string, payload: string) => void;
 }
 
-/** One node's pool on the cluster's database, migrated to the current schema. */
+/** One node's pools on the cluster's database, migrated to the current schema. */
 export class PostgresDatabase {
-  /** The pool. */
+  /** The pool for writes, and for reads that are part of a write. */
   readonly sql: Sql;
+  /**
+   * The pool for reads: its connections are read-only (`default_transaction_read_only`),
+   * so a write sent to it by mistake fails instead of passing unnoticed.
+   */
+  readonly reads: Sql;
   /** The database as `host:port/name`, without user or password: for messages. */
   readonly where: string;
   readonly #url: string;
@@ -57,6 +69,7 @@ export class PostgresDatabase {
 
   private constructor(
     sql: Sql,
+    reads: Sql,
     where: string,
     options: {
       url: string;
@@ -66,6 +79,7 @@ export class PostgresDatabase {
     },
   ) {
     this.sql = sql;
+    this.reads = reads;
     this.#unguard = guardClosedSocketWrites(() =>
       options.log?.(
         `PostgreSQL ${where}: a connection closed under a write postgres.js had deferred ` +
@@ -104,19 +118,29 @@ export class PostgresDatabase {
         { cause: error },
       );
     }
-    return new PostgresDatabase(sql, where, { url, applicationName, poolSize, log: options.log });
+    const reads = postgres(url, {
+      ...connectionOptions(`${applicationName} reads`, { default_transaction_read_only: true }),
+      max: POSTGRES_READ_POOL_SIZE,
+    });
+    return new PostgresDatabase(sql, reads, where, {
+      url,
+      applicationName,
+      poolSize,
+      log: options.log,
+    });
   }
 
   /**
-   * Tries every connection of the pool once, so that none left from before the database
+   * Tries every connection of the pools once, so that none left from before the database
    * went away fails a device's command: after PostgreSQL restarted, a pooled connection may
    * still hold the shutdown's error for the next query it is given (seen here: `57P01` on
    * the first command after a restart). Never throws.
    */
   async refreshPool(): Promise<void> {
-    const reserved = await Promise.allSettled(
-      Array.from({ length: this.#poolSize }, () => this.sql.reserve()),
-    );
+    const reserved = await Promise.allSettled([
+      ...Array.from({ length: this.#poolSize }, () => this.sql.reserve()),
+      ...Array.from({ length: POSTGRES_READ_POOL_SIZE }, () => this.reads.reserve()),
+    ]);
     await Promise.allSettled(reserved.map(async (r) => {
       if (r.status === "rejected") return;
       try {
@@ -185,18 +209,24 @@ export class PostgresDatabase {
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
       // Nothing is under way now; a connection stuck reconnecting to a database that has
       // gone would otherwise hold the close for ever.
-      await this.sql.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS });
+      await Promise.all([
+        this.sql.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS }),
+        this.reads.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS }),
+      ]);
       this.#unguard();
     })();
   }
 }
 
-/** What every connection of a node has: a timeout, no notices, its name in the server. */
-function connectionOptions(applicationName: string) {
+/**
+ * What every connection of a node has: a timeout, no notices, its name in the server (and
+ * `settings`, more run-time parameters).
+ */
+function connectionOptions(applicationName: string, settings: Record<string, boolean> = {}) {
   return {
     connect_timeout: POSTGRES_CONNECT_TIMEOUT_SECONDS,
     onnotice: () => {},
-    connection: { application_name: applicationName },
+    connection: { application_name: applicationName, ...settings },
   };
 }
 

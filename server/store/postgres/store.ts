@@ -1,12 +1,14 @@
 /**
  * The {@linkcode Store} over PostgreSQL, for servers that form one network (SPEC §9):
- * every repository over one node's pool (`database.ts`). Every write is one transaction
+ * every repository over one node's pools (`database.ts`): its writes over the write pool,
+ * its reads over the read pool. Every write is one transaction
  * committed with PostgreSQL's `synchronous_commit` (on by default), so its promise
  * resolves once the change is durable.
  *
  * @module
  */
 
+import type { Sql } from "postgres";
 import type { Store, StoreOptions } from "../interfaces.ts";
 import { postgresBlocks } from "./blocks.ts";
 import { UnavailableError } from "../../../protocol/errors.ts";
@@ -22,8 +24,9 @@ type Repository = Exclude<keyof Store, "close">;
 
 /**
  * The methods that write, by repository: each is one transaction, timed for
- * `StoreOptions.commitSeconds` (a read is not a commit). A method added to an interface
- * that writes is added here.
+ * `StoreOptions.commitSeconds` (a read is not a commit), run over the write pool. A method
+ * added to an interface that writes is added here (else it runs over the read pool, whose
+ * connections refuse writes).
  */
 const WRITES = {
   files: [
@@ -66,23 +69,33 @@ export function postgresStore(
   node: string,
   options: StoreOptions = {},
 ): Store {
-  const { sql } = db;
   const track = { db, commitSeconds: options.commitSeconds };
+  /** A repository over the write pool for its `writes`, over the read pool for the rest. */
+  const split = <T extends object>(make: (sql: Sql) => T, writes: readonly (keyof T)[]): T =>
+    tracked(readsApart(make(db.sql), make(db.reads), writes), { ...track, writes });
   return {
-    files: tracked(postgresFileRecords(sql, node), { ...track, writes: WRITES.files }),
-    lockouts: tracked(postgresLockouts(sql), { ...track, writes: WRITES.lockouts }),
-    loginAttempts: tracked(postgresLoginAttempts(sql), {
-      ...track,
-      writes: WRITES.loginAttempts,
-    }),
-    mailbox: tracked(postgresMailbox(sql), { ...track, writes: WRITES.mailbox }),
-    blocks: tracked(postgresBlocks(sql), { ...track, writes: WRITES.blocks }),
-    presenceHistory: tracked(postgresPresenceHistory(sql), {
-      ...track,
-      writes: WRITES.presenceHistory,
-    }),
+    files: split((sql) => postgresFileRecords(sql, node), WRITES.files),
+    lockouts: split(postgresLockouts, WRITES.lockouts),
+    loginAttempts: split(postgresLoginAttempts, WRITES.loginAttempts),
+    mailbox: split(postgresMailbox, WRITES.mailbox),
+    blocks: split(postgresBlocks, WRITES.blocks),
+    presenceHistory: split(postgresPresenceHistory, WRITES.presenceHistory),
     close: () => db.close(),
   };
+}
+
+/**
+ * The methods named in `writes` from `writing`, every other one from `reading` (the same
+ * repository over the read pool).
+ */
+function readsApart<T extends object>(writing: T, reading: T, writes: readonly (keyof T)[]): T {
+  const written = new Set<unknown>(writes);
+  return Object.fromEntries(
+    Object.entries(reading).map(([name, method]) => [
+      name,
+      written.has(name) ? writing[name as keyof T] : method,
+    ]),
+  ) as T;
 }
 
 /**

@@ -60,6 +60,48 @@ Deno.test({
         await pg!.dropDatabase(url);
       }
     });
+    await t.step("reads go over a pool of their own, whose connections refuse writes", async () => {
+      const url = await pg!.database();
+      const db = await PostgresDatabase.open(url, { applicationName: "iotnet pools" });
+      const store = postgresStore(db, "node1");
+      try {
+        await assert.rejects(
+          db.reads`INSERT INTO blocks (blocker, blocked) VALUES ('a', 'b')`,
+          /read-only transaction/,
+        );
+        // A write and the reads after it: the reads see it, over the other pool.
+        await store.blocks.add("a", "b");
+        assert.equal(await store.blocks.isBlocked("a", "b"), true);
+        const [{ n }] = await db.sql<[{ n: number }]>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE application_name = 'iotnet pools reads' AND datname = current_database()`;
+        assert.equal(n, 1);
+      } finally {
+        await store.close();
+        await pg!.dropDatabase(url);
+      }
+    });
+    await t.step(
+      "plot summaries are stored uncompressed (pglz cost more than it saved)",
+      async () => {
+        const url = await pg!.database();
+        const db = await PostgresDatabase.open(url);
+        try {
+          const columns = await db.sql<{ table: string; storage: string }[]>`
+          SELECT c.relname AS table, a.attstorage AS storage
+          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE a.attname = 'plot' AND c.relname IN ('files', 'pending_uploads')
+          ORDER BY c.relname`;
+          assert.deepEqual([...columns], [
+            { table: "files", storage: "e" },
+            { table: "pending_uploads", storage: "e" },
+          ]);
+        } finally {
+          await db.close();
+          await pg!.dropDatabase(url);
+        }
+      },
+    );
   },
 });
 

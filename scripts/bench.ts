@@ -5,7 +5,9 @@
  * targets), `load-dashboard` (the same, without and with the operator's dashboard open and
  * `/metrics` scraped, interleaved; `--pairs N` pairs of runs), `hostile` (one device's write
  * flood against another's commands), `tls` (connect-and-login
- * over TLS, key logins against password logins at once). With no
+ * over TLS, key logins against password logins at once), `cluster` (the load on one node on
+ * SQLite, one on PostgreSQL and three on PostgreSQL, interleaved; cross-node message latency;
+ * a node killed). With no
  * argument, all of them. Sections not run this time are kept from the file as it was,
  * so `deno task bench load` reruns one section and leaves the rest.
  *
@@ -14,6 +16,7 @@
 
 import { numberOption, parseCli, usageError } from "./_cli.ts";
 import { runBroadcastBench } from "./bench/broadcast.ts";
+import { runClusterBench } from "./bench/cluster.ts";
 import { runHostileBench } from "./bench/hostile.ts";
 import { runLoadBench } from "./bench/load.ts";
 import { DEFAULT_PAIRS, runLoadDashboardBench } from "./bench/load_dashboard.ts";
@@ -45,6 +48,7 @@ const SECTIONS: Record<
   },
   hostile: { run: runHostileBench, heading: "## Hostile" },
   tls: { run: runTlsBench, heading: "## TLS and device keys" },
+  cluster: { run: () => runClusterBench(), heading: "## Cluster" },
 };
 
 const USAGE = `usage: deno task bench [--pairs N] [section...]

@@ -102,6 +102,11 @@ export class BenchServer {
     return fdCount(this.pid);
   }
 
+  /** Sends `signal` (`SIGKILL` for a node that dies) without waiting for the exit. */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
   /**
    * SIGTERM, then waits for the exit and removes the log files; returns the log lines
    * that report a problem.

@@ -37,13 +37,21 @@ export class PostgresCluster implements AsyncDisposable {
   readonly #dir: string | undefined;
   #server: Deno.ChildProcess | undefined;
   readonly #port: number;
+  readonly #durable: boolean;
   #databases = 0;
 
-  private constructor(url: string, port: number, dir?: string, server?: Deno.ChildProcess) {
+  private constructor(
+    url: string,
+    port: number,
+    dir?: string,
+    server?: Deno.ChildProcess,
+    durable = false,
+  ) {
     this.url = url;
     this.#port = port;
     this.#dir = dir;
     this.#server = server;
+    this.#durable = durable;
   }
 
   /** Uses a server that runs already (CI's); disposal leaves it running. */
@@ -51,8 +59,13 @@ export class PostgresCluster implements AsyncDisposable {
     return new PostgresCluster(url, Number(new URL(url).port || 5432));
   }
 
-  /** Makes a new cluster in a temporary directory and starts it. */
-  static async create(): Promise<PostgresCluster> {
+  /**
+   * Makes a new cluster in a temporary directory and starts it.
+   *
+   * @param options `durable`: commits are fsynced, as PostgreSQL's defaults have it (for
+   *   benchmarks); by default they are not (`fsync=off`: tests need no durability).
+   */
+  static async create(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
     const dir = await Deno.makeTempDir({ prefix: "iotnet-pg-" });
     try {
       if (asRoot()) await run(["chown", "postgres:postgres", dir]);
@@ -74,6 +87,8 @@ export class PostgresCluster implements AsyncDisposable {
           `postgres://iotnet@127.0.0.1:${port}/postgres`,
           port,
           dir,
+          undefined,
+          options.durable ?? false,
         );
         try {
           await cluster.start();
@@ -132,7 +147,7 @@ export class PostgresCluster implements AsyncDisposable {
       "-c",
       "listen_addresses=127.0.0.1",
       "-c",
-      "fsync=off",
+      `fsync=${this.#durable ? "on" : "off"}`,
       "-c",
       "max_connections=200",
       // Nobody reads a long-running server's stderr: a pipe would fill and stop it.

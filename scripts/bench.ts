@@ -87,7 +87,15 @@ const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*: (.*
 const fresh = new Map<string, string>();
 for (const name of chosen) {
   console.log(`== ${name}`);
-  fresh.set(name, await SECTIONS[name]!.run(options));
+  const load = loadAverage();
+  const text = await SECTIONS[name]!.run(options);
+  // Each section says when and where it ran: a section kept from an earlier run keeps it.
+  fresh.set(
+    name,
+    `${text}\n\n_Measured by \`deno task bench ${name}\` on ${today()}: ` +
+      `${navigator.hardwareConcurrency} cores, ${cpu}, Deno ${Deno.version.deno}; load average ` +
+      `${load} before the section, ${loadAverage()} after._`,
+  );
 }
 
 const kept: string[] = [];
@@ -105,9 +113,8 @@ sections.push(...previous.filter((s) => !known.some((h) => s.startsWith(h))));
 const parts = [
   "# Benchmarks",
   "",
-  `Written by \`deno task bench\` on ${
-    new Date().toISOString().slice(0, 10)
-  }: ${navigator.hardwareConcurrency} cores, ${cpu}, Deno ${Deno.version.deno}.`,
+  `Written by \`deno task bench\` on ${today()}; each section ends with when, where and at ` +
+  "what load it was measured.",
   "Every figure is measured beside its reference tool in the same run, on 127.0.0.1.",
   ...(kept.length > 0
     ? [
@@ -133,4 +140,15 @@ function splitSections(text: string): string[] {
   }
   for (const lines of sections) if (lines.at(-1) === "") lines.pop();
   return sections.map((lines) => lines.join("\n"));
+}
+
+/** Today as YYYY-MM-DD. */
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them. */
+function loadAverage(): string {
+  const [one, five, fifteen] = Deno.readTextFileSync("/proc/loadavg").split(" ");
+  return `${one}, ${five}, ${fifteen}`;
 }

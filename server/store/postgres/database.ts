@@ -3,7 +3,8 @@
  * node, migrated before use (`migrations.ts`). Writes (the repositories' and the cluster
  * registry's) go through one; reads through the other, so that a device's SCS or AED never
  * waits behind other devices' commits (postgres.js pipelines queries on a busy connection,
- * and a commit waits for its WAL flush: docs/DECISIONS.md, "Reads on a pool of their own").
+ * and a commit waits for its WAL flush: docs/DECISIONS.md, "A node's traffic to PostgreSQL
+ * under load").
  *
  * @module
  */

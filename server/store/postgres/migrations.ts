@@ -171,7 +171,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // A plot summary (~26 kB of JSON for a 10,000-sample file) is stored out of line but
   // not compressed: pglz took ~1.2 ms of the database's CPU per row for a gain of a
   // quarter, and every upload writes the plot twice (journal, then record). Measured by
-  // `deno task bench cluster` (docs/DECISIONS.md, "Plot summaries stored uncompressed").
+  // `deno task bench cluster` (docs/DECISIONS.md, "A node's traffic to PostgreSQL under load").
   `ALTER TABLE files ALTER COLUMN plot SET STORAGE EXTERNAL;
    ALTER TABLE pending_uploads ALTER COLUMN plot SET STORAGE EXTERNAL;`,
 ];

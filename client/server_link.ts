@@ -78,6 +78,8 @@ export class ServerLink {
   readonly #clock: Clock;
   readonly #ended = deferred<LinkEnd>();
   #connection: EdgeConnection | undefined;
+  /** The connection a logout was sent over: its close is the end, not a loss. */
+  #leaving: EdgeConnection | undefined;
   #closed = false;
   #wait: { timer: TimerId; wake(): void } | undefined;
 
@@ -118,6 +120,10 @@ export class ServerLink {
    */
   request<O extends Op>(op: O, args: RequestArgs<O>): Promise<ResultFields<O>> {
     const connection = this.#current();
+    // The server closes the connection right after its answer to a logout; that close may
+    // be read before the edge has closed the link (behind haproxy the answer and the close
+    // came in one read, and the edge said the connection was lost, reconnecting).
+    if (op === "logout") this.#leaving = connection;
     return connection.request(op, args);
   }
 
@@ -161,6 +167,7 @@ export class ServerLink {
 
   #dropped(connection: EdgeConnection, reason: string): void {
     if (this.#closed || this.#connection !== connection) return;
+    if (this.#leaving === connection) return this.close();
     this.#connection = undefined;
     const logout = connection.farewell;
     if (logout && isFinalLogout(logout.reason)) {

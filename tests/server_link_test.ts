@@ -152,6 +152,22 @@ Deno.test("with reconnecting off (--no-reconnect) a drop ends the link at once",
   assert.deepEqual(h.connectTimes, []);
 });
 
+Deno.test("a connection the server closes after answering a logout is not lost: no event, no reconnect", async () => {
+  const h = harness();
+  h.link.attach(await h.open());
+  const answered = h.link.request("logout", {});
+  // The answer and the close in one read, as behind haproxy.
+  await settle();
+  h.servers[0]!.end();
+  await answered;
+  await settle();
+  h.clock.advance(60_000);
+  await settle();
+  assert.deepEqual(h.events, []);
+  assert.deepEqual(h.connectTimes, []);
+  assert.equal(h.link.connected, false);
+});
+
 Deno.test("an idle logout ends the link without reconnecting", async () => {
   const h = harness();
   h.link.attach(await h.open());

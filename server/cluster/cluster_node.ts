@@ -111,6 +111,11 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       await devices.close();
       await liveness.close();
       await listener.close();
+      // Notices heard until the listener closed (other nodes closing too, a sweep) may
+      // have changed the view: what they started, the log's rewrite included, ends here,
+      // before the server lets its data directory go.
+      await devices.close();
+      await devices.flushed();
     },
   };
 }

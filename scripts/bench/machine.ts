@@ -104,7 +104,7 @@ export function cpuSpent(step: string, from: CpuReading, to: CpuReading): StepCp
 }
 
 /** User plus system CPU seconds of a process (all its threads), from `/proc/<pid>/stat`. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   try {
     const { user, system } = statCpuSeconds(Deno.readTextFileSync(`/proc/${pid}/stat`));
     return user + system;

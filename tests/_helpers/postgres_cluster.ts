@@ -40,17 +40,10 @@ export class PostgresCluster implements AsyncDisposable {
   readonly #durable: boolean;
   #databases = 0;
 
-  private constructor(
-    url: string,
-    port: number,
-    dir?: string,
-    server?: Deno.ChildProcess,
-    durable = false,
-  ) {
+  private constructor(url: string, port: number, dir?: string, durable = false) {
     this.url = url;
     this.#port = port;
     this.#dir = dir;
-    this.#server = server;
     this.#durable = durable;
   }
 
@@ -87,7 +80,6 @@ export class PostgresCluster implements AsyncDisposable {
           `postgres://iotnet@127.0.0.1:${port}/postgres`,
           port,
           dir,
-          undefined,
           options.durable ?? false,
         );
         try {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PostgresDatabase } from "../server/store/postgres/database.ts";
+import { POSTGRES_POOL_SIZE, PostgresDatabase } from "../server/store/postgres/database.ts";
 import { decodeNodeJob } from "../server/cluster/node_job.ts";
 import { postgresLoginAttempts } from "../server/store/postgres/login_attempts.ts";
 import { NODE_JOBS_CHANNEL, postgresNodeJobs } from "../server/store/postgres/node_jobs.ts";
@@ -81,6 +81,29 @@ Deno.test({
         await pg!.dropDatabase(url);
       }
     });
+    await t.step(
+      "a presence read waits for the marks asked for before it, though reads have a pool of their own",
+      async () => {
+        const url = await pg!.database();
+        const db = await PostgresDatabase.open(url);
+        const store = postgresStore(db, "node1");
+        try {
+          // Every write connection busy for a while: the mark waits behind them, the read
+          // pool is free.
+          const busy = Array.from(
+            { length: POSTGRES_POOL_SIZE },
+            () => db.sql`SELECT pg_sleep(0.3)`.then(() => {}),
+          );
+          const marked = store.presenceHistory.markSeen("watch1", 100);
+          assert.deepEqual(await store.presenceHistory.seenSince(50), ["watch1"]);
+          assert.equal(await store.presenceHistory.lastSeen("watch1"), 100);
+          await Promise.all([marked, ...busy]);
+        } finally {
+          await store.close();
+          await pg!.dropDatabase(url);
+        }
+      },
+    );
     await t.step(
       "plot summaries are stored uncompressed (pglz cost more than it saved)",
       async () => {
@@ -259,3 +282,62 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a transaction begun behind a full pipeline of writes stays one transaction, and nothing written around it is left uncommitted",
+  ignore: !postgresInstalled(),
+  async fn() {
+    // postgres.js 3.4.9's sql.begin sends BEGIN without reserving the connection when
+    // BEGIN is the query that fills a busy connection's pipeline (porsager/postgres#1189):
+    // the transaction failed with UNSAFE_TRANSACTION while PostgreSQL kept it open, and the
+    // writes pipelined after it ran inside it, reported done but never committed.
+    await using pg = await startPostgres("transactions behind a full pipeline");
+    const url = await pg!.database();
+    const db = await PostgresDatabase.open(url, { poolSize: 2 });
+    const store = postgresStore(db, "node1");
+    try {
+      // Every statement prepared on both connections first: a statement not yet described
+      // stops the pipeline, so the writes below pipeline 100 deep on each connection.
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(
+          Array.from({ length: 4 }, (_, i) => store.blocks.add(`warm${i}`, `${round}`)),
+        );
+      }
+      const before = 12;
+      const writes: Promise<boolean>[] = [];
+      for (let i = 0; i < 200; i++) writes.push(store.blocks.add(`a${i}`, "b"));
+      // The writes above reach the pool a few microtasks after their calls; the message
+      // below (a transaction) is to come after them, as the 201st statement.
+      for (let i = 0; i < 4; i++) await Promise.resolve();
+      const message = { recipient: "b", sender: "a", text: "hi", sentAt: 1 };
+      const stored = store.mailbox.add(message, ROOMY_LIMITS);
+      for (let i = 200; i < 300; i++) writes.push(store.blocks.add(`a${i}`, "b"));
+      assert.ok("id" in await stored);
+      assert.equal((await Promise.all(writes)).filter(Boolean).length, 300);
+
+      // Seen from another node's connections: all of it committed, no transaction open.
+      const other = await PostgresDatabase.open(url, { poolSize: 1 });
+      try {
+        const [{ n }] = await other.sql<[{ n: number }]>`SELECT count(*)::int AS n FROM blocks`;
+        assert.equal(n, before + 300);
+        assert.equal((await postgresStore(other, "node2").mailbox.pending("b")).length, 1);
+        const [{ open }] = await other.sql<[{ open: number }]>`
+          SELECT count(*)::int AS open FROM pg_stat_activity
+          WHERE state LIKE 'idle in transaction%' AND datname = current_database()`;
+        assert.equal(open, 0);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+const ROOMY_LIMITS = {
+  maxCount: 1000,
+  maxBytes: 1_000_000,
+  maxCountPerSender: 1000,
+  maxBytesPerSender: 1_000_000,
+};

@@ -19,6 +19,7 @@
  */
 
 import type { Sql } from "postgres";
+import type { Transact } from "../store/postgres/transactions.ts";
 import { UnavailableError } from "../../protocol/errors.ts";
 import type { ActiveDevices } from "../active_devices.ts";
 import type { ActiveDevice, BroadcastTarget, DeviceRegistry } from "../device_registry.ts";
@@ -51,6 +52,8 @@ const TERM_ENDED = "this server's hold on the network ended while the device log
 export interface ClusterDevicesOptions {
   /** The node's pool. */
   sql: Sql;
+  /** The node's transactions (taking its inbox). */
+  transact: Transact;
   /** This node's id. */
   node: string;
   /** The node's term: {@linkcode NodeLiveness}. */
@@ -359,10 +362,10 @@ export class ClusterDevices implements DeviceRegistry {
   }
 
   async #takeInbox(): Promise<void> {
-    const { sql, node, blockersOf, log } = this.#options;
+    const { transact, node, blockersOf, log } = this.#options;
     let taken;
     try {
-      taken = await takeInbox(sql, node, (name) => this.#here.has(name));
+      taken = await takeInbox(transact, node, (name) => this.#here.has(name));
     } catch (error) {
       log(`cluster: cannot take the inbox: ${reason(error)}; taken at the next wake or resync`);
       throw error;

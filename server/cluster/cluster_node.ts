@@ -80,6 +80,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   });
   const devices = new ClusterDevices({
     sql: db.sql,
+    transact: db.transact,
     node,
     liveness,
     view: options.view,

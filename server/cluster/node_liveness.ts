@@ -192,6 +192,7 @@ export class NodeLiveness {
     try {
       const outcome = await startTerm(lock, {
         sql: this.#db.sql,
+        transact: this.#db.transact,
         node,
         leaseMs: this.#timing.leaseMs,
       });
@@ -267,7 +268,7 @@ export class NodeLiveness {
       if (this.#state.phase !== "serving" || this.#sweeping) return;
       this.#sweeping = true;
       this.#track(
-        sweepDeadNodes(this.#db.sql, this.#options.node)
+        sweepDeadNodes(this.#db.transact, this.#options.node)
           .then((sweep) => {
             if (sweep.terms.length > 0) this.#options.events.onSweep(sweep);
           })
@@ -332,7 +333,7 @@ export class NodeLiveness {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     if (state.phase !== "serving") return;
     try {
-      await endTerm(this.#db.sql, state.term);
+      await endTerm(this.#db.transact, state.term);
     } catch (error) {
       this.#options.events.log(`cluster: cannot end the term cleanly: ${reason(error)}`);
     }

@@ -1,10 +1,12 @@
 /**
- * The PostgreSQL database under a clustered server: two connection pools, opened once per
- * node, migrated before use (`migrations.ts`). Writes (the repositories' and the cluster
- * registry's) go through one; reads through the other, so that a device's SCS or AED never
- * waits behind other devices' commits (postgres.js pipelines queries on a busy connection,
- * and a commit waits for its WAL flush: docs/DECISIONS.md, "A node's traffic to PostgreSQL
- * under load").
+ * The PostgreSQL database under a clustered server: two connection pools and a few
+ * connections for transactions, opened once per node, migrated before use
+ * (`migrations.ts`). Single-statement writes (the repositories' and the cluster
+ * registry's) go through one pool; reads through the other, so that a device's SCS or AED
+ * never waits behind other devices' commits (postgres.js pipelines queries on a busy
+ * connection, and a commit waits for its WAL flush: docs/DECISIONS.md, "A node's traffic
+ * to PostgreSQL under load"); writes of more than one statement through
+ * {@linkcode PostgresDatabase.transact} (`transactions.ts`).
  *
  * @module
  */
@@ -13,14 +15,22 @@ import { guardClosedSocketWrites } from "./closed_socket_write.ts";
 import postgres, { type Sql } from "postgres";
 import { StoreError } from "../store_error.ts";
 import { migratePostgres } from "./migrations.ts";
+import { type Transact, TransactionConnections } from "./transactions.ts";
 
 /**
  * Connections one node keeps to PostgreSQL for writes at most (LISTEN and the node's lock
- * take one more each, reads {@linkcode POSTGRES_READ_POOL_SIZE}).
+ * take one more each, reads {@linkcode POSTGRES_READ_POOL_SIZE}, transactions
+ * {@linkcode POSTGRES_TRANSACTION_CONNECTIONS}).
  */
 export const POSTGRES_POOL_SIZE = 8;
 /** Connections one node keeps to PostgreSQL for reads at most. */
 export const POSTGRES_READ_POOL_SIZE = 4;
+/**
+ * Connections one node keeps to PostgreSQL for transactions (writes of more than one
+ * statement: taking an inbox, an offline message within its mailbox's limits, a delete
+ * of another node's file, sweeping a dead node): as many run at once, the rest wait.
+ */
+export const POSTGRES_TRANSACTION_CONNECTIONS = 2;
 /** Seconds a new connection to PostgreSQL may take before the attempt fails. */
 export const POSTGRES_CONNECT_TIMEOUT_SECONDS = 5;
 
@@ -57,11 +67,14 @@ export class PostgresDatabase {
    * so a write sent to it by mistake fails instead of passing unnoticed.
    */
   readonly reads: Sql;
+  /** Runs a write of more than one statement as one transaction (`transactions.ts`). */
+  readonly transact: Transact;
   /** The database as `host:port/name`, without user or password: for messages. */
   readonly where: string;
   readonly #url: string;
   readonly #applicationName: string;
   readonly #poolSize: number;
+  readonly #transactions: TransactionConnections;
   /** Operations under way ({@linkcode track}): closing waits for them. */
   readonly #running = new Set<Promise<unknown>>();
   /** Takes down the guard against postgres.js's write to a closed connection. */
@@ -71,6 +84,7 @@ export class PostgresDatabase {
   private constructor(
     sql: Sql,
     reads: Sql,
+    transactions: TransactionConnections,
     where: string,
     options: {
       url: string;
@@ -81,6 +95,8 @@ export class PostgresDatabase {
   ) {
     this.sql = sql;
     this.reads = reads;
+    this.#transactions = transactions;
+    this.transact = transactions.transact;
     this.#unguard = guardClosedSocketWrites(() =>
       options.log?.(
         `PostgreSQL ${where}: a connection closed under a write postgres.js had deferred ` +
@@ -107,11 +123,14 @@ export class PostgresDatabase {
     const where = describeUrl(url);
     const applicationName = options.applicationName ?? "iotnet";
     const poolSize = options.poolSize ?? POSTGRES_POOL_SIZE;
-    const sql = postgres(url, { ...connectionOptions(applicationName), max: poolSize });
+    const transactions = new TransactionConnections(
+      () => singleConnection(url, `${applicationName} transactions`),
+      POSTGRES_TRANSACTION_CONNECTIONS,
+    );
     try {
-      await migratePostgres(sql, where);
+      await migratePostgres(transactions.transact, where);
     } catch (error) {
-      await sql.end({ timeout: 0 });
+      await transactions.end({ timeout: 0 });
       if (error instanceof StoreError) throw error;
       throw new StoreError(
         `cannot use PostgreSQL database ${where}: ${reason(error)}; ` +
@@ -119,11 +138,12 @@ export class PostgresDatabase {
         { cause: error },
       );
     }
+    const sql = postgres(url, { ...connectionOptions(applicationName), max: poolSize });
     const reads = postgres(url, {
       ...connectionOptions(`${applicationName} reads`, { default_transaction_read_only: true }),
       max: POSTGRES_READ_POOL_SIZE,
     });
-    return new PostgresDatabase(sql, reads, where, {
+    return new PostgresDatabase(sql, reads, transactions, where, {
       url,
       applicationName,
       poolSize,
@@ -142,14 +162,17 @@ export class PostgresDatabase {
       ...Array.from({ length: this.#poolSize }, () => this.sql.reserve()),
       ...Array.from({ length: POSTGRES_READ_POOL_SIZE }, () => this.reads.reserve()),
     ]);
-    await Promise.allSettled(reserved.map(async (r) => {
-      if (r.status === "rejected") return;
-      try {
-        await r.value`SELECT 1`;
-      } finally {
-        r.value.release();
-      }
-    }));
+    await Promise.allSettled([
+      ...reserved.map(async (r) => {
+        if (r.status === "rejected") return;
+        try {
+          await r.value`SELECT 1`;
+        } finally {
+          r.value.release();
+        }
+      }),
+      this.#transactions.refresh(),
+    ]);
   }
 
   /**
@@ -162,13 +185,7 @@ export class PostgresDatabase {
    * @param events what the connection tells.
    */
   dedicated(purpose: string, events: DedicatedConnectionEvents = {}): Sql {
-    return postgres(this.#url, {
-      ...connectionOptions(`${this.#applicationName} ${purpose}`),
-      max: 1,
-      max_lifetime: null, // (and no idle_timeout: none is the default)
-      ...(events.onclose && { onclose: events.onclose }),
-      ...(events.onnotify && { onnotify: events.onnotify }),
-    });
+    return singleConnection(this.#url, `${this.#applicationName} ${purpose}`, events);
   }
 
   /**
@@ -213,10 +230,26 @@ export class PostgresDatabase {
       await Promise.all([
         this.sql.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS }),
         this.reads.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS }),
+        this.#transactions.end({ timeout: POSTGRES_END_TIMEOUT_SECONDS }),
       ]);
       this.#unguard();
     })();
   }
+}
+
+/**
+ * A pool of one connection named `name` that stays open while used (no idle or lifetime
+ * limit); postgres.js opens it at the first query, and again at the next query after it
+ * closed.
+ */
+function singleConnection(url: string, name: string, events: DedicatedConnectionEvents = {}): Sql {
+  return postgres(url, {
+    ...connectionOptions(name),
+    max: 1,
+    max_lifetime: null, // (and no idle_timeout: none is the default)
+    ...(events.onclose && { onclose: events.onclose }),
+    ...(events.onnotify && { onnotify: events.onnotify }),
+  });
 }
 
 /**

@@ -17,6 +17,7 @@
  */
 
 import type { Sql } from "postgres";
+import type { Transact } from "./transactions.ts";
 import { encodeNodeJob } from "../../cluster/node_job.ts";
 import { checkFilePlot, type FilePlot } from "../../../protocol/plot_summary.ts";
 import type {
@@ -67,10 +68,11 @@ const FILE_COLUMNS = "device, file_id, samples, sum, min, max, bytes, uploaded_a
 const PREPARED = { prepare: true } as const;
 
 /**
- * File records in the database behind `sql`, and the journal of node `node` (whose data
- * directory holds the files it journals and records).
+ * File records in the database behind `sql` (a delete's two statements as one `transact`),
+ * and the journal of node `node` (whose data directory holds the files it journals and
+ * records).
  */
-export function postgresFileRecords(sql: Sql, node: string): FileRecords {
+export function postgresFileRecords(sql: Sql, transact: Transact, node: string): FileRecords {
   /** The `remove_file` job for the node that held `device`'s file `fileID` until now. */
   function removalPayload(device: string, fileID: number, reason: "deleted" | "replaced") {
     return encodeNodeJob({ kind: "remove_file", device, fileID, reason, by: node }).payload;
@@ -237,7 +239,7 @@ export function postgresFileRecords(sql: Sql, node: string): FileRecords {
     },
 
     async beginDelete(pending: PendingDelete): Promise<boolean> {
-      return await sql.begin(async (tx) => {
+      return await transact(async (tx) => {
         // The node holding the file (when not this one) is given a job to remove it.
         const [{ removed }] = await tx<[{ removed: number }]>`
           WITH removed AS (

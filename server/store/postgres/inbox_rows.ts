@@ -17,6 +17,7 @@
 
 import type { Sql } from "postgres";
 import type { NewMessage } from "../interfaces.ts";
+import type { Transact } from "./transactions.ts";
 import { INBOX_CHANNEL_PREFIX, type NodeTerm } from "./node_rows.ts";
 
 /** A row as its owner takes it. */
@@ -106,11 +107,11 @@ export interface TakenInbox {
  * dropped: a message taken is never lost to a failure between taking and storing it.
  */
 export async function takeInbox(
-  sql: Sql,
+  transact: Transact,
   node: string,
   isHere: (device: string) => boolean,
 ): Promise<TakenInbox> {
-  return await sql.begin(async (tx) => {
+  return await transact(async (tx) => {
     const taken = await tx<
       {
         id: string;

@@ -8,6 +8,7 @@
  */
 
 import type { Sql } from "postgres";
+import type { Transact } from "./transactions.ts";
 import type {
   Mailbox,
   MailboxLimits,
@@ -24,12 +25,12 @@ interface Queued {
   my_bytes: string;
 }
 
-/** Offline messages in the database behind `sql`. */
-export function postgresMailbox(sql: Sql): Mailbox {
+/** Offline messages in the database behind `sql` (each added in one `transact`). */
+export function postgresMailbox(sql: Sql, transact: Transact): Mailbox {
   return {
     add(message: NewMessage, limits: MailboxLimits): Promise<StoreMessageResult> {
       const bytes = new TextEncoder().encode(message.text).length;
-      return sql.begin(async (tx): Promise<StoreMessageResult> => {
+      return transact(async (tx): Promise<StoreMessageResult> => {
         await tx`SELECT pg_advisory_xact_lock(hashtextextended(${
           "mailbox:" + message.recipient
         }, 0))`;

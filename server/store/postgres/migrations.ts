@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Sql } from "postgres";
+import type { Transact } from "./transactions.ts";
 import { StoreError } from "../store_error.ts";
 
 /**
@@ -185,14 +185,14 @@ export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
  * database at the version before it, and a node that waited for another's step finds it
  * done.
  *
- * @param sql the pool.
+ * @param transact runs each step as one transaction.
  * @param where the database, as the operator named it (for messages).
  * @throws {StoreError} when the database is from a newer iotnet.
  * @throws the database's error when a step fails.
  */
-export async function migratePostgres(sql: Sql, where: string): Promise<void> {
+export async function migratePostgres(transact: Transact, where: string): Promise<void> {
   for (;;) {
-    const done = await sql.begin(async (tx) => {
+    const done = await transact(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
       await tx`CREATE TABLE IF NOT EXISTS iotnet_schema (version integer NOT NULL)`;
       const [row] = await tx<{ version: number }[]>`SELECT version FROM iotnet_schema`;

@@ -10,7 +10,8 @@
  * @module
  */
 
-import type { Sql, TransactionSql } from "postgres";
+import type { Sql } from "postgres";
+import type { Transact } from "./transactions.ts";
 import { encodePresenceNotice, PRESENCE_CHANNEL } from "../../cluster/presence_notice.ts";
 
 /**
@@ -64,9 +65,9 @@ export function inboxChannel(lockKey: number): string {
  */
 export async function startTerm(
   lock: Sql,
-  options: { sql: Sql; node: string; leaseMs: number },
+  options: { sql: Sql; transact: Transact; node: string; leaseMs: number },
 ): Promise<{ term: NodeTerm; cleared: Sweep } | { heldBy: string }> {
-  const { sql, node, leaseMs } = options;
+  const { sql, transact, node, leaseMs } = options;
   const [row] = await lock<{ lock_key: number }[]>`
     INSERT INTO nodes (node) VALUES (${node})
     ON CONFLICT (node) DO UPDATE SET node = excluded.node
@@ -80,7 +81,7 @@ export async function startTerm(
     WHERE node = ${node} RETURNING epoch`;
   const epoch = Number(started!.epoch);
   const ended = [{ node, epoch: epoch - 1 }];
-  const cleared = await sql.begin((tx) => clearTerms(tx, ended));
+  const cleared = await transact((tx) => clearTerms(tx, ended));
   return { term: { node, lockKey, epoch }, cleared: { terms: ended, ...cleared } };
 }
 
@@ -104,8 +105,8 @@ export async function renewLease(lock: Sql, term: NodeTerm, leaseMs: number): Pr
 }
 
 /** Ends `term` (a clean stop): the node no longer serves; its lock goes with its connection. */
-export async function endTerm(sql: Sql, term: NodeTerm): Promise<Sweep> {
-  return await sql.begin(async (tx) => {
+export async function endTerm(transact: Transact, term: NodeTerm): Promise<Sweep> {
+  return await transact(async (tx) => {
     await tx`UPDATE nodes SET lease_until = NULL WHERE node = ${term.node} AND epoch = ${term.epoch}`;
     const ended = [{ node: term.node, epoch: term.epoch }];
     return { terms: ended, ...await clearTerms(tx, ended) };
@@ -116,8 +117,8 @@ export async function endTerm(sql: Sql, term: NodeTerm): Promise<Sweep> {
  * Sweeps the nodes other than `self` that are dead: lease passed, or lock free (the
  * process is gone). Exactly one sweeper ends each term, however many sweep at once.
  */
-export async function sweepDeadNodes(sql: Sql, self: string): Promise<Sweep> {
-  return await sql.begin(async (tx) => {
+export async function sweepDeadNodes(transact: Transact, self: string): Promise<Sweep> {
+  return await transact(async (tx) => {
     const dead = await tx<{ node: string; epoch: string }[]>`
       UPDATE nodes SET lease_until = NULL
       WHERE node <> ${self} AND lease_until IS NOT NULL
@@ -142,7 +143,7 @@ export async function sweepDeadNodes(sql: Sql, self: string): Promise<Sweep> {
  * kept whatever the mailbox limits (each was accepted as delivered); other pushes go.
  */
 async function clearTerms(
-  tx: TransactionSql,
+  tx: Sql,
   terms: { node: string; epoch: number }[],
 ): Promise<Omit<Sweep, "terms">> {
   const nodes = tx.array(terms.map((t) => t.node));

@@ -74,12 +74,16 @@ export function postgresStore(
   const split = <T extends object>(make: (sql: Sql) => T, writes: readonly (keyof T)[]): T =>
     tracked(readsApart(make(db.sql), make(db.reads), writes), { ...track, writes });
   return {
-    files: split((sql) => postgresFileRecords(sql, node), WRITES.files),
+    files: split((sql) => postgresFileRecords(sql, db.transact, node), WRITES.files),
     lockouts: split(postgresLockouts, WRITES.lockouts),
     loginAttempts: split(postgresLoginAttempts, WRITES.loginAttempts),
-    mailbox: split(postgresMailbox, WRITES.mailbox),
+    mailbox: split((sql) => postgresMailbox(sql, db.transact), WRITES.mailbox),
     blocks: split(postgresBlocks, WRITES.blocks),
-    presenceHistory: split(postgresPresenceHistory, WRITES.presenceHistory),
+    // Over both pools itself: its reads wait for its marks under way.
+    presenceHistory: tracked(postgresPresenceHistory(db.sql, db.reads), {
+      ...track,
+      writes: WRITES.presenceHistory,
+    }),
     close: () => db.close(),
   };
 }

@@ -6,18 +6,20 @@
  *
  * **The commit journal.** Every upload and delete is journalled in the store
  * (`FileRecords.beginUpload`, `beginDelete`) from just before it touches `uploads/` until
- * its log line is written. An upload's journal row holds the record it will become, the
- * inode of its temporary file and the size of `upload-log.txt` when it began, so recovery
- * can tell, without reading any data file, whether the rename happened (the final name has
- * that inode) and whether the line was written (it lies after that offset).
+ * its log line is written. An upload's journal row holds the record it will become (less
+ * its plot summary), the inode of its temporary file and the size of `upload-log.txt` when
+ * it began, so recovery can tell, without reading any data file, whether the rename
+ * happened (the final name has that inode) and whether the line was written (it lies after
+ * that offset). Only an upload that did reach `uploads/` has its file read, once, to make
+ * its plot summary again for the record.
  *
  * | UED step                                   | a crash after it leaves             | recovery                                  |
  * | ------------------------------------------ | ----------------------------------- | ----------------------------------------- |
  * | stream to `<file>.<uuid>.part`, fsync      | a `.part` file                      | `DataDir.prepare` removes it              |
  * | journal row (inode, offset), fsync         | row; old file (or none) in place    | inode differs: drop the row (rolled back) |
  * | **rename into place**, fsync dir: commit   | new file, old record, row           | inode matches: append the line unless it  |
- * | append the `upload-log.txt` line, fsync    | new file and line, old record, row  | is after the offset; write the record and |
- * | record + drop the row: one txn; reply      | nothing to do                       | drop the row in one transaction           |
+ * | append the `upload-log.txt` line, fsync    | new file and line, old record, row  | is after the offset; write the record (its|
+ * | record + drop the row: one txn; reply      | nothing to do                       | plot made from the file) and drop the row |
  *
  * | DTE step                                   | a crash after it leaves             | recovery                                  |
  * | ------------------------------------------ | ----------------------------------- | ----------------------------------------- |
@@ -34,8 +36,8 @@
  */
 
 import { KeyedLock } from "../internal/mod.ts";
-import type { FilePlot } from "../protocol/plot_summary.ts";
-import type { SampleAggregates } from "../protocol/samples.ts";
+import { type FilePlot, PlotSummary } from "../protocol/plot_summary.ts";
+import { type SampleAggregates, SampleAggregator } from "../protocol/samples.ts";
 import { IoError } from "../protocol/errors.ts";
 import type { DataDir } from "./data_dir.ts";
 import type { Disk } from "./disk.ts";
@@ -48,6 +50,9 @@ import type {
   StoredFile,
 } from "./store/interfaces.ts";
 import { formatLogLine, TextLog } from "./text_log.ts";
+
+/** Bytes read at a time when recovery makes a file's plot summary again. */
+const PLOT_READ_BYTES = 64 * 1024;
 
 /** A finished, fsynced temporary upload file and what it holds. */
 export interface UploadCommit extends SampleAggregates {
@@ -128,7 +133,8 @@ export class FileCommits {
       };
       try {
         const logOffset = this.uploadLog.size();
-        await this.#files.beginUpload({ ...record, ino: upload.ino, logOffset });
+        const { plot: _plot, ...fields } = record;
+        await this.#files.beginUpload({ ...fields, ino: upload.ino, logOffset });
         await this.#disk.run(() => Deno.rename(upload.temp, path));
       } catch (error) {
         await this.#disk.run(() => Deno.remove(upload.temp)).catch(() => {});
@@ -268,10 +274,11 @@ export class FileCommits {
       return `rolled back the unfinished upload of ${device}'s file ${fileID}: it never reached uploads/`;
     }
     await this.#disk.syncDirectory(path);
-    const { ino: _ino, logOffset, ...record } = pending;
+    const { ino: _ino, logOffset, ...fields } = pending;
     const line = formatLogLine(device, pending.uploadedAt, fileID, pending.count);
     const appended = !(await this.uploadLog.hasLineAfter(line, logOffset));
     if (appended) await this.uploadLog.append(line);
+    const record = { ...fields, plot: await this.#plotOf(path) };
     if (!await this.#files.finishUpload(record)) {
       // Uploaded again through another node since: its record stays, this copy goes.
       await this.#disk.run(() => Deno.remove(path));
@@ -282,6 +289,22 @@ export class FileCommits {
     }
     return `finished the upload of ${device}'s file ${fileID}, which was in place before the crash: ` +
       `record written${appended ? ", upload-log.txt line appended" : ""}`;
+  }
+
+  /**
+   * The plot summary of the data file at `path`, made again from its samples (the journal
+   * does not keep it). The file passed every check before it was renamed into place.
+   */
+  async #plotOf(path: string): Promise<FilePlot> {
+    const plot = new PlotSummary();
+    const aggregator = new SampleAggregator(plot);
+    await this.#disk.run(async () => {
+      using file = await Deno.open(path);
+      const buffer = new Uint8Array(PLOT_READ_BYTES);
+      for (let n; (n = await file.read(buffer)) !== null;) aggregator.push(buffer.subarray(0, n));
+    });
+    aggregator.finish();
+    return plot.finish();
   }
 
   async #settleDelete(pending: PendingDelete): Promise<string> {

@@ -30,7 +30,6 @@ interface FileRow {
 }
 
 interface PendingUploadRow extends FileRow {
-  plot: string | null;
   ino: number | null;
   log_offset: number;
 }
@@ -151,10 +150,9 @@ export function sqliteFileRecords(db: Database, commits: GroupCommit): FileRecor
     beginUpload(pending: PendingUpload): Promise<void> {
       return commits.run(() => {
         db.run(
-          `INSERT OR REPLACE INTO pending_uploads (${FILE_COLUMNS}, plot, ino, log_offset)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO pending_uploads (${FILE_COLUMNS}, ino, log_offset)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           ...fileValues(pending),
-          plotText(pending),
           pending.ino,
           pending.logOffset,
         );
@@ -264,9 +262,7 @@ function fileValues(
 }
 
 function pendingUploadFromRow(row: PendingUploadRow): PendingUpload {
-  const pending: PendingUpload = { ...fileFromRow(row), ino: row.ino, logOffset: row.log_offset };
-  if (row.plot !== null) pending.plot = checkFilePlot(JSON.parse(row.plot));
-  return pending;
+  return { ...fileFromRow(row), ino: row.ino, logOffset: row.log_offset };
 }
 
 /** A record's plot summary as stored: JSON, or NULL without one. */

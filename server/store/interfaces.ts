@@ -57,10 +57,13 @@ export interface NewFile extends StoredFile {
 
 /**
  * An upload between "about to be renamed into place" and "logged" (server/file_commits.ts).
- * Its fields are the record it will become, plus what recovery needs to tell whether the
- * rename happened and whether the log line was written.
+ * Its fields are the record it will become, less its plot summary, plus what recovery needs
+ * to tell whether the rename happened and whether the log line was written. Recovery makes
+ * the plot summary again from the file in place: journalled, it would be written twice per
+ * upload (~26 kB for 10,000 samples; docs/DECISIONS.md, "An upload's plot summary is
+ * written once").
  */
-export interface PendingUpload extends NewFile {
+export interface PendingUpload extends StoredFile {
   /** Inode of the temporary file; the final name has it once the rename happened. */
   ino: number | null;
   /** Size of `upload-log.txt` before the upload's line: the line, if written, lies after. */

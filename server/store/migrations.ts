@@ -113,6 +113,9 @@ export const MIGRATIONS: readonly string[] = [
      UPDATE store_totals SET messages = messages - 1;
    END;
    CREATE INDEX lockouts_by_until ON lockouts (until);`,
+  // The journal no longer keeps an upload's plot summary: recovery makes it again from the
+  // file (docs/DECISIONS.md, "An upload's plot summary is written once").
+  `ALTER TABLE pending_uploads DROP COLUMN plot;`,
 ];
 
 /** The schema version this iotnet writes. */

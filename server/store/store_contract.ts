@@ -150,19 +150,21 @@ function contractCases(): ContractCase[] {
   });
 
   contract(
-    "a journalled upload keeps its plot summary until finished with the record",
+    "an upload is journalled without its plot summary and finished with it, in its record",
     async (store) => {
       const { files } = store;
       const plot = { width: 1, count: 2, min: [1, -4_000], max: [1, -4_000] };
-      await files.beginUpload({ ...SAMPLE_FILE, plot, ino: 3, logOffset: 0 });
+      await files.beginUpload({ ...SAMPLE_FILE, ino: 3, logOffset: 0 });
       const pending = await files.pendingUpload("watch1", 7);
-      assert.deepEqual(pending, { ...SAMPLE_FILE, plot, ino: 3, logOffset: 0 });
-      assert.deepEqual((await files.pendingUploads())[0]?.plot, plot);
-      // Recovery finishes an upload from its journal row: the plot goes along.
+      assert.deepEqual(pending, { ...SAMPLE_FILE, ino: 3, logOffset: 0 });
+      assert.deepEqual(await files.pendingUploads(), [pending]);
+      assert.equal(await files.plot("watch1", 7), undefined, "no record yet");
+      // Recovery finishes an upload from its journal row and the plot made from the file.
       const { ino: _ino, logOffset: _offset, ...record } = pending!;
-      await files.finishUpload(record);
+      assert.equal(await files.finishUpload({ ...record, plot }), true);
       assert.deepEqual(await files.plot("watch1", 7), plot);
       assert.deepEqual(await files.get("watch1", 7), SAMPLE_FILE);
+      assert.deepEqual(await files.pendingUploads(), []);
     },
   );
 

@@ -44,7 +44,6 @@ interface FileRow {
 }
 
 interface PendingUploadRow extends FileRow {
-  plot: string | null;
   ino: string | null;
   log_offset: string;
 }
@@ -203,14 +202,13 @@ export function postgresFileRecords(sql: Sql, transact: Transact, node: string):
 
     async beginUpload(pending: PendingUpload): Promise<void> {
       await sql.unsafe(
-        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, plot, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nextval('file_versions'))
+        `INSERT INTO pending_uploads (node, ${FILE_COLUMNS}, ino, log_offset, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nextval('file_versions'))
          ON CONFLICT (node, device, file_id) DO UPDATE SET
            samples = excluded.samples, sum = excluded.sum, min = excluded.min,
            max = excluded.max, bytes = excluded.bytes, uploaded_at = excluded.uploaded_at,
-           ino = excluded.ino, log_offset = excluded.log_offset, plot = excluded.plot,
-           version = excluded.version`,
-        [node, ...fileValues(pending), pending.ino, pending.logOffset, plotText(pending)],
+           ino = excluded.ino, log_offset = excluded.log_offset, version = excluded.version`,
+        [node, ...fileValues(pending), pending.ino, pending.logOffset],
         PREPARED,
       );
     },
@@ -226,14 +224,14 @@ export function postgresFileRecords(sql: Sql, transact: Transact, node: string):
 
     async pendingUpload(device: string, fileID: number): Promise<PendingUpload | undefined> {
       const [row] = await sql<PendingUploadRow[]>`
-        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset, plot FROM pending_uploads
+        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset FROM pending_uploads
         WHERE node = ${node} AND device = ${device} AND file_id = ${fileID}`;
       return row && pendingUploadFromRow(row);
     },
 
     async pendingUploads(): Promise<PendingUpload[]> {
       const rows = await sql<PendingUploadRow[]>`
-        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset, plot FROM pending_uploads
+        SELECT ${sql.unsafe(FILE_COLUMNS)}, ino, log_offset FROM pending_uploads
         WHERE node = ${node} ORDER BY device COLLATE "C", file_id`;
       return rows.map(pendingUploadFromRow);
     },
@@ -318,13 +316,11 @@ function fileValues(file: StoredFile): (string | number)[] {
 }
 
 function pendingUploadFromRow(row: PendingUploadRow): PendingUpload {
-  const pending: PendingUpload = {
+  return {
     ...fileFromRow(row),
     ino: row.ino === null ? null : Number(row.ino),
     logOffset: Number(row.log_offset),
   };
-  if (row.plot !== null) pending.plot = checkFilePlot(JSON.parse(row.plot));
-  return pending;
 }
 
 /** A record's plot summary as stored: JSON text, or NULL without one. */

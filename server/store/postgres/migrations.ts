@@ -174,6 +174,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // `deno task bench cluster` (docs/DECISIONS.md, "A node's traffic to PostgreSQL under load").
   `ALTER TABLE files ALTER COLUMN plot SET STORAGE EXTERNAL;
    ALTER TABLE pending_uploads ALTER COLUMN plot SET STORAGE EXTERNAL;`,
+  // The journal no longer keeps an upload's plot summary: recovery makes it again from the
+  // file, and each upload writes the plot once, with its record (docs/DECISIONS.md, "An
+  // upload's plot summary is written once").
+  `ALTER TABLE pending_uploads DROP COLUMN plot;`,
 ];
 
 /** The schema version this iotnet writes. */

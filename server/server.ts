@@ -74,6 +74,7 @@ import { StartupError } from "./startup_error.ts";
 import { checkNodeId } from "./node_id.ts";
 import { NodeJobs } from "./cluster/node_jobs.ts";
 import { NODE_JOBS_CHANNEL, postgresNodeJobs } from "./store/postgres/node_jobs.ts";
+import { NotificationListener } from "./store/postgres/notification_listener.ts";
 import type { Store, StoreOptions } from "./store/interfaces.ts";
 import { PostgresDatabase, reason } from "./store/postgres/database.ts";
 import { postgresStore, tracked } from "./store/postgres/store.ts";
@@ -312,7 +313,21 @@ async function start(options: ServerOptions): Promise<IotServer> {
       await NodeJobs.start({
         node: nodeId,
         queue: postgresNodeJobs(db.sql, nodeId),
-        listen: (onNotify, onListen) => db.listen(NODE_JOBS_CHANNEL, onNotify, onListen),
+        listen: async (onNotify, onListen) => {
+          const listener = new NotificationListener(db, {
+            channels: [NODE_JOBS_CHANNEL],
+            purpose: "jobs listen",
+            onNotify: (_channel, payload) => onNotify(payload),
+            onListening: onListen,
+            onProblem: (problem) => log(`cluster: jobs: ${problem}`),
+            clock,
+          });
+          await listener.start().catch(async (error) => {
+            await listener.close();
+            throw error;
+          });
+          return { unlisten: () => listener.close() };
+        },
         commits,
         log,
         clock,

@@ -18,6 +18,7 @@ import { ClusterNode } from "./_helpers/cluster_node.ts";
 import { memorySource } from "./_helpers/files.ts";
 import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
 import { ServerProcess } from "./_helpers/server_process.ts";
+import postgres from "postgres";
 import { listDir, waitUntil } from "./_helpers/wait.ts";
 
 const SAMPLES = "5\n-2\n10\n";
@@ -274,5 +275,50 @@ Deno.test({
     await b.logout(onB, "watch1");
     assert.equal(await queuedJobs(url), 0, "A was given no job");
     assert.deepEqual(await uploads(a.dataDir), ["watch1-6.txt"]);
+  },
+});
+
+Deno.test({
+  name:
+    "a node whose jobs listener ended while the database refused connections listens again, and takes a DTE's job at once",
+  ignore: !postgresInstalled(),
+  async fn() {
+    // The jobs channel has a listener of its own (notification_listener.ts): it says when
+    // it cannot listen, listens again once it can, and takes the jobs then, not at the
+    // minute's poll.
+    await using pg = await startPostgres("jobs listener ended");
+    const url = await pg!.database();
+    await using a = await ClusterNode.start(url, "node-a");
+    await using b = await ClusterNode.start(url, "node-b");
+    const onB = await b.device("watch1", "pw1");
+    await upload(onB, 5);
+    await b.logout(onB, "watch1");
+    // From another database: PostgreSQL refuses to disallow connections to one's own.
+    const admin = new URL(url);
+    const name = admin.pathname.slice(1);
+    admin.pathname = "/postgres";
+    const sql = postgres(admin.href, { max: 1, onnotice: () => {} });
+    const database = sql(name);
+    try {
+      await sql`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`;
+      const ended = await sql<{ ended: boolean }[]>`
+        SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+        WHERE datname = ${name} AND application_name LIKE 'iotnet node-b%'
+          AND query ILIKE 'listen "iotnet_node_jobs"'`;
+      assert.deepEqual(ended.map((r) => r.ended), [true]);
+      await waitUntil(
+        () => b.logged.some((line) => line.startsWith("cluster: jobs: cannot listen")),
+        "node b to try to listen again, and fail",
+      );
+      await sql`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`;
+      const onA = await a.device("watch1", "pw1");
+      assert.deepEqual(await onA.request("delete", { fileID: 5 }), { fileID: 5, dataAmount: 3 });
+      // Within seconds (the wait's 10 s), not at the minute's poll.
+      await b.waitForLog("removed watch1's file 5 from uploads/: deleted through node node-a");
+      assert.deepEqual(await uploads(b.dataDir), []);
+    } finally {
+      await sql`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`;
+      await sql.end();
+    }
   },
 });

@@ -3,6 +3,8 @@ import { POSTGRES_POOL_SIZE, PostgresDatabase } from "../server/store/postgres/d
 import { decodeNodeJob } from "../server/cluster/node_job.ts";
 import { postgresLoginAttempts } from "../server/store/postgres/login_attempts.ts";
 import { NODE_JOBS_CHANNEL, postgresNodeJobs } from "../server/store/postgres/node_jobs.ts";
+import { NotificationListener } from "../server/store/postgres/notification_listener.ts";
+import { systemClock } from "../internal/mod.ts";
 import { postgresStore } from "../server/store/postgres/store.ts";
 import { SAMPLE_FILE, stepStoreContract } from "../server/store/store_contract.ts";
 import { postgresInstalled, startPostgres } from "./_helpers/postgres_cluster.ts";
@@ -209,10 +211,17 @@ Deno.test({
     const woken: string[] = [];
     const wake = Promise.withResolvers<void>();
     const listening = Promise.withResolvers<void>();
-    const subscription = await db1.listen(NODE_JOBS_CHANNEL, (payload) => {
-      woken.push(payload);
-      wake.resolve();
-    }, () => listening.resolve());
+    const listener = new NotificationListener(db1, {
+      channels: [NODE_JOBS_CHANNEL],
+      onNotify: (_channel, payload) => {
+        woken.push(payload);
+        wake.resolve();
+      },
+      onListening: () => listening.resolve(),
+      onProblem: () => {},
+      clock: systemClock,
+    });
+    await listener.start();
     try {
       await listening.promise;
       const jobs = postgresNodeJobs(db1.sql, "node1");
@@ -275,7 +284,7 @@ Deno.test({
       assert.equal(await node1.files.finishUpload(older), true);
       assert.deepEqual(await node2.files.get("watch1", 11), older);
     } finally {
-      await subscription.unlisten();
+      await listener.close();
       await Promise.all([node1.close(), node2.close()]);
     }
   },

@@ -201,26 +201,6 @@ export class PostgresDatabase {
     return operation;
   }
 
-  /**
-   * Listens on `channel` over the pool's one listening connection (postgres.js opens it
-   * at the first call and shares it between channels).
-   *
-   * @param channel the channel.
-   * @param onNotify called with each notification's payload.
-   * @param onListen called after each LISTEN: the first, and each one postgres.js makes
-   *   again after the listening connection was lost (notifications sent meanwhile are lost:
-   *   take what they announced from the rows).
-   * @returns the subscription; `unlisten` ends it.
-   */
-  async listen(
-    channel: string,
-    onNotify: (payload: string) => void,
-    onListen: () => void,
-  ): Promise<{ unlisten(): Promise<void> }> {
-    const { unlisten } = await this.sql.listen(channel, onNotify, onListen);
-    return { unlisten: async () => void await unlisten() };
-  }
-
   /** Waits for the operations under way, then closes every connection. Twice is harmless. */
   close(): Promise<void> {
     return this.#closed ??= (async () => {

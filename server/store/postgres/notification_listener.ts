@@ -4,8 +4,8 @@
  * terminated, PostgreSQL restarted, the network failed). Notifications sent while it was
  * closed are lost, which is why every successful LISTEN is followed by `onListening`: the
  * node reads again what the notifications would have told it (docs/DECISIONS.md, "One
- * network on PostgreSQL"). (postgres.js's own `listen()` tries once to listen again after a
- * close and then gives up silently, so it is not used.)
+ * network on PostgreSQL"). Not postgres.js's own `listen()`: this one retries on the node's
+ * clock (virtual in tests), says when it is deaf, and is named by its purpose.
  *
  * @module
  */
@@ -22,6 +22,11 @@ export const RELISTEN_RETRY_MS = 500;
 export interface NotificationListenerOptions {
   /** The channels. */
   channels: string[];
+  /**
+   * Shown in `pg_stat_activity` after the node's name (a node has one listener per
+   * purpose). Default `listen`.
+   */
+  purpose?: string;
   /** Told each notification. */
   onNotify(channel: string, payload: string): void;
   /** Told after each successful LISTEN (the first and every one after a close). */
@@ -47,7 +52,7 @@ export class NotificationListener {
    */
   constructor(db: PostgresDatabase, options: NotificationListenerOptions) {
     this.#options = options;
-    this.#sql = db.dedicated("listen", {
+    this.#sql = db.dedicated(options.purpose ?? "listen", {
       onnotify: (channel, payload) => {
         if (!this.#closed) options.onNotify(channel, payload);
       },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LineCollector } from "../../tests/_helpers/line_collector.ts";
+import { waitUntil } from "../../tests/_helpers/wait.ts";
 import { descendantsCpuSeconds } from "./machine.ts";
 
 Deno.test("descendantsCpuSeconds counts the CPU of a matching grandchild, and nothing else", async () => {
@@ -17,8 +18,11 @@ Deno.test("descendantsCpuSeconds counts the CPU of a matching grandchild, and no
   try {
     const out = new LineCollector(child.stdout);
     await out.waitFor((line) => line === "spun", 60_000);
-    const grandchild = descendantsCpuSeconds(Deno.pid, /^cat$/);
-    assert.ok(grandchild >= 0.05, `the grandchild's CPU: ${grandchild} s`);
+    // "spun" is written before the exec: the grandchild is named `cat` a moment later.
+    await waitUntil(
+      () => descendantsCpuSeconds(Deno.pid, /^cat$/) >= 0.05,
+      "the grandchild, now cat, counted with the CPU it spent spinning",
+    );
     assert.equal(descendantsCpuSeconds(Deno.pid, /^no such command$/), 0);
     // Not this process itself, and not processes that are not below it.
     assert.equal(descendantsCpuSeconds(child.pid, /^sh$/), 0, "the outer sh's child is no sh now");

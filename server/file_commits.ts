@@ -99,6 +99,13 @@ export class FileCommits {
   readonly #log: (line: string) => void;
   /** Changes in progress, by data file path: one at a time per file. */
   readonly #fileLocks = new KeyedLock();
+  /**
+   * Data file paths whose journal may hold a row a failed change left; `undefined` until
+   * {@linkcode settleJournal} has run (any file's may). The journal is this server's own
+   * (on PostgreSQL, each node's rows are its own), so no other writer adds one: a change
+   * to any other file reads nothing of the journal first.
+   */
+  #unsettled: Set<string> | undefined;
 
   constructor(options: FileCommitsOptions) {
     this.#dataDir = options.dataDir;
@@ -137,6 +144,7 @@ export class FileCommits {
         await this.#files.beginUpload({ ...fields, ino: upload.ino, logOffset });
         await this.#disk.run(() => Deno.rename(upload.temp, path));
       } catch (error) {
+        this.#unsettled?.add(path);
         await this.#disk.run(() => Deno.remove(upload.temp)).catch(() => {});
         // Left behind, the row is rolled back later: the final name lacks its inode.
         await bestEffort(this.#files.dropPendingUpload(device, fileID));
@@ -151,6 +159,7 @@ export class FileCommits {
         await this.#files.finishUpload(record);
       } catch (error) {
         // Let SCS answer for the file now in place; the journal row stays for recovery.
+        this.#unsettled?.add(path);
         await bestEffort(this.#files.put(record));
         throw new IoError(`file ${fileID} is stored, but ${unfinished(error)}`, {
           cause: error,
@@ -179,6 +188,7 @@ export class FileCommits {
         pending = { device, fileID, count: file.count, deletedAt, logOffset };
         await this.#files.beginDelete(pending);
       } catch (error) {
+        this.#unsettled?.add(path);
         throw new IoError(`the server could not delete file ${fileID}: ${describeIoError(error)}`, {
           cause: error,
         });
@@ -188,6 +198,7 @@ export class FileCommits {
         await this.#finishDelete(pending);
         await this.#files.dropPendingDelete(device, fileID);
       } catch (error) {
+        this.#unsettled?.add(path);
         throw new IoError(`file ${fileID} is deleted, but ${unfinished(error)}`, {
           cause: error,
         });
@@ -233,23 +244,37 @@ export class FileCommits {
    * @returns one sentence per change settled.
    */
   async settleJournal(): Promise<string[]> {
-    const repairs: string[] = [];
-    for (const pending of await this.#files.pendingUploads()) {
-      repairs.push(await this.#settleUpload(pending));
+    // From here on a failed change is remembered; what failed before is in the rows read.
+    this.#unsettled = new Set();
+    try {
+      const repairs: string[] = [];
+      for (const pending of await this.#files.pendingUploads()) {
+        repairs.push(await this.#settleUpload(pending));
+      }
+      for (const pending of await this.#files.pendingDeletes()) {
+        repairs.push(await this.#settleDelete(pending));
+      }
+      return repairs;
+    } catch (error) {
+      this.#unsettled = undefined;
+      throw error;
     }
-    for (const pending of await this.#files.pendingDeletes()) {
-      repairs.push(await this.#settleDelete(pending));
-    }
-    return repairs;
   }
 
-  /** Settles a file's journal rows left by a change that failed after its commit point. */
+  /**
+   * Settles a file's journal rows left by a change that failed after its commit point.
+   * Reads the journal only for a file a failed change left rows for, once the journal
+   * was settled at start (else for every file).
+   */
   async #settleLeftovers(device: string, fileID: number): Promise<void> {
+    const path = this.#dataDir.uploadPath(device, fileID);
+    if (this.#unsettled && !this.#unsettled.has(path)) return;
     try {
       const upload = await this.#files.pendingUpload(device, fileID);
       if (upload) this.#log(`recovery: ${await this.#settleUpload(upload)}`);
       const del = await this.#files.pendingDelete(device, fileID);
       if (del) this.#log(`recovery: ${await this.#settleDelete(del)}`);
+      this.#unsettled?.delete(path);
     } catch (error) {
       throw new IoError(
         `the server could not finish an earlier change to file ${fileID}: ${

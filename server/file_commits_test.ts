@@ -142,3 +142,45 @@ Deno.test("commit: a copy whose record is gone is removed without a deletion-log
   assert.equal(await f.commits.dropCopy("watch2", 9), false);
   assert.deepEqual(await f.recover(), []);
 });
+
+Deno.test("commit: once the journal is settled at start, a change reads it only for a file a failed change left rows for", async () => {
+  await using f = await dataDirFixture();
+  assert.deepEqual(await f.recover(), []);
+  const reads: string[] = [];
+  const { pendingUpload, pendingDelete } = f.files;
+  f.files.pendingUpload = (device, fileID) => {
+    reads.push(`upload ${device} ${fileID}`);
+    return pendingUpload(device, fileID);
+  };
+  f.files.pendingDelete = (device, fileID) => {
+    reads.push(`delete ${device} ${fileID}`);
+    return pendingDelete(device, fileID);
+  };
+  const upload = async (fileID: number, values: number[]) =>
+    await f.commits.upload({ ...await tempUpload(f, "watch1", fileID, values), uploadedAt: T0 });
+
+  // An upload that fails after its rename leaves its journal row (upload-log.txt is a
+  // folder for a moment).
+  await Deno.mkdir(f.dataDir.uploadLog);
+  await assert.rejects(upload(3, [5, 6]), IoError);
+  await Deno.remove(f.dataDir.uploadLog);
+  assert.deepEqual(reads, []);
+
+  // Changes to other files read nothing of the journal.
+  await upload(1, [1]);
+  await f.commits.delete({ device: "watch1", fileID: 1, deletedAt: T0 });
+  await upload(2, [7]);
+  assert.deepEqual(reads, []);
+
+  // The next change to file 3 finishes the upload first, found in the journal; then the
+  // file reads no more.
+  assert.equal(
+    (await f.commits.delete({ device: "watch1", fileID: 3, deletedAt: T0 }))?.count,
+    2,
+  );
+  assert.deepEqual(reads, ["upload watch1 3", "delete watch1 3"]);
+  assert.match(f.logged.join("\n"), /recovery: finished the upload of watch1's file 3/);
+  await upload(3, [8]);
+  assert.equal(reads.length, 2);
+  assert.deepEqual(await f.files.pendingUploads(), []);
+});

@@ -348,3 +348,49 @@ const ROOMY_LIMITS = {
   maxCountPerSender: 1000,
   maxBytesPerSender: 1_000_000,
 };
+
+Deno.test({
+  name:
+    "a transaction whose connection is lost fails and leaves nothing; the next one runs on a new connection",
+  ignore: !postgresInstalled(),
+  async fn() {
+    await using pg = await startPostgres("a transaction's connection lost");
+    const url = await pg!.database();
+    const db = await PostgresDatabase.open(url, { applicationName: "iotnet lost" });
+    try {
+      await db.sql`CREATE TABLE notes (n int)`;
+      const inside = Promise.withResolvers<void>();
+      const ended = Promise.withResolvers<void>();
+      const lost = db.transact(async (tx) => {
+        await tx`INSERT INTO notes VALUES (1)`;
+        inside.resolve();
+        await ended.promise;
+        // The connection is gone: this fails instead of running outside the transaction.
+        await tx`INSERT INTO notes VALUES (2)`;
+      });
+      lost.catch(() => {});
+      await inside.promise;
+      const ends = await db.sql<{ ended: boolean }[]>`
+        SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+        WHERE application_name = 'iotnet lost transactions' AND state = 'idle in transaction'
+          AND datname = current_database()`;
+      assert.deepEqual(ends.map((r) => r.ended), [true]);
+      await assert.rejects(
+        within(lost, "the transaction to fail", 10_000),
+        /closed during a transaction/,
+      );
+      ended.resolve();
+      assert.deepEqual([...await db.sql`SELECT n FROM notes`], []);
+      // Both connections take transactions again (the lost one reconnects).
+      await Promise.all(
+        [3, 4].map((n) => db.transact((tx) => tx`INSERT INTO notes VALUES (${n})`)),
+      );
+      assert.deepEqual(
+        [...await db.sql<{ n: number }[]>`SELECT n FROM notes ORDER BY n`].map((r) => r.n),
+        [3, 4],
+      );
+    } finally {
+      await db.close();
+    }
+  },
+});

@@ -124,7 +124,7 @@ export class PostgresDatabase {
     const applicationName = options.applicationName ?? "iotnet";
     const poolSize = options.poolSize ?? POSTGRES_POOL_SIZE;
     const transactions = new TransactionConnections(
-      () => singleConnection(url, `${applicationName} transactions`),
+      (onclose) => singleConnection(url, `${applicationName} transactions`, { onclose }),
       POSTGRES_TRANSACTION_CONNECTIONS,
     );
     try {

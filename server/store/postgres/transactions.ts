@@ -23,68 +23,114 @@ import type { Sql } from "postgres";
  */
 export type Transact = <T>(work: (tx: Sql) => Promise<T>) => Promise<T>;
 
+/** One connection for transactions, and the transaction it carries now. */
+interface Slot {
+  sql: Sql;
+  /** Fails the transaction under way, if any: its connection closed. */
+  lost: ((error: Error) => void) | undefined;
+}
+
+/** Opens a single-connection pool that tells `onclose` when its connection closes. */
+export type OpenConnection = (onclose: () => void) => Sql;
+
 /** Single-connection pools, each lent to one transaction at a time. */
 export class TransactionConnections {
-  readonly #connections: readonly Sql[];
-  readonly #free: Sql[];
+  readonly #open: OpenConnection;
+  readonly #slots: readonly Slot[];
+  readonly #free: Slot[];
   /** Transactions waiting for a connection, first come first served. */
-  readonly #waiting: ((connection: Sql) => void)[] = [];
+  readonly #waiting: ((slot: Slot) => void)[] = [];
 
   /**
    * @param open opens one single-connection pool (`max: 1`) that nothing else will use.
    * @param size how many transactions may run at once.
    */
-  constructor(open: () => Sql, size: number) {
-    this.#connections = Array.from({ length: size }, open);
-    this.#free = [...this.#connections];
+  constructor(open: OpenConnection, size: number) {
+    this.#open = open;
+    this.#slots = Array.from({ length: size }, () => {
+      const slot: Slot = { lost: undefined, sql: this.#openFor(() => slot) };
+      return slot;
+    });
+    this.#free = [...this.#slots];
   }
 
   /** {@linkcode Transact} over these connections. */
   readonly transact: Transact = async (work) => {
-    const connection = await this.#take();
+    const slot = await this.#take();
+    const lost = Promise.withResolvers<never>();
+    lost.promise.catch(() => {});
+    let closed = false;
+    slot.lost = (error) => {
+      closed = true;
+      lost.reject(error);
+    };
+    /** `step`, or the connection's loss, whichever comes first. */
+    const unlessLost = <T>(step: Promise<T>) => Promise.race([step, lost.promise]);
     try {
-      // Reserved, so that a connection lost in the middle fails the statements after it
-      // instead of reconnecting and running them outside the transaction.
-      const tx = await connection.reserve();
+      // Reserved, so that nothing but this transaction's statements reach the connection.
+      const tx = await unlessLost(slot.sql.reserve());
       try {
-        await tx`BEGIN`;
+        await unlessLost(tx`BEGIN`);
         let result;
         try {
-          result = await work(tx);
+          result = await unlessLost(work(tx));
         } catch (error) {
           // Fails only with the connection, which takes the transaction with it.
-          await tx`ROLLBACK`.catch(() => {});
+          if (!closed) await tx`ROLLBACK`.catch(() => {});
           throw error;
         }
-        await tx`COMMIT`;
+        await unlessLost(tx`COMMIT`);
         return result;
       } finally {
-        tx.release();
+        if (!closed) tx.release();
       }
     } finally {
-      this.#give(connection);
+      slot.lost = undefined;
+      // A connection lost in a transaction is not used again: postgres.js would hand a
+      // statement still sent to it by `work` to the connection it opens next (and never
+      // answer one sent while it is closed). A new pool takes its place.
+      if (closed) this.#replace(slot);
+      this.#give(slot);
     }
   };
 
   /** Runs `SELECT 1` on every connection; resolves when each has answered or failed. */
   async refresh(): Promise<void> {
-    await Promise.allSettled(this.#connections.map(() => this.transact((tx) => tx`SELECT 1`)));
+    await Promise.allSettled(this.#slots.map(() => this.transact((tx) => tx`SELECT 1`)));
   }
 
   /** Ends every connection (see postgres.js `end`). */
   async end(options: { timeout: number }): Promise<void> {
-    await Promise.all(this.#connections.map((connection) => connection.end(options)));
+    await Promise.all(this.#slots.map((slot) => slot.sql.end(options)));
   }
 
-  #take(): Promise<Sql> {
+  /** A connection whose close fails the transaction `slot()` carries, if any. */
+  #openFor(slot: () => Slot): Sql {
+    return this.#open(() => slot().lost?.(connectionClosed()));
+  }
+
+  #replace(slot: Slot): void {
+    const old = slot.sql;
+    slot.sql = this.#openFor(() => slot);
+    old.end({ timeout: 0 }).catch(() => {});
+  }
+
+  #take(): Promise<Slot> {
     const free = this.#free.pop();
     if (free) return Promise.resolve(free);
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
-  #give(connection: Sql): void {
+  #give(slot: Slot): void {
     const next = this.#waiting.shift();
-    if (next) next(connection);
-    else this.#free.push(connection);
+    if (next) next(slot);
+    else this.#free.push(slot);
   }
+}
+
+/** What a transaction whose connection closed fails with (postgres.js's code for it). */
+function connectionClosed(): Error {
+  return Object.assign(new Error("the connection to PostgreSQL closed during a transaction"), {
+    code: "CONNECTION_CLOSED",
+  });
 }

@@ -128,6 +128,38 @@ Deno.test("store: a version 3 database is upgraded; its files have no plot summa
   assert.equal(userVersion(db.path), MIGRATIONS.length);
 });
 
+Deno.test("store: a version 6 database is upgraded; a journalled upload keeps all but its plot summary", async () => {
+  // Version 7 stopped journalling plot summaries: recovery makes them again from the file
+  // (server/file_commits.ts), so a row journalled before the upgrade loses nothing else.
+  await using db = await tempDb();
+  oldDatabase(db.path, 6, (d) => {
+    d.prepare(
+      `INSERT INTO pending_uploads
+         (device, file_id, samples, sum, min, max, bytes, uploaded_at, ino, log_offset, plot)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      "watch1",
+      7,
+      3,
+      FILE.sum.toString(),
+      -5,
+      FILE.max,
+      42,
+      FILE.uploadedAt,
+      11,
+      120,
+      JSON.stringify({ width: 1, count: 3, min: [1, 2, 3], max: [1, 2, 3] }),
+    );
+  });
+  const store = openSqliteStore(db.path);
+  try {
+    assert.deepEqual(await store.files.pendingUploads(), [{ ...FILE, ino: 11, logOffset: 120 }]);
+  } finally {
+    await store.close();
+  }
+  assert.equal(userVersion(db.path), MIGRATIONS.length);
+});
+
 Deno.test("store: a version 2 database is upgraded and keeps messages, blocks and history", async () => {
   await using db = await tempDb();
   oldDatabase(db.path, 2, (d) => {

@@ -126,8 +126,8 @@ export class FileCommits {
     const { device, fileID } = upload;
     const path = this.#dataDir.uploadPath(device, fileID);
     return this.#fileLocks.run(path, async () => {
-      await this.#settleLeftovers(device, fileID);
-      const record: NewFile = {
+      await this.#settleLeftovers(device, fileID, path);
+      const fields: StoredFile = {
         device,
         fileID,
         count: upload.count,
@@ -136,11 +136,10 @@ export class FileCommits {
         max: upload.max,
         bytes: upload.bytes,
         uploadedAt: upload.uploadedAt,
-        plot: upload.plot,
       };
+      const record: NewFile = { ...fields, plot: upload.plot };
       try {
         const logOffset = this.uploadLog.size();
-        const { plot: _plot, ...fields } = record;
         await this.#files.beginUpload({ ...fields, ino: upload.ino, logOffset });
         await this.#disk.run(() => Deno.rename(upload.temp, path));
       } catch (error) {
@@ -179,7 +178,7 @@ export class FileCommits {
     const { device, fileID, deletedAt } = request;
     const path = this.#dataDir.uploadPath(device, fileID);
     return this.#fileLocks.run(path, async () => {
-      await this.#settleLeftovers(device, fileID);
+      await this.#settleLeftovers(device, fileID, path);
       const file = await this.#files.get(device, fileID);
       if (!file) return undefined;
       let pending: PendingDelete;
@@ -221,7 +220,7 @@ export class FileCommits {
   dropCopy(device: string, fileID: number): Promise<boolean> {
     const path = this.#dataDir.uploadPath(device, fileID);
     return this.#fileLocks.run(path, async () => {
-      await this.#settleLeftovers(device, fileID);
+      await this.#settleLeftovers(device, fileID, path);
       try {
         if (await this.#files.holds(device, fileID)) return false;
         await this.#disk.run(() => Deno.remove(path));
@@ -266,8 +265,7 @@ export class FileCommits {
    * Reads the journal only for a file a failed change left rows for, once the journal
    * was settled at start (else for every file).
    */
-  async #settleLeftovers(device: string, fileID: number): Promise<void> {
-    const path = this.#dataDir.uploadPath(device, fileID);
+  async #settleLeftovers(device: string, fileID: number, path: string): Promise<void> {
     if (this.#unsettled && !this.#unsettled.has(path)) return;
     try {
       const upload = await this.#files.pendingUpload(device, fileID);

@@ -322,10 +322,7 @@ async function start(options: ServerOptions): Promise<IotServer> {
             onProblem: (problem) => log(`cluster: jobs: ${problem}`),
             clock,
           });
-          await listener.start().catch(async (error) => {
-            await listener.close();
-            throw error;
-          });
+          await listener.start();
           return { unlisten: () => listener.close() };
         },
         commits,

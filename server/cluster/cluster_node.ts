@@ -103,7 +103,6 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     await listener.start();
   } catch (error) {
     await liveness.close();
-    await listener.close();
     throw error;
   }
   return {

@@ -67,10 +67,15 @@ export class NotificationListener {
   /**
    * Listens for the first time.
    *
-   * @throws the database's error when it cannot.
+   * @throws the database's error when it cannot (the listener is closed then).
    */
   async start(): Promise<void> {
-    await this.#listen();
+    try {
+      await this.#listen();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
   }
 
   #listen(): Promise<void> {

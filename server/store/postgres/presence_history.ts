@@ -17,7 +17,7 @@ import {
  * repository over both pools, not one per pool: a read waits for the marks asked for
  * before it, and the marks are this object's.
  */
-export function postgresPresenceHistory(sql: Sql, reads: Sql = sql): PresenceHistory {
+export function postgresPresenceHistory(sql: Sql, reads: Sql): PresenceHistory {
   /** This node's marks under way: they may run on other connections of the pools. */
   const marking = new Set<Promise<unknown>>();
   /** Runs `mark` and keeps it in `marking` until it settles. */

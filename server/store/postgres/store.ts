@@ -90,7 +90,9 @@ export function postgresStore(
 
 /**
  * The methods named in `writes` from `writing`, every other one from `reading` (the same
- * repository over the read pool).
+ * repository over the read pool). For repositories without state of their own: two
+ * objects would keep two copies of it (the presence history, whose reads wait for its
+ * marks, takes both pools itself).
  */
 function readsApart<T extends object>(writing: T, reading: T, writes: readonly (keyof T)[]): T {
   const written = new Set<unknown>(writes);

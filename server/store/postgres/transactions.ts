@@ -16,6 +16,7 @@
  */
 
 import type { Sql } from "postgres";
+import { Semaphore } from "../../../internal/mod.ts";
 
 /**
  * Runs `work` as one transaction: committed when it resolves, rolled back when it
@@ -37,9 +38,10 @@ export type OpenConnection = (onclose: () => void) => Sql;
 export class TransactionConnections {
   readonly #open: OpenConnection;
   readonly #slots: readonly Slot[];
+  /** The slots no transaction holds: one for each free permit of `#turns`. */
   readonly #free: Slot[];
-  /** Transactions waiting for a connection, first come first served. */
-  readonly #waiting: ((slot: Slot) => void)[] = [];
+  /** A permit per slot; transactions wait for one first come, first served. */
+  readonly #turns: Semaphore;
 
   /**
    * @param open opens one single-connection pool (`max: 1`) that nothing else will use.
@@ -52,11 +54,13 @@ export class TransactionConnections {
       return slot;
     });
     this.#free = [...this.#slots];
+    this.#turns = new Semaphore(size);
   }
 
   /** {@linkcode Transact} over these connections. */
   readonly transact: Transact = async (work) => {
-    const slot = await this.#take();
+    const permit = await this.#turns.acquire();
+    const slot = this.#free.pop()!;
     const lost = Promise.withResolvers<never>();
     lost.promise.catch(() => {});
     let closed = false;
@@ -90,7 +94,8 @@ export class TransactionConnections {
       // statement still sent to it by `work` to the connection it opens next (and never
       // answer one sent while it is closed). A new pool takes its place.
       if (closed) this.#replace(slot);
-      this.#give(slot);
+      this.#free.push(slot);
+      permit.release();
     }
   };
 
@@ -113,18 +118,6 @@ export class TransactionConnections {
     const old = slot.sql;
     slot.sql = this.#openFor(() => slot);
     old.end({ timeout: 0 }).catch(() => {});
-  }
-
-  #take(): Promise<Slot> {
-    const free = this.#free.pop();
-    if (free) return Promise.resolve(free);
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #give(slot: Slot): void {
-    const next = this.#waiting.shift();
-    if (next) next(slot);
-    else this.#free.push(slot);
   }
 }
 
